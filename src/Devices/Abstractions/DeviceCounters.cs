@@ -1,0 +1,19 @@
+using System.Diagnostics.Metrics;
+
+namespace Platform.Devices.Abstractions;
+
+/// <summary>
+/// The instruments devices share to count what a guest did wrong: bad accesses are counted, not thrown.
+/// Exported through <see cref="System.Diagnostics.Metrics"/> so the VMM's <c>query-stats</c> and any
+/// OpenTelemetry listener can read them.
+/// </summary>
+public static class DeviceCounters
+{
+    public const string MeterName = "Platform.Devices";
+
+    private static readonly Meter Meter = new(MeterName);
+
+    /// <summary>Accesses to an offset or with a width the device does not implement, tagged with the device.</summary>
+    public static readonly Counter<long> BadAccesses = Meter.CreateCounter<long>(
+        "platform.device.bad_accesses", description: "Guest accesses a device ignored (unknown register or width)");
+}

@@ -1,0 +1,1 @@
+namespace Platform.Engine; internal static class Placeholder { }
