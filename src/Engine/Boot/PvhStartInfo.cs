@@ -1,0 +1,53 @@
+using System.Buffers.Binary;
+
+namespace Platform.Engine.Boot;
+
+/// <summary>
+/// Xen's <c>hvm_start_info</c> (xen/include/public/arch-x86/hvm/start_info.h, version 1) with its module list and
+/// memory map, as a PVH kernel reads them from the address in EBX.
+/// </summary>
+public static class PvhStartInfo
+{
+    public const uint Magic = 0x336EC578;
+    public const int Size = 56;
+    public const int ModuleEntrySize = 32;
+    public const int MemoryMapEntrySize = 24;
+
+    public static byte[] Build(ulong commandLine, ulong moduleList, uint moduleCount, ulong memoryMap, int memoryMapEntries)
+    {
+        byte[] info = new byte[Size];
+        var s = info.AsSpan();
+        BinaryPrimitives.WriteUInt32LittleEndian(s, Magic);
+        BinaryPrimitives.WriteUInt32LittleEndian(s[4..], 1); // version 1: has the memory map fields
+        BinaryPrimitives.WriteUInt32LittleEndian(s[8..], 0); // flags
+        BinaryPrimitives.WriteUInt32LittleEndian(s[12..], moduleCount);
+        BinaryPrimitives.WriteUInt64LittleEndian(s[16..], moduleCount > 0 ? moduleList : 0);
+        BinaryPrimitives.WriteUInt64LittleEndian(s[24..], commandLine);
+        BinaryPrimitives.WriteUInt64LittleEndian(s[32..], 0); // rsdp: no ACPI; guests use the MP table
+        BinaryPrimitives.WriteUInt64LittleEndian(s[40..], memoryMap);
+        BinaryPrimitives.WriteUInt32LittleEndian(s[48..], (uint)memoryMapEntries);
+        return info;
+    }
+
+    public static byte[] BuildModule(ulong address, ulong size)
+    {
+        byte[] entry = new byte[ModuleEntrySize];
+        BinaryPrimitives.WriteUInt64LittleEndian(entry, address);
+        BinaryPrimitives.WriteUInt64LittleEndian(entry.AsSpan(8), size);
+        return entry;
+    }
+
+    public static byte[] BuildMemoryMap(IReadOnlyList<E820Entry> entries)
+    {
+        byte[] map = new byte[entries.Count * MemoryMapEntrySize];
+        for (int i = 0; i < entries.Count; i++)
+        {
+            var slot = map.AsSpan(i * MemoryMapEntrySize);
+            BinaryPrimitives.WriteUInt64LittleEndian(slot, entries[i].Address);
+            BinaryPrimitives.WriteUInt64LittleEndian(slot[8..], entries[i].Size);
+            BinaryPrimitives.WriteUInt32LittleEndian(slot[16..], (uint)entries[i].Type);
+        }
+
+        return map;
+    }
+}

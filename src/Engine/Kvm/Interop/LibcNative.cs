@@ -1,0 +1,106 @@
+using System.Runtime.InteropServices;
+
+namespace Platform.Engine.Kvm.Interop;
+
+[Flags]
+internal enum MemoryProtection
+{
+    None = 0,
+    Read = 1,
+    Write = 2,
+    Exec = 4,
+}
+
+[Flags]
+internal enum MapFlags
+{
+    Shared = 0x01,
+    Private = 0x02,
+    Fixed = 0x10,
+    Anonymous = 0x20,
+    NoReserve = 0x4000,
+}
+
+[Flags]
+internal enum OpenFlags
+{
+    ReadOnly = 0,
+    ReadWrite = 2,
+    CloseOnExec = 0x80000,
+}
+
+/// <summary>The libc calls the engine makes. P/Invoke lives here and in no other class.</summary>
+internal static partial class LibcNative
+{
+    public static readonly nint MapFailed = -1;
+
+    public const int EINTR = 4;
+    public const int EAGAIN = 11;
+    public const int ENOENT = 2;
+    public const int EACCES = 13;
+    public const int EPERM = 1;
+    public const int EFAULT = 14;
+    public const int EINVAL = 22;
+    public const int ENOMEM = 12;
+    public const int EEXIST = 17;
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, OpenFlags flags);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    public static partial int Ioctl(int fd, nuint request, nint arg);
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    public static unsafe partial int Ioctl(int fd, nuint request, void* arg);
+
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    public static partial nint Mmap(nint addr, nuint length, MemoryProtection prot, MapFlags flags, int fd, nint offset);
+
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    public static partial int Munmap(nint addr, nuint length);
+
+    [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
+    public static partial int Madvise(nint addr, nuint length, int advice);
+
+    [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
+    public static partial int Eventfd(uint initval, int flags);
+
+    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
+    public static unsafe partial nint Read(int fd, void* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    public static unsafe partial nint Write(int fd, void* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "gettid")]
+    public static partial int GetTid();
+
+    [LibraryImport("libc", EntryPoint = "getpid")]
+    public static partial int GetPid();
+
+    /// <summary><c>syscall(SYS_tgkill, tgid, tid, sig)</c>: a signal to one thread of this process.</summary>
+    [LibraryImport("libc", EntryPoint = "syscall", SetLastError = true)]
+    public static partial long Syscall3(long number, long a, long b, long c);
+
+    public const long SysTgkill = 234;
+
+    [LibraryImport("libc", EntryPoint = "pthread_sigmask")]
+    public static unsafe partial int PthreadSigmask(int how, ulong* set, ulong* oldset);
+
+    [LibraryImport("libc", EntryPoint = "sigtimedwait", SetLastError = true)]
+    public static unsafe partial int Sigtimedwait(ulong* set, void* info, Timespec* timeout);
+
+    public const int SigBlock = 0;
+    public const int SigUnblock = 1;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    public static int LastError => Marshal.GetLastPInvokeError();
+}

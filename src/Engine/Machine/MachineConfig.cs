@@ -1,0 +1,71 @@
+namespace Platform.Engine.Machine;
+
+/// <summary>What to do when the guest resets (i8042 pulse, triple fault, reset system event).</summary>
+public enum RebootPolicy
+{
+    /// <summary>The VMM exits with <see cref="VmmExitCode.GuestReset"/>, as Firecracker and QEMU's -no-reboot do.</summary>
+    Exit,
+    /// <summary>The machine is rebuilt and the kernel boots again.</summary>
+    Restart,
+}
+
+/// <summary>One VM's hardware and boot source; the CLI and vm.json both produce it.</summary>
+public sealed record MachineConfig
+{
+    public const int MaxCpus = 16;
+    public const ulong MinMemory = 16ul << 20;
+
+    public required string KernelPath { get; init; }
+
+    public string? InitrdPath { get; init; }
+
+    public string CommandLine { get; init; } = "console=ttyS0";
+
+    public ulong MemoryBytes { get; init; } = 512ul << 20;
+
+    public int CpuCount { get; init; } = 1;
+
+    public RebootPolicy OnReboot { get; init; } = RebootPolicy.Exit;
+
+    /// <summary>Checks ranges; returns the problems in words, empty when the config is usable.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (CpuCount is < 1 or > MaxCpus)
+        {
+            problems.Add($"--cpus must be 1 to {MaxCpus} (got {CpuCount})");
+        }
+
+        if (MemoryBytes < MinMemory)
+        {
+            problems.Add($"--memory must be at least {MinMemory >> 20} MiB");
+        }
+
+        if (MemoryBytes % 4096 != 0)
+        {
+            problems.Add("--memory must be a whole number of 4 KiB pages");
+        }
+
+        if (string.IsNullOrEmpty(KernelPath))
+        {
+            problems.Add("--kernel is required");
+        }
+
+        return problems;
+    }
+}
+
+/// <summary>How the platform-vmm process ends; documented in docs/control-protocol.md.</summary>
+public enum VmmExitCode
+{
+    /// <summary>The guest powered off, or quit was asked for.</summary>
+    PowerOff = 0,
+    /// <summary>The VMM could not start: bad arguments, a bad kernel image, no KVM.</summary>
+    StartFailure = 1,
+    /// <summary>The guest reset and --on-reboot exit was given.</summary>
+    GuestReset = 2,
+    /// <summary>The guest died (KVM emulation failure, failed entry, crash event).</summary>
+    GuestFatal = 3,
+    /// <summary>Usage error on the command line.</summary>
+    Usage = 64,
+}

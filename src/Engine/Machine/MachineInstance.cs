@@ -1,0 +1,295 @@
+using Platform.Devices.Legacy;
+using Platform.Engine.Boot;
+using Platform.Engine.Kvm;
+using Platform.Engine.Kvm.Interop;
+using Platform.Engine.Memory;
+using Platform.Engine.Vcpu;
+
+namespace Platform.Engine.Machine;
+
+/// <summary>Why a machine instance ended.</summary>
+public enum MachineExitReason
+{
+    PowerOff,
+    Reset,
+    Fatal,
+    Stopped,
+}
+
+public sealed record MachineExit(MachineExitReason Reason, string? Detail);
+
+/// <summary>
+/// One boot of a VM: a KVM VM with its memory, irqchip, PIT, devices and vCPU threads, from power-on to reset or
+/// power-off. A reboot with the restart policy builds a fresh instance (as a real reset clears the hardware);
+/// what outlives a boot — the serial console, the control socket — belongs to <see cref="VmmHost"/>.
+/// </summary>
+public sealed class MachineInstance : IVcpuController, IDisposable
+{
+    private const uint RamSlotBase = 0;
+    private const uint Com1Gsi = 4;
+
+    private readonly KvmSystem _kvm;
+    private readonly KvmVm _vm;
+    private readonly List<KvmVcpu> _vcpus = [];
+    private readonly List<VcpuRunner> _runners = [];
+    private readonly TaskCompletionSource<MachineExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly object _stateLock = new(); // Monitor.Wait/PulseAll need an object lock
+    private bool _pauseRequested;
+    private bool _stopRequested;
+    private int _pausedCount;
+    private bool _disposed;
+
+    private MachineInstance(MachineConfig config, KvmSystem kvm, KvmVm vm, GuestMemory memory)
+    {
+        Config = config;
+        _kvm = kvm;
+        _vm = vm;
+        Memory = memory;
+    }
+
+    public MachineConfig Config { get; }
+
+    public GuestMemory Memory { get; }
+
+    public IoBus Ports { get; } = new("port I/O");
+
+    public IoBus Mmio { get; } = new("MMIO");
+
+    public Uart16550 Serial { get; private set; } = null!;
+
+    public PostCodePort PostCodes { get; } = new();
+
+    public BootPlan Boot { get; private set; } = null!;
+
+    /// <summary>Completes when the guest resets, powers off, dies, or <see cref="Stop"/> is called.</summary>
+    public Task<MachineExit> Exited => _exit.Task;
+
+    public bool IsPaused
+    {
+        get
+        {
+            lock (_stateLock)
+            {
+                return _pauseRequested && _pausedCount == _runners.Count;
+            }
+        }
+    }
+
+    public long TotalExits => _runners.Sum(r => r.Exits);
+
+    /// <summary>Builds the machine and loads the kernel; nothing runs until <see cref="Start"/>.</summary>
+    public static MachineInstance Create(MachineConfig config, Stream serialOutput, KvmSystem? kvm = null)
+    {
+        var problems = config.Validate();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException(string.Join("; ", problems));
+        }
+
+        byte[] kernel = ReadImage(config.KernelPath, "kernel", config.MemoryBytes);
+        byte[] initrd = config.InitrdPath is null ? [] : ReadImage(config.InitrdPath, "initrd", config.MemoryBytes);
+
+        bool ownsKvm = kvm is null;
+        kvm ??= KvmSystem.Open();
+        KvmVm? vm = null;
+        GuestMemory? memory = null;
+        try
+        {
+            kvm.RequireCapabilities(KvmCapability.Irqchip, KvmCapability.UserMemory, KvmCapability.SetTssAddr,
+                KvmCapability.Pit2, KvmCapability.IrqRouting, KvmCapability.ImmediateExit);
+            vm = kvm.CreateVm();
+            memory = GuestMemory.Allocate(MemoryLayout.RamRegions(config.MemoryBytes));
+            var machine = new MachineInstance(config, kvm, vm, memory);
+            machine.Build(kernel, initrd, serialOutput);
+            return machine;
+        }
+        catch
+        {
+            memory?.Dispose();
+            vm?.Dispose();
+            if (ownsKvm)
+            {
+                kvm.Dispose();
+            }
+
+            throw;
+        }
+    }
+
+    private static byte[] ReadImage(string path, string what, ulong memoryBytes)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists)
+        {
+            throw new BootException($"The {what} file {path} does not exist.");
+        }
+
+        if ((ulong)info.Length > memoryBytes)
+        {
+            throw new BootException($"The {what} ({info.Length >> 20} MiB) is larger than the VM's memory ({memoryBytes >> 20} MiB).");
+        }
+
+        if (info.Length == 0)
+        {
+            throw new BootException($"The {what} file {path} is empty.");
+        }
+
+        return File.ReadAllBytes(path);
+    }
+
+    private void Build(byte[] kernel, byte[] initrd, Stream serialOutput)
+    {
+        _vm.SetTssAddress(MemoryLayout.KvmTss);
+        _vm.SetIdentityMapAddress(MemoryLayout.KvmIdentityMap);
+        _vm.CreateIrqchip();
+        _vm.CreatePit2();
+        _vm.SetGsiRouting(GsiRouting.QemuCompatible());
+        uint slot = RamSlotBase;
+        foreach (var region in Memory.Regions)
+        {
+            _vm.SetUserMemoryRegion(slot++, region.GuestAddress, region.Size, region.HostAddress);
+        }
+
+        AttachDevices(serialOutput);
+        Boot = KernelLoader.Load(Memory, Config.MemoryBytes, kernel, initrd, Config.CommandLine);
+        byte[] mpTable = MpTable.Build(MemoryLayout.MpTable, Config.CpuCount);
+        mpTable.CopyTo(Memory.GetSpan(MemoryLayout.MpTable, mpTable.Length));
+
+        var supported = _kvm.GetSupportedCpuid();
+        for (int id = 0; id < Config.CpuCount; id++)
+        {
+            var vcpu = _vm.CreateVcpu(id);
+            _vcpus.Add(vcpu);
+            // Only the BSP gets entry registers; APs wait in KVM for the guest's INIT/SIPI.
+            CpuSetup.Configure(vcpu, CpuSetup.BuildCpuid(supported, id, Config.CpuCount), id == 0 ? Boot : null);
+            _runners.Add(new VcpuRunner(vcpu, Ports, Mmio, this));
+        }
+    }
+
+    /// <summary>The PC's legacy devices at their usual ports (Firecracker's builder does the same, one step each).</summary>
+    private void AttachDevices(Stream serialOutput)
+    {
+        Serial = new Uart16550(new KvmIrqLine(_vm, Com1Gsi), serialOutput);
+        Ports.Register(0x3F8, Uart16550.RegisterCount, Serial);
+        Ports.Register(0x80, 1, PostCodes);
+        LegacyDevices.Attach(this, _vm);
+    }
+
+    public void Start()
+    {
+        foreach (var runner in _runners)
+        {
+            runner.Start();
+        }
+    }
+
+    /// <summary>Stops every vCPU at its next exit and waits until all are parked.</summary>
+    public bool Pause(TimeSpan timeout)
+    {
+        lock (_stateLock)
+        {
+            if (_stopRequested)
+            {
+                return false;
+            }
+
+            _pauseRequested = true;
+        }
+
+        KickAll();
+        var deadline = DateTime.UtcNow + timeout;
+        while (!IsPaused)
+        {
+            if (DateTime.UtcNow > deadline || _exit.Task.IsCompleted)
+            {
+                return false;
+            }
+
+            Thread.Sleep(1);
+        }
+
+        return true;
+    }
+
+    public void Resume()
+    {
+        lock (_stateLock)
+        {
+            _pauseRequested = false;
+            Monitor.PulseAll(_stateLock);
+        }
+    }
+
+    /// <summary>Ends the instance from the host side (quit, or tear-down before a restart).</summary>
+    public void Stop(MachineExitReason reason = MachineExitReason.Stopped, string? detail = null)
+    {
+        lock (_stateLock)
+        {
+            _stopRequested = true;
+            Monitor.PulseAll(_stateLock);
+        }
+
+        _exit.TrySetResult(new MachineExit(reason, detail));
+        KickAll();
+    }
+
+    private void KickAll()
+    {
+        foreach (var runner in _runners)
+        {
+            runner.Kick();
+        }
+    }
+
+    bool IVcpuController.WaitUntilRunnable(VcpuRunner vcpu)
+    {
+        lock (_stateLock)
+        {
+            while (_pauseRequested && !_stopRequested)
+            {
+                _pausedCount++;
+                Monitor.Wait(_stateLock);
+                _pausedCount--;
+            }
+
+            return !_stopRequested;
+        }
+    }
+
+    void IVcpuController.OnGuestExit(VcpuRunner vcpu, ExitAction action, string? detail)
+    {
+        var reason = action switch
+        {
+            ExitAction.Reset => MachineExitReason.Reset,
+            ExitAction.PowerOff => MachineExitReason.PowerOff,
+            _ => MachineExitReason.Fatal,
+        };
+        Stop(reason, detail is null ? $"vCPU {vcpu.Id}" : $"vCPU {vcpu.Id}: {detail}");
+    }
+
+    /// <summary>Called by devices (the i8042 reset line) from a vCPU thread.</summary>
+    internal void RequestReset(string why) => Stop(MachineExitReason.Reset, why);
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        Stop();
+        foreach (var runner in _runners)
+        {
+            runner.Join(TimeSpan.FromSeconds(5));
+        }
+
+        foreach (var vcpu in _vcpus)
+        {
+            vcpu.Dispose();
+        }
+
+        _vm.Dispose();
+        Memory.Dispose();
+    }
+}

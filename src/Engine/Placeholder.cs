@@ -1,1 +1,0 @@
-namespace Platform.Engine; internal static class Placeholder { }

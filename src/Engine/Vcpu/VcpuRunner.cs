@@ -1,0 +1,103 @@
+using Platform.Engine.Kvm;
+using Platform.Engine.Kvm.Interop;
+using Platform.Engine.Machine;
+
+namespace Platform.Engine.Vcpu;
+
+/// <summary>
+/// One vCPU's thread: KVM_RUN in a loop, each exit dispatched by <see cref="ExitHandler"/>. Pause and stop arrive as
+/// flags plus a kick; the loop checks them after every interrupted run.
+/// </summary>
+internal sealed unsafe class VcpuRunner
+{
+    private readonly KvmVcpu _vcpu;
+    private readonly IoBus _ports;
+    private readonly IoBus _mmio;
+    private readonly IVcpuController _controller;
+    private readonly Thread _thread;
+    private volatile int _threadId;
+    private long _exits;
+
+    public VcpuRunner(KvmVcpu vcpu, IoBus ports, IoBus mmio, IVcpuController controller)
+    {
+        _vcpu = vcpu;
+        _ports = ports;
+        _mmio = mmio;
+        _controller = controller;
+        _thread = new Thread(Loop) { Name = $"vcpu{vcpu.Id}", IsBackground = true };
+    }
+
+    public int Id => _vcpu.Id;
+
+    /// <summary>Exits handled in user space (not counting interrupted runs).</summary>
+    public long Exits => Interlocked.Read(ref _exits);
+
+    public void Start() => _thread.Start();
+
+    public bool Join(TimeSpan timeout) => _thread.Join(timeout);
+
+    /// <summary>Makes the thread leave KVM_RUN soon (now, if it is in the guest).</summary>
+    public void Kick()
+    {
+        Volatile.Write(ref _vcpu.Run->ImmediateExit, 1);
+        int tid = _threadId;
+        if (tid != 0)
+        {
+            VcpuKick.Send(tid);
+        }
+    }
+
+    private void Loop()
+    {
+        try
+        {
+            _vcpu.SetSignalMask(VcpuKick.BlockOnCurrentThread());
+            _threadId = Kvm.Interop.LibcNative.GetTid();
+            var run = _vcpu.Run;
+            var page = _vcpu.RunBytes;
+            while (_controller.WaitUntilRunnable(this))
+            {
+                int errno = _vcpu.RunOnce();
+                if (errno != 0)
+                {
+                    if (errno is LibcNative.EINTR or LibcNative.EAGAIN)
+                    {
+                        VcpuKick.Drain();
+                        Volatile.Write(ref run->ImmediateExit, 0);
+                        continue;
+                    }
+
+                    throw new KvmException($"KVM_RUN on vCPU {Id}", errno);
+                }
+
+                Interlocked.Increment(ref _exits);
+                var action = ExitHandler.Handle(run, page, _ports, _mmio, out string? detail);
+                if (action is ExitAction.Continue or ExitAction.Interrupted)
+                {
+                    continue;
+                }
+
+                _controller.OnGuestExit(this, action, detail);
+                break;
+            }
+        }
+        catch (Exception ex) when (ex is KvmException or InvalidOperationException)
+        {
+            _controller.OnGuestExit(this, ExitAction.Fatal, ex.Message);
+        }
+        finally
+        {
+            _threadId = 0;
+        }
+    }
+}
+
+/// <summary>What a vCPU thread asks of the machine that owns it.</summary>
+internal interface IVcpuController
+{
+    /// <summary>Blocks while the machine is paused; false when the vCPU should stop.</summary>
+    bool WaitUntilRunnable(VcpuRunner vcpu);
+
+    /// <summary>The guest reset, powered off or died on this vCPU.</summary>
+    void OnGuestExit(VcpuRunner vcpu, ExitAction action, string? detail);
+}

@@ -1,0 +1,58 @@
+using Microsoft.Playwright;
+using Platform.E2E.Tests.Infrastructure;
+
+namespace Platform.E2E.Tests;
+
+public sealed class DashboardShellTests : IAsyncLifetime
+{
+    private readonly DashboardServer _server = new();
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
+
+    public async ValueTask InitializeAsync() => (_playwright, _browser) = await Browser.LaunchAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.DisposeAsync();
+        }
+
+        _playwright?.Dispose();
+        await _server.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Front_page_opens_the_vm_list_and_the_dark_mode_toggle_works()
+    {
+        var page = await _browser!.NewPageAsync();
+        await page.GotoAsync(_server.BaseAddress.ToString());
+
+        await Assertions.Expect(page).ToHaveURLAsync(new Uri(_server.BaseAddress, "/vms").ToString());
+        await Assertions.Expect(page.Locator("#page-title")).ToHaveTextAsync("Virtual machines");
+        await Assertions.Expect(page.GetByTestId("vm-list-empty")).ToBeVisibleAsync();
+
+        // The page is prerendered; a click only takes effect once the interactive circuit is up, so retry.
+        var toggle = page.GetByLabel("Toggle dark mode");
+        const string Background = "getComputedStyle(document.documentElement).getPropertyValue('--mud-palette-background').trim()";
+        string before = await page.EvaluateAsync<string>(Background);
+        string after = before;
+        for (int attempt = 0; attempt < 20 && after == before; attempt++)
+        {
+            await toggle.ClickAsync();
+            await page.WaitForTimeoutAsync(250);
+            after = await page.EvaluateAsync<string>(Background);
+        }
+
+        after.Should().NotBe(before, "the dark mode toggle switches MudBlazor's palette");
+    }
+
+    [Fact]
+    public async Task Narrow_screen_still_shows_the_list()
+    {
+        var context = await _browser!.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 390, Height = 800 } });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(new Uri(_server.BaseAddress, "/vms").ToString());
+        await Assertions.Expect(page.GetByTestId("vm-list-empty")).ToBeVisibleAsync();
+    }
+}

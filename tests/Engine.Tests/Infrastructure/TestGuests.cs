@@ -1,0 +1,28 @@
+namespace Platform.Engine.Tests.Infrastructure;
+
+/// <summary>Finds the test-guest kit's ELF kernels (tests/guests/build, built by `make -C tests/guests`).</summary>
+public static class TestGuests
+{
+    public static string Path(string name)
+    {
+        string file = System.IO.Path.Combine(RepositoryRoot, "tests", "guests", "build", name + ".elf");
+        return File.Exists(file)
+            ? file
+            : throw new FileNotFoundException($"Test guest {file} is missing: run `make -C tests/guests` (the README's test command does).");
+    }
+
+    public static string RepositoryRoot { get; } = FindRoot();
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(System.IO.Path.Combine(dir.FullName, "Platform.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Cannot find the repository root (Platform.sln) above " + AppContext.BaseDirectory);
+    }
+}
