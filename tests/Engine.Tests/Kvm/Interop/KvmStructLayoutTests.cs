@@ -1,0 +1,76 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Platform.Engine.Kvm.Interop;
+
+namespace Platform.Engine.Tests.Kvm.Interop;
+
+// Sizes and offsets from the kernel's headers (include/uapi/linux/kvm.h, arch/x86/include/uapi/asm/kvm.h), as
+// kvm-bindings asserts them. A wrong size here would corrupt memory on the ioctl.
+public sealed class KvmStructLayoutTests
+{
+    [Fact]
+    public void Sizes_match_the_kernel()
+    {
+        Unsafe.SizeOf<KvmRegs>().Should().Be(144);
+        Unsafe.SizeOf<KvmSregs>().Should().Be(312);
+        Unsafe.SizeOf<KvmSegment>().Should().Be(24);
+        Unsafe.SizeOf<KvmDtable>().Should().Be(16);
+        Unsafe.SizeOf<KvmCpuidEntry2>().Should().Be(40);
+        Unsafe.SizeOf<KvmCpuid2Header>().Should().Be(8);
+        Unsafe.SizeOf<KvmUserspaceMemoryRegion>().Should().Be(32);
+        Unsafe.SizeOf<KvmMsrEntry>().Should().Be(16);
+        Unsafe.SizeOf<KvmPitConfig>().Should().Be(64);
+        Unsafe.SizeOf<KvmIrqLevel>().Should().Be(8);
+        Unsafe.SizeOf<KvmDirtyLog>().Should().Be(16);
+        Unsafe.SizeOf<KvmIrqfd>().Should().Be(32);
+        Unsafe.SizeOf<KvmIoeventfd>().Should().Be(64);
+        Unsafe.SizeOf<KvmMsi>().Should().Be(32);
+        Unsafe.SizeOf<KvmIrqRoutingEntry>().Should().Be(48);
+        Unsafe.SizeOf<KvmFpu>().Should().Be(416);
+        Unsafe.SizeOf<KvmLapicState>().Should().Be(1024);
+    }
+
+    [Theory]
+    [InlineData(nameof(KvmRun.ExitReason), 8)]
+    [InlineData(nameof(KvmRun.ImmediateExit), 1)]
+    [InlineData(nameof(KvmRun.IoDirection), 32)]
+    [InlineData(nameof(KvmRun.IoPort), 34)]
+    [InlineData(nameof(KvmRun.IoDataOffset), 40)]
+    [InlineData(nameof(KvmRun.MmioPhysAddr), 32)]
+    [InlineData(nameof(KvmRun.MmioData), 40)]
+    [InlineData(nameof(KvmRun.MmioLen), 48)]
+    [InlineData(nameof(KvmRun.MmioIsWrite), 52)]
+    [InlineData(nameof(KvmRun.InternalSuberror), 32)]
+    [InlineData(nameof(KvmRun.SystemEventType), 32)]
+    public void Kvm_run_offsets_match_the_kernel(string field, int offset) =>
+        Marshal.OffsetOf<KvmRun>(field).ToInt32().Should().Be(offset);
+
+    [Fact]
+    public void Sregs_offsets_match_the_kernel()
+    {
+        Marshal.OffsetOf<KvmSregs>(nameof(KvmSregs.Gdt)).ToInt32().Should().Be(192);
+        Marshal.OffsetOf<KvmSregs>(nameof(KvmSregs.Cr0)).ToInt32().Should().Be(224);
+        Marshal.OffsetOf<KvmSregs>(nameof(KvmSregs.Efer)).ToInt32().Should().Be(264);
+        Marshal.OffsetOf<KvmSregs>(nameof(KvmSregs.ApicBase)).ToInt32().Should().Be(272);
+        Marshal.OffsetOf<KvmFpu>(nameof(KvmFpu.Mxcsr)).ToInt32().Should().Be(408);
+    }
+
+    [Theory]
+    [InlineData("run", 0xAE80u)]
+    [InlineData("regs", 0x8090AE81u)]
+    [InlineData("sregs", 0x4138AE84u)]
+    [InlineData("memregion", 0x4020AE46u)]
+    [InlineData("cpuid", 0xC008AE05u)]
+    public void Ioctl_numbers_match_the_kernel(string which, uint expected)
+    {
+        nuint actual = which switch
+        {
+            "run" => KvmIoctls.Run,
+            "regs" => KvmIoctls.GetRegs,
+            "sregs" => KvmIoctls.SetSregs,
+            "memregion" => KvmIoctls.SetUserMemoryRegion,
+            _ => KvmIoctls.GetSupportedCpuid,
+        };
+        actual.Should().Be(expected);
+    }
+}
