@@ -59,6 +59,10 @@ public sealed class MachineInstance : IVcpuController, IDisposable
 
     public PostCodePort PostCodes { get; } = new();
 
+    public I8042Controller Keyboard { get; private set; } = null!;
+
+    public CmosRtc Rtc { get; private set; } = null!;
+
     public BootPlan Boot { get; private set; } = null!;
 
     /// <summary>Completes when the guest resets, powers off, dies, or <see cref="Stop"/> is called.</summary>
@@ -172,7 +176,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         Serial = new Uart16550(new KvmIrqLine(_vm, Com1Gsi), serialOutput);
         Ports.Register(0x3F8, Uart16550.RegisterCount, Serial);
         Ports.Register(0x80, 1, PostCodes);
-        LegacyDevices.Attach(this, _vm);
+        (Keyboard, Rtc) = LegacyDevices.Attach(this, _vm);
     }
 
     public void Start()
@@ -289,6 +293,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             vcpu.Dispose();
         }
 
+        Rtc?.Dispose();
         _vm.Dispose();
         Memory.Dispose();
     }

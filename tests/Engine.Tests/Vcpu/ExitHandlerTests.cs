@@ -105,6 +105,7 @@ public sealed unsafe class ExitHandlerTests : IDisposable
         var quiet = new IoBus("quiet");
         quiet.Register(0x80, 1, new PostCodePort());
         ExitHandler.Handle(Run, Page, quiet, _mmio, out _); // warm up
+        int continued = 0;
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 100_000; i++)
         {
@@ -115,7 +116,7 @@ public sealed unsafe class ExitHandlerTests : IDisposable
             Run->IoPort = 0x80;
             Run->IoCount = 1;
             Run->IoDataOffset = 1024;
-            ExitHandler.Handle(Run, Page, quiet, _mmio, out _).Should().Be(ExitAction.Continue);
+            continued += ExitHandler.Handle(Run, Page, quiet, _mmio, out _) == ExitAction.Continue ? 1 : 0;
             Run->ExitReason = (uint)KvmExitReason.Mmio;
             Run->MmioPhysAddr = 0xE000_0000;
             Run->MmioLen = 4;
@@ -124,6 +125,7 @@ public sealed unsafe class ExitHandlerTests : IDisposable
         }
 
         (GC.GetAllocatedBytesForCurrentThread() - before).Should().Be(0);
+        continued.Should().Be(100_000);
         quiet.UnclaimedWrites.Should().Be(0);
         _mmio.UnclaimedWrites.Should().Be(100_000);
     }

@@ -1,0 +1,179 @@
+using Platform.Engine.Boot;
+using Platform.Engine.Kvm;
+using Platform.Engine.Machine;
+
+namespace Platform.Engine.Host;
+
+/// <summary>A VM's life across reboots: what the control socket and the CLI talk to.</summary>
+public enum VmRunState
+{
+    Starting,
+    Running,
+    Paused,
+    ShuttingDown,
+    Stopped,
+}
+
+/// <summary>An asynchronous event, named as QMP names them.</summary>
+public sealed record VmmEvent(string Name, string? Detail = null);
+
+/// <summary>
+/// Runs a VM from boot to its end: builds a <see cref="MachineInstance"/>, rebuilds it on reset when the policy says
+/// restart, and maps how it ended to the process exit code. Owns what outlives one boot: the serial output and the
+/// event stream.
+/// </summary>
+public sealed class VmmHost : IDisposable
+{
+    private readonly MachineConfig _config;
+    private readonly Stream _serialOutput;
+    private readonly KvmSystem _kvm;
+    private readonly Lock _lock = new();
+    private MachineInstance? _current;
+    private bool _quitRequested;
+
+    public VmmHost(MachineConfig config, Stream serialOutput)
+    {
+        _config = config;
+        _serialOutput = serialOutput;
+        _kvm = KvmSystem.Open();
+    }
+
+    public event Action<VmmEvent>? Event;
+
+    public VmRunState State { get; private set; } = VmRunState.Starting;
+
+    public int Boots { get; private set; }
+
+    public MachineConfig Config => _config;
+
+    public MachineInstance? Current
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _current;
+            }
+        }
+    }
+
+    /// <summary>Boots, reboots per policy, and returns how the VM ended.</summary>
+    public async Task<VmmExitCode> RunAsync()
+    {
+        while (true)
+        {
+            MachineInstance machine;
+            lock (_lock)
+            {
+                if (_quitRequested)
+                {
+                    return VmmExitCode.PowerOff;
+                }
+
+                machine = MachineInstance.Create(_config, _serialOutput, _kvm);
+                _current = machine;
+                Boots++;
+            }
+
+            machine.Start();
+            SetState(VmRunState.Running, "RESUME");
+            var exit = await machine.Exited.ConfigureAwait(false);
+            lock (_lock)
+            {
+                _current = null;
+            }
+
+            machine.Dispose();
+            if (_quitRequested)
+            {
+                // Quit wins over whatever the guest was doing at that moment (a reset racing the quit, say).
+                SetState(VmRunState.Stopped, "SHUTDOWN", "host-qmp-quit");
+                return VmmExitCode.PowerOff;
+            }
+
+            switch (exit.Reason)
+            {
+                case MachineExitReason.Reset when _config.OnReboot == RebootPolicy.Restart:
+                    Raise("RESET", exit.Detail);
+                    continue;
+                case MachineExitReason.Reset:
+                    Raise("RESET", exit.Detail);
+                    SetState(VmRunState.Stopped, "SHUTDOWN", "guest-reset");
+                    return VmmExitCode.GuestReset;
+                case MachineExitReason.Fatal:
+                    SetState(VmRunState.Stopped, "GUEST_PANICKED", exit.Detail);
+                    return VmmExitCode.GuestFatal;
+                default:
+                    SetState(VmRunState.Stopped, "SHUTDOWN", exit.Reason == MachineExitReason.Stopped ? "host-qmp-quit" : "guest-shutdown");
+                    return VmmExitCode.PowerOff;
+            }
+        }
+    }
+
+    public bool Pause()
+    {
+        var machine = Current;
+        if (machine is null || !machine.Pause(TimeSpan.FromSeconds(5)))
+        {
+            return false;
+        }
+
+        SetState(VmRunState.Paused, "STOP");
+        return true;
+    }
+
+    public bool Resume()
+    {
+        var machine = Current;
+        if (machine is null)
+        {
+            return false;
+        }
+
+        machine.Resume();
+        SetState(VmRunState.Running, "RESUME");
+        return true;
+    }
+
+    /// <summary>A hard reset, as the reset button: the machine is rebuilt (or the VMM exits, per policy).</summary>
+    public void Reset() => Current?.Stop(MachineExitReason.Reset, "host reset");
+
+    /// <summary>Ends the VM now; <see cref="RunAsync"/> returns <see cref="VmmExitCode.PowerOff"/>.</summary>
+    public void Quit()
+    {
+        lock (_lock)
+        {
+            _quitRequested = true;
+        }
+
+        State = VmRunState.ShuttingDown;
+        Current?.Stop();
+    }
+
+    /// <summary>Host input for the guest's COM1; returns how many bytes the UART took.</summary>
+    public int SendSerialInput(ReadOnlySpan<byte> bytes) => Current?.Serial.Receive(bytes) ?? 0;
+
+    private void SetState(VmRunState state, string eventName, string? detail = null)
+    {
+        State = state;
+        Raise(eventName, detail);
+    }
+
+    private void Raise(string name, string? detail) => Event?.Invoke(new VmmEvent(name, detail));
+
+    public void Dispose()
+    {
+        Quit();
+        _kvm.Dispose();
+    }
+
+    /// <summary>Builds and discards a machine to validate a config and kernel before anything runs.</summary>
+    public static void Validate(MachineConfig config)
+    {
+        var problems = config.Validate();
+        if (problems.Count > 0)
+        {
+            throw new BootException(string.Join("; ", problems));
+        }
+    }
+}

@@ -1,0 +1,169 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Platform.Engine.Machine;
+
+namespace Platform.Engine.Vmm;
+
+/// <summary>What the command line asked for.</summary>
+internal sealed record VmmOptions(MachineConfig? Machine, string Serial, string? RuntimeDir, bool Help, bool Check);
+
+/// <summary>Parses platform-vmm's arguments; every mistake becomes a <see cref="UsageException"/> naming it.</summary>
+internal static class CommandLine
+{
+    public const string Usage = """
+        Usage: platform-vmm --kernel FILE [options]
+               platform-vmm --config vm.json [options]
+               platform-vmm --check
+
+        Runs one virtual machine on /dev/kvm.
+
+          --kernel FILE         bzImage, or ELF kernel with a PVH note (vmlinux, test guests)
+          --initrd FILE         initial ramdisk
+          --append TEXT         kernel command line (default: console=ttyS0)
+          --memory SIZE         guest RAM, e.g. 512M, 2G (default 512M)
+          --cpus N              vCPUs, 1 to 16 (default 1)
+          --serial MODE         stdio (default), socket (serial.sock in --runtime-dir), or none
+          --runtime-dir DIR     folder for control.sock, serial.sock and the pid file
+          --on-reboot POLICY    exit (default): end with code 2 when the guest resets; restart: boot again
+          --config FILE         read the machine from a JSON file (options given after it override it)
+          --check               report what KVM this host offers and exit
+          -h, --help            this text
+
+        Exit codes: 0 guest powered off or quit, 1 could not start, 2 guest reset (--on-reboot exit),
+                    3 guest died (KVM emulation failure, failed entry), 64 usage error.
+        """;
+
+    public static VmmOptions Parse(string[] args)
+    {
+        string? kernel = null, initrd = null, append = null, runtimeDir = null;
+        string serial = "stdio";
+        ulong? memory = null;
+        int? cpus = null;
+        RebootPolicy? onReboot = null;
+        VmConfigFile? file = null;
+        bool help = false, check = false;
+
+        for (int i = 0; i < args.Length; i++)
+        {
+            string arg = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new UsageException($"{arg} needs a value");
+            switch (arg)
+            {
+                case "-h" or "--help": help = true; break;
+                case "--check": check = true; break;
+                case "--kernel": kernel = Value(); break;
+                case "--initrd": initrd = Value(); break;
+                case "--append": append = Value(); break;
+                case "--memory": memory = ParseSize(Value()); break;
+                case "--cpus": cpus = ParseInt(Value(), "--cpus"); break;
+                case "--serial":
+                    serial = Value();
+                    if (serial is not ("stdio" or "socket" or "none"))
+                    {
+                        throw new UsageException($"--serial must be stdio, socket or none (got {serial})");
+                    }
+
+                    break;
+                case "--runtime-dir": runtimeDir = Value(); break;
+                case "--on-reboot":
+                    onReboot = Value() switch
+                    {
+                        "exit" => RebootPolicy.Exit,
+                        "restart" => RebootPolicy.Restart,
+                        var other => throw new UsageException($"--on-reboot must be exit or restart (got {other})"),
+                    };
+                    break;
+                case "--config": file = ReadConfig(Value()); break;
+                default: throw new UsageException($"unknown option {arg}");
+            }
+        }
+
+        if (serial == "socket" && runtimeDir is null)
+        {
+            throw new UsageException("--serial socket needs --runtime-dir");
+        }
+
+        if (help || check)
+        {
+            return new VmmOptions(null, serial, runtimeDir, help, check);
+        }
+
+        kernel ??= file?.Kernel ?? throw new UsageException("--kernel (or a config file with \"kernel\") is required");
+        var machine = new MachineConfig
+        {
+            KernelPath = kernel,
+            InitrdPath = initrd ?? file?.Initrd,
+            CommandLine = append ?? file?.CommandLine ?? "console=ttyS0",
+            MemoryBytes = memory ?? (file?.Memory is { } m ? ParseSize(m) : 512ul << 20),
+            CpuCount = cpus ?? file?.Cpus ?? 1,
+            OnReboot = onReboot ?? (file?.OnReboot == "restart" ? RebootPolicy.Restart : RebootPolicy.Exit),
+        };
+        var problems = machine.Validate();
+        if (problems.Count > 0)
+        {
+            throw new UsageException(string.Join("; ", problems));
+        }
+
+        return new VmmOptions(machine, serial, runtimeDir ?? file?.RuntimeDir, false, false);
+    }
+
+    /// <summary>"512M", "2G", "65536K", or plain bytes.</summary>
+    public static ulong ParseSize(string text)
+    {
+        string t = text.Trim();
+        ulong multiplier = 1;
+        if (t.Length > 0 && char.IsLetter(t[^1]))
+        {
+            multiplier = char.ToUpperInvariant(t[^1]) switch
+            {
+                'K' => 1ul << 10,
+                'M' => 1ul << 20,
+                'G' => 1ul << 30,
+                _ => throw new UsageException($"bad size {text}: use K, M or G"),
+            };
+            t = t[..^1];
+        }
+
+        if (!ulong.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out ulong value) || value == 0 || value > (1ul << 46) / multiplier)
+        {
+            throw new UsageException($"bad size {text}");
+        }
+
+        return value * multiplier;
+    }
+
+    private static int ParseInt(string text, string option) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value)
+            ? value
+            : throw new UsageException($"{option} needs a number (got {text})");
+
+    private static VmConfigFile ReadConfig(string path)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            return JsonSerializer.Deserialize(stream, VmConfigJson.Default.VmConfigFile)
+                ?? throw new UsageException($"{path} is empty");
+        }
+        catch (JsonException ex)
+        {
+            throw new UsageException($"{path} is not a valid VM config: {ex.Message}");
+        }
+        catch (IOException ex)
+        {
+            throw new UsageException($"cannot read {path}: {ex.Message}");
+        }
+    }
+}
+
+/// <summary>vm.json: the same settings as the command line.</summary>
+internal sealed record VmConfigFile(
+    string? Kernel, string? Initrd, [property: JsonPropertyName("cmdline")] string? CommandLine, string? Memory,
+    int? Cpus, [property: JsonPropertyName("on_reboot")] string? OnReboot, [property: JsonPropertyName("runtime_dir")] string? RuntimeDir);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
+[JsonSerializable(typeof(VmConfigFile))]
+internal sealed partial class VmConfigJson : JsonSerializerContext;
+
+internal sealed class UsageException(string message) : Exception(message);
