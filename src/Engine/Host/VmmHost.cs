@@ -1,4 +1,3 @@
-using Platform.Engine.Boot;
 using Platform.Engine.Kvm;
 using Platform.Engine.Machine;
 
@@ -165,15 +164,5 @@ public sealed class VmmHost : IDisposable
     {
         Quit();
         _kvm.Dispose();
-    }
-
-    /// <summary>Builds and discards a machine to validate a config and kernel before anything runs.</summary>
-    public static void Validate(MachineConfig config)
-    {
-        var problems = config.Validate();
-        if (problems.Count > 0)
-        {
-            throw new BootException(string.Join("; ", problems));
-        }
     }
 }
