@@ -23,7 +23,7 @@ internal static class CommandLine
           --append TEXT         kernel command line (default: console=ttyS0)
           --memory SIZE         guest RAM, e.g. 512M, 2G (default 512M)
           --cpus N              vCPUs, 1 to 16 (default 1)
-          --serial MODE         stdio (default), socket (serial.sock in --runtime-dir), or none
+          --serial MODE         stdio (default) or none (socket, serial.sock in --runtime-dir, comes later)
           --runtime-dir DIR     folder for control.sock, serial.sock and the pid file
           --on-reboot POLICY    exit (default): end with code 2 when the guest resets; restart: boot again
           --config FILE         read the machine from a JSON file (options given after it override it)
@@ -79,9 +79,10 @@ internal static class CommandLine
             }
         }
 
-        if (serial == "socket" && runtimeDir is null)
+        if (serial == "socket")
         {
-            throw new UsageException("--serial socket needs --runtime-dir");
+            // serial.sock arrives with the control socket; refusing is better than a console that goes nowhere.
+            throw new UsageException("--serial socket is not available yet: use stdio or none");
         }
 
         if (help || check)

@@ -58,6 +58,7 @@ public sealed class VmmProgramTests
     [InlineData("--memory", "12Q")]
     [InlineData("--bogus", "1")]
     [InlineData("--serial", "tcp")]
+    [InlineData("--serial", "socket")]
     public async Task Usage_errors_exit_64_and_name_the_problem(string option, string value)
     {
         var (code, _, stderr) = await VmmProcess.RunAsync(Timeout, "--kernel", TestGuests.Path("hello"), option, value);
