@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Platform.Engine.Machine;
 
 namespace Platform.Engine.Boot;
@@ -9,7 +10,18 @@ public enum E820Type : uint
     Reserved = 2,
 }
 
-public readonly record struct E820Entry(ulong Address, ulong Size, E820Type Type);
+public readonly record struct E820Entry(ulong Address, ulong Size, E820Type Type)
+{
+    /// <summary>The packed BIOS layout (u64 address, u64 size, u32 type) the zero page and PVH map both use.</summary>
+    public const int PackedSize = 20;
+
+    public void WriteTo(Span<byte> destination)
+    {
+        BinaryPrimitives.WriteUInt64LittleEndian(destination, Address);
+        BinaryPrimitives.WriteUInt64LittleEndian(destination[8..], Size);
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[16..], (uint)Type);
+    }
+}
 
 /// <summary>The guest's memory map: RAM with the legacy hole at 640 KiB–1 MiB carved out, as PC firmware reports.</summary>
 public static class E820

@@ -42,10 +42,8 @@ public static class PvhStartInfo
         byte[] map = new byte[entries.Count * MemoryMapEntrySize];
         for (int i = 0; i < entries.Count; i++)
         {
-            var slot = map.AsSpan(i * MemoryMapEntrySize);
-            BinaryPrimitives.WriteUInt64LittleEndian(slot, entries[i].Address);
-            BinaryPrimitives.WriteUInt64LittleEndian(slot[8..], entries[i].Size);
-            BinaryPrimitives.WriteUInt32LittleEndian(slot[16..], (uint)entries[i].Type);
+            // hvm_memmap_table_entry is the E820 layout plus 4 reserved bytes (left zero).
+            entries[i].WriteTo(map.AsSpan(i * MemoryMapEntrySize, E820Entry.PackedSize));
         }
 
         return map;

@@ -61,13 +61,7 @@ public sealed class ZeroPage
         Bytes[E820EntriesCount] = (byte)entries.Count;
         for (int i = 0; i < entries.Count; i++)
         {
-            var slot = Bytes.AsSpan(E820Table + i * 20, 20);
-            BinaryPrimitives.WriteUInt64LittleEndian(slot, entries[i].Address);
-            BinaryPrimitives.WriteUInt64LittleEndian(slot[8..], entries[i].Size);
-            BinaryPrimitives.WriteUInt32LittleEndian(slot[16..], (uint)entries[i].Type);
+            entries[i].WriteTo(Bytes.AsSpan(E820Table + i * E820Entry.PackedSize, E820Entry.PackedSize));
         }
     }
-
-    /// <summary>Read back a little-endian field, for tests that check what we wrote.</summary>
-    public uint ReadUInt32(int offset) => BinaryPrimitives.ReadUInt32LittleEndian(Bytes.AsSpan(offset));
 }

@@ -79,8 +79,6 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         }
     }
 
-    public long TotalExits => _runners.Sum(r => r.Exits);
-
     /// <summary>Builds the machine and loads the kernel; nothing runs until <see cref="Start"/>.</summary>
     public static MachineInstance Create(MachineConfig config, Stream serialOutput, KvmSystem? kvm = null)
     {

@@ -86,14 +86,6 @@ public sealed unsafe class GuestMemory : IGuestMemory, IDisposable
             ? region.Span(address, length)
             : throw new ArgumentOutOfRangeException(nameof(address), $"0x{address:x}+0x{length:x} is not guest RAM");
 
-    public void Write<T>(ulong address, in T value) where T : unmanaged
-    {
-        fixed (T* p = &value)
-        {
-            new ReadOnlySpan<byte>(p, sizeof(T)).CopyTo(GetSpan(address, sizeof(T)));
-        }
-    }
-
     private MemoryRegion? FindRegion(ulong address, ulong length)
     {
         if (_disposed)
