@@ -1,3 +1,5 @@
+using Platform.Engine.Machine;
+
 namespace Platform.Web.Data;
 
 /// <summary>A stored VM definition: what to boot and with how much. Runtime state lives with the supervisor.</summary>
@@ -5,6 +7,7 @@ public sealed class VirtualMachine
 {
     public Guid Id { get; set; } = Guid.NewGuid();
 
+    /// <summary>Unique without regard to case (the column uses SQLite's NOCASE collation); see <c>VmNameRules</c>.</summary>
     public required string Name { get; set; }
 
     public string? Description { get; set; }
@@ -13,17 +16,49 @@ public sealed class VirtualMachine
 
     public int MemoryMiB { get; set; } = 512;
 
-    /// <summary>Kernel image (bzImage or ELF with a PVH note) for direct kernel boot.</summary>
+    public BootMode BootMode { get; set; } = BootMode.Kernel;
+
+    /// <summary>Kernel from the image library; <see cref="KernelPath"/> names a host file instead. One of the two for a kernel boot.</summary>
+    public Guid? KernelImageId { get; set; }
+
+    public ImageFile? KernelImage { get; set; }
+
+    /// <summary>Kernel image (bzImage or ELF with a PVH note) as an absolute host path.</summary>
     public string? KernelPath { get; set; }
+
+    public Guid? InitrdImageId { get; set; }
+
+    public ImageFile? InitrdImage { get; set; }
 
     public string? InitrdPath { get; set; }
 
     public string? CommandLine { get; set; }
 
+    /// <summary>In boot order: with <see cref="BootMode.Disk"/> the first one is the boot disk.</summary>
+    public List<VmDisk> Disks { get; set; } = [];
+
+    public List<VmNic> Nics { get; set; } = [];
+
+    public bool DisplayEnabled { get; set; } = true;
+
     public bool Autostart { get; set; }
+
+    /// <summary>What the VMM does when the guest resets: platform-vmm's <c>--on-reboot</c>.</summary>
+    public RebootPolicy OnReboot { get; set; } = RebootPolicy.Restart;
 
     public DateTimeOffset CreatedAt { get; set; } = DateTimeOffset.UtcNow;
 
+    public DateTimeOffset UpdatedAt { get; set; } = DateTimeOffset.UtcNow;
+
     /// <summary>Changes on every save, so two people editing one VM are told instead of silently merged.</summary>
     public Guid ConcurrencyStamp { get; set; } = Guid.NewGuid();
+}
+
+/// <summary>Where a VM boots from.</summary>
+public enum BootMode
+{
+    /// <summary>Direct Linux boot: kernel, optional initrd and a command line (what platform-vmm does today).</summary>
+    Kernel,
+    /// <summary>Firmware boot from the first disk; stored now, booted once the engine has firmware.</summary>
+    Disk,
 }

@@ -5,7 +5,13 @@ public sealed class PlatformOptions
 {
     public const string Section = "Platform";
 
-    /// <summary>Where the database and VM runtime folders live.</summary>
+    /// <summary>Where the database, the image library (<c>images/</c>) and VM runtime folders live.</summary>
     public string DataDirectory { get; set; } =
         Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "platform");
+
+    /// <summary>The largest image the library accepts, in bytes (64 GiB unless configured).</summary>
+    public long MaxImageSizeBytes { get; set; } = 64L << 30;
+
+    /// <summary>The image library's folder.</summary>
+    public string ImagesDirectory => Path.Combine(DataDirectory, "images");
 }

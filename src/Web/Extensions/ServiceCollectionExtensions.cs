@@ -1,7 +1,12 @@
+using System.Text.Json.Serialization;
 using Microsoft.EntityFrameworkCore;
 using MudBlazor.Services;
 using Platform.Web.Data;
 using Platform.Web.Services;
+using Platform.Web.Services.Host;
+using Platform.Web.Services.Images;
+using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Extensions;
 
@@ -16,10 +21,45 @@ public static class ServiceCollectionExtensions
 
         string connectionString = builder.Configuration.GetConnectionString("Platform")
             ?? $"Data Source={Path.Combine(options.DataDirectory, "platform.db")}";
-        builder.Services.AddDbContextFactory<PlatformDbContext>(db => db.UseSqlite(connectionString));
+        builder.Services.AddDbContextFactory<PlatformDbContext>(db => db.UseSqlite(connectionString).AddInterceptors(new SqlitePragmaInterceptor()));
 
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+
+        builder.Services.AddVmServices();
+        builder.AddApiServices();
+    }
+
+    /// <summary>The domain services pages and the API share.</summary>
+    public static IServiceCollection AddVmServices(this IServiceCollection services)
+    {
+        services.AddSingleton<IHostInfo, ProcHostInfo>();
+        services.AddSingleton<IVmEventLog, VmEventLog>();
+        services.AddSingleton<ImageLibrary>();
+        services.AddSingleton<VmService>();
+        services.AddSingleton<VmPowerService>();
+        // Until the VMM supervisor lands: every VM Stopped, every power action refused with the reason.
+        // The supervisor replaces this one registration (AddSingleton<IVmRuntime, VmSupervisor>()).
+        services.AddSingleton<IVmRuntime, UnavailableVmRuntime>();
+        return services;
+    }
+
+    /// <summary>REST API plumbing: ProblemDetails for every error, enums as strings, the OpenAPI document.</summary>
+    private static void AddApiServices(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddProblemDetails();
+        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+        builder.Services.AddOpenApi("v1", openApi => openApi.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Platform API";
+            document.Info.Description = """
+                Manage VMs, their power state, the image library and the event log.
+                Concurrency: GET /api/v1/vms/{id} returns the VM's version in an ETag header; PUT and DELETE take it
+                back in If-Match. PUT without If-Match is refused with 428; a version someone else replaced is 409.
+                Errors are RFC 9457 problem details; invalid input is a validation problem with errors per field.
+                """;
+            return Task.CompletedTask;
+        }));
     }
 }

@@ -17,6 +17,43 @@ namespace Platform.Web.Data.Migrations
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
+            modelBuilder.Entity("Platform.Web.Data.ImageFile", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("FileName")
+                        .IsRequired()
+                        .HasMaxLength(255)
+                        .HasColumnType("TEXT")
+                        .UseCollation("NOCASE");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Sha256")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .IsFixedLength();
+
+                    b.Property<long>("SizeBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTimeOffset>("UploadedAt")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("FileName")
+                        .IsUnique();
+
+                    b.ToTable("Images", (string)null);
+                });
+
             modelBuilder.Entity("Platform.Web.Data.VirtualMachine", b =>
                 {
                     b.Property<Guid>("Id")
@@ -26,8 +63,13 @@ namespace Platform.Web.Data.Migrations
                     b.Property<bool>("Autostart")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("BootMode")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("CommandLine")
-                        .HasMaxLength(4096)
+                        .HasMaxLength(2047)
                         .HasColumnType("TEXT");
 
                     b.Property<Guid>("ConcurrencyStamp")
@@ -41,8 +83,17 @@ namespace Platform.Web.Data.Migrations
                         .HasMaxLength(1024)
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("DisplayEnabled")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid?>("InitrdImageId")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("InitrdPath")
                         .HasMaxLength(4096)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("KernelImageId")
                         .HasColumnType("TEXT");
 
                     b.Property<string>("KernelPath")
@@ -55,6 +106,15 @@ namespace Platform.Web.Data.Migrations
                     b.Property<string>("Name")
                         .IsRequired()
                         .HasMaxLength(63)
+                        .HasColumnType("TEXT")
+                        .UseCollation("NOCASE");
+
+                    b.Property<string>("OnReboot")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("TEXT");
 
                     b.Property<int>("VcpuCount")
@@ -62,10 +122,170 @@ namespace Platform.Web.Data.Migrations
 
                     b.HasKey("Id");
 
+                    b.HasIndex("InitrdImageId");
+
+                    b.HasIndex("KernelImageId");
+
                     b.HasIndex("Name")
                         .IsUnique();
 
                     b.ToTable("VirtualMachines", (string)null);
+                });
+
+            modelBuilder.Entity("Platform.Web.Data.VmDisk", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Cache")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("ImageId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Path")
+                        .HasMaxLength(4096)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Position")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("ReadOnly")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("VirtualMachineId")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("ImageId");
+
+                    b.HasIndex("VirtualMachineId", "Position")
+                        .IsUnique();
+
+                    b.ToTable("VmDisks", (string)null);
+                });
+
+            modelBuilder.Entity("Platform.Web.Data.VmEvent", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTimeOffset>("At")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Message")
+                        .IsRequired()
+                        .HasMaxLength(4096)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Result")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("VmId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("VmName")
+                        .HasMaxLength(63)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("VmId");
+
+                    b.ToTable("VmEvents", (string)null);
+                });
+
+            modelBuilder.Entity("Platform.Web.Data.VmNic", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("MacAddress")
+                        .IsRequired()
+                        .HasMaxLength(17)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Position")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("TapName")
+                        .IsRequired()
+                        .HasMaxLength(15)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("VirtualMachineId")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("MacAddress");
+
+                    b.HasIndex("VirtualMachineId", "Position")
+                        .IsUnique();
+
+                    b.ToTable("VmNics", (string)null);
+                });
+
+            modelBuilder.Entity("Platform.Web.Data.VirtualMachine", b =>
+                {
+                    b.HasOne("Platform.Web.Data.ImageFile", "InitrdImage")
+                        .WithMany()
+                        .HasForeignKey("InitrdImageId")
+                        .OnDelete(DeleteBehavior.Restrict);
+
+                    b.HasOne("Platform.Web.Data.ImageFile", "KernelImage")
+                        .WithMany()
+                        .HasForeignKey("KernelImageId")
+                        .OnDelete(DeleteBehavior.Restrict);
+
+                    b.Navigation("InitrdImage");
+
+                    b.Navigation("KernelImage");
+                });
+
+            modelBuilder.Entity("Platform.Web.Data.VmDisk", b =>
+                {
+                    b.HasOne("Platform.Web.Data.ImageFile", "Image")
+                        .WithMany()
+                        .HasForeignKey("ImageId")
+                        .OnDelete(DeleteBehavior.Restrict);
+
+                    b.HasOne("Platform.Web.Data.VirtualMachine", null)
+                        .WithMany("Disks")
+                        .HasForeignKey("VirtualMachineId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.Navigation("Image");
+                });
+
+            modelBuilder.Entity("Platform.Web.Data.VmNic", b =>
+                {
+                    b.HasOne("Platform.Web.Data.VirtualMachine", null)
+                        .WithMany("Nics")
+                        .HasForeignKey("VirtualMachineId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Platform.Web.Data.VirtualMachine", b =>
+                {
+                    b.Navigation("Disks");
+
+                    b.Navigation("Nics");
                 });
 #pragma warning restore 612, 618
         }

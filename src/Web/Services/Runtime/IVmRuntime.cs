@@ -51,4 +51,10 @@ public sealed class VmRuntimeException : Exception
     public VmRuntimeException()
     {
     }
+
+    /// <summary>
+    /// True when the supervisor itself cannot act on any VM now (not running, shutting down): the API answers 503.
+    /// False when this VM's state forbids the action or the VMM refused it: the API answers 409.
+    /// </summary>
+    public bool Unavailable { get; init; }
 }

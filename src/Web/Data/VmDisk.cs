@@ -1,0 +1,32 @@
+namespace Platform.Web.Data;
+
+/// <summary>One virtio-blk disk of a VM: an image from the library or a host file.</summary>
+public sealed class VmDisk
+{
+    public Guid Id { get; set; } = Guid.NewGuid();
+
+    public Guid VirtualMachineId { get; set; }
+
+    /// <summary>0-based boot order within the VM.</summary>
+    public int Position { get; set; }
+
+    /// <summary>A disk image from the library; <see cref="Path"/> names a host file instead. Exactly one is set.</summary>
+    public Guid? ImageId { get; set; }
+
+    public ImageFile? Image { get; set; }
+
+    public string? Path { get; set; }
+
+    public bool ReadOnly { get; set; }
+
+    public DiskCacheMode Cache { get; set; } = DiskCacheMode.Writeback;
+}
+
+/// <summary>How the VMM opens a disk file, as QEMU's <c>cache=</c>.</summary>
+public enum DiskCacheMode
+{
+    /// <summary>Through the host page cache; a guest flush becomes <c>fsync</c>.</summary>
+    Writeback,
+    /// <summary><c>O_DIRECT</c>: bypasses the host page cache; a guest flush still becomes <c>fsync</c>.</summary>
+    None,
+}

@@ -1,0 +1,246 @@
+using System.Security.Cryptography;
+using Microsoft.EntityFrameworkCore;
+using Platform.Web.Data;
+using Platform.Web.Extensions;
+
+namespace Platform.Web.Services.Images;
+
+/// <summary>An image with the names of the VMs that use it (as kernel, initrd or disk).</summary>
+public sealed record ImageUsage(ImageFile Image, IReadOnlyList<string> UsedBy);
+
+/// <summary>
+/// The image library: kernels, initrds and disk images stored as files under <see cref="PlatformOptions.ImagesDirectory"/>
+/// with a row each (size, SHA-256). Uploads stream to a temporary file while hashing, so no image is ever held in
+/// memory, and become visible only once complete and flushed. An image a VM uses cannot be deleted.
+/// </summary>
+public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory, PlatformOptions options, ILogger<ImageLibrary> logger)
+{
+    private const int BufferSize = 1 << 20;
+
+    public long MaxImageSizeBytes => options.MaxImageSizeBytes;
+
+    public string PathOf(ImageFile image) => Path.Combine(options.ImagesDirectory, image.FileName);
+
+    public async Task<IReadOnlyList<ImageUsage>> ListAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var images = await db.Images.AsNoTracking().OrderBy(i => i.FileName).ToListAsync(cancellationToken);
+        var users = await UsersAsync(db, null, cancellationToken);
+        return images.Select(i => new ImageUsage(i, users.TryGetValue(i.Id, out var names) ? names : [])).ToList();
+    }
+
+    public async Task<ImageUsage?> FindAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var image = await db.Images.AsNoTracking().FirstOrDefaultAsync(i => i.Id == id, cancellationToken);
+        if (image is null)
+        {
+            return null;
+        }
+
+        var users = await UsersAsync(db, id, cancellationToken);
+        return new ImageUsage(image, users.TryGetValue(id, out var names) ? names : []);
+    }
+
+    /// <summary>
+    /// Stores <paramref name="content"/> as <paramref name="fileName"/>. Fails Invalid for a bad name, an empty
+    /// file or a checksum that does not match <paramref name="expectedSha256"/>; TooLarge past the limit (the
+    /// stream is not read further); Conflict when the name is taken. <paramref name="progress"/> hears bytes stored so far.
+    /// </summary>
+    public async Task<ServiceResult<ImageFile>> UploadAsync(
+        ImageKind kind, string fileName, Stream content, string? expectedSha256, IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(content);
+        var errors = new Dictionary<string, string[]>();
+        if (ImageFileNameRules.Check(fileName) is { } nameProblem)
+        {
+            errors["fileName"] = [nameProblem];
+        }
+
+        if (!Enum.IsDefined(kind))
+        {
+            errors["kind"] = ["The kind is kernel, initrd or disk."];
+        }
+
+        string? expected = expectedSha256?.Trim().ToLowerInvariant();
+        if (!string.IsNullOrEmpty(expected) && (expected.Length != 64 || !expected.All(char.IsAsciiHexDigit)))
+        {
+            errors["sha256"] = ["A SHA-256 checksum is 64 hex digits."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return ServiceResult<ImageFile>.Invalid(errors);
+        }
+
+        if (await NameTakenAsync(fileName, cancellationToken))
+        {
+            return ServiceResult<ImageFile>.Fail(ServiceStatus.Conflict, $"The library already has an image named {fileName}.");
+        }
+
+        Directory.CreateDirectory(options.ImagesDirectory);
+        string temporary = Path.Combine(options.ImagesDirectory, $".upload-{Guid.NewGuid():N}");
+        string final = Path.Combine(options.ImagesDirectory, fileName);
+        try
+        {
+            long size;
+            string sha256;
+            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize, FileOptions.Asynchronous))
+            using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+            {
+                var buffer = new byte[BufferSize];
+                size = 0;
+                int read;
+                while ((read = await content.ReadAsync(buffer, cancellationToken)) > 0)
+                {
+                    size += read;
+                    if (size > options.MaxImageSizeBytes)
+                    {
+                        return ServiceResult<ImageFile>.Fail(ServiceStatus.TooLarge,
+                            $"The image is larger than the limit of {FormatSize(options.MaxImageSizeBytes)}.");
+                    }
+
+                    hash.AppendData(buffer, 0, read);
+                    await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    progress?.Report(size);
+                }
+
+                // Visible in the library only once it is on disk for good.
+                file.Flush(flushToDisk: true);
+                sha256 = Convert.ToHexStringLower(hash.GetHashAndReset());
+            }
+
+            if (size == 0)
+            {
+                return ServiceResult<ImageFile>.Invalid(new Dictionary<string, string[]> { ["file"] = ["The file is empty."] });
+            }
+
+            if (!string.IsNullOrEmpty(expected) && expected != sha256)
+            {
+                return ServiceResult<ImageFile>.Invalid(new Dictionary<string, string[]>
+                {
+                    ["sha256"] = [$"The upload's SHA-256 is {sha256}, not {expected}: the file changed on the way. Try again."],
+                });
+            }
+
+            try
+            {
+                File.Move(temporary, final, overwrite: false);
+            }
+            catch (IOException) when (File.Exists(final))
+            {
+                return ServiceResult<ImageFile>.Fail(ServiceStatus.Conflict,
+                    $"A file named {fileName} is already in the images folder; pick another name.");
+            }
+
+            var image = new ImageFile { Kind = kind, FileName = fileName, SizeBytes = size, Sha256 = sha256 };
+            try
+            {
+                await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+                db.Images.Add(image);
+                await db.SaveChangesAsync(cancellationToken);
+            }
+            catch (DbUpdateException)
+            {
+                File.Delete(final);
+                return ServiceResult<ImageFile>.Fail(ServiceStatus.Conflict, $"The library already has an image named {fileName}.");
+            }
+
+            logger.LogInformation("Stored image {FileName} ({Kind}, {Size} bytes, sha256 {Sha256})", fileName, kind, size, sha256);
+            return ServiceResult<ImageFile>.Ok(image);
+        }
+        finally
+        {
+            if (File.Exists(temporary))
+            {
+                File.Delete(temporary);
+            }
+        }
+    }
+
+    /// <summary>Removes the image's row and file; Conflict (naming the VMs) while any VM uses it.</summary>
+    public async Task<ServiceResult> DeleteAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var image = await db.Images.FirstOrDefaultAsync(i => i.Id == id, cancellationToken);
+        if (image is null)
+        {
+            return ServiceResult.Fail(ServiceStatus.NotFound, "There is no such image.");
+        }
+
+        var users = await UsersAsync(db, id, cancellationToken);
+        if (users.TryGetValue(id, out var names) && names.Count > 0)
+        {
+            return ServiceResult.Fail(ServiceStatus.Conflict,
+                $"{image.FileName} is used by {string.Join(", ", names)}; remove it from {(names.Count == 1 ? "that VM" : "those VMs")} first.");
+        }
+
+        db.Images.Remove(image);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateException)
+        {
+            // A VM started using it between the check and the delete; the foreign key kept the row.
+            return ServiceResult.Fail(ServiceStatus.Conflict, $"{image.FileName} has just been put to use by a VM.");
+        }
+
+        File.Delete(PathOf(image));
+        logger.LogInformation("Deleted image {FileName}", image.FileName);
+        return ServiceResult.Ok();
+    }
+
+    /// <summary>"a kernel", "an initrd", "a disk image".</summary>
+    public static string Describe(ImageKind kind) => kind switch
+    {
+        ImageKind.Kernel => "a kernel",
+        ImageKind.Initrd => "an initrd",
+        _ => "a disk image",
+    };
+
+    public static string FormatSize(long bytes) => bytes switch
+    {
+        >= 1L << 30 => $"{bytes / (double)(1L << 30):0.##} GiB",
+        >= 1L << 20 => $"{bytes / (double)(1L << 20):0.##} MiB",
+        >= 1L << 10 => $"{bytes / 1024.0:0.##} KiB",
+        _ => $"{bytes} bytes",
+    };
+
+    private async Task<bool> NameTakenAsync(string fileName, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.Images.AnyAsync(i => i.FileName == fileName, cancellationToken);
+    }
+
+    /// <summary>VM names by image id, for one image or all.</summary>
+    private static async Task<Dictionary<Guid, List<string>>> UsersAsync(PlatformDbContext db, Guid? imageId, CancellationToken cancellationToken)
+    {
+        var pairs = new List<(Guid ImageId, string Vm)>();
+        var boot = await db.VirtualMachines.AsNoTracking().IgnoreAutoIncludes()
+            .Where(vm => vm.KernelImageId != null || vm.InitrdImageId != null)
+            .Select(vm => new { vm.Name, vm.KernelImageId, vm.InitrdImageId })
+            .ToListAsync(cancellationToken);
+        foreach (var vm in boot)
+        {
+            if (vm.KernelImageId is { } k)
+            {
+                pairs.Add((k, vm.Name));
+            }
+
+            if (vm.InitrdImageId is { } i)
+            {
+                pairs.Add((i, vm.Name));
+            }
+        }
+
+        var disks = await db.VmDisks.AsNoTracking().Where(d => d.ImageId != null)
+            .Join(db.VirtualMachines.IgnoreAutoIncludes(), d => d.VirtualMachineId, vm => vm.Id, (d, vm) => new { d.ImageId, vm.Name })
+            .ToListAsync(cancellationToken);
+        pairs.AddRange(disks.Select(d => (d.ImageId!.Value, d.Name)));
+
+        return pairs.Where(p => imageId is null || p.ImageId == imageId)
+            .GroupBy(p => p.ImageId)
+            .ToDictionary(g => g.Key, g => g.Select(p => p.Vm).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList());
+    }
+}

@@ -1,0 +1,38 @@
+namespace Platform.Web.Services.Runtime;
+
+/// <summary>
+/// The runtime until the VMM supervisor is registered in its place (ServiceCollectionExtensions): every VM is
+/// Stopped and every power action fails with a reason the user can read (the API answers 503).
+/// </summary>
+internal sealed class UnavailableVmRuntime : IVmRuntime
+{
+    public const string Reason = "The VM supervisor is not running";
+
+    public VmPowerState GetState(Guid vmId) => VmPowerState.Stopped;
+
+    public Task StartAsync(Guid vmId, CancellationToken cancellationToken) => Fail();
+
+    public Task ShutdownAsync(Guid vmId, TimeSpan timeout, CancellationToken cancellationToken) => Fail();
+
+    public Task StopAsync(Guid vmId, CancellationToken cancellationToken) => Fail();
+
+    public Task PauseAsync(Guid vmId, CancellationToken cancellationToken) => Fail();
+
+    public Task ResumeAsync(Guid vmId, CancellationToken cancellationToken) => Fail();
+
+    public Task ResetAsync(Guid vmId, CancellationToken cancellationToken) => Fail();
+
+    /// <summary>Nothing ever changes, so the handler is never called.</summary>
+    public IDisposable Subscribe(Action<VmStateChanged> handler) => NoSubscription.Instance;
+
+    private static Task Fail() => Task.FromException(new VmRuntimeException(Reason) { Unavailable = true });
+
+    private sealed class NoSubscription : IDisposable
+    {
+        public static readonly NoSubscription Instance = new();
+
+        public void Dispose()
+        {
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using Platform.Engine.Machine;
+using Platform.Web.Data;
+
+namespace Platform.Web.Services.Vms;
+
+/// <summary>
+/// A VM definition as a user gives it, in the API's request body and behind the wizard's form: the same shape,
+/// checked by the same rules (<see cref="VmDefinitionRules"/>, then <see cref="VmService"/> for what needs the
+/// database). Mutable so forms can bind to it.
+/// </summary>
+public sealed class VmDefinitionInput
+{
+    public string Name { get; set; } = "";
+
+    public string? Description { get; set; }
+
+    public int VcpuCount { get; set; } = 1;
+
+    public int MemoryMiB { get; set; } = 512;
+
+    public BootMode BootMode { get; set; } = BootMode.Kernel;
+
+    /// <summary>A kernel from the image library, or <see cref="KernelPath"/>: exactly one for a kernel boot.</summary>
+    public Guid? KernelImageId { get; set; }
+
+    public string? KernelPath { get; set; }
+
+    public Guid? InitrdImageId { get; set; }
+
+    public string? InitrdPath { get; set; }
+
+    public string? CommandLine { get; set; } = "console=ttyS0";
+
+    public List<VmDiskInput> Disks { get; set; } = [];
+
+    public List<VmNicInput> Nics { get; set; } = [];
+
+    public bool DisplayEnabled { get; set; } = true;
+
+    public bool Autostart { get; set; }
+
+    public RebootPolicy OnReboot { get; set; } = RebootPolicy.Restart;
+
+    public static VmDefinitionInput From(VirtualMachine vm) => new()
+    {
+        Name = vm.Name,
+        Description = vm.Description,
+        VcpuCount = vm.VcpuCount,
+        MemoryMiB = vm.MemoryMiB,
+        BootMode = vm.BootMode,
+        KernelImageId = vm.KernelImageId,
+        KernelPath = vm.KernelPath,
+        InitrdImageId = vm.InitrdImageId,
+        InitrdPath = vm.InitrdPath,
+        CommandLine = vm.CommandLine,
+        Disks = vm.Disks.OrderBy(d => d.Position)
+            .Select(d => new VmDiskInput { ImageId = d.ImageId, Path = d.Path, ReadOnly = d.ReadOnly, Cache = d.Cache }).ToList(),
+        Nics = vm.Nics.OrderBy(n => n.Position).Select(n => new VmNicInput { TapName = n.TapName, MacAddress = n.MacAddress }).ToList(),
+        DisplayEnabled = vm.DisplayEnabled,
+        Autostart = vm.Autostart,
+        OnReboot = vm.OnReboot,
+    };
+}
+
+public sealed class VmDiskInput
+{
+    /// <summary>A disk image from the library, or <see cref="Path"/>: exactly one.</summary>
+    public Guid? ImageId { get; set; }
+
+    public string? Path { get; set; }
+
+    public bool ReadOnly { get; set; }
+
+    public DiskCacheMode Cache { get; set; } = DiskCacheMode.Writeback;
+}
+
+public sealed class VmNicInput
+{
+    public string TapName { get; set; } = "";
+
+    /// <summary>Empty: one is generated (52:54:00:…) when the VM is saved.</summary>
+    public string? MacAddress { get; set; }
+}

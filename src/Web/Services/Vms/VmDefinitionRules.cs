@@ -1,0 +1,170 @@
+using Platform.Engine.Machine;
+using Platform.Web.Data;
+
+namespace Platform.Web.Services.Vms;
+
+/// <summary>
+/// The rules of a VM definition that need no database: ranges, names, paths, addresses. The wizard calls the
+/// per-field checks as the user types; <see cref="Validate"/> applies them all and is what the API and
+/// <see cref="VmService"/> use. Errors are keyed by the field's JSON name (<c>memoryMiB</c>,
+/// <c>disks[1].path</c>), as in a ValidationProblem.
+/// </summary>
+public static class VmDefinitionRules
+{
+    public const int MinVcpus = 1;
+    public const int MaxVcpus = MachineConfig.MaxCpus;
+    public const int MinMemoryMiB = (int)(MachineConfig.MinMemory >> 20);
+    public const int MaxDescriptionLength = 1024;
+    public const int MaxPathLength = 4096;
+    /// <summary>Linux/x86's COMMAND_LINE_SIZE, including the terminating NUL.</summary>
+    public const int MaxCommandLineLength = 2047;
+    /// <summary>Linux's IFNAMSIZ (16) less the NUL.</summary>
+    public const int MaxTapNameLength = 15;
+    public const int MaxDisks = 16;
+    public const int MaxNics = 8;
+
+    public static string? CheckVcpus(int count) =>
+        count is < MinVcpus or > MaxVcpus ? $"vCPUs must be {MinVcpus} to {MaxVcpus}." : null;
+
+    /// <summary>At least what the engine needs, and no more than the host has: a VM larger than the host's RAM
+    /// would only ever start into swap or be killed by the OOM killer.</summary>
+    public static string? CheckMemory(int memoryMiB, long hostMemoryMiB)
+    {
+        if (memoryMiB < MinMemoryMiB)
+        {
+            return $"Memory must be at least {MinMemoryMiB} MiB.";
+        }
+
+        return hostMemoryMiB > 0 && memoryMiB > hostMemoryMiB
+            ? $"This host has {hostMemoryMiB} MiB of memory; a VM cannot have more ({memoryMiB} MiB asked)."
+            : null;
+    }
+
+    public static string? CheckDescription(string? description) =>
+        description is { Length: > MaxDescriptionLength } ? $"A description has at most {MaxDescriptionLength} characters." : null;
+
+    public static string? CheckCommandLine(string? commandLine) =>
+        commandLine is { Length: > MaxCommandLineLength }
+            ? $"The kernel command line has at most {MaxCommandLineLength} characters."
+            : commandLine is not null && commandLine.Any(char.IsControl) ? "The kernel command line is one line of text." : null;
+
+    /// <summary>A host file: absolute, and without ',' (platform-vmm's <c>--disk path,ro</c> uses it as a separator).</summary>
+    public static string? CheckHostPath(string? path)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            return "A path is required.";
+        }
+
+        if (path.Length > MaxPathLength)
+        {
+            return $"A path has at most {MaxPathLength} characters.";
+        }
+
+        if (!path.StartsWith('/'))
+        {
+            return "Give an absolute path on the host, starting with '/'.";
+        }
+
+        if (path.Contains(',', StringComparison.Ordinal) || path.Any(char.IsControl))
+        {
+            return "A path may not contain ',' or control characters.";
+        }
+
+        return null;
+    }
+
+    public static string? CheckTapName(string? name)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            return "A TAP device name is required.";
+        }
+
+        if (name.Length > MaxTapNameLength)
+        {
+            return $"A TAP device name has at most {MaxTapNameLength} characters.";
+        }
+
+        return name is "." or ".." || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')
+            ? "A TAP device name uses letters, digits, '-', '_' and '.', like tap0."
+            : null;
+    }
+
+    /// <summary>Empty is fine (one is generated); otherwise a unicast MAC address.</summary>
+    public static string? CheckMacAddress(string? mac) =>
+        string.IsNullOrWhiteSpace(mac) ? null : MacAddresses.Check(mac, out _);
+
+    /// <summary>Every rule that needs no database; an empty result means the input passed.</summary>
+    public static Dictionary<string, string[]> Validate(VmDefinitionInput input, long hostMemoryMiB)
+    {
+        var errors = new Dictionary<string, List<string>>();
+        void Add(string key, string? problem)
+        {
+            if (problem is not null)
+            {
+                (errors.TryGetValue(key, out var list) ? list : errors[key] = []).Add(problem);
+            }
+        }
+
+        Add("name", VmNameRules.Check(input.Name));
+        Add("description", CheckDescription(input.Description));
+        Add("vcpuCount", CheckVcpus(input.VcpuCount));
+        Add("memoryMiB", CheckMemory(input.MemoryMiB, hostMemoryMiB));
+        Add("bootMode", Enum.IsDefined(input.BootMode) ? null : "Boot from a kernel or from a disk.");
+        Add("onReboot", Enum.IsDefined(input.OnReboot) ? null : "On reboot: restart or exit.");
+
+        if (input.BootMode == BootMode.Kernel)
+        {
+            Add("kernel", (input.KernelImageId, input.KernelPath) switch
+            {
+                (null, null or "") => "Choose a kernel from the image library or give its path on the host.",
+                (not null, { Length: > 0 }) => "Choose a kernel from the library or give a path, not both.",
+                (null, var path) => CheckHostPath(path),
+                _ => null,
+            });
+            Add("initrd", (input.InitrdImageId, input.InitrdPath) switch
+            {
+                (not null, { Length: > 0 }) => "Choose an initrd from the library or give a path, not both.",
+                (null, { Length: > 0 } path) => CheckHostPath(path),
+                _ => null,
+            });
+            Add("commandLine", CheckCommandLine(input.CommandLine));
+        }
+        else if (input.Disks.Count == 0)
+        {
+            Add("disks", "Booting from a disk needs at least one disk; the first disk is the boot disk.");
+        }
+
+        Add("disks", input.Disks.Count > MaxDisks ? $"A VM has at most {MaxDisks} disks." : null);
+        for (int i = 0; i < input.Disks.Count; i++)
+        {
+            var disk = input.Disks[i];
+            Add($"disks[{i}]", (disk.ImageId, disk.Path) switch
+            {
+                (null, null or "") => "Choose a disk image from the library or give a path on the host.",
+                (not null, { Length: > 0 }) => "Choose a disk image or give a path, not both.",
+                (null, var path) => CheckHostPath(path),
+                _ => null,
+            });
+            Add($"disks[{i}].cache", Enum.IsDefined(disk.Cache) ? null : "Cache mode is writeback or none.");
+        }
+
+        Add("nics", input.Nics.Count > MaxNics ? $"A VM has at most {MaxNics} NICs." : null);
+        var taps = new HashSet<string>(StringComparer.Ordinal);
+        var macs = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < input.Nics.Count; i++)
+        {
+            var nic = input.Nics[i];
+            string? tapProblem = CheckTapName(nic.TapName);
+            Add($"nics[{i}].tapName", tapProblem ?? (taps.Add(nic.TapName) ? null : $"Another NIC of this VM already uses {nic.TapName}."));
+            if (!string.IsNullOrWhiteSpace(nic.MacAddress))
+            {
+                string? macProblem = MacAddresses.Check(nic.MacAddress, out string mac);
+                Add($"nics[{i}].macAddress", macProblem ?? (macs.Add(mac) ? null : $"Another NIC of this VM already has {mac}."));
+            }
+        }
+
+        return errors.ToDictionary(e => e.Key, e => e.Value.ToArray());
+    }
+}

@@ -1,0 +1,80 @@
+using Microsoft.EntityFrameworkCore;
+using Platform.Web.Data;
+using Platform.Web.Services.Runtime;
+
+namespace Platform.Web.Services.Vms;
+
+/// <summary>The power actions a user can ask for; the API's <c>/vms/{id}/{action}</c> names them in lower case.</summary>
+public enum VmPowerAction
+{
+    Start,
+    Shutdown,
+    Stop,
+    Pause,
+    Resume,
+    Reset,
+}
+
+/// <summary>
+/// Power actions for pages and the API alike: checks the VM exists, asks <see cref="IVmRuntime"/>, and writes the
+/// outcome to the event log. A <see cref="VmRuntimeException"/> becomes Conflict (the VM's state forbids it) or
+/// Unavailable (the supervisor cannot act), with the runtime's reason as the message.
+/// </summary>
+public sealed class VmPowerService(IDbContextFactory<PlatformDbContext> dbFactory, IVmRuntime runtime, IVmEventLog events)
+{
+    /// <summary>How long a shutdown waits for the guest before the VMM is ended.</summary>
+    public static readonly TimeSpan DefaultShutdownTimeout = TimeSpan.FromSeconds(60);
+
+    public VmPowerState GetState(Guid vmId) => runtime.GetState(vmId);
+
+    public async Task<ServiceResult<VmPowerState>> RunAsync(Guid vmId, VmPowerAction action, TimeSpan? shutdownTimeout, CancellationToken cancellationToken)
+    {
+        string? name;
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+        {
+            name = await db.VirtualMachines.IgnoreAutoIncludes().Where(vm => vm.Id == vmId).Select(vm => vm.Name).FirstOrDefaultAsync(cancellationToken);
+        }
+
+        if (name is null)
+        {
+            return ServiceResult<VmPowerState>.Fail(ServiceStatus.NotFound, "There is no such VM; it may have been deleted.");
+        }
+
+        try
+        {
+            await (action switch
+            {
+                VmPowerAction.Start => runtime.StartAsync(vmId, cancellationToken),
+                VmPowerAction.Shutdown => runtime.ShutdownAsync(vmId, shutdownTimeout ?? DefaultShutdownTimeout, cancellationToken),
+                VmPowerAction.Stop => runtime.StopAsync(vmId, cancellationToken),
+                VmPowerAction.Pause => runtime.PauseAsync(vmId, cancellationToken),
+                VmPowerAction.Resume => runtime.ResumeAsync(vmId, cancellationToken),
+                VmPowerAction.Reset => runtime.ResetAsync(vmId, cancellationToken),
+                _ => throw new ArgumentOutOfRangeException(nameof(action), action, "unknown power action"),
+            });
+        }
+        catch (VmRuntimeException ex)
+        {
+            await events.AddAsync(new VmEvent
+            {
+                VmId = vmId, VmName = name, Kind = action.ToString(), Result = VmEventResult.Failed,
+                Message = $"{Verb(action)} {name} failed: {ex.Message}",
+            }, CancellationToken.None);
+            return ServiceResult<VmPowerState>.Fail(ex.Unavailable ? ServiceStatus.Unavailable : ServiceStatus.Conflict, ex.Message);
+        }
+
+        await events.AddAsync(new VmEvent
+        {
+            VmId = vmId, VmName = name, Kind = action.ToString(), Result = VmEventResult.Succeeded,
+            Message = $"{Verb(action)} {name}: done.",
+        }, CancellationToken.None);
+        return ServiceResult<VmPowerState>.Ok(runtime.GetState(vmId));
+    }
+
+    /// <summary>"Start", "Shut down"…: the action as a button or log line says it.</summary>
+    public static string Verb(VmPowerAction action) => action switch
+    {
+        VmPowerAction.Shutdown => "Shut down",
+        _ => action.ToString(),
+    };
+}

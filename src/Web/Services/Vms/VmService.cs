@@ -1,0 +1,371 @@
+using Microsoft.EntityFrameworkCore;
+using Platform.Web.Data;
+using Platform.Web.Services.Host;
+using Platform.Web.Services.Images;
+using Platform.Web.Services.Runtime;
+
+namespace Platform.Web.Services.Vms;
+
+/// <summary>
+/// VM definitions: list, create, edit, delete — with every rule applied in one place, so the wizard and the REST API
+/// accept and refuse exactly the same things. Edits carry the concurrency stamp the user started from; a save over
+/// someone else's change is refused (Conflict), never merged.
+/// </summary>
+public sealed class VmService(
+    IDbContextFactory<PlatformDbContext> dbFactory,
+    IHostInfo host,
+    IVmRuntime runtime,
+    IVmEventLog events,
+    ImageLibrary images)
+{
+    public async Task<IReadOnlyList<VirtualMachine>> ListAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await WithImages(db.VirtualMachines).AsNoTracking().OrderBy(vm => vm.Name).ToListAsync(cancellationToken);
+    }
+
+    public async Task<VirtualMachine?> FindAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await WithImages(db.VirtualMachines).AsNoTracking().FirstOrDefaultAsync(vm => vm.Id == id, cancellationToken);
+    }
+
+    /// <summary>Every rule, the database's included (unique name, images that exist and are of the right kind, MACs
+    /// no other VM uses). Empty when <paramref name="input"/> can be saved.</summary>
+    public async Task<IReadOnlyDictionary<string, string[]>> ValidateAsync(VmDefinitionInput input, Guid? existingId, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await ValidateAsync(db, input, existingId, cancellationToken);
+    }
+
+    public async Task<ServiceResult<VirtualMachine>> CreateAsync(VmDefinitionInput input, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var errors = await ValidateAsync(db, input, null, cancellationToken);
+        if (errors.Count > 0)
+        {
+            return ServiceResult<VirtualMachine>.Invalid(errors);
+        }
+
+        var vm = new VirtualMachine { Name = input.Name };
+        db.VirtualMachines.Add(vm);
+        await ApplyAsync(db, vm, input, cancellationToken);
+        if (await SaveAsync(db, input, cancellationToken) is { } failure)
+        {
+            return failure;
+        }
+
+        await events.AddAsync(new VmEvent
+        {
+            VmId = vm.Id, VmName = vm.Name, Kind = VmEventKinds.Created, Result = VmEventResult.Succeeded,
+            Message = $"Created {vm.Name}: {Describe(vm)}.",
+        }, cancellationToken);
+        return ServiceResult<VirtualMachine>.Ok((await FindAsync(vm.Id, cancellationToken))!);
+    }
+
+    /// <summary>Saves <paramref name="input"/> over the VM if it still has <paramref name="expectedStamp"/>.</summary>
+    public async Task<ServiceResult<VirtualMachine>> UpdateAsync(Guid id, VmDefinitionInput input, Guid expectedStamp, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var vm = await db.VirtualMachines.FirstOrDefaultAsync(v => v.Id == id, cancellationToken);
+        if (vm is null)
+        {
+            return ServiceResult<VirtualMachine>.Fail(ServiceStatus.NotFound, "There is no such VM; it may have been deleted.");
+        }
+
+        if (vm.ConcurrencyStamp != expectedStamp)
+        {
+            return ServiceResult<VirtualMachine>.Fail(ServiceStatus.Conflict, ConflictMessage(vm.Name));
+        }
+
+        var errors = await ValidateAsync(db, input, id, cancellationToken);
+        if (errors.Count > 0)
+        {
+            return ServiceResult<VirtualMachine>.Invalid(errors);
+        }
+
+        string oldName = vm.Name;
+        await ApplyAsync(db, vm, input, cancellationToken);
+        vm.UpdatedAt = DateTimeOffset.UtcNow;
+        // The UPDATE's WHERE carries the stamp the user started from: a save in between makes it match no row.
+        db.Entry(vm).Property(v => v.ConcurrencyStamp).OriginalValue = expectedStamp;
+        vm.ConcurrencyStamp = Guid.NewGuid();
+        try
+        {
+            if (await SaveAsync(db, input, cancellationToken) is { } failure)
+            {
+                return failure;
+            }
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            return ServiceResult<VirtualMachine>.Fail(ServiceStatus.Conflict, ConflictMessage(oldName));
+        }
+
+        await events.AddAsync(new VmEvent
+        {
+            VmId = vm.Id, VmName = vm.Name, Kind = VmEventKinds.Updated, Result = VmEventResult.Succeeded,
+            Message = oldName == vm.Name ? $"Changed {vm.Name}: {Describe(vm)}." : $"Changed {oldName}, now named {vm.Name}: {Describe(vm)}.",
+        }, cancellationToken);
+        return ServiceResult<VirtualMachine>.Ok((await FindAsync(vm.Id, cancellationToken))!);
+    }
+
+    /// <summary>
+    /// Deletes a VM that is not running. <paramref name="expectedStamp"/>, when given, must still match. Unless
+    /// <paramref name="keepDiskImages"/>, the library disk images it used and no other VM uses are deleted too
+    /// (host-path disks, kernels and initrds are always kept). Returns the file names of the images deleted.
+    /// </summary>
+    public async Task<ServiceResult<IReadOnlyList<string>>> DeleteAsync(Guid id, Guid? expectedStamp, bool keepDiskImages, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<Guid> diskImages;
+        string name;
+        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
+        {
+            var vm = await db.VirtualMachines.FirstOrDefaultAsync(v => v.Id == id, cancellationToken);
+            if (vm is null)
+            {
+                return ServiceResult<IReadOnlyList<string>>.Fail(ServiceStatus.NotFound, "There is no such VM; it may have been deleted already.");
+            }
+
+            if (expectedStamp is { } stamp && vm.ConcurrencyStamp != stamp)
+            {
+                return ServiceResult<IReadOnlyList<string>>.Fail(ServiceStatus.Conflict, ConflictMessage(vm.Name));
+            }
+
+            var state = runtime.GetState(id);
+            if (state is not (VmPowerState.Stopped or VmPowerState.Crashed))
+            {
+                return ServiceResult<IReadOnlyList<string>>.Fail(ServiceStatus.Conflict, $"{vm.Name} is {state.ToString().ToLowerInvariant()}; stop it before deleting it.");
+            }
+
+            name = vm.Name;
+            diskImages = vm.Disks.Where(d => d.ImageId is not null).Select(d => d.ImageId!.Value).Distinct().ToList();
+            // The DELETE's WHERE carries the stamp just read: an edit saved in between makes it match no row.
+            db.VirtualMachines.Remove(vm);
+            try
+            {
+                await db.SaveChangesAsync(cancellationToken);
+            }
+            catch (DbUpdateConcurrencyException)
+            {
+                return ServiceResult<IReadOnlyList<string>>.Fail(ServiceStatus.Conflict, ConflictMessage(name));
+            }
+        }
+
+        var deleted = new List<string>();
+        var kept = new List<string>();
+        if (!keepDiskImages)
+        {
+            foreach (var imageId in diskImages)
+            {
+                var image = await images.FindAsync(imageId, cancellationToken);
+                if (image is null)
+                {
+                    continue;
+                }
+
+                var result = await images.DeleteAsync(imageId, cancellationToken);
+                (result.Succeeded ? deleted : kept).Add(image.Image.FileName);
+            }
+        }
+
+        string message = $"Deleted {name}." + (keepDiskImages ? " Its disk images were kept." : "")
+            + (deleted.Count > 0 ? $" Deleted its disk images {string.Join(", ", deleted)}." : "")
+            + (kept.Count > 0 ? $" Kept {string.Join(", ", kept)}: other VMs use them." : "");
+        await events.AddAsync(new VmEvent { VmId = id, VmName = name, Kind = VmEventKinds.Deleted, Result = VmEventResult.Succeeded, Message = message }, cancellationToken);
+        return ServiceResult<IReadOnlyList<string>>.Ok(deleted);
+    }
+
+    public static string Describe(VirtualMachine vm) =>
+        $"{vm.VcpuCount} vCPU{(vm.VcpuCount == 1 ? "" : "s")}, {vm.MemoryMiB} MiB, {vm.Disks.Count} disk{(vm.Disks.Count == 1 ? "" : "s")}, " +
+        $"{vm.Nics.Count} NIC{(vm.Nics.Count == 1 ? "" : "s")}";
+
+    private static string ConflictMessage(string name) =>
+        $"{name} was changed by someone else since you loaded it. Reload to see the current settings, then make your change again.";
+
+    private static IQueryable<VirtualMachine> WithImages(IQueryable<VirtualMachine> query) => query
+        .Include(vm => vm.KernelImage)
+        .Include(vm => vm.InitrdImage)
+        .Include(vm => vm.Disks.OrderBy(d => d.Position)).ThenInclude(d => d.Image)
+        .Include(vm => vm.Nics.OrderBy(n => n.Position))
+        .AsSplitQuery();
+
+    private async Task<IReadOnlyDictionary<string, string[]>> ValidateAsync(PlatformDbContext db, VmDefinitionInput input, Guid? existingId, CancellationToken cancellationToken)
+    {
+        var errors = VmDefinitionRules.Validate(input, host.Read().TotalMemoryMiB);
+        void Add(string key, string problem) => errors[key] = errors.TryGetValue(key, out var list) ? [.. list, problem] : [problem];
+
+        if (!errors.ContainsKey("name") &&
+            await db.VirtualMachines.IgnoreAutoIncludes().AnyAsync(vm => vm.Name == input.Name && vm.Id != existingId, cancellationToken))
+        {
+            Add("name", $"A VM named {input.Name} already exists (names ignore case).");
+        }
+
+        var wanted = new List<(string Key, Guid Id, ImageKind Kind)>();
+        if (input.BootMode == BootMode.Kernel)
+        {
+            if (input.KernelImageId is { } kernel)
+            {
+                wanted.Add(("kernel", kernel, ImageKind.Kernel));
+            }
+
+            if (input.InitrdImageId is { } initrd)
+            {
+                wanted.Add(("initrd", initrd, ImageKind.Initrd));
+            }
+        }
+
+        for (int i = 0; i < input.Disks.Count; i++)
+        {
+            if (input.Disks[i].ImageId is { } disk)
+            {
+                wanted.Add(($"disks[{i}]", disk, ImageKind.Disk));
+            }
+        }
+
+        if (wanted.Count > 0)
+        {
+            var ids = wanted.Select(w => w.Id).Distinct().ToList();
+            var found = await db.Images.AsNoTracking().Where(i => ids.Contains(i.Id)).ToDictionaryAsync(i => i.Id, cancellationToken);
+            foreach (var (key, id, kind) in wanted)
+            {
+                if (!found.TryGetValue(id, out var image))
+                {
+                    Add(key, "That image is not in the library (it may have been deleted).");
+                }
+                else if (image.Kind != kind)
+                {
+                    Add(key, $"{image.FileName} is {ImageLibrary.Describe(image.Kind)}, not {ImageLibrary.Describe(kind)}.");
+                }
+            }
+        }
+
+        var macs = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < input.Nics.Count; i++)
+        {
+            if (!string.IsNullOrWhiteSpace(input.Nics[i].MacAddress) && MacAddresses.Check(input.Nics[i].MacAddress!, out string mac) is null)
+            {
+                macs[mac] = i;
+            }
+        }
+
+        if (macs.Count > 0)
+        {
+            var keys = macs.Keys.ToList();
+            var taken = await db.VmNics.AsNoTracking()
+                .Where(n => keys.Contains(n.MacAddress) && n.VirtualMachineId != existingId)
+                .Join(db.VirtualMachines.IgnoreAutoIncludes(), n => n.VirtualMachineId, vm => vm.Id, (n, vm) => new { n.MacAddress, vm.Name })
+                .ToListAsync(cancellationToken);
+            foreach (var t in taken)
+            {
+                Add($"nics[{macs[t.MacAddress]}].macAddress", $"{t.Name} already has a NIC with {t.MacAddress}.");
+            }
+        }
+
+        return errors;
+    }
+
+    /// <summary>Copies the input onto the entity, normalized: empty text becomes null, MACs lower-case (generated
+    /// when missing), a disk boot drops the kernel fields, and disks/NICs are updated in place by position.</summary>
+    private static async Task ApplyAsync(PlatformDbContext db, VirtualMachine vm, VmDefinitionInput input, CancellationToken cancellationToken)
+    {
+        static string? Text(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+
+        vm.Name = input.Name;
+        vm.Description = Text(input.Description);
+        vm.VcpuCount = input.VcpuCount;
+        vm.MemoryMiB = input.MemoryMiB;
+        vm.BootMode = input.BootMode;
+        bool kernelBoot = input.BootMode == BootMode.Kernel;
+        vm.KernelImageId = kernelBoot ? input.KernelImageId : null;
+        vm.KernelPath = kernelBoot ? Text(input.KernelPath) : null;
+        vm.InitrdImageId = kernelBoot ? input.InitrdImageId : null;
+        vm.InitrdPath = kernelBoot ? Text(input.InitrdPath) : null;
+        vm.CommandLine = kernelBoot ? Text(input.CommandLine) : null;
+        vm.DisplayEnabled = input.DisplayEnabled;
+        vm.Autostart = input.Autostart;
+        vm.OnReboot = input.OnReboot;
+
+        var disks = vm.Disks.OrderBy(d => d.Position).ToList();
+        for (int i = 0; i < input.Disks.Count; i++)
+        {
+            var disk = i < disks.Count ? disks[i] : new VmDisk { Position = i };
+            disk.ImageId = input.Disks[i].ImageId;
+            disk.Path = disk.ImageId is null ? Text(input.Disks[i].Path) : null;
+            disk.ReadOnly = input.Disks[i].ReadOnly;
+            disk.Cache = input.Disks[i].Cache;
+            if (i >= disks.Count)
+            {
+                // Added explicitly: a child found through the navigation with its Guid already set would be taken
+                // for an existing row and UPDATEd.
+                vm.Disks.Add(disk);
+                db.VmDisks.Add(disk);
+            }
+        }
+
+        foreach (var extra in disks.Skip(input.Disks.Count))
+        {
+            vm.Disks.Remove(extra);
+            db.VmDisks.Remove(extra);
+        }
+
+        var nics = vm.Nics.OrderBy(n => n.Position).ToList();
+        for (int i = 0; i < input.Nics.Count; i++)
+        {
+            string mac = string.IsNullOrWhiteSpace(input.Nics[i].MacAddress)
+                ? await UnusedMacAsync(db, cancellationToken)
+                : MacAddresses.Check(input.Nics[i].MacAddress!, out string normalized) is null ? normalized : input.Nics[i].MacAddress!;
+            if (i < nics.Count)
+            {
+                nics[i].TapName = input.Nics[i].TapName;
+                nics[i].MacAddress = mac;
+            }
+            else
+            {
+                var nic = new VmNic { Position = i, TapName = input.Nics[i].TapName, MacAddress = mac };
+                vm.Nics.Add(nic);
+                db.VmNics.Add(nic);
+            }
+        }
+
+        foreach (var extra in nics.Skip(input.Nics.Count))
+        {
+            vm.Nics.Remove(extra);
+            db.VmNics.Remove(extra);
+        }
+    }
+
+    private static async Task<string> UnusedMacAsync(PlatformDbContext db, CancellationToken cancellationToken)
+    {
+        // 2^24 addresses: a collision is rare, but two VMs with one MAC on a bridge is a miserable thing to debug.
+        while (true)
+        {
+            string mac = MacAddresses.Generate();
+            bool pending = db.ChangeTracker.Entries<VmNic>().Any(e => e.Entity.MacAddress == mac);
+            if (!pending && !await db.VmNics.AnyAsync(n => n.MacAddress == mac, cancellationToken))
+            {
+                return mac;
+            }
+        }
+    }
+
+    /// <summary>Saves; a unique-name race that slipped past validation comes back as a field error.</summary>
+    private static async Task<ServiceResult<VirtualMachine>?> SaveAsync(PlatformDbContext db, VmDefinitionInput input, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+            return null;
+        }
+        catch (DbUpdateException ex) when (ex is not DbUpdateConcurrencyException
+            && ex.InnerException?.Message.Contains("VirtualMachines.Name", StringComparison.Ordinal) == true)
+        {
+            return ServiceResult<VirtualMachine>.Invalid(new Dictionary<string, string[]>
+            {
+                ["name"] = [$"A VM named {input.Name} already exists (names ignore case)."],
+            });
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using System.Security.Cryptography;
+using Platform.Web.Data;
+using Platform.Web.Services;
+using Platform.Web.Services.Vms;
+using Platform.Web.Tests.Fakes;
+
+namespace Platform.Web.Tests.Services.Images;
+
+public sealed class ImageLibraryTests : IDisposable
+{
+    private readonly TestDatabase _db = new();
+    private readonly CancellationToken _ct = TestContext.Current.CancellationToken;
+
+    public void Dispose() => _db.Dispose();
+
+    [Fact]
+    public async Task Upload_stores_the_file_under_images_with_size_and_sha256_and_reports_progress()
+    {
+        byte[] bytes = RandomNumberGenerator.GetBytes(3 << 20);
+        var reported = new List<long>();
+        using var content = new MemoryStream(bytes);
+
+        var result = await _db.Images.UploadAsync(ImageKind.Disk, "root.img", content, null, new SyncProgress(reported.Add), _ct);
+
+        result.Succeeded.Should().BeTrue(result.Message);
+        var image = result.Value!;
+        string path = Path.Combine(_db.DataDirectory, "images", "root.img");
+        _db.Images.PathOf(image).Should().Be(path);
+        (await File.ReadAllBytesAsync(path, _ct)).Should().Equal(bytes);
+        image.SizeBytes.Should().Be(bytes.Length);
+        image.Sha256.Should().Be(Convert.ToHexStringLower(SHA256.HashData(bytes)));
+        reported.Should().BeInAscendingOrder().And.HaveCountGreaterThan(1);
+        reported[^1].Should().Be(bytes.Length);
+        Directory.GetFiles(Path.GetDirectoryName(path)!).Should().ContainSingle("no temporary file is left");
+        (await _db.Images.ListAsync(_ct)).Single().Image.Sha256.Should().Be(image.Sha256);
+    }
+
+    [Fact]
+    public async Task A_given_checksum_must_match()
+    {
+        using var content = new MemoryStream([1, 2, 3]);
+        var result = await _db.Images.UploadAsync(ImageKind.Kernel, "vmlinuz", content, new string('0', 64), null, _ct);
+        result.Status.Should().Be(ServiceStatus.Invalid);
+        result.Errors["sha256"].Single().Should().Contain("not 0000");
+        Directory.GetFiles(_db.Options.ImagesDirectory).Should().BeEmpty();
+
+        content.Position = 0;
+        string right = Convert.ToHexString(SHA256.HashData(new byte[] { 1, 2, 3 }));
+        (await _db.Images.UploadAsync(ImageKind.Kernel, "vmlinuz", content, right, null, _ct)).Succeeded.Should().BeTrue("upper-case hex is fine");
+    }
+
+    [Fact]
+    public async Task An_upload_past_the_limit_is_refused_and_leaves_nothing()
+    {
+        _db.Options.MaxImageSizeBytes = 1000;
+        using var content = new MemoryStream(new byte[1001]);
+        var result = await _db.Images.UploadAsync(ImageKind.Disk, "big.img", content, null, null, _ct);
+        result.Status.Should().Be(ServiceStatus.TooLarge);
+        result.Message.Should().Contain("1000 bytes");
+        Directory.GetFiles(_db.Options.ImagesDirectory).Should().BeEmpty();
+        (await _db.Images.ListAsync(_ct)).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("../etc/passwd")]
+    [InlineData(".hidden")]
+    [InlineData("a b.img")]
+    [InlineData("")]
+    public async Task File_names_that_are_paths_hidden_or_odd_are_refused(string name)
+    {
+        using var content = new MemoryStream([1]);
+        var result = await _db.Images.UploadAsync(ImageKind.Disk, name, content, null, null, _ct);
+        result.Errors.Should().ContainKey("fileName");
+    }
+
+    [Fact]
+    public async Task Names_are_unique_without_regard_to_case_and_empty_files_are_refused()
+    {
+        using (var content = new MemoryStream([1]))
+        {
+            (await _db.Images.UploadAsync(ImageKind.Disk, "Disk.img", content, null, null, _ct)).Succeeded.Should().BeTrue();
+        }
+
+        using (var content = new MemoryStream([2]))
+        {
+            (await _db.Images.UploadAsync(ImageKind.Disk, "disk.IMG", content, null, null, _ct)).Status.Should().Be(ServiceStatus.Conflict);
+        }
+
+        using var empty = new MemoryStream();
+        (await _db.Images.UploadAsync(ImageKind.Disk, "empty.img", empty, null, null, _ct)).Errors["file"].Single().Should().Contain("empty");
+    }
+
+    [Fact]
+    public async Task An_image_a_vm_uses_cannot_be_deleted_and_an_unused_one_can()
+    {
+        using var content = new MemoryStream([1, 2]);
+        var image = (await _db.Images.UploadAsync(ImageKind.Disk, "root.img", content, null, null, _ct)).Value!;
+        var input = new VmDefinitionInput { Name = "web", KernelPath = "/boot/vmlinuz" };
+        input.Disks.Add(new VmDiskInput { ImageId = image.Id });
+        var vm = (await _db.Vms.CreateAsync(input, _ct)).Value!;
+
+        (await _db.Images.FindAsync(image.Id, _ct))!.UsedBy.Should().Equal("web");
+        var refused = await _db.Images.DeleteAsync(image.Id, _ct);
+        refused.Status.Should().Be(ServiceStatus.Conflict);
+        refused.Message.Should().Contain("used by web");
+        File.Exists(_db.Images.PathOf(image)).Should().BeTrue();
+
+        (await _db.Vms.DeleteAsync(vm.Id, null, keepDiskImages: true, _ct)).Succeeded.Should().BeTrue();
+        (await _db.Images.DeleteAsync(image.Id, _ct)).Succeeded.Should().BeTrue();
+        File.Exists(_db.Images.PathOf(image)).Should().BeFalse();
+        (await _db.Images.DeleteAsync(image.Id, _ct)).Status.Should().Be(ServiceStatus.NotFound);
+    }
+
+    /// <summary>Progress&lt;T&gt; posts to a synchronization context; the test wants the reports in order, at once.</summary>
+    private sealed class SyncProgress(Action<long> report) : IProgress<long>
+    {
+        public void Report(long value) => report(value);
+    }
+}

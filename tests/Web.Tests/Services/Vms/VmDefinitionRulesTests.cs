@@ -1,0 +1,102 @@
+using Platform.Web.Data;
+using Platform.Web.Services.Vms;
+
+namespace Platform.Web.Tests.Services.Vms;
+
+public sealed class VmDefinitionRulesTests
+{
+    private const long HostMiB = 8192;
+
+    private static VmDefinitionInput Valid() => new() { Name = "web", KernelPath = "/boot/vmlinuz", MemoryMiB = 512, VcpuCount = 2 };
+
+    [Fact]
+    public void A_kernel_boot_with_a_path_passes() => VmDefinitionRules.Validate(Valid(), HostMiB).Should().BeEmpty();
+
+    [Theory]
+    [InlineData(0, false)]
+    [InlineData(1, true)]
+    [InlineData(16, true)]
+    [InlineData(17, false)]
+    public void Vcpus_are_1_to_16(int vcpus, bool valid)
+    {
+        var input = Valid();
+        input.VcpuCount = vcpus;
+        VmDefinitionRules.Validate(input, HostMiB).ContainsKey("vcpuCount").Should().Be(!valid);
+    }
+
+    [Theory]
+    [InlineData(15, "at least 16 MiB")]
+    [InlineData(8193, "This host has 8192 MiB")]
+    public void Memory_is_at_least_16_MiB_and_at_most_the_hosts(int memory, string reason)
+    {
+        var input = Valid();
+        input.MemoryMiB = memory;
+        VmDefinitionRules.Validate(input, HostMiB)["memoryMiB"].Should().ContainSingle().Which.Should().Contain(reason);
+        input.MemoryMiB = 8192;
+        VmDefinitionRules.Validate(input, HostMiB).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void A_kernel_boot_needs_exactly_one_of_library_kernel_and_path()
+    {
+        var input = Valid();
+        input.KernelPath = null;
+        VmDefinitionRules.Validate(input, HostMiB)["kernel"].Single().Should().Contain("Choose a kernel");
+        input.KernelPath = "/boot/vmlinuz";
+        input.KernelImageId = Guid.NewGuid();
+        VmDefinitionRules.Validate(input, HostMiB)["kernel"].Single().Should().Contain("not both");
+        input.KernelPath = "boot/vmlinuz";
+        input.KernelImageId = null;
+        VmDefinitionRules.Validate(input, HostMiB)["kernel"].Single().Should().Contain("absolute path");
+    }
+
+    [Fact]
+    public void A_disk_boot_needs_a_disk_and_ignores_the_kernel()
+    {
+        var input = Valid();
+        input.KernelPath = null;
+        input.BootMode = BootMode.Disk;
+        VmDefinitionRules.Validate(input, HostMiB)["disks"].Single().Should().Contain("at least one disk");
+        input.Disks.Add(new VmDiskInput { Path = "/var/lib/vm/root.img" });
+        VmDefinitionRules.Validate(input, HostMiB).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Each_disk_names_an_image_or_an_absolute_path_without_commas()
+    {
+        var input = Valid();
+        input.Disks.Add(new VmDiskInput());
+        input.Disks.Add(new VmDiskInput { Path = "/data/a,ro.img" });
+        input.Disks.Add(new VmDiskInput { Path = "/data/ok.img", ImageId = Guid.NewGuid() });
+        input.Disks.Add(new VmDiskInput { Path = "/data/ok.img", ReadOnly = true, Cache = DiskCacheMode.None });
+        var errors = VmDefinitionRules.Validate(input, HostMiB);
+        errors["disks[0]"].Single().Should().Contain("Choose a disk image");
+        errors["disks[1]"].Single().Should().Contain("','");
+        errors["disks[2]"].Single().Should().Contain("not both");
+        errors.Should().NotContainKey("disks[3]");
+    }
+
+    [Fact]
+    public void Nics_need_valid_distinct_tap_names_and_distinct_valid_macs()
+    {
+        var input = Valid();
+        input.Nics.Add(new VmNicInput { TapName = "tap0", MacAddress = "52:54:00:00:00:01" });
+        input.Nics.Add(new VmNicInput { TapName = "tap0", MacAddress = "52:54:00:00:00:01" });
+        input.Nics.Add(new VmNicInput { TapName = "a-very-long-tap-name" });
+        input.Nics.Add(new VmNicInput { TapName = "tap3", MacAddress = "01:00:00:00:00:01" });
+        input.Nics.Add(new VmNicInput { TapName = "tap4" });
+        var errors = VmDefinitionRules.Validate(input, HostMiB);
+        errors.Keys.Should().BeEquivalentTo("nics[1].tapName", "nics[1].macAddress", "nics[2].tapName", "nics[3].macAddress");
+        errors["nics[2].tapName"].Single().Should().Contain("at most 15");
+    }
+
+    [Fact]
+    public void Name_description_and_command_line_are_checked()
+    {
+        var input = Valid();
+        input.Name = "bad name";
+        input.Description = new string('x', 1025);
+        input.CommandLine = "console=ttyS0\nroot=/dev/vda";
+        VmDefinitionRules.Validate(input, HostMiB).Keys.Should().BeEquivalentTo("name", "description", "commandLine");
+    }
+}
