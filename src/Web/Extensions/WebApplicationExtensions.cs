@@ -1,6 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using Platform.Web.Components;
 using Platform.Web.Data;
+using Platform.Web.Endpoints;
+using Scalar.AspNetCore;
 
 namespace Platform.Web.Extensions;
 
@@ -17,12 +19,24 @@ public static class WebApplicationExtensions
 
     public static void UsePlatformPipeline(this WebApplication app)
     {
-        if (!app.Environment.IsDevelopment())
+        // The API answers every error with problem details (RFC 9457); pages get the error and not-found pages.
+        app.UseWhen(IsApi, api =>
         {
-            app.UseExceptionHandler("/error", createScopeForErrors: true);
-        }
+            api.UseExceptionHandler(new ExceptionHandlerOptions
+            {
+                StatusCodeSelector = ex => ex is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+            });
+            api.UseStatusCodePages();
+        });
+        app.UseWhen(context => !IsApi(context), pages =>
+        {
+            if (!app.Environment.IsDevelopment())
+            {
+                pages.UseExceptionHandler("/error", createScopeForErrors: true);
+            }
 
-        app.UseStatusCodePagesWithReExecute("/not-found");
+            pages.UseStatusCodePagesWithReExecute("/not-found");
+        });
         app.UseAntiforgery();
     }
 
@@ -32,6 +46,10 @@ public static class WebApplicationExtensions
         // The repository's wwwroot (npm assets, our css/js) is not part of the static web assets manifest.
         app.UseStaticFiles();
         app.MapHealthChecks("/healthz");
+        app.MapPlatformApi();
+        // The OpenAPI document at /openapi/v1.json and a browsable reference at /scalar/v1.
+        app.MapOpenApi();
+        app.MapScalarApiReference(scalar => scalar.WithTitle("Platform API"));
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
     }
 
@@ -46,4 +64,6 @@ public static class WebApplicationExtensions
             }
         });
     }
+
+    private static bool IsApi(HttpContext context) => context.Request.Path.StartsWithSegments(ApiEndpoints.Prefix);
 }

@@ -1,17 +1,37 @@
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Web.Services.Host;
+using Platform.Web.Services.Runtime;
+using Platform.Web.Tests.Fakes;
 
 namespace Platform.Web.Tests.Infrastructure;
 
-/// <summary>The real app on a real SQLite file in a throw-away data folder.</summary>
+/// <summary>
+/// The real app on a real SQLite file in a throw-away data folder, with a recording <see cref="IVmRuntime"/> in
+/// place of the supervisor and a host of known size. Images are limited to <see cref="MaxImageSizeBytes"/>.
+/// </summary>
 public sealed class PlatformAppFactory : WebApplicationFactory<Program>
 {
+    public const long MaxImageSizeBytes = 4 << 20;
+
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("platform-web-test-").FullName;
+
+    public RecordingVmRuntime Runtime { get; } = new();
+
+    public FixedHostInfo Host { get; } = new();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("Platform:DataDirectory", DataDirectory);
+        builder.UseSetting("Platform:MaxImageSizeBytes", MaxImageSizeBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseEnvironment("Development");
+        builder.ConfigureTestServices(services =>
+        {
+            services.AddSingleton<IVmRuntime>(Runtime);
+            services.AddSingleton<IHostInfo>(Host);
+        });
     }
 
     protected override void Dispose(bool disposing)

@@ -1,0 +1,55 @@
+using Platform.Engine.Kvm;
+using Platform.Engine.Machine;
+using Platform.Web.Data;
+using Platform.Web.Services.Host;
+using Platform.Web.Services.Images;
+using Platform.Web.Services.Runtime;
+
+namespace Platform.Web.Endpoints;
+
+/// <summary>A VM as the API shows it: the stored definition, its <see cref="Version"/> (also sent as the ETag) and
+/// its power state now. Requests send a <c>VmDefinitionInput</c>: the same fields less the read-only ones.</summary>
+public sealed record VmResponse(
+    Guid Id, string Name, string? Description, int VcpuCount, int MemoryMiB, BootMode BootMode,
+    Guid? KernelImageId, string? KernelImageFileName, string? KernelPath,
+    Guid? InitrdImageId, string? InitrdImageFileName, string? InitrdPath, string? CommandLine,
+    IReadOnlyList<VmDiskResponse> Disks, IReadOnlyList<VmNicResponse> Nics,
+    bool DisplayEnabled, bool Autostart, RebootPolicy OnReboot,
+    DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, Guid Version, VmPowerState State)
+{
+    public static VmResponse From(VirtualMachine vm, VmPowerState state) => new(
+        vm.Id, vm.Name, vm.Description, vm.VcpuCount, vm.MemoryMiB, vm.BootMode,
+        vm.KernelImageId, vm.KernelImage?.FileName, vm.KernelPath,
+        vm.InitrdImageId, vm.InitrdImage?.FileName, vm.InitrdPath, vm.CommandLine,
+        vm.Disks.OrderBy(d => d.Position).Select(d => new VmDiskResponse(d.Position, d.ImageId, d.Image?.FileName, d.Path, d.ReadOnly, d.Cache)).ToList(),
+        vm.Nics.OrderBy(n => n.Position).Select(n => new VmNicResponse(n.Position, n.TapName, n.MacAddress)).ToList(),
+        vm.DisplayEnabled, vm.Autostart, vm.OnReboot, vm.CreatedAt, vm.UpdatedAt, vm.ConcurrencyStamp, state);
+}
+
+public sealed record VmDiskResponse(int Position, Guid? ImageId, string? ImageFileName, string? Path, bool ReadOnly, DiskCacheMode Cache);
+
+public sealed record VmNicResponse(int Position, string TapName, string MacAddress);
+
+/// <summary>The outcome of a power action: the VM's state once the supervisor acknowledged it.</summary>
+public sealed record VmPowerResponse(Guid Id, VmPowerState State);
+
+public sealed record ImageResponse(Guid Id, ImageKind Kind, string FileName, long SizeBytes, string Sha256, DateTimeOffset UploadedAt, IReadOnlyList<string> UsedBy)
+{
+    public static ImageResponse From(ImageUsage usage) => From(usage.Image, usage.UsedBy);
+
+    public static ImageResponse From(ImageFile image, IReadOnlyList<string> usedBy) =>
+        new(image.Id, image.Kind, image.FileName, image.SizeBytes, image.Sha256, image.UploadedAt, usedBy);
+}
+
+public sealed record VmEventResponse(long Id, DateTimeOffset At, Guid? VmId, string? VmName, string Kind, string Message, VmEventResult Result)
+{
+    public static VmEventResponse From(VmEvent e) => new(e.Id, e.At, e.VmId, e.VmName, e.Kind, e.Message, e.Result);
+}
+
+public sealed record VmEventPageResponse(IReadOnlyList<VmEventResponse> Items, int Total);
+
+public sealed record HostResponse(string CpuModel, int CpuCount, long TotalMemoryMiB, long AvailableMemoryMiB, KvmKind KvmKind, IReadOnlyList<VmPowerResponse> ActiveVms)
+{
+    public static HostResponse From(HostSnapshot host, IReadOnlyList<VmPowerResponse> active) =>
+        new(host.CpuModel, host.CpuCount, host.TotalMemoryMiB, host.AvailableMemoryMiB, host.KvmKind, active);
+}

@@ -1,0 +1,25 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Platform.Web.Services.Host;
+using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Vms;
+
+namespace Platform.Web.Endpoints;
+
+/// <summary>The host: CPU, memory, KVM kind and the VMs that are not stopped.</summary>
+internal static class HostEndpoints
+{
+    public static RouteGroupBuilder MapHostEndpoints(this RouteGroupBuilder host)
+    {
+        host.MapGet("/", GetAsync).WithName("GetHost").WithSummary("CPU, memory, KVM kind and active VMs");
+        return host;
+    }
+
+    private static async Task<Ok<HostResponse>> GetAsync(IHostInfo host, VmService vms, IVmRuntime runtime, CancellationToken cancellationToken)
+    {
+        var active = (await vms.ListAsync(cancellationToken))
+            .Select(vm => new VmPowerResponse(vm.Id, runtime.GetState(vm.Id)))
+            .Where(vm => vm.State != VmPowerState.Stopped)
+            .ToList();
+        return TypedResults.Ok(HostResponse.From(host.Read(), active));
+    }
+}

@@ -1,0 +1,116 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Net.Http.Headers;
+using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Vms;
+
+namespace Platform.Web.Endpoints;
+
+/// <summary>
+/// VM definitions. Concurrency travels in HTTP headers: GET, POST and PUT answer with <c>ETag: "version"</c>; PUT
+/// must send it back in <c>If-Match</c> (428 without it, 409 when someone else saved in between); DELETE may.
+/// </summary>
+internal static class VmEndpoints
+{
+    public static RouteGroupBuilder MapVmEndpoints(this RouteGroupBuilder vms)
+    {
+        vms.MapGet("/", ListAsync).WithName("ListVms").WithSummary("All VMs with their power state");
+        vms.MapGet("/{id:guid}", GetAsync).WithName("GetVm").WithSummary("One VM; its ETag is the version PUT and DELETE need")
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        vms.MapPost("/", CreateAsync).WithName("CreateVm").WithSummary("Create a VM")
+            .ProducesValidationProblem();
+        vms.MapPut("/{id:guid}", UpdateAsync).WithName("UpdateVm").WithSummary("Replace a VM's definition (If-Match required)")
+            .ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status428PreconditionRequired);
+        vms.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteVm")
+            .WithSummary("Delete a stopped VM; keepDiskImages=false also deletes library disk images no other VM uses")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        return vms;
+    }
+
+    private static async Task<Ok<List<VmResponse>>> ListAsync(VmService vms, IVmRuntime runtime, CancellationToken cancellationToken)
+    {
+        var list = await vms.ListAsync(cancellationToken);
+        return TypedResults.Ok(list.Select(vm => VmResponse.From(vm, runtime.GetState(vm.Id))).ToList());
+    }
+
+    private static async Task<IResult> GetAsync(Guid id, VmService vms, IVmRuntime runtime, HttpContext http, CancellationToken cancellationToken)
+    {
+        var vm = await vms.FindAsync(id, cancellationToken);
+        if (vm is null)
+        {
+            return ApiResults.NotFound("VM");
+        }
+
+        SetETag(http, vm.ConcurrencyStamp);
+        return TypedResults.Ok(VmResponse.From(vm, runtime.GetState(id)));
+    }
+
+    private static async Task<IResult> CreateAsync(VmDefinitionInput input, VmService vms, IVmRuntime runtime, HttpContext http, CancellationToken cancellationToken)
+    {
+        var result = await vms.CreateAsync(input, cancellationToken);
+        if (!result.Succeeded)
+        {
+            return ApiResults.Problem(result);
+        }
+
+        var vm = result.Value!;
+        SetETag(http, vm.ConcurrencyStamp);
+        return TypedResults.Created($"{ApiEndpoints.Prefix}/vms/{vm.Id}", VmResponse.From(vm, runtime.GetState(vm.Id)));
+    }
+
+    private static async Task<IResult> UpdateAsync(
+        Guid id, VmDefinitionInput input, [FromHeader(Name = "If-Match")] string? ifMatch,
+        VmService vms, IVmRuntime runtime, HttpContext http, CancellationToken cancellationToken)
+    {
+        if (ifMatch is null)
+        {
+            return TypedResults.Problem(
+                "Send the ETag from GET /api/v1/vms/{id} in an If-Match header, so a change someone else saved meanwhile is not overwritten.",
+                statusCode: StatusCodes.Status428PreconditionRequired, title: "If-Match required");
+        }
+
+        if (ParseETag(ifMatch) is not { } version)
+        {
+            return ApiResults.BadRequest("If-Match must be the ETag from GET /api/v1/vms/{id}, like \"3f2c…\".");
+        }
+
+        var result = await vms.UpdateAsync(id, input, version, cancellationToken);
+        if (!result.Succeeded)
+        {
+            return ApiResults.Problem(result);
+        }
+
+        SetETag(http, result.Value!.ConcurrencyStamp);
+        return TypedResults.Ok(VmResponse.From(result.Value, runtime.GetState(id)));
+    }
+
+    private static async Task<IResult> DeleteAsync(
+        Guid id, [FromHeader(Name = "If-Match")] string? ifMatch, VmService vms, CancellationToken cancellationToken, bool keepDiskImages = true)
+    {
+        Guid? version = null;
+        if (ifMatch is not null)
+        {
+            version = ParseETag(ifMatch);
+            if (version is null)
+            {
+                return ApiResults.BadRequest("If-Match must be the ETag from GET /api/v1/vms/{id}.");
+            }
+        }
+
+        var result = await vms.DeleteAsync(id, version, keepDiskImages, cancellationToken);
+        return result.Succeeded ? TypedResults.NoContent() : ApiResults.Problem(result);
+    }
+
+    internal static void SetETag(HttpContext http, Guid version) =>
+        http.Response.Headers.ETag = new EntityTagHeaderValue($"\"{version:N}\"").ToString();
+
+    /// <summary>The version in an If-Match value: a strong or weak entity tag holding a GUID; null when it is not one.</summary>
+    internal static Guid? ParseETag(string value) =>
+        EntityTagHeaderValue.TryParse(value.Trim(), out var tag) && Guid.TryParse(tag.Tag.AsSpan().Trim('"'), out var version)
+            ? version
+            : null;
+}
