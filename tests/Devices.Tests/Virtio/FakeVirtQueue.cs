@@ -8,6 +8,9 @@ public readonly record struct FakeBuffer(byte[]? Data, uint Length, bool IsWrita
 {
     public static FakeBuffer Readable(byte[] data) => new(data, (uint)data.Length, false);
 
+    /// <summary>One readable buffer holding the parts back to back (a header and its payload in one descriptor).</summary>
+    public static FakeBuffer Readable(byte[] first, params byte[][] rest) => Readable([.. first, .. rest.SelectMany(part => part)]);
+
     public static FakeBuffer Writable(uint length) => new(null, length, true);
 }
 

@@ -1,0 +1,47 @@
+namespace Platform.Devices.Virtio.Block;
+
+/// <summary>How the host caches a disk image: QEMU's cache modes, the two we support.</summary>
+public enum DiskCacheMode
+{
+    /// <summary>Writes go to the host page cache; the guest's flush makes them durable (fsync).</summary>
+    Writeback,
+
+    /// <summary>
+    /// The host page cache is bypassed. Through the managed backend this opens the image write-through (O_SYNC), so
+    /// each write is durable before it is acknowledged; the engine may hand in an O_DIRECT handle instead.
+    /// </summary>
+    None,
+}
+
+/// <summary>A <c>--disk path[,ro][,cache=writeback|none][,serial=ID]</c> argument.</summary>
+public sealed record DiskOptions(string Path, bool ReadOnly = false, DiskCacheMode Cache = DiskCacheMode.Writeback, string? Serial = null)
+{
+    /// <summary>Parses the command-line form; throws <see cref="FormatException"/> naming the bad part.</summary>
+    public static DiskOptions Parse(string spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        string[] parts = spec.Split(',');
+        if (parts[0].Length == 0)
+        {
+            throw new FormatException($"--disk {spec}: the image path comes first, e.g. --disk disk.img,ro");
+        }
+
+        var options = new DiskOptions(parts[0]);
+        foreach (string part in parts.Skip(1))
+        {
+            options = part switch
+            {
+                "ro" => options with { ReadOnly = true },
+                "rw" => options with { ReadOnly = false },
+                "cache=writeback" => options with { Cache = DiskCacheMode.Writeback },
+                "cache=none" => options with { Cache = DiskCacheMode.None },
+                _ when part.StartsWith("serial=", StringComparison.Ordinal) && part.Length > 7 && part.Length <= 7 + VirtioBlock.IdLength =>
+                    options with { Serial = part[7..] },
+                _ => throw new FormatException(
+                    $"--disk {spec}: unknown option '{part}' (expected ro, cache=writeback, cache=none or serial=ID of up to {VirtioBlock.IdLength} characters)"),
+            };
+        }
+
+        return options;
+    }
+}

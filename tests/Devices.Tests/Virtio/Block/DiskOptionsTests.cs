@@ -1,0 +1,27 @@
+using Platform.Devices.Virtio.Block;
+
+namespace Platform.Devices.Tests.Virtio.Block;
+
+public sealed class DiskOptionsTests
+{
+    [Theory]
+    [InlineData("disk.img", false, DiskCacheMode.Writeback, null)]
+    [InlineData("disk.img,ro", true, DiskCacheMode.Writeback, null)]
+    [InlineData("/var/lib/vm/a.raw,cache=none", false, DiskCacheMode.None, null)]
+    [InlineData("a.img,ro,cache=writeback,serial=root-disk", true, DiskCacheMode.Writeback, "root-disk")]
+    public void The_disk_argument_parses(string spec, bool readOnly, DiskCacheMode cache, string? serial)
+    {
+        DiskOptions.Parse(spec).Should().Be(new DiskOptions(spec.Split(',')[0], readOnly, cache, serial));
+    }
+
+    [Theory]
+    [InlineData(",ro")]
+    [InlineData("a.img,cache=unsafe")]
+    [InlineData("a.img,serial=")]
+    [InlineData("a.img,serial=123456789012345678901")]
+    public void Bad_disk_arguments_say_what_is_wrong(string spec)
+    {
+        var act = () => DiskOptions.Parse(spec);
+        act.Should().Throw<FormatException>().WithMessage("--disk *");
+    }
+}
