@@ -102,5 +102,13 @@ internal static partial class LibcNative
         public long Nanoseconds;
     }
 
+    /// <summary><c>fallocate(fd, mode, offset, len)</c>: hole punching and zeroing for disk images.</summary>
+    [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
+    public static partial int Fallocate(Microsoft.Win32.SafeHandles.SafeFileHandle fd, int mode, long offset, long length);
+
+    public const int FallocKeepSize = 0x01;
+    public const int FallocPunchHole = 0x02;
+    public const int FallocZeroRange = 0x10;
+
     public static int LastError => Marshal.GetLastPInvokeError();
 }
