@@ -1,0 +1,237 @@
+using Platform.Engine.Vnc.Encoders;
+
+namespace Platform.Engine.Vnc;
+
+// The sender: waits to be woken, builds everything owed to the client into one buffer, writes it, and waits again.
+// Size changes go as their own FramebufferUpdate (as QEMU sends them, without waiting for a request, so a client that
+// asked once for a full screen still gets it); pixels go only in answer to a request.
+internal sealed partial class VncConnection
+{
+    private const int DefaultZlibLevel = 6;
+
+    private async Task SendLoopAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            await _wake.WaitAsync(cancellationToken).ConfigureAwait(false);
+            while (BuildMessages())
+            {
+                _server.CountBytes(_output.Length);
+                await _stream.WriteAsync(_output.WrittenMemory, cancellationToken).ConfigureAwait(false);
+                await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Builds what the client is owed into <see cref="_output"/>; false when there is nothing.</summary>
+    internal bool BuildMessages()
+    {
+        _output.Clear();
+        _server.EnterScreenRead();
+        try
+        {
+            ScreenShadow shadow = _server.Shadow;
+            PixelTranslator translator;
+            ClientEncodings encodings;
+            bool resize, pixels, extendedKeyAck;
+            int desktopReason, desktopStatus, leds, width, height;
+            VncCursor? cursor = null;
+            ScrollMove? copy = null;
+            lock (_lock)
+            {
+                translator = _translator;
+                encodings = _encodings;
+                if (_colourMapPending)
+                {
+                    _colourMapPending = false;
+                    _output.WriteByte(RfbMessage.SetColourMapEntries);
+                    _output.WriteByte(0);
+                    _output.WriteUInt16(0);
+                    _output.WriteUInt16(256);
+                    PixelTranslator.WriteColourMap(_output);
+                }
+
+                resize = _resizePending && encodings.CanResize;
+                _resizePending = false;
+                if (resize)
+                {
+                    _width = shadow.Width;
+                    _height = shadow.Height;
+                }
+
+                width = _width;
+                height = _height;
+                desktopReason = encodings.ExtendedDesktopSize ? _desktopSizeReason : -1;
+                desktopStatus = _desktopSizeStatus;
+                _desktopSizeReason = -1;
+
+                pixels = _updateRequested;
+                extendedKeyAck = false;
+                leds = -1;
+                if (pixels)
+                {
+                    extendedKeyAck = _extendedKeyAckPending;
+                    leds = encodings.LedState ? _ledsPending : -1;
+                    int cursorVersion = _server.CursorVersion;
+                    if (encodings.Cursor && cursorVersion != _cursorVersionSent)
+                    {
+                        cursor = _server.Cursor;
+                        _cursorVersionSent = cursorVersion;
+                    }
+
+                    copy = _pendingCopy;
+                    _pendingCopy = null;
+                    _rectangles.Clear();
+                    var visible = new PixelRect(0, 0, Math.Min(width, shadow.Width), Math.Min(height, shadow.Height));
+                    _dirty.TakeRectangles(_requested.Intersect(visible), _rectangles);
+                    for (int i = 0; i < _rectangles.Count; i++)
+                    {
+                        _rectangles[i] = _rectangles[i].Intersect(visible);
+                    }
+
+                    _rectangles.RemoveAll(r => r.IsEmpty);
+                    pixels = extendedKeyAck || leds >= 0 || cursor is not null || copy is not null || _rectangles.Count > 0;
+                    if (pixels)
+                    {
+                        _updateRequested = false;
+                        _extendedKeyAckPending = false;
+                        _ledsPending = -1;
+                    }
+                }
+            }
+
+            if (resize)
+            {
+                WriteSizeUpdate(encodings, RfbDesktopSize.ReasonServer, RfbDesktopSize.StatusOk, width, height);
+            }
+            else if (desktopReason >= 0)
+            {
+                WriteSizeUpdate(encodings, desktopReason, desktopStatus, width, height);
+            }
+
+            if (pixels)
+            {
+                WritePixelUpdate(shadow, translator, encodings, width, height, extendedKeyAck, leds, cursor, copy);
+            }
+
+            return _output.Length > 0;
+        }
+        finally
+        {
+            _server.ExitScreenRead();
+        }
+    }
+
+    private void WriteSizeUpdate(ClientEncodings encodings, int reason, int status, int width, int height)
+    {
+        _output.WriteByte(RfbMessage.FramebufferUpdate);
+        _output.WriteByte(0);
+        _output.WriteUInt16(1);
+        if (encodings.ExtendedDesktopSize)
+        {
+            _output.WriteRectangleHeader(reason, status, width, height, RfbEncoding.ExtendedDesktopSize);
+            _output.WriteByte(1);            // one screen
+            _output.WriteByte(0);
+            _output.WriteUInt16(0);
+            _output.WriteUInt32(0);          // its id
+            _output.WriteUInt16(0);
+            _output.WriteUInt16(0);
+            _output.WriteUInt16((ushort)width);
+            _output.WriteUInt16((ushort)height);
+            _output.WriteUInt32(0);          // flags
+        }
+        else
+        {
+            _output.WriteRectangleHeader(0, 0, width, height, RfbEncoding.DesktopSize);
+        }
+
+        _server.CountUpdate(1);
+    }
+
+    private void WritePixelUpdate(
+        ScreenShadow shadow, PixelTranslator translator, ClientEncodings encodings, int width, int height,
+        bool extendedKeyAck, int leds, VncCursor? cursor, ScrollMove? copy)
+    {
+        _output.WriteByte(RfbMessage.FramebufferUpdate);
+        _output.WriteByte(0);
+        int countAt = _output.Length;
+        _output.WriteUInt16(0);
+        int count = 0;
+        if (extendedKeyAck)
+        {
+            _output.WriteRectangleHeader(0, 0, width, height, RfbEncoding.QemuExtendedKeyEvent);
+            count++;
+        }
+
+        if (leds >= 0)
+        {
+            _output.WriteRectangleHeader(0, 0, 1, 1, RfbEncoding.QemuLedState);
+            _output.WriteByte((byte)leds);
+            count++;
+        }
+
+        if (cursor is not null)
+        {
+            WriteCursor(cursor, translator);
+            count++;
+        }
+
+        if (copy is { } scroll)
+        {
+            CopyRectEncoder.Encode(scroll.Destination(shadow.Width), 0, scroll.SourceY, _output);
+            count++;
+        }
+
+        var screen = new ScreenPixels(shadow.Pixels, shadow.Width);
+        int level = encodings.CompressLevel >= 0 ? encodings.CompressLevel : DefaultZlibLevel;
+        foreach (PixelRect rect in _rectangles)
+        {
+            switch (encodings.Preferred)
+            {
+                case RfbEncoding.Zrle:
+                    _zrle ??= new ZrleEncoder();
+                    _zrle.SetLevel(level);
+                    _zrle.Encode(screen, rect, translator, _output);
+                    count++;
+                    break;
+                case RfbEncoding.Tight:
+                    _tight ??= new TightEncoder();
+                    _tight.SetLevel(level);
+                    count += _tight.Encode(screen, rect, translator, _output);
+                    break;
+                default:
+                    RawEncoder.Encode(screen, rect, translator, _output);
+                    count++;
+                    break;
+            }
+        }
+
+        if (encodings.LastRect || count > ushort.MaxValue)
+        {
+            // The count field then says "until LastRect"; a client without LastRect never gets this many rectangles
+            // (at most 8 per tile row, and Tight pieces of 64K pixels).
+            _output.PatchUInt16(countAt, ushort.MaxValue);
+            _output.WriteRectangleHeader(0, 0, 0, 0, RfbEncoding.LastRect);
+        }
+        else
+        {
+            _output.PatchUInt16(countAt, (ushort)count);
+        }
+
+        _server.CountUpdate(count);
+    }
+
+    private void WriteCursor(VncCursor cursor, PixelTranslator translator)
+    {
+        _output.WriteRectangleHeader(cursor.HotspotX, cursor.HotspotY, cursor.Width, cursor.Height, RfbEncoding.Cursor);
+        foreach (uint pixel in cursor.Pixels)
+        {
+            _output.Advance(translator.WritePixel(pixel, _output.GetSpan(4)));
+        }
+
+        foreach (byte maskByte in cursor.Mask)
+        {
+            _output.WriteByte(maskByte);
+        }
+    }
+}

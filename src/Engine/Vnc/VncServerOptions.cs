@@ -1,0 +1,26 @@
+namespace Platform.Engine.Vnc;
+
+/// <summary>How a <see cref="VncServer"/> greets and limits its clients.</summary>
+public sealed class VncServerOptions
+{
+    /// <summary>The desktop name clients show in their title bar (ServerInit).</summary>
+    public string DesktopName { get; init; } = "Platform VM";
+
+    /// <summary>
+    /// The VNC password (only its first 8 characters count, as in every VNC server); null offers security type None.
+    /// Whoever opens a listener decides when None is acceptable (QEMU's rule: Unix sockets and loopback only).
+    /// </summary>
+    public string? Password { get; init; }
+
+    /// <summary>Clients served at once; more are refused during the handshake with a reason.</summary>
+    public int MaxClients { get; init; } = 16;
+
+    /// <summary>The longest ClientCutText accepted; a longer one closes that client (QEMU allows 1 MiB too).</summary>
+    public int MaxClientCutText { get; init; } = 1024 * 1024;
+
+    /// <summary>Time a client has to finish the handshake before it is dropped.</summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Look for vertical scrolls and send them as CopyRect to clients that support it.</summary>
+    public bool DetectScrolling { get; init; } = true;
+}
