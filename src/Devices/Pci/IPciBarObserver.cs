@@ -7,7 +7,7 @@ namespace Platform.Devices.Pci;
 /// </summary>
 /// <remarks>
 /// Called on the thread that wrote configuration space (a vCPU thread), after the function's lock is released,
-/// in the order the changes happened. <paramref name="previous"/> or <paramref name="current"/> is null when the
+/// in the order that thread made the changes (guests program one function's BARs from one CPU at a time). <paramref name="previous"/> or <paramref name="current"/> is null when the
 /// BAR was or is not decoding. The address is whatever the guest programmed: the engine decides whether it lies
 /// in the PCI window and ignores (but remembers) mappings that do not.
 /// </remarks>

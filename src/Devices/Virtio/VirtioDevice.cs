@@ -195,7 +195,6 @@ public abstract class VirtioDevice : IVirtioDevice
         var activation = Activation!;
         while (true)
         {
-            long bits;
             lock (_gate)
             {
                 while (Volatile.Read(ref _wakeBits) == 0 && !_stopRequested)
@@ -209,7 +208,7 @@ public abstract class VirtioDevice : IVirtioDevice
                 return;
             }
 
-            bits = Interlocked.Exchange(ref _wakeBits, 0);
+            ulong bits = (ulong)Interlocked.Exchange(ref _wakeBits, 0);
             for (int bit = 0; bits != 0 && !_stopRequested && !_failed; bit++, bits >>= 1)
             {
                 if ((bits & 1) != 0)

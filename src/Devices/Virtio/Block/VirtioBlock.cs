@@ -281,7 +281,8 @@ public sealed partial class VirtioBlock : VirtioDevice
     {
         offset = 0;
         ulong capacity = CapacitySectors;
-        if (length % SectorSize != 0 || sector > capacity || length / SectorSize > capacity - sector)
+        // The used ring reports lengths in 32 bits, so no request moves more than that.
+        if (length % SectorSize != 0 || length >= uint.MaxValue || sector > capacity || length / SectorSize > capacity - sector)
         {
             return false;
         }
