@@ -43,6 +43,18 @@ internal sealed class RfbBuffer : IDisposable
 
     public void Advance(int count) => Length += count;
 
+    /// <summary>
+    /// Makes room for <paramref name="size"/> more bytes at once, sized to fit rather than grown step by step, so a
+    /// buffer that must hold a whole screen holds about that and no more.
+    /// </summary>
+    public void Reserve(int size)
+    {
+        if (_array.Length - Length < size)
+        {
+            Grow(checked(Length + size), exact: true);
+        }
+    }
+
     public void Write(ReadOnlySpan<byte> bytes)
     {
         bytes.CopyTo(GetSpan(bytes.Length));
@@ -107,8 +119,12 @@ internal sealed class RfbBuffer : IDisposable
             return;
         }
 
-        int needed = checked(Length + size);
-        int wanted = Math.Max(needed, _array.Length + (_array.Length / 2));
+        Grow(checked(Length + size), exact: false);
+    }
+
+    private void Grow(int needed, bool exact)
+    {
+        int wanted = exact ? needed : Math.Max(needed, _array.Length + (_array.Length / 2));
         bool pooled = wanted <= PooledLimit;
         byte[] larger = pooled
             ? ArrayPool<byte>.Shared.Rent(wanted)

@@ -182,6 +182,15 @@ internal sealed partial class VncConnection
             count++;
         }
 
+        // Room for the rectangles as raw pixels (what compression rarely exceeds), in one step: the buffer stays about
+        // the size of the largest update, which for a full screen is one framebuffer in the client's format.
+        long pixelCount = 0;
+        foreach (PixelRect rect in _rectangles)
+        {
+            pixelCount += (long)rect.Width * rect.Height;
+        }
+
+        _output.Reserve((int)Math.Min((pixelCount * translator.BytesPerPixel) + (_rectangles.Count * 64L) + 1024, int.MaxValue / 2));
         var screen = new ScreenPixels(shadow.Pixels, shadow.Width);
         int level = encodings.CompressLevel >= 0 ? encodings.CompressLevel : DefaultZlibLevel;
         foreach (PixelRect rect in _rectangles)
