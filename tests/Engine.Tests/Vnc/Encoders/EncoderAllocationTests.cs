@@ -1,0 +1,78 @@
+using Platform.Engine.Tests.Vnc.Support;
+using Platform.Engine.Vnc;
+using Platform.Engine.Vnc.Encoders;
+
+namespace Platform.Engine.Tests.Vnc.Encoders;
+
+// Per-frame work reuses its buffers: after the first frame, encoding and refreshing allocate (almost) nothing.
+public sealed class EncoderAllocationTests
+{
+    private const int Width = 320, Height = 240;
+
+    private static ScreenPixels Screen(int seed)
+    {
+        var pixels = new uint[Width * Height];
+        for (int i = 0; i < pixels.Length; i++)
+        {
+            pixels[i] = (i / 7 + seed) % 11 == 0 ? (uint)HashCode.Combine(i, seed) & 0xFFFFFF : 0x202020u;
+        }
+
+        return new ScreenPixels(pixels, Width);
+    }
+
+    private static long AllocatedPerFrame(Action<int> frame)
+    {
+        for (int i = 0; i < 5; i++)
+        {
+            frame(i);   // warm up: first buffers, zlib state, tiered compilation
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        const int Frames = 20;
+        for (int i = 0; i < Frames; i++)
+        {
+            frame(i);
+        }
+
+        return (GC.GetAllocatedBytesForCurrentThread() - before) / Frames;
+    }
+
+    [Fact]
+    public void Encoding_a_frame_reuses_buffers_and_zlib_state()
+    {
+        ScreenPixels[] screens = [Screen(1), Screen(2)];
+        var rect = new PixelRect(0, 0, Width, Height);
+        var translator = new PixelTranslator(PixelFormat.Native);
+        var small = new PixelTranslator(new PixelFormat(16, 16, false, true, 31, 63, 31, 11, 5, 0));
+        using var output = new RfbBuffer();
+        using var zrle = new ZrleEncoder();
+        using var tight = new TightEncoder();
+
+        AllocatedPerFrame(i => { output.Clear(); RawEncoder.Encode(screens[i % 2], rect, small, output); })
+            .Should().Be(0);
+        AllocatedPerFrame(i => { output.Clear(); zrle.Encode(screens[i % 2], rect, translator, output); })
+            .Should().BeLessThan(512, "ZRLE reuses its tile buffer and its zlib stream");
+        AllocatedPerFrame(i => { output.Clear(); tight.Encode(screens[i % 2], rect, translator, output); })
+            .Should().BeLessThan(512, "Tight reuses its palette table, data buffers and zlib streams");
+    }
+
+    [Fact]
+    public async Task A_refresh_that_finds_a_change_allocates_nothing()
+    {
+        var framebuffer = new TestFramebuffer(640, 480);
+        using var server = new VncServer(framebuffer);
+        (RfbTestClient client, Task served, _) = RfbTestClient.Connect(server);
+        await using (client)
+        {
+            await client.HandshakeAsync();
+            long perRefresh = AllocatedPerFrame(i =>
+            {
+                framebuffer.SetPixel(i * 8 % 640, i * 5 % 480, (uint)i);
+                server.Refresh();
+            });
+            perRefresh.Should().Be(0);
+        }
+
+        await served;
+    }
+}
