@@ -215,10 +215,11 @@ internal sealed partial class VncConnection
             }
         }
 
-        if (encodings.LastRect || count > ushort.MaxValue)
+        if (count >= ushort.MaxValue && encodings.LastRect)
         {
-            // The count field then says "until LastRect"; a client without LastRect never gets this many rectangles
-            // (at most 8 per tile row, and Tight pieces of 64K pixels).
+            // Too many for the count field: it then says "until LastRect". We know the count otherwise and always
+            // send it, because some clients that list LastRect (vncsnapshot) mishandle it. A client without LastRect
+            // never gets this many: at most 8 rectangles per tile row, and Tight pieces of 64K pixels.
             _output.PatchUInt16(countAt, ushort.MaxValue);
             _output.WriteRectangleHeader(0, 0, 0, 0, RfbEncoding.LastRect);
         }
