@@ -14,6 +14,12 @@ internal sealed class ScreenShadow
 {
     private const int PaletteSize = 256;
 
+    /// <summary>
+    /// The most pixels the copy holds (64 MiB of them): what 16 MiB of video memory can show at 8 bpp. A guest with more
+    /// video memory and a larger mode is shown cut to this many lines, so no guest can make the VMM's copy huge.
+    /// </summary>
+    internal const int MaxPixels = 1 << 24;
+
     private readonly uint[] _palette = new uint[PaletteSize];
     private readonly ScrollDetector _scrollDetector = new();
     private ulong[] _dirtyPages = [];
@@ -46,7 +52,7 @@ internal sealed class ScreenShadow
     /// <summary>Brings the copy up to date with <paramref name="source"/>; returns true when the screen size changed.</summary>
     public bool Update(IFramebufferSource source, bool detectScroll)
     {
-        DisplayMode mode = source.Mode;
+        DisplayMode mode = Bounded(source.Mode);
         ReadOnlySpan<byte> memory = source.VideoMemory;
         bool resized = !_primed || mode.Width != Width || mode.Height != Height;
         bool compareAll = resized || mode != Mode;
@@ -120,6 +126,17 @@ internal sealed class ScreenShadow
         }
 
         return resized;
+    }
+
+    /// <summary>A mode cut to what the copy holds and RFB can describe; a nonsensical one shows as an empty screen.</summary>
+    private static DisplayMode Bounded(DisplayMode mode)
+    {
+        if (mode.Width <= 0 || mode.Height <= 0 || mode.Width > ushort.MaxValue || mode.Stride <= 0)
+        {
+            return DisplayMode.PowerOn;
+        }
+
+        return (long)mode.Width * mode.Height > MaxPixels ? mode with { Height = MaxPixels / mode.Width } : mode with { Height = Math.Min(mode.Height, ushort.MaxValue) };
     }
 
     /// <summary>Forgets the copy: the next update reads the whole screen (used when refreshes stopped for a while).</summary>

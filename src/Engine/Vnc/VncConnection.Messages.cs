@@ -145,7 +145,7 @@ internal sealed partial class VncConnection
 
             if (!encodings.CopyRect)
             {
-                _pendingCopy = null;
+                DropPendingCopy();
             }
         }
 
@@ -174,7 +174,7 @@ internal sealed partial class VncConnection
             if (!incremental)
             {
                 _dirty.SetRect(rect);
-                _pendingCopy = null;   // the client asks for pixels, not copies, in this area
+                DropPendingCopy();   // the client asks for pixels, not copies (RFC 6143 §7.5.3)
                 if (_encodings.ExtendedDesktopSize && _desktopSizeReason < 0)
                 {
                     _desktopSizeReason = RfbDesktopSize.ReasonServer;
@@ -184,6 +184,16 @@ internal sealed partial class VncConnection
         }
 
         Wake();
+    }
+
+    /// <summary>Forgets a queued CopyRect; its destination is then sent as pixels. Called under <see cref="_lock"/>.</summary>
+    private void DropPendingCopy()
+    {
+        if (_pendingCopy is { } copy)
+        {
+            _dirty.SetRect(copy.Destination(_dirty.Width));
+            _pendingCopy = null;
+        }
     }
 
     private void KeyEvent(ReadOnlySpan<byte> data)

@@ -69,6 +69,9 @@ internal sealed partial class VncConnection : IDisposable
     /// <summary>The protocol minor version agreed: 3, 7 or 8.</summary>
     public int MinorVersion { get; private set; }
 
+    /// <summary>True once the server counts this client among its clients (it must then be removed).</summary>
+    public bool IsAttached { get; private set; }
+
     /// <summary>The size of the array this client's updates are built in (what a stalled client costs, plus zlib).</summary>
     public int OutputCapacity => _output.Capacity;
 
@@ -82,6 +85,7 @@ internal sealed partial class VncConnection : IDisposable
             _leds = leds;
             _dirty.Resize(width, height);
             _dirty.SetAll();
+            IsAttached = true;
         }
     }
 
@@ -176,7 +180,8 @@ internal sealed partial class VncConnection : IDisposable
         _zrle?.Dispose();
         _tight?.Dispose();
         _output.Dispose();
-        _wake.Dispose();
+        // _wake is not disposed: a refresh may still wake this client after it left, and a SemaphoreSlim that never
+        // made a wait handle holds nothing to free.
     }
 
     /// <summary>Lifts every key this client left pressed, so a viewer closed mid-chord leaves no stuck Ctrl.</summary>

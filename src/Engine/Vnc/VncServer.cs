@@ -127,7 +127,6 @@ public sealed class VncServer : IDisposable
         Interlocked.Increment(ref _connections);
         using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposed.Token);
         var connection = new VncConnection(this, stream);
-        bool attached = false;
         try
         {
             using (var handshake = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Token))
@@ -139,7 +138,6 @@ public sealed class VncServer : IDisposable
                 }
             }
 
-            attached = true;
             await connection.RunAsync(lifetime.Token).ConfigureAwait(false);
         }
         catch (RfbProtocolException)
@@ -156,8 +154,9 @@ public sealed class VncServer : IDisposable
         }
         finally
         {
-            if (attached)
+            if (connection.IsAttached)
             {
+                // Also when the client broke between joining and its ServerInit.
                 RemoveClient(connection);
             }
 

@@ -145,6 +145,35 @@ public sealed class VncConnectionTests
     }
 
     [Fact]
+    public async Task A_client_that_breaks_right_after_joining_is_removed()
+    {
+        using VncServer server = Server(new VncServerOptions { MaxClients = 1 });
+        (DuplexStream clientSide, DuplexStream serverSide) = DuplexStream.CreatePair();
+        Task served = server.ServeAsync(serverSide, TestContext.Current.CancellationToken);
+        var client = new RfbTestClient(clientSide);
+        await using (client)
+        {
+            await client.ReadAsync(12);
+            await client.WriteAsync(Encoding.ASCII.GetBytes("RFB 003.008\n"));
+            await client.ReadAsync(2);
+            await client.WriteAsync([1]);
+            await client.ReadAsync(4);
+            clientSide.Input.Close();        // the server's ServerInit will find the connection gone
+            await client.WriteAsync([1]);    // ClientInit: the server adds the client, then fails to greet it
+            await served;
+        }
+
+        server.ClientCount.Should().Be(0, "a client that joined must leave even when its ServerInit failed");
+        (RfbTestClient next, Task nextServed, _) = RfbTestClient.Connect(server);
+        await using (next)
+        {
+            await next.HandshakeAsync();   // the one place under MaxClients = 1 is free again
+        }
+
+        await nextServed;
+    }
+
+    [Fact]
     public async Task Clients_past_the_limit_are_refused_with_a_reason()
     {
         using VncServer server = Server(new VncServerOptions { MaxClients = 1 });
