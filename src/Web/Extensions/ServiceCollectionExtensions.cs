@@ -23,6 +23,10 @@ public static class ServiceCollectionExtensions
             ?? $"Data Source={Path.Combine(options.DataDirectory, "platform.db")}";
         builder.Services.AddDbContextFactory<PlatformDbContext>(db => db.UseSqlite(connectionString).AddInterceptors(new SqlitePragmaInterceptor()));
 
+        // A build run with `dotnet run` (./platform run) serves package assets (MudBlazor's css/js, blazor.web.js)
+        // from the build's static web assets manifest, which ASP.NET Core only reads by itself in Development.
+        // A published app has no such manifest and this does nothing.
+        builder.WebHost.UseStaticWebAssets();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");

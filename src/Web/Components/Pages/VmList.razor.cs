@@ -1,24 +1,45 @@
+using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Components;
-using Microsoft.EntityFrameworkCore;
 using Platform.Web.Data;
+using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Components.Pages;
 
+/// <summary>
+/// Every VM with its live power state (from <see cref="IVmRuntime"/>, kept current through its subscription),
+/// resources, quick power actions and a search over name and description.
+/// </summary>
 public partial class VmList
 {
+    private readonly ConcurrentDictionary<Guid, VmPowerState> _states = new();
     private List<VirtualMachine>? _machines;
 
     [Inject]
-    public required IDbContextFactory<PlatformDbContext> DbFactory { get; set; }
+    public required VmService Vms { get; set; }
+
+    [Inject]
+    public required IVmRuntime Runtime { get; set; }
 
     private string Search { get; set; } = "";
 
     private IEnumerable<VirtualMachine> Filtered => (_machines ?? []).Where(vm =>
-        Search.Length == 0 || vm.Name.Contains(Search, StringComparison.OrdinalIgnoreCase));
+        Search.Length == 0
+        || vm.Name.Contains(Search, StringComparison.OrdinalIgnoreCase)
+        || (vm.Description?.Contains(Search, StringComparison.OrdinalIgnoreCase) ?? false));
 
     protected override async Task OnInitializedAsync()
     {
-        await using var db = await DbFactory.CreateDbContextAsync();
-        _machines = await db.VirtualMachines.AsNoTracking().OrderBy(vm => vm.Name).ToListAsync();
+        // Subscribe before reading, so a change that lands in between is not lost.
+        Track(Runtime.Subscribe(change => Refresh(() => _states[change.VmId] = change.State)));
+        _machines = [.. await Vms.ListAsync(CancellationToken.None)];
+        foreach (var vm in _machines)
+        {
+            _states.TryAdd(vm.Id, Runtime.GetState(vm.Id));
+        }
     }
+
+    private VmPowerState StateOf(Guid id) => _states.GetValueOrDefault(id, VmPowerState.Stopped);
+
+    private void SetState(Guid id, VmPowerState state) => _states[id] = state;
 }

@@ -1,26 +1,12 @@
 using Bunit;
-using Microsoft.Data.Sqlite;
-using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
-using MudBlazor.Services;
 using Platform.Web.Components.Pages;
-using Platform.Web.Data;
+using Platform.Web.Services.Runtime;
 
 namespace Platform.Web.Tests.Components.Pages;
 
-public sealed class VmListTests : BunitContext
+public sealed class VmListTests : DashboardTestContext
 {
-    private readonly SqliteConnection _connection = new("Data Source=:memory:");
-
-    public VmListTests()
-    {
-        _connection.Open();
-        Services.AddDbContextFactory<PlatformDbContext>(o => o.UseSqlite(_connection));
-        Services.AddMudServices();
-        JSInterop.Mode = JSRuntimeMode.Loose;
-        using var db = Services.GetRequiredService<IDbContextFactory<PlatformDbContext>>().CreateDbContext();
-        db.Database.Migrate();
-    }
+    private static string Rows => "[data-testid=vm-list] tbody tr";
 
     [Fact]
     public void Shows_the_empty_state_without_machines()
@@ -30,28 +16,76 @@ public sealed class VmListTests : BunitContext
     }
 
     [Fact]
-    public void Lists_stored_machines_and_filters_by_name()
+    public async Task Lists_machines_with_resources_and_state_and_filters_by_name_or_description()
     {
-        using (var db = Services.GetRequiredService<IDbContextFactory<PlatformDbContext>>().CreateDbContext())
-        {
-            db.VirtualMachines.AddRange(
-                new VirtualMachine { Name = "web-1", VcpuCount = 2, MemoryMiB = 1024 },
-                new VirtualMachine { Name = "db-1", VcpuCount = 4, MemoryMiB = 4096 });
-            db.SaveChanges();
-        }
+        await CreateVmAsync("web-1", vcpus: 2, memoryMiB: 1024, description: "front end");
+        var db = await CreateVmAsync("db-1", vcpus: 4, memoryMiB: 4096);
+        Runtime.SetState(db.Id, VmPowerState.Running);
 
         var page = Render<VmList>();
-        page.WaitForAssertion(() => page.FindAll("[data-testid=vm-list] tbody tr").Should().HaveCount(2));
-        page.Markup.Should().Contain("4096 MiB");
+        page.WaitForAssertion(() => page.FindAll(Rows).Should().HaveCount(2));
+        var dbRow = page.FindAll(Rows).Single(r => r.TextContent.Contains("db-1", StringComparison.Ordinal));
+        dbRow.TextContent.Should().Contain("4096 MiB").And.Contain("running");
 
-        page.Find("input").Input("web");
-        page.WaitForAssertion(() => page.FindAll("[data-testid=vm-list] tbody tr").Should().ContainSingle()
-            .Which.TextContent.Should().Contain("web-1"));
+        page.Find("input").Input("FRONT");
+        page.WaitForAssertion(() => page.FindAll(Rows).Should().ContainSingle().Which.TextContent.Should().Contain("web-1"));
     }
 
-    protected override void Dispose(bool disposing)
+    [Fact]
+    public async Task A_state_change_from_the_runtime_shows_without_reload_and_changes_the_actions()
     {
-        base.Dispose(disposing);
-        _connection.Dispose();
+        var vm = await CreateVmAsync("live-1");
+        var page = Render<VmList>();
+        page.WaitForAssertion(() => page.Find("[data-testid=vm-state]").TextContent.Should().Contain("stopped"));
+        page.FindAll("button[aria-label='Start live-1']").Should().ContainSingle();
+
+        Runtime.Raise(vm.Id, VmPowerState.Running, "started elsewhere");
+
+        page.WaitForAssertion(() => page.Find("[data-testid=vm-state]").TextContent.Should().Contain("running"));
+        page.FindAll("button[aria-label='Start live-1']").Should().BeEmpty();
+        page.FindAll("button[aria-label='Shut down live-1']").Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task Quick_start_calls_the_runtime_shows_progress_then_the_outcome()
+    {
+        var vm = await CreateVmAsync("quick-1");
+        Runtime.Gate = new TaskCompletionSource();
+        var page = Render<VmList>();
+        page.WaitForAssertion(() => page.FindAll("button[aria-label='Start quick-1']").Should().ContainSingle());
+
+        var click = page.Find("button[aria-label='Start quick-1']").ClickAsync(new());
+        page.WaitForAssertion(() => page.FindAll("[aria-label='Start in progress']").Should().ContainSingle());
+        Runtime.Gate.SetResult();
+        await click;
+
+        Runtime.Calls.Should().Equal(("start", vm.Id));
+        page.WaitForAssertion(() => page.Find("[data-testid=vm-state]").TextContent.Should().Contain("running"));
+        page.FindAll("[aria-label='Start in progress']").Should().BeEmpty();
+        Snackbars.Should().Contain("Start quick-1: done.");
+    }
+
+    [Fact]
+    public async Task A_failed_action_says_why()
+    {
+        await CreateVmAsync("fail-1");
+        Runtime.NextFailure = new VmRuntimeException("The VM supervisor is not running") { Unavailable = true };
+        var page = Render<VmList>();
+        page.WaitForAssertion(() => page.FindAll("button[aria-label='Start fail-1']").Should().ContainSingle());
+
+        await page.Find("button[aria-label='Start fail-1']").ClickAsync(new());
+
+        Snackbars.Should().Contain("Start fail-1 failed: The VM supervisor is not running");
+        page.Find("[data-testid=vm-state]").TextContent.Should().Contain("stopped");
+    }
+
+    [Fact]
+    public async Task Leaving_the_page_ends_its_subscription()
+    {
+        await CreateVmAsync("sub-1");
+        var page = Render<VmList>();
+        page.WaitForAssertion(() => Runtime.SubscriberCount.Should().Be(1));
+        await DisposeComponentsAsync();
+        Runtime.SubscriberCount.Should().Be(0);
     }
 }

@@ -1,0 +1,66 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Components;
+using Platform.Engine.Kvm;
+using Platform.Web.Data;
+using Platform.Web.Services.Host;
+using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Vms;
+
+namespace Platform.Web.Components.Pages;
+
+/// <summary>The host: CPU, memory, which KVM it has (and what that means for guests), and the VMs running now.</summary>
+public partial class HostPage
+{
+    private readonly ConcurrentDictionary<Guid, VmPowerState> _states = new();
+    private HostSnapshot _host = null!;
+    private IReadOnlyList<VirtualMachine> _vms = [];
+    private long _definedMemoryMiB;
+
+    [Inject]
+    public required IHostInfo Host { get; set; }
+
+    [Inject]
+    public required VmService Vms { get; set; }
+
+    [Inject]
+    public required IVmRuntime Runtime { get; set; }
+
+    private List<VirtualMachine> Active => _vms.Where(vm => StateOf(vm.Id) != VmPowerState.Stopped).ToList();
+
+    private double UsedPercent => _host.TotalMemoryMiB == 0 ? 0 : 100.0 * (_host.TotalMemoryMiB - _host.AvailableMemoryMiB) / _host.TotalMemoryMiB;
+
+    private string KvmTitle => _host.KvmKind switch
+    {
+        KvmKind.HardwareIntel => "Hardware (Intel VMX)",
+        KvmKind.HardwareAmd => "Hardware (AMD SVM)",
+        KvmKind.Pvm => "PVM (software, no hardware virtualization)",
+        KvmKind.Unknown => "/dev/kvm (kind unknown)",
+        _ => "Not available",
+    };
+
+    private string KvmExplanation => _host.KvmKind switch
+    {
+        KvmKind.HardwareIntel or KvmKind.HardwareAmd => "Guests run at full speed; stock Linux kernels boot.",
+        KvmKind.Pvm => "The kvm_pvm module emulates guest kernel code: the project's test guests run, a stock Linux kernel cannot boot.",
+        KvmKind.Unknown => "/dev/kvm exists but no known KVM module is loaded.",
+        _ => "/dev/kvm is missing: load kvm_intel, kvm_amd or kvm_pvm, or give the container --device /dev/kvm. VMs cannot start.",
+    };
+
+    protected override async Task OnInitializedAsync()
+    {
+        _host = Host.Read();
+        Track(Runtime.Subscribe(change => Refresh(() =>
+        {
+            _states[change.VmId] = change.State;
+            _host = Host.Read();
+        })));
+        _vms = await Vms.ListAsync(CancellationToken.None);
+        _definedMemoryMiB = _vms.Sum(vm => (long)vm.MemoryMiB);
+        foreach (var vm in _vms)
+        {
+            _states.TryAdd(vm.Id, Runtime.GetState(vm.Id));
+        }
+    }
+
+    private VmPowerState StateOf(Guid id) => _states.GetValueOrDefault(id, VmPowerState.Stopped);
+}

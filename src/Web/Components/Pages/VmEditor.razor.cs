@@ -1,0 +1,258 @@
+using Microsoft.AspNetCore.Components;
+using MudBlazor;
+using Platform.Web.Data;
+using Platform.Web.Services;
+using Platform.Web.Services.Host;
+using Platform.Web.Services.Images;
+using Platform.Web.Services.Vms;
+
+namespace Platform.Web.Components.Pages;
+
+/// <summary>
+/// The create/edit wizard. Each field is checked as it changes by <see cref="VmDefinitionRules"/> (the API's rules);
+/// Next also asks <see cref="VmService"/> for the database's rules (a name in use, a MAC another VM has) and stays on
+/// the step while it has errors. Saving an edit carries the stamp the page was loaded with: if someone else saved in
+/// between, the page says so and offers to reload instead of overwriting their change.
+/// </summary>
+public partial class VmEditor
+{
+    /// <summary>The wizard's steps, in order; <see cref="StepOf"/> says which step shows a field.</summary>
+    public static readonly string[] Steps = ["General", "Hardware", "Boot", "Disks & network", "Options"];
+
+    private readonly HashSet<string> _touched = new(StringComparer.Ordinal);
+    private VmDefinitionInput? _input;
+    private Guid _stamp;
+    private string _originalName = "";
+    private IReadOnlyList<ImageFile> _images = [];
+    private HostSnapshot _host = null!;
+    private IReadOnlyDictionary<string, string[]> _errors = new Dictionary<string, string[]>();
+    private Dictionary<string, string[]> _serverErrors = new(StringComparer.Ordinal);
+    private int _step;
+    private bool _saving;
+    private string? _conflict;
+    private string? _loadError;
+
+    [Parameter]
+    public Guid? Id { get; set; }
+
+    [Inject]
+    public required VmService Vms { get; set; }
+
+    [Inject]
+    public required ImageLibrary Library { get; set; }
+
+    [Inject]
+    public required IHostInfo Host { get; set; }
+
+    [Inject]
+    public required NavigationManager Navigation { get; set; }
+
+    [Inject]
+    public required ISnackbar Snackbar { get; set; }
+
+    private bool IsNew => Id is null;
+
+    private string BootSummary => _input!.BootMode == BootMode.Disk
+        ? "first disk"
+        : $"kernel {(_input.KernelImageId is { } k ? _images.FirstOrDefault(i => i.Id == k)?.FileName : _input.KernelPath)}"
+          + (_input.InitrdImageId is not null || !string.IsNullOrEmpty(_input.InitrdPath) ? " + initrd" : "");
+
+    /// <summary>The step that shows the field with this error key.</summary>
+    public static int StepOf(string key) => key switch
+    {
+        "name" or "description" => 0,
+        "vcpuCount" or "memoryMiB" => 1,
+        "bootMode" or "kernel" or "initrd" or "commandLine" => 2,
+        _ when key.StartsWith("disks", StringComparison.Ordinal) || key.StartsWith("nics", StringComparison.Ordinal) => 3,
+        _ => 4,
+    };
+
+    protected override async Task OnParametersSetAsync()
+    {
+        _host = Host.Read();
+        _images = (await Library.ListAsync(CancellationToken.None)).Select(u => u.Image).ToList();
+        await LoadAsync();
+    }
+
+    private async Task LoadAsync()
+    {
+        _conflict = null;
+        _serverErrors.Clear();
+        _touched.Clear();
+        if (Id is not { } id)
+        {
+            _input ??= new VmDefinitionInput();
+        }
+        else
+        {
+            var vm = await Vms.FindAsync(id, CancellationToken.None);
+            if (vm is null)
+            {
+                _loadError = "There is no such VM; it may have been deleted.";
+                return;
+            }
+
+            _input = VmDefinitionInput.From(vm);
+            _stamp = vm.ConcurrencyStamp;
+            _originalName = vm.Name;
+        }
+
+        Validate();
+    }
+
+    private async Task ReloadAsync()
+    {
+        _input = null;
+        StateHasChanged();
+        await LoadAsync();
+        Snackbar.Add("Reloaded the VM's current settings.", Severity.Info);
+    }
+
+    private void Validate() => _errors = VmDefinitionRules.Validate(_input!, _host.TotalMemoryMiB);
+
+    private void Touch(string key)
+    {
+        _touched.Add(key);
+        _serverErrors.Remove(key);
+        Validate();
+    }
+
+    private string? ErrorOf(string key) =>
+        _serverErrors.TryGetValue(key, out var server) ? server[0]
+        : _touched.Contains(key) && _errors.TryGetValue(key, out var local) ? local[0]
+        : null;
+
+    private bool HasError(string key) => ErrorOf(key) is not null;
+
+    private bool StepHasErrors(int step) =>
+        _serverErrors.Keys.Concat(_errors.Keys.Where(_touched.Contains)).Any(k => StepOf(k) == step);
+
+    /// <summary>Shows every error of <paramref name="step"/>, the database's included; true when it has none.</summary>
+    private async Task<bool> CheckStepAsync(int step)
+    {
+        Validate();
+        foreach (string key in _errors.Keys.Where(k => StepOf(k) == step))
+        {
+            _touched.Add(key);
+        }
+
+        var all = await Vms.ValidateAsync(_input!, Id, CancellationToken.None);
+        foreach (var (key, problems) in all.Where(e => StepOf(e.Key) == step && !_errors.ContainsKey(e.Key)))
+        {
+            _serverErrors[key] = problems;
+        }
+
+        return !StepHasErrors(step);
+    }
+
+    private async Task NextAsync()
+    {
+        if (await CheckStepAsync(_step))
+        {
+            _step++;
+        }
+    }
+
+    private Task BackAsync()
+    {
+        _step = Math.Max(0, _step - 1);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Going back is always allowed; going forward passes through each step's checks.</summary>
+    private async Task GoToAsync(int step)
+    {
+        while (_step < step && await CheckStepAsync(_step))
+        {
+            _step++;
+        }
+
+        if (step < _step)
+        {
+            _step = step;
+        }
+    }
+
+    private async Task SaveAsync()
+    {
+        _saving = true;
+        try
+        {
+            var result = IsNew
+                ? await Vms.CreateAsync(_input!, CancellationToken.None)
+                : await Vms.UpdateAsync(Id!.Value, _input!, _stamp, CancellationToken.None);
+            switch (result.Status)
+            {
+                case ServiceStatus.Ok:
+                    Snackbar.Add(IsNew ? $"Created {result.Value!.Name}." : $"Saved {result.Value!.Name}.", Severity.Success);
+                    Navigation.NavigateTo($"vms/{result.Value.Id}");
+                    break;
+                case ServiceStatus.Invalid:
+                    _serverErrors = result.Errors.ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
+                    _step = result.Errors.Keys.Select(StepOf).Min();
+                    Snackbar.Add("Some values need another look.", Severity.Warning);
+                    break;
+                case ServiceStatus.Conflict:
+                    _conflict = result.Message;
+                    break;
+                default:
+                    Snackbar.Add(result.Message ?? "Saving failed.", Severity.Error);
+                    break;
+            }
+        }
+        finally
+        {
+            _saving = false;
+        }
+    }
+
+    private void AddDisk()
+    {
+        _input!.Disks.Add(new VmDiskInput());
+        Validate();
+    }
+
+    private void RemoveDisk(int index)
+    {
+        _input!.Disks.RemoveAt(index);
+        ForgetIndexed("disks");
+        Validate();
+    }
+
+    private void MoveDisk(int index, int delta)
+    {
+        var disks = _input!.Disks;
+        (disks[index], disks[index + delta]) = (disks[index + delta], disks[index]);
+        ForgetIndexed("disks");
+        Validate();
+    }
+
+    private void AddNic()
+    {
+        _input!.Nics.Add(new VmNicInput { TapName = $"tap{_input.Nics.Count}" });
+        Validate();
+    }
+
+    private void RemoveNic(int index)
+    {
+        _input!.Nics.RemoveAt(index);
+        ForgetIndexed("nics");
+        Validate();
+    }
+
+    private void GenerateMac(int index)
+    {
+        _input!.Nics[index].MacAddress = MacAddresses.Generate();
+        Touch($"nics[{index}].macAddress");
+    }
+
+    /// <summary>After rows move, errors keyed by index would point at the wrong row: forget them (they come back on Next).</summary>
+    private void ForgetIndexed(string prefix)
+    {
+        _touched.RemoveWhere(k => k.StartsWith(prefix + "[", StringComparison.Ordinal));
+        foreach (string key in _serverErrors.Keys.Where(k => k.StartsWith(prefix + "[", StringComparison.Ordinal)).ToList())
+        {
+            _serverErrors.Remove(key);
+        }
+    }
+}

@@ -1,0 +1,40 @@
+using Microsoft.AspNetCore.Components;
+using MudBlazor;
+using Platform.Web.Data;
+using Platform.Web.Services.Runtime;
+
+namespace Platform.Web.Components.Vms;
+
+/// <summary>
+/// One tab of the VM detail page (<c>/vms/{id}/{Key}</c>). <see cref="Component"/> derives from
+/// <see cref="VmTabBase"/>, which hands it the VM and its live power state.
+/// </summary>
+public sealed record VmDetailTab(string Key, string Title, string Icon, Type Component);
+
+/// <summary>The VM detail page's tabs, in the order they show. The one place to add a tab.</summary>
+public static class VmDetailTabs
+{
+    public static readonly IReadOnlyList<VmDetailTab> All =
+    [
+        new("summary", "Summary", Icons.Material.Filled.Dashboard, typeof(VmSummaryTab)),
+        // Hook for the console work (VNC/serial bridges): add the two tabs here, after Summary, e.g.
+        //   new("console", "Console", Icons.Material.Filled.Monitor, typeof(VmConsoleTab)),
+        //   new("serial", "Serial", Icons.Material.Filled.Terminal, typeof(VmSerialTab)),
+        new("hardware", "Hardware", Icons.Material.Filled.Memory, typeof(VmHardwareTab)),
+        new("events", "Events", Icons.Material.Filled.History, typeof(VmEventsTab)),
+    ];
+
+    /// <summary>The tab for a URL segment; the first tab for none or an unknown one.</summary>
+    public static VmDetailTab Find(string? key) =>
+        All.FirstOrDefault(t => t.Key.Equals(key, StringComparison.OrdinalIgnoreCase)) ?? All[0];
+}
+
+/// <summary>The parameters every VM detail tab gets; the page re-renders tabs when the state changes.</summary>
+public abstract class VmTabBase : ComponentBase
+{
+    [Parameter, EditorRequired]
+    public VirtualMachine Vm { get; set; } = null!;
+
+    [Parameter]
+    public VmPowerState State { get; set; }
+}

@@ -1,0 +1,32 @@
+using Microsoft.AspNetCore.Components;
+using MudBlazor;
+using Platform.Web.Services.Runtime;
+
+namespace Platform.Web.Components.Vms;
+
+/// <summary>A VM's power state as a small coloured chip.</summary>
+public partial class VmStateChip
+{
+    [Parameter]
+    public VmPowerState State { get; set; }
+
+    private Color Color => State switch
+    {
+        VmPowerState.Running => Color.Success,
+        VmPowerState.Paused => Color.Warning,
+        VmPowerState.Starting or VmPowerState.Stopping => Color.Info,
+        VmPowerState.Crashed => Color.Error,
+        _ => Color.Default,
+    };
+
+    private string Icon => State switch
+    {
+        VmPowerState.Running => Icons.Material.Filled.PlayCircle,
+        VmPowerState.Paused => Icons.Material.Filled.PauseCircle,
+        VmPowerState.Starting or VmPowerState.Stopping => Icons.Material.Filled.HourglassTop,
+        VmPowerState.Crashed => Icons.Material.Filled.Error,
+        _ => Icons.Material.Filled.StopCircle,
+    };
+
+    private string Text => State.ToString().ToLowerInvariant();
+}

@@ -1,0 +1,11 @@
+using Platform.Web.Data;
+
+namespace Platform.Web.Components.Vms;
+
+/// <summary>The VM at a glance: state, resources, boot source and policies.</summary>
+public partial class VmSummaryTab
+{
+    private string Boot => Vm.BootMode == BootMode.Disk
+        ? "from the first disk (needs firmware boot, which the engine does not have yet)"
+        : $"kernel {Vm.KernelImage?.FileName ?? Vm.KernelPath}" + ((Vm.InitrdImage?.FileName ?? Vm.InitrdPath) is { } initrd ? $", initrd {initrd}" : "");
+}

@@ -1,0 +1,83 @@
+using Microsoft.Playwright;
+using Platform.E2E.Tests.Infrastructure;
+
+namespace Platform.E2E.Tests;
+
+/// <summary>The create wizard in a real browser: a VM made through it shows in the list, on a desktop and on a phone.</summary>
+public sealed class VmWizardTests : IAsyncLifetime
+{
+    private readonly DashboardServer _server = new();
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
+
+    public async ValueTask InitializeAsync() => (_playwright, _browser) = await Browser.LaunchAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.DisposeAsync();
+        }
+
+        _playwright?.Dispose();
+        await _server.DisposeAsync();
+    }
+
+    [Theory]
+    [InlineData("wizard-desktop", 1280)]
+    [InlineData("wizard-phone", 360)]
+    public async Task A_vm_created_in_the_wizard_shows_in_the_list(string name, int width)
+    {
+        var context = await _browser!.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = 800 } });
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(new Uri(_server.BaseAddress, "/vms").ToString());
+        await Assertions.Expect(page.GetByTestId("vm-list-empty")).ToBeVisibleAsync();
+
+        await page.GetByTestId("new-vm").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("wizard-step-0")).ToBeVisibleAsync();
+        await Interactive.WaitForCircuitAsync(page);
+
+        // General: a bad name is refused with the reason, a good one passes.
+        var nameField = page.Locator("input[data-testid=field-name]");
+        await nameField.FillAsync("-" + name);
+        await Assertions.Expect(page.GetByText("A name starts with a letter or a digit.")).ToBeVisibleAsync();
+        await page.GetByTestId("wizard-next").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("wizard-step-0")).ToBeVisibleAsync();
+        await nameField.FillAsync(name);
+        await page.Locator("textarea[data-testid=field-description], [data-testid=field-description] textarea").FillAsync("made by the browser test");
+        await page.GetByTestId("wizard-next").ClickAsync();
+
+        // Hardware.
+        await Assertions.Expect(page.GetByTestId("wizard-step-1")).ToBeVisibleAsync();
+        await page.Locator("input[data-testid=field-memory]").FillAsync("256");
+        await page.GetByTestId("wizard-next").ClickAsync();
+
+        // Boot: the library is empty, so the kernel is a host path.
+        await Assertions.Expect(page.GetByTestId("wizard-step-2")).ToBeVisibleAsync();
+        await page.Locator("input[data-testid=field-kernel-path]").FillAsync("/boot/vmlinuz");
+        await page.GetByTestId("wizard-next").ClickAsync();
+
+        // Disks & network: one NIC with a generated MAC.
+        await Assertions.Expect(page.GetByTestId("wizard-step-3")).ToBeVisibleAsync();
+        await page.GetByTestId("add-nic").ClickAsync();
+        await Assertions.Expect(page.Locator("input[data-testid=field-nic-0-tap]")).ToHaveValueAsync("tap0");
+        await page.GetByTestId("wizard-next").ClickAsync();
+
+        await Assertions.Expect(page.GetByTestId("wizard-review")).ToContainTextAsync(name);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.PathFor($"{name}-review.png"), FullPage = true });
+        await page.GetByTestId("wizard-save").ClickAsync();
+
+        // The detail page, then the list.
+        await Assertions.Expect(page.Locator("#page-title")).ToHaveTextAsync(name);
+        await page.GotoAsync(new Uri(_server.BaseAddress, "/vms").ToString());
+        var row = page.GetByTestId("vm-list").Locator("tbody tr").Filter(new LocatorFilterOptions { HasText = name });
+        await Assertions.Expect(row).ToHaveCountAsync(1);
+        await Assertions.Expect(row).ToContainTextAsync("256 MiB");
+        await Assertions.Expect(row).ToContainTextAsync("stopped");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.PathFor($"{name}-list.png"), FullPage = true });
+
+        // Nothing is wider than the phone's screen.
+        int scrollWidth = await page.EvaluateAsync<int>("document.documentElement.scrollWidth");
+        scrollWidth.Should().BeLessThanOrEqualTo(width, "the list fits the screen without sideways scrolling");
+    }
+}

@@ -1,0 +1,58 @@
+using Bunit;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor;
+using MudBlazor.Services;
+using Platform.Web.Data;
+using Platform.Web.Services.Host;
+using Platform.Web.Services.Images;
+using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Vms;
+using Platform.Web.Tests.Fakes;
+
+namespace Platform.Web.Tests.Components;
+
+/// <summary>
+/// The shared bUnit base: MudBlazor's services, and the dashboard's real services over a migrated SQLite file,
+/// with the recording runtime and a host of known size. <see cref="Snackbars"/> shows what the user was told.
+/// </summary>
+public abstract class DashboardTestContext : BunitContext
+{
+    protected DashboardTestContext()
+    {
+        Services.AddMudServices(o => o.SnackbarConfiguration.MaxDisplayedSnackbars = 50);
+        Services.AddSingleton(Db.Factory);
+        Services.AddSingleton(Db.Options);
+        Services.AddSingleton<IHostInfo>(Db.Host);
+        Services.AddSingleton<IVmRuntime>(Db.Runtime);
+        Services.AddSingleton(Db.Events);
+        Services.AddSingleton(Db.Images);
+        Services.AddSingleton(Db.Vms);
+        Services.AddSingleton(Db.Power);
+        JSInterop.Mode = JSRuntimeMode.Loose;
+    }
+
+    protected TestDatabase Db { get; } = new();
+
+    protected RecordingVmRuntime Runtime => Db.Runtime;
+
+    protected static CancellationToken Ct => Xunit.TestContext.Current.CancellationToken;
+
+    protected IEnumerable<string?> Snackbars => Services.GetRequiredService<ISnackbar>().ShownSnackbars.Select(s => s.Message);
+
+    protected async Task<VirtualMachine> CreateVmAsync(string name, int vcpus = 1, int memoryMiB = 512, string? description = null)
+    {
+        var result = await Db.Vms.CreateAsync(
+            new VmDefinitionInput { Name = name, VcpuCount = vcpus, MemoryMiB = memoryMiB, Description = description, KernelPath = "/boot/vmlinuz" }, Ct);
+        result.Succeeded.Should().BeTrue(result.Message);
+        return result.Value!;
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            Db.Dispose();
+        }
+    }
+}

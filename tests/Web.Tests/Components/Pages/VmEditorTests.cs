@@ -1,0 +1,130 @@
+using Bunit;
+using Bunit.TestDoubles;
+using Microsoft.AspNetCore.Components;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Web.Components.Pages;
+using Platform.Web.Services.Vms;
+
+namespace Platform.Web.Tests.Components.Pages;
+
+public sealed class VmEditorTests : DashboardTestContext
+{
+    private static string Step(int step) => $"[data-testid=wizard-step-{step}]";
+
+    private static void Type(IRenderedComponent<VmEditor> page, string testId, string value) =>
+        page.Find($"[data-testid={testId}] input, input[data-testid={testId}]").Input(value);
+
+    private static async Task NextAsync(IRenderedComponent<VmEditor> page) =>
+        await page.Find("[data-testid=wizard-next]").ClickAsync(new());
+
+    [Fact]
+    public async Task An_invalid_name_shows_why_and_next_stays_on_the_step()
+    {
+        var page = Render<VmEditor>();
+        page.WaitForElement(Step(0));
+
+        Type(page, "field-name", "-web server");
+        page.WaitForAssertion(() => page.Markup.Should().Contain("A name starts with a letter or a digit."));
+        await NextAsync(page);
+
+        page.FindAll(Step(0)).Should().ContainSingle("the wizard does not move past an invalid name");
+    }
+
+    [Fact]
+    public async Task Next_checks_the_database_too_so_a_name_in_use_is_refused_ignoring_case()
+    {
+        await CreateVmAsync("taken");
+        var page = Render<VmEditor>();
+        page.WaitForElement(Step(0));
+
+        Type(page, "field-name", "TAKEN");
+        page.Markup.Should().NotContain("already exists", "uniqueness needs the database and is checked on Next");
+        await NextAsync(page);
+
+        page.WaitForAssertion(() => page.Markup.Should().Contain("A VM named TAKEN already exists"));
+        page.FindAll(Step(0)).Should().ContainSingle();
+    }
+
+    [Fact]
+    public async Task Memory_beyond_the_host_is_refused_on_the_hardware_step_and_vcpus_stay_in_range()
+    {
+        var page = Render<VmEditor>();
+        Type(page, "field-name", "big");
+        await NextAsync(page);
+        page.WaitForElement(Step(1));
+
+        Type(page, "field-memory", "20000");
+        page.WaitForAssertion(() => page.Markup.Should().Contain("This host has 16384 MiB"));
+        await NextAsync(page);
+        page.FindAll(Step(1)).Should().ContainSingle();
+
+        // The vCPU field holds to the engine's range by itself.
+        Type(page, "field-vcpus", "17");
+        page.WaitForAssertion(() => page.Find("input[data-testid=field-vcpus]").GetAttribute("value").Should().Be("16"));
+
+        Type(page, "field-memory", "2048");
+        await NextAsync(page);
+        page.WaitForElement(Step(2));
+    }
+
+    [Fact]
+    public async Task A_kernel_boot_needs_a_kernel_before_the_wizard_moves_on_and_then_creates_the_vm()
+    {
+        var page = Render<VmEditor>();
+        Type(page, "field-name", "made-in-wizard");
+        await NextAsync(page);
+        await NextAsync(page);
+        page.WaitForElement(Step(2));
+
+        await NextAsync(page);
+        page.WaitForAssertion(() => page.Markup.Should().Contain("Choose a kernel"));
+        page.FindAll(Step(2)).Should().ContainSingle();
+
+        Type(page, "field-kernel-path", "/boot/vmlinuz");
+        await NextAsync(page);
+        page.WaitForElement(Step(3));
+        await page.Find("[data-testid=add-nic]").ClickAsync(new());
+        await NextAsync(page);
+        page.WaitForElement(Step(4));
+        await page.Find("[data-testid=wizard-save]").ClickAsync(new());
+
+        var vm = (await Db.Vms.ListAsync(Ct)).Single(v => v.Name == "made-in-wizard");
+        (vm.KernelPath, vm.Nics.Single().TapName).Should().Be(("/boot/vmlinuz", "tap0"));
+        vm.Nics.Single().MacAddress.Should().StartWith("52:54:00:");
+        Services.GetRequiredService<NavigationManager>().Uri.Should().EndWith($"vms/{vm.Id}");
+        Snackbars.Should().Contain("Created made-in-wizard.");
+    }
+
+    [Fact]
+    public async Task A_save_over_someone_elses_change_is_refused_and_reload_shows_theirs()
+    {
+        var vm = await CreateVmAsync("shared", memoryMiB: 512);
+        var page = Render<VmEditor>(p => p.Add(e => e.Id, vm.Id));
+        page.WaitForElement(Step(0));
+
+        // Someone else saves while this page is open.
+        var theirs = VmDefinitionInput.From(vm);
+        theirs.MemoryMiB = 2048;
+        (await Db.Vms.UpdateAsync(vm.Id, theirs, vm.ConcurrencyStamp, Ct)).Succeeded.Should().BeTrue();
+
+        await NextAsync(page);
+        Type(page, "field-memory", "768");
+        foreach (var _ in Enumerable.Range(0, 3))
+        {
+            await NextAsync(page);
+        }
+
+        await page.Find("[data-testid=wizard-save]").ClickAsync(new());
+
+        page.WaitForAssertion(() => page.Find("[data-testid=editor-conflict]").TextContent.Should().Contain("changed by someone else"));
+        (await Db.Vms.FindAsync(vm.Id, Ct))!.MemoryMiB.Should().Be(2048, "their change was not overwritten");
+
+        await page.Find("[data-testid=editor-reload]").ClickAsync(new());
+        page.WaitForAssertion(() => page.FindAll("[data-testid=editor-conflict]").Should().BeEmpty());
+        await page.Find("[data-testid=wizard-back]").ClickAsync(new());
+        await page.Find("[data-testid=wizard-back]").ClickAsync(new());
+        await page.Find("[data-testid=wizard-back]").ClickAsync(new());
+        page.WaitForElement(Step(1));
+        page.Find("[data-testid=field-memory] input, input[data-testid=field-memory]").GetAttribute("value").Should().Be("2048");
+    }
+}
