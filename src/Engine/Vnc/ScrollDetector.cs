@@ -109,13 +109,23 @@ internal sealed class ScrollDetector
         Span<int> votes = stackalloc int[MaxCandidates];
         int candidates = 0;
         int step = Math.Max(1, (bottom - top + 1) / SampleLines);
-        for (int y = top; y <= bottom; y += step)
+        for (int start = top; start <= bottom; start += step)
         {
-            ulong hash = _newHashes[y];
-            if (hash == _oldHashes[y] || IsCommon(hash, y, top, bottom))
+            // From each sample position, the first line that says something about the distance: not unchanged, and
+            // not one found all over the band (blank lines, rules — a text console has many, at regular intervals).
+            int y = start;
+            int end = Math.Min(bottom, start + step - 1);
+            while (y <= end && (_newHashes[y] == _oldHashes[y] || IsCommon(_newHashes[y], y, top, bottom)))
             {
-                continue; // unchanged, or a line (blank, a rule) found everywhere: it says nothing about the distance
+                y++;
             }
+
+            if (y > end)
+            {
+                continue;
+            }
+
+            ulong hash = _newHashes[y];
 
             for (int source = 0; source < height; source++)
             {

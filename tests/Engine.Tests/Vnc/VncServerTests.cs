@@ -51,10 +51,12 @@ public sealed class VncServerTests
         await served;
     }
 
-    [Fact]
-    public async Task A_scrolled_console_goes_as_one_CopyRect_to_clients_that_take_it()
+    [Theory]
+    [InlineData(640, 480)]
+    [InlineData(1024, 768)]   // 768 / 12 samples = 64: every sample line falls on a blank line between text rows
+    public async Task A_scrolled_console_goes_as_one_CopyRect_to_clients_that_take_it(int width, int height)
     {
-        var framebuffer = new TestFramebuffer(640, 480);
+        var framebuffer = new TestFramebuffer(width, height);
         DrawText(framebuffer, firstLine: 0);
         using var server = new VncServer(framebuffer);
         (RfbTestClient copier, Task copierServed, _) = RfbTestClient.Connect(server);
@@ -76,7 +78,7 @@ public sealed class VncServerTests
             {
                 // What fbcon does to scroll: every text line moves up one row of 16 pixel lines, a new line appears.
                 DrawText(framebuffer, firstLine: scroll);
-                framebuffer.MarkDirty(0, 640 * 480 * 4);
+                framebuffer.MarkDirty(0, width * height * 4);
                 server.Refresh();
                 long copierBefore = copier.BytesRead, plainBefore = plain.BytesRead;
                 foreach (RfbTestClient c in new[] { copier, plain })
@@ -87,8 +89,8 @@ public sealed class VncServerTests
                 }
 
                 copier.LastRectangles.Should().ContainSingle(r => r.Encoding == CopyRect)
-                    .Which.Should().Be((0, 0, 640, 464, CopyRect));
-                copier.LastRectangles.Where(r => r.Encoding != CopyRect).Should().OnlyContain(r => r.Y >= 464, "only the new line is sent as pixels");
+                    .Which.Should().Be((0, 0, width, height - 16, CopyRect));
+                copier.LastRectangles.Where(r => r.Encoding != CopyRect).Should().OnlyContain(r => r.Y >= height - 16, "only the new line is sent as pixels");
                 plain.LastRectangles.Should().NotContain(r => r.Encoding == CopyRect);
                 (copier.BytesRead - copierBefore).Should().BeLessThan((plain.BytesRead - plainBefore) / 4);
             }
