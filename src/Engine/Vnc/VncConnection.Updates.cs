@@ -104,7 +104,8 @@ internal sealed partial class VncConnection
             {
                 WriteSizeUpdate(encodings, RfbDesktopSize.ReasonServer, RfbDesktopSize.StatusOk, width, height);
             }
-            else if (desktopReason >= 0)
+
+            if (desktopReason >= 0 && !(resize && desktopReason == RfbDesktopSize.ReasonServer))
             {
                 WriteSizeUpdate(encodings, desktopReason, desktopStatus, width, height);
             }

@@ -270,7 +270,13 @@ public sealed class VncServer : IDisposable
                 if (!_shadowPrimed)
                 {
                     _shadow.Invalidate();
-                    _shadow.Update(_source, detectScroll: false);
+                    bool resized = _shadow.Update(_source, detectScroll: false);
+                    // Normally nobody is connected here; a client that joined while the last one was leaving is told.
+                    foreach (VncConnection client in Volatile.Read(ref _clients))
+                    {
+                        client.OnScreenChanged(_shadow, resized);
+                    }
+
                     _shadow.Changed.Clear();
                     _shadowPrimed = true;
                 }
