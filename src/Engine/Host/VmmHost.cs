@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Platform.Engine.Control;
 using Platform.Engine.Kvm;
 using Platform.Engine.Machine;
 
@@ -23,10 +25,16 @@ public sealed record VmmEvent(string Name, string? Detail = null);
 /// </summary>
 public sealed class VmmHost : IDisposable
 {
+    // XT scancodes of the keys system_powerdown presses (0xE0 prefix for Delete on the cursor block).
+    private const int LeftCtrl = 0x1D;
+    private const int LeftAlt = 0x38;
+    private const int Delete = 0xE053;
+
     private readonly MachineConfig _config;
     private readonly Stream _serialOutput;
     private readonly KvmSystem _kvm;
     private readonly Lock _lock = new();
+    private readonly Stopwatch _uptime = new();
     private MachineInstance? _current;
     private bool _quitRequested;
 
@@ -59,6 +67,7 @@ public sealed class VmmHost : IDisposable
     /// <summary>Boots, reboots per policy, and returns how the VM ended.</summary>
     public async Task<VmmExitCode> RunAsync()
     {
+        _uptime.Start();
         while (true)
         {
             MachineInstance machine;
@@ -132,6 +141,57 @@ public sealed class VmmHost : IDisposable
         machine.Resume();
         SetState(VmRunState.Running, "RESUME");
         return true;
+    }
+
+    /// <summary>Ctrl-Alt-Del on the PS/2 keyboard: the ACPI-less way to ask a PC guest to shut down or reboot.</summary>
+    /// <returns>False when no machine is running to take the keys.</returns>
+    public bool Powerdown()
+    {
+        var keyboard = Current?.Keyboard;
+        if (keyboard is null)
+        {
+            return false;
+        }
+
+        ReadOnlySpan<int> keys = [LeftCtrl, LeftAlt, Delete];
+        foreach (int key in keys)
+        {
+            keyboard.KeyEvent(key, down: true);
+        }
+
+        for (int i = keys.Length - 1; i >= 0; i--)
+        {
+            keyboard.KeyEvent(keys[i], down: false);
+        }
+
+        Raise(ControlProtocol.Events.Powerdown, "ctrl-alt-del");
+        return true;
+    }
+
+    public VmmStatus GetStatus()
+    {
+        var state = State;
+        string name = state switch
+        {
+            VmRunState.Starting => "starting",
+            VmRunState.Running => "running",
+            VmRunState.Paused => "paused",
+            VmRunState.ShuttingDown => "shutting-down",
+            _ => "stopped",
+        };
+        return new VmmStatus(name, state == VmRunState.Running, Boots, _uptime.ElapsedMilliseconds);
+    }
+
+    public VmmStats GetStats()
+    {
+        var machine = Current;
+        return new VmmStats(
+            Boots,
+            _uptime.ElapsedMilliseconds,
+            _config.MemoryBytes,
+            ProcStats.ResidentSetBytes(),
+            machine?.GetVcpuStats() ?? [],
+            machine?.GetDeviceStats() ?? []);
     }
 
     /// <summary>A hard reset, as the reset button: the machine is rebuilt (or the VMM exits, per policy).</summary>

@@ -1,5 +1,7 @@
 using Platform.Devices.Legacy;
 using Platform.Engine.Boot;
+using Platform.Engine.Control;
+using Platform.Engine.Host;
 using Platform.Engine.Kvm;
 using Platform.Engine.Kvm.Interop;
 using Platform.Engine.Memory;
@@ -176,6 +178,42 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         Ports.Register(0x80, 1, PostCodes);
         (Keyboard, Rtc) = LegacyDevices.Attach(this, _vm);
     }
+
+    /// <summary>Per-vCPU counters for query-stats.</summary>
+    public IReadOnlyList<VcpuStats> GetVcpuStats() =>
+        [.. _runners.Select(r => new VcpuStats(r.Id, r.Exits, ProcStats.ThreadCpuTimeMs(r.ThreadId)))];
+
+    /// <summary>Per-device counters for query-stats: what each device did and what the guest did wrong.</summary>
+    public IReadOnlyList<DeviceStats> GetDeviceStats() =>
+    [
+        new("com1", "uart-16550a", new Dictionary<string, long>
+        {
+            ["tx_bytes"] = Serial.BytesTransmitted,
+            ["rx_bytes"] = Serial.BytesReceived,
+            ["bad_accesses"] = Serial.BadAccesses,
+        }),
+        new("i8042", "i8042", new Dictionary<string, long>
+        {
+            ["reset_requests"] = Keyboard.ResetRequests,
+            ["dropped_bytes"] = Keyboard.DroppedBytes,
+            ["bad_accesses"] = Keyboard.BadAccesses,
+        }),
+        new("post", "port-0x80", new Dictionary<string, long>
+        {
+            ["writes"] = PostCodes.Writes,
+            ["last_code"] = PostCodes.LastCode,
+        }),
+        new("ports", "io-bus", new Dictionary<string, long>
+        {
+            ["unclaimed_reads"] = Ports.UnclaimedReads,
+            ["unclaimed_writes"] = Ports.UnclaimedWrites,
+        }),
+        new("mmio", "mmio-bus", new Dictionary<string, long>
+        {
+            ["unclaimed_reads"] = Mmio.UnclaimedReads,
+            ["unclaimed_writes"] = Mmio.UnclaimedWrites,
+        }),
+    ];
 
     public void Start()
     {

@@ -16,6 +16,7 @@ internal sealed unsafe class VcpuRunner
     private readonly IVcpuController _controller;
     private readonly Thread _thread;
     private volatile int _threadId;
+    private volatile int _lastThreadId;
     private long _exits;
 
     public VcpuRunner(KvmVcpu vcpu, IoBus ports, IoBus mmio, IVcpuController controller)
@@ -31,6 +32,9 @@ internal sealed unsafe class VcpuRunner
 
     /// <summary>Exits handled in user space (not counting interrupted runs).</summary>
     public long Exits => Interlocked.Read(ref _exits);
+
+    /// <summary>The OS thread id while the loop runs or after it ended (0 before it started); for /proc CPU time.</summary>
+    public int ThreadId => _lastThreadId;
 
     public void Start() => _thread.Start();
 
@@ -53,6 +57,7 @@ internal sealed unsafe class VcpuRunner
         {
             _vcpu.SetSignalMask(VcpuKick.BlockOnCurrentThread());
             _threadId = Kvm.Interop.LibcNative.GetTid();
+            _lastThreadId = _threadId;
             var run = _vcpu.Run;
             var page = _vcpu.RunBytes;
             while (_controller.WaitUntilRunnable(this))

@@ -23,8 +23,9 @@ internal static class CommandLine
           --append TEXT         kernel command line (default: console=ttyS0)
           --memory SIZE         guest RAM, e.g. 512M, 2G (default 512M)
           --cpus N              vCPUs, 1 to 16 (default 1)
-          --serial MODE         stdio (default) or none (socket, serial.sock in --runtime-dir, comes later)
-          --runtime-dir DIR     folder for control.sock, serial.sock and the pid file
+          --serial MODE         stdio (default): console on stdout/stdin as well as serial.sock;
+                                socket or none: serial.sock only (socket requires --runtime-dir)
+          --runtime-dir DIR     folder for control.sock, serial.sock and vmm.pid (see docs/control-protocol.md)
           --on-reboot POLICY    exit (default): end with code 2 when the guest resets; restart: boot again
           --config FILE         read the machine from a JSON file (options given after it override it)
           --check               report what KVM this host offers and exit
@@ -79,12 +80,6 @@ internal static class CommandLine
             }
         }
 
-        if (serial == "socket")
-        {
-            // serial.sock arrives with the control socket; refusing is better than a console that goes nowhere.
-            throw new UsageException("--serial socket is not available yet: use stdio or none");
-        }
-
         if (help || check)
         {
             return new VmmOptions(null, serial, runtimeDir, help, check);
@@ -106,7 +101,14 @@ internal static class CommandLine
             throw new UsageException(string.Join("; ", problems));
         }
 
-        return new VmmOptions(machine, serial, runtimeDir ?? file?.RuntimeDir, false, false);
+        runtimeDir ??= file?.RuntimeDir;
+        if (serial == "socket" && runtimeDir is null)
+        {
+            // serial.sock lives in the runtime folder; without one the console would go nowhere.
+            throw new UsageException("--serial socket needs --runtime-dir (serial.sock is created there)");
+        }
+
+        return new VmmOptions(machine, serial, runtimeDir, false, false);
     }
 
     /// <summary>"512M", "2G", "65536K", or plain bytes.</summary>

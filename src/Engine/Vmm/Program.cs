@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using Platform.Engine.Boot;
+using Platform.Engine.Control;
 using Platform.Engine.Host;
 using Platform.Engine.Kvm;
 using Platform.Engine.Machine;
@@ -28,25 +30,59 @@ if (options.Check)
     return KvmCheck.Report(Console.Out);
 }
 
+RuntimeDirectory? runtime = null;
+ControlServer? control = null;
+SerialServer? serialServer = null;
+var console = new SerialConsoleStream();
 try
 {
-    using var serialOut = options.Serial == "stdio" ? Console.OpenStandardOutput() : Stream.Null;
-    using var host = new VmmHost(options.Machine!, serialOut);
-    using var runtime = options.RuntimeDir is null ? null : RuntimeDirectory.Create(options.RuntimeDir);
-    if (options.Serial == "stdio")
+    using var host = new VmmHost(options.Machine!, console);
+    if (options.RuntimeDir is not null)
     {
-        SerialStdin.Start(host);
+        runtime = RuntimeDirectory.Create(options.RuntimeDir);
+        control = ControlServer.Start(runtime.ControlSocket, host);
+        serialServer = SerialServer.Start(runtime.SerialSocket, console, input => host.SendSerialInput(input.Span));
+        runtime.PublishPid();
     }
 
-    Console.CancelKeyPress += (_, e) =>
+    var stdoutPump = Task.CompletedTask;
+    if (options.Serial == "stdio")
     {
-        e.Cancel = true;
+        stdoutPump = SerialStdio.Start(host, console);
+    }
+
+    // Ctrl-C and SIGTERM (what a supervisor sends) end the VM cleanly: events go out, sockets are removed.
+    using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Quit);
+    using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Quit);
+    var exitCode = await host.RunAsync();
+
+    console.Complete();
+    await stdoutPump.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    return (int)exitCode;
+
+    void Quit(PosixSignalContext context)
+    {
+        context.Cancel = true;
         host.Quit();
-    };
-    return (int)await host.RunAsync();
+    }
 }
 catch (Exception ex) when (ex is BootException or KvmException or ArgumentException or IOException)
 {
     Console.Error.WriteLine($"platform-vmm: {ex.Message}");
     return (int)VmmExitCode.StartFailure;
+}
+finally
+{
+    console.Complete();
+    if (serialServer is not null)
+    {
+        await serialServer.DisposeAsync();
+    }
+
+    if (control is not null)
+    {
+        await control.DisposeAsync();
+    }
+
+    runtime?.Dispose();
 }

@@ -1,0 +1,250 @@
+using System.Net.Sockets;
+using System.Text.Json;
+using Platform.Engine.Host;
+using Commands = Platform.Engine.Control.ControlProtocol.Commands;
+using ErrorClasses = Platform.Engine.Control.ControlProtocol.ErrorClasses;
+
+namespace Platform.Engine.Control;
+
+/// <summary>
+/// Serves control.sock: any number of clients, each greeted, each command answered on its own line, every event
+/// sent to all. A malformed line gets an error reply; nothing a client sends can end the VMM except <c>quit</c>.
+/// </summary>
+public sealed class ControlServer : IAsyncDisposable
+{
+    private static readonly TimeSpan PauseTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly Socket _listener;
+    private readonly VmmHost _host;
+    private readonly string _path;
+    private readonly byte[] _greeting;
+    private readonly Lock _lock = new();
+    private readonly List<ControlConnection> _connections = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _acceptLoop = Task.CompletedTask;
+    private int _disposed;
+
+    private ControlServer(Socket listener, string path, VmmHost host)
+    {
+        _listener = listener;
+        _path = path;
+        _host = host;
+        _greeting = ControlReplies.Greeting(new ControlGreeting(
+            ControlProtocol.Name, ControlProtocol.Version, typeof(ControlServer).Assembly.GetName().Version?.ToString(3) ?? "0.0.0", Environment.ProcessId,
+            host.Config.CpuCount, host.Config.MemoryBytes, Commands.All));
+    }
+
+    /// <summary>Listens on <paramref name="socketPath"/> (replacing a stale socket) and follows the host's events.</summary>
+    public static ControlServer Start(string socketPath, VmmHost host)
+    {
+        var server = new ControlServer(UnixSocketListener.Listen(socketPath), socketPath, host);
+        host.Event += server.Broadcast;
+        server._acceptLoop = server.AcceptLoopAsync();
+        return server;
+    }
+
+    public int ClientCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _connections.Count;
+            }
+        }
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                break;
+            }
+
+            var connection = new ControlConnection(client, HandleLine);
+            lock (_lock)
+            {
+                _connections.Add(connection);
+            }
+
+            connection.Start(_greeting);
+            _ = ForgetWhenDoneAsync(connection);
+        }
+    }
+
+    private async Task ForgetWhenDoneAsync(ControlConnection connection)
+    {
+        await connection.Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        lock (_lock)
+        {
+            _connections.Remove(connection);
+        }
+
+        await connection.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void Broadcast(VmmEvent vmmEvent)
+    {
+        byte[] line = ControlReplies.Event(vmmEvent.Name, vmmEvent.Detail, DateTimeOffset.UtcNow);
+        lock (_lock)
+        {
+            foreach (var connection in _connections)
+            {
+                connection.Send(line);
+            }
+        }
+    }
+
+    /// <summary>Parses one line and runs the command; always returns exactly one reply line.</summary>
+    internal byte[] HandleLine(ReadOnlyMemory<byte> line)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(line, new JsonDocumentOptions { MaxDepth = 16 });
+        }
+        catch (JsonException ex)
+        {
+            return ControlReplies.Error(null, ErrorClasses.ParseError, $"the line is not JSON: {ex.Message}");
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return ControlReplies.Error(null, ErrorClasses.ParseError, "a command is a JSON object on one line");
+            }
+
+            JsonElement? id = root.TryGetProperty("id", out var idElement) ? idElement.Clone() : null;
+            foreach (var member in root.EnumerateObject())
+            {
+                if (member.Name is not ("execute" or "arguments" or "id"))
+                {
+                    return ControlReplies.Error(id, ErrorClasses.InvalidCommand, $"unknown member \"{member.Name}\": a command has execute, arguments and id");
+                }
+            }
+
+            if (!root.TryGetProperty("execute", out var execute) || execute.ValueKind != JsonValueKind.String)
+            {
+                return ControlReplies.Error(id, ErrorClasses.InvalidCommand, "\"execute\" must name a command (a string)");
+            }
+
+            string command = execute.GetString()!;
+            if (root.TryGetProperty("arguments", out var arguments)
+                && (arguments.ValueKind != JsonValueKind.Object || arguments.EnumerateObject().Any()))
+            {
+                return ControlReplies.Error(id, ErrorClasses.InvalidCommand, $"{command} takes no arguments");
+            }
+
+            return Execute(command, id);
+        }
+    }
+
+    private byte[] Execute(string command, JsonElement? id)
+    {
+        switch (command)
+        {
+            case Commands.QueryVersion:
+                return ControlReplies.Return(id, writer =>
+                {
+                    writer.WriteStartObject();
+                    writer.WriteString("protocol", ControlProtocol.Name);
+                    writer.WriteNumber("version", ControlProtocol.Version);
+                    writer.WriteString("vmm_version", typeof(ControlServer).Assembly.GetName().Version?.ToString(3));
+                    writer.WriteEndObject();
+                });
+            case Commands.QueryCommands:
+                return ControlReplies.Return(id, writer =>
+                {
+                    writer.WriteStartArray();
+                    foreach (string name in Commands.All)
+                    {
+                        writer.WriteStartObject();
+                        writer.WriteString("name", name);
+                        writer.WriteEndObject();
+                    }
+
+                    writer.WriteEndArray();
+                });
+            case Commands.QueryStatus:
+                var status = _host.GetStatus();
+                return ControlReplies.Return(id, writer => JsonSerializer.Serialize(writer, status, ControlJson.Default.VmmStatus));
+            case Commands.QueryStats:
+                var stats = _host.GetStats();
+                return ControlReplies.Return(id, writer => JsonSerializer.Serialize(writer, stats, ControlJson.Default.VmmStats));
+            case Commands.Pause:
+                return Pause(id);
+            case Commands.Resume:
+                return Resume(id);
+            case Commands.SystemReset:
+                return _host.Current is null
+                    ? NotRunning(id, command)
+                    : Do(id, _host.Reset);
+            case Commands.SystemPowerdown:
+                return _host.Powerdown() ? ControlReplies.EmptyReturn(id) : NotRunning(id, command);
+            case Commands.Quit:
+                // The reply is queued before the VM stops, and the server flushes queues when it closes.
+                byte[] reply = ControlReplies.EmptyReturn(id);
+                _host.Quit();
+                return reply;
+            default:
+                return ControlReplies.Error(id, ErrorClasses.CommandNotFound, $"unknown command \"{command}\"; query-commands lists them");
+        }
+    }
+
+    private byte[] Pause(JsonElement? id) => _host.State switch
+    {
+        VmRunState.Paused => ControlReplies.EmptyReturn(id),
+        VmRunState.Running => _host.Pause()
+            ? ControlReplies.EmptyReturn(id)
+            : ControlReplies.Error(id, ErrorClasses.Failed, $"the vCPUs did not stop within {PauseTimeout.TotalSeconds} s"),
+        _ => NotRunning(id, Commands.Pause),
+    };
+
+    private byte[] Resume(JsonElement? id) => _host.State switch
+    {
+        VmRunState.Running => ControlReplies.EmptyReturn(id),
+        VmRunState.Paused => _host.Resume() ? ControlReplies.EmptyReturn(id) : NotRunning(id, Commands.Resume),
+        _ => NotRunning(id, Commands.Resume),
+    };
+
+    private static byte[] Do(JsonElement? id, Action action)
+    {
+        action();
+        return ControlReplies.EmptyReturn(id);
+    }
+
+    private byte[] NotRunning(JsonElement? id, string command) =>
+        ControlReplies.Error(id, ErrorClasses.WrongState, $"{command} needs a running VM; the VM is {_host.GetStatus().Status}");
+
+    /// <summary>Stops accepting, lets every client receive what is queued (the final SHUTDOWN), and removes the socket.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _host.Event -= Broadcast;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener.Dispose();
+        await _acceptLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        ControlConnection[] connections;
+        lock (_lock)
+        {
+            connections = [.. _connections];
+        }
+
+        await Task.WhenAll(connections.Select(c => c.FlushAndCloseAsync(TimeSpan.FromSeconds(1)))).ConfigureAwait(false);
+        File.Delete(_path);
+        _stopping.Dispose();
+    }
+}

@@ -1,0 +1,61 @@
+using System.Net.Sockets;
+
+namespace Platform.Engine.Control;
+
+/// <summary>Creates the listening Unix sockets of a runtime folder, owner-only, replacing a stale one safely.</summary>
+internal static class UnixSocketListener
+{
+    // sockaddr_un.sun_path is 108 bytes including the terminating zero.
+    private const int MaxPathBytes = 107;
+
+    public static Socket Listen(string path)
+    {
+        if (System.Text.Encoding.UTF8.GetByteCount(path) > MaxPathBytes)
+        {
+            throw new IOException($"The socket path {path} is longer than the {MaxPathBytes} bytes a Unix socket allows: use a shorter --runtime-dir.");
+        }
+
+        if (File.Exists(path))
+        {
+            if (IsAnswering(path))
+            {
+                throw new IOException($"{path} belongs to a VMM that is still running: give each VM its own --runtime-dir.");
+            }
+
+            // Left behind by a VMM that was killed: nobody listens, so it is safe to replace.
+            File.Delete(path);
+        }
+
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Bind(new UnixDomainSocketEndPoint(path));
+            if (OperatingSystem.IsLinux())
+            {
+                File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            }
+
+            socket.Listen(16);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private static bool IsAnswering(string path)
+    {
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            probe.Connect(new UnixDomainSocketEndPoint(path));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}
