@@ -20,7 +20,7 @@ internal static class ImageEndpoints
     public static RouteGroupBuilder MapImageEndpoints(this RouteGroupBuilder images)
     {
         images.MapGet("/", ListAsync).WithName("ListImages").WithSummary("Kernels, initrds and disk images, with the VMs using each");
-        images.MapGet("/{id:guid}", GetAsync).WithName("GetImage").ProducesProblem(StatusCodes.Status404NotFound);
+        images.MapGet("/{id:guid}", GetAsync).WithName("GetImage").Produces<ImageResponse>().ProducesProblem(StatusCodes.Status404NotFound);
         images.MapPost("/", UploadAsync).WithName("UploadImage")
             .WithSummary("Upload an image: multipart/form-data with fields kind and sha256 (optional) before the file part")
             .Accepts<IFormFile>("multipart/form-data")
@@ -30,6 +30,7 @@ internal static class ImageEndpoints
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         images.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteImage").WithSummary("Delete an image no VM uses")
+            .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
         return images;

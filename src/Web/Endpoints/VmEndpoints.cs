@@ -16,16 +16,20 @@ internal static class VmEndpoints
     {
         vms.MapGet("/", ListAsync).WithName("ListVms").WithSummary("All VMs with their power state");
         vms.MapGet("/{id:guid}", GetAsync).WithName("GetVm").WithSummary("One VM; its ETag is the version PUT and DELETE need")
+            .Produces<VmResponse>()
             .ProducesProblem(StatusCodes.Status404NotFound);
         vms.MapPost("/", CreateAsync).WithName("CreateVm").WithSummary("Create a VM")
+            .Produces<VmResponse>(StatusCodes.Status201Created)
             .ProducesValidationProblem();
         vms.MapPut("/{id:guid}", UpdateAsync).WithName("UpdateVm").WithSummary("Replace a VM's definition (If-Match required)")
+            .Produces<VmResponse>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status428PreconditionRequired);
         vms.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteVm")
             .WithSummary("Delete a stopped VM; keepDiskImages=false also deletes library disk images no other VM uses")
+            .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
         return vms;

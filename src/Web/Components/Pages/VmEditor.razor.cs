@@ -4,6 +4,7 @@ using Platform.Web.Data;
 using Platform.Web.Services;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Images;
+using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Components.Pages;
@@ -31,6 +32,7 @@ public partial class VmEditor
     private bool _saving;
     private string? _conflict;
     private string? _loadError;
+    private VmPowerState _state;
 
     [Parameter]
     public Guid? Id { get; set; }
@@ -43,6 +45,9 @@ public partial class VmEditor
 
     [Inject]
     public required IHostInfo Host { get; set; }
+
+    [Inject]
+    public required IVmRuntime Runtime { get; set; }
 
     [Inject]
     public required NavigationManager Navigation { get; set; }
@@ -94,6 +99,7 @@ public partial class VmEditor
 
             _input = VmDefinitionInput.From(vm);
             _stamp = vm.ConcurrencyStamp;
+            _state = Runtime.GetState(id);
             _originalName = vm.Name;
         }
 

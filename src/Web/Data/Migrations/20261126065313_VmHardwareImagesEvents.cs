@@ -65,8 +65,8 @@ namespace Platform.Web.Data.Migrations
                 nullable: false,
                 defaultValue: new DateTimeOffset(new DateTime(1, 1, 1, 0, 0, 0, 0, DateTimeKind.Unspecified), new TimeSpan(0, 0, 0, 0, 0)));
 
-            // Existing VMs were last changed when they were made, as far as anyone can tell.
-            migrationBuilder.Sql("UPDATE VirtualMachines SET UpdatedAt = CreatedAt;");
+            // Existing rows get UpdatedAt from the next migration: SQL here would run while SQLite rebuilds the
+            // table for the NOCASE name, which EF warns about on every fresh database.
 
             migrationBuilder.CreateTable(
                 name: "Images",

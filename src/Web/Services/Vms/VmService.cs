@@ -119,7 +119,7 @@ public sealed class VmService(
     /// </summary>
     public async Task<ServiceResult<IReadOnlyList<string>>> DeleteAsync(Guid id, Guid? expectedStamp, bool keepDiskImages, CancellationToken cancellationToken)
     {
-        IReadOnlyList<Guid> diskImages;
+        List<Guid> diskImages;
         string name;
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
         {
@@ -171,7 +171,7 @@ public sealed class VmService(
             }
         }
 
-        string message = $"Deleted {name}." + (keepDiskImages ? " Its disk images were kept." : "")
+        string message = $"Deleted {name}." + (keepDiskImages && diskImages.Count > 0 ? " Its disk images were kept." : "")
             + (deleted.Count > 0 ? $" Deleted its disk images {string.Join(", ", deleted)}." : "")
             + (kept.Count > 0 ? $" Kept {string.Join(", ", kept)}: other VMs use them." : "");
         await events.AddAsync(new VmEvent { VmId = id, VmName = name, Kind = VmEventKinds.Deleted, Result = VmEventResult.Succeeded, Message = message }, cancellationToken);

@@ -127,4 +127,13 @@ public sealed class VmEditorTests : DashboardTestContext
         page.WaitForElement(Step(1));
         page.Find("[data-testid=field-memory] input, input[data-testid=field-memory]").GetAttribute("value").Should().Be("2048");
     }
+
+    [Fact]
+    public async Task Editing_a_running_vm_says_when_the_change_takes_effect()
+    {
+        var vm = await CreateVmAsync("busy");
+        Runtime.SetState(vm.Id, Platform.Web.Services.Runtime.VmPowerState.Running);
+        var page = Render<VmEditor>(p => p.Add(e => e.Id, vm.Id));
+        page.WaitForAssertion(() => page.Find("[data-testid=editor-running-note]").TextContent.Should().Contain("busy is running: changes take effect the next time it starts"));
+    }
 }
