@@ -125,6 +125,7 @@ public sealed class VncServer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(stream);
         Interlocked.Increment(ref _connections);
+        VncCounters.Connections.Add(1);
         using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposed.Token);
         var connection = new VncConnection(this, stream);
         try
@@ -143,6 +144,7 @@ public sealed class VncServer : IDisposable
         catch (RfbProtocolException)
         {
             Interlocked.Increment(ref _protocolErrors);
+            VncCounters.ProtocolErrors.Add(1);
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException)
         {
@@ -318,13 +320,22 @@ public sealed class VncServer : IDisposable
 
     internal void ExitScreenRead() => _shadowLock.ExitReadLock();
 
-    internal void CountAuthenticationFailure() => Interlocked.Increment(ref _authenticationFailures);
+    internal void CountAuthenticationFailure()
+    {
+        Interlocked.Increment(ref _authenticationFailures);
+        VncCounters.AuthenticationFailures.Add(1);
+    }
 
     internal void CountUpdate(int rectangles)
     {
         Interlocked.Increment(ref _updates);
         Interlocked.Add(ref _rectangles, rectangles);
+        VncCounters.Updates.Add(1);
     }
 
-    internal void CountBytes(int bytes) => Interlocked.Add(ref _bytesSent, bytes);
+    internal void CountBytes(int bytes)
+    {
+        Interlocked.Add(ref _bytesSent, bytes);
+        VncCounters.BytesSent.Add(bytes);
+    }
 }
