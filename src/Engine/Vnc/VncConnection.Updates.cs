@@ -207,6 +207,7 @@ internal sealed partial class VncConnection
                 case RfbEncoding.Tight:
                     _tight ??= new TightEncoder();
                     _tight.SetLevel(level);
+                    _tight.SetQuality(encodings.QualityLevel);
                     count += _tight.Encode(screen, rect, translator, _output);
                     break;
                 default:

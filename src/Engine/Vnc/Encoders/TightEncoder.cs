@@ -16,11 +16,18 @@ internal sealed class TightEncoder : IDisposable
     private const int StreamMono = 1;
     private const int StreamIndexed = 2;
     private const byte ControlFill = 0x80;
+    private const byte ControlJpeg = 0x90;
+    /// <summary>Below this many pixels a JPEG's headers (about 600 bytes) outweigh what it saves.</summary>
+    private const int MinJpegPixels = 4096;
+    /// <summary>A 64×64 tile with more colours than this is a picture (JPEG); fewer is text or drawing (lossless).</summary>
+    private const int PhotoColours = 64;
     private const byte ControlExplicitFilter = 0x40;
     private const byte FilterPalette = 1;
 
     private readonly ZlibChannel[] _streams = [new(), new(), new(), new()];
     private readonly ColourPalette _palette = new();
+    private JpegEncoder? _jpeg;
+    private int _jpegQuality = -1;
     private readonly RfbBuffer _data = new(MaxPixels * 4);
     private readonly RfbBuffer _compressed = new(MaxPixels);
     private int _resetPending;   // streams the client must reset before the next rectangle (bit n: stream n)
@@ -38,6 +45,15 @@ internal sealed class TightEncoder : IDisposable
         }
     }
 
+    /// <summary>
+    /// Applies the client's JPEG quality level (0–9), or -1 when it sent none: then everything stays lossless. With a
+    /// level, full-colour areas of 24-bit clients go as JPEG; few-colour areas (text) stay palettes either way.
+    /// </summary>
+    public void SetQuality(int level) =>
+        _jpegQuality = level < 0 ? -1 : JpegQualities[Math.Min(level, JpegQualities.Length - 1)];
+
+    private static readonly int[] JpegQualities = [15, 25, 35, 45, 55, 65, 75, 80, 88, 95];
+
     /// <summary>Encodes <paramref name="rect"/> as one or more Tight rectangles; returns how many.</summary>
     public int Encode(ScreenPixels screen, PixelRect rect, PixelTranslator translator, RfbBuffer output)
     {
@@ -49,22 +65,78 @@ internal sealed class TightEncoder : IDisposable
             for (int y = rect.Y; y < rect.Bottom; y += linesPerPiece)
             {
                 int height = Math.Min(linesPerPiece, rect.Bottom - y);
-                EncodePiece(screen, new PixelRect(x, y, width, height), translator, output);
-                count++;
+                count += EncodePiece(screen, new PixelRect(x, y, width, height), translator, output);
             }
         }
 
         return count;
     }
 
-    private void EncodePiece(ScreenPixels screen, PixelRect rect, PixelTranslator translator, RfbBuffer output)
+    /// <summary>One piece of at most 65536 pixels; returns the rectangles written.</summary>
+    private int EncodePiece(ScreenPixels screen, PixelRect rect, PixelTranslator translator, RfbBuffer output)
     {
-        output.WriteRectangleHeader(rect.X, rect.Y, rect.Width, rect.Height, RfbEncoding.Tight);
-        int pixels = rect.Width * rect.Height;
-        int tpp = translator.TightBytesPerPixel;
+        if (_jpegQuality > 0 && translator.TightRgb && rect.Width * rect.Height >= MinJpegPixels)
+        {
+            return EncodeMixed(screen, rect, translator, output);
+        }
 
-        // A palette pays while it is smaller than the pixels it replaces; past 256 colours Tight has no palette.
-        int limit = Math.Min(256, Math.Max(2, pixels / 4));
+        EncodeRect(screen, rect, translator, output, allowJpeg: false);
+        return 1;
+    }
+
+    /// <summary>
+    /// With JPEG allowed: classes 64×64 tiles as photo (more than <see cref="PhotoColours"/> colours) or not, so text
+    /// beside a picture stays sharp. A piece of one class goes whole; otherwise each run of same-class tiles in a tile
+    /// row is its own rectangle, JPEG for photos and lossless for the rest.
+    /// </summary>
+    private int EncodeMixed(ScreenPixels screen, PixelRect rect, PixelTranslator translator, RfbBuffer output)
+    {
+        const int Tile = 64;
+        int tilesX = (rect.Width + Tile - 1) / Tile, tilesY = (rect.Height + Tile - 1) / Tile;
+        Span<bool> photo = tilesX * tilesY <= 2048 ? stackalloc bool[tilesX * tilesY] : new bool[tilesX * tilesY];
+        int photos = 0;
+        for (int ty = 0; ty < tilesY; ty++)
+        {
+            for (int tx = 0; tx < tilesX; tx++)
+            {
+                var tile = new PixelRect(rect.X + (tx * Tile), rect.Y + (ty * Tile), Math.Min(Tile, rect.Width - (tx * Tile)), Math.Min(Tile, rect.Height - (ty * Tile)));
+                bool isPhoto = CountColours(screen, tile, PhotoColours) > PhotoColours;
+                photo[(ty * tilesX) + tx] = isPhoto;
+                photos += isPhoto ? 1 : 0;
+            }
+        }
+
+        if (photos == 0 || photos == photo.Length)
+        {
+            EncodeRect(screen, rect, translator, output, allowJpeg: photos > 0);
+            return 1;
+        }
+
+        int count = 0;
+        for (int ty = 0; ty < tilesY; ty++)
+        {
+            int y = rect.Y + (ty * Tile), height = Math.Min(Tile, rect.Bottom - y);
+            int start = 0;
+            for (int tx = 1; tx <= tilesX; tx++)
+            {
+                if (tx < tilesX && photo[(ty * tilesX) + tx] == photo[(ty * tilesX) + start])
+                {
+                    continue;
+                }
+
+                int x = rect.X + (start * Tile), right = Math.Min(rect.X + (tx * Tile), rect.Right);
+                EncodeRect(screen, new PixelRect(x, y, right - x, height), translator, output, photo[(ty * tilesX) + start]);
+                count++;
+                start = tx;
+            }
+        }
+
+        return count;
+    }
+
+    /// <summary>Distinct colours in <paramref name="rect"/>, counting no further than <paramref name="limit"/> + 1.</summary>
+    private int CountColours(ScreenPixels screen, PixelRect rect, int limit)
+    {
         _palette.Reset(limit);
         for (int y = rect.Y; y < rect.Bottom && _palette.Count <= limit; y++)
         {
@@ -77,7 +149,18 @@ internal sealed class TightEncoder : IDisposable
             }
         }
 
-        int colours = _palette.Count;
+        return _palette.Count;
+    }
+
+    private void EncodeRect(ScreenPixels screen, PixelRect rect, PixelTranslator translator, RfbBuffer output, bool allowJpeg)
+    {
+        output.WriteRectangleHeader(rect.X, rect.Y, rect.Width, rect.Height, RfbEncoding.Tight);
+        int pixels = rect.Width * rect.Height;
+        int tpp = translator.TightBytesPerPixel;
+
+        // A palette pays while it is smaller than the pixels it replaces; past 256 colours Tight has no palette.
+        int limit = Math.Min(256, Math.Max(2, pixels / 4));
+        int colours = CountColours(screen, rect, limit);
         byte resets = (byte)_resetPending;
         _resetPending = 0;
         if (colours == 1)
@@ -88,6 +171,16 @@ internal sealed class TightEncoder : IDisposable
         }
 
         _data.Clear();
+        if (allowJpeg && colours > limit)
+        {
+            _jpeg ??= new JpegEncoder();
+            _jpeg.Encode(screen, rect, _jpegQuality, _data);
+            output.WriteByte((byte)(ControlJpeg | resets));
+            WriteCompactLength(_data.Length, output);
+            output.Write(_data.WrittenSpan);
+            return;
+        }
+
         int stream;
         if (colours <= limit)
         {

@@ -54,6 +54,9 @@ public sealed class EncoderAllocationTests
             .Should().BeLessThan(512, "ZRLE reuses its tile buffer and its zlib stream");
         AllocatedPerFrame(i => { output.Clear(); tight.Encode(screens[i % 2], rect, translator, output); })
             .Should().BeLessThan(512, "Tight reuses its palette table, data buffers and zlib streams");
+        tight.SetQuality(6);
+        AllocatedPerFrame(i => { output.Clear(); tight.Encode(screens[i % 2], rect, translator, output); })
+            .Should().BeLessThan(512, "the JPEG encoder keeps its blocks and tables");
     }
 
     [Fact]

@@ -45,6 +45,9 @@ internal sealed class RfbTestClient : IAsyncDisposable
 
     public long BytesRead { get; private set; }
 
+    /// <summary>Tight rectangles that came as JPEG.</summary>
+    public int JpegRectangles { get; private set; }
+
     public int UpdatesRead { get; private set; }
 
     public string? FailureReason { get; private set; }
@@ -597,9 +600,24 @@ internal sealed class RfbTestClient : IAsyncDisposable
             return;
         }
 
-        if (type > 8)
+        if (type == 9)
         {
-            throw new InvalidDataException($"Tight compression type {type} (JPEG/PNG) was not negotiated.");
+            // JPEG: a compact length, then a whole JPEG image of the rectangle's size (decoded here by stb_image).
+            byte[] jpeg = await ReadAsync(await ReadCompactLengthAsync());
+            StbImageSharp.ImageResult image = StbImageSharp.ImageResult.FromMemory(jpeg, StbImageSharp.ColorComponents.RedGreenBlue);
+            (image.Width, image.Height).Should().Be((w, h), "a Tight JPEG image has its rectangle's size");
+            for (int i = 0; i < w * h; i++)
+            {
+                Put(x + (i % w), y + (i / w), (uint)((image.Data[i * 3] << 16) | (image.Data[(i * 3) + 1] << 8) | image.Data[(i * 3) + 2]));
+            }
+
+            JpegRectangles++;
+            return;
+        }
+
+        if (type > 9)
+        {
+            throw new InvalidDataException($"Tight compression type {type} (PNG) was not negotiated.");
         }
 
         int stream = type & 3;
