@@ -74,10 +74,14 @@ public sealed class VmWizardTests : IAsyncLifetime
         await page.Locator("input[data-testid=field-kernel-path]").FillAsync("/boot/vmlinuz");
         await page.GetByTestId("wizard-next").ClickAsync();
 
-        // Disks & network: one NIC with a generated MAC.
+        // Disks & network: a disk given by host path, one NIC with a generated MAC.
         await Assertions.Expect(page.GetByTestId("wizard-step-3")).ToBeVisibleAsync();
+        await page.GetByTestId("add-disk").ClickAsync();
+        await page.Locator("input[data-testid=field-disk-0-path]").FillAsync("/var/lib/platform/root.img");
         await page.GetByTestId("add-nic").ClickAsync();
         await Assertions.Expect(page.Locator("input[data-testid=field-nic-0-tap]")).ToHaveValueAsync("tap0");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.PathFor($"{name}-disks.png"), FullPage = true });
+        (await page.EvaluateAsync<int>("document.documentElement.scrollWidth")).Should().BeLessThanOrEqualTo(width, "the wizard fits the screen");
         await page.GetByTestId("wizard-next").ClickAsync();
 
         await Assertions.Expect(page.GetByTestId("wizard-review")).ToContainTextAsync(name);
@@ -86,10 +90,12 @@ public sealed class VmWizardTests : IAsyncLifetime
 
         // The detail page, then the list.
         await Assertions.Expect(page.Locator("#page-title")).ToHaveTextAsync(name);
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.PathFor($"{name}-detail.png"), FullPage = true });
         await page.GotoAsync(new Uri(_server.BaseAddress, "/vms").ToString());
         var row = page.GetByTestId("vm-list").Locator("tbody tr").Filter(new LocatorFilterOptions { HasText = name });
         await Assertions.Expect(row).ToHaveCountAsync(1);
         await Assertions.Expect(row).ToContainTextAsync("256 MiB");
+        await Assertions.Expect(row).ToContainTextAsync("made by the browser test");
         await Assertions.Expect(row).ToContainTextAsync("stopped");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.PathFor($"{name}-list.png"), FullPage = true });
 
