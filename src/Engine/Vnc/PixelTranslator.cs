@@ -14,6 +14,7 @@ internal sealed class PixelTranslator
     private readonly uint[] _red = new uint[256];
     private readonly uint[] _green = new uint[256];
     private readonly uint[] _blue = new uint[256];
+    private readonly bool _compactHigh;   // a 3-byte CPIXEL is the pixel's high three bytes, not its low three
 
     public PixelTranslator(PixelFormat format)
     {
@@ -31,9 +32,9 @@ internal sealed class PixelTranslator
         IsIdentity = format == PixelFormat.Native && BitConverter.IsLittleEndian;
 
         // ZRLE's CPIXEL: 3 bytes when a 32-bit true-colour pixel has all colour bits in its low or high three bytes.
-        uint used = (Mask(effective.RedMax) << effective.RedShift)
-            | (Mask(effective.GreenMax) << effective.GreenShift)
-            | (Mask(effective.BlueMax) << effective.BlueShift);
+        uint used = ((uint)effective.RedMax << effective.RedShift)
+            | ((uint)effective.GreenMax << effective.GreenShift)
+            | ((uint)effective.BlueMax << effective.BlueShift);
         if (format.TrueColour && format.BitsPerPixel == 32 && format.Depth <= 24)
         {
             if ((used & 0xFF000000) == 0)
@@ -61,8 +62,6 @@ internal sealed class PixelTranslator
             && format.RedMax == 255 && format.GreenMax == 255 && format.BlueMax == 255;
         TightBytesPerPixel = TightRgb ? 3 : BytesPerPixel;
     }
-
-    private readonly bool _compactHigh;
 
     public PixelFormat Format { get; }
 
@@ -193,8 +192,6 @@ internal sealed class PixelTranslator
     }
 
     private static int Expand(int value, int max) => ((value * 255) + (max / 2)) / max;
-
-    private static uint Mask(ushort max) => max;
 
     /// <summary>
     /// An 8-bit component scaled to 0..max. For 2^n - 1 maxima this keeps the top n bits, what every VNC server does,
