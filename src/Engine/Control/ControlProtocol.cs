@@ -15,6 +15,9 @@ public static class ControlProtocol
     public const string SerialSocketName = "serial.sock";
     public const string PidFileName = "vmm.pid";
 
+    /// <summary>RFB 3.8 for the VM's display (served once the VM has a display device).</summary>
+    public const string VncSocketName = "vnc.sock";
+
     /// <summary>The commands, as listed in the greeting.</summary>
     public static class Commands
     {

@@ -36,6 +36,7 @@ public sealed class VmmHost : IDisposable
     private readonly Lock _lock = new();
     private readonly Stopwatch _uptime = new();
     private MachineInstance? _current;
+    private MachineInstance? _prepared;
     private bool _quitRequested;
 
     public VmmHost(MachineConfig config, Stream serialOutput)
@@ -64,6 +65,18 @@ public sealed class VmmHost : IDisposable
         }
     }
 
+    /// <summary>
+    /// Builds the first boot's machine now (loads the kernel, creates the KVM VM), so a bad image or a missing
+    /// capability fails before the VMM announces itself on its sockets. <see cref="RunAsync"/> does it otherwise.
+    /// </summary>
+    public void Prepare()
+    {
+        lock (_lock)
+        {
+            _prepared ??= MachineInstance.Create(_config, _serialOutput, _kvm);
+        }
+    }
+
     /// <summary>Boots, reboots per policy, and returns how the VM ended.</summary>
     public async Task<VmmExitCode> RunAsync()
     {
@@ -78,7 +91,8 @@ public sealed class VmmHost : IDisposable
                     return VmmExitCode.PowerOff;
                 }
 
-                machine = MachineInstance.Create(_config, _serialOutput, _kvm);
+                machine = _prepared ?? MachineInstance.Create(_config, _serialOutput, _kvm);
+                _prepared = null;
                 _current = machine;
                 Boots++;
             }
@@ -223,6 +237,7 @@ public sealed class VmmHost : IDisposable
     public void Dispose()
     {
         Quit();
+        _prepared?.Dispose();
         _kvm.Dispose();
     }
 }

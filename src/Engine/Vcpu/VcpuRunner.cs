@@ -38,7 +38,8 @@ internal sealed unsafe class VcpuRunner
 
     public void Start() => _thread.Start();
 
-    public bool Join(TimeSpan timeout) => _thread.Join(timeout);
+    /// <summary>Waits for the thread to end; true at once for a runner that never started (a machine built but not booted).</summary>
+    public bool Join(TimeSpan timeout) => (_thread.ThreadState & ThreadState.Unstarted) != 0 || _thread.Join(timeout);
 
     /// <summary>Makes the thread leave KVM_RUN soon (now, if it is in the guest).</summary>
     public void Kick()

@@ -37,6 +37,7 @@ var console = new SerialConsoleStream();
 try
 {
     using var host = new VmmHost(options.Machine!, console);
+    host.Prepare(); // a bad kernel or missing KVM feature fails here, before the sockets say we are up
     if (options.RuntimeDir is not null)
     {
         runtime = RuntimeDirectory.Create(options.RuntimeDir);

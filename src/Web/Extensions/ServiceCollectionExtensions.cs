@@ -32,6 +32,7 @@ public static class ServiceCollectionExtensions
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
 
         builder.Services.AddVmServices();
+        builder.AddVmSupervisor();
         builder.AddApiServices();
     }
 
@@ -43,9 +44,6 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ImageLibrary>();
         services.AddSingleton<VmService>();
         services.AddSingleton<VmPowerService>();
-        // Until the VMM supervisor lands: every VM Stopped, every power action refused with the reason.
-        // The supervisor replaces this one registration (AddSingleton<IVmRuntime, VmSupervisor>()).
-        services.AddSingleton<IVmRuntime, UnavailableVmRuntime>();
         return services;
     }
 

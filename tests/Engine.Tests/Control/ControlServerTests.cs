@@ -161,8 +161,8 @@ public sealed class ControlServerTests
         using var raw = await RawConnection.OpenAsync(vm.ControlSocket);
 
         await raw.SendAsync("{\"execute\":\"query-version\",\"id\":{\"n\":[1,\"two\"]}}\n\r\n{\"execute\":\"query-commands\",\"id\":null}\n");
-        var first = await raw.ReadLineAsync();
-        var second = await raw.ReadLineAsync();
+        var first = await raw.ReadReplyAsync();
+        var second = await raw.ReadReplyAsync();
 
         first.GetProperty("id").GetRawText().Should().Be("{\"n\":[1,\"two\"]}");
         first.GetProperty("return").GetProperty("version").GetInt32().Should().Be(ControlProtocol.Version);
@@ -187,7 +187,7 @@ public sealed class ControlServerTests
         using (var flood = await RawConnection.OpenAsync(vm.ControlSocket))
         {
             await flood.SendAsync(new string('x', ControlProtocol.MaxLineBytes + 10));
-            var error = await flood.ReadLineAsync();
+            var error = await flood.ReadReplyAsync();
             error.GetProperty("error").GetProperty("desc").GetString().Should().Contain("at most");
             (await flood.IsClosedAsync()).Should().BeTrue();
         }
@@ -260,10 +260,23 @@ public sealed class ControlServerTests
             }
         }
 
+        /// <summary>Sends a line and returns the reply, skipping events (the guest may start meanwhile: RESUME).</summary>
         public async Task<JsonElement> CommandAsync(string line)
         {
             await SendAsync(line + "\n");
-            return await ReadLineAsync();
+            return await ReadReplyAsync();
+        }
+
+        public async Task<JsonElement> ReadReplyAsync()
+        {
+            while (true)
+            {
+                var message = await ReadLineAsync();
+                if (!message.TryGetProperty("event", out _))
+                {
+                    return message;
+                }
+            }
         }
 
         public async Task<JsonElement> ReadLineAsync()

@@ -1,0 +1,21 @@
+using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Supervisor;
+
+namespace Platform.Web.Extensions;
+
+public static class SupervisorServiceExtensions
+{
+    /// <summary>
+    /// The VMM supervisor as the runtime of every VM (<see cref="IVmRuntime"/>, <see cref="IVmRuntimeInfo"/>) and as a
+    /// hosted service, so it reattaches to running VMMs and starts autostart VMs when the dashboard starts.
+    /// </summary>
+    public static void AddVmSupervisor(this WebApplicationBuilder builder)
+    {
+        var options = builder.Configuration.GetSection(SupervisorOptions.Section).Get<SupervisorOptions>() ?? new SupervisorOptions();
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<VmSupervisor>();
+        builder.Services.AddSingleton<IVmRuntime>(sp => sp.GetRequiredService<VmSupervisor>());
+        builder.Services.AddSingleton<IVmRuntimeInfo>(sp => sp.GetRequiredService<VmSupervisor>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<VmSupervisor>());
+    }
+}

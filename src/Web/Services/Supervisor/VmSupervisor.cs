@@ -1,0 +1,580 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.EntityFrameworkCore;
+using Platform.Engine.Control;
+using Platform.Web.Data;
+using Platform.Web.Extensions;
+using Platform.Web.Services.Images;
+using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Vms;
+
+namespace Platform.Web.Services.Supervisor;
+
+/// <summary>
+/// Runs one platform-vmm per VM in its own runtime folder and follows it through its control socket: state from
+/// the VMM's events, crashes from the socket closing without a SHUTDOWN, counters polled for the live pages. On
+/// start it reattaches to VMMs that outlived the previous dashboard, then starts the autostart VMs; on stop it
+/// leaves every VMM running — a dashboard restart never stops a guest.
+/// </summary>
+internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHostedService, IAsyncDisposable
+{
+    private readonly IDbContextFactory<PlatformDbContext> _dbFactory;
+    private readonly ImageLibrary _images;
+    private readonly IVmEventLog _events;
+    private readonly SupervisorOptions _options;
+    private readonly ILogger<VmSupervisor> _logger;
+    private readonly string _runtimeRoot;
+    private readonly ConcurrentDictionary<Guid, SupervisedVmm> _running = new();
+    private readonly ConcurrentDictionary<Guid, VmPowerState> _ended = new();
+    private readonly ConcurrentDictionary<Guid, SemaphoreSlim> _gates = new();
+    private readonly Subscribers<VmStateChanged> _stateSubscribers = new();
+    private readonly Subscribers<VmStatsSample> _statsSubscribers = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _statsLoop = Task.CompletedTask;
+
+    public VmSupervisor(
+        IDbContextFactory<PlatformDbContext> dbFactory, ImageLibrary images, IVmEventLog events,
+        PlatformOptions platformOptions, SupervisorOptions options, ILogger<VmSupervisor> logger)
+    {
+        _dbFactory = dbFactory;
+        _images = images;
+        _events = events;
+        _options = options;
+        _logger = logger;
+        _runtimeRoot = options.RuntimeRoot ?? Path.Combine(platformOptions.DataDirectory, "run");
+    }
+
+    public string RuntimeDirectoryOf(Guid vmId) => Path.Combine(_runtimeRoot, vmId.ToString("N"));
+
+    public VmPowerState GetState(Guid vmId) =>
+        _running.TryGetValue(vmId, out var vmm) ? vmm.State
+        : _ended.TryGetValue(vmId, out var state) ? state
+        : VmPowerState.Stopped;
+
+    public IDisposable Subscribe(Action<VmStateChanged> handler) => _stateSubscribers.Add(handler);
+
+    public IDisposable SubscribeStats(Action<VmStatsSample> handler) => _statsSubscribers.Add(handler);
+
+    public string? GetSocketPath(Guid vmId, VmSocket socket)
+    {
+        if (!_running.TryGetValue(vmId, out var vmm))
+        {
+            return null;
+        }
+
+        string path = vmm.SocketPath(socket switch
+        {
+            VmSocket.Control => ControlProtocol.ControlSocketName,
+            VmSocket.Serial => ControlProtocol.SerialSocketName,
+            _ => ControlProtocol.VncSocketName,
+        });
+        return File.Exists(path) ? path : null;
+    }
+
+    public async Task<VmmStats?> GetStatsAsync(Guid vmId, CancellationToken cancellationToken)
+    {
+        if (!_running.TryGetValue(vmId, out var vmm))
+        {
+            return null;
+        }
+
+        try
+        {
+            return await vmm.Client.QueryStatsAsync(cancellationToken);
+        }
+        catch (VmmControlException)
+        {
+            return null; // It is ending; the monitor will record how.
+        }
+    }
+
+    public async Task StartAsync(Guid vmId, CancellationToken cancellationToken)
+    {
+        var gate = Gate(vmId);
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_running.ContainsKey(vmId))
+            {
+                throw new VmRuntimeException("The VM is already running.");
+            }
+
+            var vm = await LoadAsync(vmId, cancellationToken)
+                ?? throw new VmRuntimeException("There is no such VM; it may have been deleted.");
+            string vmmPath = VmmLocator.Find(_options.VmmPath)
+                ?? throw new VmRuntimeException(
+                    "The platform-vmm program was not found: build it (./platform run does) or set Platform:Supervisor:VmmPath.") { Unavailable = true };
+            string directory = RuntimeDirectoryOf(vmId);
+            if (await TryAttachAsync(vmId, vm.Name, directory, cancellationToken))
+            {
+                return; // A VMM we did not know about already runs this VM (started by an earlier dashboard).
+            }
+
+            var arguments = VmmCommandLine.Build(vm, _images.PathOf, directory);
+            Directory.CreateDirectory(directory);
+            VmmProcess.RemoveStaleFiles(directory);
+            _ended.TryRemove(vmId, out _);
+            Publish(vmId, VmPowerState.Starting, null);
+            Process process;
+            try
+            {
+                process = VmmProcess.Start(vmmPath, arguments, directory);
+            }
+            catch (Exception ex) when (ex is IOException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                Publish(vmId, VmPowerState.Stopped, ex.Message);
+                throw new VmRuntimeException($"The VMM could not be started: {ex.Message}", ex);
+            }
+
+            var client = await WaitUntilReadyAsync(vmId, process, directory, cancellationToken);
+            var vmm = new SupervisedVmm(vmId, vm.Name, directory, process.Id, process, client);
+            await FollowAsync(vmm, cancellationToken);
+            Log.Started(_logger, vm.Name, process.Id);
+            await RecordAsync(vmm, VmEventResult.Info, $"{vm.Name} is running (VMM pid {process.Id}).");
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Waits for the VMM's pid file and control socket; a VMM that exits first failed, and its log says why.</summary>
+    private async Task<VmmControlClient> WaitUntilReadyAsync(Guid vmId, Process process, string directory, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                await process.WaitForExitAsync(CancellationToken.None);
+                string reason = VmmProcess.LogTail(directory);
+                int code = process.ExitCode;
+                process.Dispose();
+                Publish(vmId, VmPowerState.Stopped, reason);
+                throw new VmRuntimeException($"The VMM exited at start (code {code}): {reason}");
+            }
+
+            if (VmmProcess.ReadLivePid(directory) == process.Id)
+            {
+                try
+                {
+                    return await VmmControlClient.ConnectAsync(Path.Combine(directory, ControlProtocol.ControlSocketName), cancellationToken);
+                }
+                catch (VmmControlException) when (deadline.Elapsed < _options.StartTimeout)
+                {
+                    // Not listening yet: keep waiting.
+                }
+            }
+
+            if (deadline.Elapsed > _options.StartTimeout)
+            {
+                process.Kill();
+                Publish(vmId, VmPowerState.Stopped, "start timed out");
+                throw new VmRuntimeException(
+                    $"The VMM did not open its control socket within {_options.StartTimeout.TotalSeconds} s and was stopped: {VmmProcess.LogTail(directory)}");
+            }
+
+            await Task.Delay(20, cancellationToken);
+        }
+    }
+
+    /// <summary>Attaches to a VMM still running in <paramref name="directory"/>; false when there is none.</summary>
+    private async Task<bool> TryAttachAsync(Guid vmId, string name, string directory, CancellationToken cancellationToken)
+    {
+        if (VmmProcess.ReadLivePid(directory) is not { } pid)
+        {
+            return false;
+        }
+
+        VmmControlClient client;
+        try
+        {
+            client = await VmmControlClient.ConnectAsync(Path.Combine(directory, ControlProtocol.ControlSocketName), cancellationToken);
+        }
+        catch (VmmControlException)
+        {
+            return false; // The pid was reused by something else, or the VMM is on its way out.
+        }
+
+        if (client.Greeting.Pid != pid)
+        {
+            await client.DisposeAsync();
+            return false;
+        }
+
+        var vmm = new SupervisedVmm(vmId, name, directory, pid, process: null, client);
+        await FollowAsync(vmm, cancellationToken);
+        Log.Reattached(_logger, name, pid);
+        await RecordAsync(vmm, VmEventResult.Info, $"Reattached to {name} (VMM pid {pid}), which kept running while the dashboard was away.");
+        return true;
+    }
+
+    /// <summary>Subscribes to the VMM's events, reads its state, and starts watching for its end.</summary>
+    private async Task FollowAsync(SupervisedVmm vmm, CancellationToken cancellationToken)
+    {
+        vmm.Client.EventReceived += e => OnVmmEvent(vmm, e);
+        var status = await vmm.Client.QueryStatusAsync(cancellationToken);
+        vmm.State = status.Status switch
+        {
+            "paused" => VmPowerState.Paused,
+            "shutting-down" or "stopped" => VmPowerState.Stopping,
+            _ => VmPowerState.Running,
+        };
+        _running[vmm.VmId] = vmm;
+        _ended.TryRemove(vmm.VmId, out _);
+        Publish(vmm.VmId, vmm.State, null);
+        _ = MonitorAsync(vmm);
+    }
+
+    // Runs on the client's reader: only quick state updates here; anything slow goes to the thread pool.
+    private void OnVmmEvent(SupervisedVmm vmm, VmmControlEvent e)
+    {
+        switch (e.Name)
+        {
+            case ControlProtocol.Events.Stop:
+                SetState(vmm, VmPowerState.Paused, null);
+                break;
+            case ControlProtocol.Events.Resume:
+                SetState(vmm, VmPowerState.Running, null);
+                break;
+            case ControlProtocol.Events.Reset when vmm.ShutdownRequested:
+                // The guest answered Ctrl-Alt-Del by rebooting: its shutdown is done, so end the VMM instead of booting again.
+                _ = Task.Run(() => QuitOrKillAsync(vmm));
+                break;
+            case ControlProtocol.Events.Reset:
+                _ = RecordAsync(vmm, VmEventResult.Info, $"{vmm.Name} reset ({e.Reason ?? "guest"}).");
+                break;
+            case ControlProtocol.Events.Shutdown:
+                vmm.ShutdownReason = e.Reason ?? "shutdown";
+                SetState(vmm, VmPowerState.Stopping, e.Reason);
+                break;
+            case ControlProtocol.Events.GuestPanicked:
+                vmm.PanicDetail = e.Reason ?? "the guest died";
+                break;
+        }
+    }
+
+    /// <summary>Waits for the control connection to end, then works out how the VMM ended and records it.</summary>
+    private async Task MonitorAsync(SupervisedVmm vmm)
+    {
+        while (true)
+        {
+            await vmm.Client.Completion.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (vmm.Detached)
+            {
+                vmm.MarkEnded();
+                return;
+            }
+
+            bool exited = await WaitForExitAsync(vmm, TimeSpan.FromSeconds(5));
+            if (exited || !await TryReconnectAsync(vmm))
+            {
+                break;
+            }
+        }
+
+        await vmm.Client.DisposeAsync();
+        int? exitCode = vmm.Process is { HasExited: true } process ? process.ExitCode : null;
+        var (state, reason) = Outcome(vmm, exitCode);
+        if (!VmmProcess.IsAlive(vmm.Pid))
+        {
+            VmmProcess.RemoveStaleFiles(vmm.RuntimeDirectory);
+        }
+
+        _running.TryRemove(vmm.VmId, out _);
+        if (state == VmPowerState.Crashed)
+        {
+            _ended[vmm.VmId] = state;
+            Log.Crashed(_logger, vmm.Name, reason);
+        }
+
+        Publish(vmm.VmId, state, reason);
+        await RecordAsync(vmm, state == VmPowerState.Crashed ? VmEventResult.Failed : VmEventResult.Info,
+            state == VmPowerState.Crashed ? $"{vmm.Name} crashed: {reason}." : $"{vmm.Name} stopped: {reason}.");
+        vmm.Process?.Dispose();
+        vmm.MarkEnded();
+    }
+
+    /// <summary>How the VMM ended, from its last events and (when it was our child) its exit code.</summary>
+    private static (VmPowerState State, string Reason) Outcome(SupervisedVmm vmm, int? exitCode)
+    {
+        if (vmm.PanicDetail is { } panic)
+        {
+            return (VmPowerState.Crashed, $"the guest died ({panic})");
+        }
+
+        if (vmm.ShutdownReason is { } reason)
+        {
+            return (VmPowerState.Stopped, reason switch
+            {
+                "guest-shutdown" => "the guest powered off",
+                "guest-reset" => "the guest reset and the VM's on-reboot policy is exit",
+                "host-qmp-quit" => vmm.ShutdownRequested ? "the guest shut down" : "stopped from the dashboard",
+                _ => reason,
+            });
+        }
+
+        return exitCode switch
+        {
+            > 128 => (VmPowerState.Crashed, $"the VMM was killed by signal {exitCode - 128}"),
+            { } code => (VmPowerState.Crashed, $"the VMM exited with code {code} without shutting down: {VmmProcess.LogTail(vmm.RuntimeDirectory)}"),
+            null => (VmPowerState.Crashed, "the VMM ended without shutting down the VM"),
+        };
+    }
+
+    private static async Task<bool> WaitForExitAsync(SupervisedVmm vmm, TimeSpan timeout)
+    {
+        if (vmm.Process is { } process)
+        {
+            try
+            {
+                await process.WaitForExitAsync().WaitAsync(timeout);
+                return true;
+            }
+            catch (TimeoutException)
+            {
+                return false;
+            }
+        }
+
+        var deadline = Stopwatch.StartNew();
+        while (VmmProcess.IsAlive(vmm.Pid))
+        {
+            if (deadline.Elapsed > timeout)
+            {
+                return false;
+            }
+
+            await Task.Delay(50);
+        }
+
+        return true;
+    }
+
+    /// <summary>The connection dropped but the VMM lives on (it closed a client it thought stuck): connect again.</summary>
+    private async Task<bool> TryReconnectAsync(SupervisedVmm vmm)
+    {
+        try
+        {
+            await vmm.Client.DisposeAsync();
+            vmm.Client = await VmmControlClient.ConnectAsync(vmm.SocketPath(ControlProtocol.ControlSocketName), _stopping.Token);
+            vmm.Client.EventReceived += e => OnVmmEvent(vmm, e);
+            return true;
+        }
+        catch (Exception ex) when (ex is VmmControlException or OperationCanceledException)
+        {
+            VmmProcess.Kill(vmm.Pid); // It no longer answers: a VMM nobody can control must not keep the VM half-alive.
+            return false;
+        }
+    }
+
+    public async Task ShutdownAsync(Guid vmId, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var vmm = Running(vmId);
+        vmm.ShutdownRequested = true;
+        SetState(vmm, VmPowerState.Stopping, "shutdown requested");
+        await Command(vmm, c => c.PowerdownAsync(cancellationToken));
+        try
+        {
+            await vmm.Ended.WaitAsync(timeout, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            await RecordAsync(vmm, VmEventResult.Info, $"{vmm.Name} did not shut down within {timeout.TotalSeconds:0} s; stopping it.");
+            await QuitOrKillAsync(vmm);
+        }
+    }
+
+    public async Task StopAsync(Guid vmId, CancellationToken cancellationToken) => await QuitOrKillAsync(Running(vmId));
+
+    public Task PauseAsync(Guid vmId, CancellationToken cancellationToken) =>
+        Command(Running(vmId), c => c.PauseAsync(cancellationToken));
+
+    public Task ResumeAsync(Guid vmId, CancellationToken cancellationToken) =>
+        Command(Running(vmId), c => c.ResumeAsync(cancellationToken));
+
+    public Task ResetAsync(Guid vmId, CancellationToken cancellationToken) =>
+        Command(Running(vmId), c => c.ResetAsync(cancellationToken));
+
+    /// <summary>Asks the VMM to quit; kills it if it has not ended within the quit timeout. Returns once it has ended.</summary>
+    private async Task QuitOrKillAsync(SupervisedVmm vmm)
+    {
+        SetState(vmm, VmPowerState.Stopping, null);
+        try
+        {
+            await vmm.Client.QuitAsync().WaitAsync(_options.QuitTimeout);
+            await vmm.Ended.WaitAsync(_options.QuitTimeout);
+        }
+        catch (Exception ex) when (ex is VmmControlException or TimeoutException)
+        {
+            if (!vmm.Ended.IsCompleted)
+            {
+                VmmProcess.Kill(vmm.Pid);
+                await vmm.Ended.WaitAsync(TimeSpan.FromSeconds(10));
+            }
+        }
+    }
+
+    private static async Task Command(SupervisedVmm vmm, Func<VmmControlClient, Task> command)
+    {
+        try
+        {
+            await command(vmm.Client);
+        }
+        catch (VmmControlException ex)
+        {
+            throw new VmRuntimeException(ex.Message, ex);
+        }
+    }
+
+    private SupervisedVmm Running(Guid vmId) =>
+        _running.TryGetValue(vmId, out var vmm) ? vmm : throw new VmRuntimeException("The VM is not running.");
+
+    private void SetState(SupervisedVmm vmm, VmPowerState state, string? reason)
+    {
+        if (vmm.State == state)
+        {
+            return;
+        }
+
+        vmm.State = state;
+        Publish(vmm.VmId, state, reason);
+    }
+
+    private void Publish(Guid vmId, VmPowerState state, string? reason) =>
+        _stateSubscribers.Publish(new VmStateChanged(vmId, state, reason, DateTimeOffset.UtcNow), _logger);
+
+    private async Task RecordAsync(SupervisedVmm vmm, VmEventResult result, string message)
+    {
+        try
+        {
+            await _events.AddAsync(new VmEvent { VmId = vmm.VmId, VmName = vmm.Name, Kind = VmEventKinds.StateChanged, Result = result, Message = message },
+                CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is DbUpdateException or InvalidOperationException or ObjectDisposedException)
+        {
+            Log.EventLogFailed(_logger, ex, message);
+        }
+    }
+
+    private async Task<VirtualMachine?> LoadAsync(Guid vmId, CancellationToken cancellationToken)
+    {
+        await using var db = await _dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.VirtualMachines.AsNoTracking()
+            .Include(vm => vm.KernelImage).Include(vm => vm.InitrdImage)
+            .Include(vm => vm.Disks).ThenInclude(d => d.Image)
+            .FirstOrDefaultAsync(vm => vm.Id == vmId, cancellationToken);
+    }
+
+    private SemaphoreSlim Gate(Guid vmId) => _gates.GetOrAdd(vmId, _ => new SemaphoreSlim(1, 1));
+
+    /// <summary>Reattaches to VMMs that outlived the previous dashboard, clears stale folders, then starts autostart VMs.</summary>
+    async Task IHostedService.StartAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(_runtimeRoot);
+        List<VirtualMachine> vms;
+        await using (var db = await _dbFactory.CreateDbContextAsync(cancellationToken))
+        {
+            vms = await db.VirtualMachines.AsNoTracking().IgnoreAutoIncludes().ToListAsync(cancellationToken);
+        }
+
+        var known = vms.ToDictionary(vm => vm.Id);
+        foreach (string directory in Directory.GetDirectories(_runtimeRoot))
+        {
+            if (!Guid.TryParseExact(Path.GetFileName(directory), "N", out var vmId))
+            {
+                continue;
+            }
+
+            string name = known.TryGetValue(vmId, out var vm) ? vm.Name : vmId.ToString();
+            if (!await TryAttachAsync(vmId, name, directory, cancellationToken))
+            {
+                VmmProcess.RemoveStaleFiles(directory);
+            }
+        }
+
+        _statsLoop = PollStatsAsync(_stopping.Token);
+        _ = Task.Run(() => AutostartAsync(vms.Where(vm => vm.Autostart).ToList()), CancellationToken.None);
+    }
+
+    private async Task AutostartAsync(IReadOnlyList<VirtualMachine> vms)
+    {
+        foreach (var vm in vms.Where(vm => !_running.ContainsKey(vm.Id)))
+        {
+            try
+            {
+                await StartAsync(vm.Id, _stopping.Token);
+            }
+            catch (VmRuntimeException ex)
+            {
+                await _events.AddAsync(new VmEvent
+                {
+                    VmId = vm.Id, VmName = vm.Name, Kind = VmEventKinds.Start, Result = VmEventResult.Failed,
+                    Message = $"Autostart of {vm.Name} failed: {ex.Message}",
+                }, CancellationToken.None);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task PollStatsAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(_options.StatsInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                foreach (var vmm in _running.Values)
+                {
+                    if (await GetStatsAsync(vmm.VmId, cancellationToken) is { } stats)
+                    {
+                        _statsSubscribers.Publish(new VmStatsSample(vmm.VmId, stats, DateTimeOffset.UtcNow), _logger);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The dashboard is stopping.
+        }
+    }
+
+    /// <summary>Lets go of the VMMs without stopping them: the next dashboard reattaches.</summary>
+    async Task IHostedService.StopAsync(CancellationToken cancellationToken) => await DisposeAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync();
+        await _statsLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        foreach (var vmm in _running.Values)
+        {
+            // Detach quietly: the monitor must not mistake our own disconnect for a crash.
+            vmm.Detached = true;
+            _running.TryRemove(vmm.VmId, out _);
+            await vmm.Client.DisposeAsync();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(LogLevel.Information, "VM {Name} started (VMM pid {Pid})")]
+        public static partial void Started(ILogger logger, string name, int pid);
+
+        [LoggerMessage(LogLevel.Information, "Reattached to VM {Name} (VMM pid {Pid})")]
+        public static partial void Reattached(ILogger logger, string name, int pid);
+
+        [LoggerMessage(LogLevel.Warning, "VM {Name} crashed: {Reason}")]
+        public static partial void Crashed(ILogger logger, string name, string reason);
+
+        [LoggerMessage(LogLevel.Warning, "Could not write to the event log: {Message}")]
+        public static partial void EventLogFailed(ILogger logger, Exception exception, string message);
+    }
+}

@@ -1,0 +1,86 @@
+using System.Globalization;
+using Platform.Engine.Machine;
+using Platform.Web.Data;
+using Platform.Web.Services.Runtime;
+
+namespace Platform.Web.Services.Supervisor;
+
+/// <summary>Turns a stored VM definition into platform-vmm's arguments; every gap becomes a reason the user can act on.</summary>
+public static class VmmCommandLine
+{
+    /// <param name="vm">The definition with its images, disks and NICs loaded.</param>
+    /// <param name="pathOf">Where the image library keeps an image's file.</param>
+    /// <param name="runtimeDirectory">The VM's runtime folder.</param>
+    public static IReadOnlyList<string> Build(VirtualMachine vm, Func<ImageFile, string> pathOf, string runtimeDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        ArgumentNullException.ThrowIfNull(pathOf);
+        if (vm.BootMode == BootMode.Disk)
+        {
+            throw new VmRuntimeException("Booting from a disk needs firmware, which the engine does not have yet: edit the VM to boot a kernel.");
+        }
+
+        string kernel = RequireFile(vm.KernelImage is { } k ? pathOf(k) : vm.KernelPath, "kernel")
+            ?? throw new VmRuntimeException("The VM has no kernel: edit it and choose a kernel image or path.");
+        var args = new List<string>
+        {
+            "--kernel", kernel,
+            "--memory", vm.MemoryMiB.ToString(CultureInfo.InvariantCulture) + "M",
+            "--cpus", vm.VcpuCount.ToString(CultureInfo.InvariantCulture),
+            "--on-reboot", vm.OnReboot == RebootPolicy.Restart ? "restart" : "exit",
+            "--serial", "socket",
+            "--runtime-dir", runtimeDirectory,
+        };
+        if (RequireFile(vm.InitrdImage is { } i ? pathOf(i) : vm.InitrdPath, "initrd") is { } initrd)
+        {
+            args.AddRange(["--initrd", initrd]);
+        }
+
+        if (!string.IsNullOrWhiteSpace(vm.CommandLine))
+        {
+            args.AddRange(["--append", vm.CommandLine]);
+        }
+
+        foreach (var disk in vm.Disks.OrderBy(d => d.Position))
+        {
+            string path = RequireFile(disk.Image is { } image ? pathOf(image) : disk.Path, "disk")
+                ?? throw new VmRuntimeException($"Disk {disk.Position + 1} has neither an image nor a path.");
+            string option = path;
+            if (path.Contains(',', StringComparison.Ordinal))
+            {
+                throw new VmRuntimeException($"The disk path {path} contains a comma, which the VMM's --disk option cannot take.");
+            }
+
+            if (disk.ReadOnly)
+            {
+                option += ",ro";
+            }
+
+            if (disk.Cache == DiskCacheMode.None)
+            {
+                option += ",cache=none";
+            }
+
+            args.AddRange(["--disk", option]);
+        }
+
+        foreach (var nic in vm.Nics.OrderBy(n => n.Position))
+        {
+            args.AddRange(["--net", $"tap={nic.TapName},mac={nic.MacAddress}"]);
+        }
+
+        return args;
+    }
+
+    private static string? RequireFile(string? path, string what)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            return null;
+        }
+
+        return File.Exists(path)
+            ? path
+            : throw new VmRuntimeException($"The {what} file {path} does not exist (moved or deleted?): edit the VM or restore the file.");
+    }
+}

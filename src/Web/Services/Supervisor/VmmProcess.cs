@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Globalization;
+using Platform.Engine.Control;
+
+namespace Platform.Web.Services.Supervisor;
+
+/// <summary>Starting a platform-vmm so that it outlives the dashboard, and telling whether one is alive.</summary>
+internal static class VmmProcess
+{
+    public const string LogFileName = "vmm.log";
+    private const long MaxLogBytes = 1 << 20;
+
+    /// <summary>
+    /// Starts the VMM in its own session (so Ctrl-C on the dashboard's terminal or the end of its process group does not
+    /// reach it), with stdin from /dev/null and stdout/stderr appended to vmm.log in the runtime folder — a file,
+    /// not a pipe, so the VMM never blocks or dies on a dashboard that is gone. `sh` and `setsid` exec in place,
+    /// so the returned process is the VMM itself.
+    /// </summary>
+    public static Process Start(string vmmPath, IReadOnlyList<string> arguments, string runtimeDirectory)
+    {
+        Directory.CreateDirectory(runtimeDirectory);
+        if (OperatingSystem.IsLinux())
+        {
+            File.SetUnixFileMode(runtimeDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        string log = Path.Combine(runtimeDirectory, LogFileName);
+        if (File.Exists(log) && new FileInfo(log).Length > MaxLogBytes)
+        {
+            File.Delete(log);
+        }
+
+        var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add("exec setsid \"$0\" \"$@\" </dev/null >>\"$PLATFORM_VMM_LOG\" 2>&1");
+        start.ArgumentList.Add(vmmPath);
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment["PLATFORM_VMM_LOG"] = log;
+        return Process.Start(start) ?? throw new InvalidOperationException("The VMM process did not start.");
+    }
+
+    /// <summary>The last lines the VMM wrote to its log: why it failed to start, in its own words.</summary>
+    public static string LogTail(string runtimeDirectory, int maxLines = 5)
+    {
+        string log = Path.Combine(runtimeDirectory, LogFileName);
+        try
+        {
+            var lines = File.ReadAllLines(log).Where(l => !string.IsNullOrWhiteSpace(l)).TakeLast(maxLines).ToArray();
+            return lines.Length == 0 ? "it printed nothing" : string.Join(" ", lines);
+        }
+        catch (IOException)
+        {
+            return "it left no log";
+        }
+    }
+
+    /// <summary>The pid in the folder's vmm.pid, if it names a live process.</summary>
+    public static int? ReadLivePid(string runtimeDirectory)
+    {
+        try
+        {
+            string text = File.ReadAllText(Path.Combine(runtimeDirectory, ControlProtocol.PidFileName)).Trim();
+            return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && IsAlive(pid) ? pid : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>True while the process exists and is not a zombie.</summary>
+    public static bool IsAlive(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            // The state follows the command name in parentheses; Z is a zombie that only waits to be reaped.
+            int close = stat.LastIndexOf(')');
+            return close > 0 && close + 2 < stat.Length && stat[close + 2] != 'Z';
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Removes what a dead VMM left behind (pid file, sockets); the log stays for the user to read.</summary>
+    public static void RemoveStaleFiles(string runtimeDirectory)
+    {
+        foreach (string name in new[] { ControlProtocol.PidFileName, ControlProtocol.ControlSocketName, ControlProtocol.SerialSocketName, ControlProtocol.VncSocketName })
+        {
+            File.Delete(Path.Combine(runtimeDirectory, name));
+        }
+    }
+
+    public static void Kill(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            process.Kill();
+        }
+        catch (ArgumentException)
+        {
+            // Already gone.
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Web.Services.Host;
+using Platform.Web.Tests.Fakes;
+
+namespace Platform.Web.Tests.Infrastructure;
+
+/// <summary>
+/// The real app with the real VMM supervisor: VMs run as platform-vmm processes booting the test-guest kit.
+/// Several factories may share one data folder, which is how a dashboard restart is played.
+/// </summary>
+public sealed class SupervisedAppFactory(string dataDirectory) : WebApplicationFactory<Program>
+{
+    public string DataDirectory { get; } = dataDirectory;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Platform:DataDirectory", DataDirectory);
+        builder.UseSetting("Platform:Supervisor:StatsInterval", "00:00:00.200");
+        builder.UseSetting("Platform:Supervisor:QuitTimeout", "00:00:05");
+        builder.UseEnvironment("Development");
+        builder.ConfigureTestServices(services => services.AddSingleton<IHostInfo>(new FixedHostInfo()));
+    }
+
+    /// <summary>A test guest's ELF kernel from tests/guests/build (the README's test command builds them).</summary>
+    public static string TestGuest(string name)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Platform.sln")))
+            {
+                string path = Path.Combine(dir.FullName, "tests", "guests", "build", name + ".elf");
+                return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing: run make -C tests/guests.");
+            }
+        }
+
+        throw new InvalidOperationException("Cannot find the repository root above " + AppContext.BaseDirectory);
+    }
+}

@@ -1,0 +1,252 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Web.Endpoints;
+using Platform.Web.Services.Runtime;
+using Platform.Web.Tests.Endpoints;
+using Platform.Web.Tests.Infrastructure;
+
+namespace Platform.Web.Tests.Services.Supervisor;
+
+// The supervisor with real platform-vmm processes running test guests, driven through the REST API.
+public sealed class VmSupervisorTests : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private readonly string _dataDirectory = Directory.CreateTempSubdirectory("pw-").FullName;
+    private readonly List<SupervisedAppFactory> _apps = [];
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    private SupervisedAppFactory NewApp()
+    {
+        var app = new SupervisedAppFactory(_dataDirectory);
+        _apps.Add(app);
+        return app;
+    }
+
+    private static async Task<VmResponse> CreateAsync(HttpClient client, string name, string guest, object? extra = null)
+    {
+        var body = new Dictionary<string, object?>
+        {
+            ["name"] = name, ["kernelPath"] = SupervisedAppFactory.TestGuest(guest), ["memoryMiB"] = 64,
+            ["commandLine"] = "", ["onReboot"] = "Restart",
+        };
+        if (extra is not null)
+        {
+            foreach (var property in extra.GetType().GetProperties())
+            {
+                body[property.Name] = property.GetValue(extra);
+            }
+        }
+
+        var response = await client.PostAsJsonAsync("/api/v1/vms", body, ApiJson.Options, Token);
+        response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync(Token));
+        return (await response.ReadAsync<VmResponse>())!;
+    }
+
+    private static async Task<VmPowerState> PowerAsync(HttpClient client, Guid id, string action)
+    {
+        var response = await client.PostAsync($"/api/v1/vms/{id}/{action}", null, Token);
+        response.StatusCode.Should().Be(HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Token));
+        return (await response.ReadAsync<VmPowerResponse>())!.State;
+    }
+
+    private static async Task<string> ReadSerialUntilAsync(IVmRuntimeInfo info, Guid vmId, string marker)
+    {
+        string path = info.GetSocketPath(vmId, VmSocket.Serial) ?? throw new InvalidOperationException("no serial socket");
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), Token);
+        var text = new StringBuilder();
+        byte[] buffer = new byte[4096];
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        timeout.CancelAfter(Timeout);
+        while (!text.ToString().Contains(marker, StringComparison.Ordinal))
+        {
+            int read = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
+            read.Should().BePositive();
+            text.Append(Encoding.ASCII.GetString(buffer, 0, read));
+        }
+
+        return text.ToString();
+    }
+
+    private static async Task WaitForStateAsync(IVmRuntime runtime, Guid vmId, VmPowerState state, TimeSpan within)
+    {
+        var clock = Stopwatch.StartNew();
+        while (runtime.GetState(vmId) != state)
+        {
+            clock.Elapsed.Should().BeLessThan(within, $"the VM should become {state} (it is {runtime.GetState(vmId)})");
+            await Task.Delay(20, Token);
+        }
+    }
+
+    private static int PidOf(SupervisedAppFactory app, Guid vmId)
+    {
+        string directory = Path.Combine(app.DataDirectory, "run", vmId.ToString("N"));
+        return int.Parse(File.ReadAllText(Path.Combine(directory, "vmm.pid")).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
+    public async Task A_vm_starts_as_a_vmm_process_and_pauses_resumes_and_stops_through_the_api()
+    {
+        var app = NewApp();
+        using var client = app.CreateClient();
+        var info = app.Services.GetRequiredService<IVmRuntimeInfo>();
+        var vm = await CreateAsync(client, "echo-vm", "echo");
+
+        (await PowerAsync(client, vm.Id, "start")).Should().Be(VmPowerState.Running);
+        (await ReadSerialUntilAsync(info, vm.Id, "READY")).Should().Contain("PLATFORM-TEST echo START");
+        var stats = await info.GetStatsAsync(vm.Id, Token);
+        stats!.Vcpus.Should().ContainSingle().Which.Exits.Should().BePositive();
+
+        (await PowerAsync(client, vm.Id, "pause")).Should().Be(VmPowerState.Paused);
+        (await PowerAsync(client, vm.Id, "resume")).Should().Be(VmPowerState.Running);
+        var again = await client.PostAsync($"/api/v1/vms/{vm.Id}/start", null, Token);
+        again.StatusCode.Should().Be(HttpStatusCode.Conflict);
+        (await again.ReadJsonAsync()).GetProperty("detail").GetString().Should().Contain("already running");
+
+        int pid = PidOf(app, vm.Id);
+        (await PowerAsync(client, vm.Id, "stop")).Should().Be(VmPowerState.Stopped);
+        File.Exists($"/proc/{pid}/stat").Should().BeFalse("the VMM process has ended");
+        var events = await client.GetFromJsonAsync<VmEventPageResponse>($"/api/v1/vms/{vm.Id}/events", ApiJson.Options, Token);
+        events!.Items.Select(e => e.Message).Should().Contain(m => m.Contains("stopped from the dashboard", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_kernel_the_vmm_cannot_boot_fails_to_start_with_the_vmm_s_own_reason()
+    {
+        var app = NewApp();
+        using var client = app.CreateClient();
+        string notAKernel = Path.Combine(_dataDirectory, "not-a-kernel");
+        await File.WriteAllTextAsync(notAKernel, "hello", Token);
+        var vm = await CreateAsync(client, "bad-kernel", "echo", new { kernelPath = notAKernel });
+
+        var response = await client.PostAsync($"/api/v1/vms/{vm.Id}/start", null, Token);
+
+        response.StatusCode.Should().Be(HttpStatusCode.Conflict);
+        (await response.ReadJsonAsync()).GetProperty("detail").GetString().Should().Contain("exited at start (code 1)").And.Contain("too short to be a kernel");
+        app.Services.GetRequiredService<IVmRuntime>().GetState(vm.Id).Should().Be(VmPowerState.Stopped);
+    }
+
+    [Fact]
+    public async Task A_vmm_killed_with_SIGKILL_shows_as_crashed_within_5_seconds()
+    {
+        var app = NewApp();
+        using var client = app.CreateClient();
+        var runtime = app.Services.GetRequiredService<IVmRuntime>();
+        var vm = await CreateAsync(client, "doomed", "echo");
+        await PowerAsync(client, vm.Id, "start");
+        var changes = new ConcurrentQueue<VmStateChanged>();
+        using var subscription = runtime.Subscribe(changes.Enqueue);
+
+        Process.GetProcessById(PidOf(app, vm.Id)).Kill();
+
+        await WaitForStateAsync(runtime, vm.Id, VmPowerState.Crashed, TimeSpan.FromSeconds(5));
+        changes.Should().Contain(c => c.VmId == vm.Id && c.State == VmPowerState.Crashed && c.Reason!.Contains("signal 9"));
+        var listed = await client.GetFromJsonAsync<VmResponse>($"/api/v1/vms/{vm.Id}", ApiJson.Options, Token);
+        listed!.State.Should().Be(VmPowerState.Crashed);
+        (await PowerAsync(client, vm.Id, "start")).Should().Be(VmPowerState.Running, "a crashed VM can be started again");
+        await PowerAsync(client, vm.Id, "stop");
+    }
+
+    [Fact]
+    public async Task A_restarted_dashboard_reattaches_to_a_vm_that_kept_running()
+    {
+        var first = NewApp();
+        Guid vmId;
+        int pid;
+        using (var client = first.CreateClient())
+        {
+            vmId = (await CreateAsync(client, "survivor", "echo")).Id;
+            await PowerAsync(client, vmId, "start");
+            pid = PidOf(first, vmId);
+        }
+
+        await first.DisposeAsync();
+        File.Exists($"/proc/{pid}/stat").Should().BeTrue("disposing the dashboard must not stop the guest");
+
+        var second = NewApp();
+        using var secondClient = second.CreateClient();
+        var runtime = second.Services.GetRequiredService<IVmRuntime>();
+        runtime.GetState(vmId).Should().Be(VmPowerState.Running);
+        PidOf(second, vmId).Should().Be(pid);
+        var info = second.Services.GetRequiredService<IVmRuntimeInfo>();
+        await ReadSerialUntilAsync(info, vmId, "READY");
+
+        Process.GetProcessById(pid).Kill();
+        await WaitForStateAsync(runtime, vmId, VmPowerState.Crashed, TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Shutdown_sends_ctrl_alt_del_and_a_guest_that_reboots_on_it_is_stopped()
+    {
+        var app = NewApp();
+        using var client = app.CreateClient();
+        var info = app.Services.GetRequiredService<IVmRuntimeInfo>();
+        var vm = await CreateAsync(client, "kbd-vm", "kbd");
+        await PowerAsync(client, vm.Id, "start");
+        await ReadSerialUntilAsync(info, vm.Id, "READY");
+
+        (await PowerAsync(client, vm.Id, "shutdown")).Should().Be(VmPowerState.Stopped);
+
+        var events = await client.GetFromJsonAsync<VmEventPageResponse>($"/api/v1/vms/{vm.Id}/events", ApiJson.Options, Token);
+        events!.Items.Select(e => e.Message).Should().Contain(m => m.Contains("the guest shut down", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Autostart_vms_start_with_the_dashboard()
+    {
+        var first = NewApp();
+        Guid vmId;
+        using (var client = first.CreateClient())
+        {
+            vmId = (await CreateAsync(client, "auto", "echo", new { autostart = true })).Id;
+        }
+
+        await first.DisposeAsync();
+        var second = NewApp();
+        _ = second.Services; // builds and starts the host
+        var runtime = second.Services.GetRequiredService<IVmRuntime>();
+        await WaitForStateAsync(runtime, vmId, VmPowerState.Running, Timeout);
+        await runtime.StopAsync(vmId, Token);
+        runtime.GetState(vmId).Should().Be(VmPowerState.Stopped);
+    }
+
+    public void Dispose()
+    {
+        foreach (var app in _apps)
+        {
+            app.Dispose();
+        }
+
+        // Stop any VMM a failed test left running, then remove the folder.
+        string run = Path.Combine(_dataDirectory, "run");
+        if (Directory.Exists(run))
+        {
+            foreach (string pidFile in Directory.GetFiles(run, "vmm.pid", SearchOption.AllDirectories))
+            {
+                try
+                {
+                    Process.GetProcessById(int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture)).Kill();
+                }
+                catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or FormatException or IOException)
+                {
+                    // Already gone.
+                }
+            }
+        }
+
+        try
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A VMM may still be removing its files; a leftover temp folder is harmless.
+        }
+    }
+}
