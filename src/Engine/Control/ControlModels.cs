@@ -21,7 +21,11 @@ public sealed record VmmStatus(string Status, bool Running, int Boots, [property
 public sealed record VcpuStats(int Index, long Exits, [property: JsonPropertyName("cpu_time_ms")] long CpuTimeMs);
 
 /// <summary>Counters of one device, by name; what each counter means depends on the device.</summary>
-public sealed record DeviceStats(string Name, string Kind, IReadOnlyDictionary<string, long> Counters);
+public sealed record DeviceStats(string Name, string Kind, IReadOnlyDictionary<string, long> Counters)
+{
+    /// <summary>The device's last error in words (virtio devices: why it last needed a reset, or the backend's last I/O failure); omitted when none.</summary>
+    public string? LastError { get; init; }
+}
 
 /// <summary>The answer to <c>query-stats</c>: what the dashboard charts.</summary>
 public sealed record VmmStats(

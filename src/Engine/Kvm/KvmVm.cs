@@ -73,9 +73,47 @@ public sealed class KvmVm : IDisposable
         {
             ((KvmIrqRoutingHeader*)p)->Nr = (uint)entries.Length;
             entries.CopyTo(new Span<KvmIrqRoutingEntry>(p + sizeof(KvmIrqRoutingHeader), entries.Length));
-            // SAFETY: the buffer is pinned and holds the header plus Nr entries.
-            Check(LibcNative.Ioctl(Fd, KvmIoctls.SetGsiRouting, p), "KVM_SET_GSI_ROUTING");
+            Check(TrySetGsiRouting((KvmIrqRoutingHeader*)p), "KVM_SET_GSI_ROUTING");
         }
+    }
+
+    /// <summary>KVM_SET_GSI_ROUTING from a caller-owned table (header then <c>Nr</c> entries); 0 or -1 with errno set.</summary>
+    internal unsafe int TrySetGsiRouting(KvmIrqRoutingHeader* routing) =>
+        // SAFETY: the caller's buffer holds the header plus Nr entries and stays pinned for the call.
+        LibcNative.Ioctl(Fd, KvmIoctls.SetGsiRouting, routing);
+
+    /// <summary>KVM_IRQFD: from now on a write to <paramref name="eventFd"/> injects <paramref name="gsi"/>.</summary>
+    internal unsafe void AssignIrqfd(EventFd eventFd, uint gsi)
+    {
+        var irqfd = new KvmIrqfd { Fd = (uint)eventFd.Fd, Gsi = gsi };
+        // SAFETY: pointer to a local for the call's duration.
+        Check(LibcNative.Ioctl(Fd, KvmIoctls.Irqfd, &irqfd), $"KVM_IRQFD (GSI {gsi})");
+    }
+
+    /// <summary>
+    /// KVM_IOEVENTFD: a guest write of <paramref name="length"/> bytes (no data match) to MMIO <paramref name="address"/>
+    /// signals <paramref name="eventFd"/> in the kernel instead of exiting to us; <paramref name="assign"/> false removes
+    /// it. Returns 0 or the errno (EEXIST when another ioeventfd sits there already), so guest-driven moves never throw.
+    /// </summary>
+    internal unsafe int TrySetIoeventfd(EventFd eventFd, ulong address, uint length, bool assign)
+    {
+        var ioeventfd = new KvmIoeventfd
+        {
+            Addr = address,
+            Len = length,
+            Fd = eventFd.Fd,
+            Flags = assign ? 0 : KvmIoeventfd.FlagDeassign,
+        };
+        // SAFETY: pointer to a local for the call's duration.
+        return LibcNative.Ioctl(Fd, KvmIoctls.Ioeventfd, &ioeventfd) < 0 ? LibcNative.LastError : 0;
+    }
+
+    /// <summary>KVM_SIGNAL_MSI: delivers one MSI now. Returns &gt; 0 delivered, 0 blocked by the guest, &lt; 0 failed.</summary>
+    internal unsafe int SignalMsi(ulong address, uint data)
+    {
+        var msi = new KvmMsi { AddressLo = (uint)address, AddressHi = (uint)(address >> 32), Data = data };
+        // SAFETY: pointer to a local for the call's duration.
+        return LibcNative.Ioctl(Fd, KvmIoctls.SignalMsi, &msi);
     }
 
     /// <summary>KVM_GET_DIRTY_LOG into a caller-owned bitmap (one bit per page of the slot).</summary>

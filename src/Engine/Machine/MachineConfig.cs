@@ -1,3 +1,6 @@
+using Platform.Devices.Virtio.Block;
+using Platform.Engine.Net;
+
 namespace Platform.Engine.Machine;
 
 /// <summary>What to do when the guest resets (i8042 pulse, triple fault, reset system event).</summary>
@@ -27,6 +30,18 @@ public sealed record MachineConfig
 
     public RebootPolicy OnReboot { get; init; } = RebootPolicy.Exit;
 
+    /// <summary>virtio-blk disks, in PCI slot order (the first is /dev/vda in a Linux guest).</summary>
+    public IReadOnlyList<DiskOptions> Disks { get; init; } = [];
+
+    /// <summary>virtio-net NICs on host TAP devices, in PCI slot order (eth0 first).</summary>
+    public IReadOnlyList<NicOptions> Nics { get; init; } = [];
+
+    /// <summary>Whether the machine has a virtio-rng (host entropy). Off unless asked for, as in QEMU.</summary>
+    public bool Rng { get; init; }
+
+    /// <summary>PCI slots 1–31 are free for devices (0 is the host bridge).</summary>
+    public const int MaxPciDevices = 31;
+
     /// <summary>Checks ranges; returns the problems in words, empty when the config is usable.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -49,6 +64,21 @@ public sealed record MachineConfig
         if (string.IsNullOrEmpty(KernelPath))
         {
             problems.Add("--kernel is required");
+        }
+
+        if (Disks.Count + Nics.Count + (Rng ? 1 : 0) > MaxPciDevices)
+        {
+            problems.Add($"at most {MaxPciDevices} PCI devices (disks, NICs and the rng together)");
+        }
+
+        foreach (var tap in Nics.GroupBy(n => n.Tap).Where(g => g.Count() > 1))
+        {
+            problems.Add($"TAP {tap.Key} is given to more than one NIC");
+        }
+
+        foreach (var mac in Nics.GroupBy(n => NicOptions.FormatMac(n.Mac)).Where(g => g.Count() > 1))
+        {
+            problems.Add($"MAC {mac.Key} is given to more than one NIC");
         }
 
         return problems;

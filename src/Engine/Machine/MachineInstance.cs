@@ -4,6 +4,7 @@ using Platform.Engine.Control;
 using Platform.Engine.Host;
 using Platform.Engine.Kvm;
 using Platform.Engine.Kvm.Interop;
+using Platform.Engine.Machine.Pci;
 using Platform.Engine.Memory;
 using Platform.Engine.Vcpu;
 
@@ -36,6 +37,9 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     private readonly List<VcpuRunner> _runners = [];
     private readonly TaskCompletionSource<MachineExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _stateLock = new(); // Monitor.Wait/PulseAll need an object lock
+    private readonly IoEventLoop _events = new();
+    private MsiRouter? _msi;
+    private PciDevices? _pci;
     private bool _pauseRequested;
     private bool _stopRequested;
     private int _pausedCount;
@@ -67,6 +71,12 @@ public sealed class MachineInstance : IVcpuController, IDisposable
 
     public BootPlan Boot { get; private set; } = null!;
 
+    /// <summary>PCI bus 0: the host bridge and every virtio function.</summary>
+    public Platform.Devices.Pci.PciBus Pci => _pci!.Bus;
+
+    /// <summary>The machine's PCI side, for the engine's own wiring (the display attaches its function here) and tests.</summary>
+    internal PciDevices PciDevices => _pci!;
+
     /// <summary>Completes when the guest resets, powers off, dies, or <see cref="Stop"/> is called.</summary>
     public Task<MachineExit> Exited => _exit.Task;
 
@@ -97,20 +107,28 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         kvm ??= KvmSystem.Open();
         KvmVm? vm = null;
         GuestMemory? memory = null;
+        MachineInstance? machine = null;
         try
         {
-            kvm.RequireCapabilities(KvmCapability.Irqchip, KvmCapability.UserMemory, KvmCapability.SetTssAddr,
-                KvmCapability.Pit2, KvmCapability.IrqRouting, KvmCapability.ImmediateExit);
+            kvm.RequireCapabilities([.. RequiredCapabilities]);
             vm = kvm.CreateVm();
             memory = GuestMemory.Allocate(MemoryLayout.RamRegions(config.MemoryBytes));
-            var machine = new MachineInstance(config, kvm, vm, memory);
+            machine = new MachineInstance(config, kvm, vm, memory);
             machine.Build(kernel, initrd, serialOutput);
             return machine;
         }
         catch
         {
-            memory?.Dispose();
-            vm?.Dispose();
+            if (machine is not null)
+            {
+                machine.Dispose(); // closes what the build opened (disk images, TAPs), then the VM and memory
+            }
+            else
+            {
+                memory?.Dispose();
+                vm?.Dispose();
+            }
+
             if (ownsKvm)
             {
                 kvm.Dispose();
@@ -119,6 +137,14 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             throw;
         }
     }
+
+    /// <summary>What the machine relies on: the in-kernel irqchip and PIT, GSI routing with MSI routes, irqfd and ioeventfd.</summary>
+    public static IReadOnlyList<KvmCapability> RequiredCapabilities { get; } =
+    [
+        KvmCapability.Irqchip, KvmCapability.UserMemory, KvmCapability.SetTssAddr, KvmCapability.Pit2,
+        KvmCapability.IrqRouting, KvmCapability.ImmediateExit, KvmCapability.Ioeventfd, KvmCapability.Irqfd,
+        KvmCapability.SignalMsi,
+    ];
 
     private static byte[] ReadImage(string path, string what, ulong memoryBytes)
     {
@@ -147,7 +173,8 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         _vm.SetIdentityMapAddress(MemoryLayout.KvmIdentityMap);
         _vm.CreateIrqchip();
         _vm.CreatePit2();
-        _vm.SetGsiRouting(GsiRouting.QemuCompatible());
+        _msi = new MsiRouter(_vm);
+        _msi.Install();
         uint slot = RamSlotBase;
         foreach (var region in Memory.Regions)
         {
@@ -155,8 +182,9 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         }
 
         AttachDevices(serialOutput);
+        AttachPciDevices();
         Boot = KernelLoader.Load(Memory, Config.MemoryBytes, kernel, initrd, Config.CommandLine);
-        byte[] mpTable = MpTable.Build(MemoryLayout.MpTable, Config.CpuCount);
+        byte[] mpTable = MpTable.Build(MemoryLayout.MpTable, Config.CpuCount, _pci!.InterruptRoutes);
         mpTable.CopyTo(Memory.GetSpan(MemoryLayout.MpTable, mpTable.Length));
 
         var supported = _kvm.GetSupportedCpuid();
@@ -177,6 +205,23 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         Ports.Register(0x3F8, Uart16550.RegisterCount, Serial);
         Ports.Register(0x80, 1, PostCodes);
         (Keyboard, Rtc) = LegacyDevices.Attach(this, _vm);
+    }
+
+    /// <summary>
+    /// The PCI bus and its virtio devices: disks, NICs, then the rng, each in the next slot, BARs placed last (the
+    /// ioeventfds are registered as they land).
+    /// </summary>
+    private void AttachPciDevices()
+    {
+        _pci = new PciDevices(this, _vm, Memory, _msi!, _events);
+        _pci.AttachDisks(Config.Disks);
+        _pci.AttachNics(Config.Nics);
+        if (Config.Rng)
+        {
+            _pci.AttachRng();
+        }
+
+        _pci.PlaceBars();
     }
 
     /// <summary>Per-vCPU counters for query-stats.</summary>
@@ -213,10 +258,12 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             ["unclaimed_reads"] = Mmio.UnclaimedReads,
             ["unclaimed_writes"] = Mmio.UnclaimedWrites,
         }),
+        .. _pci?.Stats() ?? [],
     ];
 
     public void Start()
     {
+        _events.Start();
         foreach (var runner in _runners)
         {
             runner.Start();
@@ -324,12 +371,18 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             runner.Join(TimeSpan.FromSeconds(5));
         }
 
+        // Order matters: nothing may touch guest memory once it is unmapped. The vCPUs are out; then the event
+        // loop (which wakes device workers) stops; then each device's worker is stopped and joined.
+        _events.Stop();
+        _pci?.Dispose();
         foreach (var vcpu in _vcpus)
         {
             vcpu.Dispose();
         }
 
         Rtc?.Dispose();
+        _events.Dispose();
+        _msi?.Dispose();
         _vm.Dispose();
         Memory.Dispose();
     }

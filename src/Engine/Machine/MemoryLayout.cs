@@ -33,6 +33,12 @@ public static class MemoryLayout
     /// <summary>RAM stops below 4 GiB here; the rest goes above 4 GiB. The gap is the PCI/APIC MMIO hole.</summary>
     public const ulong PciHoleStart = 0xC000_0000;
     public const ulong FourGiB = 0x1_0000_0000;
+    /// <summary>
+    /// Where PCI BARs are placed and decoded: the top of the hole up to the IOAPIC. The hole's first 512 MiB stay
+    /// unclaimed (the exit benchmarks' MMIO target 0xD0000000 lives there, as in QEMU's pc machine).
+    /// </summary>
+    public const ulong PciWindowStart = 0xE000_0000;
+    public const ulong PciWindowEnd = IoApic;
     public const ulong IoApic = 0xFEC0_0000;
     public const ulong LocalApic = 0xFEE0_0000;
     /// <summary>KVM's real-mode TSS (3 pages) and identity-map page, where QEMU puts them: inside the hole.</summary>

@@ -7,6 +7,8 @@ namespace Platform.Engine.Machine;
 /// An Intel MultiProcessor Specification 1.4 table: one processor entry per vCPU, the ISA bus, the IOAPIC and the
 /// ISA interrupt assignments. Guests (Linux without ACPI, our SMP test guest) find the CPUs and IRQ routing here.
 /// ISA IRQ 0 goes to IOAPIC pin 2, as on QEMU and real PCs, matching the GSI routing the machine installs.
+/// PCI bus 0 is listed first (Linux matches an MP bus id to the PCI bus number), ISA second, as SeaBIOS lays them
+/// out; each PCI function's INTx pin gets an I/O interrupt entry (level, active low) to its IOAPIC pin.
 /// </summary>
 public static class MpTable
 {
@@ -14,7 +16,10 @@ public static class MpTable
     private const byte InterruptInt = 0, InterruptNmi = 1, InterruptExtInt = 3;
     private const byte LocalApicVersion = 0x14;
     private const byte IoApicVersion = 0x11;
-    private const byte IsaBusId = 0;
+    private const byte PciBusId = 0;
+    private const byte IsaBusId = 1;
+    /// <summary>I/O interrupt flags for PCI INTx: polarity active low (bits 1:0 = 11), level triggered (bits 3:2 = 11).</summary>
+    private const byte PciInterruptFlags = 0x0F;
     private const int FloatingPointerSize = 16;
     private const int HeaderSize = 44;
 
@@ -24,7 +29,11 @@ public static class MpTable
     /// <summary>The ISA IRQ → IOAPIC pin map (IRQ 0 → pin 2; IRQ 2 is the cascade and has no entry).</summary>
     public static int IsaIrqToIoApicPin(int irq) => irq == 0 ? 2 : irq;
 
-    public static byte[] Build(ulong address, int cpuCount)
+    /// <summary>
+    /// The floating pointer and table for <paramref name="cpuCount"/> CPUs, with an I/O interrupt entry for each of
+    /// <paramref name="pciInterrupts"/>.
+    /// </summary>
+    public static byte[] Build(ulong address, int cpuCount, IReadOnlyList<PciInterruptRoute>? pciInterrupts = null)
     {
         if (cpuCount is < 1 or > 254)
         {
@@ -45,6 +54,7 @@ public static class MpTable
             entries.Add(e);
         }
 
+        entries.Add([EntryBus, PciBusId, .. "PCI   "u8]);
         entries.Add([EntryBus, IsaBusId, .. "ISA   "u8]);
         byte ioApicId = IoApicId(cpuCount);
         byte[] ioApic = [EntryIoApic, ioApicId, IoApicVersion, 1, 0, 0, 0, 0];
@@ -58,6 +68,13 @@ public static class MpTable
             {
                 entries.Add(IoInterrupt(InterruptInt, irq, ioApicId, IsaIrqToIoApicPin(irq)));
             }
+        }
+
+        foreach (var route in pciInterrupts ?? [])
+        {
+            // Source bus IRQ for PCI: device number in bits 6:2, INTA..INTD as 0..3 in bits 1:0.
+            byte source = (byte)((route.Device << 2) | (route.Pin - 1));
+            entries.Add([EntryIoInterrupt, InterruptInt, PciInterruptFlags, 0, PciBusId, source, ioApicId, (byte)route.IoApicPin]);
         }
 
         entries.Add([EntryLocalInterrupt, InterruptExtInt, 0, 0, IsaBusId, 0, 0xFF, 0]);
@@ -106,3 +123,6 @@ public static class MpTable
         return (byte)-sum;
     }
 }
+
+/// <summary>PCI device <paramref name="Device"/>'s pin <paramref name="Pin"/> (1 = INTA … 4 = INTD) is wired to IOAPIC pin <paramref name="IoApicPin"/>.</summary>
+public readonly record struct PciInterruptRoute(int Device, int Pin, int IoApicPin);

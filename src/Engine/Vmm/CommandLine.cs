@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Platform.Devices.Virtio.Block;
 using Platform.Engine.Machine;
+using Platform.Engine.Net;
 
 namespace Platform.Engine.Vmm;
 
@@ -23,11 +25,23 @@ internal static class CommandLine
           --append TEXT         kernel command line (default: console=ttyS0)
           --memory SIZE         guest RAM, e.g. 512M, 2G (default 512M)
           --cpus N              vCPUs, 1 to 16 (default 1)
+          --disk PATH[,ro][,cache=writeback|none][,serial=ID]
+                                a virtio-blk disk on a raw image (repeatable; the first is /dev/vda).
+                                ro: the guest cannot write (writes fail with an I/O error);
+                                cache=writeback (default): the guest's flush is an fsync;
+                                cache=none: every write is durable before the guest hears of it;
+                                serial=ID: up to 20 characters the guest reads as the disk's serial
+          --net tap=NAME[,mac=52:54:00:xx:xx:xx]
+                                a virtio-net NIC on host TAP device NAME (repeatable; create it first with
+                                `ip tuntap add NAME mode tap`, or run with CAP_NET_ADMIN); the default MAC
+                                is 52:54:00 and three bytes derived from NAME, so it is the same every boot
+          --rng                 a virtio-rng: host entropy for the guest (off by default, as in QEMU)
           --serial MODE         stdio (default): console on stdout/stdin as well as serial.sock;
                                 socket or none: serial.sock only (socket requires --runtime-dir)
           --runtime-dir DIR     folder for control.sock, serial.sock and vmm.pid (see docs/control-protocol.md)
           --on-reboot POLICY    exit (default): end with code 2 when the guest resets; restart: boot again
-          --config FILE         read the machine from a JSON file (options given after it override it)
+          --config FILE         read the machine from a JSON file (options given after it override it;
+                                --disk and --net add to its "disks" and "nics")
           --check               report what KVM this host offers and exit
           -h, --help            this text
 
@@ -43,7 +57,9 @@ internal static class CommandLine
         int? cpus = null;
         RebootPolicy? onReboot = null;
         VmConfigFile? file = null;
-        bool help = false, check = false;
+        bool help = false, check = false, rng = false;
+        var disks = new List<DiskOptions>();
+        var nics = new List<NicOptions>();
 
         for (int i = 0; i < args.Length; i++)
         {
@@ -76,6 +92,9 @@ internal static class CommandLine
                     };
                     break;
                 case "--config": file = ReadConfig(Value()); break;
+                case "--disk": disks.Add(Parse(Value(), DiskOptions.Parse)); break;
+                case "--net": nics.Add(Parse(Value(), NicOptions.Parse)); break;
+                case "--rng": rng = true; break;
                 default: throw new UsageException($"unknown option {arg}");
             }
         }
@@ -94,6 +113,9 @@ internal static class CommandLine
             MemoryBytes = memory ?? (file?.Memory is { } m ? ParseSize(m) : 512ul << 20),
             CpuCount = cpus ?? file?.Cpus ?? 1,
             OnReboot = onReboot ?? (file?.OnReboot == "restart" ? RebootPolicy.Restart : RebootPolicy.Exit),
+            Disks = [.. (file?.Disks ?? []).Select(FromFile), .. disks],
+            Nics = [.. (file?.Nics ?? []).Select(FromFile), .. nics],
+            Rng = rng || (file?.Rng ?? false),
         };
         var problems = machine.Validate();
         if (problems.Count > 0)
@@ -136,6 +158,42 @@ internal static class CommandLine
         return value * multiplier;
     }
 
+    private static T Parse<T>(string text, Func<string, T> parse)
+    {
+        try
+        {
+            return parse(text);
+        }
+        catch (FormatException ex)
+        {
+            throw new UsageException(ex.Message);
+        }
+    }
+
+    private static DiskOptions FromFile(VmDiskConfig disk)
+    {
+        if (string.IsNullOrEmpty(disk.Path))
+        {
+            throw new UsageException("each of \"disks\" needs a \"path\"");
+        }
+
+        var cache = disk.Cache switch
+        {
+            null or "writeback" => DiskCacheMode.Writeback,
+            "none" => DiskCacheMode.None,
+            var other => throw new UsageException($"disk {disk.Path}: \"cache\" must be writeback or none (got {other})"),
+        };
+        if (disk.Serial is { Length: 0 or > VirtioBlock.IdLength })
+        {
+            throw new UsageException($"disk {disk.Path}: \"serial\" must be 1 to {VirtioBlock.IdLength} characters");
+        }
+
+        return new DiskOptions(disk.Path, disk.ReadOnly ?? false, cache, disk.Serial);
+    }
+
+    private static NicOptions FromFile(VmNicConfig nic) =>
+        Parse(nic.Mac is null ? $"tap={nic.Tap}" : $"tap={nic.Tap},mac={nic.Mac}", NicOptions.Parse);
+
     private static int ParseInt(string text, string option) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value)
             ? value
@@ -161,9 +219,20 @@ internal static class CommandLine
 }
 
 /// <summary>vm.json: the same settings as the command line.</summary>
+/// <example>
+/// { "kernel": "vmlinuz", "memory": "1G", "disks": [ { "path": "root.img" }, { "path": "data.img", "read_only": true } ],
+///   "nics": [ { "tap": "tap0", "mac": "52:54:00:12:34:56" } ], "rng": true }
+/// </example>
 internal sealed record VmConfigFile(
     string? Kernel, string? Initrd, [property: JsonPropertyName("cmdline")] string? CommandLine, string? Memory,
-    int? Cpus, [property: JsonPropertyName("on_reboot")] string? OnReboot, [property: JsonPropertyName("runtime_dir")] string? RuntimeDir);
+    int? Cpus, [property: JsonPropertyName("on_reboot")] string? OnReboot, [property: JsonPropertyName("runtime_dir")] string? RuntimeDir,
+    IReadOnlyList<VmDiskConfig>? Disks = null, IReadOnlyList<VmNicConfig>? Nics = null, bool? Rng = null);
+
+/// <summary>One of vm.json's "disks": what --disk says, as members.</summary>
+internal sealed record VmDiskConfig(string Path, [property: JsonPropertyName("read_only")] bool? ReadOnly = null, string? Cache = null, string? Serial = null);
+
+/// <summary>One of vm.json's "nics": what --net says, as members.</summary>
+internal sealed record VmNicConfig(string Tap, string? Mac = null);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
 [JsonSerializable(typeof(VmConfigFile))]

@@ -1,21 +1,15 @@
 using Platform.Engine.Kvm;
 using Platform.Engine.Kvm.Interop;
+using Platform.Engine.Machine;
 
 namespace Platform.Engine.Vmm;
 
 /// <summary><c>platform-vmm --check</c>: which KVM this host has and whether it offers what we need.</summary>
 internal static class KvmCheck
 {
-    private static readonly KvmCapability[] Needed =
-    [
-        KvmCapability.Irqchip, KvmCapability.UserMemory, KvmCapability.SetTssAddr, KvmCapability.Pit2,
-        KvmCapability.IrqRouting, KvmCapability.ImmediateExit,
-    ];
+    private static readonly IReadOnlyList<KvmCapability> Needed = MachineInstance.RequiredCapabilities;
 
-    private static readonly KvmCapability[] Useful =
-    [
-        KvmCapability.Ioeventfd, KvmCapability.Irqfd, KvmCapability.SignalMsi, KvmCapability.SetIdentityMapAddr,
-    ];
+    private static readonly KvmCapability[] Useful = [KvmCapability.SetIdentityMapAddr];
 
     public static int Report(TextWriter output)
     {

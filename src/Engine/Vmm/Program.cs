@@ -67,7 +67,7 @@ try
         host.Quit();
     }
 }
-catch (Exception ex) when (ex is BootException or KvmException or ArgumentException or IOException)
+catch (Exception ex) when (ex is BootException or KvmException or ArgumentException or IOException or UnauthorizedAccessException)
 {
     Console.Error.WriteLine($"platform-vmm: {ex.Message}");
     return (int)VmmExitCode.StartFailure;

@@ -46,6 +46,8 @@ static inline void *phys_ptr(uint64_t paddr)
 static inline uint32_t mmio_read32(uint64_t addr) { return *(volatile uint32_t *)(uintptr_t)addr; }
 static inline void mmio_write32(uint64_t addr, uint32_t v) { *(volatile uint32_t *)(uintptr_t)addr = v; }
 static inline uint8_t mmio_read8(uint64_t addr) { return *(volatile uint8_t *)(uintptr_t)addr; }
+static inline uint16_t mmio_read16(uint64_t addr) { return *(volatile uint16_t *)(uintptr_t)addr; }
+static inline void mmio_write16(uint64_t addr, uint16_t v) { *(volatile uint16_t *)(uintptr_t)addr = v; }
 static inline void mmio_write8(uint64_t addr, uint8_t v) { *(volatile uint8_t *)(uintptr_t)addr = v; }
 
 static inline void cli(void) { __asm__ volatile("cli" ::: "memory"); }
@@ -142,6 +144,7 @@ extern volatile uint64_t intr_unexpected;
 #define VEC_PIC_BASE 0x20             /* 8259 IRQ n -> 0x20 + n */
 #define VEC_IOAPIC_BASE 0x30          /* IOAPIC pin n -> 0x30 + n (n < 24) */
 #define VEC_TEST 0x60                 /* free for guests (0x60-0xDF) */
+#define VEC_VIRTIO_BASE 0x70          /* lib/virtio.c: MSI-X vectors 0x70-0xBF */
 #define VEC_LAPIC_TIMER 0xEF
 #define VEC_SPURIOUS 0xFF
 
@@ -202,6 +205,16 @@ void pit_clock_start(void);
 uint64_t pit_clock_us(void);          /* microseconds since pit_clock_start */
 void delay_us(uint64_t us);           /* busy wait on the polled clock */
 struct deadline { uint64_t end_us; uint32_t stuck; uint16_t last; };
+/* TSC: calibrated against the PIT (about 50 ms), then read without exits. */
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+extern uint64_t tsc_hz;               /* 0 until tsc_calibrate() */
+uint64_t tsc_calibrate(void);         /* starts the PIT clock; returns tsc_hz */
+uint64_t tsc_us(uint64_t ticks);      /* TSC ticks -> microseconds */
 void deadline_set(struct deadline *d, uint64_t ms);
 int deadline_passed(struct deadline *d); /* also true if the PIT never moves */
 
@@ -219,6 +232,9 @@ struct mp_info {
     uint64_t ioapic_addr;
     int isa_bus;                      /* bus id of "ISA", -1 if none */
     int16_t isa_irq_pin[16];          /* ISA IRQ -> IOAPIC pin, -1 if no entry */
+    int pci_bus;                      /* bus id of "PCI" (the first one), -1 if none */
+    int npci_irqs;                    /* PCI INTx entries on that bus */
+    struct { uint8_t dev, pin, ioapic_pin, flags; } pci_irq[32]; /* pin 1 = INTA */
 };
 extern struct mp_info mp_info;
 int mp_scan(void);                    /* fills mp_info, returns mp_info.found */

@@ -49,6 +49,7 @@ int mp_scan(void)
 {
     memset(&mp_info, 0, sizeof(mp_info));
     mp_info.isa_bus = -1;
+    mp_info.pci_bus = -1;
     for (int i = 0; i < 16; i++)
         mp_info.isa_irq_pin[i] = -1;
 
@@ -91,6 +92,8 @@ int mp_scan(void)
             case 1: /* bus: id, 6-char type */
                 if (pass == 0 && !memcmp(p + 2, "ISA", 3))
                     mp_info.isa_bus = p[1];
+                if (pass == 0 && !memcmp(p + 2, "PCI", 3) && mp_info.pci_bus < 0)
+                    mp_info.pci_bus = p[1];
                 p += 8;
                 break;
             case 2: /* I/O APIC: id, version, flags, address */
@@ -106,6 +109,15 @@ int mp_scan(void)
                 if (pass == 1 && p[1] == 0 /* INT */ && mp_info.isa_bus >= 0 && p[4] == mp_info.isa_bus &&
                     p[5] < 16)
                     mp_info.isa_irq_pin[p[5]] = p[7];
+                /* PCI source irq: device in bits 6:2, INTA-INTD as 0-3 in bits 1:0 */
+                if (pass == 1 && p[1] == 0 && mp_info.pci_bus >= 0 && p[4] == mp_info.pci_bus &&
+                    mp_info.npci_irqs < (int)ARRAY_SIZE(mp_info.pci_irq)) {
+                    int k = mp_info.npci_irqs++;
+                    mp_info.pci_irq[k].dev = (uint8_t)((p[5] >> 2) & 0x1F);
+                    mp_info.pci_irq[k].pin = (uint8_t)((p[5] & 3) + 1);
+                    mp_info.pci_irq[k].ioapic_pin = p[7];
+                    mp_info.pci_irq[k].flags = p[2];
+                }
                 p += 8;
                 break;
             default: /* 4 = local interrupt; unknown types are 8 bytes too */

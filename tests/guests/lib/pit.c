@@ -84,3 +84,25 @@ void delay_us(uint64_t us)
     while (!deadline_passed(&d))
         cpu_pause();
 }
+
+uint64_t tsc_hz;
+
+uint64_t tsc_calibrate(void)
+{
+    pit_clock_start();
+    uint64_t us0 = pit_clock_us(), t0 = rdtsc(), us;
+    do {
+        us = pit_clock_us();
+    } while (us - us0 < 50000);
+    uint64_t t1 = rdtsc();
+    tsc_hz = (t1 - t0) * 1000000ull / (us - us0);
+    if (!tsc_hz)
+        tsc_hz = 1;
+    return tsc_hz;
+}
+
+uint64_t tsc_us(uint64_t ticks)
+{
+    /* ticks * 1e6 / hz without overflowing for hours at GHz rates */
+    return ticks / tsc_hz * 1000000ull + ticks % tsc_hz * 1000000ull / tsc_hz;
+}

@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 
 namespace Platform.Engine.Kvm.Interop;
 
-/// <summary>Linux's <c>_IO/_IOR/_IOW/_IOWR</c> encodings for the KVM ioctl type 0xAE (asm-generic/ioctl.h).</summary>
+/// <summary>Linux's <c>_IO/_IOR/_IOW/_IOWR</c> encodings (asm-generic/ioctl.h), for KVM's type 0xAE unless another is given.</summary>
 internal static class Ioctl
 {
     private const uint KvmType = 0xAE;
@@ -17,6 +17,12 @@ internal static class Ioctl
 
     public static nuint IoWR<T>(uint nr) where T : unmanaged => Encode(DirRead | DirWrite, nr, (uint)Unsafe.SizeOf<T>());
 
-    private static nuint Encode(uint dir, uint nr, uint size) =>
-        (nuint)(dir << DirShift | size << SizeShift | KvmType << TypeShift | nr << NrShift);
+    /// <summary><c>_IOR(type, nr, T)</c> for another driver's ioctls (TUN's type is 'T').</summary>
+    public static nuint IoR<T>(char type, uint nr) where T : unmanaged => Encode(DirRead, nr, (uint)Unsafe.SizeOf<T>(), type);
+
+    /// <summary><c>_IOW(type, nr, T)</c> for another driver's ioctls.</summary>
+    public static nuint IoW<T>(char type, uint nr) where T : unmanaged => Encode(DirWrite, nr, (uint)Unsafe.SizeOf<T>(), type);
+
+    private static nuint Encode(uint dir, uint nr, uint size, uint type = KvmType) =>
+        (nuint)(dir << DirShift | size << SizeShift | type << TypeShift | nr << NrShift);
 }

@@ -123,9 +123,12 @@ internal struct KvmDirtyLog
     public ulong DirtyBitmap; // user pointer
 }
 
+/// <summary><c>struct kvm_irqfd</c>: writes to the eventfd <see cref="Fd"/> inject GSI <see cref="Gsi"/>.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct KvmIrqfd
 {
+    public const uint FlagDeassign = 1 << 0;
+
     public uint Fd;
     public uint Gsi;
     public uint Flags;
@@ -133,9 +136,14 @@ internal struct KvmIrqfd
     public ulong Pad0, Pad1;
 }
 
+/// <summary><c>struct kvm_ioeventfd</c>: a guest write to [Addr, Addr + Len) signals the eventfd instead of exiting.</summary>
 [StructLayout(LayoutKind.Sequential)]
 internal struct KvmIoeventfd
 {
+    public const uint FlagDatamatch = 1 << 0;
+    public const uint FlagPio = 1 << 1;
+    public const uint FlagDeassign = 1 << 2;
+
     public ulong Datamatch;
     public ulong Addr;
     public uint Len;

@@ -26,6 +26,7 @@ internal enum OpenFlags
 {
     ReadOnly = 0,
     ReadWrite = 2,
+    NonBlock = 0x800,
     CloseOnExec = 0x80000,
 }
 
@@ -36,6 +37,7 @@ internal static partial class LibcNative
 
     public const int EINTR = 4;
     public const int EAGAIN = 11;
+    public const int EIO = 5;
     public const int ENOENT = 2;
     public const int EACCES = 13;
     public const int EPERM = 1;
@@ -43,6 +45,9 @@ internal static partial class LibcNative
     public const int EINVAL = 22;
     public const int ENOMEM = 12;
     public const int EEXIST = 17;
+    public const int EBADF = 9;
+    public const int ENODEV = 19;
+    public const int EBUSY = 16;
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Open(string path, OpenFlags flags);
@@ -67,6 +72,32 @@ internal static partial class LibcNative
 
     [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
     public static partial int Eventfd(uint initval, int flags);
+
+    public const int EfdNonBlock = 0x800;
+    public const int EfdCloseOnExec = 0x80000;
+
+    [LibraryImport("libc", EntryPoint = "epoll_create1", SetLastError = true)]
+    public static partial int EpollCreate1(int flags);
+
+    [LibraryImport("libc", EntryPoint = "epoll_ctl", SetLastError = true)]
+    public static unsafe partial int EpollCtl(int epfd, int op, int fd, EpollEvent* ev);
+
+    [LibraryImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
+    public static unsafe partial int EpollWait(int epfd, EpollEvent* events, int maxEvents, int timeoutMs);
+
+    public const int EpollCloseOnExec = 0x80000;
+    public const int EpollCtlAdd = 1;
+    public const int EpollCtlDel = 2;
+    public const uint EpollIn = 0x001;
+    public const uint EpollEdgeTriggered = 1u << 31;
+
+    /// <summary><c>struct epoll_event</c>: packed on x86-64 (12 bytes, the data at offset 4).</summary>
+    [StructLayout(LayoutKind.Sequential, Pack = 4)]
+    public struct EpollEvent
+    {
+        public uint Events;
+        public ulong Data;
+    }
 
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     public static unsafe partial nint Read(int fd, void* buffer, nuint count);

@@ -28,6 +28,26 @@ public sealed class KvmStructLayoutTests
         Unsafe.SizeOf<KvmIrqRoutingEntry>().Should().Be(48);
         Unsafe.SizeOf<KvmFpu>().Should().Be(416);
         Unsafe.SizeOf<KvmLapicState>().Should().Be(1024);
+        Unsafe.SizeOf<KvmIrqRoutingHeader>().Should().Be(8);
+        Unsafe.SizeOf<LibcNative.EpollEvent>().Should().Be(12, "epoll_event is packed on x86-64");
+        Unsafe.SizeOf<IfReq>().Should().Be(40);
+    }
+
+    [Fact]
+    public void Eventfd_and_routing_offsets_match_the_kernel()
+    {
+        Marshal.OffsetOf<KvmIoeventfd>(nameof(KvmIoeventfd.Addr)).ToInt32().Should().Be(8);
+        Marshal.OffsetOf<KvmIoeventfd>(nameof(KvmIoeventfd.Len)).ToInt32().Should().Be(16);
+        Marshal.OffsetOf<KvmIoeventfd>(nameof(KvmIoeventfd.Fd)).ToInt32().Should().Be(20);
+        Marshal.OffsetOf<KvmIoeventfd>(nameof(KvmIoeventfd.Flags)).ToInt32().Should().Be(24);
+        Marshal.OffsetOf<KvmIrqfd>(nameof(KvmIrqfd.Gsi)).ToInt32().Should().Be(4);
+        Marshal.OffsetOf<KvmIrqfd>(nameof(KvmIrqfd.Flags)).ToInt32().Should().Be(8);
+        Marshal.OffsetOf<KvmMsi>(nameof(KvmMsi.Data)).ToInt32().Should().Be(8);
+        Marshal.OffsetOf<KvmIrqRoutingEntry>(nameof(KvmIrqRoutingEntry.MsiAddressLo)).ToInt32().Should().Be(16);
+        Marshal.OffsetOf<KvmIrqRoutingEntry>(nameof(KvmIrqRoutingEntry.MsiAddressHi)).ToInt32().Should().Be(20);
+        Marshal.OffsetOf<KvmIrqRoutingEntry>(nameof(KvmIrqRoutingEntry.MsiData)).ToInt32().Should().Be(24);
+        Marshal.OffsetOf<LibcNative.EpollEvent>(nameof(LibcNative.EpollEvent.Data)).ToInt32().Should().Be(4);
+        Marshal.OffsetOf<IfReq>(nameof(IfReq.Flags)).ToInt32().Should().Be(16);
     }
 
     [Theory]
@@ -61,6 +81,14 @@ public sealed class KvmStructLayoutTests
     [InlineData("sregs", 0x4138AE84u)]
     [InlineData("memregion", 0x4020AE46u)]
     [InlineData("cpuid", 0xC008AE05u)]
+    [InlineData("ioeventfd", 0x4040AE79u)]
+    [InlineData("irqfd", 0x4020AE76u)]
+    [InlineData("signal-msi", 0x4020AEA5u)]
+    [InlineData("gsi-routing", 0x4008AE6Au)]
+    [InlineData("tunsetiff", 0x400454CAu)]
+    [InlineData("tungetfeatures", 0x800454CFu)]
+    [InlineData("tunsetoffload", 0x400454D0u)]
+    [InlineData("tunsetvnethdrsz", 0x400454D8u)]
     public void Ioctl_numbers_match_the_kernel(string which, uint expected)
     {
         nuint actual = which switch
@@ -69,6 +97,14 @@ public sealed class KvmStructLayoutTests
             "regs" => KvmIoctls.GetRegs,
             "sregs" => KvmIoctls.SetSregs,
             "memregion" => KvmIoctls.SetUserMemoryRegion,
+            "ioeventfd" => KvmIoctls.Ioeventfd,
+            "irqfd" => KvmIoctls.Irqfd,
+            "signal-msi" => KvmIoctls.SignalMsi,
+            "gsi-routing" => KvmIoctls.SetGsiRouting,
+            "tunsetiff" => TunIoctls.SetInterface,
+            "tungetfeatures" => TunIoctls.GetFeatures,
+            "tunsetoffload" => TunIoctls.SetOffload,
+            "tunsetvnethdrsz" => TunIoctls.SetVnetHeaderSize,
             _ => KvmIoctls.GetSupportedCpuid,
         };
         actual.Should().Be(expected);

@@ -1,0 +1,231 @@
+using Platform.Devices.Pci;
+using Platform.Devices.Virtio;
+using Platform.Devices.Virtio.Block;
+using Platform.Devices.Virtio.Net;
+using Platform.Devices.Virtio.Rng;
+using Platform.Engine.Control;
+using Platform.Engine.Kvm;
+using Platform.Engine.Memory;
+using Platform.Engine.Net;
+using Platform.Engine.Storage;
+
+namespace Platform.Engine.Machine.Pci;
+
+/// <summary>
+/// The machine's PCI side, built in small steps as Firecracker's builder does: bus 0 behind the type-1 ports (host
+/// bridge at 00:00.0), a virtio function per configured disk, NIC and rng, BARs placed in the window below the
+/// IOAPIC as firmware would, the window on the MMIO bus, INTx wired for the MP table, MSI-X through
+/// <see cref="MsiRouter"/> and queue notifications through <see cref="VirtioNotifiers"/>.
+/// </summary>
+/// <remarks>Other PCI functions (the display) attach with <see cref="AttachFunction"/> before <see cref="PlaceBars"/>.</remarks>
+internal sealed class PciDevices : IDisposable
+{
+    private readonly KvmVm _vm;
+    private readonly GuestMemory _memory;
+    private readonly MsiRouter _msi;
+    private readonly IoEventLoop _events;
+    private readonly PciBarObservers _observers = new();
+    private readonly PciInterruptWires _wires;
+    private readonly List<VirtioFunction> _virtio = [];
+
+    public PciDevices(MachineInstance machine, KvmVm vm, GuestMemory memory, MsiRouter msi, IoEventLoop events)
+    {
+        _vm = vm;
+        _memory = memory;
+        _msi = msi;
+        _events = events;
+        _wires = new PciInterruptWires(vm.SetIrqLine);
+        Bus = new PciBus(_observers);
+        Bridge = new PciHostBridge(Bus) { ResetRequested = () => machine.RequestReset("PCI reset control (port 0xCF9)") };
+        machine.Ports.Register(PciHostBridge.BasePort, PciHostBridge.PortCount, Bridge);
+        Window = Bus.CreateMmioWindow(MemoryLayout.PciWindowStart);
+        machine.Mmio.Register(MemoryLayout.PciWindowStart, MemoryLayout.PciWindowEnd - MemoryLayout.PciWindowStart, Window);
+    }
+
+    public PciBus Bus { get; }
+
+    public PciHostBridge Bridge { get; }
+
+    public PciMmioWindow Window { get; }
+
+    public IReadOnlyList<VirtioFunction> Virtio => _virtio;
+
+    /// <summary>Where each function's INTx pin goes, for the MP table.</summary>
+    public IReadOnlyList<PciInterruptRoute> InterruptRoutes =>
+        [.. Bus.Devices.OfType<PciFunction>().Where(f => f.InterruptPin != 0)
+            .Select(f => new PciInterruptRoute(f.DeviceNumber, f.InterruptPin, PciInterruptWires.IoApicPin(f.DeviceNumber, f.InterruptPin)))];
+
+    /// <summary>Opens each disk image and attaches a virtio-blk for it.</summary>
+    public void AttachDisks(IReadOnlyList<DiskOptions> disks)
+    {
+        for (int i = 0; i < disks.Count; i++)
+        {
+            var backend = RawFileBlockBackend.Open(disks[i], HostFileSpace.Instance);
+            VirtioBlock device;
+            try
+            {
+                device = new VirtioBlock(backend, disks[i].Serial);
+            }
+            catch
+            {
+                backend.Dispose();
+                throw;
+            }
+
+            AttachVirtio($"disk{i}", "virtio-blk", device, () => backend.LastError);
+        }
+    }
+
+    /// <summary>Attaches to each TAP and puts a virtio-net on it; the event loop watches the TAP for frames.</summary>
+    public void AttachNics(IReadOnlyList<NicOptions> nics)
+    {
+        for (int i = 0; i < nics.Count; i++)
+        {
+            var tap = TapBackend.Open(nics[i].Tap);
+            VirtioNet device;
+            try
+            {
+                device = new VirtioNet(tap, nics[i].Mac);
+            }
+            catch
+            {
+                tap.Dispose();
+                throw;
+            }
+
+            AttachVirtio($"net{i}", "virtio-net", device, null);
+            _events.WatchReadable(tap.Fd, tap.OnReadable);
+        }
+    }
+
+    public void AttachRng() => AttachVirtio("rng0", "virtio-rng", new VirtioRng(), null);
+
+    /// <summary>
+    /// Puts any PCI function in the next free slot. <paramref name="create"/> receives the slot's INTx wire and an
+    /// <see cref="IMsiTarget"/> with <paramref name="msiVectors"/> vectors (0: none); <paramref name="barObserver"/>
+    /// hears when the guest moves the function's BARs.
+    /// </summary>
+    public T AttachFunction<T>(Func<Platform.Devices.Abstractions.IInterruptLine, IMsiTarget?, T> create, int msiVectors,
+        IPciBarObserver? barObserver = null)
+        where T : PciFunction
+    {
+        int slot = Bus.FreeSlot();
+        if (slot < 0)
+        {
+            throw new InvalidOperationException($"The PCI bus is full ({PciBus.DeviceCount - 1} devices).");
+        }
+
+        var function = create(_wires.Wire(slot, 1), msiVectors > 0 ? _msi.CreateVectors(msiVectors) : null);
+        if (barObserver is not null)
+        {
+            _observers.Add(function, barObserver);
+        }
+
+        Bus.Attach(slot, function);
+        return function;
+    }
+
+    /// <summary>Places every BAR in the window and turns decoding on, as firmware does; ioeventfds follow.</summary>
+    public void PlaceBars() =>
+        Bus.AssignBars(MemoryLayout.PciWindowStart, MemoryLayout.PciWindowEnd - MemoryLayout.PciWindowStart);
+
+    /// <summary>Counters for query-stats: each virtio device, then the bus itself.</summary>
+    public IEnumerable<DeviceStats> Stats()
+    {
+        foreach (var v in _virtio)
+        {
+            yield return v.Stats();
+        }
+
+        yield return new DeviceStats("pci", "pci-bus", new Dictionary<string, long>
+        {
+            ["config_bad_accesses"] = Bridge.BadAccesses,
+            ["window_unclaimed"] = Window.UnclaimedAccesses,
+            ["msi_route_updates"] = _msi.RouteUpdates,
+            ["msi_route_failures"] = _msi.RouteFailures,
+            ["msi_direct"] = _msi.DirectSignals,
+            ["msi_dropped"] = _msi.Dropped,
+            ["ioeventfd_failures"] = _virtio.Sum(v => v.Notifiers.RegistrationFailures),
+        });
+    }
+
+    /// <summary>
+    /// Stops every device's workers (joined) and closes their backends. The caller has stopped the vCPUs and the event
+    /// loop first, and unmaps guest memory only afterwards, so no worker ever touches unmapped memory.
+    /// </summary>
+    public void Dispose()
+    {
+        foreach (var v in _virtio)
+        {
+            v.Pci.Dispose();
+            v.Notifiers.Dispose();
+        }
+
+        _virtio.Clear();
+    }
+
+    private void AttachVirtio(string name, string kind, IVirtioDevice device, Func<string?>? backendError)
+    {
+        VirtioNotifiers? notifiers = null;
+        try
+        {
+            var pci = AttachFunction((intx, msi) => new VirtioPciDevice(device, _memory, msi!, intx), device.QueueMaxSizes.Count + 1);
+            notifiers = new VirtioNotifiers(_vm, pci, _events);
+            _observers.Add(pci, notifiers);
+            _virtio.Add(new VirtioFunction(name, kind, pci, notifiers, backendError));
+        }
+        catch
+        {
+            notifiers?.Dispose();
+            device.Dispose();
+            throw;
+        }
+    }
+}
+
+/// <summary>One virtio device on the bus: its name in query-stats, its transport and its notification fast path.</summary>
+internal sealed record VirtioFunction(string Name, string Kind, VirtioPciDevice Pci, VirtioNotifiers Notifiers, Func<string?>? BackendError)
+{
+    public IVirtioDevice Device => Pci.Device;
+
+    /// <summary>Requests, bytes, errors and notifications, named the same way for every kind, plus each kind's own.</summary>
+    public DeviceStats Stats()
+    {
+        var counters = new Dictionary<string, long>
+        {
+            ["notifications"] = Pci.Notifications,
+            ["errors"] = Pci.DeviceErrors,
+            ["bad_accesses"] = Pci.BadAccesses,
+        };
+        string? lastError = Pci.LastDeviceError ?? BackendError?.Invoke();
+        switch (Device)
+        {
+            case VirtioBlock blk:
+                counters["requests"] = blk.ReadRequests + blk.WriteRequests + blk.FlushRequests;
+                counters["read_requests"] = blk.ReadRequests;
+                counters["write_requests"] = blk.WriteRequests;
+                counters["flush_requests"] = blk.FlushRequests;
+                counters["read_bytes"] = blk.BytesRead;
+                counters["write_bytes"] = blk.BytesWritten;
+                counters["bytes"] = blk.BytesRead + blk.BytesWritten;
+                counters["failed_requests"] = blk.FailedRequests;
+                break;
+            case VirtioNet net:
+                counters["requests"] = net.FramesReceived + net.FramesSent;
+                counters["rx_frames"] = net.FramesReceived;
+                counters["rx_bytes"] = net.BytesReceived;
+                counters["tx_frames"] = net.FramesSent;
+                counters["tx_bytes"] = net.BytesSent;
+                counters["bytes"] = net.BytesReceived + net.BytesSent;
+                counters["dropped_frames"] = net.FramesDropped;
+                counters["link_up"] = net.LinkUp ? 1 : 0;
+                break;
+            case VirtioRng rng:
+                counters["requests"] = rng.Requests;
+                counters["bytes"] = rng.BytesServed;
+                break;
+        }
+
+        return new DeviceStats(Name, Kind, counters) { LastError = lastError };
+    }
+}
