@@ -1,3 +1,4 @@
+using Platform.Web.Hubs;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Supervisor;
 
@@ -17,5 +18,7 @@ public static class SupervisorServiceExtensions
         builder.Services.AddSingleton<IVmRuntime>(sp => sp.GetRequiredService<VmSupervisor>());
         builder.Services.AddSingleton<IVmRuntimeInfo>(sp => sp.GetRequiredService<VmSupervisor>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<VmSupervisor>());
+        builder.Services.AddSignalR();
+        builder.Services.AddHostedService<VmHubNotifier>();
     }
 }

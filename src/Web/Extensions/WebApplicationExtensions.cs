@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Platform.Web.Components;
 using Platform.Web.Data;
 using Platform.Web.Endpoints;
+using Platform.Web.Hubs;
 using Scalar.AspNetCore;
 
 namespace Platform.Web.Extensions;
@@ -37,6 +38,7 @@ public static class WebApplicationExtensions
 
             pages.UseStatusCodePagesWithReExecute("/not-found");
         });
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.UseAntiforgery();
     }
 
@@ -47,6 +49,8 @@ public static class WebApplicationExtensions
         app.UseStaticFiles();
         app.MapHealthChecks("/healthz");
         app.MapPlatformApi();
+        app.MapConsoleBridges();
+        app.MapHub<VmHub>(VmHub.Path);
         // The OpenAPI document at /openapi/v1.json and a browsable reference at /scalar/v1.
         app.MapOpenApi();
         app.MapScalarApiReference(scalar => scalar.WithTitle("Platform API"));

@@ -4,7 +4,10 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Text;
+using System.Net.WebSockets;
+using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
+using Platform.Web.Hubs;
 using Platform.Web.Endpoints;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Tests.Endpoints;
@@ -214,6 +217,71 @@ public sealed class VmSupervisorTests : IDisposable
         await WaitForStateAsync(runtime, vmId, VmPowerState.Running, Timeout);
         await runtime.StopAsync(vmId, Token);
         runtime.GetState(vmId).Should().Be(VmPowerState.Stopped);
+    }
+
+    [Fact]
+    public async Task The_serial_bridge_carries_the_guest_console_both_ways()
+    {
+        var app = NewApp();
+        using var client = app.CreateClient();
+        var vm = await CreateAsync(client, "serial-bridge", "echo");
+        await PowerAsync(client, vm.Id, "start");
+
+        using var socket = await app.Server.CreateWebSocketClient().ConnectAsync(new Uri(app.Server.BaseAddress, $"vms/{vm.Id}/serial"), Token);
+        var received = new StringBuilder();
+        await ReceiveUntilAsync(socket, received, "READY");
+        await socket.SendAsync("hello bridge"u8.ToArray(), WebSocketMessageType.Binary, true, Token);
+        await ReceiveUntilAsync(socket, received, "HELLO BRIDGE");
+
+        await PowerAsync(client, vm.Id, "stop");
+    }
+
+    [Fact]
+    public async Task The_hub_pushes_state_changes_to_watchers_and_stats_to_a_vm_s_watchers()
+    {
+        var app = NewApp();
+        using var client = app.CreateClient();
+        var vm = await CreateAsync(client, "hub-vm", "echo");
+        await using var hub = new HubConnectionBuilder()
+            .WithUrl(new Uri(app.Server.BaseAddress, VmHub.Path.TrimStart('/')), o => o.HttpMessageHandlerFactory = _ => app.Server.CreateHandler())
+            .Build();
+        var states = new ConcurrentQueue<VmStateChanged>();
+        var stats = new ConcurrentQueue<VmStatsSample>();
+        hub.On<VmStateChanged>("StateChanged", states.Enqueue);
+        hub.On<VmStatsSample>("Stats", stats.Enqueue);
+        await hub.StartAsync(Token);
+        await hub.InvokeAsync("WatchAll", Token);
+        await hub.InvokeAsync("Watch", vm.Id, Token);
+
+        await PowerAsync(client, vm.Id, "start");
+
+        await WaitUntilAsync(() => states.Any(s => s.VmId == vm.Id && s.State == VmPowerState.Running));
+        await WaitUntilAsync(() => stats.Any(s => s.VmId == vm.Id && s.Stats.Vcpus.Count == 1));
+        await PowerAsync(client, vm.Id, "stop");
+        await WaitUntilAsync(() => states.Any(s => s.VmId == vm.Id && s.State == VmPowerState.Stopped));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            clock.Elapsed.Should().BeLessThan(Timeout);
+            await Task.Delay(20, Token);
+        }
+    }
+
+    private static async Task ReceiveUntilAsync(WebSocket socket, StringBuilder received, string marker)
+    {
+        byte[] buffer = new byte[4096];
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        timeout.CancelAfter(Timeout);
+        while (!received.ToString().Contains(marker, StringComparison.Ordinal))
+        {
+            var result = await socket.ReceiveAsync(buffer, timeout.Token);
+            result.MessageType.Should().Be(WebSocketMessageType.Binary, $"the console should stay open until \"{marker}\"; got {received}");
+            received.Append(Encoding.ASCII.GetString(buffer, 0, result.Count));
+        }
     }
 
     public void Dispose()
