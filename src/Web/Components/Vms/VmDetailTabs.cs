@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
+using Platform.Web.Components.Console;
 using Platform.Web.Data;
 using Platform.Web.Services.Runtime;
 
@@ -17,9 +18,9 @@ public static class VmDetailTabs
     public static readonly IReadOnlyList<VmDetailTab> All =
     [
         new("summary", "Summary", Icons.Material.Filled.Dashboard, typeof(VmSummaryTab)),
-        // Hook for the console work (VNC/serial bridges): add the two tabs here, after Summary, e.g.
-        //   new("console", "Console", Icons.Material.Filled.Monitor, typeof(VmConsoleTab)),
-        //   new("serial", "Serial", Icons.Material.Filled.Terminal, typeof(VmSerialTab)),
+        new("console", "Console", Icons.Material.Filled.Monitor, typeof(VmConsoleTab)),
+        // Not "serial": /vms/{id}/serial is the serial WebSocket bridge, and a page must not share its URL.
+        new("serial-console", "Serial", Icons.Material.Filled.Terminal, typeof(VmSerialTab)),
         new("hardware", "Hardware", Icons.Material.Filled.Memory, typeof(VmHardwareTab)),
         new("events", "Events", Icons.Material.Filled.History, typeof(VmEventsTab)),
     ];
