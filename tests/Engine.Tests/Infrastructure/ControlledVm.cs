@@ -55,15 +55,19 @@ public sealed class ControlledVm : IAsyncDisposable
         }
     }
 
-    public static ControlledVm Start(string guest, string commandLine = "", RebootPolicy onReboot = RebootPolicy.Exit, int cpus = 1) =>
-        new(new MachineConfig
+    public static ControlledVm Start(string guest, string commandLine = "", RebootPolicy onReboot = RebootPolicy.Exit, int cpus = 1,
+        Func<MachineConfig, MachineConfig>? configure = null)
+    {
+        var config = new MachineConfig
         {
             KernelPath = TestGuests.Path(guest),
             CommandLine = commandLine,
             MemoryBytes = 64ul << 20,
             CpuCount = cpus,
             OnReboot = onReboot,
-        });
+        };
+        return new(configure is null ? config : configure(config));
+    }
 
     public async Task<string> WaitForOutputAsync(string marker, TimeSpan timeout)
     {
