@@ -1,5 +1,6 @@
 using Platform.Web.Hubs;
 using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Sample;
 using Platform.Web.Services.Supervisor;
 
 namespace Platform.Web.Extensions;
@@ -15,6 +16,8 @@ public static class SupervisorServiceExtensions
         var options = builder.Configuration.GetSection(SupervisorOptions.Section).Get<SupervisorOptions>() ?? new SupervisorOptions();
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<VmSupervisor>();
+        // Before the supervisor: its autostart then boots the sample on the very first start.
+        builder.Services.AddHostedService<SampleVmSeeder>();
         builder.Services.AddSingleton<IVmRuntime>(sp => sp.GetRequiredService<VmSupervisor>());
         builder.Services.AddSingleton<IVmRuntimeInfo>(sp => sp.GetRequiredService<VmSupervisor>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<VmSupervisor>());

@@ -12,6 +12,7 @@ public sealed class VmmRuntimeDirectoryTests : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "pvmrt-" + Guid.NewGuid().ToString("N")[..10]);
+    private readonly List<int> _started = [];
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
@@ -27,7 +28,9 @@ public sealed class VmmRuntimeDirectoryTests : IDisposable
             start.ArgumentList.Add(arg);
         }
 
-        return Process.Start(start)!;
+        var process = Process.Start(start)!;
+        _started.Add(process.Id);
+        return process;
     }
 
     private async Task<VmmControlClient> ConnectAsync(Process vmm)
@@ -151,6 +154,23 @@ public sealed class VmmRuntimeDirectoryTests : IDisposable
 
     public void Dispose()
     {
+        // A test that failed half-way must not leave its VMM running.
+        foreach (int pid in _started)
+        {
+            try
+            {
+                using var process = Process.GetProcessById(pid);
+                if (process.ProcessName == "platform-vmm")
+                {
+                    process.Kill();
+                }
+            }
+            catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+            {
+                // Already gone.
+            }
+        }
+
         if (Directory.Exists(_dir))
         {
             Directory.Delete(_dir, recursive: true);
