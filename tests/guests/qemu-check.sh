@@ -67,6 +67,14 @@ pick ioloop && run ioloop 2 "op=in n=20000" "DONE n=20000"
 pick mmioloop && run mmioloop 2 "" "DONE n=100000"
 pick mmioloop && run mmioloop 2 "op=read n=20000" "DONE n=20000"
 pick trap && run trap 2 "" "self-IPI vector 0x60 delivered 1"
+if [[ $MACHINE == microvm* ]]; then
+    pick fb && echo "skip fb       (microvm has no PCI VGA)"
+else
+    QEXTRA=(-vga std)
+    pick fb && run fb 2 "echo=0" "fb: mode 640x480x32 stride 2560"
+    pick fb && run fb 2 "echo=0 mode=1024x768" "fb: mode 1024x768x32 stride 4096"
+    QEXTRA=()
+fi
 
 # PCI and virtio (modern only: disable-legacy=on). microvm has no PCI bus on ports 0xCF8/0xCFC.
 if [[ $MACHINE == microvm* ]]; then

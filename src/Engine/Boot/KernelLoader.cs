@@ -13,7 +13,10 @@ public static class KernelLoader
 {
     private const ulong PageSize = 4096;
 
-    public static BootPlan Load(GuestMemory memory, ulong memoryBytes, ReadOnlySpan<byte> kernel, ReadOnlySpan<byte> initrd, string commandLine)
+    /// <param name="screen">The framebuffer set up for the kernel, described in a bzImage's zero page
+    /// (<c>screen_info</c>); the PVH entry has no place for it and ignores it.</param>
+    public static BootPlan Load(GuestMemory memory, ulong memoryBytes, ReadOnlySpan<byte> kernel, ReadOnlySpan<byte> initrd,
+        string commandLine, ScreenInfo? screen = null)
     {
         byte[] cmdline = Encoding.UTF8.GetBytes(commandLine + "\0");
         if (cmdline.Length > MemoryLayout.CommandLineMax)
@@ -31,7 +34,7 @@ public static class KernelLoader
 
         if (BzImage.LooksLikeBzImage(kernel))
         {
-            return LoadBzImage(memory, lowRamEnd, BzImage.Parse(kernel), kernel, initrd, cmdline, e820);
+            return LoadBzImage(memory, lowRamEnd, BzImage.Parse(kernel), kernel, initrd, cmdline, e820, screen);
         }
 
         throw new BootException(kernel.Length < 0x206
@@ -77,7 +80,7 @@ public static class KernelLoader
     }
 
     private static BootPlan LoadBzImage(GuestMemory memory, ulong lowRamEnd, BzImage bz, ReadOnlySpan<byte> image,
-        ReadOnlySpan<byte> initrd, byte[] cmdline, IReadOnlyList<E820Entry> e820)
+        ReadOnlySpan<byte> initrd, byte[] cmdline, IReadOnlyList<E820Entry> e820, ScreenInfo? screen)
     {
         var protectedMode = image[(int)bz.KernelOffset..];
         ulong kernelEnd = MemoryLayout.KernelLoad + (ulong)protectedMode.Length;
@@ -98,6 +101,11 @@ public static class KernelLoader
         zeroPage.SetLoader();
         zeroPage.SetCommandLine(MemoryLayout.CommandLine);
         zeroPage.SetE820(e820);
+        if (screen is not null)
+        {
+            zeroPage.SetScreenInfo(screen);
+        }
+
         if (!initrd.IsEmpty)
         {
             // The initrd must end below initrd_addr_max (the kernel's own limit) and below RAM's end.

@@ -9,6 +9,21 @@ namespace Platform.Engine.Boot;
 public sealed class ZeroPage
 {
     public const int Size = 4096;
+    // struct screen_info at the start of the zero page (include/uapi/linux/screen_info.h).
+    private const int OrigVideoIsVga = 0x0F;
+    private const int LfbWidth = 0x12;
+    private const int LfbHeight = 0x14;
+    private const int LfbDepth = 0x16;
+    private const int LfbBase = 0x18;
+    private const int LfbSize = 0x1C;
+    private const int LfbLineLength = 0x24;
+    private const int RedSize = 0x26;
+    private const int Capabilities = 0x36;
+    private const int ExtLfbBase = 0x3A;
+    /// <summary>VIDEO_TYPE_VLFB: "VESA VGA in graphic mode", a linear framebuffer.</summary>
+    public const byte VideoTypeVlfb = 0x23;
+    /// <summary>VIDEO_CAPABILITY_64BIT_BASE: ext_lfb_base holds the upper half of the address.</summary>
+    private const uint Capability64BitBase = 1 << 1;
     private const int ExtRamdiskImage = 0x0C0;
     private const int ExtRamdiskSize = 0x0C4;
     private const int ExtCmdLinePtr = 0x0C8;
@@ -49,6 +64,34 @@ public sealed class ZeroPage
         BinaryPrimitives.WriteUInt32LittleEndian(Bytes.AsSpan(RamdiskSize), (uint)size);
         BinaryPrimitives.WriteUInt32LittleEndian(Bytes.AsSpan(ExtRamdiskImage), (uint)(address >> 32));
         BinaryPrimitives.WriteUInt32LittleEndian(Bytes.AsSpan(ExtRamdiskSize), (uint)(size >> 32));
+    }
+
+    /// <summary>
+    /// Describes the framebuffer as a VESA linear framebuffer (<c>VIDEO_TYPE_VLFB</c>). For this type Linux reads
+    /// <c>lfb_size</c> in 64 KiB units (vesafb and sysfb multiply by 65536), unlike EFI framebuffers.
+    /// </summary>
+    public void SetScreenInfo(ScreenInfo screen)
+    {
+        ArgumentNullException.ThrowIfNull(screen);
+        Span<byte> b = Bytes;
+        b[OrigVideoIsVga] = VideoTypeVlfb;
+        BinaryPrimitives.WriteUInt16LittleEndian(b[LfbWidth..], checked((ushort)screen.Width));
+        BinaryPrimitives.WriteUInt16LittleEndian(b[LfbHeight..], checked((ushort)screen.Height));
+        BinaryPrimitives.WriteUInt16LittleEndian(b[LfbDepth..], checked((ushort)screen.BitsPerPixel));
+        BinaryPrimitives.WriteUInt32LittleEndian(b[LfbBase..], (uint)screen.Base);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[LfbSize..], checked((uint)((screen.Size + 0xFFFF) >> 16)));
+        BinaryPrimitives.WriteUInt16LittleEndian(b[LfbLineLength..], checked((ushort)screen.Stride));
+        ReadOnlySpan<byte> colours =
+        [
+            screen.Red.Size, screen.Red.Position, screen.Green.Size, screen.Green.Position,
+            screen.Blue.Size, screen.Blue.Position, screen.Reserved.Size, screen.Reserved.Position,
+        ];
+        colours.CopyTo(b[RedSize..]);
+        if (screen.Base > uint.MaxValue)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(b[ExtLfbBase..], (uint)(screen.Base >> 32));
+            BinaryPrimitives.WriteUInt32LittleEndian(b[Capabilities..], Capability64BitBase);
+        }
     }
 
     public void SetE820(IReadOnlyList<E820Entry> entries)

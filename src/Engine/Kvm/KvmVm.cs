@@ -8,6 +8,9 @@ public sealed class KvmVm : IDisposable
     /// <summary>KVM_MEM_LOG_DIRTY_PAGES: the kernel records which pages of the slot the guest wrote.</summary>
     public const uint MemLogDirtyPages = 1;
 
+    /// <summary>The page size of KVM's dirty log and memory slots on x86.</summary>
+    public const ulong PageSize = 4096;
+
     private readonly FileDescriptorHandle _fd;
 
     internal KvmVm(FileDescriptorHandle fd, KvmSystem system)
@@ -34,6 +37,28 @@ public sealed class KvmVm : IDisposable
         // SAFETY: `region` lives on this stack frame for the duration of the call.
         Check(LibcNative.Ioctl(Fd, KvmIoctls.SetUserMemoryRegion, &region), "KVM_SET_USER_MEMORY_REGION");
     }
+
+    /// <summary>
+    /// KVM_SET_USER_MEMORY_REGION that reports failure as an errno (0 on success) instead of throwing, for slots the
+    /// guest moves (a framebuffer BAR): EEXIST when the range overlaps another slot, EINVAL for a bad address or size.
+    /// A <paramref name="size"/> of 0 deletes the slot.
+    /// </summary>
+    internal unsafe int TrySetUserMemoryRegion(uint slot, ulong guestPhysical, ulong size, nint hostAddress, uint flags)
+    {
+        var region = new KvmUserspaceMemoryRegion
+        {
+            Slot = slot,
+            Flags = flags,
+            GuestPhysAddr = guestPhysical,
+            MemorySize = size,
+            UserspaceAddr = (ulong)hostAddress,
+        };
+        // SAFETY: `region` lives on this stack frame for the duration of the call.
+        return LibcNative.Ioctl(Fd, KvmIoctls.SetUserMemoryRegion, &region) < 0 ? LibcNative.LastError : 0;
+    }
+
+    /// <summary>Deletes a memory slot (KVM_SET_USER_MEMORY_REGION with size 0); 0 or the errno.</summary>
+    internal int TryRemoveUserMemoryRegion(uint slot) => TrySetUserMemoryRegion(slot, 0, 0, 0, 0);
 
     /// <summary>Three pages KVM needs for its real-mode TSS on Intel; must not overlap RAM the guest uses.</summary>
     public void SetTssAddress(ulong address) =>
@@ -117,13 +142,34 @@ public sealed class KvmVm : IDisposable
     }
 
     /// <summary>KVM_GET_DIRTY_LOG into a caller-owned bitmap (one bit per page of the slot).</summary>
-    public unsafe void GetDirtyLog(uint slot, Span<ulong> bitmap)
+    /// <param name="slotBytes">The slot's size: the bitmap must hold its pages rounded up to 64 bits, as KVM writes them.</param>
+    public void GetDirtyLog(uint slot, ulong slotBytes, Span<ulong> bitmap)
     {
+        int error = TryGetDirtyLog(slot, slotBytes, bitmap);
+        if (error != 0)
+        {
+            throw new KvmException($"KVM_GET_DIRTY_LOG (slot {slot})", error);
+        }
+    }
+
+    /// <summary>
+    /// KVM_GET_DIRTY_LOG: copies the slot's log into <paramref name="bitmap"/> (bit n = page n written since the last
+    /// call) and clears it. Returns 0 or the errno (ENOENT for a slot that does not exist or logs nothing);
+    /// EINVAL without calling KVM when the bitmap is too small for <paramref name="slotBytes"/>.
+    /// </summary>
+    internal unsafe int TryGetDirtyLog(uint slot, ulong slotBytes, Span<ulong> bitmap)
+    {
+        ulong words = (slotBytes / PageSize + 63) / 64;
+        if ((ulong)bitmap.Length < words)
+        {
+            return LibcNative.EINVAL;
+        }
+
         fixed (ulong* p = bitmap)
         {
             var log = new KvmDirtyLog { Slot = slot, DirtyBitmap = (ulong)p };
-            // SAFETY: the bitmap is pinned and sized by the caller for the slot's pages.
-            Check(LibcNative.Ioctl(Fd, KvmIoctls.GetDirtyLog, &log), "KVM_GET_DIRTY_LOG");
+            // SAFETY: the bitmap is pinned and holds at least the ALIGN(pages, 64) bits KVM writes (checked above).
+            return LibcNative.Ioctl(Fd, KvmIoctls.GetDirtyLog, &log) < 0 ? LibcNative.LastError : 0;
         }
     }
 

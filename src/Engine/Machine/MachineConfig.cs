@@ -1,3 +1,4 @@
+using Platform.Devices.Display;
 using Platform.Devices.Virtio.Block;
 using Platform.Engine.Net;
 
@@ -10,6 +11,15 @@ public enum RebootPolicy
     Exit,
     /// <summary>The machine is rebuilt and the kernel boots again.</summary>
     Restart,
+}
+
+/// <summary>The machine's display adapter.</summary>
+public enum DisplayKind
+{
+    /// <summary>No display: no VGA device, no framebuffer, no vnc.sock (a serial-only machine, as Firecracker's).</summary>
+    None,
+    /// <summary>QEMU's std-vga (Bochs VBE, PCI 1234:1111) with its framebuffer served over RFB, as QEMU's pc machine has by default.</summary>
+    Std,
 }
 
 /// <summary>One VM's hardware and boot source; the CLI and vm.json both produce it.</summary>
@@ -39,6 +49,12 @@ public sealed record MachineConfig
     /// <summary>Whether the machine has a virtio-rng (host entropy). Off unless asked for, as in QEMU.</summary>
     public bool Rng { get; init; }
 
+    /// <summary>The display adapter; the std-vga unless asked otherwise (<c>--display none</c>).</summary>
+    public DisplayKind Display { get; init; } = DisplayKind.Std;
+
+    /// <summary>The std-vga's video memory: a power of two from 1 to 256 MiB (16 MiB, QEMU's default, fits 2560×1600).</summary>
+    public int VideoMemoryBytes { get; init; } = StdVga.DefaultVideoMemorySize;
+
     /// <summary>PCI slots 1–31 are free for devices (0 is the host bridge).</summary>
     public const int MaxPciDevices = 31;
 
@@ -66,9 +82,14 @@ public sealed record MachineConfig
             problems.Add("--kernel is required");
         }
 
-        if (Disks.Count + Nics.Count + (Rng ? 1 : 0) > MaxPciDevices)
+        if (Disks.Count + Nics.Count + (Rng ? 1 : 0) + (Display == DisplayKind.None ? 0 : 1) > MaxPciDevices)
         {
-            problems.Add($"at most {MaxPciDevices} PCI devices (disks, NICs and the rng together)");
+            problems.Add($"at most {MaxPciDevices} PCI devices (disks, NICs, the rng and the display together)");
+        }
+
+        if (VideoMemoryBytes is < StdVga.MinVideoMemorySize or > StdVga.MaxVideoMemorySize || (VideoMemoryBytes & (VideoMemoryBytes - 1)) != 0)
+        {
+            problems.Add("video memory must be a power of two from 1 MiB to 256 MiB");
         }
 
         foreach (var tap in Nics.GroupBy(n => n.Tap).Where(g => g.Count() > 1))

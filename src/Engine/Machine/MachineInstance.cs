@@ -1,6 +1,8 @@
+using Platform.Devices.Display;
 using Platform.Devices.Legacy;
 using Platform.Engine.Boot;
 using Platform.Engine.Control;
+using Platform.Engine.Display;
 using Platform.Engine.Host;
 using Platform.Engine.Kvm;
 using Platform.Engine.Kvm.Interop;
@@ -40,17 +42,20 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     private readonly IoEventLoop _events = new();
     private MsiRouter? _msi;
     private PciDevices? _pci;
+    private VideoMemory? _ownedVideoMemory;
+    private readonly VideoMemory? _videoMemory;
     private bool _pauseRequested;
     private bool _stopRequested;
     private int _pausedCount;
     private bool _disposed;
 
-    private MachineInstance(MachineConfig config, KvmSystem kvm, KvmVm vm, GuestMemory memory)
+    private MachineInstance(MachineConfig config, KvmSystem kvm, KvmVm vm, GuestMemory memory, VideoMemory? videoMemory)
     {
         Config = config;
         _kvm = kvm;
         _vm = vm;
         Memory = memory;
+        _videoMemory = videoMemory;
     }
 
     public MachineConfig Config { get; }
@@ -74,6 +79,9 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     /// <summary>PCI bus 0: the host bridge and every virtio function.</summary>
     public Platform.Devices.Pci.PciBus Pci => _pci!.Bus;
 
+    /// <summary>The std-vga, its PCI function and its framebuffer slot; null with <see cref="DisplayKind.None"/>.</summary>
+    public MachineDisplay? Display { get; private set; }
+
     /// <summary>The machine's PCI side, for the engine's own wiring (the display attaches its function here) and tests.</summary>
     internal PciDevices PciDevices => _pci!;
 
@@ -92,7 +100,10 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     }
 
     /// <summary>Builds the machine and loads the kernel; nothing runs until <see cref="Start"/>.</summary>
-    public static MachineInstance Create(MachineConfig config, Stream serialOutput, KvmSystem? kvm = null)
+    /// <param name="videoMemory">The display's video memory when it must outlive this boot (the VMM keeps one across
+    /// reboots, so its VNC clients stay connected); it must be <see cref="MachineConfig.VideoMemoryBytes"/> long. Null:
+    /// the machine maps its own and unmaps it when disposed.</param>
+    public static MachineInstance Create(MachineConfig config, Stream serialOutput, KvmSystem? kvm = null, VideoMemory? videoMemory = null)
     {
         var problems = config.Validate();
         if (problems.Count > 0)
@@ -102,6 +113,11 @@ public sealed class MachineInstance : IVcpuController, IDisposable
 
         byte[] kernel = ReadImage(config.KernelPath, "kernel", config.MemoryBytes);
         byte[] initrd = config.InitrdPath is null ? [] : ReadImage(config.InitrdPath, "initrd", config.MemoryBytes);
+
+        if (videoMemory is not null && videoMemory.Size != config.VideoMemoryBytes)
+        {
+            throw new ArgumentException($"The video memory is {videoMemory.Size} bytes; the configuration says {config.VideoMemoryBytes}.", nameof(videoMemory));
+        }
 
         bool ownsKvm = kvm is null;
         kvm ??= KvmSystem.Open();
@@ -113,7 +129,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             kvm.RequireCapabilities([.. RequiredCapabilities]);
             vm = kvm.CreateVm();
             memory = GuestMemory.Allocate(MemoryLayout.RamRegions(config.MemoryBytes));
-            machine = new MachineInstance(config, kvm, vm, memory);
+            machine = new MachineInstance(config, kvm, vm, memory, videoMemory);
             machine.Build(kernel, initrd, serialOutput);
             return machine;
         }
@@ -183,7 +199,9 @@ public sealed class MachineInstance : IVcpuController, IDisposable
 
         AttachDevices(serialOutput);
         AttachPciDevices();
-        Boot = KernelLoader.Load(Memory, Config.MemoryBytes, kernel, initrd, Config.CommandLine);
+        // A Linux kernel finds a mode set as a VGA BIOS would leave it, described in screen_info; PVH guests set their own.
+        var screen = Display is not null && BzImage.LooksLikeBzImage(kernel) ? Display.SetUpForLinux() : null;
+        Boot = KernelLoader.Load(Memory, Config.MemoryBytes, kernel, initrd, Config.CommandLine, screen);
         byte[] mpTable = MpTable.Build(MemoryLayout.MpTable, Config.CpuCount, _pci!.InterruptRoutes);
         mpTable.CopyTo(Memory.GetSpan(MemoryLayout.MpTable, mpTable.Length));
 
@@ -221,7 +239,27 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             _pci.AttachRng();
         }
 
+        // The display goes after the virtio devices, so their slots do not depend on whether there is one.
+        if (Config.Display == DisplayKind.Std)
+        {
+            AttachDisplay();
+        }
+
         _pci.PlaceBars();
+    }
+
+    /// <summary>
+    /// The std-vga: DISPI and VGA ports, the PCI function (BAR 2 through the PCI window), and video memory mapped as
+    /// its own KVM slot with dirty logging wherever BAR 0 is placed (<see cref="MachineDisplay"/> follows the moves).
+    /// </summary>
+    private void AttachDisplay()
+    {
+        var videoMemory = _videoMemory ?? (_ownedVideoMemory = VideoMemory.Allocate(Config.VideoMemoryBytes));
+        var display = new MachineDisplay(_vm, videoMemory);
+        _pci!.AttachFunction((_, _) => display.Function, msiVectors: 0, barObserver: display);
+        Ports.Register(StdVga.DispiPortBase, StdVga.DispiPortCount, display.Vga.DispiPorts);
+        Ports.Register(StdVga.VgaPortBase, StdVga.VgaPortCount, display.Vga.VgaPorts);
+        Display = display;
     }
 
     /// <summary>Per-vCPU counters for query-stats.</summary>
@@ -259,6 +297,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             ["unclaimed_writes"] = Mmio.UnclaimedWrites,
         }),
         .. _pci?.Stats() ?? [],
+        .. Display is null ? (IEnumerable<DeviceStats>)[] : [Display.Stats()],
     ];
 
     public void Start()
@@ -375,6 +414,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         // loop (which wakes device workers) stops; then each device's worker is stopped and joined.
         _events.Stop();
         _pci?.Dispose();
+        Display?.Close(); // no dirty-log read may reach the VM's descriptor once it is closed
         foreach (var vcpu in _vcpus)
         {
             vcpu.Dispose();
@@ -385,5 +425,6 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         _msi?.Dispose();
         _vm.Dispose();
         Memory.Dispose();
+        ((IDisposable?)_ownedVideoMemory)?.Dispose();
     }
 }

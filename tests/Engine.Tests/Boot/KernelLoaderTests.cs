@@ -53,6 +53,29 @@ public sealed class KernelLoaderTests : IDisposable
     }
 
     [Fact]
+    public void BzImage_zero_page_describes_the_framebuffer_as_a_VESA_linear_framebuffer()
+    {
+        byte[] kernel = File.ReadAllBytes(GuestImages.Path("vmlinuz"));
+        KernelLoader.Load(_memory, Memory, kernel, [], "console=tty0");
+        _memory.GetSpan(MemoryLayout.ZeroPage, 0x40).ToArray().Should().OnlyContain(b => b == 0, "no screen, no screen_info");
+
+        var screen = new ScreenInfo(1024, 768, 32, 4096, 0xE000_0000, 16 << 20);
+        KernelLoader.Load(_memory, Memory, kernel, [], "console=tty0", screen);
+
+        // Offsets from include/uapi/linux/screen_info.h; struct screen_info opens the zero page.
+        var zero = _memory.GetSpan(MemoryLayout.ZeroPage, 0x40).ToArray();
+        zero[0x0F].Should().Be(0x23, "orig_video_isVGA = VIDEO_TYPE_VLFB");
+        Read16(zero, 0x12).Should().Be(1024, "lfb_width");
+        Read16(zero, 0x14).Should().Be(768, "lfb_height");
+        Read16(zero, 0x16).Should().Be(32, "lfb_depth");
+        Read32(zero, 0x18).Should().Be(0xE000_0000u, "lfb_base");
+        Read32(zero, 0x1C).Should().Be(256u, "lfb_size counts 64 KiB units for VLFB");
+        Read16(zero, 0x24).Should().Be(4096, "lfb_linelength");
+        zero.AsSpan(0x26, 8).ToArray().Should().Equal([8, 16, 8, 8, 8, 0, 8, 24], "red, green, blue, reserved: size then position");
+        Read32(zero, 0x36).Should().Be(0u, "a base below 4 GiB needs no 64-bit capability");
+    }
+
+    [Fact]
     public void Vmlinux_loads_by_physical_address_with_hvm_start_info()
     {
         byte[] kernel = File.ReadAllBytes(GuestImages.Path("vmlinux"));
@@ -121,6 +144,8 @@ public sealed class KernelLoaderTests : IDisposable
         var act = () => KernelLoader.Load(_memory, Memory, kernel, [], "");
         act.Should().Throw<BootException>().WithMessage("*truncated*");
     }
+
+    private static ushort Read16(byte[] data, int offset) => BinaryPrimitives.ReadUInt16LittleEndian(data.AsSpan(offset));
 
     private static uint Read32(byte[] data, int offset) => BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(offset));
 
