@@ -81,6 +81,24 @@ public sealed class MachineDisplayTests
     }
 
     [Fact]
+    public async Task The_pci_guest_lists_the_std_vga_after_the_virtio_devices_with_its_two_BARs()
+    {
+        var serial = new SerialCapture();
+        using var machine = MachineInstance.Create(new MachineConfig
+        {
+            KernelPath = TestGuests.Path("pci"),
+            MemoryBytes = 64ul << 20,
+            Rng = true,
+        }, serial);
+        machine.Start();
+
+        string output = await serial.WaitForAsync("PLATFORM-TEST pci PASS", GuestTimeout);
+        output.Should().Contain("pci: 00:01.0 1af4:1044").And.Contain("pci: 00:02.0 1234:1111 class 030000\n", "no interrupt pin");
+        output.Should().Contain("BAR0 0xe0000000 size 0x1000000 32-bit", "the largest BAR is placed first, as firmware does");
+        output.Should().Contain("BAR2 0xe1").And.Contain("size 0x1000 32-bit");
+    }
+
+    [Fact]
     public async Task Without_a_display_there_is_no_VGA_on_the_bus()
     {
         var serial = new SerialCapture();
