@@ -24,6 +24,7 @@ public abstract class DashboardTestContext : BunitContext
         Services.AddSingleton(Db.Options);
         Services.AddSingleton<IHostInfo>(Db.Host);
         Services.AddSingleton<IVmRuntime>(Db.Runtime);
+        Services.AddSingleton<IVmRuntimeInfo>(RuntimeInfo);
         Services.AddSingleton(Db.Events);
         Services.AddSingleton(Db.Images);
         Services.AddSingleton(Db.Vms);
@@ -32,6 +33,8 @@ public abstract class DashboardTestContext : BunitContext
     }
 
     protected TestDatabase Db { get; } = new();
+
+    protected FakeVmRuntimeInfo RuntimeInfo { get; } = new();
 
     protected RecordingVmRuntime Runtime => Db.Runtime;
 
