@@ -148,6 +148,9 @@ static void bench(void)
         test_fail("the disk is smaller than bs");
     uint64_t ops = cmdline_u64("ops", cmdline_u64("mib", 64) * (1u << 20) / bs);
     uint64_t next = 0, done = 0, issued = 0, lcg = seed | 1;
+    int free_slots[MAX_QD], nfree = 0; /* devices may complete out of order: reuse the slot that completed */
+    for (int i = (int)qd - 1; i >= 0; i--)
+        free_slots[nfree++] = i;
 
     tsc_calibrate();
     uint64_t t0 = rdtsc();
@@ -160,7 +163,7 @@ static void bench(void)
             } else {
                 block = next++ % span;
             }
-            int slot = (int)(issued % qd);
+            int slot = free_slots[--nfree];
             submit(slot, write ? T_OUT : T_IN, block * (bs / SECTOR), data + (uint64_t)slot * bs, bs);
             issued++;
         }
@@ -168,6 +171,7 @@ static void bench(void)
         int slot = complete();
         if (status[slot] != S_OK)
             test_fail("%s request failed: status %u", name, status[slot]);
+        free_slots[nfree++] = slot;
         done++;
     }
     if (write && request(T_FLUSH, 0, NULL, 0) != S_OK)

@@ -59,11 +59,47 @@ public sealed class VmmProgramTests
     [InlineData("--bogus", "1")]
     [InlineData("--serial", "tcp")]
     [InlineData("--serial", "socket")]
+    [InlineData("--disk", "disk.img,cache=unsafe")]
+    [InlineData("--disk", ",ro")]
+    [InlineData("--net", "mac=52:54:00:12:34:56")]
+    [InlineData("--net", "tap=tap0,mac=ff:ff:ff:ff:ff:ff")]
     public async Task Usage_errors_exit_64_and_name_the_problem(string option, string value)
     {
         var (code, _, stderr) = await VmmProcess.RunAsync(Timeout, "--kernel", TestGuests.Path("hello"), option, value);
         code.Should().Be(64);
         stderr.Should().StartWith("platform-vmm: ").And.Contain("--help");
+    }
+
+    [Fact]
+    public async Task A_missing_disk_image_is_a_start_failure_that_names_it()
+    {
+        var (code, _, stderr) = await VmmProcess.RunAsync(Timeout, "--kernel", TestGuests.Path("hello"), "--disk", "/nonexistent/disk.img");
+        code.Should().Be(1);
+        stderr.Should().Contain("/nonexistent/disk.img");
+    }
+
+    [Fact]
+    public async Task Disks_from_the_config_file_and_the_command_line_are_attached_in_that_order()
+    {
+        using var first = new DiskImage(1 << 20);
+        using var second = new DiskImage(1 << 20);
+        string config = Path.Combine(Path.GetTempPath(), $"vm-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(config, $$"""
+            { "kernel": "{{TestGuests.Path("blk")}}", "memory": "64M", "cmdline": "disk=1 seed=0x42 count=4",
+              "disks": [ { "path": "{{first.Path}}", "read_only": true, "serial": "from-file" } ], "rng": true }
+            """, TestContext.Current.CancellationToken);
+        try
+        {
+            var (code, stdout, stderr) = await VmmProcess.RunAsync(Timeout, "--config", config, "--disk", $"{second.Path},cache=none,serial=from-cli");
+            code.Should().Be(2, stderr);
+            stdout.Should().Contain("blk: disk 1 at 00:02.0").And.Contain("blk: serial 'from-cli'").And.Contain("PLATFORM-TEST blk PASS");
+            second.FirstSectorWithoutPattern(0x42, 0, 4).Should().Be(-1);
+            first.ReadSectors(0, 4).Should().OnlyContain(b => b == 0);
+        }
+        finally
+        {
+            File.Delete(config);
+        }
     }
 
     [Fact]

@@ -27,6 +27,8 @@ internal enum OpenFlags
     ReadOnly = 0,
     ReadWrite = 2,
     NonBlock = 0x800,
+    /// <summary>O_DIRECT: transfers bypass the page cache (buffers, offsets and lengths aligned to the logical block).</summary>
+    Direct = 0x4000,
     CloseOnExec = 0x80000,
 }
 
@@ -132,6 +134,14 @@ internal static partial class LibcNative
         public long Seconds;
         public long Nanoseconds;
     }
+
+    /// <summary><c>flock(fd, operation)</c>: the advisory lock .NET's FileShare also takes, so both kinds of open exclude each other.</summary>
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    public static partial int Flock(int fd, int operation);
+
+    public const int LockShared = 1;
+    public const int LockExclusive = 2;
+    public const int LockNonBlocking = 4;
 
     /// <summary><c>fallocate(fd, mode, offset, len)</c>: hole punching and zeroing for disk images.</summary>
     [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]

@@ -60,7 +60,7 @@ internal sealed class PciDevices : IDisposable
     {
         for (int i = 0; i < disks.Count; i++)
         {
-            var backend = RawFileBlockBackend.Open(disks[i], HostFileSpace.Instance);
+            var backend = DiskImageFiles.Open(disks[i]);
             VirtioBlock device;
             try
             {

@@ -148,6 +148,31 @@ public sealed class VirtioGuestTests
         disk.FirstSectorWithoutPattern(0x77, 1, 4).Should().Be(-1, "the image is unlocked once the VMM is gone");
     }
 
+    [Fact]
+    public async Task A_machine_disposed_while_its_disk_is_busy_stops_the_device_workers_before_unmapping_memory()
+    {
+        using var disk = new DiskImage(64 << 20);
+        var serial = new SerialCapture();
+        var machine = Boot("blk", serial, "mode=bench bench=randwrite ops=1000000 qd=8",
+            c => c with { Disks = [new DiskOptions(disk.Path)], Rng = true });
+        await serial.WaitForAsync("blk: serial", GuestTimeout);
+        var blk = (VirtioBlock)machine.PciDevices.Virtio[0].Device;
+        while (blk.WriteRequests < 50)
+        {
+            await Task.Delay(20, TestContext.Current.CancellationToken); // requests in flight on the worker
+        }
+
+        machine.Dispose(); // a worker left running would now fault on unmapped guest memory and end this process
+        long served = blk.WriteRequests;
+        await Task.Delay(100, TestContext.Current.CancellationToken);
+        blk.WriteRequests.Should().Be(served, "the worker was stopped and joined");
+
+        // The image is closed and unlocked: a new machine opens it again.
+        var again = new SerialCapture();
+        using var next = Boot("blk", again, "sector=0 count=1", c => c with { Disks = [new DiskOptions(disk.Path)] });
+        await again.WaitForAsync("PLATFORM-TEST blk PASS", GuestTimeout);
+    }
+
     private static async Task WaitForCountAsync(ControlledVm vm, string marker, int count)
     {
         var deadline = DateTime.UtcNow + GuestTimeout;
