@@ -5,7 +5,6 @@ using Platform.Web.Data;
 using Platform.Web.Services;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Images;
-using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Extensions;

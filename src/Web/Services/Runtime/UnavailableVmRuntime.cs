@@ -1,8 +1,9 @@
 namespace Platform.Web.Services.Runtime;
 
 /// <summary>
-/// The runtime until the VMM supervisor is registered in its place (ServiceCollectionExtensions): every VM is
-/// Stopped and every power action fails with a reason the user can read (the API answers 503).
+/// A runtime that cannot act, for hosts where no supervisor may run VMMs (and for tests of that path): every VM is
+/// Stopped and every power action fails with a reason the user can read (the API answers 503). The dashboard
+/// registers <c>VmSupervisor</c> instead (SupervisorServiceExtensions).
 /// </summary>
 internal sealed class UnavailableVmRuntime : IVmRuntime
 {
