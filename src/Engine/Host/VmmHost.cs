@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using Platform.Engine.Control;
+using Platform.Engine.Display;
 using Platform.Engine.Kvm;
 using Platform.Engine.Machine;
+using Platform.Engine.Vnc;
 
 namespace Platform.Engine.Host;
 
@@ -39,12 +41,20 @@ public sealed class VmmHost : IDisposable
     private MachineInstance? _prepared;
     private bool _quitRequested;
 
-    public VmmHost(MachineConfig config, Stream serialOutput)
+    /// <param name="vnc">How the VNC server greets clients (desktop name, password); used when the machine has a display.</param>
+    public VmmHost(MachineConfig config, Stream serialOutput, VncServerOptions? vnc = null)
     {
         _config = config;
         _serialOutput = serialOutput;
         _kvm = KvmSystem.Open();
+        if (config.Display != DisplayKind.None)
+        {
+            Display = new VncDisplay(config.VideoMemoryBytes, vnc ?? new VncServerOptions());
+        }
     }
+
+    /// <summary>The screen and its VNC server, across reboots; null without a display.</summary>
+    public VncDisplay? Display { get; }
 
     public event Action<VmmEvent>? Event;
 
@@ -73,7 +83,7 @@ public sealed class VmmHost : IDisposable
     {
         lock (_lock)
         {
-            _prepared ??= MachineInstance.Create(_config, _serialOutput, _kvm);
+            _prepared ??= CreateMachine();
         }
     }
 
@@ -91,11 +101,14 @@ public sealed class VmmHost : IDisposable
                     return VmmExitCode.PowerOff;
                 }
 
-                machine = _prepared ?? MachineInstance.Create(_config, _serialOutput, _kvm);
+                machine = _prepared ?? CreateMachine();
                 _prepared = null;
                 _current = machine;
                 Boots++;
             }
+
+            // VNC clients stay connected across reboots: they now see (and type into) this boot's devices.
+            Display?.Attach(machine);
 
             machine.Start();
             SetState(VmRunState.Running, "RESUME");
@@ -105,6 +118,7 @@ public sealed class VmmHost : IDisposable
                 _current = null;
             }
 
+            Display?.Detach();
             machine.Dispose();
             if (_quitRequested)
             {
@@ -205,8 +219,10 @@ public sealed class VmmHost : IDisposable
             _config.MemoryBytes,
             ProcStats.ResidentSetBytes(),
             machine?.GetVcpuStats() ?? [],
-            machine?.GetDeviceStats() ?? []);
+            [.. machine?.GetDeviceStats() ?? [], .. Display is null ? (IEnumerable<DeviceStats>)[] : [Display.Stats()]]);
     }
+
+    private MachineInstance CreateMachine() => MachineInstance.Create(_config, _serialOutput, _kvm, Display?.VideoMemory);
 
     /// <summary>A hard reset, as the reset button: the machine is rebuilt (or the VMM exits, per policy).</summary>
     public void Reset() => Current?.Stop(MachineExitReason.Reset, "host reset");
@@ -234,10 +250,12 @@ public sealed class VmmHost : IDisposable
 
     private void Raise(string name, string? detail) => Event?.Invoke(new VmmEvent(name, detail));
 
+    /// <summary>Call after <see cref="RunAsync"/> has returned: the display's video memory goes with it.</summary>
     public void Dispose()
     {
         Quit();
         _prepared?.Dispose();
+        Display?.Dispose();
         _kvm.Dispose();
     }
 }

@@ -2,13 +2,14 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Platform.Devices.Virtio.Block;
+using Platform.Engine.Display;
 using Platform.Engine.Machine;
 using Platform.Engine.Net;
 
 namespace Platform.Engine.Vmm;
 
 /// <summary>What the command line asked for.</summary>
-internal sealed record VmmOptions(MachineConfig? Machine, string Serial, string? RuntimeDir, bool Help, bool Check);
+internal sealed record VmmOptions(MachineConfig? Machine, string Serial, string? RuntimeDir, bool Help, bool Check, VncListenOptions? Vnc = null);
 
 /// <summary>Parses platform-vmm's arguments; every mistake becomes a <see cref="UsageException"/> naming it.</summary>
 internal static class CommandLine
@@ -36,9 +37,18 @@ internal static class CommandLine
                                 `ip tuntap add NAME mode tap`, or run with CAP_NET_ADMIN); the default MAC
                                 is 52:54:00 and three bytes derived from NAME, so it is the same every boot
           --rng                 a virtio-rng: host entropy for the guest (off by default, as in QEMU)
+          --display std|none    std (default, as QEMU's pc machine): a std-vga (Bochs VBE, PCI 1234:1111,
+                                16 MiB) whose screen is served over RFB on vnc.sock in the runtime folder
+                                (security None: the folder is owner-only); Linux kernels find a 1024x768
+                                framebuffer set up for them. none: no display, no vnc.sock
+          --vnc ADDR:PORT[,password-file=FILE]
+                                also serve the screen to VNC viewers on a TCP address, e.g. 127.0.0.1:5901.
+                                A loopback address needs no password (security None, as in QEMU); any other
+                                address is refused without password-file= (VNC authentication with the
+                                file's first line, of which VNC uses 8 characters; weak: prefer an SSH tunnel)
           --serial MODE         stdio (default): console on stdout/stdin as well as serial.sock;
                                 socket or none: serial.sock only (socket requires --runtime-dir)
-          --runtime-dir DIR     folder for control.sock, serial.sock and vmm.pid (see docs/control-protocol.md)
+          --runtime-dir DIR     folder for control.sock, serial.sock, vnc.sock and vmm.pid (docs/control-protocol.md)
           --on-reboot POLICY    exit (default): end with code 2 when the guest resets; restart: boot again
           --config FILE         read the machine from a JSON file (options given after it override it;
                                 --disk and --net add to its "disks" and "nics")
@@ -58,6 +68,8 @@ internal static class CommandLine
         RebootPolicy? onReboot = null;
         VmConfigFile? file = null;
         bool help = false, check = false, rng = false;
+        DisplayKind? display = null;
+        VncListenOptions? vnc = null;
         var disks = new List<DiskOptions>();
         var nics = new List<NicOptions>();
 
@@ -95,6 +107,8 @@ internal static class CommandLine
                 case "--disk": disks.Add(Parse(Value(), DiskOptions.Parse)); break;
                 case "--net": nics.Add(Parse(Value(), NicOptions.Parse)); break;
                 case "--rng": rng = true; break;
+                case "--display": display = ParseDisplay(Value(), "--display"); break;
+                case "--vnc": vnc = Parse(Value(), VncListenOptions.Parse); break;
                 default: throw new UsageException($"unknown option {arg}");
             }
         }
@@ -116,7 +130,13 @@ internal static class CommandLine
             Disks = [.. (file?.Disks ?? []).Select(FromFile), .. disks],
             Nics = [.. (file?.Nics ?? []).Select(FromFile), .. nics],
             Rng = rng || (file?.Rng ?? false),
+            Display = display ?? (file?.Display is { } d ? ParseDisplay(d, "\"display\"") : DisplayKind.Std),
         };
+        vnc ??= file?.Vnc is { } listen ? FromFile(listen) : null;
+        if (vnc is not null && machine.Display == DisplayKind.None)
+        {
+            throw new UsageException("--vnc serves the display: it cannot go with --display none");
+        }
         var problems = machine.Validate();
         if (problems.Count > 0)
         {
@@ -130,8 +150,19 @@ internal static class CommandLine
             throw new UsageException("--serial socket needs --runtime-dir (serial.sock is created there)");
         }
 
-        return new VmmOptions(machine, serial, runtimeDir, false, false);
+        return new VmmOptions(machine, serial, runtimeDir, false, false, vnc);
     }
+
+    private static DisplayKind ParseDisplay(string text, string option) => text switch
+    {
+        "std" => DisplayKind.Std,
+        "none" => DisplayKind.None,
+        _ => throw new UsageException($"{option} must be std or none (got {text})"),
+    };
+
+    private static VncListenOptions FromFile(VmVncConfig vnc) =>
+        Parse(vnc.Listen ?? throw new UsageException("\"vnc\" needs \"listen\": \"ADDR:PORT\""),
+            listen => VncListenOptions.Create(VncListenOptions.ParseEndPoint(listen), vnc.PasswordFile));
 
     /// <summary>"512M", "2G", "65536K", or plain bytes.</summary>
     public static ulong ParseSize(string text)
@@ -221,12 +252,17 @@ internal static class CommandLine
 /// <summary>vm.json: the same settings as the command line.</summary>
 /// <example>
 /// { "kernel": "vmlinuz", "memory": "1G", "disks": [ { "path": "root.img" }, { "path": "data.img", "read_only": true } ],
-///   "nics": [ { "tap": "tap0", "mac": "52:54:00:12:34:56" } ], "rng": true }
+///   "nics": [ { "tap": "tap0", "mac": "52:54:00:12:34:56" } ], "rng": true,
+///   "display": "std", "vnc": { "listen": "127.0.0.1:5901", "password_file": "vnc.pass" } }
 /// </example>
 internal sealed record VmConfigFile(
     string? Kernel, string? Initrd, [property: JsonPropertyName("cmdline")] string? CommandLine, string? Memory,
     int? Cpus, [property: JsonPropertyName("on_reboot")] string? OnReboot, [property: JsonPropertyName("runtime_dir")] string? RuntimeDir,
-    IReadOnlyList<VmDiskConfig>? Disks = null, IReadOnlyList<VmNicConfig>? Nics = null, bool? Rng = null);
+    IReadOnlyList<VmDiskConfig>? Disks = null, IReadOnlyList<VmNicConfig>? Nics = null, bool? Rng = null,
+    string? Display = null, VmVncConfig? Vnc = null);
+
+/// <summary>vm.json's "vnc": what --vnc says, as members.</summary>
+internal sealed record VmVncConfig(string? Listen, [property: JsonPropertyName("password_file")] string? PasswordFile = null);
 
 /// <summary>One of vm.json's "disks": what --disk says, as members.</summary>
 internal sealed record VmDiskConfig(string Path, [property: JsonPropertyName("read_only")] bool? ReadOnly = null, string? Cache = null, string? Serial = null);

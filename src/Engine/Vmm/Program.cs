@@ -1,10 +1,13 @@
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Platform.Engine.Boot;
 using Platform.Engine.Control;
+using Platform.Engine.Display;
 using Platform.Engine.Host;
 using Platform.Engine.Kvm;
 using Platform.Engine.Machine;
 using Platform.Engine.Vmm;
+using Platform.Engine.Vnc;
 
 // platform-vmm: one process per VM. Exit codes are listed in CommandLine.Usage and docs/control-protocol.md.
 VmmOptions options;
@@ -33,29 +36,42 @@ if (options.Check)
 RuntimeDirectory? runtime = null;
 ControlServer? control = null;
 SerialServer? serialServer = null;
+VmmHost? host = null;
+var vncListeners = new List<VncListener>();
 var console = new SerialConsoleStream();
 try
 {
-    using var host = new VmmHost(options.Machine!, console);
-    host.Prepare(); // a bad kernel or missing KVM feature fails here, before the sockets say we are up
+    var vmm = new VmmHost(options.Machine!, console, new VncServerOptions { Password = options.Vnc?.Password });
+    host = vmm;
+    vmm.Prepare(); // a bad kernel or missing KVM feature fails here, before the sockets say we are up
     if (options.RuntimeDir is not null)
     {
         runtime = RuntimeDirectory.Create(options.RuntimeDir);
-        control = ControlServer.Start(runtime.ControlSocket, host);
-        serialServer = SerialServer.Start(runtime.SerialSocket, console, input => host.SendSerialInput(input.Span));
-        runtime.PublishPid();
+        control = ControlServer.Start(runtime.ControlSocket, vmm);
+        serialServer = SerialServer.Start(runtime.SerialSocket, console, input => vmm.SendSerialInput(input.Span));
+        if (vmm.Display is { } display)
+        {
+            vncListeners.Add(VncListener.ListenUnix(runtime.VncSocket, display));
+        }
     }
+
+    if (options.Vnc is { } vnc)
+    {
+        vncListeners.Add(ListenTcp(vnc, vmm.Display!));
+    }
+
+    runtime?.PublishPid();
 
     var stdoutPump = Task.CompletedTask;
     if (options.Serial == "stdio")
     {
-        stdoutPump = SerialStdio.Start(host, console);
+        stdoutPump = SerialStdio.Start(vmm, console);
     }
 
     // Ctrl-C and SIGTERM (what a supervisor sends) end the VM cleanly: events go out, sockets are removed.
     using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Quit);
     using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Quit);
-    var exitCode = await host.RunAsync();
+    var exitCode = await vmm.RunAsync();
 
     console.Complete();
     await stdoutPump.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -64,7 +80,7 @@ try
     void Quit(PosixSignalContext context)
     {
         context.Cancel = true;
-        host.Quit();
+        vmm.Quit();
     }
 }
 catch (Exception ex) when (ex is BootException or KvmException or ArgumentException or IOException or UnauthorizedAccessException)
@@ -75,6 +91,12 @@ catch (Exception ex) when (ex is BootException or KvmException or ArgumentExcept
 finally
 {
     console.Complete();
+    // VNC clients first: the display's video memory goes with the host.
+    foreach (var listener in vncListeners)
+    {
+        await listener.DisposeAsync();
+    }
+
     if (serialServer is not null)
     {
         await serialServer.DisposeAsync();
@@ -85,5 +107,18 @@ finally
         await control.DisposeAsync();
     }
 
+    host?.Dispose();
     runtime?.Dispose();
+}
+
+static VncListener ListenTcp(VncListenOptions vnc, VncDisplay display)
+{
+    try
+    {
+        return VncListener.ListenTcp(vnc.EndPoint, display);
+    }
+    catch (SocketException ex)
+    {
+        throw new IOException($"Cannot listen for VNC on {vnc.EndPoint}: {ex.Message}", ex);
+    }
 }

@@ -3,7 +3,7 @@ using Platform.Engine.Control;
 namespace Platform.Engine.Vmm;
 
 /// <summary>
-/// The VM's runtime folder (owner-only): the pid file, control.sock and serial.sock, which the control plane finds
+/// The VM's runtime folder (owner-only): the pid file, control.sock, serial.sock and (with a display) vnc.sock, which the control plane finds
 /// again after its own restart. The pid file is removed when the VMM ends normally; a stale one (and stale sockets)
 /// after a kill is what tells the control plane that the VMM is gone.
 /// </summary>
@@ -23,6 +23,8 @@ internal sealed class RuntimeDirectory : IDisposable
     public string ControlSocket => System.IO.Path.Combine(Path, ControlProtocol.ControlSocketName);
 
     public string SerialSocket => System.IO.Path.Combine(Path, ControlProtocol.SerialSocketName);
+
+    public string VncSocket => System.IO.Path.Combine(Path, ControlProtocol.VncSocketName);
 
     public static RuntimeDirectory Create(string path)
     {

@@ -22,7 +22,7 @@ internal sealed partial class VncConnection
             return false;
         }
 
-        byte securityType = _server.Authentication is null ? RfbSecurity.None : RfbSecurity.VncAuthentication;
+        byte securityType = _authentication is null ? RfbSecurity.None : RfbSecurity.VncAuthentication;
         if (MinorVersion >= 7)
         {
             await WriteNowAsync(new byte[] { 1, securityType }, cancellationToken).ConfigureAwait(false);
@@ -43,7 +43,7 @@ internal sealed partial class VncConnection
             byte[] challenge = RandomNumberGenerator.GetBytes(VncAuthentication.ChallengeSize);
             await WriteNowAsync(challenge, cancellationToken).ConfigureAwait(false);
             ReadOnlyMemory<byte> response = await _reader.ReadAsync(VncAuthentication.ChallengeSize, cancellationToken).ConfigureAwait(false);
-            if (!_server.Authentication!.Verify(challenge, response.Span))
+            if (!_authentication!.Verify(challenge, response.Span))
             {
                 _server.CountAuthenticationFailure();
                 await FailSecurityAsync("Authentication failed.", cancellationToken).ConfigureAwait(false);

@@ -31,6 +31,7 @@ internal sealed partial class VncConnection : IDisposable
     private const int KeySlots = 0x200;   // XT code | 0x100 for extended keys
 
     private readonly VncServer _server;
+    private readonly VncAuthentication? _authentication;
     private readonly Stream _stream;
     private readonly RfbStreamReader _reader;
     private readonly Lock _lock = new();
@@ -59,10 +60,12 @@ internal sealed partial class VncConnection : IDisposable
     private bool _colourMapPending;
     private ScrollMove? _pendingCopy;
 
-    public VncConnection(VncServer server, Stream stream)
+    /// <param name="authentication">The password check this client must pass; null offers security type None.</param>
+    public VncConnection(VncServer server, Stream stream, VncAuthentication? authentication)
     {
         _server = server;
         _stream = stream;
+        _authentication = authentication;
         _reader = new RfbStreamReader(stream);
     }
 

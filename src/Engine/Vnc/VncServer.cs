@@ -35,6 +35,7 @@ public sealed class VncServer : IDisposable
     private int _cursorVersion = 1;
     private int _leds = -1;
     private bool _shadowPrimed;
+    private bool _sourceReleased; // set under _refreshLock by Dispose: the source is never read again
 
     private long _connections;
     private long _protocolErrors;
@@ -64,8 +65,6 @@ public sealed class VncServer : IDisposable
     internal IVncKeyboard? Keyboard { get; }
 
     internal IVncPointer? Pointer { get; }
-
-    internal VncAuthentication? Authentication => _authentication;
 
     /// <summary>Clients past the handshake now.</summary>
     public int ClientCount => Volatile.Read(ref _clients).Length;
@@ -120,14 +119,22 @@ public sealed class VncServer : IDisposable
     /// Serves one client on <paramref name="stream"/> until it disconnects, breaks the protocol, or the server is
     /// disposed or <paramref name="cancellationToken"/> cancelled; then closes the stream. Never throws.
     /// </summary>
+    public Task ServeAsync(Stream stream, CancellationToken cancellationToken = default) =>
+        ServeAsync(stream, requirePassword: true, cancellationToken);
+
+    /// <summary>
+    /// Serves one client as <see cref="ServeAsync(Stream, CancellationToken)"/> does; with
+    /// <paramref name="requirePassword"/> false the client gets security type None even when the server has a password
+    /// (a listener only its owner can reach, such as a Unix socket in an owner-only folder).
+    /// </summary>
     [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "A fault serving one client must close that client, never the VMM.")]
-    public async Task ServeAsync(Stream stream, CancellationToken cancellationToken = default)
+    public async Task ServeAsync(Stream stream, bool requirePassword, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(stream);
         Interlocked.Increment(ref _connections);
         VncCounters.Connections.Add(1);
         using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposed.Token);
-        var connection = new VncConnection(this, stream);
+        var connection = new VncConnection(this, stream, requirePassword ? _authentication : null);
         try
         {
             using (var handshake = CancellationTokenSource.CreateLinkedTokenSource(lifetime.Token))
@@ -184,7 +191,7 @@ public sealed class VncServer : IDisposable
         lock (_refreshLock)
         {
             VncConnection[] clients = Volatile.Read(ref _clients);
-            if (clients.Length == 0)
+            if (clients.Length == 0 || _sourceReleased)
             {
                 return;
             }
@@ -239,7 +246,10 @@ public sealed class VncServer : IDisposable
         }
     }
 
-    /// <summary>Closes every client.</summary>
+    /// <summary>
+    /// Closes every client. When it returns the server has stopped reading the source (a refresh or a joining
+    /// client that had started reading is finished), so the owner may unmap the video memory behind it.
+    /// </summary>
     public void Dispose()
     {
         if (_disposed.IsCancellationRequested)
@@ -248,6 +258,11 @@ public sealed class VncServer : IDisposable
         }
 
         _disposed.Cancel();
+        lock (_refreshLock)
+        {
+            _sourceReleased = true;
+        }
+
         _authentication?.Dispose();
     }
 
@@ -256,6 +271,12 @@ public sealed class VncServer : IDisposable
     {
         lock (_refreshLock)
         {
+            if (_sourceReleased)
+            {
+                width = height = 0;
+                return false;
+            }
+
             lock (_clientsLock)
             {
                 if (_clients.Length >= Options.MaxClients)

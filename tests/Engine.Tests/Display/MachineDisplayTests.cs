@@ -46,10 +46,9 @@ public sealed class MachineDisplayTests
 
         display.Vga.Mode.Should().Be(new DisplayMode(true, false, 640, 480, 32, 2560, 0, false));
         display.Function.VideoMemoryWritesThroughBar.Should().Be(0, "every pixel went through the memory slot");
-        uint expected = GuestChecksum(output, "box 80,300 480x48 fnv ");
-        Checksum(display.Vga.VideoMemory.Span, 2560, 80, 300, 480, 48).Should().Be(expected);
-        Pixel(display, 40, 100).Should().Be(0xFFFFFFu);
-        Pixel(display, 600, 100).Should().Be(0x000000u);
+        uint expected = FbGuestScreen.GuestChecksum(output, "box 80,300 480x48 fnv ");
+        FbGuestScreen.Checksum((x, y) => Pixel(display, x, y), 80, 300, 480, 48).Should().Be(expected);
+        FbGuestScreen.ShouldShowBars((x, y) => Pixel(display, x, y), 640, 480);
         Pixel(display, 440, 239).Should().Be(0xFF0000u);
         Pixel(display, 440, 240).Should().Be(0x000000u);
     }
@@ -123,30 +122,6 @@ public sealed class MachineDisplayTests
         stats.Counters["mode_enabled"].Should().Be(1);
         stats.Counters["slot_moves"].Should().BeGreaterThanOrEqualTo(2, "placed once, then moved by the guest");
         stats.Counters["slot_failures"].Should().Be(0);
-    }
-
-    /// <summary>The FNV-1a checksum the guest printed after <paramref name="label"/>.</summary>
-    internal static uint GuestChecksum(string output, string label)
-    {
-        int at = output.LastIndexOf(label, StringComparison.Ordinal);
-        at.Should().BeGreaterThanOrEqualTo(0, $"the guest prints \"{label}\"");
-        return Convert.ToUInt32(output.Substring(at + label.Length, 10), 16);
-    }
-
-    /// <summary>fb.c's checksum: FNV-1a over the 0x00RRGGBB pixels of a rectangle, row by row.</summary>
-    internal static uint Checksum(ReadOnlySpan<byte> memory, int stride, int x, int y, int width, int height)
-    {
-        uint hash = 2166136261;
-        for (int row = y; row < y + height; row++)
-        {
-            for (int col = x; col < x + width; col++)
-            {
-                uint pixel = BitConverter.ToUInt32(memory.Slice((row * stride) + (col * 4), 4)) & 0xFFFFFF;
-                hash = (hash ^ pixel) * 16777619;
-            }
-        }
-
-        return hash;
     }
 
     private static uint Pixel(MachineDisplay display, int x, int y) =>

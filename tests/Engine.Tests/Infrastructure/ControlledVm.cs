@@ -1,5 +1,6 @@
 using System.Text;
 using Platform.Engine.Control;
+using Platform.Engine.Display;
 using Platform.Engine.Host;
 using Platform.Engine.Machine;
 
@@ -23,6 +24,11 @@ public sealed class ControlledVm : IAsyncDisposable
         Host = new VmmHost(config, Console);
         Control = ControlServer.Start(ControlSocket, Host);
         Serial = SerialServer.Start(SerialSocket, Console, input => Host.SendSerialInput(input.Span));
+        if (Host.Display is { } display)
+        {
+            Vnc = VncListener.ListenUnix(VncSocket, display);
+        }
+
         _collector = CollectAsync(Console.OpenReader(replayScrollback: true));
         Run = Task.Run(Host.RunAsync);
     }
@@ -32,6 +38,11 @@ public sealed class ControlledVm : IAsyncDisposable
     public string ControlSocket => System.IO.Path.Combine(Directory, ControlProtocol.ControlSocketName);
 
     public string SerialSocket => System.IO.Path.Combine(Directory, ControlProtocol.SerialSocketName);
+
+    public string VncSocket => System.IO.Path.Combine(Directory, ControlProtocol.VncSocketName);
+
+    /// <summary>vnc.sock, as platform-vmm serves it; null without a display.</summary>
+    public VncListener? Vnc { get; }
 
     public SerialConsoleStream Console { get; }
 
@@ -107,6 +118,11 @@ public sealed class ControlledVm : IAsyncDisposable
         await _collector;
         await Serial.DisposeAsync();
         await Control.DisposeAsync();
+        if (Vnc is not null)
+        {
+            await Vnc.DisposeAsync();
+        }
+
         Host.Dispose();
         System.IO.Directory.Delete(Directory, recursive: true);
     }

@@ -1,0 +1,160 @@
+using Platform.Devices.Display;
+using Platform.Devices.Legacy;
+using Platform.Engine.Control;
+using Platform.Engine.Machine;
+using Platform.Engine.Vnc;
+
+namespace Platform.Engine.Display;
+
+/// <summary>
+/// A VM's screen across its boots: the video memory (mapped once for the VMM's life and handed to each boot's std-vga),
+/// the <see cref="VncServer"/> and its refresh loop. Each boot's machine is attached after it is built and detached
+/// before it is torn down, so VNC clients stay connected through a reboot: they see the screen go blank (the new
+/// std-vga starts with no mode) and the new boot's mode as a DesktopSize, and their keys go to the new keyboard.
+/// </summary>
+/// <remarks>
+/// <para>
+/// Display work never runs on a vCPU thread: the refresh loop is a timer task, each connection is served by
+/// <see cref="ServeAsync"/> on the caller's task, and what a vCPU thread does for the display is only the std-vga's
+/// register logic and (on a BAR move) re-registering the memory slot.
+/// </para>
+/// <para>
+/// Order at the end: <see cref="Dispose"/> disposes the server (after which it never reads the screen again), waits
+/// for the refresh loop, and only then unmaps the video memory. A machine's slot stops being read when the machine
+/// closes its display, before its VM descriptor is closed.
+/// </para>
+/// </remarks>
+public sealed class VncDisplay : IDisposable
+{
+    /// <summary>How often the screen is compared: about 30 frames a second, as QEMU's VNC server refreshes.</summary>
+    public static readonly TimeSpan RefreshInterval = TimeSpan.FromMilliseconds(33);
+
+    private readonly VideoMemory _memory;
+    private readonly CurrentScreen _screen;
+    private readonly CurrentKeyboard _keyboard = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _refreshLoop;
+    private int _disposed;
+
+    /// <param name="videoMemoryBytes">The std-vga's video memory (<see cref="MachineConfig.VideoMemoryBytes"/>).</param>
+    /// <param name="options">Desktop name, password and limits of the VNC server.</param>
+    public VncDisplay(int videoMemoryBytes, VncServerOptions options)
+    {
+        _memory = VideoMemory.Allocate(videoMemoryBytes);
+        _screen = new CurrentScreen(_memory);
+        Server = new VncServer(_screen, options, _keyboard);
+        _refreshLoop = Task.Run(() => Server.RunRefreshLoopAsync(RefreshInterval, _stopping.Token));
+    }
+
+    /// <summary>The memory every boot's std-vga draws into (pass it to <see cref="MachineInstance.Create"/>).</summary>
+    public VideoMemory VideoMemory => _memory;
+
+    public VncServer Server { get; }
+
+    /// <summary>Shows <paramref name="machine"/>'s display and types into its keyboard from now on.</summary>
+    public void Attach(MachineInstance machine)
+    {
+        ArgumentNullException.ThrowIfNull(machine);
+        _screen.Current = machine.Display;
+        _keyboard.Current = machine.Keyboard;
+    }
+
+    /// <summary>Stops using the machine (call before disposing it): the screen shows nothing until the next attach.</summary>
+    public void Detach()
+    {
+        _screen.Current = null;
+        _keyboard.Current = null;
+    }
+
+    /// <summary>
+    /// Serves one VNC client on <paramref name="stream"/> until it leaves; never throws; closes the stream. With
+    /// <paramref name="requirePassword"/> the client must give the server's password, if it has one.
+    /// </summary>
+    public Task ServeAsync(Stream stream, bool requirePassword, CancellationToken cancellationToken) =>
+        Server.ServeAsync(stream, requirePassword, cancellationToken);
+
+    /// <summary>The VNC server's counters for query-stats: clients, bytes, frames.</summary>
+    public DeviceStats Stats() => new("vnc", "vnc-server", new Dictionary<string, long>
+    {
+        ["clients"] = Server.ClientCount,
+        ["connections"] = Server.Connections,
+        ["bytes_sent"] = Server.BytesSent,
+        ["updates"] = Server.UpdatesSent,
+        ["rectangles"] = Server.RectanglesSent,
+        ["protocol_errors"] = Server.ProtocolErrors,
+        ["authentication_failures"] = Server.AuthenticationFailures,
+        ["refused_clients"] = Server.RefusedClients,
+        ["internal_errors"] = Server.InternalErrors,
+        ["last_refresh_pixels_compared"] = Server.LastRefreshPixelsCompared,
+    });
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        Server.Dispose();
+        _stopping.Cancel();
+        _refreshLoop.Wait();
+        _stopping.Dispose();
+        Detach();
+        ((IDisposable)_memory).Dispose();
+    }
+
+    /// <summary>The attached machine's std-vga as the server's source; a blank, disabled screen between boots.</summary>
+    private sealed class CurrentScreen(VideoMemory memory) : IFramebufferSource
+    {
+        private MachineDisplay? _current;
+        private int _attachments;
+
+        public MachineDisplay? Current
+        {
+            get => Volatile.Read(ref _current);
+            set
+            {
+                Volatile.Write(ref _current, value);
+                Interlocked.Increment(ref _attachments);
+            }
+        }
+
+        public DisplayMode Mode => Current?.Vga.Mode ?? DisplayMode.PowerOn;
+
+        public ReadOnlySpan<byte> VideoMemory => memory.GetSpan();
+
+        // Each boot's std-vga counts its palette versions from the start: mix in the attachment so a new boot's
+        // palette is never mistaken for the one already converted.
+        public int PaletteVersion => unchecked((Volatile.Read(ref _attachments) * 16_777_619) ^ (Current?.Vga.PaletteVersion ?? 0));
+
+        public void CopyPalette(Span<uint> destination)
+        {
+            if (Current is { } display)
+            {
+                display.Vga.CopyPalette(destination);
+            }
+            else
+            {
+                destination.Clear();
+            }
+        }
+
+        public bool CollectDirtyPages(Span<ulong> dirtyPages) => Current?.TryReadDirtyLog(dirtyPages) ?? false;
+    }
+
+    /// <summary>The attached machine's PS/2 keyboard; keys typed between boots are dropped.</summary>
+    private sealed class CurrentKeyboard : IVncKeyboard
+    {
+        private I8042Controller? _current;
+
+        public I8042Controller? Current
+        {
+            get => Volatile.Read(ref _current);
+            set => Volatile.Write(ref _current, value);
+        }
+
+        public byte Leds => Current?.Leds ?? 0;
+
+        public void KeyEvent(int xtScancode, bool down) => Current?.KeyEvent(xtScancode, down);
+    }
+}
