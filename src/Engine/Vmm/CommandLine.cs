@@ -30,7 +30,7 @@ internal static class CommandLine
                                 a virtio-blk disk on a raw image (repeatable; the first is /dev/vda).
                                 ro: the guest cannot write (writes fail with an I/O error);
                                 cache=writeback (default): the guest's flush is an fsync;
-                                cache=none: every write is durable before the guest hears of it;
+                                cache=none: the host page cache is bypassed (O_DIRECT, as QEMU's);
                                 serial=ID: up to 20 characters the guest reads as the disk's serial
           --net tap=NAME[,mac=52:54:00:xx:xx:xx]
                                 a virtio-net NIC on host TAP device NAME (repeatable; create it first with
