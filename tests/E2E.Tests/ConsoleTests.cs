@@ -62,7 +62,7 @@ public sealed class ConsoleTests : IAsyncLifetime
         }
     }
 
-    private static string TestGuestPath(string name)
+    internal static string TestGuestPath(string name)
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {

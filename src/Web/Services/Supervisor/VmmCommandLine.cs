@@ -29,6 +29,7 @@ public static class VmmCommandLine
             "--cpus", vm.VcpuCount.ToString(CultureInfo.InvariantCulture),
             "--on-reboot", vm.OnReboot == RebootPolicy.Restart ? "restart" : "exit",
             "--serial", "socket",
+            "--display", vm.DisplayEnabled ? "std" : "none",
             "--runtime-dir", runtimeDirectory,
         };
         if (RequireFile(vm.InitrdImage is { } i ? pathOf(i) : vm.InitrdPath, "initrd") is { } initrd)
