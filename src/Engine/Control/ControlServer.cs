@@ -144,7 +144,15 @@ public sealed class ControlServer : IAsyncDisposable
                 return ControlReplies.Error(id, ErrorClasses.InvalidCommand, $"{command} takes no arguments");
             }
 
-            return Execute(command, id);
+            try
+            {
+                return Execute(command, id);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // A command racing the machine's tear-down (a reboot, the guest powering off) fails; the VMM goes on.
+                return ControlReplies.Error(id, ErrorClasses.Failed, $"{command} failed: {ex.Message}");
+            }
         }
     }
 

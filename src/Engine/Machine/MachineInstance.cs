@@ -39,6 +39,9 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     private readonly List<VcpuRunner> _runners = [];
     private readonly TaskCompletionSource<MachineExit> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _stateLock = new(); // Monitor.Wait/PulseAll need an object lock
+    private readonly ManualResetEventSlim _allParked = new(false);
+    private readonly Lock _kickLock = new();
+    private bool _vcpusClosed;
     private readonly IoEventLoop _events = new();
     private MsiRouter? _msi;
     private PciDevices? _pci;
@@ -320,21 +323,19 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             }
 
             _pauseRequested = true;
+            if (_pausedCount == _runners.Count)
+            {
+                _allParked.Set();
+            }
         }
 
         KickAll();
-        var deadline = DateTime.UtcNow + timeout;
-        while (!IsPaused)
+        // The last vCPU to park sets the event (WaitUntilRunnable), and Stop sets it too: no polling.
+        _allParked.Wait(timeout);
+        lock (_stateLock)
         {
-            if (DateTime.UtcNow > deadline || _exit.Task.IsCompleted)
-            {
-                return false;
-            }
-
-            Thread.Sleep(1);
+            return !_stopRequested && _pausedCount == _runners.Count;
         }
-
-        return true;
     }
 
     public void Resume()
@@ -342,6 +343,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         lock (_stateLock)
         {
             _pauseRequested = false;
+            _allParked.Reset();
             Monitor.PulseAll(_stateLock);
         }
     }
@@ -352,6 +354,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         lock (_stateLock)
         {
             _stopRequested = true;
+            _allParked.Set(); // a Pause still waiting gives up
             Monitor.PulseAll(_stateLock);
         }
 
@@ -361,9 +364,19 @@ public sealed class MachineInstance : IVcpuController, IDisposable
 
     private void KickAll()
     {
-        foreach (var runner in _runners)
+        // A kick writes into each vCPU's kvm_run page: never after Dispose has unmapped them. Stop from one thread
+        // and Dispose from another (VmmHost tears a machine down as soon as it has exited) do meet here.
+        lock (_kickLock)
         {
-            runner.Kick();
+            if (_vcpusClosed)
+            {
+                return;
+            }
+
+            foreach (var runner in _runners)
+            {
+                runner.Kick();
+            }
         }
     }
 
@@ -374,6 +387,11 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             while (_pauseRequested && !_stopRequested)
             {
                 _pausedCount++;
+                if (_pausedCount == _runners.Count)
+                {
+                    _allParked.Set(); // the last one in tells a waiting Pause
+                }
+
                 Monitor.Wait(_stateLock);
                 _pausedCount--;
             }
@@ -415,6 +433,11 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         _events.Stop();
         _pci?.Dispose();
         Display?.Close(); // no dirty-log read may reach the VM's descriptor once it is closed
+        lock (_kickLock)
+        {
+            _vcpusClosed = true;
+        }
+
         foreach (var vcpu in _vcpus)
         {
             vcpu.Dispose();
