@@ -60,6 +60,9 @@ public abstract class VirtioDevice : IVirtioDevice
     /// <summary>The current activation; null while the driver has not set DRIVER_OK (or after reset).</summary>
     protected VirtioActivation? Activation { get; private set; }
 
+    /// <summary>The device gave up on the driver (NEEDS_RESET) and does no queue work until the driver resets it.</summary>
+    protected bool HasFailed => _failed;
+
     public abstract void ReadConfig(int offset, Span<byte> data);
 
     public virtual void WriteConfig(int offset, ReadOnlySpan<byte> data)
