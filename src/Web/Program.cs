@@ -11,6 +11,7 @@ builder.AddPlatformServices();
 var app = builder.Build();
 
 await app.MigrateDatabaseAsync();
+await app.EnsureAdministratorAsync();
 app.UsePlatformPipeline();
 app.MapPlatformEndpoints();
 app.PrintWelcome();

@@ -26,6 +26,7 @@ public sealed class DashboardShellTests : IAsyncLifetime
     public async Task Front_page_opens_the_vm_list_and_the_dark_mode_toggle_works()
     {
         var page = await _browser!.NewPageAsync();
+        await SignIn.AsAdministratorAsync(page, _server);
         await page.GotoAsync(_server.BaseAddress.ToString());
 
         await Assertions.Expect(page).ToHaveURLAsync(new Uri(_server.BaseAddress, "/vms").ToString());
@@ -52,6 +53,7 @@ public sealed class DashboardShellTests : IAsyncLifetime
     {
         var context = await _browser!.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 390, Height = 800 } });
         var page = await context.NewPageAsync();
+        await SignIn.AsAdministratorAsync(page, _server);
         await page.GotoAsync(new Uri(_server.BaseAddress, "/vms").ToString());
         await Assertions.Expect(page.GetByTestId("vm-list-empty")).ToBeVisibleAsync();
     }

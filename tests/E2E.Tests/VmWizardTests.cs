@@ -45,6 +45,7 @@ public sealed class VmWizardTests : IAsyncLifetime
 
     private async Task CreateThroughTheWizardAsync(IPage page, string name, int width)
     {
+        await SignIn.AsAdministratorAsync(page, _server);
         await page.GotoAsync(new Uri(_server.BaseAddress, "/vms").ToString());
         await Assertions.Expect(page.GetByTestId("vm-list-empty")).ToBeVisibleAsync();
         // A click on the prerendered page races the circuit's start: the circuit then renders the page it started

@@ -1,13 +1,15 @@
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
 namespace Platform.Web.Data;
 
 /// <summary>
-/// The control plane's database (SQLite by default).
+/// The control plane's database (SQLite by default), with ASP.NET Core Identity's user tables (users, claims,
+/// logins, tokens; no Identity roles: access is by our roles and grants).
 /// Add a migration with: <c>dotnet tool restore</c>, then
 /// <c>dotnet dotnet-ef migrations add NAME --project src/Web --output-dir Data/Migrations</c>.
 /// </summary>
-public sealed class PlatformDbContext(DbContextOptions<PlatformDbContext> options) : DbContext(options)
+public sealed class PlatformDbContext(DbContextOptions<PlatformDbContext> options) : IdentityUserContext<PlatformUser>(options)
 {
     public DbSet<VirtualMachine> VirtualMachines => Set<VirtualMachine>();
 
@@ -19,8 +21,21 @@ public sealed class PlatformDbContext(DbContextOptions<PlatformDbContext> option
 
     public DbSet<VmEvent> VmEvents => Set<VmEvent>();
 
-    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    public DbSet<AccessRole> AccessRoles => Set<AccessRole>();
+
+    public DbSet<AccessGroup> AccessGroups => Set<AccessGroup>();
+
+    public DbSet<AccessGroupMember> AccessGroupMembers => Set<AccessGroupMember>();
+
+    public DbSet<AccessGrant> AccessGrants => Set<AccessGrant>();
+
+    public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+
+    public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
+
+    protected override void OnModelCreating(ModelBuilder builder)
     {
-        modelBuilder.ApplyConfigurationsFromAssembly(typeof(PlatformDbContext).Assembly);
+        base.OnModelCreating(builder);
+        builder.ApplyConfigurationsFromAssembly(typeof(PlatformDbContext).Assembly);
     }
 }

@@ -1,8 +1,14 @@
+using Microsoft.AspNetCore.Authorization;
+using Platform.Web.Extensions;
+using Platform.Web.Security;
+
 namespace Platform.Web.Endpoints;
 
 /// <summary>
-/// The REST API under <c>/api/v1</c>. Every resource group hangs off the one group made here, so authorization
-/// (issue 7) is added in one place: <c>api.RequireAuthorization(...)</c> below, or per group in its Map method.
+/// The REST API under <c>/api/v1</c>. Every resource group hangs off the one group made here, which signs the caller
+/// in (an API token as <c>Authorization: Bearer</c>, or the browser's session) and runs
+/// <see cref="ApiAuthorizationFilter"/> before every handler: each endpoint declares its privilege with
+/// <c>RequirePrivilege</c> (or <c>RequireSignedIn</c> and filters what it returns), and one that does not is refused.
 /// </summary>
 public static class ApiEndpoints
 {
@@ -11,13 +17,19 @@ public static class ApiEndpoints
     public static RouteGroupBuilder MapPlatformApi(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup(Prefix)
+            .RequireAuthorization(new AuthorizeAttribute { AuthenticationSchemes = SecurityServiceExtensions.ApiScheme })
+            .AddEndpointFilter<ApiAuthorizationFilter>()
+            .ProducesProblem(StatusCodes.Status401Unauthorized)
+            .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status500InternalServerError);
-        // Authentication comes with issue 7: attach the policy here (api.RequireAuthorization("...")).
 
-        api.MapGroup("/vms").WithTags("VMs").MapVmEndpoints().MapVmPowerEndpoints().MapVmEventEndpoints();
+        api.MapGroup("/vms").WithTags("VMs").MapVmEndpoints().MapVmPowerEndpoints().MapVmEventEndpoints().MapConsoleTicketEndpoints();
         api.MapGroup("/images").WithTags("Images").MapImageEndpoints();
         api.MapGroup("/events").WithTags("Events").MapEventEndpoints();
         api.MapGroup("/host").WithTags("Host").MapHostEndpoints();
+        api.MapGroup("/audit").WithTags("Audit log").MapAuditEndpoints();
+        api.MapGroup("/tokens").WithTags("API tokens").MapTokenEndpoints();
+        api.MapGroup("/me").WithTags("API tokens").MapMeEndpoints();
         return api;
     }
 }

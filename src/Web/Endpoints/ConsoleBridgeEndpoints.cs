@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Net.WebSockets;
+using Platform.Web.Security;
 using Platform.Web.Services.Runtime;
 
 namespace Platform.Web.Endpoints;
@@ -8,6 +9,8 @@ namespace Platform.Web.Endpoints;
 /// The console bridges: <c>/vms/{id}/serial</c> and <c>/vms/{id}/vnc</c> are WebSocket endpoints that pipe bytes
 /// between the browser (xterm.js, noVNC) and the running VMM's serial.sock / vnc.sock. Each direction awaits its
 /// send before reading more, so a slow side holds the other back instead of growing a buffer here.
+/// <see cref="ConsoleAccessExtensions.RequireConsoleAccess"/> lets in only the session cookie with a console ticket
+/// and VM.Console, and aborts the connection when that access is revoked.
 /// </summary>
 public static class ConsoleBridgeEndpoints
 {
@@ -16,9 +19,11 @@ public static class ConsoleBridgeEndpoints
     public static IEndpointRouteBuilder MapConsoleBridges(this IEndpointRouteBuilder app)
     {
         app.Map("/vms/{id:guid}/serial", (HttpContext context, Guid id, IVmRuntimeInfo runtime) =>
-            BridgeAsync(context, id, VmSocket.Serial, runtime)).WithName("SerialConsoleBridge").ExcludeFromDescription();
+            BridgeAsync(context, id, VmSocket.Serial, runtime)).WithName("SerialConsoleBridge").ExcludeFromDescription()
+            .RequireConsoleAccess(ConsoleKind.Serial);
         app.Map("/vms/{id:guid}/vnc", (HttpContext context, Guid id, IVmRuntimeInfo runtime) =>
-            BridgeAsync(context, id, VmSocket.Vnc, runtime)).WithName("VncConsoleBridge").ExcludeFromDescription();
+            BridgeAsync(context, id, VmSocket.Vnc, runtime)).WithName("VncConsoleBridge").ExcludeFromDescription()
+            .RequireConsoleAccess(ConsoleKind.Vnc);
         return app;
     }
 

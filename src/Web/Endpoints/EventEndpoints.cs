@@ -1,30 +1,43 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Platform.Web.Security;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Endpoints;
 
-/// <summary>The VM event/task log, newest first: all of it under <c>/events</c>, one VM's under <c>/vms/{id}/events</c>.</summary>
+/// <summary>
+/// The VM event/task log, newest first: under <c>/events</c> the events of every VM the caller may see (and, with
+/// Sys.Audit, those about the host), one VM's under <c>/vms/{id}/events</c> (VM.Audit).
+/// </summary>
 internal static class EventEndpoints
 {
     public static RouteGroupBuilder MapEventEndpoints(this RouteGroupBuilder events)
     {
-        events.MapGet("/", (IVmEventLog log, CancellationToken cancellationToken, Guid? vmId, int skip = 0, int take = 50) =>
-                ListAsync(log, vmId, skip, take, cancellationToken))
-            .WithName("ListEvents").WithSummary("The event log, newest first (take at most 500)");
+        events.MapGet("/", async (IVmEventLog log, IPermissionService permissions, HttpContext http, CancellationToken cancellationToken,
+                    Guid? vmId, int skip = 0, int take = 50) =>
+                {
+                    var visibility = (await permissions.GetAccessAsync(http.User, cancellationToken)).Visibility;
+                    return vmId is { } id && !visibility.CanSee(id)
+                        ? ApiResults.NotFound("VM")
+                        : await ListAsync(log, vmId, visibility, skip, take, cancellationToken);
+                })
+            .WithName("ListEvents").WithSummary("The event log, newest first, of what you may see (take at most 500)")
+            .Produces<VmEventPageResponse>()
+            .RequireSignedIn();
         return events;
     }
 
     public static RouteGroupBuilder MapVmEventEndpoints(this RouteGroupBuilder vms)
     {
         vms.MapGet("/{id:guid}/events", (Guid id, IVmEventLog log, CancellationToken cancellationToken, int skip = 0, int take = 50) =>
-                ListAsync(log, id, skip, take, cancellationToken))
-            .WithName("ListVmEvents").WithSummary("One VM's events, newest first (kept after the VM is deleted)");
+                ListAsync(log, id, VmVisibility.Everything, skip, take, cancellationToken))
+            .WithName("ListVmEvents").WithSummary("One VM's events, newest first (kept after the VM is deleted)")
+            .RequirePrivilege(Privileges.VmAudit);
         return vms;
     }
 
-    private static async Task<Ok<VmEventPageResponse>> ListAsync(IVmEventLog log, Guid? vmId, int skip, int take, CancellationToken cancellationToken)
+    private static async Task<IResult> ListAsync(IVmEventLog log, Guid? vmId, VmVisibility visibility, int skip, int take, CancellationToken cancellationToken)
     {
-        var page = await log.ListAsync(vmId, skip, take, cancellationToken);
+        var page = await log.ListAsync(vmId, visibility, skip, take, cancellationToken);
         return TypedResults.Ok(new VmEventPageResponse(page.Items.Select(VmEventResponse.From).ToList(), page.Total));
     }
 }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Platform.Web.Security;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Vms;
@@ -10,13 +11,17 @@ internal static class HostEndpoints
 {
     public static RouteGroupBuilder MapHostEndpoints(this RouteGroupBuilder host)
     {
-        host.MapGet("/", GetAsync).WithName("GetHost").WithSummary("CPU, memory, KVM kind and active VMs");
+        host.MapGet("/", GetAsync).WithName("GetHost").WithSummary("CPU, memory, KVM kind and the active VMs you may see (Sys.Audit)")
+            .RequirePrivilege(Privileges.SysAudit);
         return host;
     }
 
-    private static async Task<Ok<HostResponse>> GetAsync(IHostInfo host, VmService vms, IVmRuntime runtime, CancellationToken cancellationToken)
+    private static async Task<Ok<HostResponse>> GetAsync(
+        IHostInfo host, VmService vms, IVmRuntime runtime, IPermissionService permissions, HttpContext http, CancellationToken cancellationToken)
     {
+        var access = await permissions.GetAccessAsync(http.User, cancellationToken);
         var active = (await vms.ListAsync(cancellationToken))
+            .Where(vm => access.CanSee(vm.Id))
             .Select(vm => new VmPowerResponse(vm.Id, runtime.GetState(vm.Id)))
             .Where(vm => vm.State != VmPowerState.Stopped)
             .ToList();

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Net.Http.Headers;
 using Platform.Web.Data;
+using Platform.Web.Security;
 using Platform.Web.Services.Images;
 
 namespace Platform.Web.Endpoints;
@@ -19,9 +20,13 @@ internal static class ImageEndpoints
 
     public static RouteGroupBuilder MapImageEndpoints(this RouteGroupBuilder images)
     {
-        images.MapGet("/", ListAsync).WithName("ListImages").WithSummary("Kernels, initrds and disk images, with the VMs using each");
-        images.MapGet("/{id:guid}", GetAsync).WithName("GetImage").Produces<ImageResponse>().ProducesProblem(StatusCodes.Status404NotFound);
+        const Privileges See = Privileges.ImageUse | Privileges.ImageManage | Privileges.SysAudit;
+        images.MapGet("/", ListAsync).WithName("ListImages").WithSummary("Kernels, initrds and disk images, with the VMs using each")
+            .RequireAnyPrivilege(See);
+        images.MapGet("/{id:guid}", GetAsync).WithName("GetImage").Produces<ImageResponse>().ProducesProblem(StatusCodes.Status404NotFound)
+            .RequireAnyPrivilege(See);
         images.MapPost("/", UploadAsync).WithName("UploadImage")
+            .RequirePrivilege(Privileges.ImageManage, AuditActions.ImageUpload)
             .WithSummary("Upload an image: multipart/form-data with fields kind and sha256 (optional) before the file part")
             .Accepts<IFormFile>("multipart/form-data")
             .Produces<ImageResponse>(StatusCodes.Status201Created)
@@ -30,6 +35,7 @@ internal static class ImageEndpoints
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         images.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteImage").WithSummary("Delete an image no VM uses")
+            .RequirePrivilege(Privileges.ImageManage, AuditActions.ImageDelete)
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Net.Http.Headers;
+using Platform.Web.Security;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Vms;
 
@@ -14,31 +15,38 @@ internal static class VmEndpoints
 {
     public static RouteGroupBuilder MapVmEndpoints(this RouteGroupBuilder vms)
     {
-        vms.MapGet("/", ListAsync).WithName("ListVms").WithSummary("All VMs with their power state");
+        vms.MapGet("/", ListAsync).WithName("ListVms").WithSummary("The VMs you may see (VM.Audit), with their power state")
+            .RequireSignedIn();
         vms.MapGet("/{id:guid}", GetAsync).WithName("GetVm").WithSummary("One VM; its ETag is the version PUT and DELETE need")
+            .RequirePrivilege(Privileges.VmAudit)
             .Produces<VmResponse>()
             .ProducesProblem(StatusCodes.Status404NotFound);
-        vms.MapPost("/", CreateAsync).WithName("CreateVm").WithSummary("Create a VM")
+        vms.MapPost("/", CreateAsync).WithName("CreateVm").WithSummary("Create a VM (VM.Allocate on /; Image.Use for library images)")
+            .RequirePrivilege(Privileges.VmAllocate, AuditActions.VmCreate)
             .Produces<VmResponse>(StatusCodes.Status201Created)
             .ProducesValidationProblem();
-        vms.MapPut("/{id:guid}", UpdateAsync).WithName("UpdateVm").WithSummary("Replace a VM's definition (If-Match required)")
+        vms.MapPut("/{id:guid}", UpdateAsync).WithName("UpdateVm").WithSummary("Replace a VM's definition (If-Match required; VM.Config)")
+            .RequirePrivilege(Privileges.VmConfig, AuditActions.VmUpdate)
             .Produces<VmResponse>()
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status428PreconditionRequired);
         vms.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteVm")
-            .WithSummary("Delete a stopped VM; keepDiskImages=false also deletes library disk images no other VM uses")
+            .WithSummary("Delete a stopped VM (VM.Allocate); keepDiskImages=false (Image.Manage) also deletes library disk images no other VM uses")
+            .RequirePrivilege(Privileges.VmAllocate, AuditActions.VmDelete)
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
         return vms;
     }
 
-    private static async Task<Ok<List<VmResponse>>> ListAsync(VmService vms, IVmRuntime runtime, CancellationToken cancellationToken)
+    private static async Task<Ok<List<VmResponse>>> ListAsync(
+        VmService vms, IVmRuntime runtime, IPermissionService permissions, HttpContext http, CancellationToken cancellationToken)
     {
+        var access = await permissions.GetAccessAsync(http.User, cancellationToken);
         var list = await vms.ListAsync(cancellationToken);
-        return TypedResults.Ok(list.Select(vm => VmResponse.From(vm, runtime.GetState(vm.Id))).ToList());
+        return TypedResults.Ok(list.Where(vm => access.CanSee(vm.Id)).Select(vm => VmResponse.From(vm, runtime.GetState(vm.Id))).ToList());
     }
 
     private static async Task<IResult> GetAsync(Guid id, VmService vms, IVmRuntime runtime, HttpContext http, CancellationToken cancellationToken)
@@ -53,8 +61,14 @@ internal static class VmEndpoints
         return TypedResults.Ok(VmResponse.From(vm, runtime.GetState(id)));
     }
 
-    private static async Task<IResult> CreateAsync(VmDefinitionInput input, VmService vms, IVmRuntime runtime, HttpContext http, CancellationToken cancellationToken)
+    private static async Task<IResult> CreateAsync(
+        VmDefinitionInput input, VmService vms, IVmRuntime runtime, IPermissionService permissions, HttpContext http, CancellationToken cancellationToken)
     {
+        if (UsesLibraryImages(input) && !await permissions.HasAsync(http.User, Privileges.ImageUse, null, cancellationToken))
+        {
+            return ImageUseRequired();
+        }
+
         var result = await vms.CreateAsync(input, cancellationToken);
         if (!result.Succeeded)
         {
@@ -68,8 +82,13 @@ internal static class VmEndpoints
 
     private static async Task<IResult> UpdateAsync(
         Guid id, VmDefinitionInput input, [FromHeader(Name = "If-Match")] string? ifMatch,
-        VmService vms, IVmRuntime runtime, HttpContext http, CancellationToken cancellationToken)
+        VmService vms, IVmRuntime runtime, IPermissionService permissions, HttpContext http, CancellationToken cancellationToken)
     {
+        if (UsesLibraryImages(input) && !await permissions.HasAsync(http.User, Privileges.ImageUse, null, cancellationToken))
+        {
+            return ImageUseRequired();
+        }
+
         if (ifMatch is null)
         {
             return TypedResults.Problem(
@@ -93,8 +112,15 @@ internal static class VmEndpoints
     }
 
     private static async Task<IResult> DeleteAsync(
-        Guid id, [FromHeader(Name = "If-Match")] string? ifMatch, VmService vms, CancellationToken cancellationToken, bool keepDiskImages = true)
+        Guid id, [FromHeader(Name = "If-Match")] string? ifMatch, VmService vms, IPermissionService permissions, HttpContext http,
+        CancellationToken cancellationToken, bool keepDiskImages = true)
     {
+        if (!keepDiskImages && !await permissions.HasAsync(http.User, Privileges.ImageManage, null, cancellationToken))
+        {
+            return TypedResults.Problem("Deleting the VM's disk images needs Image.Manage; delete the VM with keepDiskImages=true.",
+                statusCode: StatusCodes.Status403Forbidden, title: "Forbidden");
+        }
+
         Guid? version = null;
         if (ifMatch is not null)
         {
@@ -108,6 +134,12 @@ internal static class VmEndpoints
         var result = await vms.DeleteAsync(id, version, keepDiskImages, cancellationToken);
         return result.Succeeded ? TypedResults.NoContent() : ApiResults.Problem(result);
     }
+
+    private static bool UsesLibraryImages(VmDefinitionInput input) =>
+        input.KernelImageId is not null || input.InitrdImageId is not null || input.Disks.Any(d => d.ImageId is not null);
+
+    private static ProblemHttpResult ImageUseRequired() => TypedResults.Problem(
+        "Using images from the library needs Image.Use.", statusCode: StatusCodes.Status403Forbidden, title: "Forbidden");
 
     internal static void SetETag(HttpContext http, Guid version) =>
         http.Response.Headers.ETag = new EntityTagHeaderValue($"\"{version:N}\"").ToString();

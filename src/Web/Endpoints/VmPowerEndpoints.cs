@@ -1,3 +1,4 @@
+using Platform.Web.Security;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Endpoints;
@@ -19,6 +20,7 @@ internal static class VmPowerEndpoints
             vms.MapPost($"/{{id:guid}}/{verb}", (Guid id, VmPowerService power, CancellationToken cancellationToken, int? timeoutSeconds) =>
                     RunAsync(id, action, timeoutSeconds, power, cancellationToken))
                 .WithName($"{action}Vm")
+                .RequirePrivilege(Privileges.VmPowerMgmt, AuditActions.Power(action.ToString()))
                 .WithSummary(action switch
                 {
                     VmPowerAction.Start => "Start the VM's VMM",

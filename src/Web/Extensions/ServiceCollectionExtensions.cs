@@ -29,6 +29,7 @@ public static class ServiceCollectionExtensions
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         builder.Services.AddMudServices();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+        builder.AddPlatformSecurity();
 
         builder.Services.AddVmServices();
         builder.AddVmSupervisor();

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.EntityFrameworkCore;
 using Platform.Web.Components;
 using Platform.Web.Data;
@@ -39,6 +40,7 @@ public static class WebApplicationExtensions
             pages.UseStatusCodePagesWithReExecute("/not-found");
         });
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+        app.UsePlatformSecurity();
         app.UseAntiforgery();
     }
 
@@ -48,12 +50,15 @@ public static class WebApplicationExtensions
         // The repository's wwwroot (npm assets, our css/js) is not part of the static web assets manifest.
         app.UseStaticFiles();
         app.MapHealthChecks("/healthz");
+        app.MapAccountEndpoints();
         app.MapPlatformApi();
         app.MapConsoleBridges();
         app.MapHub<VmHub>(VmHub.Path);
         // The OpenAPI document at /openapi/v1.json and a browsable reference at /scalar/v1.
-        app.MapOpenApi();
-        app.MapScalarApiReference(scalar => scalar.WithTitle("Platform API"));
+        // Signed-in users only, by session or API token like the API itself.
+        var signedIn = new AuthorizeAttribute { AuthenticationSchemes = SecurityServiceExtensions.ApiScheme };
+        app.MapOpenApi().RequireAuthorization(signedIn);
+        app.MapScalarApiReference(scalar => scalar.WithTitle("Platform API")).RequireAuthorization(signedIn);
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
     }
 

@@ -1,24 +1,33 @@
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
+using Platform.Web.Security;
 
 namespace Platform.Web.Hubs;
 
 /// <summary>
 /// Live VM events for browser pages and scripts at <c>/hubs/vms</c>. A client calls <see cref="WatchAll"/> for
 /// every VM's state changes and <see cref="Watch"/> for one VM's state and counters; <see cref="VmHubNotifier"/>
-/// pushes <c>StateChanged</c> (a <c>VmStateChanged</c>) and <c>Stats</c> (a <c>VmStatsSample</c>) to those groups.
+/// pushes <c>StateChanged</c> (a <c>VmStateChanged</c>) and <c>Stats</c> (a <c>VmStatsSample</c>) to them.
+/// Signed-in users only; each push reaches only connections whose user may see that VM (VM.Audit), and each
+/// method's privilege is checked by <see cref="HubAuthorizationFilter"/>.
 /// </summary>
-public sealed class VmHub : Hub
+[Authorize]
+public sealed class VmHub(HubAudience audience) : Hub
 {
     public const string Path = "/hubs/vms";
     public const string AllVmsGroup = "vms";
 
     public static string VmGroup(Guid vmId) => "vm:" + vmId.ToString("N");
 
-    public Task WatchAll() => Groups.AddToGroupAsync(Context.ConnectionId, AllVmsGroup);
+    [HubPrivilege(Privileges.None)]
+    public void WatchAll() => audience.WatchAll(Context.ConnectionId, on: true);
 
-    public Task UnwatchAll() => Groups.RemoveFromGroupAsync(Context.ConnectionId, AllVmsGroup);
+    [HubPrivilege(Privileges.None)]
+    public void UnwatchAll() => audience.WatchAll(Context.ConnectionId, on: false);
 
-    public Task Watch(Guid vmId) => Groups.AddToGroupAsync(Context.ConnectionId, VmGroup(vmId));
+    [HubPrivilege(Privileges.VmAudit)]
+    public void Watch(Guid vmId) => audience.Watch(Context.ConnectionId, vmId, on: true);
 
-    public Task Unwatch(Guid vmId) => Groups.RemoveFromGroupAsync(Context.ConnectionId, VmGroup(vmId));
+    [HubPrivilege(Privileges.None)]
+    public void Unwatch(Guid vmId) => audience.Watch(Context.ConnectionId, vmId, on: false);
 }

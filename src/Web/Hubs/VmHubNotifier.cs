@@ -1,10 +1,12 @@
 using Microsoft.AspNetCore.SignalR;
+using Platform.Web.Security;
 using Platform.Web.Services.Runtime;
 
 namespace Platform.Web.Hubs;
 
-/// <summary>Forwards the runtime's state changes and counters to <see cref="VmHub"/> groups for as long as the app runs.</summary>
-internal sealed partial class VmHubNotifier(IHubContext<VmHub> hub, IVmRuntime runtime, IVmRuntimeInfo info, ILogger<VmHubNotifier> logger)
+/// <summary>Forwards the runtime's state changes and counters to <see cref="VmHub"/> watchers for as long as the app runs.</summary>
+internal sealed partial class VmHubNotifier(
+    IHubContext<VmHub> hub, IVmRuntime runtime, IVmRuntimeInfo info, HubAudience audience, ILogger<VmHubNotifier> logger)
     : IHostedService
 {
     private IDisposable? _states;
@@ -12,11 +14,19 @@ internal sealed partial class VmHubNotifier(IHubContext<VmHub> hub, IVmRuntime r
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _states = runtime.Subscribe(change => Send(
-            hub.Clients.Groups(VmHub.AllVmsGroup, VmHub.VmGroup(change.VmId)).SendAsync("StateChanged", change, CancellationToken.None)));
-        _stats = info.SubscribeStats(sample => Send(
-            hub.Clients.Group(VmHub.VmGroup(sample.VmId)).SendAsync("Stats", sample, CancellationToken.None)));
+        // Only to connections whose user may see the VM now (HubAudience checks VM.Audit at each push).
+        _states = runtime.Subscribe(change => Send(SendAsync(change.VmId, includeAll: true, "StateChanged", change)));
+        _stats = info.SubscribeStats(sample => Send(SendAsync(sample.VmId, includeAll: false, "Stats", sample)));
         return Task.CompletedTask;
+    }
+
+    private async Task SendAsync(Guid vmId, bool includeAll, string method, object message)
+    {
+        var recipients = await audience.RecipientsAsync(vmId, includeAll);
+        if (recipients.Count > 0)
+        {
+            await hub.Clients.Clients(recipients).SendAsync(method, message, CancellationToken.None);
+        }
     }
 
     // Runtime callbacks must stay quick: the send completes in the background and a failure is only logged.

@@ -1,8 +1,11 @@
+using System.Security.Claims;
 using Bunit;
+using Bunit.TestDoubles;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor;
 using MudBlazor.Services;
 using Platform.Web.Data;
+using Platform.Web.Security;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Images;
 using Platform.Web.Services.Runtime;
@@ -29,7 +32,27 @@ public abstract class DashboardTestContext : BunitContext
         Services.AddSingleton(Db.Images);
         Services.AddSingleton(Db.Vms);
         Services.AddSingleton(Db.Power);
+        Services.AddSingleton(Db.Permissions);
+        Services.AddSingleton(Db.Audit);
+        Services.AddHttpContextAccessor();
+        Services.AddScoped<CurrentUser>();
+        Services.AddCascadingValue(_ => Db.Permissions.GetAccessAsync(UserId).GetAwaiter().GetResult());
+        Authorization = AddAuthorization();
+        ActAs(Db.AdminId, "admin");
         JSInterop.Mode = JSRuntimeMode.Loose;
+    }
+
+    protected BunitAuthorizationContext Authorization { get; }
+
+    /// <summary>The signed-in user the rendered components see (the administrator unless a test says otherwise);
+    /// call before the first render.</summary>
+    protected string UserId { get; private set; } = "";
+
+    protected void ActAs(string userId, string name)
+    {
+        UserId = userId;
+        Authorization.SetAuthorized(name);
+        Authorization.SetClaims(new Claim(ClaimTypes.NameIdentifier, userId));
     }
 
     protected TestDatabase Db { get; } = new();

@@ -5,6 +5,7 @@ using System.Text;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Platform.Engine.Control;
+using Platform.Web.Security;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Tests.Infrastructure;
 
@@ -21,10 +22,11 @@ public sealed class ConsoleBridgeTests(PlatformAppFactory factory) : IClassFixtu
         using var vmm = new EchoSocketServer();
         var vmId = Guid.NewGuid();
         using var app = factory.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<IVmRuntimeInfo>(new FixedSockets(vmId, vmm.Path))));
-        var client = app.Server.CreateWebSocketClient();
+        var (_, cookie) = await TestAccounts.SignInAsync(app, TestAccounts.AdminName, TestAccounts.AdminPassword);
+        var client = TestAccounts.ConsoleClient(app, cookie);
         client.SubProtocols.Add("binary");
 
-        using var socket = await client.ConnectAsync(new Uri(app.Server.BaseAddress, $"vms/{vmId}/vnc"), Token);
+        using var socket = await client.ConnectAsync(TestAccounts.ConsoleUri(app, await TestAccounts.AdminIdAsync(app.Services), vmId, ConsoleKind.Vnc), Token);
         socket.SubProtocol.Should().Be("binary", "noVNC asks for the binary subprotocol");
         await socket.SendAsync("RFB 003.008\n"u8.ToArray(), WebSocketMessageType.Binary, true, Token);
 
@@ -39,10 +41,11 @@ public sealed class ConsoleBridgeTests(PlatformAppFactory factory) : IClassFixtu
         using var vmm = new EchoSocketServer();
         var vmId = Guid.NewGuid();
         using var app = factory.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<IVmRuntimeInfo>(new FixedSockets(vmId, vmm.Path))));
-        var client = app.Server.CreateWebSocketClient();
-        client.ConfigureRequest = request => request.Headers.Origin = "https://evil.example";
+        var (_, cookie) = await TestAccounts.SignInAsync(app, TestAccounts.AdminName, TestAccounts.AdminPassword);
+        var client = TestAccounts.ConsoleClient(app, cookie, origin: "https://evil.example");
 
-        var act = () => client.ConnectAsync(new Uri(app.Server.BaseAddress, $"vms/{vmId}/serial"), Token);
+        var act = async () => await client.ConnectAsync(
+            TestAccounts.ConsoleUri(app, await TestAccounts.AdminIdAsync(app.Services), vmId, ConsoleKind.Serial), Token);
 
         (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("403");
         vmm.Connections.Should().Be(0);
@@ -51,12 +54,14 @@ public sealed class ConsoleBridgeTests(PlatformAppFactory factory) : IClassFixtu
     [Fact]
     public async Task A_vm_that_is_not_running_is_409_and_a_plain_request_is_400()
     {
-        var client = factory.Server.CreateWebSocketClient();
-        var act = () => client.ConnectAsync(new Uri(factory.Server.BaseAddress, $"vms/{Guid.NewGuid()}/serial"), Token);
+        var (http, cookie) = await TestAccounts.SignInAsync(factory, TestAccounts.AdminName, TestAccounts.AdminPassword);
+        var client = TestAccounts.ConsoleClient(factory, cookie);
+        var act = async () => await client.ConnectAsync(
+            TestAccounts.ConsoleUri(factory, await TestAccounts.AdminIdAsync(factory.Services), Guid.NewGuid(), ConsoleKind.Serial), Token);
         (await act.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("409");
 
-        using var http = factory.CreateClient();
         (await http.GetAsync($"/vms/{Guid.NewGuid()}/serial", Token)).StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        http.Dispose();
     }
 
     private static async Task<string> ReceiveTextAsync(WebSocket socket)

@@ -22,7 +22,8 @@ public sealed class HealthEndpointTests : IClassFixture<PlatformAppFactory>
     [Fact]
     public async Task Vm_list_page_renders_with_the_empty_state()
     {
-        using var client = _factory.CreateClient();
+        var (browser, _) = await TestAccounts.SignInAsync(_factory, TestAccounts.AdminName, TestAccounts.AdminPassword);
+        using var client = browser;
         string html = await client.GetStringAsync("/vms", TestContext.Current.CancellationToken);
         html.Should().Contain("Virtual machines").And.Contain("No virtual machines yet");
     }

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging.Abstractions;
 using Platform.Web.Data;
 using Platform.Web.Extensions;
+using Platform.Web.Security;
 using Platform.Web.Services.Images;
 using Platform.Web.Services.Vms;
 
@@ -27,6 +28,9 @@ public sealed class TestDatabase : IDisposable
             db.Database.Migrate();
         }
 
+        Permissions = new PermissionService(Factory, NullLogger<PermissionService>.Instance);
+        Audit = new AuditLog(Factory, NullLogger<AuditLog>.Instance);
+        AdminId = AddUser("admin", (BuiltInRoles.AdministratorId, null));
         Events = new VmEventLog(Factory, NullLogger<VmEventLog>.Instance);
         Images = new ImageLibrary(Factory, Options, NullLogger<ImageLibrary>.Instance);
         Vms = new VmService(Factory, Host, Runtime, Events, Images);
@@ -50,6 +54,29 @@ public sealed class TestDatabase : IDisposable
     public VmService Vms { get; }
 
     public VmPowerService Power { get; }
+
+    public IPermissionService Permissions { get; }
+
+    public IAuditLog Audit { get; }
+
+    /// <summary>A user with Administrator on <c>/</c>, made with the database.</summary>
+    public string AdminId { get; }
+
+    /// <summary>Adds a user (no password: these tests do not sign in) with grants; a null VM is <c>/</c>.</summary>
+    public string AddUser(string name, params (Guid RoleId, Guid? VmId)[] grants)
+    {
+        using var db = Factory.CreateDbContext();
+        var user = new PlatformUser { UserName = name, NormalizedUserName = name.ToUpperInvariant(), SecurityStamp = Guid.NewGuid().ToString() };
+        db.Users.Add(user);
+        foreach (var (roleId, vmId) in grants)
+        {
+            db.AccessGrants.Add(new AccessGrant { UserId = user.Id, RoleId = roleId, VmId = vmId });
+        }
+
+        db.SaveChanges();
+        Permissions.Invalidate();
+        return user.Id;
+    }
 
     public void Dispose()
     {

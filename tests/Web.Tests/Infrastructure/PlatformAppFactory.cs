@@ -11,6 +11,8 @@ namespace Platform.Web.Tests.Infrastructure;
 /// <summary>
 /// The real app on a real SQLite file in a throw-away data folder, with a recording <see cref="IVmRuntime"/> in
 /// place of the supervisor and a host of known size. Images are limited to <see cref="MaxImageSizeBytes"/>.
+/// Every client it makes acts as the first administrator through a real API token (see <see cref="TestAccounts"/>);
+/// tests of other users make their own clients.
 /// </summary>
 public sealed class PlatformAppFactory : WebApplicationFactory<Program>
 {
@@ -27,11 +29,24 @@ public sealed class PlatformAppFactory : WebApplicationFactory<Program>
         builder.UseSetting("Platform:DataDirectory", DataDirectory);
         builder.UseSetting("Platform:MaxImageSizeBytes", MaxImageSizeBytes.ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseEnvironment("Development");
+        TestAccounts.Configure(builder);
         builder.ConfigureTestServices(services =>
         {
             services.AddSingleton<IVmRuntime>(Runtime);
             services.AddSingleton<IHostInfo>(Host);
         });
+    }
+
+    private string? _adminToken;
+
+    /// <summary>The administrator's API token, made once (the database is shared with WithWebHostBuilder's apps).</summary>
+    public string AdminToken => _adminToken ??= Task.Run(async () =>
+        await TestAccounts.CreateTokenAsync(Services, await TestAccounts.AdminIdAsync(Services))).GetAwaiter().GetResult();
+
+    protected override void ConfigureClient(HttpClient client)
+    {
+        base.ConfigureClient(client);
+        client.WithToken(AdminToken);
     }
 
     protected override void Dispose(bool disposing)

@@ -21,7 +21,20 @@ public sealed class SupervisedAppFactory(string dataDirectory) : WebApplicationF
         builder.UseSetting("Platform:Supervisor:StatsInterval", "00:00:00.200");
         builder.UseSetting("Platform:Supervisor:QuitTimeout", "00:00:05");
         builder.UseEnvironment("Development");
+        TestAccounts.Configure(builder);
         builder.ConfigureTestServices(services => services.AddSingleton<IHostInfo>(new FixedHostInfo()));
+    }
+
+    private string? _adminToken;
+
+    /// <summary>The administrator's API token; every client this factory makes carries it.</summary>
+    public string AdminToken => _adminToken ??= Task.Run(async () =>
+        await TestAccounts.CreateTokenAsync(Services, await TestAccounts.AdminIdAsync(Services))).GetAwaiter().GetResult();
+
+    protected override void ConfigureClient(HttpClient client)
+    {
+        base.ConfigureClient(client);
+        client.WithToken(AdminToken);
     }
 
     /// <summary>A test guest's ELF kernel from tests/guests/build (the README's test command builds them).</summary>

@@ -1,9 +1,10 @@
-using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.Components.Forms;
+using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using Platform.Web.Data;
-using Platform.Web.Services;
+using Platform.Web.Security;
 using Platform.Web.Services.Images;
+using Platform.Web.Services;
 
 namespace Platform.Web.Components.Images;
 
@@ -25,6 +26,9 @@ public partial class ImageUpload : IDisposable
 
     [Inject]
     public required ISnackbar Snackbar { get; set; }
+
+    [Inject]
+    public required CurrentUser Current { get; set; }
 
     /// <summary>Called with the stored image after a successful upload.</summary>
     [Parameter]
@@ -57,6 +61,12 @@ public partial class ImageUpload : IDisposable
             return;
         }
 
+        if (!await Current.CheckAsync(Privileges.ImageManage, null, AuditActions.ImageUpload, _file.Name))
+        {
+            _error = "Uploading images needs Image.Manage.";
+            return;
+        }
+
         _error = null;
         _uploaded = 0;
         _cancel = new CancellationTokenSource();
@@ -82,6 +92,8 @@ public partial class ImageUpload : IDisposable
 
             await using var stream = _file.OpenReadStream(Library.MaxImageSizeBytes, _cancel.Token);
             var result = await Library.UploadAsync(_kind, _file.Name, stream, null, progress, _cancel.Token);
+            await Current.AuditAsync(AuditActions.ImageUpload, result.Succeeded ? AuditResult.Succeeded : AuditResult.Failed,
+                target: _file.Name, detail: result.Message);
             if (result.Succeeded)
             {
                 Snackbar.Add($"Uploaded {result.Value!.FileName} ({ImageLibrary.FormatSize(result.Value.SizeBytes)}).", Severity.Success);

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Components;
 using Platform.Engine.Kvm;
 using Platform.Web.Data;
+using Platform.Web.Security;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Vms;
@@ -25,7 +26,10 @@ public partial class HostPage
     [Inject]
     public required IVmRuntime Runtime { get; set; }
 
-    private List<VirtualMachine> Active => _vms.Where(vm => StateOf(vm.Id) != VmPowerState.Stopped).ToList();
+    [CascadingParameter]
+    public UserAccess Access { get; set; } = UserAccess.None;
+
+    private List<VirtualMachine> Active => _vms.Where(vm => Access.CanSee(vm.Id) && StateOf(vm.Id) != VmPowerState.Stopped).ToList();
 
     private double UsedPercent => _host.TotalMemoryMiB == 0 ? 0 : 100.0 * (_host.TotalMemoryMiB - _host.AvailableMemoryMiB) / _host.TotalMemoryMiB;
 

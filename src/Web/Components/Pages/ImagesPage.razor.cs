@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using Platform.Web.Data;
+using Platform.Web.Security;
 using Platform.Web.Services.Images;
+using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Components.Pages;
 
@@ -9,6 +11,7 @@ namespace Platform.Web.Components.Pages;
 public partial class ImagesPage
 {
     private IReadOnlyList<ImageUsage>? _images;
+    private HashSet<string>? _visibleNames;
 
     [Inject]
     public required ImageLibrary Library { get; set; }
@@ -19,9 +22,37 @@ public partial class ImagesPage
     [Inject]
     public required ISnackbar Snackbar { get; set; }
 
+    [Inject]
+    public required CurrentUser Current { get; set; }
+
+    [Inject]
+    public required VmService Vms { get; set; }
+
+    [CascadingParameter]
+    public UserAccess Access { get; set; } = UserAccess.None;
+
     protected override Task OnInitializedAsync() => LoadAsync();
 
-    private async Task LoadAsync() => _images = await Library.ListAsync(CancellationToken.None);
+    /// <summary>The VMs using an image, as far as the user may know them (others are counted, not named).</summary>
+    private string UsedBy(ImageUsage usage)
+    {
+        if (usage.UsedBy.Count == 0)
+        {
+            return "—";
+        }
+
+        var visible = _visibleNames ?? [];
+        var named = usage.UsedBy.Where(visible.Contains).ToList();
+        int others = usage.UsedBy.Count - named.Count;
+        return string.Join(", ", named) + (others == 0 ? "" : (named.Count > 0 ? " and " : "") + $"{others} other VM{(others == 1 ? "" : "s")}");
+    }
+
+    private async Task LoadAsync()
+    {
+        _images = await Library.ListAsync(CancellationToken.None);
+        _visibleNames = (await Vms.ListAsync(CancellationToken.None)).Where(vm => Access.CanSee(vm.Id)).Select(vm => vm.Name)
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
+    }
 
     private async Task DeleteAsync(ImageFile image)
     {
@@ -33,7 +64,14 @@ public partial class ImagesPage
             return;
         }
 
+        if (!await Current.CheckAsync(Privileges.ImageManage, null, AuditActions.ImageDelete, image.FileName))
+        {
+            Snackbar.Add("Deleting images needs Image.Manage.", Severity.Error);
+            return;
+        }
+
         var result = await Library.DeleteAsync(image.Id, CancellationToken.None);
+        await Current.AuditAsync(AuditActions.ImageDelete, result.Succeeded ? AuditResult.Succeeded : AuditResult.Failed, target: image.FileName, detail: result.Message);
         if (result.Succeeded)
         {
             Snackbar.Add($"Deleted {image.FileName}.", Severity.Success);

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using Platform.Web.Components.Vms;
 using Platform.Web.Data;
+using Platform.Web.Security;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Vms;
 
@@ -40,7 +41,16 @@ public partial class VmDetail
     [Inject]
     public required NavigationManager Navigation { get; set; }
 
-    private int ActiveIndex => VmDetailTabs.All.ToList().IndexOf(VmDetailTabs.Find(Tab));
+    [Inject]
+    public required CurrentUser Current { get; set; }
+
+    /// <summary>A VM the user may not see (VM.Audit) is shown as missing; buttons and tabs follow the privileges.</summary>
+    [CascadingParameter]
+    public UserAccess Access { get; set; } = UserAccess.None;
+
+    private List<VmDetailTab> VisibleTabs => VmDetailTabs.All.Where(t => Access.Has(t.Privileges, Id)).ToList();
+
+    private int ActiveIndex => Math.Max(0, VisibleTabs.IndexOf(VmDetailTabs.Find(Tab)));
 
     private Dictionary<string, object?> TabParameters => new()
     {
@@ -64,7 +74,7 @@ public partial class VmDetail
             return; // only the tab changed
         }
 
-        _vm = await Vms.FindAsync(Id, CancellationToken.None);
+        _vm = Access.CanSee(Id) ? await Vms.FindAsync(Id, CancellationToken.None) : null;
         _missing = _vm is null;
         _state = Runtime.GetState(Id);
         _breadcrumbs = [new("Virtual machines", "vms"), new(_vm?.Name ?? "?", null, disabled: true)];
@@ -72,7 +82,7 @@ public partial class VmDetail
 
     private void SelectTab(int index)
     {
-        string key = VmDetailTabs.All[index].Key;
+        string key = VisibleTabs[index].Key;
         if (!key.Equals(VmDetailTabs.Find(Tab).Key, StringComparison.Ordinal))
         {
             Navigation.NavigateTo($"vms/{Id}/{key}", replace: true);
@@ -95,10 +105,18 @@ public partial class VmDetail
         }
 
         bool deleteImages = answer.Data is true;
+        var needed = Privileges.VmAllocate | (deleteImages ? Privileges.ImageManage : Privileges.None);
+        if (!await Current.CheckAsync(needed, _vm.Id, AuditActions.VmDelete, _vm.Name))
+        {
+            Snackbar.Add($"You need {PrivilegePolicies.Describe(needed)} to delete this.", Severity.Error);
+            return;
+        }
+
         _deleting = true;
         try
         {
             var result = await Vms.DeleteAsync(_vm.Id, _vm.ConcurrencyStamp, keepDiskImages: !deleteImages, CancellationToken.None);
+            await Current.AuditAsync(AuditActions.VmDelete, result.Succeeded ? AuditResult.Succeeded : AuditResult.Failed, _vm.Id, _vm.Name, result.Message);
             if (result.Succeeded)
             {
                 Snackbar.Add(result.Value!.Count > 0

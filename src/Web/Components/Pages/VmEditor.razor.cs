@@ -1,11 +1,12 @@
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using Platform.Web.Data;
-using Platform.Web.Services;
+using Platform.Web.Security;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Images;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Vms;
+using Platform.Web.Services;
 
 namespace Platform.Web.Components.Pages;
 
@@ -55,6 +56,13 @@ public partial class VmEditor
     [Inject]
     public required ISnackbar Snackbar { get; set; }
 
+    [Inject]
+    public required CurrentUser Current { get; set; }
+
+    /// <summary>What the user may do; a VM they may not see is "no such VM", one they may not change is read-only.</summary>
+    [CascadingParameter]
+    public UserAccess Access { get; set; } = UserAccess.None;
+
     private bool IsNew => Id is null;
 
     private string BootSummary => _input!.BootMode == BootMode.Disk
@@ -86,14 +94,26 @@ public partial class VmEditor
         _touched.Clear();
         if (Id is not { } id)
         {
+            if (!Access.Has(Privileges.VmAllocate))
+            {
+                _loadError = "Creating VMs needs VM.Allocate; ask an administrator.";
+                return;
+            }
+
             _input ??= new VmDefinitionInput();
         }
         else
         {
-            var vm = await Vms.FindAsync(id, CancellationToken.None);
+            var vm = Access.CanSee(id) ? await Vms.FindAsync(id, CancellationToken.None) : null;
             if (vm is null)
             {
                 _loadError = "There is no such VM; it may have been deleted.";
+                return;
+            }
+
+            if (!Access.Has(Privileges.VmConfig, id))
+            {
+                _loadError = "Changing this VM needs VM.Config; ask an administrator.";
                 return;
             }
 
@@ -181,12 +201,24 @@ public partial class VmEditor
 
     private async Task SaveAsync()
     {
+        // Checked again on the server at the moment of saving: the page may have been open since a grant was revoked.
+        string action = IsNew ? AuditActions.VmCreate : AuditActions.VmUpdate;
+        bool usesImages = _input!.KernelImageId is not null || _input.InitrdImageId is not null || _input.Disks.Any(d => d.ImageId is not null);
+        var needed = (IsNew ? Privileges.VmAllocate : Privileges.VmConfig) | (usesImages ? Privileges.ImageUse : Privileges.None);
+        if (!await Current.CheckAsync(needed, Id, action, _input.Name))
+        {
+            Snackbar.Add($"You need {PrivilegePolicies.Describe(needed)} to save this.", Severity.Error);
+            return;
+        }
+
         _saving = true;
         try
         {
             var result = IsNew
                 ? await Vms.CreateAsync(_input!, CancellationToken.None)
                 : await Vms.UpdateAsync(Id!.Value, _input!, _stamp, CancellationToken.None);
+            await Current.AuditAsync(action, result.Succeeded ? AuditResult.Succeeded : AuditResult.Failed,
+                result.Value?.Id ?? Id, _input!.Name, result.Succeeded ? null : result.Message);
             switch (result.Status)
             {
                 case ServiceStatus.Ok:

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Components;
 using Platform.Web.Data;
+using Platform.Web.Security;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Vms;
 
@@ -21,9 +22,15 @@ public partial class VmList
     [Inject]
     public required IVmRuntime Runtime { get; set; }
 
+    /// <summary>Only the VMs the user may see (VM.Audit) are listed; the value changes as grants do.</summary>
+    [CascadingParameter]
+    public UserAccess Access { get; set; } = UserAccess.None;
+
     private string Search { get; set; } = "";
 
-    private IEnumerable<VirtualMachine> Filtered => (_machines ?? []).Where(vm =>
+    private IEnumerable<VirtualMachine> Visible => (_machines ?? []).Where(vm => Access.CanSee(vm.Id));
+
+    private IEnumerable<VirtualMachine> Filtered => Visible.Where(vm =>
         Search.Length == 0
         || vm.Name.Contains(Search, StringComparison.OrdinalIgnoreCase)
         || (vm.Description?.Contains(Search, StringComparison.OrdinalIgnoreCase) ?? false));

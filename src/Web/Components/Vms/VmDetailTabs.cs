@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using Platform.Web.Components.Console;
 using Platform.Web.Data;
+using Platform.Web.Security;
 using Platform.Web.Services.Runtime;
 
 namespace Platform.Web.Components.Vms;
@@ -10,7 +11,8 @@ namespace Platform.Web.Components.Vms;
 /// One tab of the VM detail page (<c>/vms/{id}/{Key}</c>). <see cref="Component"/> derives from
 /// <see cref="VmTabBase"/>, which hands it the VM and its live power state.
 /// </summary>
-public sealed record VmDetailTab(string Key, string Title, string Icon, Type Component);
+/// <summary><see cref="Privileges"/> on the VM decides whether the tab shows (a console tab needs VM.Console).</summary>
+public sealed record VmDetailTab(string Key, string Title, string Icon, Type Component, Privileges Privileges = Privileges.VmAudit);
 
 /// <summary>The VM detail page's tabs, in the order they show. The one place to add a tab.</summary>
 public static class VmDetailTabs
@@ -18,9 +20,9 @@ public static class VmDetailTabs
     public static readonly IReadOnlyList<VmDetailTab> All =
     [
         new("summary", "Summary", Icons.Material.Filled.Dashboard, typeof(VmSummaryTab)),
-        new("console", "Console", Icons.Material.Filled.Monitor, typeof(VmConsoleTab)),
+        new("console", "Console", Icons.Material.Filled.Monitor, typeof(VmConsoleTab), Privileges.VmConsole),
         // Not "serial": /vms/{id}/serial is the serial WebSocket bridge, and a page must not share its URL.
-        new("serial-console", "Serial", Icons.Material.Filled.Terminal, typeof(VmSerialTab)),
+        new("serial-console", "Serial", Icons.Material.Filled.Terminal, typeof(VmSerialTab), Privileges.VmConsole),
         new("hardware", "Hardware", Icons.Material.Filled.Memory, typeof(VmHardwareTab)),
         new("events", "Events", Icons.Material.Filled.History, typeof(VmEventsTab)),
     ];

@@ -1,8 +1,10 @@
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
-using Platform.Web.Services;
+using Platform.Web.Data;
+using Platform.Web.Security;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Vms;
+using Platform.Web.Services;
 
 namespace Platform.Web.Components.Vms;
 
@@ -20,6 +22,9 @@ public partial class VmPowerButtons
 
     [Inject]
     public required ISnackbar Snackbar { get; set; }
+
+    [Inject]
+    public required CurrentUser Current { get; set; }
 
     [Parameter, EditorRequired]
     public Guid VmId { get; set; }
@@ -51,10 +56,19 @@ public partial class VmPowerButtons
 
     private async Task RunAsync(VmPowerAction action)
     {
+        // The button only shows with VM.PowerMgmt, but the circuit may be older than a revocation: ask again.
+        string auditAction = AuditActions.Power(action.ToString());
+        if (!await Current.CheckAsync(Privileges.VmPowerMgmt, VmId, auditAction, VmName))
+        {
+            Snackbar.Add($"{VmPowerService.Verb(action)} {VmName}: you no longer have VM.PowerMgmt on it.", Severity.Error);
+            return;
+        }
+
         _busy = action;
         try
         {
             var result = await Power.RunAsync(VmId, action, null, CancellationToken.None);
+            await Current.AuditAsync(auditAction, result.Succeeded ? AuditResult.Succeeded : AuditResult.Failed, VmId, VmName, result.Message);
             if (result.Succeeded)
             {
                 Snackbar.Add($"{VmPowerService.Verb(action)} {VmName}: done.", Severity.Success);

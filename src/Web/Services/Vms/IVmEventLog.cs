@@ -1,4 +1,5 @@
 using Platform.Web.Data;
+using Platform.Web.Security;
 
 namespace Platform.Web.Services.Vms;
 
@@ -15,7 +16,11 @@ public interface IVmEventLog
     Task AddAsync(VmEvent entry, CancellationToken cancellationToken);
 
     /// <summary>Newest first; <paramref name="vmId"/> null lists every VM's events.</summary>
-    Task<VmEventPage> ListAsync(Guid? vmId, int skip, int take, CancellationToken cancellationToken);
+    Task<VmEventPage> ListAsync(Guid? vmId, int skip, int take, CancellationToken cancellationToken) =>
+        ListAsync(vmId, VmVisibility.Everything, skip, take, cancellationToken);
+
+    /// <summary>Newest first, only the events <paramref name="visibility"/> lets the reader see.</summary>
+    Task<VmEventPage> ListAsync(Guid? vmId, VmVisibility visibility, int skip, int take, CancellationToken cancellationToken);
 
     /// <summary>Calls <paramref name="handler"/> after each added entry until the subscription is disposed.</summary>
     IDisposable Subscribe(Action<VmEvent> handler);

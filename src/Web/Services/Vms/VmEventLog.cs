@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Platform.Web.Data;
+using Platform.Web.Security;
 
 namespace Platform.Web.Services.Vms;
 
@@ -27,8 +28,9 @@ internal sealed class VmEventLog(IDbContextFactory<PlatformDbContext> dbFactory,
         _subscribers.Publish(entry, logger);
     }
 
-    public async Task<VmEventPage> ListAsync(Guid? vmId, int skip, int take, CancellationToken cancellationToken)
+    public async Task<VmEventPage> ListAsync(Guid? vmId, VmVisibility visibility, int skip, int take, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(visibility);
         skip = Math.Max(0, skip);
         take = Math.Clamp(take, 1, MaxPageSize);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
@@ -37,6 +39,13 @@ internal sealed class VmEventLog(IDbContextFactory<PlatformDbContext> dbFactory,
         {
             query = query.Where(e => e.VmId == id);
         }
+
+        // Every VM but the exceptions, or only the exceptions; host events (no VM) by their own flag.
+        var exceptions = visibility.Exceptions.ToList();
+        bool host = visibility.HostEvents;
+        query = visibility.ByDefault
+            ? query.Where(e => e.VmId == null ? host : !exceptions.Contains(e.VmId.Value))
+            : query.Where(e => e.VmId == null ? host : exceptions.Contains(e.VmId.Value));
 
         int total = await query.CountAsync(cancellationToken);
         // Ids grow with time (SQLite's rowid), and unlike DateTimeOffset they order in SQL.

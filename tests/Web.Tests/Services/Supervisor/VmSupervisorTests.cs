@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Platform.Web.Hubs;
 using Platform.Web.Endpoints;
+using Platform.Web.Security;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Tests.Endpoints;
 using Platform.Web.Tests.Infrastructure;
@@ -234,7 +235,9 @@ public sealed class VmSupervisorTests : IDisposable
         var vm = await CreateAsync(client, "serial-bridge", "echo");
         await PowerAsync(client, vm.Id, "start");
 
-        using var socket = await app.Server.CreateWebSocketClient().ConnectAsync(new Uri(app.Server.BaseAddress, $"vms/{vm.Id}/serial"), Token);
+        var (_, cookie) = await TestAccounts.SignInAsync(app, TestAccounts.AdminName, TestAccounts.AdminPassword);
+        using var socket = await TestAccounts.ConsoleClient(app, cookie)
+            .ConnectAsync(TestAccounts.ConsoleUri(app, await TestAccounts.AdminIdAsync(app.Services), vm.Id, ConsoleKind.Serial), Token);
         var received = new StringBuilder();
         await ReceiveUntilAsync(socket, received, "READY");
         await socket.SendAsync("hello bridge"u8.ToArray(), WebSocketMessageType.Binary, true, Token);
@@ -249,8 +252,13 @@ public sealed class VmSupervisorTests : IDisposable
         var app = NewApp();
         using var client = app.CreateClient();
         var vm = await CreateAsync(client, "hub-vm", "echo");
+        var (_, cookie) = await TestAccounts.SignInAsync(app, TestAccounts.AdminName, TestAccounts.AdminPassword);
         await using var hub = new HubConnectionBuilder()
-            .WithUrl(new Uri(app.Server.BaseAddress, VmHub.Path.TrimStart('/')), o => o.HttpMessageHandlerFactory = _ => app.Server.CreateHandler())
+            .WithUrl(new Uri(app.Server.BaseAddress, VmHub.Path.TrimStart('/')), o =>
+            {
+                o.HttpMessageHandlerFactory = _ => app.Server.CreateHandler();
+                o.Headers["Cookie"] = cookie;
+            })
             .Build();
         var states = new ConcurrentQueue<VmStateChanged>();
         var stats = new ConcurrentQueue<VmStatsSample>();
