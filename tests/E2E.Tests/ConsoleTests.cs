@@ -29,7 +29,7 @@ public sealed class ConsoleTests : IAsyncLifetime
     public async Task The_serial_console_shows_the_guest_and_sends_what_is_typed()
     {
         var ct = TestContext.Current.CancellationToken;
-        using var api = new HttpClient { BaseAddress = _server.BaseAddress };
+        using var api = _server.CreateApiClient();
         var created = await api.PostAsJsonAsync("/api/v1/vms", new
         {
             name = "serial-e2e", kernelPath = TestGuestPath("echo"), memoryMiB = 64, commandLine = "", displayEnabled = false,
@@ -41,6 +41,7 @@ public sealed class ConsoleTests : IAsyncLifetime
         var page = await _browser!.NewPageAsync();
         try
         {
+            await SignIn.AsAdministratorAsync(page, _server);
             await page.GotoAsync(new Uri(_server.BaseAddress, $"/vms/{id}/serial-console").ToString());
             await Interactive.WaitForCircuitAsync(page);
             await Assertions.Expect(page.GetByTestId("serial-status")).ToHaveTextAsync("connected");

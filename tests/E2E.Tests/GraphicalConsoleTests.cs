@@ -32,7 +32,7 @@ public sealed class GraphicalConsoleTests : IAsyncLifetime
     public async Task NoVNC_shows_the_guest_s_picture_and_text_typed_from_the_toolbar_reaches_the_guest()
     {
         var ct = TestContext.Current.CancellationToken;
-        using var api = new HttpClient { BaseAddress = _server.BaseAddress };
+        using var api = _server.CreateApiClient();
         var created = await api.PostAsJsonAsync("/api/v1/vms", new
         {
             name = "vnc-e2e", kernelPath = ConsoleTests.TestGuestPath("fb"), memoryMiB = 64, commandLine = "", displayEnabled = true,
@@ -44,6 +44,7 @@ public sealed class GraphicalConsoleTests : IAsyncLifetime
         var page = await _browser!.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
         try
         {
+            await SignIn.AsAdministratorAsync(page, _server);
             await page.GotoAsync(new Uri(_server.BaseAddress, $"/vms/{id}/console").ToString());
             await Interactive.WaitForCircuitAsync(page);
             await Assertions.Expect(page.GetByTestId("console-status")).ToHaveTextAsync("connected", new() { Timeout = 30_000 });
@@ -78,8 +79,7 @@ public sealed class GraphicalConsoleTests : IAsyncLifetime
     /// <summary>Reads the guest's serial console through the bridge, as the Serial tab does.</summary>
     private async Task ReadSerialUntilAsync(string id, string marker, CancellationToken ct)
     {
-        using var socket = new System.Net.WebSockets.ClientWebSocket();
-        await socket.ConnectAsync(new Uri($"ws://{_server.BaseAddress.Authority}/vms/{id}/serial"), ct);
+        using var socket = await _server.OpenConsoleAsync(Guid.Parse(id), Platform.Web.Security.ConsoleKind.Serial, ct);
         var text = new System.Text.StringBuilder();
         byte[] buffer = new byte[4096];
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);

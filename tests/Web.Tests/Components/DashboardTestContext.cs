@@ -36,7 +36,8 @@ public abstract class DashboardTestContext : BunitContext
         Services.AddSingleton(Db.Audit);
         Services.AddHttpContextAccessor();
         Services.AddScoped<CurrentUser>();
-        Services.AddCascadingValue(_ => Db.Permissions.GetAccessAsync(UserId).GetAwaiter().GetResult());
+        Services.AddSingleton(new ConsoleTickets(new SecurityOptions(), TimeProvider.System));
+        Services.AddCascadingValue(_ => Access);
         Authorization = AddAuthorization();
         ActAs(Db.AdminId, "admin");
         JSInterop.Mode = JSRuntimeMode.Loose;
@@ -48,9 +49,14 @@ public abstract class DashboardTestContext : BunitContext
     /// call before the first render.</summary>
     protected string UserId { get; private set; } = "";
 
+    /// <summary>What <see cref="UserId"/> may do, as the pages get it.</summary>
+    protected UserAccess Access { get; private set; } = UserAccess.None;
+
     protected void ActAs(string userId, string name)
     {
         UserId = userId;
+        // Off the renderer's thread: nothing here may wait on it.
+        Access = Task.Run(() => Db.Permissions.GetAccessAsync(userId)).GetAwaiter().GetResult();
         Authorization.SetAuthorized(name);
         Authorization.SetClaims(new Claim(ClaimTypes.NameIdentifier, userId));
     }

@@ -1,13 +1,15 @@
 using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
 using Platform.Web.Components.Vms;
+using Platform.Web.Security;
 using Platform.Web.Services.Runtime;
 
 namespace Platform.Web.Components.Console;
 
 /// <summary>
 /// What the serial and graphical console tabs share: attach a JS console module to an element while the VM runs,
-/// detach it when the VM stops or the tab goes away, and show the connection's status.
+/// detach it when the VM stops or the tab goes away, and show the connection's status. Each attach asks the server
+/// for a fresh single-use console ticket (after checking VM.Console again), which the WebSocket must carry.
 /// </summary>
 public abstract class ConsoleSession : VmTabBase, IAsyncDisposable
 {
@@ -17,6 +19,12 @@ public abstract class ConsoleSession : VmTabBase, IAsyncDisposable
 
     [Inject]
     private IJSRuntime JS { get; set; } = null!;
+
+    [Inject]
+    private CurrentUser Current { get; set; } = null!;
+
+    [Inject]
+    private ConsoleTickets Tickets { get; set; } = null!;
 
     protected ElementReference Screen { get; set; }
 
@@ -50,9 +58,16 @@ public abstract class ConsoleSession : VmTabBase, IAsyncDisposable
             try
             {
                 Status = "connecting";
+                if (await TicketedPathAsync() is not { } path)
+                {
+                    Status = "failed: you may not open this VM's console";
+                    StateHasChanged();
+                    return;
+                }
+
                 _self ??= DotNetObjectReference.Create(this);
                 await using var module = await JS.InvokeAsync<IJSObjectReference>("import", ModulePath);
-                Handle = await module.InvokeAsync<IJSObjectReference>("attach", Screen, BridgePath, _self);
+                Handle = await module.InvokeAsync<IJSObjectReference>("attach", Screen, path, _self);
             }
             finally
             {
@@ -69,6 +84,19 @@ public abstract class ConsoleSession : VmTabBase, IAsyncDisposable
             await DetachAsync();
             StateHasChanged();
         }
+    }
+
+    /// <summary>The bridge path with a ticket for this user and VM, or null without VM.Console (audited).</summary>
+    private async Task<string?> TicketedPathAsync()
+    {
+        var kind = BridgePath.EndsWith("/vnc", StringComparison.Ordinal) ? ConsoleKind.Vnc : ConsoleKind.Serial;
+        if (!await Current.CheckAsync(Privileges.VmConsole, Vm.Id, AuditActions.ConsoleTicket, kind.ToString().ToLowerInvariant() + " console"))
+        {
+            return null;
+        }
+
+        var user = await Current.GetPrincipalAsync();
+        return ConsoleTickets.WebSocketPath(Vm.Id, kind, Tickets.Issue(user.UserId()!, Vm.Id, kind));
     }
 
     [JSInvokable]

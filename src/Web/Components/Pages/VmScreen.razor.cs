@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Components;
 using Platform.Web.Data;
+using Platform.Web.Security;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Vms;
 
@@ -21,6 +22,10 @@ public sealed partial class VmScreen
     [Inject]
     public required IVmRuntime Runtime { get; set; }
 
+    /// <summary>A VM the user may not see is "no such VM"; without VM.Console the screen is refused.</summary>
+    [CascadingParameter]
+    public UserAccess Access { get; set; } = UserAccess.None;
+
     protected override void OnInitialized() =>
         Track(Runtime.Subscribe(change =>
         {
@@ -32,7 +37,7 @@ public sealed partial class VmScreen
 
     protected override async Task OnParametersSetAsync()
     {
-        _vm = await Vms.FindAsync(Id, CancellationToken.None);
+        _vm = Access.CanSee(Id) ? await Vms.FindAsync(Id, CancellationToken.None) : null;
         _state = Runtime.GetState(Id);
         _loaded = true;
     }

@@ -20,8 +20,10 @@ public sealed class ConsoleTabsTests : DashboardTestContext
 
         var cut = Render<VmSerialTab>(p => p.Add(c => c.Vm, vm).Add(c => c.State, VmPowerState.Running));
 
+        // The path carries a fresh console ticket, fetched on the server first.
+        cut.WaitForAssertion(() => module.VerifyInvoke("attach"));
         var attach = module.VerifyInvoke("attach");
-        attach.Arguments[1].Should().Be($"/vms/{vm.Id}/serial");
+        attach.Arguments[1].Should().BeOfType<string>().Which.Should().StartWith($"/vms/{vm.Id}/serial?ticket=");
         cut.Find("[data-testid=serial-status]").TextContent.Should().Be("connecting");
     }
 
@@ -44,7 +46,8 @@ public sealed class ConsoleTabsTests : DashboardTestContext
         module.Setup<IJSObjectReferenceStub>("attach", _ => true);
 
         var cut = Render<VmConsoleTab>(p => p.Add(c => c.Vm, vm).Add(c => c.State, VmPowerState.Running));
-        module.VerifyInvoke("attach").Arguments[1].Should().Be($"/vms/{vm.Id}/vnc");
+        cut.WaitForAssertion(() => module.VerifyInvoke("attach"));
+        module.VerifyInvoke("attach").Arguments[1].Should().BeOfType<string>().Which.Should().StartWith($"/vms/{vm.Id}/vnc?ticket=");
         cut.Find("[data-testid=console-toolbar]");
 
         var headless = Render<VmConsoleTab>(p => p.Add(c => c.Vm, Vm(display: false)).Add(c => c.State, VmPowerState.Running));
