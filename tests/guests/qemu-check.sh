@@ -44,6 +44,54 @@ run() {
     rm -f "$log"
 }
 
+# run_input: the input guest with QEMU's virtio tablet and keyboard, driven through QMP on a loopback port once the
+# guest is READY: a move, a click, a wheel step, the A key, then Escape (which ends it).
+run_input() {
+    local log; log=$(mktemp)
+    local port=$((20000 + RANDOM % 40000)) start=$SECONDS
+    "$QEMU" -M "$MACHINE" -accel "$ACCEL" -m 256 -smp 1 -nodefaults -display none -monitor none \
+        -qmp "tcp:127.0.0.1:$port,server=on,wait=off" -serial "file:$log" -no-reboot -kernel "$B/input.elf" \
+        -device virtio-tablet-pci,disable-legacy=on -device virtio-keyboard-pci,disable-legacy=on >/dev/null 2>&1 &
+    local qpid=$!
+    local i
+    for ((i = 0; i < TIMEOUT * 10; i++)); do
+        grep -q -e READY -e 'PLATFORM-TEST input FAIL' "$log" 2>/dev/null && break
+        sleep 0.1
+    done
+    if grep -q READY "$log" && exec 3<>"/dev/tcp/127.0.0.1/$port"; then
+        local ev='{"execute":"input-send-event","arguments":{"events":['
+        printf '%s\n' '{"execute":"qmp_capabilities"}' \
+            "$ev"'{"type":"abs","data":{"axis":"x","value":16400}},{"type":"abs","data":{"axis":"y","value":8000}}]}}' \
+            "$ev"'{"type":"btn","data":{"button":"left","down":true}}]}}' \
+            "$ev"'{"type":"btn","data":{"button":"left","down":false}}]}}' \
+            "$ev"'{"type":"btn","data":{"button":"wheel-down","down":true}}]}}' \
+            "$ev"'{"type":"btn","data":{"button":"wheel-down","down":false}}]}}' \
+            "$ev"'{"type":"key","data":{"key":{"type":"qcode","data":"a"},"down":true}}]}}' \
+            "$ev"'{"type":"key","data":{"key":{"type":"qcode","data":"a"},"down":false}}]}}' \
+            "$ev"'{"type":"key","data":{"key":{"type":"qcode","data":"esc"},"down":true}}]}}' \
+            "$ev"'{"type":"key","data":{"key":{"type":"qcode","data":"esc"},"down":false}}]}}' >&3
+        for ((i = 0; i < TIMEOUT * 10; i++)); do
+            grep -qE 'PLATFORM-TEST input (PASS|FAIL)' "$log" && break
+            sleep 0.1
+        done
+        exec 3>&-
+    fi
+    kill "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null
+    local verdict=ok expect
+    for expect in "PLATFORM-TEST input PASS" "input: tablet EV_ABS ABS_X 16400" "input: tablet EV_ABS ABS_Y 8000" \
+        "input: tablet EV_KEY BTN_LEFT 0" "input: tablet EV_REL REL_WHEEL -1" "input: keyboard EV_KEY 30 1" \
+        "input: keyboard EV_KEY 1 0"; do
+        grep -qF -- "$expect" "$log" || verdict=FAIL
+    done
+    grep -q "^ps2: key" "$log" && verdict=FAIL   # QEMU sends keys to the active virtio keyboard only
+    printf '%-4s %-8s smp=1 %-22s (%ss)\n' "$verdict" input "\"QMP input events\"" "$((SECONDS - start))"
+    if [[ $verdict != ok ]]; then
+        failures=$((failures + 1))
+        sed 's/^/    | /' "$log" | tail -20
+    fi
+    rm -f "$log"
+}
+
 shopt -s extglob
 sel=("$@")
 pick() { [[ ${#sel[@]} -eq 0 ]] && return 0; local s; for s in "${sel[@]}"; do [[ $s == "$1" ]] && return 0; done; return 1; }
@@ -78,7 +126,7 @@ fi
 
 # PCI and virtio (modern only: disable-legacy=on). microvm has no PCI bus on ports 0xCF8/0xCFC.
 if [[ $MACHINE == microvm* ]]; then
-    pick pci && echo "skip pci/rng/blk (microvm has no PCI host bridge on ports 0xCF8/0xCFC)"
+    pick pci && echo "skip pci/rng/blk/input (microvm has no PCI host bridge on ports 0xCF8/0xCFC)"
 else
     img=$(mktemp --suffix=.img); truncate -s 16M "$img"
     blk=(-device virtio-blk-pci,drive=d0,disable-legacy=on,serial=qemu-disk -drive "if=none,id=d0,file=$img,format=raw")
@@ -95,6 +143,7 @@ else
     pick blk && run blk 1 "mode=ro" "(IOERR)"
     QEXTRA=()
     rm -f "$img"
+    pick input && run_input
 fi
 
 echo "$failures failure(s)"

@@ -1,5 +1,4 @@
 using Platform.Devices.Display;
-using Platform.Devices.Legacy;
 using Platform.Engine.Control;
 using Platform.Engine.Machine;
 using Platform.Engine.Vnc;
@@ -10,7 +9,8 @@ namespace Platform.Engine.Display;
 /// A VM's screen across its boots: the video memory (mapped once for the VMM's life and handed to each boot's std-vga),
 /// the <see cref="VncServer"/> and its refresh loop. Each boot's machine is attached after it is built and detached
 /// before it is torn down, so VNC clients stay connected through a reboot: they see the screen go blank (the new
-/// std-vga starts with no mode) and the new boot's mode as a DesktopSize, and their keys go to the new keyboard.
+/// std-vga starts with no mode) and the new boot's mode as a DesktopSize, and their keys and pointer go to the new
+/// boot's keyboards (<see cref="VncKeyboardRouter"/>) and tablet.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -32,6 +32,7 @@ public sealed class VncDisplay : IDisposable
     private readonly VideoMemory _memory;
     private readonly CurrentScreen _screen;
     private readonly CurrentKeyboard _keyboard = new();
+    private readonly CurrentPointer _pointer = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _refreshLoop;
     private int _disposed;
@@ -42,7 +43,7 @@ public sealed class VncDisplay : IDisposable
     {
         _memory = VideoMemory.Allocate(videoMemoryBytes);
         _screen = new CurrentScreen(_memory);
-        Server = new VncServer(_screen, options, _keyboard);
+        Server = new VncServer(_screen, options, _keyboard, _pointer);
         _refreshLoop = Task.Run(() => Server.RunRefreshLoopAsync(RefreshInterval, _stopping.Token));
     }
 
@@ -51,12 +52,13 @@ public sealed class VncDisplay : IDisposable
 
     public VncServer Server { get; }
 
-    /// <summary>Shows <paramref name="machine"/>'s display and types into its keyboard from now on.</summary>
+    /// <summary>Shows <paramref name="machine"/>'s display, and types and points into its input devices from now on.</summary>
     public void Attach(MachineInstance machine)
     {
         ArgumentNullException.ThrowIfNull(machine);
         _screen.Current = machine.Display;
-        _keyboard.Current = machine.Keyboard;
+        _keyboard.Current = new VncKeyboardRouter(machine.Keyboard, machine.VirtioKeyboard);
+        _pointer.Current = machine.Tablet is { } tablet ? new VirtioVncTablet(tablet) : null;
     }
 
     /// <summary>Stops using the machine (call before disposing it): the screen shows nothing until the next attach.</summary>
@@ -64,6 +66,7 @@ public sealed class VncDisplay : IDisposable
     {
         _screen.Current = null;
         _keyboard.Current = null;
+        _pointer.Current = null;
     }
 
     /// <summary>
@@ -73,9 +76,11 @@ public sealed class VncDisplay : IDisposable
     public Task ServeAsync(Stream stream, bool requirePassword, CancellationToken cancellationToken) =>
         Server.ServeAsync(stream, requirePassword, cancellationToken);
 
-    /// <summary>The VNC server's counters for query-stats: clients, bytes, frames.</summary>
+    /// <summary>The VNC server's counters for query-stats: clients, bytes, frames, and where this boot's keys went.</summary>
     public DeviceStats Stats() => new("vnc", "vnc-server", new Dictionary<string, long>
     {
+        ["keys_to_ps2"] = _keyboard.Current?.KeysToPs2 ?? 0,
+        ["keys_to_virtio"] = _keyboard.Current?.KeysToVirtio ?? 0,
         ["clients"] = Server.ClientCount,
         ["connections"] = Server.Connections,
         ["bytes_sent"] = Server.BytesSent,
@@ -142,12 +147,12 @@ public sealed class VncDisplay : IDisposable
         public bool CollectDirtyPages(Span<ulong> dirtyPages) => Current?.TryReadDirtyLog(dirtyPages) ?? false;
     }
 
-    /// <summary>The attached machine's PS/2 keyboard; keys typed between boots are dropped.</summary>
+    /// <summary>The attached machine's keyboards; keys typed between boots are dropped.</summary>
     private sealed class CurrentKeyboard : IVncKeyboard
     {
-        private I8042Controller? _current;
+        private VncKeyboardRouter? _current;
 
-        public I8042Controller? Current
+        public VncKeyboardRouter? Current
         {
             get => Volatile.Read(ref _current);
             set => Volatile.Write(ref _current, value);
@@ -156,5 +161,20 @@ public sealed class VncDisplay : IDisposable
         public byte Leds => Current?.Leds ?? 0;
 
         public void KeyEvent(int xtScancode, bool down) => Current?.KeyEvent(xtScancode, down);
+    }
+
+    /// <summary>The attached machine's tablet; pointer events between boots, or without a tablet, are dropped.</summary>
+    private sealed class CurrentPointer : IVncPointer
+    {
+        private VirtioVncTablet? _current;
+
+        public VirtioVncTablet? Current
+        {
+            get => Volatile.Read(ref _current);
+            set => Volatile.Write(ref _current, value);
+        }
+
+        public void PointerEvent(int x, int y, int buttons, int screenWidth, int screenHeight) =>
+            Current?.PointerEvent(x, y, buttons, screenWidth, screenHeight);
     }
 }

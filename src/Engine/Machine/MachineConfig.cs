@@ -22,6 +22,19 @@ public enum DisplayKind
     Std,
 }
 
+/// <summary>The input devices a display's viewers type and point with.</summary>
+public enum InputKind
+{
+    /// <summary>
+    /// A virtio tablet (absolute pointer: the guest's cursor is where the viewer's is) and a virtio keyboard beside
+    /// the PS/2 keyboard, as QEMU with <c>-device virtio-tablet-pci -device virtio-keyboard-pci</c>. Keys go to the
+    /// virtio keyboard while the guest's driver runs it, to the PS/2 keyboard otherwise.
+    /// </summary>
+    Virtio,
+    /// <summary>Only the PS/2 keyboard on the i8042 (which every machine has): no pointer.</summary>
+    Ps2,
+}
+
 /// <summary>One VM's hardware and boot source; the CLI and vm.json both produce it.</summary>
 public sealed record MachineConfig
 {
@@ -51,6 +64,15 @@ public sealed record MachineConfig
 
     /// <summary>The display adapter; the std-vga unless asked otherwise (<c>--display none</c>).</summary>
     public DisplayKind Display { get; init; } = DisplayKind.Std;
+
+    /// <summary>
+    /// The viewers' input devices; they exist only with a display. Virtio (a tablet and a keyboard on PCI after the
+    /// display) unless asked otherwise (<c>--input ps2</c>).
+    /// </summary>
+    public InputKind Input { get; init; } = InputKind.Virtio;
+
+    /// <summary>PCI functions the display brings: the std-vga, and the virtio tablet and keyboard with it.</summary>
+    public int DisplayPciDevices => Display == DisplayKind.None ? 0 : Input == InputKind.Virtio ? 3 : 1;
 
     /// <summary>The std-vga's video memory: a power of two from 1 to 256 MiB (16 MiB, QEMU's default, fits 2560×1600).</summary>
     public int VideoMemoryBytes { get; init; } = StdVga.DefaultVideoMemorySize;
@@ -82,9 +104,9 @@ public sealed record MachineConfig
             problems.Add("--kernel is required");
         }
 
-        if (Disks.Count + Nics.Count + (Rng ? 1 : 0) + (Display == DisplayKind.None ? 0 : 1) > MaxPciDevices)
+        if (Disks.Count + Nics.Count + (Rng ? 1 : 0) + DisplayPciDevices > MaxPciDevices)
         {
-            problems.Add($"at most {MaxPciDevices} PCI devices (disks, NICs, the rng and the display together)");
+            problems.Add($"at most {MaxPciDevices} PCI devices (disks, NICs, the rng, the display and its input devices together)");
         }
 
         if (VideoMemoryBytes is < StdVga.MinVideoMemorySize or > StdVga.MaxVideoMemorySize || (VideoMemoryBytes & (VideoMemoryBytes - 1)) != 0)

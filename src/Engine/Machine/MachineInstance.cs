@@ -1,5 +1,6 @@
 using Platform.Devices.Display;
 using Platform.Devices.Legacy;
+using Platform.Devices.Virtio.Input;
 using Platform.Engine.Boot;
 using Platform.Engine.Control;
 using Platform.Engine.Display;
@@ -84,6 +85,12 @@ public sealed class MachineInstance : IVcpuController, IDisposable
 
     /// <summary>The std-vga, its PCI function and its framebuffer slot; null with <see cref="DisplayKind.None"/>.</summary>
     public MachineDisplay? Display { get; private set; }
+
+    /// <summary>The virtio tablet the display's pointer drives; null without a display or with <see cref="InputKind.Ps2"/>.</summary>
+    public VirtioTablet? Tablet { get; private set; }
+
+    /// <summary>The virtio keyboard beside the PS/2 one; null without a display or with <see cref="InputKind.Ps2"/>.</summary>
+    public VirtioKeyboard? VirtioKeyboard { get; private set; }
 
     /// <summary>The machine's PCI side, for the engine's own wiring (the display attaches its function here) and tests.</summary>
     internal PciDevices PciDevices => _pci!;
@@ -242,10 +249,15 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             _pci.AttachRng();
         }
 
-        // The display goes after the virtio devices, so their slots do not depend on whether there is one.
+        // The display goes after the virtio devices, so their slots do not depend on whether there is one; its
+        // tablet and keyboard follow it.
         if (Config.Display == DisplayKind.Std)
         {
             AttachDisplay();
+            if (Config.Input == InputKind.Virtio)
+            {
+                (Tablet, VirtioKeyboard) = _pci.AttachInput();
+            }
         }
 
         _pci.PlaceBars();

@@ -41,6 +41,10 @@ internal static class CommandLine
                                 16 MiB) whose screen is served over RFB on vnc.sock in the runtime folder
                                 (security None: the folder is owner-only); Linux kernels find a 1024x768
                                 framebuffer set up for them. none: no display, no vnc.sock
+          --input virtio|ps2    the display's keyboard and pointer. virtio (default): a virtio tablet (the
+                                guest's cursor follows the viewer's) and a virtio keyboard beside the PS/2
+                                keyboard; keys go to the virtio keyboard once the guest's driver runs it
+                                (Linux: virtio_input), to PS/2 until then. ps2: the PS/2 keyboard only
           --vnc ADDR:PORT[,password-file=FILE]
                                 also serve the screen to VNC viewers on a TCP address, e.g. 127.0.0.1:5901.
                                 A loopback address needs no password (security None, as in QEMU); any other
@@ -69,6 +73,7 @@ internal static class CommandLine
         VmConfigFile? file = null;
         bool help = false, check = false, rng = false;
         DisplayKind? display = null;
+        InputKind? input = null;
         VncListenOptions? vnc = null;
         var disks = new List<DiskOptions>();
         var nics = new List<NicOptions>();
@@ -108,6 +113,7 @@ internal static class CommandLine
                 case "--net": nics.Add(Parse(Value(), NicOptions.Parse)); break;
                 case "--rng": rng = true; break;
                 case "--display": display = ParseDisplay(Value(), "--display"); break;
+                case "--input": input = ParseInput(Value(), "--input"); break;
                 case "--vnc": vnc = Parse(Value(), VncListenOptions.Parse); break;
                 default: throw new UsageException($"unknown option {arg}");
             }
@@ -131,12 +137,19 @@ internal static class CommandLine
             Nics = [.. (file?.Nics ?? []).Select(FromFile), .. nics],
             Rng = rng || (file?.Rng ?? false),
             Display = display ?? (file?.Display is { } d ? ParseDisplay(d, "\"display\"") : DisplayKind.Std),
+            Input = input ?? (file?.Input is { } inputKind ? ParseInput(inputKind, "\"input\"") : InputKind.Virtio),
         };
         vnc ??= file?.Vnc is { } listen ? FromFile(listen) : null;
         if (vnc is not null && machine.Display == DisplayKind.None)
         {
             throw new UsageException("--vnc serves the display: it cannot go with --display none");
         }
+
+        if ((input is not null || file?.Input is not null) && machine.Display == DisplayKind.None)
+        {
+            throw new UsageException("--input chooses the display's input devices: it cannot go with --display none");
+        }
+
         var problems = machine.Validate();
         if (problems.Count > 0)
         {
@@ -158,6 +171,13 @@ internal static class CommandLine
         "std" => DisplayKind.Std,
         "none" => DisplayKind.None,
         _ => throw new UsageException($"{option} must be std or none (got {text})"),
+    };
+
+    private static InputKind ParseInput(string text, string option) => text switch
+    {
+        "virtio" => InputKind.Virtio,
+        "ps2" => InputKind.Ps2,
+        _ => throw new UsageException($"{option} must be virtio or ps2 (got {text})"),
     };
 
     private static VncListenOptions FromFile(VmVncConfig vnc) =>
@@ -253,13 +273,13 @@ internal static class CommandLine
 /// <example>
 /// { "kernel": "vmlinuz", "memory": "1G", "disks": [ { "path": "root.img" }, { "path": "data.img", "read_only": true } ],
 ///   "nics": [ { "tap": "tap0", "mac": "52:54:00:12:34:56" } ], "rng": true,
-///   "display": "std", "vnc": { "listen": "127.0.0.1:5901", "password_file": "vnc.pass" } }
+///   "display": "std", "input": "virtio", "vnc": { "listen": "127.0.0.1:5901", "password_file": "vnc.pass" } }
 /// </example>
 internal sealed record VmConfigFile(
     string? Kernel, string? Initrd, [property: JsonPropertyName("cmdline")] string? CommandLine, string? Memory,
     int? Cpus, [property: JsonPropertyName("on_reboot")] string? OnReboot, [property: JsonPropertyName("runtime_dir")] string? RuntimeDir,
     IReadOnlyList<VmDiskConfig>? Disks = null, IReadOnlyList<VmNicConfig>? Nics = null, bool? Rng = null,
-    string? Display = null, VmVncConfig? Vnc = null);
+    string? Display = null, VmVncConfig? Vnc = null, string? Input = null);
 
 /// <summary>vm.json's "vnc": what --vnc says, as members.</summary>
 internal sealed record VmVncConfig(string? Listen, [property: JsonPropertyName("password_file")] string? PasswordFile = null);

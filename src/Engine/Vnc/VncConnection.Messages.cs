@@ -231,7 +231,8 @@ internal sealed partial class VncConnection
             return;
         }
 
-        _server.Pointer?.PointerEvent(Math.Min(x, width - 1), Math.Min(y, height - 1), buttons, width, height);
+        _lastPointer = (Math.Min(x, width - 1), Math.Min(y, height - 1), buttons, width, height);
+        _server.Pointer?.PointerEvent(_lastPointer.X, _lastPointer.Y, buttons, width, height);
     }
 
     private async Task ClientCutTextAsync(CancellationToken cancellationToken)

@@ -40,6 +40,7 @@ internal sealed partial class VncConnection : IDisposable
     private readonly DirtyTiles _dirty = new();
     private readonly List<PixelRect> _rectangles = [];
     private readonly bool[] _keysDown = new bool[KeySlots];
+    private (int X, int Y, int Buttons, int Width, int Height) _lastPointer;   // the reader's alone
     private ZrleEncoder? _zrle;
     private TightEncoder? _tight;
 
@@ -180,11 +181,22 @@ internal sealed partial class VncConnection : IDisposable
     public void Dispose()
     {
         ReleaseKeys();
+        ReleaseButtons();
         _zrle?.Dispose();
         _tight?.Dispose();
         _output.Dispose();
         // _wake is not disposed: a refresh may still wake this client after it left, and a SemaphoreSlim that never
         // made a wait handle holds nothing to free.
+    }
+
+    /// <summary>Lets go of the pointer buttons this client left held, so a viewer closed mid-drag leaves no drag.</summary>
+    private void ReleaseButtons()
+    {
+        var (x, y, buttons, width, height) = _lastPointer;
+        if ((buttons & 0b111) != 0)
+        {
+            _server.Pointer?.PointerEvent(x, y, 0, width, height);
+        }
     }
 
     /// <summary>Lifts every key this client left pressed, so a viewer closed mid-chord leaves no stuck Ctrl.</summary>

@@ -326,7 +326,24 @@ public sealed class VncConnectionTests
         }
 
         await served;
-        _input.Pointer.Should().Equal((10, 20, 0, 64, 48), (63, 47, 5, 64, 48));
+        _input.Pointer.Should().Equal((10, 20, 0, 64, 48), (63, 47, 5, 64, 48),
+            (63, 47, 0, 64, 48)); // the buttons it left held are let go where it left the pointer
+    }
+
+    [Fact]
+    public async Task A_client_that_goes_with_no_button_held_sends_nothing_more()
+    {
+        using VncServer server = Server();
+        (RfbTestClient client, Task served, _) = RfbTestClient.Connect(server);
+        await using (client)
+        {
+            await client.HandshakeAsync();
+            await client.SendPointerAsync(1, 2, 0b001);
+            await client.SendPointerAsync(3, 4, 0b01000);   // the wheel is not a held button
+        }
+
+        await served;
+        _input.Pointer.Should().Equal((1, 2, 1, 64, 48), (3, 4, 8, 64, 48));
     }
 
     [Fact]

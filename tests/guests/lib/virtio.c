@@ -63,6 +63,7 @@ uint64_t virtio_cfg64(struct virtio_dev *v, int off)
 {
     return mmio_read32(v->devcfg + off) | ((uint64_t)mmio_read32(v->devcfg + off + 4) << 32);
 }
+void virtio_cfg_write8(struct virtio_dev *v, int off, uint8_t value) { mmio_write8(v->devcfg + off, value); }
 
 void virtio_reset(struct virtio_dev *v)
 {

@@ -13,6 +13,7 @@
 #define VIRTIO_ID_NET 1
 #define VIRTIO_ID_BLOCK 2
 #define VIRTIO_ID_RNG 4
+#define VIRTIO_ID_INPUT 18
 
 #define VIRTIO_STATUS_ACK 1
 #define VIRTIO_STATUS_DRIVER 2
@@ -71,6 +72,7 @@ void virtio_reset(struct virtio_dev *v);
 uint8_t virtio_cfg8(struct virtio_dev *v, int off);
 uint32_t virtio_cfg32(struct virtio_dev *v, int off);
 uint64_t virtio_cfg64(struct virtio_dev *v, int off);
+void virtio_cfg_write8(struct virtio_dev *v, int off, uint8_t value);
 
 /* Puts a chain of n buffers in the avail ring; returns its head, -1 if the
  * queue is full. Does not notify. */

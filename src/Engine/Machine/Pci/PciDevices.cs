@@ -1,6 +1,7 @@
 using Platform.Devices.Pci;
 using Platform.Devices.Virtio;
 using Platform.Devices.Virtio.Block;
+using Platform.Devices.Virtio.Input;
 using Platform.Devices.Virtio.Net;
 using Platform.Devices.Virtio.Rng;
 using Platform.Engine.Control;
@@ -99,6 +100,16 @@ internal sealed class PciDevices : IDisposable
     }
 
     public void AttachRng() => AttachVirtio("rng0", "virtio-rng", new VirtioRng(), null);
+
+    /// <summary>The display's input devices: a virtio tablet, then a virtio keyboard (QEMU's usual order).</summary>
+    public (VirtioTablet Tablet, VirtioKeyboard Keyboard) AttachInput()
+    {
+        var tablet = new VirtioTablet();
+        AttachVirtio("tablet0", "virtio-tablet", tablet, null);
+        var keyboard = new VirtioKeyboard();
+        AttachVirtio("keyboard0", "virtio-keyboard", keyboard, null);
+        return (tablet, keyboard);
+    }
 
     /// <summary>
     /// Puts any PCI function in the next free slot. <paramref name="create"/> receives the slot's INTx wire and an
@@ -223,6 +234,23 @@ internal sealed record VirtioFunction(string Name, string Kind, VirtioPciDevice 
             case VirtioRng rng:
                 counters["requests"] = rng.Requests;
                 counters["bytes"] = rng.BytesServed;
+                break;
+            case VirtioInput input:
+                counters["requests"] = input.ReportsQueued;
+                counters["reports"] = input.ReportsQueued;
+                counters["events"] = input.EventsDelivered;
+                counters["bytes"] = input.EventsDelivered * InputEvent.Size;
+                counters["dropped_events"] = input.EventsDropped;
+                counters["pending_events"] = input.EventsPending;
+                counters["status_events"] = input.StatusEvents;
+                counters["bad_status_buffers"] = input.BadStatusBuffers;
+                counters["driver_active"] = input.IsActive ? 1 : 0;
+                if (input is VirtioKeyboard keyboard)
+                {
+                    counters["leds"] = keyboard.Leds;
+                    counters["unmapped_keys"] = keyboard.UnmappedKeys;
+                }
+
                 break;
         }
 
