@@ -26,10 +26,17 @@
  * Command line: mode=WxH (640x480), mode2=WxH (800x600), echo=0 (pass right
  * after drawing), keys=N (0: until Esc), move=1 (move BAR 0 to another free
  * address in the window before drawing), bench=fill|scroll with frames=N (0:
- * forever) and fps=N (0: as fast as possible). bench=fill redraws the colour
- * bars with the colours rotated each frame, so every pixel changes; bench=scroll
- * is a text console: each frame scrolls the screen up one 16-pixel line and
- * writes a new line of text at the bottom.
+ * forever), fps=N (0: as fast as possible) and report=N (a progress line every
+ * N frames). bench=fill changes the whole screen each frame without redrawing:
+ * it draws four pages of a desktop below each other in video memory (a
+ * gradient background, overlapping windows with title bars and text, placed and
+ * worded differently on each page) and flips between them with the DISPI Y
+ * offset, as a double-buffered driver does.
+ * bench=scroll is a text console as fbcon draws one without panning: each frame
+ * moves the screen up one 16-pixel line (rep movsq over the whole screen) and
+ * writes a new line of text at the bottom; with flip=1 it does that in the other
+ * of two pages and then flips to it, so a viewer only ever sees whole scrolls
+ * (a guest as slow as one under PVM otherwise shows each copy half done).
  */
 #include "font.h"
 #include "pci.h"
@@ -45,6 +52,8 @@ const char guest_name[] = "fb";
 #define DISPI_ENABLE 0x4
 #define DISPI_BANK 0x5
 #define DISPI_VIRT_WIDTH 0x6
+#define DISPI_VIRT_HEIGHT 0x7
+#define DISPI_Y_OFFSET 0x9
 #define DISPI_VIDEO_MEMORY_64K 0xA
 #define DISPI_ENABLED 0x01
 #define DISPI_LFB_ENABLED 0x40
@@ -72,7 +81,7 @@ static const uint32_t bar_colours[8] = {
 
 static struct pci_dev devs[PCI_MAX_FUNCS];
 static uint64_t fb_base, mmio_base;
-static uint32_t width, height, stride_px;
+static uint32_t width, height, stride_px, virt_height;
 static uint32_t echo_col;
 
 static void dispi_write(uint16_t index, uint16_t value)
@@ -96,12 +105,13 @@ static volatile uint32_t *pixel(uint32_t x, uint32_t y)
  * instruction under PVM, where each instruction is expensive). */
 static void fill(uint32_t x, uint32_t y, uint32_t w, uint32_t h, uint32_t colour)
 {
-    if (x >= width || y >= height)
+    /* Below the visible screen is video memory too: bench=fill draws its pages there. */
+    if (x >= width || y >= virt_height)
         return;
     if (w > width - x)
         w = width - x;
-    if (h > height - y)
-        h = height - y;
+    if (h > virt_height - y)
+        h = virt_height - y;
     for (uint32_t row = 0; row < h; row++) {
         void *d = (void *)pixel(x, y + row);
         uint64_t n = w;
@@ -196,6 +206,7 @@ static int set_mode(uint32_t w, uint32_t h)
     width = dispi_read(DISPI_XRES);
     height = dispi_read(DISPI_YRES);
     stride_px = dispi_read(DISPI_VIRT_WIDTH);
+    virt_height = dispi_read(DISPI_VIRT_HEIGHT);
     uint16_t bpp = dispi_read(DISPI_BPP);
     printf("fb: mode %ux%ux%u stride %u\n", width, height, bpp, stride_px * 4);
     if (mmio_base) {
@@ -232,44 +243,107 @@ static void move_framebuffer(struct pci_dev *vga, int n)
     test_fail("no free place to move BAR 0 to");
 }
 
-static void bench_fill(uint64_t frames, uint64_t fps)
+/* Waits for the next frame time (fps=) and prints progress every report= frames. */
+struct pacer { uint64_t period, start, next, report; };
+
+static void pacer_start(struct pacer *p, uint64_t fps, uint64_t report)
 {
-    uint64_t period = fps ? tsc_hz / fps : 0, start = rdtsc(), next = start;
-    uint64_t frame = 0;
-    for (; !frames || frame < frames; frame++) {
-        draw_bars(0, height, (unsigned)(frame % 8));
-        if (period)
-            for (next += period; rdtsc() < next;)
-                cpu_pause();
-    }
-    printf("fb: bench fill frames=%lu us=%lu\n", frame, tsc_us(rdtsc() - start));
+    p->period = fps ? tsc_hz / fps : 0;
+    p->start = p->next = rdtsc();
+    p->report = report;
 }
 
-static void bench_scroll(uint64_t frames, uint64_t fps)
+static void pacer_frame_done(struct pacer *p, const char *bench, uint64_t frame)
+{
+    if (p->report && (frame + 1) % p->report == 0)
+        printf("fb: bench %s frames=%lu us=%lu\n", bench, frame + 1, tsc_us(rdtsc() - p->start));
+    if (p->period)
+        for (p->next += p->period; rdtsc() < p->next;)
+            cpu_pause();
+}
+
+/* A desktop-like page at line y0: a vertical gradient, then three overlapping
+ * windows (title bar, white client area, lines of text) placed and worded by
+ * the page number. Drawn with rep stosl spans only, so it stays cheap under PVM. */
+static void draw_desktop_page(uint32_t y0, uint32_t page)
+{
+    static const char words[] = "the quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs. ";
+    for (uint32_t y = 0; y < height; y++) {
+        uint32_t r = 0x10 + y * 0x50 / height, g = 0x30 + page * 0x18, b = 0x70 + y * 0x60 / height;
+        fill(0, y0 + y, width, 1, (r << 16) | (g << 8) | b);
+    }
+    static const uint32_t title[4] = {0x3060A0, 0xA04030, 0x309050, 0x806020};
+    char text[128];
+    for (uint32_t w = 0; w < 3; w++) {
+        uint32_t ww = width / 2 + 40 * w, wh = height / 2 + 20 * w;
+        uint32_t wx = (page * 97 + w * 151) % (width - ww), wy = (page * 61 + w * 89) % (height - wh);
+        fill(wx, y0 + wy, ww, 24, title[(page + w) % 4]);
+        snprintf(text, sizeof(text), "window %u on page %u", w, page);
+        draw_text(wx + 8, y0 + wy + 4, text, WHITE, title[(page + w) % 4]);
+        fill(wx, y0 + wy + 24, ww, wh - 24, WHITE);
+        uint32_t cols = (ww - 16) / CELL_W;
+        if (cols >= sizeof(text))
+            cols = sizeof(text) - 1;
+        for (uint32_t line = 0; (line + 1) * CELL_H + 32 < wh; line++) {
+            for (uint32_t i = 0; i < cols; i++)
+                text[i] = words[(i + line * 7 + page * 13 + w * 29) % (sizeof(words) - 1)];
+            text[cols] = '\0';
+            draw_text(wx + 8, y0 + wy + 32 + line * CELL_H, text, BLACK, WHITE);
+        }
+    }
+}
+
+static void bench_fill(uint64_t frames, uint64_t fps, uint64_t report)
+{
+    uint32_t pages = virt_height / height;
+    if (pages > 4)
+        pages = 4;
+    if (pages < 2 || width < 256 || height < 192)
+        test_fail("bench=fill needs two pages of video memory and at least 256x192 (got %ux%u)", width, height);
+    for (uint32_t p = 0; p < pages; p++)
+        draw_desktop_page(p * height, p);
+    printf("fb: bench fill flips %u pages\n", pages);
+    struct pacer pacer;
+    pacer_start(&pacer, fps, report);
+    uint64_t frame = 0;
+    for (; !frames || frame < frames; frame++) {
+        dispi_write(DISPI_Y_OFFSET, (uint16_t)(((frame + 1) % pages) * height));
+        pacer_frame_done(&pacer, "fill", frame);
+    }
+    printf("fb: bench fill frames=%lu us=%lu\n", frame, tsc_us(rdtsc() - pacer.start));
+}
+
+static void bench_scroll(uint64_t frames, uint64_t fps, uint64_t report, int flip)
 {
     static const char words[] = "the quick brown fox jumps over the lazy dog 0123456789 ";
-    uint32_t cols = width / CELL_W;
-    uint64_t period = fps ? tsc_hz / fps : 0, start = rdtsc(), next = start;
-    uint64_t frame = 0;
+    uint32_t cols = width / CELL_W, shown = 0;
     char line[512];
-    fill(0, 0, width, height, BLACK);
+    if (flip && virt_height < 2 * height)
+        test_fail("bench=scroll flip=1 needs two pages of video memory at %ux%u", width, height);
+    struct pacer pacer;
+    pacer_start(&pacer, fps, report);
+    uint64_t frame = 0;
     for (; !frames || frame < frames; frame++) {
-        /* Scroll up one text line, as fbcon does without a copy accelerator. */
-        void *d = (void *)pixel(0, 0);
-        const void *s = (const void *)pixel(0, CELL_H);
-        uint64_t n = (uint64_t)(height - CELL_H) * stride_px;
-        __asm__ volatile("rep movsl" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
-        fill(0, height - CELL_H, width, CELL_H, BLACK);
+        /* Scroll up one text line, as fbcon does without a copy accelerator or panning: in place, or from the page
+         * on screen into the other one. */
+        uint32_t target = flip ? (shown ^ 1) * height : 0;
+        void *d = (void *)pixel(0, target);
+        const void *src = (const void *)pixel(0, shown * height + CELL_H);
+        uint64_t n = (uint64_t)(height - CELL_H) * stride_px / 2;
+        __asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+        fill(0, target + height - CELL_H, width, CELL_H, BLACK);
         int len = snprintf(line, sizeof(line), "%06lu ", frame);
         for (uint32_t i = (uint32_t)len; i < cols && i + 1 < sizeof(line); i++)
             line[i] = words[(i + frame) % (sizeof(words) - 1)];
         line[cols < sizeof(line) ? cols : sizeof(line) - 1] = '\0';
-        draw_text(0, height - CELL_H, line, 0xC0C0C0, BLACK);
-        if (period)
-            for (next += period; rdtsc() < next;)
-                cpu_pause();
+        draw_text(0, target + height - CELL_H, line, 0xC0C0C0, BLACK);
+        if (flip) {
+            shown ^= 1;
+            dispi_write(DISPI_Y_OFFSET, (uint16_t)(shown * height));
+        }
+        pacer_frame_done(&pacer, "scroll", frame);
     }
-    printf("fb: bench scroll frames=%lu us=%lu\n", frame, tsc_us(rdtsc() - start));
+    printf("fb: bench scroll frames=%lu us=%lu\n", frame, tsc_us(rdtsc() - pacer.start));
 }
 
 static int kbd_read_nowait(void)
@@ -394,13 +468,13 @@ int main(void)
 
     char bench[16];
     if (cmdline_get("bench", bench, sizeof(bench))) {
-        uint64_t frames = cmdline_u64("frames", 0), fps = cmdline_u64("fps", 0);
+        uint64_t frames = cmdline_u64("frames", 0), fps = cmdline_u64("fps", 0), report = cmdline_u64("report", 0);
         tsc_calibrate();
         printf("fb: bench %s START\n", bench);
         if (!strcmp(bench, "fill"))
-            bench_fill(frames, fps);
+            bench_fill(frames, fps, report);
         else if (!strcmp(bench, "scroll"))
-            bench_scroll(frames, fps);
+            bench_scroll(frames, fps, report, (int)cmdline_u64("flip", 0));
         else
             test_fail("bench=%s: want fill or scroll", bench);
         return 0;

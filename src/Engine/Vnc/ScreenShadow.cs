@@ -53,6 +53,7 @@ internal sealed class ScreenShadow
     public bool Update(IFramebufferSource source, bool detectScroll)
     {
         DisplayMode mode = Bounded(source.Mode);
+        DisplayMode previous = Mode;
         ReadOnlySpan<byte> memory = source.VideoMemory;
         bool resized = !_primed || mode.Width != Width || mode.Height != Height;
         bool compareAll = resized || mode != Mode;
@@ -99,6 +100,19 @@ internal sealed class ScreenShadow
 
         if (compareAll || !logged)
         {
+            // A page flip or a pan (only where the screen starts moved), or no log to go by: every line may have
+            // changed, and a double-buffered console that scrolled is still a scroll worth a CopyRect.
+            if (detectScroll && !resized && previous.Visible && SameLayout(previous, mode))
+            {
+                Array.Fill(_rowFirst, 0);
+                Array.Fill(_rowEnd, Width);
+                Scroll = _scrollDetector.Detect(this, mode, memory, _palette, _rowFirst, _line);
+                if (Scroll is { } moved)
+                {
+                    ApplyScroll(moved);
+                }
+            }
+
             CompareRows(mode, memory, 0, Height);
             return resized;
         }
@@ -127,6 +141,10 @@ internal sealed class ScreenShadow
 
         return resized;
     }
+
+    /// <summary>True when the two modes lay pixels out alike, wherever the screen starts.</summary>
+    private static bool SameLayout(DisplayMode a, DisplayMode b) =>
+        a with { StartOffset = 0 } == b with { StartOffset = 0 };
 
     /// <summary>A mode cut to what the copy holds and RFB can describe; a nonsensical one shows as an empty screen.</summary>
     private static DisplayMode Bounded(DisplayMode mode)

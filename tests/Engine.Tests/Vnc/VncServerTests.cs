@@ -100,6 +100,40 @@ public sealed class VncServerTests
         await plainServed;
     }
 
+    [Fact]
+    public async Task A_console_scrolled_in_a_back_buffer_and_flipped_to_is_still_one_CopyRect()
+    {
+        const int width = 1024, height = 768, page = width * 4 * height;
+        var framebuffer = new TestFramebuffer(width, height);
+        DrawText(framebuffer, firstLine: 0);
+        using var server = new VncServer(framebuffer);
+        (RfbTestClient copier, Task served, _) = RfbTestClient.Connect(server);
+        await using (copier)
+        {
+            await copier.HandshakeAsync();
+            await copier.SetEncodingsAsync(CopyRect, Zrle);
+            await copier.RequestUpdateAsync(incremental: false);
+            await copier.ReadUpdateAsync();
+
+            for (int scroll = 1; scroll <= 3; scroll++)
+            {
+                // Draw the scrolled console in the other page, then flip to it by moving the start (the DISPI Y offset).
+                framebuffer.Mode = framebuffer.Mode with { StartOffset = (scroll % 2) * page };
+                DrawText(framebuffer, firstLine: scroll);
+                server.Refresh();
+                await copier.RequestUpdateAsync(incremental: true);
+                await copier.ReadUpdateAsync();
+
+                VncAssert.ScreenMatches(copier, framebuffer.Expected(), $"after flip {scroll}");
+                copier.LastRectangles.Should().ContainSingle(r => r.Encoding == CopyRect)
+                    .Which.Should().Be((0, 0, width, height - 16, CopyRect));
+                copier.LastRectangles.Where(r => r.Encoding != CopyRect).Should().OnlyContain(r => r.Y >= height - 16, "only the new line is sent as pixels");
+            }
+        }
+
+        await served;
+    }
+
     /// <summary>Text-like lines: 30 rows of 16-pixel-high "glyphs", row n's content depends on n + firstLine.</summary>
     private static void DrawText(TestFramebuffer framebuffer, int firstLine)
     {

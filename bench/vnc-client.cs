@@ -1,0 +1,252 @@
+// A measuring VNC client for bench/vnc.sh (run with `dotnet run bench/vnc-client.cs -- ...`): keeps one
+// FramebufferUpdateRequest outstanding, as viewers do, skips over the pixel data without decoding it, and counts
+// updates and bytes over a time window. It also samples the VMM's threads in /proc, so the CPU the VMM spends outside
+// its vCPU threads (encoding, for both VMMs) can be put per frame.
+//
+//   vnc-client.cs HOST:PORT ENCODINGS SECONDS WARMUP PID
+//   ENCODINGS: comma-separated from raw, copyrect, zrle, tight, desktopsize
+// Prints one line: frames= seconds= fps= bytes= bytes_per_frame= rects= copyrects= cpu_ms= cpu_ms_per_frame=
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+string[] hostPort = args[0].Split(':');
+var encodings = args[1].Split(',').Select(e => e switch
+{
+    "raw" => 0,
+    "copyrect" => 1,
+    "tight" => 7,
+    "zrle" => 16,
+    "desktopsize" => -223,
+    _ => throw new ArgumentException($"unknown encoding {e}"),
+}).ToArray();
+double seconds = double.Parse(args[2], CultureInfo.InvariantCulture);
+double warmup = double.Parse(args[3], CultureInfo.InvariantCulture);
+int pid = int.Parse(args[4], CultureInfo.InvariantCulture);
+
+using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+socket.Connect(new IPEndPoint(IPAddress.Parse(hostPort[0]), int.Parse(hostPort[1], CultureInfo.InvariantCulture)));
+using var network = new NetworkStream(socket, ownsSocket: false);
+using var stream = new BufferedStream(network, 1 << 20);
+long bytesIn = 0;
+
+byte[] Read(int count)
+{
+    var buffer = new byte[count];
+    stream.ReadExactly(buffer);
+    bytesIn += count;
+    return buffer;
+}
+
+void Skip(long count)
+{
+    Span<byte> scratch = stackalloc byte[8192];
+    while (count > 0)
+    {
+        int n = (int)Math.Min(count, scratch.Length);
+        stream.ReadExactly(scratch[..n]);
+        count -= n;
+        bytesIn += n;
+    }
+}
+
+void Write(byte[] bytes)
+{
+    stream.Write(bytes);
+    stream.Flush();
+}
+
+ushort U16(byte[] b, int at) => BinaryPrimitives.ReadUInt16BigEndian(b.AsSpan(at));
+
+// Handshake: RFB 3.8, security None.
+Read(12);
+Write("RFB 003.008\n"u8.ToArray());
+int typeCount = Read(1)[0];
+byte[] types = Read(typeCount);
+if (!types.Contains((byte)1))
+{
+    throw new InvalidOperationException("the server wants a password; bench/vnc.sh runs both VMMs without one");
+}
+
+Write([1]);
+Read(4);
+Write([1]); // shared
+byte[] init = Read(24);
+int width = U16(init, 0), height = U16(init, 2);
+int bpp = init[4], depth = init[5];
+Read((int)BinaryPrimitives.ReadUInt32BigEndian(init.AsSpan(20)));
+int bytesPerPixel = bpp / 8;
+int tightPixel = bpp == 32 && depth == 24 ? 3 : bytesPerPixel; // TPIXEL
+
+var setEncodings = new byte[4 + (4 * encodings.Length)];
+setEncodings[0] = 2;
+BinaryPrimitives.WriteUInt16BigEndian(setEncodings.AsSpan(2), (ushort)encodings.Length);
+for (int i = 0; i < encodings.Length; i++)
+{
+    BinaryPrimitives.WriteInt32BigEndian(setEncodings.AsSpan(4 + (4 * i)), encodings[i]);
+}
+
+Write(setEncodings);
+
+void Request(bool incremental)
+{
+    var message = new byte[10];
+    message[0] = 3;
+    message[1] = incremental ? (byte)1 : (byte)0;
+    BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(6), (ushort)width);
+    BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(8), (ushort)height);
+    Write(message);
+}
+
+int CompactLength()
+{
+    int b = Read(1)[0], length = b & 0x7F;
+    if ((b & 0x80) != 0)
+    {
+        b = Read(1)[0];
+        length |= (b & 0x7F) << 7;
+        if ((b & 0x80) != 0)
+        {
+            length |= Read(1)[0] << 14;
+        }
+    }
+
+    return length;
+}
+
+void SkipTight(int w, int h)
+{
+    int control = Read(1)[0] >> 4;
+    if (control == 8)
+    {
+        Skip(tightPixel); // fill
+        return;
+    }
+
+    if (control == 9)
+    {
+        Skip(CompactLength()); // JPEG
+        return;
+    }
+
+    int filter = (control & 4) != 0 ? Read(1)[0] : 0;
+    long rowBits = (long)w * tightPixel * 8;
+    if (filter == 1)
+    {
+        int colours = Read(1)[0] + 1;
+        Skip(colours * tightPixel);
+        rowBits = colours == 2 ? (w + 7) / 8 * 8 : w * 8L;
+    }
+
+    long size = rowBits / 8 * h;
+    if (size < 12)
+    {
+        Skip(size);
+    }
+    else
+    {
+        Skip(CompactLength());
+    }
+}
+
+(int Frames, long Bytes, int Rects, int CopyRects) ReadUpdate()
+{
+    while (true)
+    {
+        int type = Read(1)[0];
+        switch (type)
+        {
+            case 0:
+                break;
+            case 1:
+                byte[] header = Read(5);
+                Skip(U16(header, 3) * 6L);
+                continue;
+            case 2:
+                continue;
+            case 3:
+                Read(3);
+                Skip(BinaryPrimitives.ReadUInt32BigEndian(Read(4)));
+                continue;
+            default:
+                throw new InvalidDataException($"server message {type}");
+        }
+
+        long before = bytesIn - 1;
+        int count = U16(Read(3), 1), rects = 0, copies = 0;
+        for (int i = 0; i < count; i++)
+        {
+            byte[] r = Read(12);
+            int w = U16(r, 4), h = U16(r, 6), encoding = BinaryPrimitives.ReadInt32BigEndian(r.AsSpan(8));
+            switch (encoding)
+            {
+                case 0: Skip((long)w * h * bytesPerPixel); rects++; break;
+                case 1: Read(4); rects++; copies++; break;
+                case 16: Skip(BinaryPrimitives.ReadUInt32BigEndian(Read(4))); rects++; break;
+                case 7: SkipTight(w, h); rects++; break;
+                case -223: width = w; height = h; break;
+                case -224: i = count; break;
+                default: throw new InvalidDataException($"encoding {encoding}");
+            }
+        }
+
+        return (rects > 0 ? 1 : 0, bytesIn - before, rects, copies);
+    }
+}
+
+// /proc/PID/task/*/stat: utime + stime of the threads that are not vCPUs ("vcpuN" here, "CPU N/KVM" in QEMU).
+long NonVcpuTicks()
+{
+    long ticks = 0;
+    foreach (string task in Directory.GetDirectories($"/proc/{pid}/task"))
+    {
+        try
+        {
+            string comm = File.ReadAllText(Path.Combine(task, "comm")).Trim();
+            if (comm.StartsWith("vcpu", StringComparison.Ordinal) || comm.EndsWith("/KVM", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            string stat = File.ReadAllText(Path.Combine(task, "stat"));
+            string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            // A thread that ended meanwhile.
+        }
+    }
+
+    return ticks;
+}
+
+Request(incremental: false);
+var clock = Stopwatch.StartNew();
+while (clock.Elapsed.TotalSeconds < warmup)
+{
+    ReadUpdate();
+    Request(incremental: true);
+}
+
+long ticksStart = NonVcpuTicks();
+var window = Stopwatch.StartNew();
+int frames = 0, totalRects = 0, totalCopies = 0;
+long bytes = 0;
+while (window.Elapsed.TotalSeconds < seconds)
+{
+    var (f, b, r, c) = ReadUpdate();
+    frames += f;
+    bytes += b;
+    totalRects += r;
+    totalCopies += c;
+    Request(incremental: true);
+}
+
+double elapsed = window.Elapsed.TotalSeconds;
+double cpuMs = (NonVcpuTicks() - ticksStart) * 10.0; // USER_HZ is 100 on Linux
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"frames={frames} seconds={elapsed:F2} fps={frames / elapsed:F1} bytes={bytes} bytes_per_frame={(frames > 0 ? bytes / frames : 0)} rects={totalRects} copyrects={totalCopies} cpu_ms={cpuMs:F0} cpu_ms_per_frame={(frames > 0 ? cpuMs / frames : 0):F2} size={width}x{height}"));

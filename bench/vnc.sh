@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# VNC: frames per second, bytes on the wire and VMM CPU per frame at 1024x768, ours vs QEMU's built-in VNC server
+# (-vga std -vnc), on the same fb test guest, with the same encodings, in the same run.
+#   bench/vnc.sh                      both scenes, ZRLE and Tight
+#   SECONDS_=20 ENCODINGS="zrle" bench/vnc.sh
+# Scenes (tests/guests/fb.c): fill flips between four pages of full-colour noise at 60 Hz (every pixel changes each
+# flip, and flipping costs the guest nothing); scroll is a text console scrolled by copying the screen up one line
+# (as fbcon does without panning) into the other page and flipping to it (flip=1), as fast as the guest can: under
+# PVM the copy is emulated and takes about half a second, the same for both VMMs, so scroll fps is the guest's.
+# The client (bench/vnc-client.cs) keeps one update request outstanding and counts updates and bytes; cpu/frame is
+# the host CPU of the VMM's threads other than its vCPUs (where both VMMs encode), per update received.
+source "$(dirname "$0")/common.sh"
+window=${SECONDS_:-10}
+warmup=${WARMUP:-2}
+encodings=${ENCODINGS:-"zrle tight"}
+mode=1024x768
+build_all
+dotnet build "$repo/bench/vnc-client.cs" -o "$repo/artifacts/vnc-client" -nologo -v quiet >/dev/null
+client=("$repo/artifacts/vnc-client/vnc-client")
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+wait_for() { # FILE TEXT
+    for _ in $(seq 600); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+    echo "bench: '$2' did not appear in $1:" >&2; cat "$1" >&2; return 1
+}
+
+# measure VMM SCENE ENCODINGS -> the client's line
+measure() {
+    local which=$1 scene=$2 enc=$3 port log pid
+    port=$(free_port)
+    while [ "$port" -lt 5900 ]; do port=$(free_port); done
+    log=$(mktemp)
+    local append="mode=$mode bench=$scene"
+    [ "$scene" = fill ] && append="$append fps=60"
+    [ "$scene" = scroll ] && append="$append flip=1"
+    if [ "$which" = ours ]; then
+        "$vmm" --kernel "$guests/fb.elf" --memory 64M --serial stdio --vnc "127.0.0.1:$port" --append "$append" >"$log" 2>&1 &
+    else
+        "$qemu" -M pc -accel kvm -m 64 -nodefaults -vga std -vnc "127.0.0.1:$((port - 5900))" -monitor none \
+            -serial "file:$log" -no-reboot -kernel "$guests/fb.elf" -append "$append" 2>/dev/null &
+    fi
+    pid=$!
+    wait_for "$log" "fb: bench $scene START"
+    [ "$scene" = fill ] && wait_for "$log" "flips"
+    "${client[@]}" "127.0.0.1:$port" "$enc,copyrect,desktopsize" "$window" "$warmup" "$pid"
+    kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
+    rm -f "$log"
+}
+
+field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+printf '%-7s %-6s %-5s %8s %12s %14s %10s\n' scene enc vmm fps "bytes/frame" "cpu ms/frame" copyrects
+for scene in fill scroll; do
+    for enc in $encodings; do
+        ours=$(measure ours "$scene" "$enc")
+        theirs=$(measure qemu "$scene" "$enc")
+        for pair in "ours:$ours" "qemu:$theirs"; do
+            line=${pair#*:}
+            printf '%-7s %-6s %-5s %8s %12s %14s %10s\n' "$scene" "$enc" "${pair%%:*}" "$(field fps "$line")" \
+                "$(field bytes_per_frame "$line")" "$(field cpu_ms_per_frame "$line")" "$(field copyrects "$line")"
+        done
+        printf '%-7s %-6s ratio ours/qemu: fps %s, bytes/frame %s, cpu/frame %s\n' "$scene" "$enc" \
+            "$(ratio "$(field fps "$ours")" "$(field fps "$theirs")")" \
+            "$(ratio "$(field bytes_per_frame "$ours")" "$(field bytes_per_frame "$theirs")")" \
+            "$(ratio "$(field cpu_ms_per_frame "$ours")" "$(field cpu_ms_per_frame "$theirs")")"
+    done
+done
