@@ -98,7 +98,7 @@ public abstract class VirtioInput : VirtioDevice
     /// <summary>Status buffers too short to hold an event, or not readable.</summary>
     public long BadStatusBuffers => Interlocked.Read(ref _badStatusBuffers);
 
-    /// <summary>Driver writes to read-only configuration fields (anything but select and subsel).</summary>
+    /// <summary>Bytes the driver wrote to read-only configuration fields (anything but select and subsel).</summary>
     public long IgnoredConfigWrites => Interlocked.Read(ref _ignoredConfigWrites);
 
     public override void ReadConfig(int offset, Span<byte> data)
