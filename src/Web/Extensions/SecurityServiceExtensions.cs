@@ -132,6 +132,7 @@ public static class SecurityServiceExtensions
         services.AddSingleton<ApiTokenService>();
         services.AddScoped<AdminBootstrap>();
         services.AddScoped<CurrentUser>();
+        services.AddScoped<AccessAdministration>();
         services.AddScoped<ApiAuthorizationFilter>();
         services.AddSingleton<ConsoleTickets>();
         services.AddSingleton<AccessWatcher>();
@@ -164,6 +165,12 @@ public static class SecurityServiceExtensions
         var path = context.Request.Path;
         if (path.StartsWithSegments(ApiEndpoints.Prefix) || path.StartsWithSegments("/hubs") || context.HttpContext.WebSockets.IsWebSocketRequest)
         {
+            // A status for a script, not the not-found page the pages' status-code handling would put in its place.
+            if (context.HttpContext.Features.Get<Microsoft.AspNetCore.Diagnostics.IStatusCodePagesFeature>() is { } pages)
+            {
+                pages.Enabled = false;
+            }
+
             context.Response.StatusCode = status;
             return Task.CompletedTask;
         }

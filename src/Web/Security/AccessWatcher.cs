@@ -26,8 +26,8 @@ public sealed partial class AccessWatcher : BackgroundService
         permissions.Subscribe(() => _wake.Release());
     }
 
-    /// <summary>Checks <paramref name="user"/>'s <paramref name="privileges"/> on the VM (on <c>/</c> for null, or only that
-    /// the user is still enabled for <see cref="Privileges.None"/>) until the returned handle is disposed.</summary>
+    /// <summary>Checks that <paramref name="user"/> is still active and has <paramref name="privileges"/> on the VM (on
+    /// <c>/</c> for null; only the former for <see cref="Privileges.None"/>) until the returned handle is disposed.</summary>
     public IDisposable Watch(ClaimsPrincipal user, Privileges privileges, Guid? vmId, Action onRevoked)
     {
         long id = Interlocked.Increment(ref _next);
@@ -41,9 +41,7 @@ public sealed partial class AccessWatcher : BackgroundService
         foreach (var (id, watch) in _watches)
         {
             var access = await _permissions.GetAccessAsync(watch.User, cancellationToken);
-            bool holds = access.UserId is not null && (watch.Privileges == Privileges.None
-                ? access.Anywhere != Privileges.None
-                : access.Has(watch.Privileges, watch.VmId));
+            bool holds = access.IsActive && access.Has(watch.Privileges, watch.VmId);
             if (!holds && _watches.TryRemove(id, out _))
             {
                 try

@@ -46,7 +46,7 @@ internal sealed class HubAuthorizationFilter(IPermissionService permissions, IAu
         }
 
         var access = await permissions.GetAccessAsync(user);
-        if (access.UserId is null)
+        if (!access.IsActive)
         {
             await audit.AddAsync(actor, action, AuditResult.Denied, vmId, detail: "not signed in");
             throw new HubException("Sign in first.");

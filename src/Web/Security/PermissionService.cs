@@ -109,7 +109,7 @@ internal sealed class PermissionService(IDbContextFactory<PlatformDbContext> dbF
 
         if (user.Disabled || user.MustChangePassword)
         {
-            return new UserAccess(userId, user.UserName, Privileges.None, new Dictionary<Guid, Privileges>());
+            return new UserAccess(userId, user.UserName, Privileges.None, new Dictionary<Guid, Privileges>(), isActive: false);
         }
 
         var groupIds = await db.AccessGroupMembers.Where(m => m.UserId == userId).Select(m => m.GroupId).ToListAsync(cancellationToken);

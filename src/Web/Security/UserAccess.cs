@@ -9,8 +9,9 @@ public sealed class UserAccess
 {
     private readonly IReadOnlyDictionary<Guid, Privileges> _vms;
 
-    public UserAccess(string? userId, string? userName, Privileges root, IReadOnlyDictionary<Guid, Privileges> vms)
+    public UserAccess(string? userId, string? userName, Privileges root, IReadOnlyDictionary<Guid, Privileges> vms, bool isActive = true)
     {
+        IsActive = isActive && userId is not null;
         UserId = userId;
         UserName = userName;
         Root = root;
@@ -21,6 +22,10 @@ public sealed class UserAccess
     public static UserAccess None { get; } = new(null, null, Privileges.None, new Dictionary<Guid, Privileges>());
 
     public string? UserId { get; }
+
+    /// <summary>A user who exists, is not disabled and has chosen their own password: may stay connected, whatever
+    /// their grants (a connection with no grants simply hears nothing).</summary>
+    public bool IsActive { get; }
 
     public string? UserName { get; }
 
@@ -67,7 +72,7 @@ public sealed class UserAccess
 
     /// <summary>This access cut down to <paramref name="scope"/> (an API token's privileges).</summary>
     public UserAccess Restrict(Privileges scope) =>
-        new(UserId, UserName, Root & scope, _vms.ToDictionary(kv => kv.Key, kv => kv.Value & scope));
+        new(UserId, UserName, Root & scope, _vms.ToDictionary(kv => kv.Key, kv => kv.Value & scope), IsActive);
 }
 
 /// <summary>

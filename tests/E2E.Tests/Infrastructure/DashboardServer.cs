@@ -52,6 +52,24 @@ public sealed class DashboardServer : WebApplicationFactory<Program>
         return client;
     }
 
+    /// <summary>Adds a user with a password of their own (no forced change) and the given grants (a null VM is /).</summary>
+    public async Task<string> CreateUserAsync(string name, string password, params (Guid RoleId, Guid? VmId)[] grants)
+    {
+        await using var scope = Services.CreateAsyncScope();
+        var users = scope.ServiceProvider.GetRequiredService<Microsoft.AspNetCore.Identity.UserManager<PlatformUser>>();
+        var user = new PlatformUser { UserName = name };
+        (await users.CreateAsync(user, password)).Succeeded.Should().BeTrue();
+        await using var db = await Services.GetRequiredService<IDbContextFactory<PlatformDbContext>>().CreateDbContextAsync();
+        foreach (var (roleId, vmId) in grants)
+        {
+            db.AccessGrants.Add(new AccessGrant { UserId = user.Id, RoleId = roleId, VmId = vmId });
+        }
+
+        await db.SaveChangesAsync();
+        Services.GetRequiredService<IPermissionService>().Invalidate();
+        return user.Id;
+    }
+
     /// <summary>A console WebSocket as the administrator's browser opens it: session cookie (from the sign-in form),
     /// same Origin, and a fresh ticket.</summary>
     public async Task<ClientWebSocket> OpenConsoleAsync(Guid vmId, ConsoleKind kind, CancellationToken cancellationToken)

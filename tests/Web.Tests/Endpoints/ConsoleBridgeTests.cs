@@ -36,6 +36,41 @@ public sealed class ConsoleBridgeTests(PlatformAppFactory factory) : IClassFixtu
     }
 
     [Fact]
+    public async Task A_revoked_grant_closes_an_open_console_within_5_seconds()
+    {
+        using var vmm = new EchoSocketServer();
+        var vmId = Guid.NewGuid();
+        using var app = factory.WithWebHostBuilder(b => b.ConfigureTestServices(s => s.AddSingleton<IVmRuntimeInfo>(new FixedSockets(vmId, vmm.Path))));
+        string userId = await TestAccounts.CreateUserAsync(app.Services, "console-revoked", (BuiltInRoles.VmUserId, null));
+        var (_, cookie) = await TestAccounts.SignInAsync(app, "console-revoked");
+        using var socket = await TestAccounts.ConsoleClient(app, cookie).ConnectAsync(TestAccounts.ConsoleUri(app, userId, vmId, ConsoleKind.Serial), Token);
+        await socket.SendAsync("still here?"u8.ToArray(), WebSocketMessageType.Binary, true, Token);
+        (await ReceiveTextAsync(socket)).Should().Be("echo:still here?");
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await TestAccounts.RevokeAllAsync(app.Services, userId);
+        var closed = async () =>
+        {
+            byte[] buffer = new byte[64];
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
+            timeout.CancelAfter(TimeSpan.FromSeconds(5));
+            while (true)
+            {
+                var result = await socket.ReceiveAsync(buffer, timeout.Token);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return;
+                }
+            }
+        };
+
+        // The server aborts the connection: the client sees it end (as a close or a broken socket), never a timeout.
+        var ended = await Record.ExceptionAsync(closed);
+        (ended is not OperationCanceledException).Should().BeTrue($"the console must close within 5 s of the revocation ({ended?.GetType().Name ?? "closed"})");
+        clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
     public async Task A_websocket_from_another_origin_is_refused()
     {
         using var vmm = new EchoSocketServer();

@@ -40,8 +40,7 @@ public sealed class PlatformAppFactory : WebApplicationFactory<Program>
     private string? _adminToken;
 
     /// <summary>The administrator's API token, made once (the database is shared with WithWebHostBuilder's apps).</summary>
-    public string AdminToken => _adminToken ??= Task.Run(async () =>
-        await TestAccounts.CreateTokenAsync(Services, await TestAccounts.AdminIdAsync(Services))).GetAwaiter().GetResult();
+    public string AdminToken => _adminToken ??= TestAccounts.CreateAdminToken(DataDirectory);
 
     protected override void ConfigureClient(HttpClient client)
     {

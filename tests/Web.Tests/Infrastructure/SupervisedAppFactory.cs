@@ -28,8 +28,7 @@ public sealed class SupervisedAppFactory(string dataDirectory) : WebApplicationF
     private string? _adminToken;
 
     /// <summary>The administrator's API token; every client this factory makes carries it.</summary>
-    public string AdminToken => _adminToken ??= Task.Run(async () =>
-        await TestAccounts.CreateTokenAsync(Services, await TestAccounts.AdminIdAsync(Services))).GetAwaiter().GetResult();
+    public string AdminToken => _adminToken ??= TestAccounts.CreateAdminToken(DataDirectory);
 
     protected override void ConfigureClient(HttpClient client)
     {

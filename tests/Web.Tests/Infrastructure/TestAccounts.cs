@@ -30,6 +30,8 @@ public static partial class TestAccounts
         builder.UseSetting("Platform:Admin:UserName", AdminName);
         builder.UseSetting("Platform:Admin:Password", AdminPassword);
         builder.UseSetting("Platform:Security:RevalidationInterval", "00:00:01");
+        // Every test signs in from the same (absent) address; the rate limit has tests of its own.
+        builder.UseSetting("Platform:Security:SignInAttemptsPerWindow", "100000");
         builder.UseSetting("Platform:Security:AccessRecheckInterval", "00:00:00.500");
     }
 
@@ -77,6 +79,26 @@ public static partial class TestAccounts
         }
 
         services.GetRequiredService<IPermissionService>().Invalidate();
+    }
+
+    /// <summary>
+    /// An API token of the first administrator, written straight into the database of <paramref name="dataDirectory"/>
+    /// (as the token service would), so making it starts no app: a factory's <c>WithWebHostBuilder</c> copies share the
+    /// database, and asking the original for its services would start a second dashboard beside the copy.
+    /// </summary>
+    public static string CreateAdminToken(string dataDirectory)
+    {
+        var options = new DbContextOptionsBuilder<PlatformDbContext>()
+            .UseSqlite($"Data Source={Path.Combine(dataDirectory, "platform.db")};Pooling=False").Options;
+        using var db = new PlatformDbContext(options);
+        string adminId = db.Users.Single(u => u.UserName == AdminName).Id;
+        string secret = ApiTokenService.TokenPrefix + Guid.NewGuid().ToString("N") + Guid.NewGuid().ToString("N");
+        db.ApiTokens.Add(new ApiToken
+        {
+            UserId = adminId, Name = "tests", Hash = ApiTokenService.Hash(secret), Prefix = secret[..10], Privileges = Privileges.All,
+        });
+        db.SaveChanges();
+        return secret;
     }
 
     /// <summary>A real API token of <paramref name="userId"/>.</summary>

@@ -1,0 +1,126 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Playwright;
+using Platform.E2E.Tests.Infrastructure;
+using Platform.Web.Security;
+
+namespace Platform.E2E.Tests;
+
+/// <summary>Roles in a real browser: what an Auditor sees, and a grant made on the administration page.</summary>
+public sealed class AccessTests : IAsyncLifetime
+{
+    private const string Password = "a-browser-test-password";
+    private readonly DashboardServer _server = new();
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
+
+    public async ValueTask InitializeAsync() => (_playwright, _browser) = await Browser.LaunchAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.DisposeAsync();
+        }
+
+        _playwright?.Dispose();
+        await _server.DisposeAsync();
+    }
+
+    private static async Task<Guid> CreateVmAsync(HttpClient api, string name)
+    {
+        var created = await api.PostAsJsonAsync("/api/v1/vms", new { name, kernelPath = "/boot/vmlinuz" }, TestContext.Current.CancellationToken);
+        created.EnsureSuccessStatusCode();
+        return (await created.Content.ReadFromJsonAsync<JsonElement>(TestContext.Current.CancellationToken)).GetProperty("id").GetGuid();
+    }
+
+    [Fact]
+    public async Task An_auditor_sees_the_vms_but_no_power_or_console_and_a_direct_console_url_is_refused()
+    {
+        using var api = _server.CreateApiClient();
+        var id = await CreateVmAsync(api, "audited-vm");
+        await _server.CreateUserAsync("auditor", Password, (BuiltInRoles.AuditorId, null));
+        var page = await _browser!.NewPageAsync();
+        try
+        {
+            await SignIn.AsAsync(page, _server.BaseAddress, "auditor", Password);
+            await page.GotoAsync(new Uri(_server.BaseAddress, "/vms").ToString());
+            await Interactive.WaitForCircuitAsync(page);
+            await Assertions.Expect(page.GetByTestId("vm-list")).ToContainTextAsync("audited-vm");
+            await Assertions.Expect(page.GetByLabel("Start audited-vm")).ToHaveCountAsync(0);
+            await Assertions.Expect(page.GetByTestId("new-vm")).ToHaveCountAsync(0);
+
+            await page.GotoAsync(new Uri(_server.BaseAddress, $"/vms/{id}").ToString());
+            await Interactive.WaitForCircuitAsync(page);
+            await Assertions.Expect(page.Locator("#page-title")).ToHaveTextAsync("audited-vm");
+            await Assertions.Expect(page.GetByTestId("vm-power-buttons")).ToHaveCountAsync(0);
+            await Assertions.Expect(page.GetByRole(AriaRole.Tab, new() { Name = "Console" })).ToHaveCountAsync(0);
+            await Assertions.Expect(page.GetByRole(AriaRole.Tab, new() { Name = "Serial" })).ToHaveCountAsync(0);
+
+            await page.GotoAsync(new Uri(_server.BaseAddress, $"/vms/{id}/screen").ToString());
+            await Assertions.Expect(page.GetByTestId("console-denied")).ToBeVisibleAsync();
+
+            // The WebSocket itself, opened from the page as a script would: refused.
+            string outcome = await page.EvaluateAsync<string>(
+                """
+                id => new Promise(resolve => {
+                    const socket = new WebSocket(`ws://${location.host}/vms/${id}/vnc`);
+                    socket.onopen = () => resolve('opened');
+                    socket.onerror = () => resolve('refused');
+                })
+                """, id.ToString());
+            outcome.Should().Be("refused");
+        }
+        catch
+        {
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.PathFor("auditor-failure.png"), FullPage = true });
+            throw;
+        }
+    }
+
+    [Fact]
+    public async Task An_administrator_grants_vmuser_on_one_vm_and_the_user_gets_that_console_only()
+    {
+        using var api = _server.CreateApiClient();
+        var granted = await CreateVmAsync(api, "granted-vm");
+        var other = await CreateVmAsync(api, "other-vm");
+        await _server.CreateUserAsync("operator", Password);
+
+        var admin = await _browser!.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        try
+        {
+            await SignIn.AsAdministratorAsync(admin, _server);
+            await admin.GotoAsync(new Uri(_server.BaseAddress, "/admin/users").ToString());
+            await Interactive.WaitForCircuitAsync(admin);
+            await admin.GetByRole(AriaRole.Tab, new() { Name = "Grants" }).ClickAsync();
+            await admin.GetByTestId("grant-subject").ClickAsync();
+            await admin.GetByRole(AriaRole.Option, new() { Name = "operator", Exact = true }).ClickAsync();
+            await admin.GetByTestId("grant-path").ClickAsync();
+            await admin.GetByRole(AriaRole.Option, new() { Name = "granted-vm" }).ClickAsync();
+            await admin.GetByTestId("grant-role").ClickAsync();
+            await admin.GetByRole(AriaRole.Option, new() { Name = "VMUser", Exact = true }).ClickAsync();
+            await admin.GetByTestId("add-grant").ClickAsync();
+            await Assertions.Expect(admin.GetByTestId("grant-list")).ToContainTextAsync("operator");
+        }
+        catch
+        {
+            await admin.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.PathFor("grant-failure.png"), FullPage = true });
+            throw;
+        }
+
+        var user = await (await _browser.NewContextAsync()).NewPageAsync();
+        await SignIn.AsAsync(user, _server.BaseAddress, "operator", Password);
+        await user.GotoAsync(new Uri(_server.BaseAddress, "/vms").ToString());
+        await Interactive.WaitForCircuitAsync(user);
+        await Assertions.Expect(user.GetByTestId("vm-list")).ToContainTextAsync("granted-vm");
+        await Assertions.Expect(user.GetByTestId("vm-list")).Not.ToContainTextAsync("other-vm");
+
+        await user.GotoAsync(new Uri(_server.BaseAddress, $"/vms/{granted}").ToString());
+        await Interactive.WaitForCircuitAsync(user);
+        await Assertions.Expect(user.GetByRole(AriaRole.Tab, new() { Name = "Console" })).ToBeVisibleAsync();
+        await Assertions.Expect(user.GetByLabel("Start granted-vm")).ToBeVisibleAsync();
+
+        await user.GotoAsync(new Uri(_server.BaseAddress, $"/vms/{other}/screen").ToString());
+        await Assertions.Expect(user.GetByTestId("vm-missing")).ToBeVisibleAsync();
+    }
+}

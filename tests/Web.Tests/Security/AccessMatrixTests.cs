@@ -1,0 +1,418 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Web.Data;
+using Platform.Web.Endpoints;
+using Platform.Web.Hubs;
+using Platform.Web.Security;
+using Platform.Web.Services.Runtime;
+using Platform.Web.Tests.Endpoints;
+using Platform.Web.Tests.Infrastructure;
+
+namespace Platform.Web.Tests.Security;
+
+/// <summary>
+/// Who may do what: every built-in role (granted on <c>/</c>) against every API action, the hub's methods and
+/// pushes, the console WebSockets and the pages, on the real app and database. The tables below are the
+/// specification; a change of a role or an endpoint's privilege shows here first.
+/// </summary>
+public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixture<PlatformAppFactory>
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>The roles in the order of the tables' columns.</summary>
+    private static readonly (string Name, Guid Id)[] Roles =
+    [
+        (BuiltInRoles.Administrator, BuiltInRoles.AdministratorId),
+        (BuiltInRoles.VmAdmin, BuiltInRoles.VmAdminId),
+        (BuiltInRoles.VmUser, BuiltInRoles.VmUserId),
+        (BuiltInRoles.Auditor, BuiltInRoles.AuditorId),
+        (BuiltInRoles.NoAccess, BuiltInRoles.NoAccessId),
+    ];
+
+    // A: allowed. F: refused with 403. N: refused with 404, because the caller may not see the VM at all.
+    // H: answered, but the VM is hidden from the answer.
+    //                                            Administrator VMAdmin VMUser Auditor NoAccess
+    private static readonly Dictionary<string, string> Api = new()
+    {
+        ["ListVms"] = /*                    */ "A A A A H",
+        ["GetVm"] = /*                      */ "A A A A N",
+        ["VmEvents"] = /*                   */ "A A A A N",
+        ["CreateVm"] = /*                   */ "A A F F F",
+        ["UpdateVm"] = /*                   */ "A A F F N",
+        ["DeleteVm"] = /*                   */ "A A F F N",
+        ["StartVm"] = /*                    */ "A A A F N",
+        ["ListEvents"] = /*                 */ "A A A A H",
+        ["ListImages"] = /*                 */ "A A F A F",
+        ["UploadImage"] = /*                */ "A F F F F",
+        ["GetHost"] = /*                    */ "A F F A F",
+        ["ListAudit"] = /*                  */ "A F F A F",
+    };
+
+    // The hub: A: the call succeeds, R: refused (HubException); Push: whether a WatchAll connection hears the VM.
+    private static readonly Dictionary<string, string> Hub = new()
+    {
+        ["WatchAll"] = /*                   */ "A A A A A",
+        ["Watch"] = /*                      */ "A A A A R",
+        ["Push"] = /*                       */ "A A A A -",
+    };
+
+    // The console WebSockets and the ticket that opens them (with the session cookie and antiforgery token).
+    private static readonly Dictionary<string, string> Console = new()
+    {
+        ["Ticket"] = /*                     */ "A A A F N",
+        ["VncSocket"] = /*                  */ "A A A F N",
+        ["SerialSocket"] = /*               */ "A A A F N",
+    };
+
+    // Pages, as the signed-in browser gets them: S: shown, -: not shown (hidden, refused or "no such VM").
+    private static readonly Dictionary<string, string> Pages = new()
+    {
+        ["VmDetail"] = /*                   */ "S S S S -",
+        ["PowerButtons"] = /*               */ "S S S - -",
+        ["EditButton"] = /*                 */ "S S - - -",
+        ["DeleteButton"] = /*               */ "S S - - -",
+        ["ConsoleTab"] = /*                 */ "S S S - -",
+        ["ScreenPage"] = /*                 */ "S S S - -",
+        ["NewVmButton"] = /*                */ "S S - - -",
+        ["HostPage"] = /*                   */ "S - - S -",
+        ["AuditPage"] = /*                  */ "S - - S -",
+        ["AdminPage"] = /*                  */ "S - - - -",
+    };
+
+    public static TheoryData<string, string> ApiRows => Rows(Api);
+
+    public static TheoryData<string, string> HubRows => Rows(Hub);
+
+    public static TheoryData<string, string> ConsoleRows => Rows(Console);
+
+    public static TheoryData<string, string> PageRows => Rows(Pages);
+
+    private static TheoryData<string, string> Rows(Dictionary<string, string> table)
+    {
+        var rows = new TheoryData<string, string>();
+        foreach (string action in table.Keys)
+        {
+            foreach (var (name, _) in Roles)
+            {
+                rows.Add(name, action);
+            }
+        }
+
+        return rows;
+    }
+
+    private static char Expected(Dictionary<string, string> table, string role, string action) =>
+        table[action].Split(' ')[Array.FindIndex(Roles, r => r.Name == role)][0];
+
+    [Theory]
+    [MemberData(nameof(ApiRows))]
+    public async Task Api_actions(string role, string action)
+    {
+        char expected = Expected(Api, role, action);
+        using var admin = factory.CreateClient();
+        var vm = await CreateVmAsync(admin, $"m-{role}-{action}");
+        using var client = factory.CreateClient().WithToken(await TokenForAsync(role, action));
+
+        var response = await SendAsync(client, admin, action, vm);
+
+        var allowed = AllowedStatus(action);
+        switch (expected)
+        {
+            case 'A':
+                response.StatusCode.Should().Be(allowed, $"{role} may {action}");
+                if (action is "ListVms" or "ListEvents")
+                {
+                    (await response.Content.ReadAsStringAsync(Ct)).Should().Contain(vm.Id.ToString());
+                }
+
+                break;
+            case 'H':
+                response.StatusCode.Should().Be(HttpStatusCode.OK);
+                (await response.Content.ReadAsStringAsync(Ct)).Should().NotContain(vm.Id.ToString(), $"{role} may not see the VM");
+                break;
+            case 'F':
+                response.StatusCode.Should().Be(HttpStatusCode.Forbidden, $"{role} may not {action}");
+                break;
+            default:
+                response.StatusCode.Should().Be(HttpStatusCode.NotFound, $"the VM does not exist for {role}");
+                break;
+        }
+
+        if (expected is 'F' or 'N')
+        {
+            factory.Runtime.Calls.Should().NotContain(("start", vm.Id), "a refused request never reaches the runtime");
+            await AuditSaysAsync(admin, role, AuditResult.Denied);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(HubRows))]
+    public async Task Hub_methods_and_pushes(string role, string action)
+    {
+        char expected = Expected(Hub, role, action);
+        using var admin = factory.CreateClient();
+        var vm = await CreateVmAsync(admin, $"h-{role}-{action}");
+        var (_, cookie) = await SignInAsAsync(role, action);
+        await using var hub = new HubConnectionBuilder()
+            .WithUrl(new Uri(factory.Server.BaseAddress, VmHub.Path.TrimStart('/')), o =>
+            {
+                o.HttpMessageHandlerFactory = _ => factory.Server.CreateHandler();
+                o.Headers["Cookie"] = cookie;
+            })
+            .Build();
+        var heard = new ConcurrentQueue<VmStateChanged>();
+        hub.On<VmStateChanged>("StateChanged", heard.Enqueue);
+        await hub.StartAsync(Ct);
+
+        switch (action)
+        {
+            case "WatchAll":
+                await hub.InvokeAsync("WatchAll", Ct);
+                break;
+            case "Watch":
+                var call = () => hub.InvokeAsync("Watch", vm.Id, Ct);
+                if (expected == 'A')
+                {
+                    await call.Should().NotThrowAsync();
+                }
+                else
+                {
+                    (await call.Should().ThrowAsync<HubException>()).Which.Message.Should().Contain("no VM with that id");
+                    await AuditSaysAsync(admin, role, AuditResult.Denied);
+                }
+
+                break;
+            default:
+                await hub.InvokeAsync("WatchAll", Ct);
+                factory.Runtime.Raise(vm.Id, VmPowerState.Running);
+                // A marker every listener hears (the admin's own VM is visible to the Administrator only), to know
+                // the push had its chance: then whether the VM's change arrived is the answer.
+                if (expected == 'A')
+                {
+                    await WaitUntilAsync(() => heard.Any(h => h.VmId == vm.Id));
+                }
+                else
+                {
+                    await Task.Delay(300, Ct);
+                    heard.Should().NotContain(h => h.VmId == vm.Id, $"{role} may not see the VM, so hears nothing of it");
+                }
+
+                break;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ConsoleRows))]
+    public async Task Console_tickets_and_websockets(string role, string action)
+    {
+        char expected = Expected(Console, role, action);
+        using var admin = factory.CreateClient();
+        var vm = await CreateVmAsync(admin, $"c-{role}-{action}");
+        var (browser, cookie) = await SignInAsAsync(role, action);
+        using var _ = browser;
+        var kind = action == "SerialSocket" ? ConsoleKind.Serial : ConsoleKind.Vnc;
+
+        if (action == "Ticket")
+        {
+            var response = await PostTicketAsync(browser, vm.Id, kind);
+            response.StatusCode.Should().Be(expected switch
+            {
+                'A' => HttpStatusCode.OK,
+                'F' => HttpStatusCode.Forbidden,
+                _ => HttpStatusCode.NotFound,
+            });
+            return;
+        }
+
+        // A ticket issued for this user (even one who could not get it through the page) and the session cookie: only
+        // VM.Console, checked again at connect, opens the socket. A VM that is not running answers 409 past the checks.
+        string userId = (await UserIdAsync(role, action))!;
+        var socket = TestAccounts.ConsoleClient(factory, cookie);
+        var open = async () => await socket.ConnectAsync(TestAccounts.ConsoleUri(factory, userId, vm.Id, kind), Ct);
+        (await open.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain(expected switch
+        {
+            'A' => "409",
+            'F' => "403",
+            _ => "404",
+        });
+    }
+
+    [Theory]
+    [MemberData(nameof(PageRows))]
+    public async Task Pages_show_only_what_the_role_allows(string role, string action)
+    {
+        char expected = Expected(Pages, role, action);
+        using var admin = factory.CreateClient();
+        var vm = await CreateVmAsync(admin, $"p-{role}-{action}");
+        var (browser, _) = await SignInAsAsync(role, action);
+        using var __ = browser;
+        string path = action switch
+        {
+            "ScreenPage" => $"/vms/{vm.Id}/screen",
+            "NewVmButton" => "/vms",
+            "HostPage" => "/host",
+            "AuditPage" => "/audit",
+            "AdminPage" => "/admin/users",
+            _ => $"/vms/{vm.Id}",
+        };
+        factory.Runtime.SetState(vm.Id, VmPowerState.Running);
+        var response = await browser.GetAsync(path, Ct);
+        if (response.StatusCode == HttpStatusCode.Redirect)
+        {
+            // A page that needs a privilege on / is refused before it renders.
+            response.Headers.Location!.ToString().Should().Contain("/account/denied");
+            expected.Should().Be('-', $"{role} is refused {path}");
+            return;
+        }
+
+        response.StatusCode.Should().Be(HttpStatusCode.OK);
+        string html = await response.Content.ReadAsStringAsync(Ct);
+
+        string marker = action switch
+        {
+            "VmDetail" => $"id=\"page-title\" class=\"mud-typography mud-typography-h4 wrap-anywhere\">{vm.Name}<",
+            "PowerButtons" => $"aria-label=\"Stop {vm.Name}\"",
+            "EditButton" => "data-testid=\"vm-edit\"",
+            "DeleteButton" => "data-testid=\"vm-delete\"",
+            "ConsoleTab" => ">Console<",
+            "ScreenPage" => "data-testid=\"vnc-console\"",
+            "NewVmButton" => "data-testid=\"new-vm\"",
+            "HostPage" => "data-testid=\"host-cpu\"",
+            "AuditPage" => "data-testid=\"audit-log\"",
+            _ => "data-testid=\"admin-users\"",
+        };
+        if (expected == 'S')
+        {
+            html.Should().Contain(marker, $"{role} sees {action}");
+        }
+        else
+        {
+            html.Should().NotContain(marker, $"{role} does not see {action}");
+        }
+    }
+
+    // ---- helpers
+
+    private readonly ConcurrentDictionary<string, string> _users = new();
+
+    /// <summary>A user of its own for each row, with <paramref name="role"/> on <c>/</c>.</summary>
+    private async Task<string> UserFor(string role, string action)
+    {
+        string name = $"{role}-{action}".ToLowerInvariant();
+        if (!_users.TryGetValue(name, out string? id))
+        {
+            id = await TestAccounts.CreateUserAsync(factory.Services, name, (Roles.First(r => r.Name == role).Id, null));
+            _users[name] = id;
+        }
+
+        return name;
+    }
+
+    private async Task<string?> UserIdAsync(string role, string action)
+    {
+        string name = await UserFor(role, action);
+        return _users[name];
+    }
+
+    private async Task<string> TokenForAsync(string role, string action)
+    {
+        string name = await UserFor(role, action);
+        // Every privilege the token could carry: the role alone decides.
+        var tokens = factory.Services.GetRequiredService<ApiTokenService>();
+        var access = await factory.Services.GetRequiredService<IPermissionService>().GetAccessAsync(_users[name], Ct);
+        if (access.Anywhere == Privileges.None)
+        {
+            // NoAccess cannot make a token through the service; store one as an older grant would have left it.
+            var made = await tokens.CreateAsync(await TestAccounts.AdminIdAsync(factory.Services), "noaccess", Privileges.All, null, Ct);
+            await using var scope = factory.Services.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<Platform.Web.Data.PlatformDbContext>();
+            var token = await db.ApiTokens.FindAsync([made.Value!.Token.Id], Ct);
+            token!.UserId = _users[name];
+            await db.SaveChangesAsync(Ct);
+            return made.Value.Secret;
+        }
+
+        return await TestAccounts.CreateTokenAsync(factory.Services, _users[name]);
+    }
+
+    private async Task<(HttpClient Client, string Cookie)> SignInAsAsync(string role, string action) =>
+        await TestAccounts.SignInAsync(factory, await UserFor(role, action));
+
+    private static async Task<VmResponse> CreateVmAsync(HttpClient admin, string name)
+    {
+        var response = await admin.PostAsJsonAsync("/api/v1/vms", new { name, kernelPath = "/boot/vmlinuz" }, ApiJson.Options, Ct);
+        response.StatusCode.Should().Be(HttpStatusCode.Created);
+        return (await response.ReadAsync<VmResponse>())!;
+    }
+
+    private static HttpStatusCode AllowedStatus(string action) => action switch
+    {
+        "CreateVm" => HttpStatusCode.Created,
+        "DeleteVm" => HttpStatusCode.NoContent,
+        "UploadImage" => HttpStatusCode.BadRequest, // past the privilege check, refused for having no file
+        _ => HttpStatusCode.OK,
+    };
+
+    private static async Task<HttpResponseMessage> SendAsync(HttpClient client, HttpClient admin, string action, VmResponse vm)
+    {
+        switch (action)
+        {
+            case "ListVms": return await client.GetAsync("/api/v1/vms", Ct);
+            case "GetVm": return await client.GetAsync($"/api/v1/vms/{vm.Id}", Ct);
+            case "VmEvents": return await client.GetAsync($"/api/v1/vms/{vm.Id}/events", Ct);
+            case "CreateVm":
+                return await client.PostAsJsonAsync("/api/v1/vms", new { name = $"{vm.Name}-new", kernelPath = "/boot/vmlinuz" }, ApiJson.Options, Ct);
+            case "UpdateVm":
+                var current = await admin.GetAsync($"/api/v1/vms/{vm.Id}", Ct);
+                using (var put = new HttpRequestMessage(HttpMethod.Put, $"/api/v1/vms/{vm.Id}"))
+                {
+                    put.Headers.TryAddWithoutValidation("If-Match", current.Headers.ETag!.ToString());
+                    put.Content = JsonContent.Create(new { name = vm.Name, kernelPath = "/boot/vmlinuz", memoryMiB = 256 }, options: ApiJson.Options);
+                    return await client.SendAsync(put, Ct);
+                }
+
+            case "DeleteVm": return await client.DeleteAsync($"/api/v1/vms/{vm.Id}", Ct);
+            case "StartVm": return await client.PostAsync($"/api/v1/vms/{vm.Id}/start", null, Ct);
+            case "ListEvents": return await client.GetAsync("/api/v1/events?take=500", Ct);
+            case "ListImages": return await client.GetAsync("/api/v1/images", Ct);
+            case "UploadImage":
+                using (var form = new MultipartFormDataContent { { new StringContent("disk", Encoding.UTF8), "kind" } })
+                {
+                    return await client.PostAsync("/api/v1/images", form, Ct);
+                }
+
+            case "GetHost": return await client.GetAsync("/api/v1/host", Ct);
+            default: return await client.GetAsync("/api/v1/audit", Ct);
+        }
+    }
+
+    /// <summary>POSTs for a console ticket as the page would: session cookie plus the antiforgery token from a page.</summary>
+    internal static async Task<HttpResponseMessage> PostTicketAsync(HttpClient browser, Guid vmId, ConsoleKind kind)
+    {
+        string page = await browser.GetStringAsync("/vms", Ct);
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/vms/{vmId}/console/{kind.ToString().ToLowerInvariant()}/ticket");
+        request.Headers.Add("RequestVerificationToken", TestAccounts.AntiforgeryToken(page));
+        return await browser.SendAsync(request, Ct);
+    }
+
+    private static async Task AuditSaysAsync(HttpClient admin, string role, AuditResult result)
+    {
+        var page = await admin.GetFromJsonAsync<AuditPageResponse>($"/api/v1/audit?user={role.ToLowerInvariant()}&result={result}&take=50", ApiJson.Options, Ct);
+        page!.Items.Should().NotBeEmpty($"refusals of {role} are audited");
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        while (!condition())
+        {
+            await Task.Delay(20, timeout.Token);
+        }
+    }
+}
