@@ -48,7 +48,7 @@ internal sealed class HubAuthorizationFilter(IPermissionService permissions, IAu
         var access = await permissions.GetAccessAsync(user);
         if (!access.IsActive)
         {
-            await audit.AddAsync(actor, action, AuditResult.Denied, vmId, detail: "not signed in");
+            await audit.AddAsync(actor, action, AuditResult.Denied, vmId, detail: "not signed in, disabled, or a password to change first");
             throw new HubException("Sign in first.");
         }
 
