@@ -30,6 +30,10 @@ public static class ApiEndpoints
         api.MapGroup("/audit").WithTags("Audit log").MapAuditEndpoints();
         api.MapGroup("/tokens").WithTags("API tokens").MapTokenEndpoints();
         api.MapGroup("/me").WithTags("API tokens").MapMeEndpoints();
+        api.MapGroup("/users").WithTags("Users and permissions").MapUserEndpoints();
+        api.MapGroup("/groups").WithTags("Users and permissions").MapGroupEndpoints();
+        api.MapGroup("/roles").WithTags("Users and permissions").MapRoleEndpoints();
+        api.MapGroup("/grants").WithTags("Users and permissions").MapGrantEndpoints();
         return api;
     }
 }

@@ -7,7 +7,8 @@ internal static class ApiResults
 {
     public static IResult Problem(ServiceResult result) => result.Status switch
     {
-        ServiceStatus.Invalid => TypedResults.ValidationProblem(result.Errors.ToDictionary(), title: "The request has invalid values."),
+        ServiceStatus.Invalid => TypedResults.ValidationProblem(result.Errors.ToDictionary(),
+            detail: result.Errors.Count == 0 ? result.Message : null, title: "The request has invalid values."),
         ServiceStatus.NotFound => TypedResults.Problem(result.Message, statusCode: StatusCodes.Status404NotFound, title: "Not found"),
         ServiceStatus.Conflict => TypedResults.Problem(result.Message, statusCode: StatusCodes.Status409Conflict, title: "Conflict"),
         ServiceStatus.TooLarge => TypedResults.Problem(result.Message, statusCode: StatusCodes.Status413PayloadTooLarge, title: "Too large"),

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Platform.Web.Data;
 using Platform.Web.Endpoints;
 using Platform.Web.Security;
@@ -131,6 +132,7 @@ public static class SecurityServiceExtensions
         services.AddSingleton<IAuditLog, AuditLog>();
         services.AddSingleton<ApiTokenService>();
         services.AddScoped<AdminBootstrap>();
+        services.TryAddSingleton(new FirstAdminConsole(Console.Out));
         services.AddScoped<CurrentUser>();
         services.AddScoped<AccessAdministration>();
         services.AddScoped<ApiAuthorizationFilter>();

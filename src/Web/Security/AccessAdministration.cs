@@ -30,12 +30,13 @@ public sealed class AccessAdministration(
             groups.Where(g => g.UserId == u.Id).Select(g => g.Name).Order(StringComparer.OrdinalIgnoreCase).ToList())).ToList();
     }
 
-    /// <summary>Makes a user with a password someone else chose: they must change it at the first sign-in.</summary>
-    public async Task<ServiceResult> CreateUserAsync(AuditActor actor, string userName, string password)
+    /// <summary>Makes a user with a password someone else chose: they must change it at the first sign-in. The
+    /// value is the new user's id.</summary>
+    public async Task<ServiceResult<string>> CreateUserAsync(AuditActor actor, string userName, string password)
     {
-        var user = new PlatformUser { UserName = userName.Trim(), MustChangePassword = true };
-        var result = await users.CreateAsync(user, password);
-        return await FinishAsync(actor, AuditActions.UserCreate, $"user {userName}", result);
+        var user = new PlatformUser { UserName = (userName ?? "").Trim(), MustChangePassword = true };
+        var result = await FinishAsync(actor, AuditActions.UserCreate, $"user {userName}", await users.CreateAsync(user, password ?? ""));
+        return result.Succeeded ? ServiceResult<string>.Ok(user.Id) : ServiceResult<string>.From(result);
     }
 
     public async Task<ServiceResult> SetDisabledAsync(AuditActor actor, string userId, bool disabled)
@@ -49,6 +50,11 @@ public sealed class AccessAdministration(
         if (user is null)
         {
             return ServiceResult.Fail(ServiceStatus.NotFound, "There is no such user.");
+        }
+
+        if (disabled && await IsLastAdministratorAsync(userId))
+        {
+            return await RefuseAsync(actor, AuditActions.UserUpdate, $"user {user.UserName}", LastAdministrator(user.UserName!));
         }
 
         user.Disabled = disabled;
@@ -100,6 +106,11 @@ public sealed class AccessAdministration(
             return ServiceResult.Fail(ServiceStatus.NotFound, "There is no such user.");
         }
 
+        if (await IsLastAdministratorAsync(userId))
+        {
+            return await RefuseAsync(actor, AuditActions.UserDelete, $"user {user.UserName}", LastAdministrator(user.UserName!));
+        }
+
         return await FinishAsync(actor, AuditActions.UserDelete, $"user {user.UserName}", await users.DeleteAsync(user));
     }
 
@@ -109,17 +120,27 @@ public sealed class AccessAdministration(
         return await db.AccessGroups.AsNoTracking().Include(g => g.Members).OrderBy(g => g.Name).ToListAsync(cancellationToken);
     }
 
-    public Task<ServiceResult> CreateGroupAsync(AuditActor actor, string name, string? description) =>
-        ChangeAsync(actor, AuditActions.GroupCreate, $"group {name}", async db =>
+    /// <summary>Makes a group; the value is its id.</summary>
+    public async Task<ServiceResult<Guid>> CreateGroupAsync(AuditActor actor, string name, string? description)
+    {
+        var group = new AccessGroup { Name = (name ?? "").Trim(), Description = description };
+        var result = await ChangeAsync(actor, AuditActions.GroupCreate, $"group {group.Name}", async db =>
         {
-            if (await db.AccessGroups.AnyAsync(g => g.Name == name.Trim()))
+            if (group.Name.Length is 0 or > 64)
             {
-                return ServiceResult.Fail(ServiceStatus.Invalid, $"A group named {name} exists already.");
+                return ServiceResult.Fail(ServiceStatus.Invalid, "A group's name has 1 to 64 characters.");
             }
 
-            db.AccessGroups.Add(new AccessGroup { Name = name.Trim(), Description = description });
+            if (await db.AccessGroups.AnyAsync(g => g.Name == group.Name))
+            {
+                return ServiceResult.Fail(ServiceStatus.Invalid, $"A group named {group.Name} exists already.");
+            }
+
+            db.AccessGroups.Add(group);
             return ServiceResult.Ok();
         });
+        return result.Succeeded ? ServiceResult<Guid>.Ok(group.Id) : ServiceResult<Guid>.From(result);
+    }
 
     public Task<ServiceResult> DeleteGroupAsync(AuditActor actor, Guid groupId) =>
         ChangeAsync(actor, AuditActions.GroupDelete, $"group {groupId}", async db =>
@@ -137,6 +158,16 @@ public sealed class AccessAdministration(
     public Task<ServiceResult> SetMemberAsync(AuditActor actor, Guid groupId, string userId, bool member) =>
         ChangeAsync(actor, AuditActions.GroupUpdate, $"group {groupId}", async db =>
         {
+            if (await db.AccessGroups.FindAsync(groupId) is null)
+            {
+                return ServiceResult.Fail(ServiceStatus.NotFound, "There is no such group.");
+            }
+
+            if (!await db.Users.AnyAsync(u => u.Id == userId))
+            {
+                return ServiceResult.Fail(ServiceStatus.Invalid, "There is no such user.");
+            }
+
             var existing = await db.AccessGroupMembers.FindAsync(groupId, userId);
             if (member && existing is null)
             {
@@ -157,11 +188,14 @@ public sealed class AccessAdministration(
         return roles.OrderByDescending(r => r.BuiltIn).ThenBy(r => r.Name, StringComparer.OrdinalIgnoreCase).ToList();
     }
 
-    /// <summary>Creates a custom role, or changes one (<paramref name="roleId"/> set); built-in roles stay as they are.</summary>
-    public Task<ServiceResult> SaveRoleAsync(AuditActor actor, Guid? roleId, string name, Privileges privileges, string? description) =>
-        ChangeAsync(actor, roleId is null ? AuditActions.RoleCreate : AuditActions.RoleUpdate, $"role {name}", async db =>
+    /// <summary>Creates a custom role, or changes one (<paramref name="roleId"/> set); built-in roles stay as they are.
+    /// The value is the role's id.</summary>
+    public async Task<ServiceResult<Guid>> SaveRoleAsync(AuditActor actor, Guid? roleId, string name, Privileges privileges, string? description)
+    {
+        Guid savedId = roleId ?? Guid.NewGuid();
+        var result = await ChangeAsync(actor, roleId is null ? AuditActions.RoleCreate : AuditActions.RoleUpdate, $"role {name}", async db =>
         {
-            name = name.Trim();
+            name = (name ?? "").Trim();
             if (name.Length is 0 or > 64)
             {
                 return ServiceResult.Fail(ServiceStatus.Invalid, "A role's name has 1 to 64 characters.");
@@ -187,11 +221,13 @@ public sealed class AccessAdministration(
             }
             else
             {
-                db.AccessRoles.Add(new AccessRole { Name = name, Privileges = privileges & Privileges.All, Description = description });
+                db.AccessRoles.Add(new AccessRole { Id = savedId, Name = name, Privileges = privileges & Privileges.All, Description = description });
             }
 
             return ServiceResult.Ok();
         }, PrivilegeNames.Format(privileges));
+        return result.Succeeded ? ServiceResult<Guid>.Ok(savedId) : ServiceResult<Guid>.From(result);
+    }
 
     public Task<ServiceResult> DeleteRoleAsync(AuditActor actor, Guid roleId) =>
         ChangeAsync(actor, AuditActions.RoleDelete, $"role {roleId}", async db =>
@@ -231,9 +267,12 @@ public sealed class AccessAdministration(
             .OrderBy(g => g.Path, StringComparer.Ordinal).ThenBy(g => g.Subject, StringComparer.OrdinalIgnoreCase).ToList();
     }
 
-    /// <summary>Grants <paramref name="roleId"/> to a user or a group (exactly one) on <c>/</c> or one VM.</summary>
-    public Task<ServiceResult> AddGrantAsync(AuditActor actor, string? userId, Guid? groupId, Guid? vmId, Guid roleId) =>
-        ChangeAsync(actor, AuditActions.GrantAdd, vmId is null ? "/" : $"/vms/{vmId}", async db =>
+    /// <summary>Grants <paramref name="roleId"/> to a user or a group (exactly one) on <c>/</c> or one VM; the value is
+    /// the grant's id.</summary>
+    public async Task<ServiceResult<Guid>> AddGrantAsync(AuditActor actor, string? userId, Guid? groupId, Guid? vmId, Guid roleId)
+    {
+        var grant = new AccessGrant { UserId = userId, GroupId = groupId, VmId = vmId, RoleId = roleId };
+        var result = await ChangeAsync(actor, AuditActions.GrantAdd, vmId is null ? "/" : $"/vms/{vmId}", async db =>
         {
             if ((userId is null) == (groupId is null))
             {
@@ -243,6 +282,16 @@ public sealed class AccessAdministration(
             if (await db.AccessRoles.FindAsync(roleId) is null)
             {
                 return ServiceResult.Fail(ServiceStatus.Invalid, "Choose a role.");
+            }
+
+            if (userId is not null && !await db.Users.AnyAsync(u => u.Id == userId))
+            {
+                return ServiceResult.Fail(ServiceStatus.Invalid, "There is no such user.");
+            }
+
+            if (groupId is { } group && await db.AccessGroups.FindAsync(group) is null)
+            {
+                return ServiceResult.Fail(ServiceStatus.Invalid, "There is no such group.");
             }
 
             if (vmId is { } vm && !await db.VirtualMachines.IgnoreAutoIncludes().AnyAsync(v => v.Id == vm))
@@ -255,9 +304,11 @@ public sealed class AccessAdministration(
                 return ServiceResult.Fail(ServiceStatus.Conflict, "That grant exists already.");
             }
 
-            db.AccessGrants.Add(new AccessGrant { UserId = userId, GroupId = groupId, VmId = vmId, RoleId = roleId });
+            db.AccessGrants.Add(grant);
             return ServiceResult.Ok();
         }, $"role {roleId} to {(userId is null ? $"group {groupId}" : $"user {userId}")}");
+        return result.Succeeded ? ServiceResult<Guid>.Ok(grant.Id) : ServiceResult<Guid>.From(result);
+    }
 
     public Task<ServiceResult> RemoveGrantAsync(AuditActor actor, Guid grantId) =>
         ChangeAsync(actor, AuditActions.GrantRemove, $"grant {grantId}", async db =>
@@ -272,15 +323,32 @@ public sealed class AccessAdministration(
             return ServiceResult.Ok();
         });
 
+    /// <summary>
+    /// Runs <paramref name="change"/> in a transaction and keeps it only if it leaves someone able to manage users
+    /// (unless nobody could before either): removing the last grant, group, membership or role privilege that made
+    /// an administrator is refused, because nobody could then undo it from the dashboard.
+    /// </summary>
     private async Task<ServiceResult> ChangeAsync(AuditActor actor, string action, string target, Func<PlatformDbContext, Task<ServiceResult>> change, string? detail = null)
     {
         ServiceResult result;
         await using (var db = await dbFactory.CreateDbContextAsync())
+        await using (var transaction = await db.Database.BeginTransactionAsync())
         {
+            int administratorsBefore = await GrantPrecedence.CountAdministratorsAsync(db);
             result = await change(db);
             if (result.Succeeded)
             {
                 await db.SaveChangesAsync();
+                if (administratorsBefore > 0 && await GrantPrecedence.CountAdministratorsAsync(db) == 0)
+                {
+                    await transaction.RollbackAsync();
+                    result = ServiceResult.Fail(ServiceStatus.Conflict,
+                        "That would leave no active user with User.Manage on /, and nobody could undo it: grant Administrator to someone else first.");
+                }
+                else
+                {
+                    await transaction.CommitAsync();
+                }
             }
         }
 
@@ -288,6 +356,23 @@ public sealed class AccessAdministration(
         await audit.AddAsync(actor, action, result.Succeeded ? AuditResult.Succeeded : AuditResult.Failed, target: target,
             detail: result.Succeeded ? detail : result.Message);
         return result;
+    }
+
+    /// <summary>Whether <paramref name="userId"/> is the only active user who can manage users.</summary>
+    private async Task<bool> IsLastAdministratorAsync(string userId)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync();
+        int all = await GrantPrecedence.CountAdministratorsAsync(db);
+        return all > 0 && await GrantPrecedence.CountAdministratorsAsync(db, except: userId) == 0;
+    }
+
+    private static string LastAdministrator(string userName) =>
+        $"{userName} is the only active user with User.Manage on /, and nobody could undo it: grant Administrator to someone else first.";
+
+    private async Task<ServiceResult> RefuseAsync(AuditActor actor, string action, string target, string message)
+    {
+        await audit.AddAsync(actor, action, AuditResult.Failed, target: target, detail: message);
+        return ServiceResult.Fail(ServiceStatus.Conflict, message);
     }
 
     private async Task<ServiceResult> FinishAsync(AuditActor actor, string action, string target, IdentityResult result, string? detail = null)

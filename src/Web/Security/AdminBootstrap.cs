@@ -15,11 +15,9 @@ internal sealed class AdminBootstrap(
     IDbContextFactory<PlatformDbContext> dbFactory,
     AdminOptions options,
     IPermissionService permissions,
-    IAuditLog audit)
+    IAuditLog audit,
+    FirstAdminConsole console)
 {
-    /// <summary>Where the one-time password goes; the console unless a test listens.</summary>
-    public static TextWriter Output { get; set; } = Console.Out;
-
     public async Task EnsureAdministratorAsync(CancellationToken cancellationToken)
     {
         if (await users.Users.AnyAsync(cancellationToken))
@@ -49,7 +47,7 @@ internal sealed class AdminBootstrap(
             target: $"user {admin.UserName}", detail: generated ? "first administrator, one-time password" : "first administrator from Platform:Admin");
         if (generated)
         {
-            await Output.WriteLineAsync($"""
+            await console.Writer.WriteLineAsync($"""
 
                 Platform: created the first administrator.
                     user name: {admin.UserName}
@@ -68,3 +66,7 @@ internal sealed class AdminBootstrap(
         return RandomNumberGenerator.GetString(Alphabet, 20);
     }
 }
+
+/// <summary>Where the first administrator's one-time password is printed: the dashboard's console (a test listens
+/// by registering its own).</summary>
+public sealed record FirstAdminConsole(TextWriter Writer);

@@ -11,7 +11,9 @@ namespace Platform.Web.Security;
 /// <param name="Privileges">All of these (or one of them with <paramref name="Any"/>).</param>
 /// <param name="AuditAction">The audit log's name for the action; state-changing requests are always recorded.</param>
 /// <param name="Any">One of <paramref name="Privileges"/> is enough.</param>
-public sealed record PrivilegeRequirement(Privileges Privileges, string? AuditAction = null, bool Any = false);
+/// <param name="AuditedByHandler">The handler's service writes its own entry for what it changes (the filter still
+/// records refusals), so one action is not logged twice.</param>
+public sealed record PrivilegeRequirement(Privileges Privileges, string? AuditAction = null, bool Any = false, bool AuditedByHandler = false);
 
 public static class PrivilegeEndpointExtensions
 {
@@ -28,6 +30,11 @@ public static class PrivilegeEndpointExtensions
     public static TBuilder RequireAnyPrivilege<TBuilder>(this TBuilder builder, Privileges privileges, string? auditAction = null)
         where TBuilder : IEndpointConventionBuilder =>
         builder.WithMetadata(new PrivilegeRequirement(privileges, auditAction, Any: true));
+
+    /// <summary>User.Manage on <c>/</c>, for the administration endpoints, whose service audits every change itself.</summary>
+    public static TBuilder RequireUserManage<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.WithMetadata(new PrivilegeRequirement(Privileges.UserManage, AuditedByHandler: true));
 
     /// <summary>Any signed-in user; the endpoint decides per item (lists filtered by what the caller may see).</summary>
     public static TBuilder RequireSignedIn<TBuilder>(this TBuilder builder, string? auditAction = null)
@@ -94,7 +101,7 @@ internal sealed class ApiAuthorizationFilter(IPermissionService permissions, IAu
         }
 
         var result = await next(context);
-        if (changes)
+        if (changes && !requirement.AuditedByHandler)
         {
             int status = result is IStatusCodeHttpResult { StatusCode: { } code } ? code : http.Response.StatusCode;
             await audit.AddAsync(actor, action, status is >= 200 and < 300 ? AuditResult.Succeeded : AuditResult.Failed,

@@ -115,20 +115,11 @@ internal sealed class PermissionService(IDbContextFactory<PlatformDbContext> dbF
         var groupIds = await db.AccessGroupMembers.Where(m => m.UserId == userId).Select(m => m.GroupId).ToListAsync(cancellationToken);
         var grants = await db.AccessGrants.AsNoTracking()
             .Where(g => g.UserId == userId || (g.GroupId != null && groupIds.Contains(g.GroupId.Value)))
-            .Select(g => new Grant(g.UserId != null, g.VmId, g.Role!.Privileges))
+            .Select(g => new { ToUser = g.UserId != null, g.VmId, g.Role!.Privileges })
             .ToListAsync(cancellationToken);
-        var root = MostSpecific(grants.Where(g => g.VmId is null));
-        var vms = grants.Where(g => g.VmId is not null).GroupBy(g => g.VmId!.Value).ToDictionary(g => g.Key, MostSpecific);
+        var root = GrantPrecedence.AtOnePlace(grants.Where(g => g.VmId is null).Select(g => (g.ToUser, g.Privileges)));
+        var vms = grants.Where(g => g.VmId is not null).GroupBy(g => g.VmId!.Value)
+            .ToDictionary(g => g.Key, g => GrantPrecedence.AtOnePlace(g.Select(x => (x.ToUser, x.Privileges))));
         return new UserAccess(userId, user.UserName, root, vms);
     }
-
-    /// <summary>At one place, the user's own grants replace their groups'; roles granted side by side add up.</summary>
-    private static Privileges MostSpecific(IEnumerable<Grant> atOnePlace)
-    {
-        var list = atOnePlace.ToList();
-        var chosen = list.Any(g => g.ToUser) ? list.Where(g => g.ToUser) : list;
-        return chosen.Aggregate(Privileges.None, (all, g) => all | g.Privileges);
-    }
-
-    private sealed record Grant(bool ToUser, Guid? VmId, Privileges Privileges);
 }

@@ -61,6 +61,15 @@ public sealed class ServiceResult<T> : ServiceResult
 
     public static new ServiceResult<T> Fail(ServiceStatus status, string message) => new(status, default, message, null);
 
+    /// <summary>The failure <paramref name="failure"/> as a result of this type (its message and field errors kept).</summary>
+    public static ServiceResult<T> From(ServiceResult failure)
+    {
+        ArgumentNullException.ThrowIfNull(failure);
+        return failure.Succeeded
+            ? throw new ArgumentException("Only a failure carries over without a value.", nameof(failure))
+            : new(failure.Status, default, failure.Message, failure.Errors);
+    }
+
     public static new ServiceResult<T> Invalid(IReadOnlyDictionary<string, string[]> errors) =>
         new(ServiceStatus.Invalid, default, "Some values are not valid.", errors);
 }

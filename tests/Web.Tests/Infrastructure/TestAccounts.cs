@@ -141,6 +141,24 @@ public static partial class TestAccounts
         return await browser.PostAsync("/account/login", new FormUrlEncodedContent(fields));
     }
 
+    /// <summary>Changes the signed-in browser's password through the change-password form; the form must say it did.</summary>
+    public static async Task PostChangePasswordAsync(HttpClient browser, string current, string next)
+    {
+        var form = await browser.GetStringAsync("/account/password");
+        var fields = new Dictionary<string, string>
+        {
+            ["_handler"] = "change-password",
+            ["__RequestVerificationToken"] = AntiforgeryToken(form),
+            ["Input.CurrentPassword"] = current,
+            ["Input.NewPassword"] = next,
+            ["Input.ConfirmPassword"] = next,
+        };
+        var response = await browser.PostAsync("/account/password", new FormUrlEncodedContent(fields));
+        string page = await response.Content.ReadAsStringAsync();
+        response.IsSuccessStatusCode.Should().BeTrue(page);
+        page.Should().Contain("Your password is changed", "the form says it worked");
+    }
+
     /// <summary>A browser signed in as <paramref name="name"/>, and the Cookie header it sends (for WebSockets and hubs).</summary>
     public static async Task<(HttpClient Client, string Cookie)> SignInAsync<TEntry>(WebApplicationFactory<TEntry> factory, string name, string password = Password)
         where TEntry : class

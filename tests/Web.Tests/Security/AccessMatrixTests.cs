@@ -51,6 +51,10 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
         ["UploadImage"] = /*                */ "A F F F F",
         ["GetHost"] = /*                    */ "A F F A F",
         ["ListAudit"] = /*                  */ "A F F A F",
+        ["ListUsers"] = /*                  */ "A F F F F",
+        ["CreateUser"] = /*                 */ "A F F F F",
+        ["CreateGroup"] = /*                */ "A F F F F",
+        ["ListGrants"] = /*                 */ "A F F F F",
     };
 
     // The hub: A: the call succeeds, R: refused (HubException); Push: whether a WatchAll connection hears the VM.
@@ -352,7 +356,7 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
 
     private static HttpStatusCode AllowedStatus(string action) => action switch
     {
-        "CreateVm" => HttpStatusCode.Created,
+        "CreateVm" or "CreateUser" or "CreateGroup" => HttpStatusCode.Created,
         "DeleteVm" => HttpStatusCode.NoContent,
         "UploadImage" => HttpStatusCode.BadRequest, // past the privilege check, refused for having no file
         _ => HttpStatusCode.OK,
@@ -387,7 +391,13 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
                 }
 
             case "GetHost": return await client.GetAsync("/api/v1/host", Ct);
-            default: return await client.GetAsync("/api/v1/audit", Ct);
+            case "ListUsers": return await client.GetAsync("/api/v1/users", Ct);
+            case "CreateUser":
+                return await client.PostAsJsonAsync("/api/v1/users", new CreateUserRequest($"u-{vm.Name}", "a-password-someone-chose-9"), ApiJson.Options, Ct);
+            case "CreateGroup": return await client.PostAsJsonAsync("/api/v1/groups", new CreateGroupRequest($"g-{vm.Name}", null), ApiJson.Options, Ct);
+            case "ListGrants": return await client.GetAsync("/api/v1/grants", Ct);
+            case "ListAudit": return await client.GetAsync("/api/v1/audit", Ct);
+            default: throw new ArgumentOutOfRangeException(nameof(action), action, "not in the table");
         }
     }
 

@@ -77,7 +77,7 @@ public partial class AccessAdminPage
     private async Task CreateUserAsync()
     {
         string name = _newUser;
-        await RunAsync(AuditActions.UserCreate, actor => Admin.CreateUserAsync(actor, name, _newPassword), $"Added {name}.");
+        await RunAsync(AuditActions.UserCreate, async actor => await Admin.CreateUserAsync(actor, name, _newPassword), $"Added {name}.");
         _newUser = _newPassword = "";
     }
 
@@ -111,7 +111,7 @@ public partial class AccessAdminPage
     private async Task CreateGroupAsync()
     {
         string name = _newGroup;
-        await RunAsync(AuditActions.GroupCreate, actor => Admin.CreateGroupAsync(actor, name, null), $"Added group {name}.");
+        await RunAsync(AuditActions.GroupCreate, async actor => await Admin.CreateGroupAsync(actor, name, null), $"Added group {name}.");
         _newGroup = "";
     }
 
@@ -133,7 +133,7 @@ public partial class AccessAdminPage
     {
         var (id, name, privileges) = (_roleId, _roleName, _rolePrivileges);
         await RunAsync(id is null ? AuditActions.RoleCreate : AuditActions.RoleUpdate,
-            actor => Admin.SaveRoleAsync(actor, id, name, privileges, null), $"Saved role {name}.");
+            async actor => await Admin.SaveRoleAsync(actor, id, name, privileges, null), $"Saved role {name}.");
         EditRole(null);
     }
 
@@ -146,7 +146,7 @@ public partial class AccessAdminPage
         string? userId = subject?.StartsWith("u:", StringComparison.Ordinal) == true ? subject[2..] : null;
         Guid? groupId = subject?.StartsWith("g:", StringComparison.Ordinal) == true ? Guid.Parse(subject[2..]) : null;
         Guid? vmId = _grantVm == Guid.Empty ? null : _grantVm;
-        return RunAsync(AuditActions.GrantAdd, actor => Admin.AddGrantAsync(actor, userId, groupId, vmId, _grantRole), "Granted.");
+        return RunAsync(AuditActions.GrantAdd, async actor => await Admin.AddGrantAsync(actor, userId, groupId, vmId, _grantRole), "Granted.");
     }
 
     private Task RemoveGrantAsync(GrantSummary grant) =>
