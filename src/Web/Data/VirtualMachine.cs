@@ -41,6 +41,12 @@ public sealed class VirtualMachine
 
     public bool DisplayEnabled { get; set; } = true;
 
+    /// <summary>
+    /// The display's keyboard and pointer (platform-vmm's <c>--input</c>): a virtio tablet and keyboard, or the PS/2
+    /// keyboard alone. Null exactly when there is no display, which brings no input devices.
+    /// </summary>
+    public InputKind? Input { get; set; } = InputKind.Virtio;
+
     public bool Autostart { get; set; }
 
     /// <summary>What the VMM does when the guest resets: platform-vmm's <c>--on-reboot</c>.</summary>

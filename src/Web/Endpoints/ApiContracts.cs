@@ -8,13 +8,14 @@ using Platform.Web.Services.Runtime;
 namespace Platform.Web.Endpoints;
 
 /// <summary>A VM as the API shows it: the stored definition, its <see cref="Version"/> (also sent as the ETag) and
-/// its power state now. Requests send a <c>VmDefinitionInput</c>: the same fields less the read-only ones.</summary>
+/// its power state now. Requests send a <c>VmDefinitionInput</c>: the same fields less the read-only ones.
+/// <see cref="Input"/> is null exactly when the VM has no display.</summary>
 public sealed record VmResponse(
     Guid Id, string Name, string? Description, int VcpuCount, int MemoryMiB, BootMode BootMode,
     Guid? KernelImageId, string? KernelImageFileName, string? KernelPath,
     Guid? InitrdImageId, string? InitrdImageFileName, string? InitrdPath, string? CommandLine,
     IReadOnlyList<VmDiskResponse> Disks, IReadOnlyList<VmNicResponse> Nics,
-    bool DisplayEnabled, bool Autostart, RebootPolicy OnReboot,
+    bool DisplayEnabled, InputKind? Input, bool Autostart, RebootPolicy OnReboot,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, Guid Version, VmPowerState State)
 {
     public static VmResponse From(VirtualMachine vm, VmPowerState state) => new(
@@ -23,7 +24,7 @@ public sealed record VmResponse(
         vm.InitrdImageId, vm.InitrdImage?.FileName, vm.InitrdPath, vm.CommandLine,
         vm.Disks.OrderBy(d => d.Position).Select(d => new VmDiskResponse(d.Position, d.ImageId, d.Image?.FileName, d.Path, d.ReadOnly, d.Cache)).ToList(),
         vm.Nics.OrderBy(n => n.Position).Select(n => new VmNicResponse(n.Position, n.TapName, n.MacAddress)).ToList(),
-        vm.DisplayEnabled, vm.Autostart, vm.OnReboot, vm.CreatedAt, vm.UpdatedAt, vm.ConcurrencyStamp, state);
+        vm.DisplayEnabled, vm.DisplayEnabled ? vm.Input ?? InputKind.Virtio : null, vm.Autostart, vm.OnReboot, vm.CreatedAt, vm.UpdatedAt, vm.ConcurrencyStamp, state);
 }
 
 public sealed record VmDiskResponse(int Position, Guid? ImageId, string? ImageFileName, string? Path, bool ReadOnly, DiskCacheMode Cache);

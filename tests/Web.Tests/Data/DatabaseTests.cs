@@ -51,7 +51,33 @@ public sealed class DatabaseTests : IDisposable
             var vm = await db.VirtualMachines.SingleAsync(_ct);
             (vm.Name, vm.BootMode, vm.OnReboot, vm.DisplayEnabled).Should().Be(("old", BootMode.Kernel, RebootPolicy.Exit, true));
             vm.UpdatedAt.Should().Be(vm.CreatedAt);
+            vm.Input.Should().Be(InputKind.Virtio, "a VM with a display had the virtio tablet and keyboard before the setting existed");
             (await db.VirtualMachines.AnyAsync(v => v.Name == "OLD", _ct)).Should().BeTrue("names compare without regard to case");
+        }
+    }
+
+    [Fact]
+    public async Task Migrating_to_input_devices_gives_virtio_to_vms_with_a_display_and_none_to_the_others()
+    {
+        await using (var db = Open())
+        {
+            await db.GetService<IMigrator>().MigrateAsync("AccessControl", _ct);
+            await using var connection = new SqliteConnection($"Data Source={Path.Combine(_folder, "p.db")};Pooling=False");
+            await connection.OpenAsync(_ct);
+            await using var insert = connection.CreateCommand();
+            insert.CommandText = """
+                INSERT INTO VirtualMachines (Id, Name, VcpuCount, MemoryMiB, BootMode, KernelPath, DisplayEnabled, Autostart, OnReboot, CreatedAt, UpdatedAt, ConcurrencyStamp)
+                VALUES ('6f1c1c1e-0000-0000-0000-000000000011', 'screen', 1, 256, 'Kernel', '/boot/k', 1, 0, 'Restart', '2026-01-02 03:04:05+00:00', '2026-01-02 03:04:05+00:00', '6f1c1c1e-0000-0000-0000-000000000012'),
+                       ('6f1c1c1e-0000-0000-0000-000000000021', 'serial', 1, 256, 'Kernel', '/boot/k', 0, 0, 'Restart', '2026-01-02 03:04:05+00:00', '2026-01-02 03:04:05+00:00', '6f1c1c1e-0000-0000-0000-000000000022');
+                """;
+            await insert.ExecuteNonQueryAsync(_ct);
+        }
+
+        await using (var db = Open())
+        {
+            await db.Database.MigrateAsync(_ct);
+            var inputs = await db.VirtualMachines.OrderBy(v => v.Name).Select(v => new { v.Name, v.Input }).ToListAsync(_ct);
+            inputs.Should().Equal(new { Name = "screen", Input = (InputKind?)InputKind.Virtio }, new { Name = "serial", Input = (InputKind?)null });
         }
     }
 }

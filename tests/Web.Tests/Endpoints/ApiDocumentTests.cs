@@ -23,6 +23,16 @@ public sealed class ApiDocumentTests(PlatformAppFactory factory) : IClassFixture
     }
 
     [Fact]
+    public async Task The_vm_schemas_describe_the_input_devices()
+    {
+        using var client = factory.CreateClient();
+        var schemas = (await (await client.GetAsync("/openapi/v1.json", _ct)).ReadJsonAsync()).GetProperty("components").GetProperty("schemas");
+        schemas.GetProperty("VmDefinitionInput").GetProperty("properties").TryGetProperty("input", out _).Should().BeTrue();
+        schemas.GetProperty("VmResponse").GetProperty("properties").TryGetProperty("input", out _).Should().BeTrue();
+        schemas.ToString().Should().Contain("\"Ps2\"", "the document lists the input kinds");
+    }
+
+    [Fact]
     public async Task The_browsable_reference_is_served()
     {
         using var client = factory.CreateClient();

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using Platform.Engine.Machine;
 using Platform.Web.Endpoints;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Tests.Infrastructure;
@@ -76,6 +77,34 @@ public sealed class VmEndpointsTests(PlatformAppFactory factory) : IClassFixture
         var errors = (await response.ReadJsonAsync()).GetProperty("errors");
         errors.EnumerateObject().Select(p => p.Name).Should().BeEquivalentTo("name", "vcpuCount", "memoryMiB", "kernel", "nics[0].macAddress");
         errors.GetProperty("memoryMiB")[0].GetString().Should().Contain("at least 16 MiB");
+    }
+
+    [Fact]
+    public async Task Input_devices_are_stored_with_a_display_and_refused_without_one()
+    {
+        using var client = factory.CreateClient();
+
+        var defaulted = (await (await client.PostAsJsonAsync("/api/v1/vms", new { name = "input-default", kernelPath = "/k" }, ApiJson.Options, _ct))
+            .ReadAsync<VmResponse>())!;
+        defaulted.Input.Should().Be(InputKind.Virtio, "a display comes with the virtio tablet and keyboard unless asked otherwise");
+
+        var ps2 = await client.PostAsJsonAsync("/api/v1/vms", new { name = "input-ps2", kernelPath = "/k", input = "ps2" }, ApiJson.Options, _ct);
+        ps2.StatusCode.Should().Be(HttpStatusCode.Created);
+        (await ps2.ReadJsonAsync()).GetProperty("input").GetString().Should().Be("Ps2");
+
+        var headless = (await (await client.PostAsJsonAsync("/api/v1/vms", new { name = "input-none", kernelPath = "/k", displayEnabled = false }, ApiJson.Options, _ct))
+            .ReadAsync<VmResponse>())!;
+        headless.Input.Should().BeNull("without a display there are no input devices");
+
+        var refused = await client.PostAsJsonAsync("/api/v1/vms", new { name = "input-bad", kernelPath = "/k", displayEnabled = false, input = "Virtio" }, ApiJson.Options, _ct);
+        refused.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        var errors = (await refused.ReadJsonAsync()).GetProperty("errors");
+        errors.EnumerateObject().Select(p => p.Name).Should().Equal("input");
+        errors.GetProperty("input")[0].GetString().Should().Contain("come with the display");
+
+        var unknown = await client.PostAsJsonAsync("/api/v1/vms", new { name = "input-bad", kernelPath = "/k", input = 7 }, ApiJson.Options, _ct);
+        unknown.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await unknown.ReadJsonAsync()).GetProperty("errors").GetProperty("input")[0].GetString().Should().Contain("virtio (tablet and keyboard) or ps2");
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
+using Platform.Engine.Machine;
 using Platform.Web.Data;
 using Platform.Web.Security;
 using Platform.Web.Services.Host;
@@ -70,11 +71,14 @@ public partial class VmEditor
         : $"kernel {(_input.KernelImageId is { } k ? _images.FirstOrDefault(i => i.Id == k)?.FileName : _input.KernelPath)}"
           + (_input.InitrdImageId is not null || !string.IsNullOrEmpty(_input.InitrdPath) ? " + initrd" : "");
 
+    private string DisplaySummary => !_input!.DisplayEnabled ? "none (serial console only)"
+        : _input.Input == InputKind.Ps2 ? "std-vga, PS/2 keyboard" : "std-vga, virtio tablet and keyboard";
+
     /// <summary>The step that shows the field with this error key.</summary>
     public static int StepOf(string key) => key switch
     {
         "name" or "description" => 0,
-        "vcpuCount" or "memoryMiB" => 1,
+        "vcpuCount" or "memoryMiB" or "input" => 1,
         "bootMode" or "kernel" or "initrd" or "commandLine" => 2,
         _ when key.StartsWith("disks", StringComparison.Ordinal) || key.StartsWith("nics", StringComparison.Ordinal) => 3,
         _ => 4,
@@ -100,7 +104,7 @@ public partial class VmEditor
                 return;
             }
 
-            _input ??= new VmDefinitionInput();
+            _input ??= new VmDefinitionInput { Input = InputKind.Virtio };
         }
         else
         {
@@ -242,6 +246,13 @@ public partial class VmEditor
         {
             _saving = false;
         }
+    }
+
+    /// <summary>Input devices come and go with the display; turning it back on offers virtio again, the default.</summary>
+    private void DisplayChanged()
+    {
+        _input!.Input = _input.DisplayEnabled ? _input.Input ?? InputKind.Virtio : null;
+        Touch("input");
     }
 
     private void AddDisk()

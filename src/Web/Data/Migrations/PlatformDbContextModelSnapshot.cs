@@ -483,6 +483,10 @@ namespace Platform.Web.Data.Migrations
                         .HasMaxLength(4096)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Input")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
                     b.Property<Guid?>("KernelImageId")
                         .HasColumnType("TEXT");
 

@@ -96,6 +96,7 @@ internal sealed partial class SampleVmSeeder(
                     KernelPath = path,
                     CommandLine = "",
                     DisplayEnabled = guest == "fb",
+                    Input = guest == "fb" ? InputKind.Virtio : null,
                     Autostart = true,
                     OnReboot = RebootPolicy.Restart,
                 };

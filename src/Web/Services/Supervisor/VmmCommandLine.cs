@@ -32,6 +32,12 @@ public static class VmmCommandLine
             "--display", vm.DisplayEnabled ? "std" : "none",
             "--runtime-dir", runtimeDirectory,
         };
+        if (vm.DisplayEnabled)
+        {
+            // Always said, even for virtio (platform-vmm's default): the VM's setting, not the VMM's default, decides.
+            args.AddRange(["--input", vm.Input == InputKind.Ps2 ? "ps2" : "virtio"]);
+        }
+
         if (RequireFile(vm.InitrdImage is { } i ? pathOf(i) : vm.InitrdPath, "initrd") is { } initrd)
         {
             args.AddRange(["--initrd", initrd]);

@@ -37,6 +37,12 @@ public sealed class VmDefinitionInput
 
     public bool DisplayEnabled { get; set; } = true;
 
+    /// <summary>
+    /// The display's input devices. Only with a display: left out (null) there, it means virtio, platform-vmm's
+    /// default; without a display it must be left out (<see cref="VmDefinitionRules.CheckInput"/>).
+    /// </summary>
+    public InputKind? Input { get; set; }
+
     public bool Autostart { get; set; }
 
     public RebootPolicy OnReboot { get; set; } = RebootPolicy.Restart;
@@ -57,6 +63,7 @@ public sealed class VmDefinitionInput
             .Select(d => new VmDiskInput { ImageId = d.ImageId, Path = d.Path, ReadOnly = d.ReadOnly, Cache = d.Cache }).ToList(),
         Nics = vm.Nics.OrderBy(n => n.Position).Select(n => new VmNicInput { TapName = n.TapName, MacAddress = n.MacAddress }).ToList(),
         DisplayEnabled = vm.DisplayEnabled,
+        Input = vm.DisplayEnabled ? vm.Input ?? InputKind.Virtio : null,
         Autostart = vm.Autostart,
         OnReboot = vm.OnReboot,
     };

@@ -91,6 +91,18 @@ public static class VmDefinitionRules
             : null;
     }
 
+    /// <summary>
+    /// Input devices belong to the display (platform-vmm refuses <c>--input</c> with <c>--display none</c>): with a
+    /// display any kind, or none given (virtio); without one, none.
+    /// </summary>
+    public static string? CheckInput(bool displayEnabled, InputKind? input) => input switch
+    {
+        null => null,
+        { } kind when !Enum.IsDefined(kind) => "Input devices are virtio (tablet and keyboard) or ps2 (PS/2 keyboard only).",
+        _ when !displayEnabled => "Input devices come with the display: turn the display on, or leave input out.",
+        _ => null,
+    };
+
     /// <summary>Empty is fine (one is generated); otherwise a unicast MAC address.</summary>
     public static string? CheckMacAddress(string? mac) =>
         string.IsNullOrWhiteSpace(mac) ? null : MacAddresses.Check(mac, out _);
@@ -113,6 +125,7 @@ public static class VmDefinitionRules
         Add("memoryMiB", CheckMemory(input.MemoryMiB, hostMemoryMiB));
         Add("bootMode", Enum.IsDefined(input.BootMode) ? null : "Boot from a kernel or from a disk.");
         Add("onReboot", Enum.IsDefined(input.OnReboot) ? null : "On reboot: restart or exit.");
+        Add("input", CheckInput(input.DisplayEnabled, input.Input));
 
         if (input.BootMode == BootMode.Kernel)
         {

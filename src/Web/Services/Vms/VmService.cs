@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Platform.Engine.Machine;
 using Platform.Web.Data;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Images;
@@ -285,6 +286,7 @@ public sealed class VmService(
         vm.InitrdPath = kernelBoot ? Text(input.InitrdPath) : null;
         vm.CommandLine = kernelBoot ? Text(input.CommandLine) : null;
         vm.DisplayEnabled = input.DisplayEnabled;
+        vm.Input = input.DisplayEnabled ? input.Input ?? InputKind.Virtio : null;
         vm.Autostart = input.Autostart;
         vm.OnReboot = input.OnReboot;
 

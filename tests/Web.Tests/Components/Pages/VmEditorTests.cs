@@ -96,6 +96,37 @@ public sealed class VmEditorTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task The_hardware_step_chooses_input_devices_which_go_away_with_the_display()
+    {
+        var page = Render<VmEditor>();
+        Type(page, "field-name", "ps2-wizard");
+        await NextAsync(page);
+        page.WaitForElement(Step(1));
+        page.Find("input[data-testid=field-input-virtio]").HasAttribute("checked").Should().BeTrue("virtio is the default with a display");
+
+        await page.Find("input[data-testid=field-input-ps2]").ClickAsync(new());
+        page.WaitForAssertion(() => page.Find("[data-testid=field-input-help]").TextContent.Should().Contain("there is no pointer"));
+
+        // Without a display there are no input devices to choose.
+        await page.Find("input[data-testid=field-display]").ChangeAsync(new ChangeEventArgs { Value = false });
+        page.WaitForAssertion(() => page.FindAll("[data-testid=field-input]").Should().BeEmpty());
+        await page.Find("input[data-testid=field-display]").ChangeAsync(new ChangeEventArgs { Value = true });
+        page.WaitForAssertion(() => page.Find("input[data-testid=field-input-virtio]").HasAttribute("checked").Should().BeTrue());
+        await page.Find("input[data-testid=field-input-ps2]").ClickAsync(new());
+
+        await NextAsync(page);
+        Type(page, "field-kernel-path", "/boot/vmlinuz");
+        await NextAsync(page);
+        await NextAsync(page);
+        page.WaitForElement(Step(4));
+        page.Find("[data-testid=wizard-review]").TextContent.Should().Contain("PS/2 keyboard");
+        await page.Find("[data-testid=wizard-save]").ClickAsync(new());
+
+        var vm = (await Db.Vms.ListAsync(Ct)).Single(v => v.Name == "ps2-wizard");
+        (vm.DisplayEnabled, vm.Input).Should().Be((true, Platform.Engine.Machine.InputKind.Ps2));
+    }
+
+    [Fact]
     public async Task A_save_over_someone_elses_change_is_refused_and_reload_shows_theirs()
     {
         var vm = await CreateVmAsync("shared", memoryMiB: 512);

@@ -1,3 +1,4 @@
+using Platform.Engine.Machine;
 using Platform.Web.Data;
 using Platform.Web.Services.Vms;
 
@@ -34,6 +35,30 @@ public sealed class VmDefinitionRulesTests
         VmDefinitionRules.Validate(input, HostMiB)["memoryMiB"].Should().ContainSingle().Which.Should().Contain(reason);
         input.MemoryMiB = 8192;
         VmDefinitionRules.Validate(input, HostMiB).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData(true, null, null)]
+    [InlineData(true, InputKind.Virtio, null)]
+    [InlineData(true, InputKind.Ps2, null)]
+    [InlineData(false, null, null)]
+    [InlineData(false, InputKind.Virtio, "come with the display")]
+    [InlineData(false, InputKind.Ps2, "come with the display")]
+    [InlineData(true, (InputKind)7, "virtio (tablet and keyboard) or ps2")]
+    public void Input_devices_are_only_given_with_a_display(bool display, InputKind? input, string? problem)
+    {
+        var definition = Valid();
+        definition.DisplayEnabled = display;
+        definition.Input = input;
+        var errors = VmDefinitionRules.Validate(definition, HostMiB);
+        if (problem is null)
+        {
+            errors.Should().BeEmpty();
+        }
+        else
+        {
+            errors.Should().ContainKey("input").WhoseValue.Should().ContainSingle().Which.Should().Contain(problem);
+        }
     }
 
     [Fact]

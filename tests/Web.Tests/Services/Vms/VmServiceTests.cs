@@ -50,6 +50,27 @@ public sealed class VmServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task Input_defaults_to_virtio_with_a_display_and_is_kept_only_while_there_is_one()
+    {
+        var withDisplay = (await _db.Vms.CreateAsync(Input("display-default"), _ct)).Value!;
+        withDisplay.Input.Should().Be(InputKind.Virtio, "left out with a display, input is platform-vmm's default");
+
+        var ps2 = Input("ps2");
+        ps2.Input = InputKind.Ps2;
+        var created = (await _db.Vms.CreateAsync(ps2, _ct)).Value!;
+        created.Input.Should().Be(InputKind.Ps2);
+        VmDefinitionInput.From(created).Input.Should().Be(InputKind.Ps2, "the wizard edits what is stored");
+
+        var headless = VmDefinitionInput.From(created);
+        headless.DisplayEnabled = false;
+        (await _db.Vms.UpdateAsync(created.Id, headless, created.ConcurrencyStamp, _ct)).Errors.Should().ContainKey("input");
+        headless.Input = null;
+        var saved = await _db.Vms.UpdateAsync(created.Id, headless, created.ConcurrencyStamp, _ct);
+        saved.Succeeded.Should().BeTrue(saved.Message);
+        saved.Value!.Input.Should().BeNull("without a display there are no input devices");
+    }
+
+    [Fact]
     public async Task Names_are_unique_without_regard_to_case()
     {
         (await _db.Vms.CreateAsync(Input("Web"), _ct)).Succeeded.Should().BeTrue();
