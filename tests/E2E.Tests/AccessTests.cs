@@ -123,4 +123,73 @@ public sealed class AccessTests : IAsyncLifetime
         await user.GotoAsync(new Uri(_server.BaseAddress, $"/vms/{other}/screen").ToString());
         await Assertions.Expect(user.GetByTestId("vm-missing")).ToBeVisibleAsync();
     }
+
+    [Fact]
+    public async Task A_revoked_grant_empties_the_users_open_page_within_seconds()
+    {
+        using var api = _server.CreateApiClient();
+        var id = await CreateVmAsync(api, "revoked-vm");
+        await _server.CreateUserAsync("viewer", Password, (BuiltInRoles.VmUserId, id));
+        var page = await _browser!.NewPageAsync();
+        await SignIn.AsAsync(page, _server.BaseAddress, "viewer", Password);
+        await page.GotoAsync(new Uri(_server.BaseAddress, $"/vms/{id}").ToString());
+        await Interactive.WaitForCircuitAsync(page);
+        await Assertions.Expect(page.Locator("#page-title")).ToHaveTextAsync("revoked-vm");
+
+        var grants = await api.GetFromJsonAsync<JsonElement>("/api/v1/grants", TestContext.Current.CancellationToken);
+        var grant = grants.EnumerateArray().Single(g => g.GetProperty("subject").GetString() == "viewer").GetProperty("id").GetGuid();
+        (await api.DeleteAsync($"/api/v1/grants/{grant}", TestContext.Current.CancellationToken)).EnsureSuccessStatusCode();
+
+        // The open page (a live circuit) hears of it and shows the VM as gone, without a reload.
+        await Assertions.Expect(page.GetByTestId("vm-missing")).ToBeVisibleAsync(new() { Timeout = 5000 });
+        await Assertions.Expect(page.Locator("#page-title")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
+    public async Task An_administrator_adds_a_user_resets_their_password_and_disables_them_on_the_page()
+    {
+        var admin = await _browser!.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        try
+        {
+            await SignIn.AsAdministratorAsync(admin, _server);
+            await admin.GotoAsync(new Uri(_server.BaseAddress, "/admin/users").ToString());
+            await Interactive.WaitForCircuitAsync(admin);
+            await admin.Locator("input[data-testid=new-user-name]").FillAsync("newcomer");
+            await admin.Locator("input[data-testid=new-user-password]").FillAsync("chosen-for-newcomer-1");
+            await admin.GetByTestId("create-user").ClickAsync();
+            var row = admin.GetByTestId("user-list").Locator("tr", new() { HasText = "newcomer" });
+            await Assertions.Expect(row).ToContainTextAsync("must change password");
+
+            // The newcomer's first sign-in goes to the change-password page.
+            var newcomer = await (await _browser.NewContextAsync()).NewPageAsync();
+            await SignIn.AsAsync(newcomer, _server.BaseAddress, "newcomer", "chosen-for-newcomer-1");
+            await newcomer.GotoAsync(new Uri(_server.BaseAddress, "/vms").ToString());
+            await Assertions.Expect(newcomer.GetByTestId("must-change-password")).ToBeVisibleAsync();
+
+            // A reset shows a one-time password once, which then signs in.
+            await admin.GetByLabel("Reset the password of newcomer").ClickAsync();
+            var dialog = admin.GetByRole(AriaRole.Dialog);
+            string text = await dialog.InnerTextAsync();
+            string oneTime = System.Text.RegularExpressions.Regex.Match(text, @"one-time password (\S+)\?").Groups[1].Value;
+            oneTime.Should().HaveLength(20, text);
+            await dialog.GetByRole(AriaRole.Button, new() { Name = "Reset" }).ClickAsync();
+            await Assertions.Expect(admin.Locator(".mud-snackbar", new() { HasText = "one-time password" })).ToContainTextAsync(oneTime);
+
+            // Disabled, the newcomer cannot sign in with it.
+            await admin.GetByLabel("Disable newcomer").ClickAsync();
+            await Assertions.Expect(row).ToContainTextAsync("disabled");
+            var again = await (await _browser.NewContextAsync()).NewPageAsync();
+            await again.GotoAsync(new Uri(_server.BaseAddress, "/account/login").ToString());
+            await again.Locator("#username").FillAsync("newcomer");
+            await again.Locator("#password").FillAsync(oneTime);
+            await again.GetByTestId("login-submit").ClickAsync();
+            await Assertions.Expect(again.GetByText("This account is disabled")).ToBeVisibleAsync();
+            again.Url.Should().Contain("/account/login");
+        }
+        catch
+        {
+            await admin.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.PathFor("admin-users-failure.png"), FullPage = true });
+            throw;
+        }
+    }
 }
