@@ -2,7 +2,7 @@
 # VNC: frames per second, bytes on the wire and VMM CPU per frame at 1024x768, ours vs QEMU's built-in VNC server
 # (-vga std -vnc), on the same fb test guest, with the same encodings, in the same run.
 #   bench/vnc.sh                      both scenes, ZRLE and Tight
-#   SECONDS_=20 ENCODINGS="zrle" bench/vnc.sh
+#   SECONDS_=20 ENCODINGS="zrle" SCENES="fill" bench/vnc.sh
 # Scenes (tests/guests/fb.c): fill flips between four pages of full-colour noise at 60 Hz (every pixel changes each
 # flip, and flipping costs the guest nothing); scroll is a text console scrolled by copying the screen up one line
 # (as fbcon does without panning) into the other page and flipping to it (flip=1), as fast as the guest can: under
@@ -13,6 +13,7 @@ source "$(dirname "$0")/common.sh"
 window=${SECONDS_:-10}
 warmup=${WARMUP:-2}
 encodings=${ENCODINGS:-"zrle tight"}
+scenes=${SCENES:-"fill scroll"}
 mode=1024x768
 build_all
 dotnet build "$repo/bench/vnc-client.cs" -o "$repo/artifacts/vnc-client" -nologo -v quiet >/dev/null
@@ -51,7 +52,7 @@ measure() {
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
 printf '%-7s %-6s %-5s %8s %12s %14s %10s\n' scene enc vmm fps "bytes/frame" "cpu ms/frame" copyrects
-for scene in fill scroll; do
+for scene in $scenes; do
     for enc in $encodings; do
         ours=$(measure ours "$scene" "$enc")
         theirs=$(measure qemu "$scene" "$enc")
