@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Platform.Devices.Display;
 using Platform.Engine.Control;
 using Platform.Engine.Machine;
@@ -39,6 +40,8 @@ public sealed class VncDisplay : IDisposable
     private readonly CurrentPointer _pointer = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Task _refreshLoop;
+    private long _refreshErrors;
+    private string? _lastRefreshError;
     private int _disposed;
 
     /// <param name="videoMemoryBytes">The std-vga's video memory (<see cref="MachineConfig.VideoMemoryBytes"/>).</param>
@@ -48,7 +51,7 @@ public sealed class VncDisplay : IDisposable
         _memory = VideoMemory.Allocate(videoMemoryBytes);
         _screen = new CurrentScreen(_memory);
         Server = new VncServer(_screen, options, _keyboard, _pointer);
-        _refreshLoop = Task.Run(() => Server.RunRefreshLoopAsync(RefreshInterval, _stopping.Token));
+        _refreshLoop = Task.Run(() => RefreshLoopAsync(_stopping.Token));
     }
 
     /// <summary>The memory every boot's std-vga draws into (pass it to <see cref="MachineInstance.Create"/>).</summary>
@@ -95,7 +98,37 @@ public sealed class VncDisplay : IDisposable
         ["refused_clients"] = Server.RefusedClients,
         ["internal_errors"] = Server.InternalErrors,
         ["last_refresh_pixels_compared"] = Server.LastRefreshPixelsCompared,
-    });
+        ["refresh_errors"] = Interlocked.Read(ref _refreshErrors),
+    }) { LastError = Volatile.Read(ref _lastRefreshError) };
+
+    /// <summary>
+    /// Refreshes at <see cref="RefreshInterval"/> until stopped. A refresh that fails (a bug) is counted and the next
+    /// one tried: the screen must not freeze for good, and the VMM must not fail at exit because of it.
+    /// </summary>
+    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "A fault in one refresh must not stop the display or the VMM.")]
+    private async Task RefreshLoopAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(RefreshInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    Server.Refresh();
+                }
+                catch (Exception ex)
+                {
+                    Interlocked.Increment(ref _refreshErrors);
+                    Volatile.Write(ref _lastRefreshError, $"refresh failed: {ex.GetType().Name}: {ex.Message}");
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+    }
 
     public void Dispose()
     {
