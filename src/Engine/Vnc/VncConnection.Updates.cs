@@ -11,9 +11,15 @@ internal sealed partial class VncConnection
 
     private async Task SendLoopAsync(CancellationToken cancellationToken)
     {
+        // The wait takes no token: waking a WaitAsync(token) costs the waker an allocation (the token's wait runs its
+        // continuation through a queued invoker object), and the waker is the refresh, which must not allocate.
+        // Cancellation wakes the sender instead, which then sees it.
+        using CancellationTokenRegistration wakeOnCancel = cancellationToken.UnsafeRegister(
+            static connection => ((VncConnection)connection!).Wake(), this);
         while (true)
         {
-            await _wake.WaitAsync(cancellationToken).ConfigureAwait(false);
+            await _wake.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
             while (BuildMessages())
             {
                 _server.CountBytes(_output.Length);
