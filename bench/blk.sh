@@ -4,6 +4,8 @@
 # cache=none and cache=writeback: sequential 1 MiB and random 4 KiB reads and writes, at queue depth 1 and QD
 # deep. Prints the median of REPS runs for each and the ratio ours/QEMU (above 1: we are faster).
 #   REPS=3 SEQ_MIB=256 RAND_OPS=8192 QD=16 CACHES="none writeback" IMAGE_MIB=512 bench/blk.sh
+# BASELINE=path/to/another/platform-vmm also runs that build, interleaved with ours and QEMU's in every repetition,
+# so a change is measured against its baseline in the same sitting on a noisy host ("base" column, base/QEMU).
 # QEMU's pc machine is used because the guest finds its disk on ports 0xCF8/0xCFC (microvm's PCIe is ECAM only).
 source "$(dirname "$0")/common.sh"
 reps=${REPS:-3}
@@ -19,10 +21,16 @@ trap 'rm -f "$image"' EXIT
 # Written, not sparse: reads of holes would never reach the disk.
 dd if=/dev/zero of="$image" bs=1M count="$image_mib" conv=fsync status=none
 
+baseline=${BASELINE:-}
+whos="ours qemu"
+[ -n "$baseline" ] && whos="base ours qemu"
+
 # one WHO CACHE APPEND -> the guest's "bench ..." line
 one() {
     local who=$1 cache=$2 append=$3
-    if [ "$who" = ours ]; then
+    if [ "$who" = base ]; then
+        timeout 600 "$baseline" --kernel "$guests/blk.elf" --memory 256M --disk "$image,cache=$cache" --append "$append" 2>/dev/null
+    elif [ "$who" = ours ]; then
         timeout 600 "$vmm" --kernel "$guests/blk.elf" --memory 256M --disk "$image,cache=$cache" --append "$append" 2>/dev/null
     else
         timeout 600 "$qemu" -M pc -accel kvm -m 256 -nodefaults -display none -monitor none -serial stdio -no-reboot \
@@ -38,25 +46,33 @@ field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
 run_case() {
     local cache=$1 name=$2 bs=$3 qd=$4 amount=$5
     local append="mode=bench bench=$name bs=$bs qd=$qd $amount"
-    local ours_k=() qemu_k=() ours_i=() qemu_i=() r line
+    local base_k=() ours_k=() qemu_k=() base_i=() ours_i=() qemu_i=() r line k i
     for ((r = 0; r < reps; r++)); do
-        for who in ours qemu; do
+        for who in $whos; do
             line=$(one "$who" "$cache" "$append")
             [[ $line == "bench failed" ]] && { echo "bench: $who $append failed" >&2; line="kBps=0 iops=0"; }
-            if [ "$who" = ours ]; then ours_k+=("$(field kBps <<<"$line")"); ours_i+=("$(field iops <<<"$line")")
-            else qemu_k+=("$(field kBps <<<"$line")"); qemu_i+=("$(field iops <<<"$line")"); fi
+            k=$(field kBps <<<"$line"); i=$(field iops <<<"$line")
+            case $who in
+                base) base_k+=("$k"); base_i+=("$i") ;;
+                ours) ours_k+=("$k"); ours_i+=("$i") ;;
+                qemu) qemu_k+=("$k"); qemu_i+=("$i") ;;
+            esac
         done
     done
-    local ok qk oi qi
+    local ok qk oi qi bk bi unit o q b
     ok=$(printf '%s\n' "${ours_k[@]}" | median); qk=$(printf '%s\n' "${qemu_k[@]}" | median)
     oi=$(printf '%s\n' "${ours_i[@]}" | median); qi=$(printf '%s\n' "${qemu_i[@]}" | median)
-    if [ "$bs" -ge 1048576 ]; then
-        printf '%-10s %-9s bs=%-4s qd=%-2s  ours %7s MB/s  qemu %7s MB/s  ratio %s\n' "cache=$cache" "$name" 1M "$qd" \
-            $((ok / 1024)) $((qk / 1024)) "$(ratio "$ok" "$qk")"
-    else
-        printf '%-10s %-9s bs=%-4s qd=%-2s  ours %7s IOPS  qemu %7s IOPS  ratio %s\n' "cache=$cache" "$name" 4K "$qd" \
-            "$oi" "$qi" "$(ratio "$oi" "$qi")"
+    if [ "$bs" -ge 1048576 ]; then unit=MB/s; o=$((ok / 1024)); q=$((qk / 1024)); else unit=IOPS; o=$oi; q=$qi; fi
+    local label=4K; [ "$bs" -ge 1048576 ] && label=1M
+    local basecol=""
+    if [ -n "$baseline" ]; then
+        bk=$(printf '%s\n' "${base_k[@]}" | median); bi=$(printf '%s\n' "${base_i[@]}" | median)
+        if [ "$bs" -ge 1048576 ]; then b=$((bk / 1024)); basecol=$(printf '  base %7s %s (%s)' "$b" "$unit" "$(ratio "$bk" "$qk")")
+        else basecol=$(printf '  base %7s %s (%s)' "$bi" "$unit" "$(ratio "$bi" "$qi")"); fi
     fi
+    local r_ours; if [ "$bs" -ge 1048576 ]; then r_ours=$(ratio "$ok" "$qk"); else r_ours=$(ratio "$oi" "$qi"); fi
+    printf '%-10s %-9s bs=%-4s qd=%-2s  ours %7s %s  qemu %7s %s  ratio %s%s\n' "cache=$cache" "$name" "$label" "$qd" \
+        "$o" "$unit" "$q" "$unit" "$r_ours" "$basecol"
 }
 
 echo "virtio-blk, $(nproc) CPUs, $(uname -r), KVM: $(test -d /sys/module/kvm_pvm && echo pvm || echo hardware), median of $reps"

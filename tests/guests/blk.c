@@ -4,6 +4,10 @@
  *
  *   mode=pattern (default)  writes=W requests of count=C sectors from sector=S,
  *                           one flush, then reads every sector back and compares
+ *   mode=deep               the same writes with up to qd= requests in flight
+ *                           (8), each in its own buffer, one flush, then the
+ *                           reads the same way; counts completions that came
+ *                           back before an older request's
  *   mode=durable            the same writes one at a time, each followed by a
  *                           flush; prints "acked N" (N from 0) once write N and
  *                           its flush completed
@@ -183,6 +187,60 @@ static void bench(void)
            ops * bs / 1024 * 1000000 / us);
 }
 
+static void deep(uint64_t first, uint32_t count, uint64_t n)
+{
+    uint32_t qd = (uint32_t)cmdline_u64("qd", 8);
+    uint32_t bytes = count * SECTOR;
+    if (qd < 1 || qd > MAX_QD || (uint64_t)qd * bytes > BUF_BYTES || qd * 3 > vq.size)
+        test_fail("qd=%u too deep for count=%u", qd, count);
+    uint64_t sector_of[MAX_QD], seq_of[MAX_QD], out_of_order = 0;
+    uint8_t outstanding[MAX_QD];
+    for (int pass = 0; pass < 2; pass++) {
+        int write = pass == 0;
+        int free_slots[MAX_QD], nfree = 0;
+        for (int i = (int)qd - 1; i >= 0; i--) {
+            free_slots[nfree++] = i;
+            outstanding[i] = 0;
+        }
+        uint64_t issued = 0, done = 0;
+        while (done < n) {
+            while (issued < n && issued - done < qd) {
+                int slot = free_slots[--nfree];
+                uint64_t sector = first + issued * count;
+                uint8_t *buf = data + (uint64_t)slot * bytes;
+                if (write)
+                    fill(buf, sector, count);
+                sector_of[slot] = sector;
+                seq_of[slot] = issued++;
+                outstanding[slot] = 1;
+                submit(slot, write ? T_OUT : T_IN, sector, buf, bytes);
+            }
+            virtq_kick(&vq);
+            int slot = complete();
+            if (!outstanding[slot])
+                test_fail("a completion for request slot %d, which is not in flight", slot);
+            uint64_t oldest = ~0ull;
+            for (uint32_t i = 0; i < qd; i++)
+                if (outstanding[i] && seq_of[i] < oldest)
+                    oldest = seq_of[i];
+            if (seq_of[slot] != oldest)
+                out_of_order++;
+            outstanding[slot] = 0;
+            if (status[slot] != S_OK)
+                test_fail("%s at %lu: status %u", write ? "write" : "read", sector_of[slot], status[slot]);
+            if (!write)
+                check(data + (uint64_t)slot * bytes, sector_of[slot], count);
+            free_slots[nfree++] = slot;
+            done++;
+        }
+        uint8_t st;
+        if (write && (st = request(T_FLUSH, 0, NULL, 0)) != S_OK)
+            test_fail("flush: status %u", st);
+    }
+    printf("blk: wrote %lu x %u sectors from %lu with %u in flight, flushed, read back equal (%lu completions out of order)\n",
+           n, count, first, qd, out_of_order);
+}
+
 static void bad(void)
 {
     /* A data descriptor far above RAM (and not in any window). */
@@ -267,6 +325,10 @@ int main(void)
     if ((first + n * count) > capacity)
         test_fail("sectors %lu+%lu are past the end (%lu)", first, n * count, capacity);
 
+    if (cmdline_is("mode", "deep")) {
+        deep(first, count, n);
+        return 0;
+    }
     int durable = cmdline_is("mode", "durable");
     writes(first, count, n, durable);
     if (!durable && (st = request(T_FLUSH, 0, NULL, 0)) != S_OK)

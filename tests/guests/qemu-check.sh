@@ -137,6 +137,7 @@ else
     QEXTRA=("${blk[@]}")
     for irq in msix intx poll; do pick blk && run blk 1 "irq=$irq sector=8 count=16 writes=4" "read back equal"; done
     pick blk && run blk 1 "mode=durable writes=3" "acked 2"
+    pick blk && run blk 1 "mode=deep sector=8 count=16 writes=32 qd=8" "read back equal"
     # mode=bad is ours only: QEMU completes a request whose buffer lies outside RAM (DMA to an unassigned
     # address is dropped, as on a real bus) instead of setting NEEDS_RESET.
     QEXTRA=(-device virtio-blk-pci,drive=d0,disable-legacy=on -drive "if=none,id=d0,file=$img,format=raw,readonly=on")

@@ -7,12 +7,40 @@ namespace Platform.Engine.Memory;
 /// Guest RAM: anonymous private mappings, one per region of the physical map (below the PCI hole and above 4 GiB),
 /// each registered with KVM as a memory slot. All access is bounds-checked against the regions.
 /// </summary>
+/// <remarks>
+/// Devices get <see cref="Memory{T}"/> views for I/O in place (<see cref="TryGetMemory"/>) from
+/// <see cref="GuestMemoryWindow"/>s: a <see cref="Memory{T}"/> is at most 2 GiB long, so each region is covered by
+/// windows of 1 GiB that start every 512 MiB, and any range of up to 512 MiB inside a region lies wholly in one.
+/// </remarks>
 public sealed unsafe class GuestMemory : IGuestMemory, IDisposable
 {
-    private readonly MemoryRegion[] _regions;
-    private bool _disposed;
+    private const ulong WindowStride = IGuestMemory.MinViewLength;
+    private const ulong WindowLength = 2 * WindowStride;
 
-    private GuestMemory(MemoryRegion[] regions) => _regions = regions;
+    private readonly MemoryRegion[] _regions;
+    private readonly GuestMemoryWindow[][] _windows;
+    private volatile bool _disposed;
+
+    private GuestMemory(MemoryRegion[] regions)
+    {
+        _regions = regions;
+        _windows = new GuestMemoryWindow[regions.Length][];
+        for (int i = 0; i < regions.Length; i++)
+        {
+            var region = regions[i];
+            var windows = new GuestMemoryWindow[(int)((region.Size + WindowStride - 1) / WindowStride)];
+            for (int w = 0; w < windows.Length; w++)
+            {
+                ulong offset = (ulong)w * WindowStride;
+                windows[w] = new GuestMemoryWindow(this, region.HostAddress + (nint)offset, (int)Math.Min(WindowLength, region.Size - offset));
+            }
+
+            _windows[i] = windows;
+        }
+    }
+
+    /// <summary>True once the mappings are gone: a window then refuses to hand out spans.</summary>
+    internal bool IsDisposed => _disposed;
 
     public IReadOnlyList<MemoryRegion> Regions => _regions;
 
@@ -78,6 +106,30 @@ public sealed unsafe class GuestMemory : IGuestMemory, IDisposable
 
         source.CopyTo(region.Value.Span(address, source.Length));
         return true;
+    }
+
+    public bool TryGetMemory(ulong address, int length, out Memory<byte> memory)
+    {
+        memory = default;
+        if (length < 0 || length > IGuestMemory.MinViewLength || _disposed)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < _regions.Length; i++)
+        {
+            if (_regions[i].Contains(address, (ulong)length))
+            {
+                ulong offset = address - _regions[i].GuestAddress;
+                var window = _windows[i][(int)(offset / WindowStride)];
+                // The window starts at a multiple of the stride and is (up to the region's end) twice as long, so a range
+                // of at most one stride that starts in it ends in it.
+                memory = window.Memory.Slice((int)(offset % WindowStride), length);
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>A writable view of guest RAM for the loader; throws with the address when the range is not RAM.</summary>

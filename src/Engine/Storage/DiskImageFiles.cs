@@ -10,14 +10,19 @@ namespace Platform.Engine.Storage;
 /// bypasses the host page cache and the guest's flush (an fsync) makes it durable.
 /// </summary>
 /// <remarks>
-/// O_DIRECT needs aligned transfers: the device moves whole 512-byte sectors at sector offsets through a
-/// page-aligned bounce buffer, which fits file systems with 512-byte logical blocks. Where the file system refuses
+/// O_DIRECT needs aligned transfers: the backend says so (<see cref="IBlockBackend.RequiredAlignment"/> = 512), and the
+/// device then reads and writes guest buffers in place when their addresses and lengths are multiples of 512 (Linux's
+/// always are) and copies through its page-aligned bounce buffer otherwise, which fits file systems with 512-byte
+/// logical blocks. Where the file system refuses
 /// O_DIRECT (tmpfs, for one) the image is opened write-through instead (O_SYNC: each write durable before it is
 /// acknowledged) and <see cref="OpenedDirect"/> says so. Either way the image is locked as .NET's FileShare locks it
 /// (flock, exclusive for a writable disk), so two VMMs never write one image.
 /// </remarks>
 public static class DiskImageFiles
 {
+    /// <summary>What O_DIRECT transfers must be a multiple of, in memory address, length and file offset: one sector.</summary>
+    public const int DirectAlignment = 512;
+
     /// <summary>Opens the image the options describe; throws <see cref="IOException"/> with the reason when it cannot.</summary>
     public static IBlockBackend Open(DiskOptions options) => Open(options, out _);
 
@@ -62,7 +67,7 @@ public static class DiskImageFiles
             }
 
             openedDirect = true;
-            return new RawFileBlockBackend(handle, readOnly: false, HostFileSpace.Instance);
+            return new RawFileBlockBackend(handle, readOnly: false, HostFileSpace.Instance, DirectAlignment);
         }
         catch
         {

@@ -3,17 +3,36 @@ using Platform.Devices.Abstractions;
 
 namespace Platform.Devices.Tests.Fakes;
 
-/// <summary>Guest RAM for device tests: one region [<see cref="Start"/>, Start + size), bounds-checked like the engine's.</summary>
-public sealed class FakeGuestMemory(ulong start, int size) : IGuestMemory
+/// <summary>
+/// Guest RAM for device tests: one region [<see cref="Start"/>, Start + size), bounds-checked like the engine's, held
+/// in a pinned array whose first byte is page-aligned, so views keep the guest addresses' alignment as the engine's do.
+/// </summary>
+public sealed class FakeGuestMemory : IGuestMemory
 {
-    private readonly byte[] _bytes = new byte[size];
+    private const int PageSize = 4096;
+    private readonly Memory<byte> _bytes;
+    private int _viewsTaken;
+
+    public FakeGuestMemory(ulong start, int size)
+    {
+        Start = start;
+        byte[] storage = GC.AllocateArray<byte>(size + PageSize, pinned: true);
+        long address = System.Runtime.InteropServices.Marshal.UnsafeAddrOfPinnedArrayElement(storage, 0).ToInt64();
+        _bytes = storage.AsMemory((int)((PageSize - (address % PageSize)) % PageSize), size);
+    }
 
     public FakeGuestMemory(int size = 1 << 20)
         : this(0, size)
     {
     }
 
-    public ulong Start { get; } = start;
+    public ulong Start { get; }
+
+    /// <summary>When set, <see cref="TryGetMemory"/> refuses every range, as an implementation may for long ones.</summary>
+    public bool RefuseViews { get; set; }
+
+    /// <summary>Views handed out by <see cref="TryGetMemory"/>.</summary>
+    public int ViewsTaken => _viewsTaken;
 
     public ulong End => Start + (ulong)_bytes.Length;
 
@@ -27,7 +46,7 @@ public sealed class FakeGuestMemory(ulong start, int size) : IGuestMemory
             return false;
         }
 
-        _bytes.AsSpan((int)(address - Start), destination.Length).CopyTo(destination);
+        _bytes.Span.Slice((int)(address - Start), destination.Length).CopyTo(destination);
         return true;
     }
 
@@ -38,11 +57,24 @@ public sealed class FakeGuestMemory(ulong start, int size) : IGuestMemory
             return false;
         }
 
-        source.CopyTo(_bytes.AsSpan((int)(address - Start)));
+        source.CopyTo(_bytes.Span[(int)(address - Start)..]);
         return true;
     }
 
-    public Span<byte> Span(ulong address, int length) => _bytes.AsSpan((int)(address - Start), length);
+    public bool TryGetMemory(ulong address, int length, out Memory<byte> memory)
+    {
+        memory = default;
+        if (RefuseViews || length < 0 || !IsValidRange(address, (ulong)length))
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref _viewsTaken);
+        memory = _bytes.Slice((int)(address - Start), length);
+        return true;
+    }
+
+    public Span<byte> Span(ulong address, int length) => _bytes.Span.Slice((int)(address - Start), length);
 
     public byte[] ReadBytes(ulong address, int length) => Span(address, length).ToArray();
 

@@ -3,10 +3,19 @@ using Platform.Devices.Virtio.Queue;
 
 namespace Platform.Devices.Tests.Virtio;
 
-/// <summary>One buffer of a chain a test builds: device-readable with <see cref="Data"/>, or device-writable of <see cref="Length"/> bytes.</summary>
-public readonly record struct FakeBuffer(byte[]? Data, uint Length, bool IsWritable)
+/// <summary>
+/// One buffer of a chain a test builds: device-readable with <see cref="Data"/>, or device-writable of
+/// <see cref="Length"/> bytes, placed at a guest address that is a multiple of <see cref="Alignment"/> (16 unless asked).
+/// </summary>
+public readonly record struct FakeBuffer(byte[]? Data, uint Length, bool IsWritable, uint Alignment = 16)
 {
     public static FakeBuffer Readable(byte[] data) => new(data, (uint)data.Length, false);
+
+    /// <summary>A readable buffer at an address that is a multiple of <paramref name="alignment"/> (a power of two).</summary>
+    public static FakeBuffer ReadableAt(uint alignment, byte[] data) => new(data, (uint)data.Length, false, alignment);
+
+    /// <summary>A writable buffer at an address that is a multiple of <paramref name="alignment"/> (a power of two).</summary>
+    public static FakeBuffer WritableAt(uint alignment, uint length) => new(null, length, true, alignment);
 
     /// <summary>One readable buffer holding the parts back to back (a header and its payload in one descriptor).</summary>
     public static FakeBuffer Readable(byte[] first, params byte[][] rest) => Readable([.. first, .. rest.SelectMany(part => part)]);
@@ -73,11 +82,11 @@ public sealed class FakeVirtQueue
         return queue;
     }
 
-    /// <summary>Reserves <paramref name="length"/> bytes of guest memory for a buffer (16-byte aligned).</summary>
-    public ulong Allocate(uint length)
+    /// <summary>Reserves <paramref name="length"/> bytes of guest memory for a buffer (16-byte aligned, or as asked).</summary>
+    public ulong Allocate(uint length, uint alignment = 16)
     {
-        ulong address = _nextData;
-        _nextData = Align(_nextData + length, 16);
+        ulong address = Align(_nextData, Math.Max(alignment, 16u));
+        _nextData = Align(address + length, 16);
         return address;
     }
 
@@ -163,7 +172,7 @@ public sealed class FakeVirtQueue
 
     private ulong PlaceBuffer(FakeBuffer buffer)
     {
-        ulong address = Allocate(buffer.Length);
+        ulong address = Allocate(buffer.Length, buffer.Alignment);
         if (buffer.Data is not null)
         {
             _memory.WriteBytes(address, buffer.Data);

@@ -5,7 +5,11 @@ namespace Platform.Devices.Virtio.Block;
 /// <see cref="Length"/> and the sector size. Every method reports failure by returning false (the device answers
 /// the guest with VIRTIO_BLK_S_IOERR); none throws for an I/O error.
 /// </summary>
-/// <remarks>Called from the device's worker thread only, one request at a time.</remarks>
+/// <remarks>
+/// The device keeps several requests in flight: <see cref="Read(long, Span{byte})"/>, <see cref="Write(long, ReadOnlySpan{byte})"/>,
+/// their vectored forms and <see cref="Flush"/> may run on several threads at once (positioned I/O, as QEMU's thread
+/// pool does it). <see cref="Discard"/> and <see cref="WriteZeroes"/> come from the device's worker only.
+/// </remarks>
 public interface IBlockBackend : IDisposable
 {
     /// <summary>Size of the disk in bytes.</summary>
@@ -19,12 +23,28 @@ public interface IBlockBackend : IDisposable
     /// <summary>The last failure, for logs and <c>query-stats</c>.</summary>
     string? LastError { get; }
 
+    /// <summary>
+    /// What buffers handed to the backend must be a multiple of, in host address and length, and file offsets too:
+    /// the logical block size when the image bypasses the page cache (O_DIRECT), else 1. The device copies through an
+    /// aligned buffer of its own when a guest buffer does not meet it.
+    /// </summary>
+    int RequiredAlignment { get; }
+
     bool Read(long offset, Span<byte> destination);
+
+    /// <summary>Reads into the buffers back to back, straight into guest memory (preadv).</summary>
+    bool Read(long offset, IReadOnlyList<Memory<byte>> destinations);
 
     /// <summary>Writes; when this returns true the data is in the host kernel (it survives the VMM being killed).</summary>
     bool Write(long offset, ReadOnlySpan<byte> source);
 
-    /// <summary>Makes every completed write durable (fsync). Once a flush failed, every later flush fails too.</summary>
+    /// <summary>Writes the buffers back to back (pwritev); true means the same as for <see cref="Write(long, ReadOnlySpan{byte})"/>.</summary>
+    bool Write(long offset, IReadOnlyList<ReadOnlyMemory<byte>> sources);
+
+    /// <summary>
+    /// Makes every completed write durable (fsync). Once a flush failed, every later flush fails too, and flushes
+    /// never overlap, so a failure one reports cannot be consumed by another reporting success.
+    /// </summary>
     bool Flush();
 
     /// <summary>Releases the range; its contents are unspecified afterwards (reads as zeros for a punched hole).</summary>

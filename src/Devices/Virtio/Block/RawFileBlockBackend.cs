@@ -11,6 +11,8 @@ namespace Platform.Devices.Virtio.Block;
 /// <para>A failed fsync is latched: Linux reports a writeback error to fsync once and may then report success for
 /// pages it has dropped, so retrying could turn lost data into a "successful" flush. After one failure every
 /// flush fails (QEMU does the same).</para>
+/// <para>Reads, writes and flushes may run on several threads at once; flushes are serialized among themselves, so
+/// the fsync that sees a writeback error is the one whose failure is latched before any other flush can run.</para>
 /// <para>Images opened writable take an exclusive advisory lock (read-only ones a shared lock), so two VMMs cannot
 /// write one image, and a read-only user cannot watch it change underneath.</para>
 /// </remarks>
@@ -20,14 +22,25 @@ public sealed class RawFileBlockBackend : IBlockBackend
 
     private readonly SafeFileHandle _file;
     private readonly IFileSpaceOperations? _space;
-    private bool _flushFailed;
+    private readonly Lock _flushLock = new();
+    private volatile bool _flushFailed;
 
-    /// <summary>Wraps an open image (the engine may open it with flags .NET does not offer, such as O_DIRECT).</summary>
-    public RawFileBlockBackend(SafeFileHandle file, bool readOnly, IFileSpaceOperations? space = null)
+    /// <summary>
+    /// Wraps an open image (the engine may open it with flags .NET does not offer, such as O_DIRECT, and then says
+    /// what alignment that needs in <paramref name="requiredAlignment"/>).
+    /// </summary>
+    public RawFileBlockBackend(SafeFileHandle file, bool readOnly, IFileSpaceOperations? space = null, int requiredAlignment = 1)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(requiredAlignment, 1);
+        if ((requiredAlignment & (requiredAlignment - 1)) != 0 || requiredAlignment > 4096)
+        {
+            throw new ArgumentOutOfRangeException(nameof(requiredAlignment), requiredAlignment, "The alignment is a power of two up to a page.");
+        }
+
         _file = file;
         IsReadOnly = readOnly;
         _space = space;
+        RequiredAlignment = requiredAlignment;
         Length = RandomAccess.GetLength(file);
     }
 
@@ -36,6 +49,8 @@ public sealed class RawFileBlockBackend : IBlockBackend
     public bool IsReadOnly { get; }
 
     public bool SupportsDiscard => _space is not null && !IsReadOnly;
+
+    public int RequiredAlignment { get; }
 
     public string? LastError { get; private set; }
 
@@ -82,6 +97,27 @@ public sealed class RawFileBlockBackend : IBlockBackend
         }
     }
 
+    public bool Read(long offset, IReadOnlyList<Memory<byte>> destinations)
+    {
+        ArgumentNullException.ThrowIfNull(destinations);
+        try
+        {
+            long wanted = 0;
+            foreach (var destination in destinations)
+            {
+                wanted += destination.Length;
+            }
+
+            long read = RandomAccess.Read(_file, destinations, offset);
+            // preadv stops short only at the end of the file (or, rarely, part-way for a signal): go on with the rest.
+            return read == wanted || ReadRest(offset, destinations, read);
+        }
+        catch (IOException ex)
+        {
+            return Failed("read", ex);
+        }
+    }
+
     public bool Write(long offset, ReadOnlySpan<byte> source)
     {
         if (IsReadOnly)
@@ -101,27 +137,49 @@ public sealed class RawFileBlockBackend : IBlockBackend
         }
     }
 
-    public bool Flush()
+    public bool Write(long offset, IReadOnlyList<ReadOnlyMemory<byte>> sources)
     {
-        if (_flushFailed)
-        {
-            return false;
-        }
-
         if (IsReadOnly)
         {
-            return true;
+            LastError = "write to a read-only image";
+            return false;
         }
 
         try
         {
-            RandomAccess.FlushToDisk(_file);
+            RandomAccess.Write(_file, sources, offset); // pwritev, repeated by .NET until every byte is written
             return true;
         }
         catch (IOException ex)
         {
-            _flushFailed = true;
-            return Failed("fsync", ex);
+            return Failed("write", ex);
+        }
+    }
+
+    public bool Flush()
+    {
+        if (IsReadOnly)
+        {
+            return !_flushFailed;
+        }
+
+        lock (_flushLock)
+        {
+            if (_flushFailed)
+            {
+                return false;
+            }
+
+            try
+            {
+                RandomAccess.FlushToDisk(_file);
+                return true;
+            }
+            catch (IOException ex)
+            {
+                _flushFailed = true;
+                return Failed("fsync", ex);
+            }
         }
     }
 
@@ -175,6 +233,28 @@ public sealed class RawFileBlockBackend : IBlockBackend
     }
 
     public void Dispose() => _file.Dispose();
+
+    /// <summary>After a short preadv that moved <paramref name="done"/> bytes: reads the rest buffer by buffer; past the end of the file reads as zeros.</summary>
+    private bool ReadRest(long offset, IReadOnlyList<Memory<byte>> destinations, long done)
+    {
+        long position = 0;
+        foreach (var destination in destinations)
+        {
+            long end = position + destination.Length;
+            if (end > done)
+            {
+                int skip = (int)Math.Max(0, done - position);
+                if (!Read(offset + position + skip, destination.Span[skip..]))
+                {
+                    return false;
+                }
+            }
+
+            position = end;
+        }
+
+        return true;
+    }
 
     private bool Failed(string operation, IOException ex)
     {

@@ -6,16 +6,25 @@ namespace Platform.Devices.Virtio.Block;
 
 /// <summary>
 /// virtio-blk (virtio 1.2 5.2) over an <see cref="IBlockBackend"/>: read, write, flush, get-id, discard and
-/// write-zeroes on one request queue, with 512-byte sectors. Requests are served in order on the device's worker;
-/// a write reaches the backend before its used-ring entry is published, so an acknowledged write survives the VMM
-/// being killed, and FLUSH (an fsync) makes it survive the host.
+/// write-zeroes on one request queue, with 512-byte sectors. Reads and writes go straight between the disk and the
+/// guest's buffers, and several requests are in flight at once; a write reaches the backend before its used-ring
+/// entry is published, so an acknowledged write survives the VMM being killed, and FLUSH (an fsync) makes it survive
+/// the host.
 /// </summary>
 /// <remarks>
 /// <para>Status codes follow QEMU: a request past the end of the disk or not a whole number of sectors, a write to a
 /// read-only disk, and any backend failure answer VIRTIO_BLK_S_IOERR; unknown request types and discard/write-zeroes
 /// that were not negotiated (or carry unknown flags) answer VIRTIO_BLK_S_UNSUPP. A chain without room for the
 /// header or the status byte is not a request at all: the device goes to NEEDS_RESET, as QEMU's does.</para>
-/// <para>Guest data is copied through one page-aligned bounce buffer, so the backend may use O_DIRECT.</para>
+/// <para>How a request is served (VirtioBlock.InFlight.cs): READ, WRITE and FLUSH take one of
+/// <see cref="MaxRequestsInFlight"/> <see cref="BlockRequest"/> slots, whose data are views of guest memory handed to
+/// preadv/pwritev. The worker runs a request itself when it is the only one (no thread hop for a driver that waits
+/// for each), and hands it to <see cref="BlockIoThreads"/> when others are in flight or waiting; completions come
+/// back to the worker, which alone writes the used ring, in completion order (virtio lets a device complete out of
+/// order), and signals the driver once per batch. A buffer that is not aligned as the backend needs (O_DIRECT), or
+/// that guest memory will not view, is copied through one page-aligned bounce buffer on the worker instead, as are
+/// GET_ID, DISCARD and WRITE_ZEROES. Reset waits for every request in flight, so no guest memory is touched after
+/// the driver's reset returns.</para>
 /// </remarks>
 public sealed partial class VirtioBlock : VirtioDevice
 {
@@ -26,6 +35,8 @@ public sealed partial class VirtioBlock : VirtioDevice
     public const int MaxDiscardSegments = 16;
     /// <summary>Largest discard or write-zeroes segment, in sectors (1 GiB), so one request cannot stall the queue for long.</summary>
     public const uint MaxSectorsPerSegment = (1u << 30) / SectorSize;
+    /// <summary>Requests served at once (QEMU's thread pool runs up to 64); more wait in the available ring.</summary>
+    public const int MaxRequestsInFlight = 32;
 
     public const ulong FeatureSegMax = 1UL << 2;
     public const ulong FeatureReadOnly = 1UL << 5;
@@ -67,6 +78,15 @@ public sealed partial class VirtioBlock : VirtioDevice
         _bounceStorage = GC.AllocateUninitializedArray<byte>(BounceSize + PageSize, pinned: true);
         long address = Marshal.UnsafeAddrOfPinnedArrayElement(_bounceStorage, 0).ToInt64();
         _bounceStart = (int)((PageSize - (address % PageSize)) % PageSize);
+        _requests = new BlockRequest[MaxRequestsInFlight];
+        _free = new Stack<BlockRequest>(MaxRequestsInFlight);
+        for (int i = 0; i < _requests.Length; i++)
+        {
+            _requests[i] = new BlockRequest();
+            _free.Push(_requests[i]);
+        }
+
+        _ioThreads = new BlockIoThreads(MaxRequestsInFlight, "virtio-blk", ExecuteOnIoThread);
     }
 
     /// <summary>Disk size in 512-byte sectors (a partial last sector is not visible).</summary>
@@ -102,14 +122,33 @@ public sealed partial class VirtioBlock : VirtioDevice
     /// <summary>Requests answered with IOERR or UNSUPP.</summary>
     public long FailedRequests => Interlocked.Read(ref _stats.Failed);
 
+    /// <summary>Reads and writes whose data went straight between the disk and guest memory.</summary>
+    public long InPlaceRequests => Interlocked.Read(ref _stats.InPlace);
+
+    /// <summary>Reads and writes copied through the bounce buffer (a buffer not aligned as the backend needs).</summary>
+    public long BouncedRequests => Interlocked.Read(ref _stats.Bounced);
+
+    /// <summary>The most requests that were in flight at once since the device was created.</summary>
+    public int MaxInFlightSeen => Volatile.Read(ref _maxInFlightSeen);
+
+    /// <summary>I/O threads started so far (they start only when requests overlap).</summary>
+    public int IoThreads => _ioThreads.ThreadCount;
+
     private Span<byte> Bounce => _bounceStorage.AsSpan(_bounceStart, BounceSize);
 
-    protected override void OnActivate(VirtioActivation activation) => _features = activation.Features;
+    protected override void OnActivate(VirtioActivation activation)
+    {
+        ForgetRequests(); // a reset came first; this only makes sure
+        _features = activation.Features;
+    }
+
+    protected override void OnReset() => ForgetRequests();
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
+            _ioThreads.Dispose();
             _backend.Dispose();
         }
 
@@ -118,10 +157,18 @@ public sealed partial class VirtioBlock : VirtioDevice
 
     protected override void ProcessQueue(int queueIndex, VirtQueue queue)
     {
-        bool added = false;
+        var memory = Activation!.Memory;
+        bool added = PublishCompleted(queue, memory);
+        BlockRequest? held = null; // prepared, not started: it runs on the worker unless another request turns up
         Span<byte> header = stackalloc byte[HeaderSize];
-        while (queue.TryPop(out var chain))
+        while (_free.Count > 0 && queue.TryPop(out var chain))
         {
+            if (held is not null)
+            {
+                Dispatch(held);
+                held = null;
+            }
+
             if (chain.ReadableLength < HeaderSize || chain.WritableLength < 1)
             {
                 Fail($"request {chain.Head}: {chain.ReadableLength} readable and {chain.WritableLength} writable bytes cannot hold a header and a status");
@@ -131,6 +178,11 @@ public sealed partial class VirtioBlock : VirtioDevice
             chain.Read(0, header);
             uint type = BinaryPrimitives.ReadUInt32LittleEndian(header);
             ulong sector = BinaryPrimitives.ReadUInt64LittleEndian(header[8..]);
+            if (type is RequestIn or RequestOut or RequestFlush && TryPrepare(chain, memory, type, sector) is { } request)
+            {
+                held = request;
+                continue;
+            }
 
             uint written = 0;
             byte status = type switch
@@ -154,6 +206,23 @@ public sealed partial class VirtioBlock : VirtioDevice
             added = true;
         }
 
+        if (held is not null)
+        {
+            if (HasFailed || queue.Fault != VirtQueueFault.None)
+            {
+                Recycle(held); // the device gave up on the driver: start nothing more
+            }
+            else if (_dispatched == 0)
+            {
+                added |= RunOnWorker(queue, memory, held);
+            }
+            else
+            {
+                Dispatch(held);
+            }
+        }
+
+        added |= PublishCompleted(queue, memory);
         if (added)
         {
             SignalUsed(queue);
@@ -168,6 +237,11 @@ public sealed partial class VirtioBlock : VirtioDevice
         if (!TryRange(sector, length, out long offset))
         {
             return StatusIoError;
+        }
+
+        if (length > 0)
+        {
+            Interlocked.Increment(ref _stats.Bounced);
         }
 
         var bounce = Bounce;
@@ -196,6 +270,11 @@ public sealed partial class VirtioBlock : VirtioDevice
         if (_backend.IsReadOnly || !TryRange(sector, length, out long offset))
         {
             return StatusIoError;
+        }
+
+        if (length > 0)
+        {
+            Interlocked.Increment(ref _stats.Bounced);
         }
 
         var bounce = Bounce;
@@ -293,6 +372,8 @@ public sealed partial class VirtioBlock : VirtioDevice
 
     private struct Stats
     {
+        public long InPlace;
+        public long Bounced;
         public long Reads;
         public long Writes;
         public long Flushes;

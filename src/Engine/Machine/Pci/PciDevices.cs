@@ -220,6 +220,9 @@ internal sealed record VirtioFunction(string Name, string Kind, VirtioPciDevice 
                 counters["write_bytes"] = blk.BytesWritten;
                 counters["bytes"] = blk.BytesRead + blk.BytesWritten;
                 counters["failed_requests"] = blk.FailedRequests;
+                counters["in_place_requests"] = blk.InPlaceRequests;
+                counters["bounced_requests"] = blk.BouncedRequests;
+                counters["max_in_flight"] = blk.MaxInFlightSeen;
                 break;
             case VirtioNet net:
                 counters["requests"] = net.FramesReceived + net.FramesSent;

@@ -45,6 +45,40 @@ public sealed class RawFileBlockBackendTests : IDisposable
     }
 
     [Fact]
+    public void Vectored_reads_and_writes_move_the_buffers_back_to_back()
+    {
+        byte[] a = new byte[100], b = new byte[412], c = new byte[512];
+        using (var disk = RawFileBlockBackend.Open(new DiskOptions(_path)))
+        {
+            disk.RequiredAlignment.Should().Be(1);
+            disk.Read(1024, [a.AsMemory(), b.AsMemory(), c.AsMemory()]).Should().BeTrue();
+            a[0].Should().Be(unchecked((byte)1024));
+            b[0].Should().Be(unchecked((byte)1124));
+            c[511].Should().Be(unchecked((byte)2047));
+
+            disk.Write(4096, [new ReadOnlyMemory<byte>([.. Enumerable.Repeat((byte)0xA1, 300)]), new ReadOnlyMemory<byte>([.. Enumerable.Repeat((byte)0xB2, 212)])])
+                .Should().BeTrue();
+        }
+
+        byte[] image = File.ReadAllBytes(_path);
+        image.AsSpan(4096, 300).ToArray().Should().OnlyContain(x => x == 0xA1);
+        image.AsSpan(4396, 212).ToArray().Should().OnlyContain(x => x == 0xB2);
+        image[4608].Should().Be(unchecked((byte)4608));
+    }
+
+    [Fact]
+    public void A_vectored_read_past_the_end_of_the_image_reads_zeros_there()
+    {
+        // The device sized the disk when it opened it; the file may have shrunk since under another writer.
+        using var disk = RawFileBlockBackend.Open(new DiskOptions(_path));
+        byte[] a = Enumerable.Repeat((byte)0xFF, 1536).ToArray(), b = Enumerable.Repeat((byte)0xFF, 1024).ToArray();
+        disk.Read(6144, [a.AsMemory(), b.AsMemory()]).Should().BeTrue();
+        a.Should().Equal(Enumerable.Range(6144, 1536).Select(i => unchecked((byte)i)));
+        b.AsSpan(0, 512).ToArray().Should().Equal(Enumerable.Range(7680, 512).Select(i => unchecked((byte)i)));
+        b.AsSpan(512).ToArray().Should().OnlyContain(x => x == 0);
+    }
+
+    [Fact]
     public void A_missing_image_is_reported_as_such()
     {
         var act = () => RawFileBlockBackend.Open(new DiskOptions(_path + ".missing"));

@@ -301,12 +301,22 @@ public sealed class VirtioBlockTests : IDisposable
 
         public string? LastError => inner.LastError;
 
+        public int RequiredAlignment => inner.RequiredAlignment;
+
         public bool Read(long offset, Span<byte> destination) => inner.Read(offset, destination);
+
+        public bool Read(long offset, IReadOnlyList<Memory<byte>> destinations) => inner.Read(offset, destinations);
 
         public bool Write(long offset, ReadOnlySpan<byte> source)
         {
             onWrite?.Invoke();
             return inner.Write(offset, source);
+        }
+
+        public bool Write(long offset, IReadOnlyList<ReadOnlyMemory<byte>> sources)
+        {
+            onWrite?.Invoke();
+            return inner.Write(offset, sources);
         }
 
         public bool Flush()

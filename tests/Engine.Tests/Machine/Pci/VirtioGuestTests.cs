@@ -83,6 +83,34 @@ public sealed class VirtioGuestTests
         disk.ReadSectors(72, 8).Should().OnlyContain(b => b == 0);
     }
 
+    [Theory]
+    [InlineData(DiskCacheMode.None)]
+    [InlineData(DiskCacheMode.Writeback)]
+    public async Task Requests_in_flight_together_go_straight_to_guest_memory_and_each_completes_once(DiskCacheMode cache)
+    {
+        using var disk = new DiskImage(16 << 20);
+        var serial = new SerialCapture();
+        using (var machine = Boot("blk", serial, "mode=deep qd=16 sector=8 count=16 writes=96 seed=0x4321",
+            c => c with { Disks = [new DiskOptions(disk.Path, Cache: cache)] }))
+        {
+            string output = await serial.WaitForAsync("PLATFORM-TEST blk PASS", GuestTimeout);
+            output.Should().Contain("blk: wrote 96 x 16 sectors from 8 with 16 in flight, flushed, read back equal");
+
+            var blk = Counters(machine, "disk0");
+            blk["write_requests"].Should().Be(96);
+            blk["read_requests"].Should().Be(96);
+            blk["in_place_requests"].Should().Be(192, "the guest's buffers are sector-aligned, so even O_DIRECT takes them in place");
+            blk["bounced_requests"].Should().Be(0);
+            blk["max_in_flight"].Should().BeGreaterThan(1, "the guest queued 16 requests at once");
+            blk["failed_requests"].Should().Be(0);
+            blk["errors"].Should().Be(0);
+        }
+
+        disk.FirstSectorWithoutPattern(0x4321, 8, 96 * 16).Should().Be(-1);
+        disk.ReadSectors(0, 8).Should().OnlyContain(b => b == 0);
+        disk.ReadSectors(8 + (96 * 16), 8).Should().OnlyContain(b => b == 0);
+    }
+
     [Fact]
     public async Task A_read_only_disk_refuses_writes_with_IOERR_and_the_image_stays_as_it_was()
     {
