@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Net.Http.Headers;
+using Platform.Web.Data;
 using Platform.Web.Security;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Vms;
@@ -21,11 +22,11 @@ internal static class VmEndpoints
             .RequirePrivilege(Privileges.VmAudit)
             .Produces<VmResponse>()
             .ProducesProblem(StatusCodes.Status404NotFound);
-        vms.MapPost("/", CreateAsync).WithName("CreateVm").WithSummary("Create a VM (VM.Allocate on /; Image.Use for library images)")
+        vms.MapPost("/", CreateAsync).WithName("CreateVm").WithSummary("Create a VM (VM.Allocate on /; Image.Use for library images, User.Manage for host paths)")
             .RequirePrivilege(Privileges.VmAllocate, AuditActions.VmCreate)
             .Produces<VmResponse>(StatusCodes.Status201Created)
             .ProducesValidationProblem();
-        vms.MapPut("/{id:guid}", UpdateAsync).WithName("UpdateVm").WithSummary("Replace a VM's definition (If-Match required; VM.Config)")
+        vms.MapPut("/{id:guid}", UpdateAsync).WithName("UpdateVm").WithSummary("Replace a VM's definition (If-Match required; VM.Config; User.Manage to add host paths)")
             .RequirePrivilege(Privileges.VmConfig, AuditActions.VmUpdate)
             .Produces<VmResponse>()
             .ProducesValidationProblem()
@@ -69,6 +70,11 @@ internal static class VmEndpoints
             return ImageUseRequired();
         }
 
+        if (await HostPathsRefusedAsync(input, null, permissions, http, cancellationToken) is { } refused)
+        {
+            return refused;
+        }
+
         var result = await vms.CreateAsync(input, cancellationToken);
         if (!result.Succeeded)
         {
@@ -99,6 +105,11 @@ internal static class VmEndpoints
         if (ParseETag(ifMatch) is not { } version)
         {
             return ApiResults.BadRequest("If-Match must be the ETag from GET /api/v1/vms/{id}, like \"3f2c…\".");
+        }
+
+        if (await HostPathsRefusedAsync(input, await vms.FindAsync(id, cancellationToken), permissions, http, cancellationToken) is { } refused)
+        {
+            return refused;
         }
 
         var result = await vms.UpdateAsync(id, input, version, cancellationToken);
@@ -137,6 +148,22 @@ internal static class VmEndpoints
 
     private static bool UsesLibraryImages(VmDefinitionInput input) =>
         input.KernelImageId is not null || input.InitrdImageId is not null || input.Disks.Any(d => d.ImageId is not null);
+
+    /// <summary>403 when the input adds host paths (see <see cref="HostPaths"/>) and the caller may not.</summary>
+    private static async Task<ProblemHttpResult?> HostPathsRefusedAsync(
+        VmDefinitionInput input, VirtualMachine? current, IPermissionService permissions, HttpContext http, CancellationToken cancellationToken)
+    {
+        var added = HostPaths.Added(input, current);
+        if (added.Count == 0 || await permissions.HasAsync(http.User, HostPaths.Needed, null, cancellationToken))
+        {
+            return null;
+        }
+
+        return TypedResults.Problem(
+            $"Host paths ({string.Join(", ", added)}) open host files with the dashboard's own rights, so adding one (or making a host disk writable) " +
+            $"needs {PrivilegeNames.Format(HostPaths.Needed)}; use images from the library instead.",
+            statusCode: StatusCodes.Status403Forbidden, title: "Forbidden");
+    }
 
     private static ProblemHttpResult ImageUseRequired() => TypedResults.Problem(
         "Using images from the library needs Image.Use.", statusCode: StatusCodes.Status403Forbidden, title: "Forbidden");

@@ -104,7 +104,14 @@ internal sealed class ApiAuthorizationFilter(IPermissionService permissions, IAu
         if (changes && !requirement.AuditedByHandler)
         {
             int status = result is IStatusCodeHttpResult { StatusCode: { } code } ? code : http.Response.StatusCode;
-            await audit.AddAsync(actor, action, status is >= 200 and < 300 ? AuditResult.Succeeded : AuditResult.Failed,
+            // A handler's own 403 (Image.Use, host paths) is a refusal like the filter's.
+            var outcome = status switch
+            {
+                >= 200 and < 300 => AuditResult.Succeeded,
+                StatusCodes.Status403Forbidden => AuditResult.Denied,
+                _ => AuditResult.Failed,
+            };
+            await audit.AddAsync(actor, action, outcome,
                 vmId ?? CreatedVmId(result), detail: $"{http.Request.Method} {http.Request.Path} answered {status}");
         }
 

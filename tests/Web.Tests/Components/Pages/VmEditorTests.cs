@@ -3,6 +3,8 @@ using Bunit.TestDoubles;
 using Microsoft.AspNetCore.Components;
 using Microsoft.Extensions.DependencyInjection;
 using Platform.Web.Components.Pages;
+using Platform.Web.Data;
+using Platform.Web.Security;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Tests.Components.Pages;
@@ -166,5 +168,37 @@ public sealed class VmEditorTests : DashboardTestContext
         Runtime.SetState(vm.Id, Platform.Web.Services.Runtime.VmPowerState.Running);
         var page = Render<VmEditor>(p => p.Add(e => e.Id, vm.Id));
         page.WaitForAssertion(() => page.Find("[data-testid=editor-running-note]").TextContent.Should().Contain("busy is running: changes take effect the next time it starts"));
+    }
+
+    [Fact]
+    public async Task A_vm_admin_saving_a_new_host_path_is_refused_and_audited_but_may_keep_the_ones_there()
+    {
+        var vm = await CreateVmAsync("path-kept");
+        ActAs(Db.AddUser("vmadmin-editor", (BuiltInRoles.VmAdminId, null)), "vmadmin-editor");
+        var page = Render<VmEditor>(p => p.Add(e => e.Id, vm.Id));
+        page.WaitForElement(Step(0));
+        await NextAsync(page);
+        await NextAsync(page);
+        page.WaitForElement(Step(2));
+        Type(page, "field-kernel-path", "/etc/shadow");
+        foreach (var _ in Enumerable.Range(0, 2))
+        {
+            await NextAsync(page);
+        }
+
+        await page.Find("[data-testid=wizard-save]").ClickAsync(new());
+
+        page.WaitForAssertion(() => Snackbars.Should().Contain(s => s != null && s.Contains("/etc/shadow", StringComparison.Ordinal) && s.Contains("User.Manage", StringComparison.Ordinal)));
+        (await Db.Vms.FindAsync(vm.Id, Ct))!.KernelPath.Should().Be("/boot/vmlinuz");
+        var audit = await Db.Audit.ListAsync(new AuditQuery { UserName = "vmadmin-editor", Action = AuditActions.VmUpdate }, Ct);
+        audit.Items.Should().ContainSingle().Which.Result.Should().Be(AuditResult.Denied);
+
+        await page.Find("[data-testid=wizard-back]").ClickAsync(new());
+        await page.Find("[data-testid=wizard-back]").ClickAsync(new());
+        Type(page, "field-kernel-path", "/boot/vmlinuz");
+        await NextAsync(page);
+        await NextAsync(page);
+        await page.Find("[data-testid=wizard-save]").ClickAsync(new());
+        page.WaitForAssertion(() => Snackbars.Should().Contain("Saved path-kept."));
     }
 }

@@ -1,0 +1,77 @@
+using Platform.Engine.Machine;
+using Platform.Web.Data;
+using Platform.Web.Services.Vms;
+
+namespace Platform.Web.Security;
+
+/// <summary>
+/// Host files given to a VM by path (a kernel, an initrd, a disk) instead of from the image library. The VMM opens
+/// them with the dashboard's own rights, so whoever picks the path can read, and through a writable disk change, any
+/// file the dashboard can: its database, and with it every grant. That is administering the dashboard, so a path the
+/// VM did not have before (or a path disk that turns writable) needs <see cref="Needed"/> on <c>/</c>, as in Proxmox
+/// VE only root may give a VM a raw host path. Paths the VM had already stay through anyone's edits; library images
+/// need only Image.Use.
+/// </summary>
+public static class HostPaths
+{
+    public const Privileges Needed = Privileges.UserManage;
+
+    /// <summary>
+    /// The host paths <paramref name="input"/> would give the VM that <paramref name="current"/> (null for a new VM)
+    /// did not have, or had only read-only; empty when it adds none. Paths are taken as <see cref="VmService"/> stores
+    /// them: kernel and initrd only for a kernel boot, a disk's only without a library image, trimmed.
+    /// </summary>
+    public static IReadOnlyList<string> Added(VmDefinitionInput input, VirtualMachine? current)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        var had = current is null ? [] : Of(current).ToList();
+        return Of(input)
+            .Where(wanted => !had.Any(h => h.Path == wanted.Path && (h.Writable || !wanted.Writable)))
+            .Select(wanted => wanted.Path)
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+    }
+
+    private static IEnumerable<(string Path, bool Writable)> Of(VmDefinitionInput input)
+    {
+        if (input.BootMode == BootMode.Kernel)
+        {
+            foreach (string? path in new[] { input.KernelPath, input.InitrdPath })
+            {
+                if (Trimmed(path) is { } p)
+                {
+                    yield return (p, false);
+                }
+            }
+        }
+
+        foreach (var disk in input.Disks.Where(d => d.ImageId is null))
+        {
+            if (Trimmed(disk.Path) is { } p)
+            {
+                yield return (p, !disk.ReadOnly);
+            }
+        }
+    }
+
+    private static IEnumerable<(string Path, bool Writable)> Of(VirtualMachine vm)
+    {
+        foreach (string? path in new[] { vm.KernelPath, vm.InitrdPath })
+        {
+            if (Trimmed(path) is { } p)
+            {
+                yield return (p, false);
+            }
+        }
+
+        foreach (var disk in vm.Disks.Where(d => d.ImageId is null))
+        {
+            if (Trimmed(disk.Path) is { } p)
+            {
+                yield return (p, !disk.ReadOnly);
+            }
+        }
+    }
+
+    private static string? Trimmed(string? path) => string.IsNullOrWhiteSpace(path) ? null : path.Trim();
+}
