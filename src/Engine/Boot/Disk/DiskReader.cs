@@ -1,0 +1,121 @@
+using Microsoft.Win32.SafeHandles;
+
+namespace Platform.Engine.Boot.Disk;
+
+/// <summary>
+/// Read-only random access to a raw disk image. Every read is checked against the image's length first, so a
+/// partition table or file system that points past the end fails with a <see cref="BootException"/> naming the disk,
+/// never a short read taken for data.
+/// </summary>
+internal sealed class DiskReader : IDisposable
+{
+    private readonly SafeFileHandle _file;
+
+    private DiskReader(SafeFileHandle file, long length, string name)
+    {
+        _file = file;
+        Length = length;
+        Name = name;
+    }
+
+    /// <summary>How the disk is named in messages: "disk 0".</summary>
+    public string Name { get; }
+
+    public long Length { get; }
+
+    /// <param name="name">The disk as messages name it, e.g. "disk 0".</param>
+    public static DiskReader Open(string path, string name)
+    {
+        SafeFileHandle file;
+        try
+        {
+            // Shared both ways: the VMM reads the boot files before virtio-blk opens (and locks) the image.
+            file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new BootException($"{name}: cannot open the disk image {path}: {ex.Message}", ex);
+        }
+
+        try
+        {
+            return new DiskReader(file, RandomAccess.GetLength(file), name);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Fills <paramref name="buffer"/> from <paramref name="offset"/>; the whole range must lie in the image.</summary>
+    public void Read(long offset, Span<byte> buffer)
+    {
+        if (offset < 0 || offset > Length || buffer.Length > Length - offset)
+        {
+            throw new BootException(
+                $"{Name}: a read of {buffer.Length} bytes at byte {offset} goes past the end of the image ({Length} bytes): the image is truncated or corrupt.");
+        }
+
+        int done = 0;
+        while (done < buffer.Length)
+        {
+            int n;
+            try
+            {
+                n = RandomAccess.Read(_file, buffer[done..], offset + done);
+            }
+            catch (IOException ex)
+            {
+                throw new BootException($"{Name}: reading the image at byte {offset + done} failed: {ex.Message}", ex);
+            }
+
+            if (n == 0)
+            {
+                throw new BootException($"{Name}: the image ended at byte {offset + done} while reading (it shrank?).");
+            }
+
+            done += n;
+        }
+    }
+
+    public void Dispose() => _file.Dispose();
+}
+
+/// <summary>A window of a disk (a partition, or the whole disk): reads are relative to its start and kept inside it.</summary>
+internal sealed class DiskRegion
+{
+    private readonly DiskReader _disk;
+
+    public DiskRegion(DiskReader disk, long start, long length, string name)
+    {
+        if (start < 0 || length < 0 || start > disk.Length || length > disk.Length - start)
+        {
+            throw new BootException($"{name}: bytes {start}–{start + length} lie outside the disk image ({disk.Length} bytes).");
+        }
+
+        _disk = disk;
+        Start = start;
+        Length = length;
+        Name = name;
+    }
+
+    /// <summary>How messages name the region: "disk 0 partition 1".</summary>
+    public string Name { get; }
+
+    public long Start { get; }
+
+    public long Length { get; }
+
+    /// <summary>Reads inside the region; <paramref name="what"/> names the structure in the message when it does not fit.</summary>
+    public void Read(long offset, Span<byte> buffer, string what)
+    {
+        if (offset < 0 || offset > Length || buffer.Length > Length - offset)
+        {
+            throw new BootException(
+                $"{what} at byte {offset} (+{buffer.Length}) lies outside the partition ({Length} bytes): the file system is corrupt or larger than its partition.");
+        }
+
+        _disk.Read(Start + offset, buffer);
+    }
+}
