@@ -52,12 +52,30 @@ public sealed class VirtualMachine
     /// <summary>What the VMM does when the guest resets: platform-vmm's <c>--on-reboot</c>.</summary>
     public RebootPolicy OnReboot { get; set; } = RebootPolicy.Restart;
 
+    /// <summary>What the supervisor does when the VMM ends without the VM having shut down (libvirt's <c>on_crash</c>).</summary>
+    public CrashPolicy OnCrash { get; set; } = CrashPolicy.Stay;
+
     public DateTimeOffset CreatedAt { get; set; } = DateTimeOffset.UtcNow;
 
     public DateTimeOffset UpdatedAt { get; set; } = DateTimeOffset.UtcNow;
 
     /// <summary>Changes on every save, so two people editing one VM are told instead of silently merged.</summary>
     public Guid ConcurrencyStamp { get; set; } = Guid.NewGuid();
+}
+
+/// <summary>
+/// What the supervisor does after a crash: the VMM ended without a SHUTDOWN (killed, exited, or the guest died with
+/// GUEST_PANICKED). A guest that powers off, and a Stop or Shutdown from a user, are not crashes.
+/// </summary>
+public enum CrashPolicy
+{
+    /// <summary>The VM stays Crashed until someone starts it.</summary>
+    Stay,
+    /// <summary>
+    /// The supervisor starts it again after a pause that doubles with each crash, and leaves it Crashed once it has
+    /// crashed too often in a while (<c>SupervisorOptions.CrashRestart*</c>).
+    /// </summary>
+    Restart,
 }
 
 /// <summary>Where a VM boots from.</summary>

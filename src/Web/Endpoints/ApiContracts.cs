@@ -15,7 +15,7 @@ public sealed record VmResponse(
     Guid? KernelImageId, string? KernelImageFileName, string? KernelPath,
     Guid? InitrdImageId, string? InitrdImageFileName, string? InitrdPath, string? CommandLine,
     IReadOnlyList<VmDiskResponse> Disks, IReadOnlyList<VmNicResponse> Nics,
-    bool DisplayEnabled, InputKind? Input, bool Autostart, RebootPolicy OnReboot,
+    bool DisplayEnabled, InputKind? Input, bool Autostart, RebootPolicy OnReboot, CrashPolicy OnCrash,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, Guid Version, VmPowerState State)
 {
     public static VmResponse From(VirtualMachine vm, VmPowerState state) => new(
@@ -24,7 +24,7 @@ public sealed record VmResponse(
         vm.InitrdImageId, vm.InitrdImage?.FileName, vm.InitrdPath, vm.CommandLine,
         vm.Disks.OrderBy(d => d.Position).Select(d => new VmDiskResponse(d.Position, d.ImageId, d.Image?.FileName, d.Path, d.ReadOnly, d.Cache)).ToList(),
         vm.Nics.OrderBy(n => n.Position).Select(n => new VmNicResponse(n.Position, n.TapName, n.MacAddress)).ToList(),
-        vm.DisplayEnabled, vm.DisplayEnabled ? vm.Input ?? InputKind.Virtio : null, vm.Autostart, vm.OnReboot, vm.CreatedAt, vm.UpdatedAt, vm.ConcurrencyStamp, state);
+        vm.DisplayEnabled, vm.DisplayEnabled ? vm.Input ?? InputKind.Virtio : null, vm.Autostart, vm.OnReboot, vm.OnCrash, vm.CreatedAt, vm.UpdatedAt, vm.ConcurrencyStamp, state);
 }
 
 public sealed record VmDiskResponse(int Position, Guid? ImageId, string? ImageFileName, string? Path, bool ReadOnly, DiskCacheMode Cache);

@@ -52,6 +52,7 @@ public sealed class DatabaseTests : IDisposable
             (vm.Name, vm.BootMode, vm.OnReboot, vm.DisplayEnabled).Should().Be(("old", BootMode.Kernel, RebootPolicy.Exit, true));
             vm.UpdatedAt.Should().Be(vm.CreatedAt);
             vm.Input.Should().Be(InputKind.Virtio, "a VM with a display had the virtio tablet and keyboard before the setting existed");
+            vm.OnCrash.Should().Be(CrashPolicy.Stay, "a crashed VM stayed crashed before the policy existed");
             (await db.VirtualMachines.AnyAsync(v => v.Name == "OLD", _ct)).Should().BeTrue("names compare without regard to case");
         }
     }

@@ -23,13 +23,17 @@ public sealed class ApiDocumentTests(PlatformAppFactory factory) : IClassFixture
     }
 
     [Fact]
-    public async Task The_vm_schemas_describe_the_input_devices()
+    public async Task The_vm_schemas_describe_the_input_devices_and_the_on_crash_policy()
     {
         using var client = factory.CreateClient();
         var schemas = (await (await client.GetAsync("/openapi/v1.json", _ct)).ReadJsonAsync()).GetProperty("components").GetProperty("schemas");
-        schemas.GetProperty("VmDefinitionInput").GetProperty("properties").TryGetProperty("input", out _).Should().BeTrue();
-        schemas.GetProperty("VmResponse").GetProperty("properties").TryGetProperty("input", out _).Should().BeTrue();
-        schemas.ToString().Should().Contain("\"Ps2\"", "the document lists the input kinds");
+        foreach (string schema in new[] { "VmDefinitionInput", "VmResponse" })
+        {
+            schemas.GetProperty(schema).GetProperty("properties").EnumerateObject().Select(p => p.Name).Should().Contain(["input", "onCrash"]);
+        }
+
+        schemas.ToString().Should().Contain("\"Ps2\"", "the document lists the input kinds").And.Contain("\"Restart\"");
+        schemas.GetProperty("VmPowerState").ToString().Should().Contain("Restarting");
     }
 
     [Fact]

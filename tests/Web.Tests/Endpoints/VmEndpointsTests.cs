@@ -108,6 +108,22 @@ public sealed class VmEndpointsTests(PlatformAppFactory factory) : IClassFixture
     }
 
     [Fact]
+    public async Task The_on_crash_policy_defaults_to_stay_and_round_trips()
+    {
+        using var client = factory.CreateClient();
+        var stays = (await (await client.PostAsJsonAsync("/api/v1/vms", new { name = "crash-default", kernelPath = "/k" }, ApiJson.Options, _ct)).ReadAsync<VmResponse>())!;
+        stays.OnCrash.Should().Be(Platform.Web.Data.CrashPolicy.Stay);
+
+        var restarts = await client.PostAsJsonAsync("/api/v1/vms", new { name = "crash-restart", kernelPath = "/k", onCrash = "restart" }, ApiJson.Options, _ct);
+        restarts.StatusCode.Should().Be(HttpStatusCode.Created);
+        (await restarts.ReadJsonAsync()).GetProperty("onCrash").GetString().Should().Be("Restart");
+
+        var bad = await client.PostAsJsonAsync("/api/v1/vms", new { name = "crash-bad", kernelPath = "/k", onCrash = 9 }, ApiJson.Options, _ct);
+        bad.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await bad.ReadJsonAsync()).GetProperty("errors").EnumerateObject().Select(p => p.Name).Should().Equal("onCrash");
+    }
+
+    [Fact]
     public async Task Memory_beyond_the_hosts_is_refused()
     {
         using var client = factory.CreateClient();

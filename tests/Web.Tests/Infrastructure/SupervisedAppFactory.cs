@@ -11,7 +11,9 @@ namespace Platform.Web.Tests.Infrastructure;
 /// The real app with the real VMM supervisor: VMs run as platform-vmm processes booting the test-guest kit.
 /// Several factories may share one data folder, which is how a dashboard restart is played.
 /// </summary>
-public sealed class SupervisedAppFactory(string dataDirectory) : WebApplicationFactory<Program>
+/// <param name="dataDirectory">The data folder, shared by the factories that play one dashboard's restarts.</param>
+/// <param name="supervisor">Settings under Platform:Supervisor for this run (e.g. <c>CrashRestartDelay</c>).</param>
+public sealed class SupervisedAppFactory(string dataDirectory, IReadOnlyDictionary<string, string>? supervisor = null) : WebApplicationFactory<Program>
 {
     public string DataDirectory { get; } = dataDirectory;
 
@@ -20,6 +22,11 @@ public sealed class SupervisedAppFactory(string dataDirectory) : WebApplicationF
         builder.UseSetting("Platform:DataDirectory", DataDirectory);
         builder.UseSetting("Platform:Supervisor:StatsInterval", "00:00:00.200");
         builder.UseSetting("Platform:Supervisor:QuitTimeout", "00:00:05");
+        foreach (var (key, value) in supervisor ?? new Dictionary<string, string>())
+        {
+            builder.UseSetting($"Platform:Supervisor:{key}", value);
+        }
+
         builder.UseEnvironment("Development");
         TestAccounts.Configure(builder);
         builder.ConfigureTestServices(services => services.AddSingleton<IHostInfo>(new FixedHostInfo()));

@@ -137,6 +137,10 @@ void guest_halt(void)
 void guest_exit(void)
 {
     serial_flush();
+    /* end=fatal dies instead: code fetched from unbacked guest memory (the unclaimed MMIO at 0xD0000000) is a KVM
+     * emulation failure, which the platform reports as GUEST_PANICKED, so hosts can test what follows a guest death. */
+    if (cmdline_is("end", "fatal"))
+        ((void (*)(void))0xD0000000ul)();
     /* end=halt keeps the machine up after the verdict, so the host can still inspect it. */
     if (!cmdline_is("end", "halt"))
         i8042_reset_pulse();

@@ -43,12 +43,14 @@ public partial class VmPowerButtons
     [Parameter]
     public EventCallback<VmPowerState> StateChanged { get; set; }
 
-    /// <summary>What a user can ask for in each state; Stop is always there for a VM that is not stopped.</summary>
+    /// <summary>What a user can ask for in each state; Stop is always there for a VM that is not stopped or crashed.</summary>
     public static IReadOnlyList<VmPowerAction> ActionsFor(VmPowerState state) => state switch
     {
         VmPowerState.Stopped or VmPowerState.Crashed => [VmPowerAction.Start],
         VmPowerState.Running => [VmPowerAction.Shutdown, VmPowerAction.Stop, VmPowerAction.Pause, VmPowerAction.Reset],
         VmPowerState.Paused => [VmPowerAction.Resume, VmPowerAction.Stop],
+        // Waiting to be restarted after a crash: start it now, or Stop to cancel the restart.
+        VmPowerState.Restarting => [VmPowerAction.Start, VmPowerAction.Stop],
         _ => [VmPowerAction.Stop],
     };
 

@@ -15,6 +15,7 @@ public partial class VmStateChip
         VmPowerState.Running => Color.Success,
         VmPowerState.Paused => Color.Warning,
         VmPowerState.Starting or VmPowerState.Stopping => Color.Info,
+        VmPowerState.Restarting => Color.Warning,
         VmPowerState.Crashed => Color.Error,
         _ => Color.Default,
     };
@@ -24,6 +25,7 @@ public partial class VmStateChip
         VmPowerState.Running => Icons.Material.Filled.PlayCircle,
         VmPowerState.Paused => Icons.Material.Filled.PauseCircle,
         VmPowerState.Starting or VmPowerState.Stopping => Icons.Material.Filled.HourglassTop,
+        VmPowerState.Restarting => Icons.Material.Filled.RestartAlt,
         VmPowerState.Crashed => Icons.Material.Filled.Error,
         _ => Icons.Material.Filled.StopCircle,
     };

@@ -21,6 +21,7 @@ internal sealed class VirtualMachineConfiguration : IEntityTypeConfiguration<Vir
         builder.Property(vm => vm.CommandLine).HasMaxLength(VmDefinitionRules.MaxCommandLineLength);
         builder.Property(vm => vm.OnReboot).HasConversion<string>().HasMaxLength(16);
         builder.Property(vm => vm.Input).HasConversion<string>().HasMaxLength(16);
+        builder.Property(vm => vm.OnCrash).HasConversion<string>().HasMaxLength(16);
         builder.Property(vm => vm.ConcurrencyStamp).IsConcurrencyToken();
 
         // An image in use cannot be deleted: the library checks first and says which VM; the database backs it up.

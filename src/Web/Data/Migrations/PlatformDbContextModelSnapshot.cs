@@ -503,6 +503,11 @@ namespace Platform.Web.Data.Migrations
                         .HasColumnType("TEXT")
                         .UseCollation("NOCASE");
 
+                    b.Property<string>("OnCrash")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("OnReboot")
                         .IsRequired()
                         .HasMaxLength(16)

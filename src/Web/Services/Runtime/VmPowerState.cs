@@ -13,4 +13,9 @@ public enum VmPowerState
     Stopping,
     /// <summary>The VMM ended without being asked to (killed, guest fatal error) and policy did not restart it.</summary>
     Crashed,
+    /// <summary>
+    /// The VMM crashed and the VM's on-crash policy starts it again after a pause (Starting follows). Stop or Shutdown
+    /// cancels that; Start starts it at once.
+    /// </summary>
+    Restarting,
 }

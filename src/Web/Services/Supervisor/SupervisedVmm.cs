@@ -33,6 +33,9 @@ internal sealed class SupervisedVmm(Guid vmId, string name, string runtimeDirect
     /// <summary>A graceful shutdown was asked for: a guest that answers Ctrl-Alt-Del by rebooting is then ended.</summary>
     public bool ShutdownRequested { get; set; }
 
+    /// <summary>A user asked for Stop or Shutdown: however the VMM ends now, the on-crash policy never restarts it.</summary>
+    public bool StopRequested { get; set; }
+
     /// <summary>The dashboard is stopping and let go of this VMM on purpose: its end is not to be recorded.</summary>
     public bool Detached { get; set; }
 

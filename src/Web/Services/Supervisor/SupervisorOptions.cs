@@ -19,4 +19,16 @@ public sealed class SupervisorOptions
 
     /// <summary>How often running VMs' counters are read for the live pages and the hub.</summary>
     public TimeSpan StatsInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The pause before restarting a VM whose on-crash policy is restart; it doubles with each further crash.</summary>
+    public TimeSpan CrashRestartDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest pause before such a restart.</summary>
+    public TimeSpan CrashRestartMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The crash that makes this many within <see cref="CrashRestartWindow"/> is not restarted: the VM stays Crashed.</summary>
+    public int CrashRestartLimit { get; set; } = 5;
+
+    /// <summary>How far back crashes count towards <see cref="CrashRestartLimit"/>.</summary>
+    public TimeSpan CrashRestartWindow { get; set; } = TimeSpan.FromMinutes(10);
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Data.Common;
 using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
 using Platform.Engine.Control;
@@ -12,9 +13,11 @@ namespace Platform.Web.Services.Supervisor;
 
 /// <summary>
 /// Runs one platform-vmm per VM in its own runtime folder and follows it through its control socket: state from
-/// the VMM's events, crashes from the socket closing without a SHUTDOWN, counters polled for the live pages. On
-/// start it reattaches to VMMs that outlived the previous dashboard, then starts the autostart VMs; on stop it
-/// leaves every VMM running — a dashboard restart never stops a guest.
+/// the VMM's events, crashes from the socket closing without a SHUTDOWN, counters polled for the live pages. A crash
+/// of a VM whose on-crash policy is restart is followed by a restart after a growing pause, until it crashes too
+/// often (<see cref="CrashRestarts"/>); a Stop or Shutdown from a user is never undone by it. On start it reattaches
+/// to VMMs that outlived the previous dashboard and takes over restarts that were due, then starts the autostart VMs;
+/// on stop it leaves every VMM running — a dashboard restart never stops a guest.
 /// </summary>
 internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHostedService, IAsyncDisposable
 {
@@ -27,6 +30,11 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
     private readonly ConcurrentDictionary<Guid, SupervisedVmm> _running = new();
     private readonly ConcurrentDictionary<Guid, VmPowerState> _ended = new();
     private readonly ConcurrentDictionary<Guid, SemaphoreSlim> _gates = new();
+    private readonly ConcurrentDictionary<Guid, PendingRestart> _restarts = new();
+    private readonly ConcurrentDictionary<Guid, List<DateTimeOffset>> _crashes = new();
+    // Orders a VMM's end (its removal from _running and the restart decision) against Stop/Shutdown/Start claiming
+    // the VM, so a user's Stop either reaches the VMM before the decision or finds the pending restart and cancels it.
+    private readonly Lock _policyLock = new();
     private readonly Subscribers<VmStateChanged> _stateSubscribers = new();
     private readonly Subscribers<VmStatsSample> _statsSubscribers = new();
     private readonly CancellationTokenSource _stopping = new();
@@ -90,47 +98,24 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
 
     public async Task StartAsync(Guid vmId, CancellationToken cancellationToken)
     {
+        // A start by hand replaces a pending restart, and the crash count begins afresh.
+        bool replacedRestart = TakePendingRestart(vmId);
+        _crashes.TryRemove(vmId, out _);
         var gate = Gate(vmId);
         await gate.WaitAsync(cancellationToken);
         try
         {
             if (_running.ContainsKey(vmId))
             {
+                if (replacedRestart)
+                {
+                    return; // The restart had begun before this start: the VM runs, as asked.
+                }
+
                 throw new VmRuntimeException("The VM is already running.");
             }
 
-            var vm = await LoadAsync(vmId, cancellationToken)
-                ?? throw new VmRuntimeException("There is no such VM; it may have been deleted.");
-            string vmmPath = VmmLocator.Find(_options.VmmPath)
-                ?? throw new VmRuntimeException(
-                    "The platform-vmm program was not found: build it (./platform run does) or set Platform:Supervisor:VmmPath.") { Unavailable = true };
-            string directory = RuntimeDirectoryOf(vmId);
-            if (await TryAttachAsync(vmId, vm.Name, directory, cancellationToken))
-            {
-                return; // A VMM we did not know about already runs this VM (started by an earlier dashboard).
-            }
-
-            var arguments = VmmCommandLine.Build(vm, _images.PathOf, directory);
-            Directory.CreateDirectory(directory);
-            VmmProcess.RemoveStaleFiles(directory);
-            _ended.TryRemove(vmId, out _);
-            Publish(vmId, VmPowerState.Starting, null);
-            Process process;
-            try
-            {
-                process = VmmProcess.Start(vmmPath, arguments, directory);
-            }
-            catch (Exception ex) when (ex is IOException or InvalidOperationException or System.ComponentModel.Win32Exception)
-            {
-                Publish(vmId, VmPowerState.Stopped, ex.Message);
-                throw new VmRuntimeException($"The VMM could not be started: {ex.Message}", ex);
-            }
-
-            var client = await WaitUntilReadyAsync(vmId, process, directory, cancellationToken);
-            var vmm = new SupervisedVmm(vmId, vm.Name, directory, process.Id, process, client);
-            await FollowAsync(vmm, cancellationToken);
-            Log.Started(_logger, vm.Name, process.Id);
-            await RecordAsync(vmm, VmEventResult.Info, $"{vm.Name} is running (VMM pid {process.Id}).");
+            await StartLockedAsync(vmId, restart: false, cancellationToken);
         }
         finally
         {
@@ -138,8 +123,55 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
         }
     }
 
+    /// <summary>Starts the VMM; the caller holds the VM's gate. A restart publishes no state on failure: its caller decides what follows.</summary>
+    private async Task StartLockedAsync(Guid vmId, bool restart, CancellationToken cancellationToken)
+    {
+        var vm = await LoadAsync(vmId, cancellationToken)
+            ?? throw new VmRuntimeException("There is no such VM; it may have been deleted.");
+        string vmmPath = VmmLocator.Find(_options.VmmPath)
+            ?? throw new VmRuntimeException(
+                "The platform-vmm program was not found: build it (./platform run does) or set Platform:Supervisor:VmmPath.") { Unavailable = true };
+        string directory = RuntimeDirectoryOf(vmId);
+        if (await TryAttachAsync(vmId, vm.Name, directory, cancellationToken))
+        {
+            return; // A VMM we did not know about already runs this VM (started by an earlier dashboard).
+        }
+
+        var arguments = VmmCommandLine.Build(vm, _images.PathOf, directory);
+        Directory.CreateDirectory(directory);
+        VmmProcess.RemoveStaleFiles(directory);
+        _ended.TryRemove(vmId, out _);
+        Publish(vmId, VmPowerState.Starting, null);
+        Process process;
+        try
+        {
+            process = VmmProcess.Start(vmmPath, arguments, directory);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            PublishStartFailure(vmId, restart, ex.Message);
+            throw new VmRuntimeException($"The VMM could not be started: {ex.Message}", ex);
+        }
+
+        var client = await WaitUntilReadyAsync(vmId, restart, process, directory, cancellationToken);
+        var vmm = new SupervisedVmm(vmId, vm.Name, directory, process.Id, process, client);
+        await FollowAsync(vmm, cancellationToken);
+        Log.Started(_logger, vm.Name, process.Id);
+        await RecordAsync(vmm, restart ? VmEventResult.Succeeded : VmEventResult.Info,
+            restart ? $"Restarted {vm.Name} after its crash (VMM pid {process.Id})." : $"{vm.Name} is running (VMM pid {process.Id}).",
+            restart ? VmEventKinds.CrashRestart : VmEventKinds.StateChanged);
+    }
+
+    private void PublishStartFailure(Guid vmId, bool restart, string reason)
+    {
+        if (!restart)
+        {
+            Publish(vmId, VmPowerState.Stopped, reason);
+        }
+    }
+
     /// <summary>Waits for the VMM's pid file and control socket; a VMM that exits first failed, and its log says why.</summary>
-    private async Task<VmmControlClient> WaitUntilReadyAsync(Guid vmId, Process process, string directory, CancellationToken cancellationToken)
+    private async Task<VmmControlClient> WaitUntilReadyAsync(Guid vmId, bool restart, Process process, string directory, CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.StartNew();
         while (true)
@@ -150,7 +182,7 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
                 string reason = VmmProcess.LogTail(directory);
                 int code = process.ExitCode;
                 process.Dispose();
-                Publish(vmId, VmPowerState.Stopped, reason);
+                PublishStartFailure(vmId, restart, reason);
                 throw new VmRuntimeException($"The VMM exited at start (code {code}): {reason}");
             }
 
@@ -169,7 +201,7 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
             if (deadline.Elapsed > _options.StartTimeout)
             {
                 process.Kill();
-                Publish(vmId, VmPowerState.Stopped, "start timed out");
+                PublishStartFailure(vmId, restart, "start timed out");
                 throw new VmRuntimeException(
                     $"The VMM did not open its control socket within {_options.StartTimeout.TotalSeconds} s and was stopped: {VmmProcess.LogTail(directory)}");
             }
@@ -281,18 +313,274 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
             VmmProcess.RemoveStaleFiles(vmm.RuntimeDirectory);
         }
 
-        _running.TryRemove(vmm.VmId, out _);
         if (state == VmPowerState.Crashed)
         {
-            _ended[vmm.VmId] = state;
-            Log.Crashed(_logger, vmm.Name, reason);
+            await AfterCrashAsync(vmm.VmId, vmm.Name, reason, vmm, failedRestart: null);
+        }
+        else
+        {
+            _running.TryRemove(vmm.VmId, out _);
+            Publish(vmm.VmId, state, reason);
+            await RecordAsync(vmm, VmEventResult.Info, $"{vmm.Name} stopped: {reason}.");
         }
 
-        Publish(vmm.VmId, state, reason);
-        await RecordAsync(vmm, state == VmPowerState.Crashed ? VmEventResult.Failed : VmEventResult.Info,
-            state == VmPowerState.Crashed ? $"{vmm.Name} crashed: {reason}." : $"{vmm.Name} stopped: {reason}.");
         vmm.Process?.Dispose();
         vmm.MarkEnded();
+    }
+
+    /// <summary>
+    /// After a crash (<paramref name="vmm"/> ended) or a restart that failed (<paramref name="failedRestart"/>): the VM's
+    /// on-crash policy, read now, decides between staying Crashed and another restart after a pause. Never restarts a
+    /// VM a user asked to stop, nor one whose pending restart a user took over meanwhile.
+    /// </summary>
+    private async Task AfterCrashAsync(Guid vmId, string name, string reason, SupervisedVmm? vmm, PendingRestart? failedRestart)
+    {
+        var policy = await CrashPolicyOfAsync(vmId);
+        string directory = RuntimeDirectoryOf(vmId);
+        CrashDecision? decision = null;
+        PendingRestart? pending = null;
+        bool takenOver = false;
+        lock (_policyLock)
+        {
+            if (vmm is not null)
+            {
+                _running.TryRemove(vmId, out _);
+            }
+
+            takenOver = failedRestart is not null && !(_restarts.TryGetValue(vmId, out var current) && current == failedRestart);
+            bool wanted = policy == CrashPolicy.Restart && vmm?.StopRequested != true && !takenOver && !_stopping.IsCancellationRequested;
+            if (wanted)
+            {
+                var crashes = _crashes.GetOrAdd(vmId, _ => []);
+                decision = CrashRestarts.Decide(crashes, DateTimeOffset.UtcNow, _options);
+                if (decision.Value.Restart)
+                {
+                    // Recorded before anyone can see Restarting: a dashboard stopped from then on leaves the restart to the next.
+                    TryWritePending(directory, crashes);
+                    pending = new PendingRestart(vmId, name, decision.Value.Delay, _stopping.Token);
+                    _restarts[vmId] = pending;
+                }
+                else
+                {
+                    _restarts.TryRemove(vmId, out _);
+                    _crashes.TryRemove(vmId, out _);
+                }
+            }
+
+            if (!takenOver)
+            {
+                _ended[vmId] = pending is null ? VmPowerState.Crashed : VmPowerState.Restarting;
+            }
+        }
+
+        Log.Crashed(_logger, name, reason);
+        string window = CrashRestarts.Describe(_options.CrashRestartWindow);
+        if (takenOver)
+        {
+            // Stopped or started by hand while this restart was under way: that user's action decides what follows.
+            await RecordAsync(vmId, name, VmEventResult.Failed, $"Restarting {name} failed: {reason}.", VmEventKinds.CrashRestart);
+        }
+        else if (pending is not null)
+        {
+            var d = decision!.Value;
+            Publish(vmId, VmPowerState.Restarting, $"{reason}; restarting in {CrashRestarts.Describe(d.Delay)}");
+            await RecordAsync(vmId, name, VmEventResult.Failed, $"{name} crashed: {reason}.");
+            await RecordAsync(vmId, name, VmEventResult.Info,
+                $"Restarting {name} in {CrashRestarts.Describe(d.Delay)}, as its on-crash policy says ({d.CrashesInWindow} " +
+                $"crash{(d.CrashesInWindow == 1 ? "" : "es")} within {window}; at {_options.CrashRestartLimit} it is left crashed).",
+                VmEventKinds.CrashRestart);
+            Log.Restarting(_logger, name, d.Delay);
+            _ = Task.Run(() => RestartAfterAsync(pending), CancellationToken.None);
+        }
+        else if (decision is { } gaveUp)
+        {
+            CrashRestarts.DeletePending(directory);
+            string why = $"it crashed {gaveUp.CrashesInWindow} times within {window}, so it was not restarted again";
+            Publish(vmId, VmPowerState.Crashed, $"{reason}; {why}");
+            await RecordAsync(vmId, name, VmEventResult.Failed, $"{name} crashed: {reason}.");
+            await RecordAsync(vmId, name, VmEventResult.Failed,
+                $"Gave up restarting {name}: {why}. Its log is {Path.Combine(directory, VmmProcess.LogFileName)}; start it by hand once the cause is fixed.",
+                VmEventKinds.CrashRestart);
+            Log.GaveUp(_logger, name, gaveUp.CrashesInWindow);
+        }
+        else
+        {
+            CrashRestarts.DeletePending(directory);
+            Publish(vmId, VmPowerState.Crashed, reason);
+            await RecordAsync(vmId, name, VmEventResult.Failed, failedRestart is null ? $"{name} crashed: {reason}." : $"Restarting {name} failed: {reason}.");
+        }
+    }
+
+    /// <summary>Waits out the pause, then starts the VM again, unless a user stopped or started it meanwhile.</summary>
+    private async Task RestartAfterAsync(PendingRestart pending)
+    {
+        var gate = Gate(pending.VmId);
+        try
+        {
+            await Task.Delay(pending.Delay, pending.Token);
+            await gate.WaitAsync(pending.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // Taken over by a user, or the dashboard is stopping (the next one finds the record and restarts it).
+        }
+
+        try
+        {
+            lock (_policyLock)
+            {
+                if (!_restarts.TryGetValue(pending.VmId, out var current) || current != pending)
+                {
+                    return;
+                }
+            }
+
+            try
+            {
+                // The dashboard's token, not the pending one: a Stop arriving now waits for this start and then stops it,
+                // which a start abandoned halfway could not promise.
+                await StartLockedAsync(pending.VmId, restart: true, _stopping.Token);
+                CrashRestarts.DeletePending(RuntimeDirectoryOf(pending.VmId));
+            }
+            catch (VmRuntimeException ex)
+            {
+                await AfterCrashAsync(pending.VmId, pending.Name, $"the restart failed: {ex.Message}", vmm: null, failedRestart: pending);
+            }
+            catch (OperationCanceledException)
+            {
+                // The dashboard is stopping; the record stays for the next one.
+            }
+        }
+        finally
+        {
+            lock (_policyLock)
+            {
+                if (_restarts.TryGetValue(pending.VmId, out var current) && current == pending)
+                {
+                    _restarts.TryRemove(pending.VmId, out _);
+                }
+            }
+
+            gate.Release();
+        }
+    }
+
+    /// <summary>Cancels the VM's pending restart, if it has one; true when it had.</summary>
+    private bool TakePendingRestart(Guid vmId)
+    {
+        PendingRestart? pending;
+        lock (_policyLock)
+        {
+            if (!_restarts.TryRemove(vmId, out pending))
+            {
+                return false;
+            }
+
+            pending.Cancel();
+        }
+
+        CrashRestarts.DeletePending(RuntimeDirectoryOf(vmId));
+        return true;
+    }
+
+    /// <summary>
+    /// For Stop and Shutdown: the running VMM, marked so that its end is never taken for a crash to restart; else
+    /// null, having cancelled a pending restart if there was one (<paramref name="hadRestart"/>).
+    /// </summary>
+    private SupervisedVmm? ClaimForStop(Guid vmId, out bool hadRestart)
+    {
+        lock (_policyLock)
+        {
+            if (_running.TryGetValue(vmId, out var vmm))
+            {
+                vmm.StopRequested = true;
+                hadRestart = false;
+                return vmm;
+            }
+        }
+
+        hadRestart = TakePendingRestart(vmId);
+        return null;
+    }
+
+    /// <summary>
+    /// Stop or Shutdown of a VM that was waiting to be restarted: nothing runs, unless the restart had already begun,
+    /// in which case what it started is stopped. Either way the VM ends Stopped, as the user asked.
+    /// </summary>
+    private async Task StopInsteadOfRestartAsync(Guid vmId, CancellationToken cancellationToken)
+    {
+        var gate = Gate(vmId);
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            SupervisedVmm? started;
+            lock (_policyLock)
+            {
+                if (_running.TryGetValue(vmId, out started))
+                {
+                    started.StopRequested = true;
+                }
+            }
+
+            if (started is not null)
+            {
+                await QuitOrKillAsync(started);
+                return;
+            }
+
+            _ended.TryRemove(vmId, out _);
+            _crashes.TryRemove(vmId, out _);
+            Publish(vmId, VmPowerState.Stopped, "the restart after its crash was cancelled");
+            string name = (await LoadAsync(vmId, CancellationToken.None))?.Name ?? vmId.ToString();
+            await RecordAsync(vmId, name, VmEventResult.Info, $"Cancelled the restart of {name}: it stays stopped.", VmEventKinds.CrashRestart);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>The VM's on-crash policy as stored now (it can change while the VM runs); Stay when it cannot be read.</summary>
+    private async Task<CrashPolicy> CrashPolicyOfAsync(Guid vmId)
+    {
+        try
+        {
+            await using var db = await _dbFactory.CreateDbContextAsync(_stopping.Token);
+            return await db.VirtualMachines.IgnoreAutoIncludes().Where(vm => vm.Id == vmId).Select(vm => (CrashPolicy?)vm.OnCrash)
+                .FirstOrDefaultAsync(_stopping.Token) ?? CrashPolicy.Stay;
+        }
+        catch (Exception ex) when (ex is DbException or InvalidOperationException or ObjectDisposedException or OperationCanceledException)
+        {
+            return CrashPolicy.Stay;
+        }
+    }
+
+    private void TryWritePending(string directory, IEnumerable<DateTimeOffset> crashes)
+    {
+        try
+        {
+            CrashRestarts.WritePending(directory, crashes);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            Log.PendingNotWritten(_logger, ex, directory); // Only a dashboard restart during the pause would miss it.
+        }
+    }
+
+    /// <summary>A restart the on-crash policy scheduled; cancelled when a user takes the VM over or the dashboard stops.</summary>
+    private sealed class PendingRestart(Guid vmId, string name, TimeSpan delay, CancellationToken stopping)
+    {
+        private readonly CancellationTokenSource _cancel = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+
+        public Guid VmId { get; } = vmId;
+
+        public string Name { get; } = name;
+
+        public TimeSpan Delay { get; } = delay;
+
+        public CancellationToken Token => _cancel.Token;
+
+        public void Cancel() => _cancel.Cancel();
     }
 
     /// <summary>How the VMM ended, from its last events and (when it was our child) its exit code.</summary>
@@ -312,6 +600,12 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
                 "host-qmp-quit" => vmm.ShutdownRequested ? "the guest shut down" : "stopped from the dashboard",
                 _ => reason,
             });
+        }
+
+        if (vmm.StopRequested)
+        {
+            // Asked to stop, it did not quit in time and was killed: stopped as asked, not a crash.
+            return (VmPowerState.Stopped, "stopped from the dashboard (the VMM did not quit in time and was killed)");
         }
 
         return exitCode switch
@@ -370,7 +664,12 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
 
     public async Task ShutdownAsync(Guid vmId, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var vmm = Running(vmId);
+        if (ClaimForStop(vmId, out bool hadRestart) is not { } vmm)
+        {
+            await (hadRestart ? StopInsteadOfRestartAsync(vmId, cancellationToken) : throw NotRunning());
+            return;
+        }
+
         vmm.ShutdownRequested = true;
         SetState(vmm, VmPowerState.Stopping, "shutdown requested");
         await Command(vmm, c => c.PowerdownAsync(cancellationToken));
@@ -385,7 +684,21 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
         }
     }
 
-    public async Task StopAsync(Guid vmId, CancellationToken cancellationToken) => await QuitOrKillAsync(Running(vmId));
+    public async Task StopAsync(Guid vmId, CancellationToken cancellationToken)
+    {
+        if (ClaimForStop(vmId, out bool hadRestart) is { } vmm)
+        {
+            await QuitOrKillAsync(vmm);
+        }
+        else if (hadRestart)
+        {
+            await StopInsteadOfRestartAsync(vmId, cancellationToken);
+        }
+        else
+        {
+            throw NotRunning();
+        }
+    }
 
     public Task PauseAsync(Guid vmId, CancellationToken cancellationToken) =>
         Command(Running(vmId), c => c.PauseAsync(cancellationToken));
@@ -399,6 +712,7 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
     /// <summary>Asks the VMM to quit; kills it if it has not ended within the quit timeout. Returns once it has ended.</summary>
     private async Task QuitOrKillAsync(SupervisedVmm vmm)
     {
+        vmm.StopRequested = true;
         SetState(vmm, VmPowerState.Stopping, null);
         try
         {
@@ -428,7 +742,9 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
     }
 
     private SupervisedVmm Running(Guid vmId) =>
-        _running.TryGetValue(vmId, out var vmm) ? vmm : throw new VmRuntimeException("The VM is not running.");
+        _running.TryGetValue(vmId, out var vmm) ? vmm : throw NotRunning();
+
+    private static VmRuntimeException NotRunning() => new("The VM is not running.");
 
     private void SetState(SupervisedVmm vmm, VmPowerState state, string? reason)
     {
@@ -444,11 +760,14 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
     private void Publish(Guid vmId, VmPowerState state, string? reason) =>
         _stateSubscribers.Publish(new VmStateChanged(vmId, state, reason, DateTimeOffset.UtcNow), _logger);
 
-    private async Task RecordAsync(SupervisedVmm vmm, VmEventResult result, string message)
+    private Task RecordAsync(SupervisedVmm vmm, VmEventResult result, string message, string kind = VmEventKinds.StateChanged) =>
+        RecordAsync(vmm.VmId, vmm.Name, result, message, kind);
+
+    private async Task RecordAsync(Guid vmId, string name, VmEventResult result, string message, string kind = VmEventKinds.StateChanged)
     {
         try
         {
-            await _events.AddAsync(new VmEvent { VmId = vmm.VmId, VmName = vmm.Name, Kind = VmEventKinds.StateChanged, Result = result, Message = message },
+            await _events.AddAsync(new VmEvent { VmId = vmId, VmName = name, Kind = kind, Result = result, Message = message },
                 CancellationToken.None);
         }
         catch (Exception ex) when (ex is DbUpdateException or InvalidOperationException or ObjectDisposedException)
@@ -487,9 +806,16 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
             }
 
             string name = known.TryGetValue(vmId, out var vm) ? vm.Name : vmId.ToString();
-            if (!await TryAttachAsync(vmId, name, directory, cancellationToken))
+            if (await TryAttachAsync(vmId, name, directory, cancellationToken))
             {
-                VmmProcess.RemoveStaleFiles(directory);
+                CrashRestarts.DeletePending(directory);
+                continue;
+            }
+
+            VmmProcess.RemoveStaleFiles(directory);
+            if (CrashRestarts.ReadPending(directory) is { } crashes)
+            {
+                await TakeOverRestartAsync(vm, directory, crashes);
             }
         }
 
@@ -497,9 +823,34 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
         _ = Task.Run(() => AutostartAsync(vms.Where(vm => vm.Autostart).ToList()), CancellationToken.None);
     }
 
+    /// <summary>A restart was due when the previous dashboard stopped: do it, if the VM still wants it.</summary>
+    private async Task TakeOverRestartAsync(VirtualMachine? vm, string directory, List<DateTimeOffset> crashes)
+    {
+        if (vm is not { OnCrash: CrashPolicy.Restart })
+        {
+            CrashRestarts.DeletePending(directory);
+            return;
+        }
+
+        var pending = new PendingRestart(vm.Id, vm.Name, _options.CrashRestartDelay, _stopping.Token);
+        lock (_policyLock)
+        {
+            _crashes[vm.Id] = crashes;
+            _restarts[vm.Id] = pending;
+            _ended[vm.Id] = VmPowerState.Restarting;
+        }
+
+        string delay = CrashRestarts.Describe(pending.Delay);
+        Publish(vm.Id, VmPowerState.Restarting, $"a restart after a crash was due when the dashboard stopped; restarting in {delay}");
+        await RecordAsync(vm.Id, vm.Name, VmEventResult.Info,
+            $"Restarting {vm.Name} in {delay}: its restart after a crash was due when the dashboard stopped.", VmEventKinds.CrashRestart);
+        _ = Task.Run(() => RestartAfterAsync(pending), CancellationToken.None);
+    }
+
     private async Task AutostartAsync(IReadOnlyList<VirtualMachine> vms)
     {
-        foreach (var vm in vms.Where(vm => !_running.ContainsKey(vm.Id)))
+        // A VM with a restart pending gets it from the policy, not a second start from here.
+        foreach (var vm in vms.Where(vm => !_running.ContainsKey(vm.Id) && !_restarts.ContainsKey(vm.Id)))
         {
             try
             {
@@ -573,6 +924,15 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
 
         [LoggerMessage(LogLevel.Warning, "VM {Name} crashed: {Reason}")]
         public static partial void Crashed(ILogger logger, string name, string reason);
+
+        [LoggerMessage(LogLevel.Warning, "VM {Name} will be restarted in {Delay} (on-crash policy)")]
+        public static partial void Restarting(ILogger logger, string name, TimeSpan delay);
+
+        [LoggerMessage(LogLevel.Error, "VM {Name} crashed {Crashes} times in the restart window: not restarted again")]
+        public static partial void GaveUp(ILogger logger, string name, int crashes);
+
+        [LoggerMessage(LogLevel.Warning, "Could not record a pending restart in {Directory}")]
+        public static partial void PendingNotWritten(ILogger logger, Exception exception, string directory);
 
         [LoggerMessage(LogLevel.Warning, "Could not write to the event log: {Message}")]
         public static partial void EventLogFailed(ILogger logger, Exception exception, string message);

@@ -40,4 +40,6 @@ public static class VmEventKinds
     public const string Reset = "Reset";
     /// <summary>For the supervisor: a state it saw (guest powered off, VMM crashed…).</summary>
     public const string StateChanged = "StateChanged";
+    /// <summary>For the supervisor: the on-crash policy restarting a VM, or giving up on it.</summary>
+    public const string CrashRestart = "CrashRestart";
 }

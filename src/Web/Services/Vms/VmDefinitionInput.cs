@@ -47,6 +47,8 @@ public sealed class VmDefinitionInput
 
     public RebootPolicy OnReboot { get; set; } = RebootPolicy.Restart;
 
+    public CrashPolicy OnCrash { get; set; } = CrashPolicy.Stay;
+
     public static VmDefinitionInput From(VirtualMachine vm) => new()
     {
         Name = vm.Name,
@@ -66,6 +68,7 @@ public sealed class VmDefinitionInput
         Input = vm.DisplayEnabled ? vm.Input ?? InputKind.Virtio : null,
         Autostart = vm.Autostart,
         OnReboot = vm.OnReboot,
+        OnCrash = vm.OnCrash,
     };
 }
 

@@ -125,6 +125,7 @@ public static class VmDefinitionRules
         Add("memoryMiB", CheckMemory(input.MemoryMiB, hostMemoryMiB));
         Add("bootMode", Enum.IsDefined(input.BootMode) ? null : "Boot from a kernel or from a disk.");
         Add("onReboot", Enum.IsDefined(input.OnReboot) ? null : "On reboot: restart or exit.");
+        Add("onCrash", Enum.IsDefined(input.OnCrash) ? null : "On crash: stay (crashed) or restart.");
         Add("input", CheckInput(input.DisplayEnabled, input.Input));
 
         if (input.BootMode == BootMode.Kernel)

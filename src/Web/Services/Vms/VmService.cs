@@ -289,6 +289,7 @@ public sealed class VmService(
         vm.Input = input.DisplayEnabled ? input.Input ?? InputKind.Virtio : null;
         vm.Autostart = input.Autostart;
         vm.OnReboot = input.OnReboot;
+        vm.OnCrash = input.OnCrash;
 
         var disks = vm.Disks.OrderBy(d => d.Position).ToList();
         for (int i = 0; i < input.Disks.Count; i++)

@@ -129,6 +129,28 @@ public sealed class VmEditorTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task The_options_step_sets_the_on_crash_policy()
+    {
+        var vm = await CreateVmAsync("crash-policy");
+        vm.OnCrash.Should().Be(Platform.Web.Data.CrashPolicy.Stay);
+        var page = Render<VmEditor>(p => p.Add(e => e.Id, vm.Id));
+        page.WaitForElement(Step(0));
+        foreach (var _ in Enumerable.Range(0, 4))
+        {
+            await NextAsync(page);
+        }
+
+        page.WaitForElement(Step(4));
+        page.Find("input[data-testid=field-on-crash-stay]").HasAttribute("checked").Should().BeTrue();
+
+        await page.Find("input[data-testid=field-on-crash-restart]").ClickAsync(new());
+        page.WaitForAssertion(() => page.Find("[data-testid=wizard-review]").TextContent.Should().Contain("restart"));
+        await page.Find("[data-testid=wizard-save]").ClickAsync(new());
+
+        (await Db.Vms.FindAsync(vm.Id, Ct))!.OnCrash.Should().Be(Platform.Web.Data.CrashPolicy.Restart);
+    }
+
+    [Fact]
     public async Task A_save_over_someone_elses_change_is_refused_and_reload_shows_theirs()
     {
         var vm = await CreateVmAsync("shared", memoryMiB: 512);

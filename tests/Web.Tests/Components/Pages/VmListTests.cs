@@ -47,6 +47,20 @@ public sealed class VmListTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task A_vm_waiting_to_be_restarted_after_a_crash_can_be_started_now_or_stopped()
+    {
+        var vm = await CreateVmAsync("phoenix-1");
+        var page = Render<VmList>();
+        page.WaitForAssertion(() => page.Find("[data-testid=vm-state]").TextContent.Should().Contain("stopped"));
+
+        Runtime.Raise(vm.Id, VmPowerState.Restarting, "the VMM was killed by signal 9; restarting in 1 s");
+
+        page.WaitForAssertion(() => page.Find("[data-testid=vm-state]").TextContent.Should().Contain("restarting"));
+        page.FindAll("button[aria-label='Start phoenix-1']").Should().ContainSingle("start it now instead of after the pause");
+        page.FindAll("button[aria-label='Stop phoenix-1']").Should().ContainSingle("stop cancels the restart");
+    }
+
+    [Fact]
     public async Task Quick_start_calls_the_runtime_shows_progress_then_the_outcome()
     {
         var vm = await CreateVmAsync("quick-1");

@@ -17,7 +17,7 @@ using Platform.Web.Tests.Infrastructure;
 namespace Platform.Web.Tests.Services.Supervisor;
 
 // The supervisor with real platform-vmm processes running test guests, driven through the REST API.
-public sealed class VmSupervisorTests : IDisposable
+public sealed partial class VmSupervisorTests : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
     private readonly string _dataDirectory = Directory.CreateTempSubdirectory("pw-").FullName;
@@ -25,9 +25,9 @@ public sealed class VmSupervisorTests : IDisposable
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    private SupervisedAppFactory NewApp()
+    private SupervisedAppFactory NewApp(IReadOnlyDictionary<string, string>? supervisor = null)
     {
-        var app = new SupervisedAppFactory(_dataDirectory);
+        var app = new SupervisedAppFactory(_dataDirectory, supervisor);
         _apps.Add(app);
         return app;
     }

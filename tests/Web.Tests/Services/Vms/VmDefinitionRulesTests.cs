@@ -62,6 +62,16 @@ public sealed class VmDefinitionRulesTests
     }
 
     [Fact]
+    public void The_on_crash_policy_is_stay_or_restart()
+    {
+        var input = Valid();
+        input.OnCrash = CrashPolicy.Restart;
+        VmDefinitionRules.Validate(input, HostMiB).Should().BeEmpty();
+        input.OnCrash = (CrashPolicy)9;
+        VmDefinitionRules.Validate(input, HostMiB)["onCrash"].Should().ContainSingle().Which.Should().Contain("stay (crashed) or restart");
+    }
+
+    [Fact]
     public void A_kernel_boot_needs_exactly_one_of_library_kernel_and_path()
     {
         var input = Valid();
