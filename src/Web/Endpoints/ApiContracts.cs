@@ -34,12 +34,20 @@ public sealed record VmNicResponse(int Position, string TapName, string MacAddre
 /// <summary>The outcome of a power action: the VM's state once the supervisor acknowledged it.</summary>
 public sealed record VmPowerResponse(Guid Id, VmPowerState State);
 
-public sealed record ImageResponse(Guid Id, ImageKind Kind, string FileName, long SizeBytes, string Sha256, DateTimeOffset UploadedAt, IReadOnlyList<string> UsedBy)
+/// <summary>An image with the VMs using it: <see cref="UsedBy"/> names those the caller may see (VM.Audit),
+/// <see cref="UsedByOthers"/> counts the rest, so an image in use never looks unused.</summary>
+public sealed record ImageResponse(
+    Guid Id, ImageKind Kind, string FileName, long SizeBytes, string Sha256, DateTimeOffset UploadedAt, IReadOnlyList<string> UsedBy, int UsedByOthers)
 {
-    public static ImageResponse From(ImageUsage usage) => From(usage.Image, usage.UsedBy);
+    /// <summary>The image as someone who may name only the VMs in <paramref name="visibleVmNames"/> sees it.</summary>
+    public static ImageResponse From(ImageUsage usage, IReadOnlySet<string> visibleVmNames)
+    {
+        var named = usage.UsedBy.Where(visibleVmNames.Contains).ToList();
+        return From(usage.Image, named, usage.UsedBy.Count - named.Count);
+    }
 
-    public static ImageResponse From(ImageFile image, IReadOnlyList<string> usedBy) =>
-        new(image.Id, image.Kind, image.FileName, image.SizeBytes, image.Sha256, image.UploadedAt, usedBy);
+    public static ImageResponse From(ImageFile image, IReadOnlyList<string> usedBy, int usedByOthers = 0) =>
+        new(image.Id, image.Kind, image.FileName, image.SizeBytes, image.Sha256, image.UploadedAt, usedBy, usedByOthers);
 }
 
 public sealed record VmEventResponse(long Id, DateTimeOffset At, Guid? VmId, string? VmName, string Kind, string Message, VmEventResult Result)

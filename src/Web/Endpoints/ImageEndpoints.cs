@@ -5,6 +5,7 @@ using Microsoft.Net.Http.Headers;
 using Platform.Web.Data;
 using Platform.Web.Security;
 using Platform.Web.Services.Images;
+using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Endpoints;
 
@@ -42,11 +43,27 @@ internal static class ImageEndpoints
         return images;
     }
 
-    private static async Task<Ok<List<ImageResponse>>> ListAsync(ImageLibrary library, CancellationToken cancellationToken) =>
-        TypedResults.Ok((await library.ListAsync(cancellationToken)).Select(ImageResponse.From).ToList());
+    private static async Task<Ok<List<ImageResponse>>> ListAsync(
+        ImageLibrary library, VmService vms, IPermissionService permissions, HttpContext http, CancellationToken cancellationToken)
+    {
+        var visible = await VisibleVmNamesAsync(vms, permissions, http, cancellationToken);
+        return TypedResults.Ok((await library.ListAsync(cancellationToken)).Select(usage => ImageResponse.From(usage, visible)).ToList());
+    }
 
-    private static async Task<IResult> GetAsync(Guid id, ImageLibrary library, CancellationToken cancellationToken) =>
-        await library.FindAsync(id, cancellationToken) is { } usage ? TypedResults.Ok(ImageResponse.From(usage)) : ApiResults.NotFound("image");
+    private static async Task<IResult> GetAsync(
+        Guid id, ImageLibrary library, VmService vms, IPermissionService permissions, HttpContext http, CancellationToken cancellationToken) =>
+        await library.FindAsync(id, cancellationToken) is { } usage
+            ? TypedResults.Ok(ImageResponse.From(usage, await VisibleVmNamesAsync(vms, permissions, http, cancellationToken)))
+            : ApiResults.NotFound("image");
+
+    /// <summary>The names of the VMs the caller may see: an image's other users are counted, not named.</summary>
+    private static async Task<IReadOnlySet<string>> VisibleVmNamesAsync(
+        VmService vms, IPermissionService permissions, HttpContext http, CancellationToken cancellationToken)
+    {
+        var access = await permissions.GetAccessAsync(http.User, cancellationToken);
+        return (await vms.ListAsync(cancellationToken)).Where(vm => access.CanSee(vm.Id)).Select(vm => vm.Name)
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
+    }
 
     private static async Task<IResult> DeleteAsync(Guid id, ImageLibrary library, CancellationToken cancellationToken)
     {

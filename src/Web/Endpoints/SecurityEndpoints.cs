@@ -38,17 +38,26 @@ internal static class SecurityEndpoints
 {
     public static RouteGroupBuilder MapAuditEndpoints(this RouteGroupBuilder audit)
     {
-        audit.MapGet("/", async (IAuditLog log, CancellationToken cancellationToken, string? user, string? action, Guid? vmId,
-                AuditResult? result, DateTimeOffset? from, DateTimeOffset? to, int skip = 0, int take = 50) =>
+        audit.MapGet("/", async (IAuditLog log, IPermissionService permissions, HttpContext http, CancellationToken cancellationToken,
+                string? user, string? action, Guid? vmId, AuditResult? result, DateTimeOffset? from, DateTimeOffset? to, int skip = 0, int take = 50) =>
             {
+                // A VM the reader may not see is "no such VM" here too, and its entries are left out.
+                var visibility = (await permissions.GetAccessAsync(http.User, cancellationToken)).Visibility;
+                if (vmId is { } id && !visibility.CanSee(id))
+                {
+                    return ApiResults.NotFound("VM");
+                }
+
                 var page = await log.ListAsync(new AuditQuery
                 {
-                    UserName = user, Action = action, VmId = vmId, Result = result, From = from, To = to, Skip = skip, Take = take,
+                    UserName = user, Action = action, VmId = vmId, Result = result, From = from, To = to, Visibility = visibility, Skip = skip, Take = take,
                 }, cancellationToken);
                 return TypedResults.Ok(new AuditPageResponse(page.Items.Select(AuditEntryResponse.From).ToList(), page.Total));
             })
             .WithName("ListAudit")
-            .WithSummary("The audit log, newest first, filtered by user (contains), action (prefix), VM, result and time (Sys.Audit)")
+            .WithSummary("The audit log, newest first, filtered by user (contains), action (prefix), VM, result and time (Sys.Audit; entries of VMs you may not see left out)")
+            .Produces<AuditPageResponse>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
             .RequirePrivilege(Privileges.SysAudit);
         return audit;
     }

@@ -34,6 +34,9 @@ public sealed record AuditQuery
 
     public DateTimeOffset? To { get; init; }
 
+    /// <summary>Only entries about VMs this says the reader may see (and those about no VM); null: every entry.</summary>
+    public VmVisibility? Visibility { get; init; }
+
     public int Skip { get; init; }
 
     public int Take { get; init; } = 50;
@@ -134,6 +137,15 @@ internal sealed partial class AuditLog(IDbContextFactory<PlatformDbContext> dbFa
         if (query.VmId is { } vmId)
         {
             entries = entries.Where(e => e.VmId == vmId);
+        }
+
+        if (query.Visibility is { } visibility)
+        {
+            // As the event log: every VM but the exceptions, or only the exceptions; entries about no VM stay.
+            var exceptions = visibility.Exceptions.ToList();
+            entries = visibility.ByDefault
+                ? entries.Where(e => e.VmId == null || !exceptions.Contains(e.VmId.Value))
+                : entries.Where(e => e.VmId == null || exceptions.Contains(e.VmId.Value));
         }
 
         if (query.Result is { } result)

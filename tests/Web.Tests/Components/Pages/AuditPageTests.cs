@@ -1,0 +1,49 @@
+using Bunit;
+using MudBlazor;
+using Platform.Web.Components.Pages;
+using Platform.Web.Data;
+using Platform.Web.Security;
+
+namespace Platform.Web.Tests.Components.Pages;
+
+public sealed class AuditPageTests : DashboardTestContext
+{
+    [Fact]
+    public async Task Entries_about_a_vm_the_reader_may_not_see_are_left_out()
+    {
+        var seen = await CreateVmAsync("audit-seen");
+        var hidden = await CreateVmAsync("audit-hidden");
+        await Db.Audit.AddAsync(new AuditActor(Db.AdminId, "admin", null), AuditActions.Power("Start"), AuditResult.Succeeded, seen.Id);
+        await Db.Audit.AddAsync(new AuditActor(Db.AdminId, "admin", null), AuditActions.Power("Start"), AuditResult.Succeeded, hidden.Id);
+        ActAs(Db.AddUser("audit-reader", (BuiltInRoles.AuditorId, null), (BuiltInRoles.NoAccessId, hidden.Id)), "audit-reader");
+
+        var page = Render<Platform.Web.Components.Pages.AuditPage>();
+
+        page.WaitForAssertion(() => page.Markup.Should().Contain($"vms/{seen.Id}"));
+        page.Markup.Should().NotContain(hidden.Id.ToString());
+    }
+
+    [Fact]
+    public async Task An_open_page_reads_nothing_more_once_sys_audit_is_revoked()
+    {
+        var vm = await CreateVmAsync("audit-revoked");
+        string userId = Db.AddUser("audit-revoked-reader", (BuiltInRoles.AuditorId, null));
+        ActAs(userId, "audit-revoked-reader");
+        var page = Render<Platform.Web.Components.Pages.AuditPage>();
+        await Db.Audit.AddAsync(new AuditActor(Db.AdminId, "admin", null), AuditActions.Power("Start"), AuditResult.Succeeded, vm.Id);
+        var table = page.FindComponent<MudTable<AuditEntry>>();
+        await page.InvokeAsync(() => table.Instance.ReloadServerData());
+        page.WaitForAssertion(() => page.Markup.Should().Contain($"vms/{vm.Id}"));
+
+        await using (var db = await Db.Factory.CreateDbContextAsync(Ct))
+        {
+            db.AccessGrants.RemoveRange(db.AccessGrants.Where(g => g.UserId == userId));
+            await db.SaveChangesAsync(Ct);
+        }
+
+        Db.Permissions.Invalidate();
+        await page.InvokeAsync(() => table.Instance.ReloadServerData());
+
+        page.WaitForAssertion(() => page.Markup.Should().NotContain($"vms/{vm.Id}"));
+    }
+}
