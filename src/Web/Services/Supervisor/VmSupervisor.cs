@@ -339,7 +339,7 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
         string directory = RuntimeDirectoryOf(vmId);
         CrashDecision? decision = null;
         PendingRestart? pending = null;
-        bool takenOver = false;
+        bool takenOver = false, handedOver = false;
         lock (_policyLock)
         {
             if (vmm is not null)
@@ -348,8 +348,16 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
             }
 
             takenOver = failedRestart is not null && !(_restarts.TryGetValue(vmId, out var current) && current == failedRestart);
-            bool wanted = policy == CrashPolicy.Restart && vmm?.StopRequested != true && !takenOver && !_stopping.IsCancellationRequested;
-            if (wanted)
+            bool wanted = policy == CrashPolicy.Restart && vmm?.StopRequested != true && !takenOver;
+            if (wanted && _stopping.IsCancellationRequested)
+            {
+                // The dashboard is stopping: the next one does the restart.
+                var crashes = _crashes.GetOrAdd(vmId, _ => []);
+                crashes.Add(DateTimeOffset.UtcNow);
+                TryWritePending(directory, crashes);
+                handedOver = true;
+            }
+            else if (wanted)
             {
                 var crashes = _crashes.GetOrAdd(vmId, _ => []);
                 decision = CrashRestarts.Decide(crashes, DateTimeOffset.UtcNow, _options);
@@ -405,7 +413,11 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
         }
         else
         {
-            CrashRestarts.DeletePending(directory);
+            if (!handedOver)
+            {
+                CrashRestarts.DeletePending(directory);
+            }
+
             Publish(vmId, VmPowerState.Crashed, reason);
             await RecordAsync(vmId, name, VmEventResult.Failed, failedRestart is null ? $"{name} crashed: {reason}." : $"Restarting {name} failed: {reason}.");
         }
