@@ -6,7 +6,12 @@ using Platform.Web.Data;
 
 namespace Platform.Web.Security;
 
-/// <summary>Identity's sign-in manager, refusing disabled users (their password may still be right).</summary>
+/// <summary>
+/// Identity's sign-in manager, refusing disabled users (their password may still be right), and taking a password
+/// hash's time on every attempt: Identity answers an unknown name, a disabled account and a locked one before it
+/// hashes anything, which would tell from the answer's speed which names exist. A disabled account is reported as
+/// such only to whoever gives its password; otherwise it fails like a wrong password.
+/// </summary>
 internal sealed class PlatformSignInManager(
     UserManager<PlatformUser> userManager,
     IHttpContextAccessor contextAccessor,
@@ -17,10 +22,49 @@ internal sealed class PlatformSignInManager(
     IUserConfirmation<PlatformUser> confirmation)
     : SignInManager<PlatformUser>(userManager, contextAccessor, claimsFactory, optionsAccessor, logger, schemes, confirmation)
 {
+    /// <summary>A hash of a random password, to check against when there is no account: a real hash's cost.</summary>
+    private static string? s_decoyHash;
+
     public override async Task<bool> CanSignInAsync(PlatformUser user)
     {
         ArgumentNullException.ThrowIfNull(user);
         return !user.Disabled && await base.CanSignInAsync(user);
+    }
+
+    public override async Task<SignInResult> PasswordSignInAsync(string userName, string password, bool isPersistent, bool lockoutOnFailure)
+    {
+        var user = await UserManager.FindByNameAsync(userName);
+        if (user is null)
+        {
+            SpendAHash(password);
+            return SignInResult.Failed;
+        }
+
+        return await PasswordSignInAsync(user, password, isPersistent, lockoutOnFailure);
+    }
+
+    public override async Task<SignInResult> CheckPasswordSignInAsync(PlatformUser user, string password, bool lockoutOnFailure)
+    {
+        var result = await base.CheckPasswordSignInAsync(user, password, lockoutOnFailure);
+        if (result.IsNotAllowed || result.IsLockedOut)
+        {
+            // Refused before the password was looked at: look at it now, for the time. A locked account stays locked
+            // whatever the password (else lockout would answer guesses); a disabled one says so only to its owner.
+            bool right = await UserManager.CheckPasswordAsync(user, password);
+            if (result.IsNotAllowed && !right)
+            {
+                return SignInResult.Failed;
+            }
+        }
+
+        return result;
+    }
+
+    private void SpendAHash(string password)
+    {
+        var decoy = new PlatformUser { UserName = "decoy" };
+        string hash = s_decoyHash ??= UserManager.PasswordHasher.HashPassword(decoy, Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)));
+        UserManager.PasswordHasher.VerifyHashedPassword(decoy, hash, password);
     }
 }
 

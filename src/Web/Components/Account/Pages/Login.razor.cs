@@ -59,19 +59,22 @@ public partial class Login
             return;
         }
 
+        // A locked account answers as a wrong password does, whatever the password, so the answer never tells
+        // whether a name exists; the message says that lockout happens.
+        _message = $"Wrong user name or password. After {Options.MaxFailedSignIns} wrong passwords in a row an account is locked for " +
+            $"{Options.LockoutDuration.TotalMinutes:0} minutes.";
         if (result.IsLockedOut)
         {
-            _message = $"Too many wrong passwords: this account is locked for up to {Options.LockoutDuration.TotalMinutes:0} minutes.";
             await Audit.AddAsync(actor, AuditActions.SignIn, AuditResult.Denied, detail: "locked out");
         }
         else if (result.IsNotAllowed)
         {
+            // Only with the right password (PlatformSignInManager): telling its owner is no leak.
             _message = "This account is disabled. Ask an administrator.";
             await Audit.AddAsync(actor, AuditActions.SignIn, AuditResult.Denied, detail: "account disabled");
         }
         else
         {
-            _message = "Wrong user name or password.";
             await Audit.AddAsync(actor, AuditActions.SignIn, AuditResult.Failed, detail: "wrong user name or password");
         }
     }
