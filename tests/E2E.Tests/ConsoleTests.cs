@@ -63,16 +63,6 @@ public sealed class ConsoleTests : IAsyncLifetime
         }
     }
 
-    internal static string TestGuestPath(string name)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Platform.sln")))
-            {
-                return Path.Combine(dir.FullName, "tests", "guests", "build", name + ".elf");
-            }
-        }
-
-        throw new InvalidOperationException("Cannot find the repository root.");
-    }
+    internal static string TestGuestPath(string name) =>
+        Platform.Web.Services.SourceTree.TestGuest(name) ?? throw new FileNotFoundException($"Test guest {name}.elf is missing: run make -C tests/guests.");
 }

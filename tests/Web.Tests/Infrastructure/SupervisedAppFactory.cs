@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Platform.Web.Services;
 using Platform.Web.Services.Host;
 using Platform.Web.Tests.Fakes;
 
@@ -44,17 +45,6 @@ public sealed class SupervisedAppFactory(string dataDirectory, IReadOnlyDictiona
     }
 
     /// <summary>A test guest's ELF kernel from tests/guests/build (the README's test command builds them).</summary>
-    public static string TestGuest(string name)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Platform.sln")))
-            {
-                string path = Path.Combine(dir.FullName, "tests", "guests", "build", name + ".elf");
-                return File.Exists(path) ? path : throw new FileNotFoundException($"{path} is missing: run make -C tests/guests.");
-            }
-        }
-
-        throw new InvalidOperationException("Cannot find the repository root above " + AppContext.BaseDirectory);
-    }
+    public static string TestGuest(string name) =>
+        SourceTree.TestGuest(name) ?? throw new FileNotFoundException($"Test guest {name}.elf is missing: run make -C tests/guests.");
 }

@@ -85,7 +85,7 @@ internal sealed partial class SampleVmSeeder(
                      ("echo", "echoes what you type on the serial console in capitals"),
                  })
         {
-            if (TestGuest(guest) is { } path)
+            if (SourceTree.TestGuest(guest) is { } path)
             {
                 return new VirtualMachine
                 {
@@ -100,20 +100,6 @@ internal sealed partial class SampleVmSeeder(
                     Autostart = true,
                     OnReboot = RebootPolicy.Restart,
                 };
-            }
-        }
-
-        return null;
-    }
-
-    private static string? TestGuest(string name)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string path = Path.Combine(dir.FullName, "tests", "guests", "build", name + ".elf");
-            if (File.Exists(Path.Combine(dir.FullName, "Platform.sln")))
-            {
-                return File.Exists(path) ? path : null;
             }
         }
 

@@ -29,18 +29,14 @@ public static class VmmLocator
     private static IEnumerable<string> Candidates()
     {
         yield return Path.Combine(AppContext.BaseDirectory, ProgramName);
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        if (SourceTree.Root is { } root)
         {
-            if (File.Exists(Path.Combine(dir.FullName, "Platform.sln")))
-            {
-                // The build of the dashboard's own configuration first (bin/<Configuration>/net10.0): building the
-                // dashboard builds it too, so it is never older than the dashboard. The NativeAOT publish is next.
-                var appBin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-                string configuration = appBin.Parent?.Name ?? "Release";
-                yield return Path.Combine(dir.FullName, "src", "Engine", "Vmm", "bin", configuration, appBin.Name, ProgramName);
-                yield return Path.Combine(dir.FullName, "artifacts", "vmm", ProgramName);
-                break;
-            }
+            // The build of the dashboard's own configuration first (bin/<Configuration>/net10.0): building the
+            // dashboard builds it too, so it is never older than the dashboard. The NativeAOT publish is next.
+            var appBin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+            string configuration = appBin.Parent?.Name ?? "Release";
+            yield return Path.Combine(root, "src", "Engine", "Vmm", "bin", configuration, appBin.Name, ProgramName);
+            yield return Path.Combine(root, "artifacts", "vmm", ProgramName);
         }
 
         foreach (string folder in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
