@@ -189,7 +189,7 @@ public sealed partial class VirtioBlock : VirtioDevice
             {
                 RequestIn => ReadSectors(chain, sector, out written),
                 RequestOut => WriteSectors(chain, sector),
-                RequestFlush => Flush(),
+                RequestFlush => Flush(), // not reached while TryPrepare gives every FLUSH a slot; kept so no type is unanswered
                 RequestGetId => GetId(chain, out written),
                 RequestDiscard => DiscardOrZero(chain, discard: true),
                 RequestWriteZeroes => DiscardOrZero(chain, discard: false),
