@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Platform.Engine.Boot;
+using Platform.Engine.Boot.Disk;
 using Platform.Engine.Control;
 using Platform.Engine.Display;
 using Platform.Engine.Kvm;
@@ -58,6 +60,9 @@ public sealed class VmmHost : IDisposable
 
     public event Action<VmmEvent>? Event;
 
+    /// <summary>Where a disk boot says what it found at each boot (the VMM's stderr, which the dashboard keeps in vmm.log).</summary>
+    public TextWriter? Log { get; init; }
+
     public VmRunState State { get; private set; } = VmRunState.Starting;
 
     public int Boots { get; private set; }
@@ -101,7 +106,22 @@ public sealed class VmmHost : IDisposable
                     return VmmExitCode.PowerOff;
                 }
 
-                machine = _prepared ?? CreateMachine();
+                try
+                {
+                    machine = _prepared ?? CreateMachine();
+                }
+                catch (BootException ex)
+                {
+                    // A reboot that finds nothing to boot (a disk boot whose guest removed its kernel, say) ends the VM.
+                    SetState(VmRunState.Stopped, "SHUTDOWN", "boot-failed");
+                    if (Boots == 0)
+                    {
+                        throw;
+                    }
+
+                    throw new BootException($"The VM cannot boot again after its reset: {ex.Message}", ex);
+                }
+
                 _prepared = null;
                 _current = machine;
                 Boots++;
@@ -222,7 +242,21 @@ public sealed class VmmHost : IDisposable
             [.. machine?.GetDeviceStats() ?? [], .. Display is null ? (IEnumerable<DeviceStats>)[] : [Display.Stats()]]);
     }
 
-    private MachineInstance CreateMachine() => MachineInstance.Create(_config, _serialOutput, _kvm, Display?.VideoMemory);
+    private MachineInstance CreateMachine()
+    {
+        var machine = MachineInstance.Create(_config, _serialOutput, _kvm, Display?.VideoMemory);
+        if (machine.BootedFromDisk is { } disk && Log is { } log)
+        {
+            log.WriteLine($"platform-vmm: boot {Boots + 1}: {disk.Summary}");
+            log.WriteLine($"platform-vmm: command line: {DiskBoot.JoinCommandLine(disk.CommandLine, _config.CommandLine)}");
+            foreach (string note in disk.Notes)
+            {
+                log.WriteLine($"platform-vmm: note: {note}");
+            }
+        }
+
+        return machine;
+    }
 
     /// <summary>A hard reset, as the reset button: the machine is rebuilt (or the VMM exits, per policy).</summary>
     public void Reset() => Current?.Stop(MachineExitReason.Reset, "host reset");

@@ -22,6 +22,19 @@ public enum DisplayKind
     Std,
 }
 
+/// <summary>Where the kernel comes from.</summary>
+public enum BootSource
+{
+    /// <summary><see cref="MachineConfig.KernelPath"/> and <see cref="MachineConfig.InitrdPath"/>: host files, as QEMU's -kernel.</summary>
+    Kernel,
+    /// <summary>
+    /// The first disk: the VMM reads its boot configuration (Boot Loader Spec, extlinux, grub.cfg, Debian's /vmlinuz) and
+    /// loads the kernel and initrd it names, as Xen's pygrub does. Read again at every boot, so a guest that installs a
+    /// new kernel boots it after its next reboot.
+    /// </summary>
+    Disk,
+}
+
 /// <summary>The input devices a display's viewers type and point with.</summary>
 public enum InputKind
 {
@@ -41,11 +54,25 @@ public sealed record MachineConfig
     public const int MaxCpus = 16;
     public const ulong MinMemory = 16ul << 20;
 
-    public required string KernelPath { get; init; }
+    /// <summary>Where the kernel comes from; with <see cref="BootSource.Disk"/> there is no kernel or initrd path.</summary>
+    public BootSource Boot { get; init; } = BootSource.Kernel;
+
+    /// <summary>The kernel file (bzImage or PVH ELF); required when booting a kernel.</summary>
+    public string? KernelPath { get; init; }
 
     public string? InitrdPath { get; init; }
 
-    public string CommandLine { get; init; } = "console=ttyS0";
+    /// <summary>
+    /// Booting a kernel: the whole command line ("console=ttyS0" unless given). Booting from the disk: what is added
+    /// after the command line the disk's configuration gives (nothing unless given).
+    /// </summary>
+    public string CommandLine
+    {
+        get => _commandLine ?? (Boot == BootSource.Disk ? "" : "console=ttyS0");
+        init => _commandLine = value;
+    }
+
+    private readonly string? _commandLine;
 
     public ulong MemoryBytes { get; init; } = 512ul << 20;
 
@@ -99,9 +126,19 @@ public sealed record MachineConfig
             problems.Add("--memory must be a whole number of 4 KiB pages");
         }
 
-        if (string.IsNullOrEmpty(KernelPath))
+        if (Boot == BootSource.Kernel && string.IsNullOrEmpty(KernelPath))
         {
             problems.Add("--kernel is required");
+        }
+
+        if (Boot == BootSource.Disk && (KernelPath is not null || InitrdPath is not null))
+        {
+            problems.Add("--boot disk reads the kernel and initrd from the disk: leave out --kernel and --initrd");
+        }
+
+        if (Boot == BootSource.Disk && Disks.Count == 0)
+        {
+            problems.Add("--boot disk boots from the first disk: give one with --disk");
         }
 
         if (Disks.Count + Nics.Count + (Rng ? 1 : 0) + DisplayPciDevices > MaxPciDevices)

@@ -2,6 +2,7 @@ using Platform.Devices.Display;
 using Platform.Devices.Legacy;
 using Platform.Devices.Virtio.Input;
 using Platform.Engine.Boot;
+using Platform.Engine.Boot.Disk;
 using Platform.Engine.Control;
 using Platform.Engine.Display;
 using Platform.Engine.Host;
@@ -80,6 +81,9 @@ public sealed class MachineInstance : IVcpuController, IDisposable
 
     public BootPlan Boot { get; private set; } = null!;
 
+    /// <summary>What this boot found on the first disk (<see cref="BootSource.Disk"/>); null when it booted a kernel file.</summary>
+    public DiskBootInfo? BootedFromDisk { get; private init; }
+
     /// <summary>PCI bus 0: the host bridge and every virtio function.</summary>
     public Platform.Devices.Pci.PciBus Pci => _pci!.Bus;
 
@@ -121,8 +125,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             throw new ArgumentException(string.Join("; ", problems));
         }
 
-        byte[] kernel = ReadImage(config.KernelPath, "kernel", config.MemoryBytes);
-        byte[] initrd = config.InitrdPath is null ? [] : ReadImage(config.InitrdPath, "initrd", config.MemoryBytes);
+        var (kernel, initrd, commandLine, diskBoot) = LoadBootFiles(config);
 
         if (videoMemory is not null && videoMemory.Size != config.VideoMemoryBytes)
         {
@@ -139,8 +142,8 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             kvm.RequireCapabilities([.. RequiredCapabilities]);
             vm = kvm.CreateVm();
             memory = GuestMemory.Allocate(MemoryLayout.RamRegions(config.MemoryBytes));
-            machine = new MachineInstance(config, kvm, vm, memory, videoMemory);
-            machine.Build(kernel, initrd, serialOutput);
+            machine = new MachineInstance(config, kvm, vm, memory, videoMemory) { BootedFromDisk = diskBoot };
+            machine.Build(kernel.Span, initrd.Span, commandLine, serialOutput);
             return machine;
         }
         catch
@@ -172,6 +175,23 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         KvmCapability.SignalMsi,
     ];
 
+    /// <summary>
+    /// The kernel, initrd and command line this boot loads: the configured files, or what the first disk's boot
+    /// configuration names (read now, at every boot, so a kernel the guest installed is the one booted).
+    /// </summary>
+    private static (ReadOnlyMemory<byte> Kernel, ReadOnlyMemory<byte> Initrd, string CommandLine, DiskBootInfo? DiskBoot) LoadBootFiles(MachineConfig config)
+    {
+        if (config.Boot == BootSource.Disk)
+        {
+            var image = DiskBoot.Load(config.Disks[0].Path, diskIndex: 0, config.MemoryBytes);
+            return (image.Kernel, image.Initrd, DiskBoot.JoinCommandLine(image.Info.CommandLine, config.CommandLine), image.Info);
+        }
+
+        byte[] kernel = ReadImage(config.KernelPath!, "kernel", config.MemoryBytes);
+        byte[] initrd = config.InitrdPath is null ? [] : ReadImage(config.InitrdPath, "initrd", config.MemoryBytes);
+        return (kernel, initrd, config.CommandLine, null);
+    }
+
     private static byte[] ReadImage(string path, string what, ulong memoryBytes)
     {
         var info = new FileInfo(path);
@@ -193,7 +213,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         return File.ReadAllBytes(path);
     }
 
-    private void Build(byte[] kernel, byte[] initrd, Stream serialOutput)
+    private void Build(ReadOnlySpan<byte> kernel, ReadOnlySpan<byte> initrd, string commandLine, Stream serialOutput)
     {
         _vm.SetTssAddress(MemoryLayout.KvmTss);
         _vm.SetIdentityMapAddress(MemoryLayout.KvmIdentityMap);
@@ -211,7 +231,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         AttachPciDevices();
         // A Linux kernel finds a mode set as a VGA BIOS would leave it, described in screen_info; PVH guests set their own.
         var screen = Display is not null && BzImage.LooksLikeBzImage(kernel) ? Display.SetUpForLinux() : null;
-        Boot = KernelLoader.Load(Memory, Config.MemoryBytes, kernel, initrd, Config.CommandLine, screen);
+        Boot = KernelLoader.Load(Memory, Config.MemoryBytes, kernel, initrd, commandLine, screen);
         byte[] mpTable = MpTable.Build(MemoryLayout.MpTable, Config.CpuCount, _pci!.InterruptRoutes);
         mpTable.CopyTo(Memory.GetSpan(MemoryLayout.MpTable, mpTable.Length));
 

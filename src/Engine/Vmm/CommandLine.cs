@@ -16,14 +16,21 @@ internal static class CommandLine
 {
     public const string Usage = """
         Usage: platform-vmm --kernel FILE [options]
+               platform-vmm --boot disk --disk IMAGE [options]
                platform-vmm --config vm.json [options]
-               platform-vmm --check
+               platform-vmm --check [--boot disk --disk IMAGE]
 
         Runs one virtual machine on /dev/kvm.
 
           --kernel FILE         bzImage, or ELF kernel with a PVH note (vmlinux, test guests)
           --initrd FILE         initial ramdisk
-          --append TEXT         kernel command line (default: console=ttyS0)
+          --append TEXT         kernel command line (default: console=ttyS0); with --boot disk, added after
+                                the command line the disk's configuration gives
+          --boot kernel|disk    kernel (default): boot --kernel. disk: boot what the first disk's boot
+                                configuration names, read from the image by the VMM at every boot, as
+                                pygrub does: Boot Loader Spec entries, extlinux.conf, grub.cfg, or Debian's
+                                /vmlinuz and /initrd.img (root= that partition); raw images with MBR or GPT
+                                partitions, or none; ext2/3/4 file systems
           --memory SIZE         guest RAM, e.g. 512M, 2G (default 512M)
           --cpus N              vCPUs, 1 to 16 (default 1)
           --disk PATH[,ro][,cache=writeback|none][,serial=ID]
@@ -56,7 +63,8 @@ internal static class CommandLine
           --on-reboot POLICY    exit (default): end with code 2 when the guest resets; restart: boot again
           --config FILE         read the machine from a JSON file (options given after it override it;
                                 --disk and --net add to its "disks" and "nics")
-          --check               report what KVM this host offers and exit
+          --check               report what KVM this host offers and exit; with --boot disk also what the
+                                disk would boot (partition, configuration, kernel, initrd, command line)
           -h, --help            this text
 
         Exit codes: 0 guest powered off or quit, 1 could not start, 2 guest reset (--on-reboot exit),
@@ -66,6 +74,7 @@ internal static class CommandLine
     public static VmmOptions Parse(string[] args)
     {
         string? kernel = null, initrd = null, append = null, runtimeDir = null;
+        BootSource? boot = null;
         string serial = "stdio";
         ulong? memory = null;
         int? cpus = null;
@@ -89,6 +98,7 @@ internal static class CommandLine
                 case "--kernel": kernel = Value(); break;
                 case "--initrd": initrd = Value(); break;
                 case "--append": append = Value(); break;
+                case "--boot": boot = ParseBoot(Value(), "--boot"); break;
                 case "--memory": memory = ParseSize(Value()); break;
                 case "--cpus": cpus = ParseInt(Value(), "--cpus"); break;
                 case "--serial":
@@ -119,17 +129,31 @@ internal static class CommandLine
             }
         }
 
-        if (help || check)
+        var bootSource = boot ?? (file?.Boot is { } b ? ParseBoot(b, "\"boot\"") : BootSource.Kernel);
+        if (help || (check && bootSource != BootSource.Disk))
         {
             return new VmmOptions(null, serial, runtimeDir, help, check);
         }
 
-        kernel ??= file?.Kernel ?? throw new UsageException("--kernel (or a config file with \"kernel\") is required");
+        if (bootSource == BootSource.Disk)
+        {
+            if (kernel is not null || initrd is not null || file?.Kernel is not null || file?.Initrd is not null)
+            {
+                throw new UsageException("--boot disk reads the kernel and initrd from the disk: leave out --kernel and --initrd");
+            }
+        }
+        else
+        {
+            kernel ??= file?.Kernel ?? throw new UsageException("--kernel (or a config file with \"kernel\") is required");
+        }
+
         var machine = new MachineConfig
         {
+            Boot = bootSource,
             KernelPath = kernel,
             InitrdPath = initrd ?? file?.Initrd,
-            CommandLine = append ?? file?.CommandLine ?? "console=ttyS0",
+            // Booting from the disk, --append adds to what the disk's configuration says; there is nothing by default.
+            CommandLine = append ?? file?.CommandLine ?? (bootSource == BootSource.Disk ? "" : "console=ttyS0"),
             MemoryBytes = memory ?? (file?.Memory is { } m ? ParseSize(m) : 512ul << 20),
             CpuCount = cpus ?? file?.Cpus ?? 1,
             OnReboot = onReboot ?? (file?.OnReboot == "restart" ? RebootPolicy.Restart : RebootPolicy.Exit),
@@ -163,8 +187,15 @@ internal static class CommandLine
             throw new UsageException("--serial socket needs --runtime-dir (serial.sock is created there)");
         }
 
-        return new VmmOptions(machine, serial, runtimeDir, false, false, vnc);
+        return new VmmOptions(machine, serial, runtimeDir, false, check, vnc);
     }
+
+    private static BootSource ParseBoot(string text, string option) => text switch
+    {
+        "kernel" => BootSource.Kernel,
+        "disk" => BootSource.Disk,
+        _ => throw new UsageException($"{option} must be kernel or disk (got {text})"),
+    };
 
     private static DisplayKind ParseDisplay(string text, string option) => text switch
     {
@@ -274,12 +305,13 @@ internal static class CommandLine
 /// { "kernel": "vmlinuz", "memory": "1G", "disks": [ { "path": "root.img" }, { "path": "data.img", "read_only": true } ],
 ///   "nics": [ { "tap": "tap0", "mac": "52:54:00:12:34:56" } ], "rng": true,
 ///   "display": "std", "input": "virtio", "vnc": { "listen": "127.0.0.1:5901", "password_file": "vnc.pass" } }
+/// or, booting what the first disk's configuration names: { "boot": "disk", "disks": [ { "path": "debian.img" } ] }
 /// </example>
 internal sealed record VmConfigFile(
     string? Kernel, string? Initrd, [property: JsonPropertyName("cmdline")] string? CommandLine, string? Memory,
     int? Cpus, [property: JsonPropertyName("on_reboot")] string? OnReboot, [property: JsonPropertyName("runtime_dir")] string? RuntimeDir,
     IReadOnlyList<VmDiskConfig>? Disks = null, IReadOnlyList<VmNicConfig>? Nics = null, bool? Rng = null,
-    string? Display = null, VmVncConfig? Vnc = null, string? Input = null);
+    string? Display = null, VmVncConfig? Vnc = null, string? Input = null, string? Boot = null);
 
 /// <summary>vm.json's "vnc": what --vnc says, as members.</summary>
 internal sealed record VmVncConfig(string? Listen, [property: JsonPropertyName("password_file")] string? PasswordFile = null);

@@ -30,7 +30,13 @@ if (options.Help)
 
 if (options.Check)
 {
-    return KvmCheck.Report(Console.Out);
+    int checkResult = KvmCheck.Report(Console.Out);
+    if (options.Machine is { Boot: BootSource.Disk } diskBoot)
+    {
+        checkResult |= DiskBootCheck.Report(diskBoot, Console.Out);
+    }
+
+    return checkResult;
 }
 
 RuntimeDirectory? runtime = null;
@@ -41,7 +47,7 @@ var vncListeners = new List<VncListener>();
 var console = new SerialConsoleStream();
 try
 {
-    var vmm = new VmmHost(options.Machine!, console, new VncServerOptions { Password = options.Vnc?.Password });
+    var vmm = new VmmHost(options.Machine!, console, new VncServerOptions { Password = options.Vnc?.Password }) { Log = Console.Error };
     host = vmm;
     vmm.Prepare(); // a bad kernel or missing KVM feature fails here, before the sockets say we are up
     if (options.RuntimeDir is not null)
