@@ -11,7 +11,17 @@ public static class SignIn
         await page.Locator("#username").FillAsync(userName);
         await page.Locator("#password").FillAsync(password);
         await page.GetByTestId("login-submit").ClickAsync();
-        await page.WaitForURLAsync(url => !url.Contains("/account/login", StringComparison.Ordinal));
+        try
+        {
+            // Generous: password hashing and the first page render are slow on a loaded two-core machine.
+            await page.WaitForURLAsync(url => !url.Contains("/account/login", StringComparison.Ordinal), new() { Timeout = 60_000 });
+        }
+        catch (TimeoutException ex)
+        {
+            // Say what the page said (a lockout, a rate limit, a wrong password) rather than only "timeout".
+            string said = await page.Locator("body").InnerTextAsync(new() { Timeout = 5_000 });
+            throw new InvalidOperationException($"Signing in as {userName} stayed on the sign-in page, which says: {said}", ex);
+        }
     }
 
     public static Task AsAdministratorAsync(IPage page, DashboardServer server) =>
