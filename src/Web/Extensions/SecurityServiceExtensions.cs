@@ -98,6 +98,8 @@ public static class SecurityServiceExtensions
             options.Cookie.Name = "platform.antiforgery";
             options.Cookie.SameSite = SameSiteMode.Strict;
             options.Cookie.HttpOnly = true;
+            // Antiforgery's default is never Secure; like the session cookie, it is Secure whenever the page is HTTPS.
+            options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest;
         });
 
         services.AddAuthorization();

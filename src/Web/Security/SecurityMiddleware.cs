@@ -6,7 +6,8 @@ namespace Platform.Web.Security;
 /// Response headers that keep the dashboard's pages from being framed, sniffed or made to run foreign script.
 /// The Content-Security-Policy allows only our own scripts (plus Blazor's inline import map, by a per-request
 /// nonce), WebSockets to this host, and inline styles (MudBlazor and xterm.js set them); noVNC and xterm.js need no
-/// more. The API reference (/scalar) gets a policy of its own that allows its inline start-up script.
+/// more. The API reference (/scalar) gets a policy of its own that allows its inline start-up script. Over HTTPS
+/// (but not on localhost) the browser is also told to use nothing but HTTPS from then on (HSTS).
 /// </summary>
 internal sealed class SecurityHeadersMiddleware(RequestDelegate next)
 {
@@ -23,6 +24,13 @@ internal sealed class SecurityHeadersMiddleware(RequestDelegate next)
         headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=(), usb=()";
         headers["Cross-Origin-Opener-Policy"] = "same-origin";
         headers["Cross-Origin-Resource-Policy"] = "same-origin";
+        if (http.Request.IsHttps && !IsLoopback(http.Request.Host.Host))
+        {
+            // Served over HTTPS, the dashboard stays on it: a browser will not fall back to HTTP (and its cookies) for a year.
+            // Not for localhost, where one HTTPS try would bind every local port's site to HTTPS.
+            headers.StrictTransportSecurity = "max-age=31536000";
+        }
+
         headers.ContentSecurityPolicy = http.Request.Path.StartsWithSegments("/scalar")
             ? "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
               "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
@@ -36,6 +44,10 @@ internal sealed class SecurityHeadersMiddleware(RequestDelegate next)
               "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'";
         return next(http);
     }
+
+    private static bool IsLoopback(string host) =>
+        host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        || (System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var address) && System.Net.IPAddress.IsLoopback(address));
 }
 
 /// <summary>
