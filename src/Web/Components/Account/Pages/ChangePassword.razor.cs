@@ -55,7 +55,21 @@ public partial class ChangePassword
         }
 
         var actor = AuditActor.From(HttpContext);
+        // The current password is a sign-in by another door: a locked account may not use it, and a wrong one counts
+        // towards lockout, or whoever holds an open session could guess the password here without limit.
+        if (await Users.IsLockedOutAsync(user))
+        {
+            _message = $"Too many wrong passwords: this account is locked for up to {Options.LockoutDuration.TotalMinutes:0} minutes.";
+            await Audit.AddAsync(actor, AuditActions.PasswordChange, AuditResult.Denied, detail: "locked out");
+            return;
+        }
+
         var result = await Users.ChangePasswordAsync(user, Input.CurrentPassword, Input.NewPassword);
+        if (result.Errors.Any(e => e.Code == nameof(IdentityErrorDescriber.PasswordMismatch)))
+        {
+            await Users.AccessFailedAsync(user);
+        }
+
         if (!result.Succeeded)
         {
             _message = string.Join(" ", result.Errors.Select(e => e.Description));
@@ -63,6 +77,7 @@ public partial class ChangePassword
             return;
         }
 
+        await Users.ResetAccessFailedCountAsync(user);
         if (user.MustChangePassword)
         {
             user.MustChangePassword = false;

@@ -117,8 +117,18 @@ public partial class TwoFactor
 
         string code = Input.Code.Replace(" ", "", StringComparison.Ordinal);
         var actor = AuditActor.From(HttpContext);
+        // A code here is a second factor given again: wrong ones count towards lockout as at sign-in, or whoever holds
+        // an open session could try every code until two-factor sign-in is off.
+        if (await Users.IsLockedOutAsync(user))
+        {
+            _message = "Too many wrong codes or passwords: this account is locked for a while.";
+            await Audit.AddAsync(actor, AuditActions.TwoFactorDisable, AuditResult.Denied, detail: "locked out");
+            return;
+        }
+
         if (!await Users.VerifyTwoFactorTokenAsync(user, Users.Options.Tokens.AuthenticatorTokenProvider, code))
         {
+            await Users.AccessFailedAsync(user);
             _message = "That code is not right.";
             await Audit.AddAsync(actor, AuditActions.TwoFactorDisable, AuditResult.Failed, detail: "wrong code");
             return;
