@@ -106,8 +106,8 @@ public static class DiskBoot
     }
 
     /// <summary>A configuration file's text; invalid UTF-8 becomes replacement characters, which match nothing.</summary>
-    internal static string? ReadText(IBootFileSystem fs, string path) =>
-        fs.ReadFile(path, MaxConfigBytes, $"the {MaxConfigBytes >> 20} MiB a configuration file may have") is { } bytes
+    internal static string? ReadText(IBootFileSystem fs, string path, int maxBytes = MaxConfigBytes) =>
+        fs.ReadFile(path, maxBytes, $"the {SizeText.Of((ulong)maxBytes)} a configuration file may have") is { } bytes
             ? Encoding.UTF8.GetString(bytes)
             : null;
 }

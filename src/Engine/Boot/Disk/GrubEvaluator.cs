@@ -24,6 +24,9 @@ internal sealed class GrubEvaluator
     private readonly Dictionary<string, string> _variables;
     private readonly Stack<Frame> _frames = new();
 
+    /// <summary>Blocks opened past <see cref="MaxFrames"/>: not tracked one by one, everything in them is "maybe".</summary>
+    private int _overflow;
+
     private sealed class Frame(Certainty branch, Certainty taken)
     {
         public Certainty Branch { get; set; } = branch;
@@ -83,6 +86,10 @@ internal sealed class GrubEvaluator
                 {
                     command = rest;
                 }
+                else if (name is "else" or "elif" && _overflow > 0)
+                {
+                    command = name == "else" ? rest : command with { Words = [] };
+                }
                 else if (name == "else" && _frames.Count > depth)
                 {
                     var frame = _frames.Peek();
@@ -113,7 +120,11 @@ internal sealed class GrubEvaluator
                 }
                 else if (name is "fi" or "done")
                 {
-                    if (_frames.Count > depth)
+                    if (_overflow > 0)
+                    {
+                        _overflow--;
+                    }
+                    else if (_frames.Count > depth)
                     {
                         _frames.Pop();
                     }
@@ -142,16 +153,32 @@ internal sealed class GrubEvaluator
         {
             _frames.Pop();
         }
+
+        if (_frames.Count < MaxFrames)
+        {
+            _overflow = 0;
+        }
     }
 
     private void Push(Certainty branch, Certainty taken)
     {
-        // Deeper nesting than any generated grub.cfg has: the rest is "maybe".
-        _frames.Push(_frames.Count < MaxFrames ? new Frame(branch, taken) : new Frame(Certainty.Maybe, Certainty.Maybe));
+        // Deeper nesting than any generated grub.cfg has: counted, not kept, and everything inside is "maybe".
+        if (_frames.Count >= MaxFrames)
+        {
+            _overflow++;
+            return;
+        }
+
+        _frames.Push(new Frame(branch, taken));
     }
 
     private Certainty Current()
     {
+        if (_overflow > 0)
+        {
+            return _frames.Any(f => f.Branch == Certainty.No) ? Certainty.No : Certainty.Maybe;
+        }
+
         var result = Certainty.Yes;
         foreach (var frame in _frames)
         {

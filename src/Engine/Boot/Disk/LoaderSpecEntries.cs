@@ -13,6 +13,9 @@ internal static class LoaderSpecEntries
     public const int MaxEntries = 256;
     public const int MaxLineCount = 1000;
 
+    /// <summary>An entry file is a few lines; 256 of them at the general 1 MiB would be a lot to read for nothing.</summary>
+    public const int MaxEntryBytes = 64 * 1024;
+
     /// <summary>One parsed entry file.</summary>
     internal sealed record Entry(string Id, string FileName)
     {
@@ -165,7 +168,8 @@ internal static class LoaderSpecEntries
                 files = files[..MaxEntries];
             }
 
-            var entries = files.Select(f => read($"{folder}/{f}") is { } text ? Parse(f, text) : null).OfType<Entry>().ToList();
+            var entries = files.Select(f => DiskBoot.ReadText(fs, $"{folder}/{f}", MaxEntryBytes) is { } text ? Parse(f, text) : null)
+                .OfType<Entry>().ToList();
             string? pattern = read($"{root}/loader/loader.conf") is { } loaderConf ? DefaultPattern(loaderConf) : null;
             var environment = GrubEnvironment.Read(read);
             var local = new List<string>();

@@ -143,6 +143,33 @@ public sealed class GrubConfigTests
         entry.CommandLine.Should().Be("\"a=b c\" \"d e\" f$g h#i");
     }
 
+    private const string ThreeEntries = "menuentry a { linux /a }\nmenuentry b { linux /b }\nmenuentry c { linux /c }\n";
+
+    [Theory]
+    [InlineData("set x=1\nif [ \"$x\" = 1 ]; then set default=1; else set default=2; fi\n", "/b")]
+    [InlineData("if [ \"$x\" = 1 ]; then set default=1; elif [ -z \"$x\" ]; then set default=2; else set default=0; fi\n", "/c")]
+    [InlineData("if [ x$feature_foo = xy ]; then set default=2; else set default=1; fi\n", "/b")] // GRUB's own: both, last wins
+    [InlineData("if ! [ \"$x\" ]; then\n  set default=2\nelse\n  set default=1\nfi\n", "/b")] // "! [": a command's result: maybe
+    [InlineData("if [ ! \"$x\" ]; then\n  set default=2\nelse\n  set default=1\nfi\n", "/c")]
+    [InlineData("if [ -s $prefix/grubenv ]; then set default=1; fi\n", "/b")]
+    public void Conditions_grub_mkconfig_writes_are_evaluated_where_the_variables_are_known(string header, string kernel)
+    {
+        var (entry, _) = Parse(header + ThreeEntries);
+
+        entry!.Kernel.Should().Be(kernel);
+    }
+
+    [Fact]
+    public void Conditions_nested_past_the_limit_are_all_maybe()
+    {
+        string deep = string.Concat(Enumerable.Repeat("if [ \"$x\" ]; then\n", 200)) + "set default=2\n"
+            + string.Concat(Enumerable.Repeat("fi\n", 200)) + "if [ -z \"$x\" ]; then set default=1; fi\n";
+
+        var (entry, _) = Parse(deep + ThreeEntries);
+
+        entry!.Kernel.Should().Be("/b", "the outer if is false, so nothing inside counts, and the blocks close again");
+    }
+
     [Fact]
     public void A_menu_from_blscfg_alone_is_no_entry_here()
     {
