@@ -83,6 +83,6 @@ public enum BootMode
 {
     /// <summary>Direct Linux boot: kernel, optional initrd and a command line (what platform-vmm does today).</summary>
     Kernel,
-    /// <summary>Firmware boot from the first disk; stored now, booted once the engine has firmware.</summary>
+    /// <summary>From the first disk: platform-vmm's <c>--boot disk</c> reads its boot configuration and loads the kernel it names.</summary>
     Disk,
 }

@@ -6,6 +6,6 @@ namespace Platform.Web.Components.Vms;
 public partial class VmSummaryTab
 {
     private string Boot => Vm.BootMode == BootMode.Disk
-        ? "from the first disk (needs firmware boot, which the engine does not have yet)"
+        ? "from the first disk (the kernel its boot configuration names)"
         : $"kernel {Vm.KernelImage?.FileName ?? Vm.KernelPath}" + ((Vm.InitrdImage?.FileName ?? Vm.InitrdPath) is { } initrd ? $", initrd {initrd}" : "");
 }

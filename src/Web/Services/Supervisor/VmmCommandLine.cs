@@ -15,37 +15,54 @@ public static class VmmCommandLine
     {
         ArgumentNullException.ThrowIfNull(vm);
         ArgumentNullException.ThrowIfNull(pathOf);
-        if (vm.BootMode == BootMode.Disk)
+        var args = new List<string>();
+        bool diskBoot = vm.BootMode == BootMode.Disk;
+        if (diskBoot)
         {
-            throw new VmRuntimeException("Booting from a disk needs firmware, which the engine does not have yet: edit the VM to boot a kernel.");
+            // platform-vmm reads the first disk's boot configuration (BLS, extlinux, grub.cfg, Debian's /vmlinuz) at
+            // every boot; a disk with nothing bootable fails the start with the VMM's reason in its log.
+            if (vm.Disks.Count == 0)
+            {
+                throw new VmRuntimeException("The VM boots from its first disk but has no disk: edit it and add one.");
+            }
+
+            args.AddRange(["--boot", "disk"]);
+        }
+        else
+        {
+            string kernel = RequireFile(vm.KernelImage is { } k ? pathOf(k) : vm.KernelPath, "kernel")
+                ?? throw new VmRuntimeException("The VM has no kernel: edit it and choose a kernel image or path.");
+            args.AddRange(["--kernel", kernel]);
         }
 
-        string kernel = RequireFile(vm.KernelImage is { } k ? pathOf(k) : vm.KernelPath, "kernel")
-            ?? throw new VmRuntimeException("The VM has no kernel: edit it and choose a kernel image or path.");
-        var args = new List<string>
-        {
-            "--kernel", kernel,
+        args.AddRange(
+        [
             "--memory", vm.MemoryMiB.ToString(CultureInfo.InvariantCulture) + "M",
             "--cpus", vm.VcpuCount.ToString(CultureInfo.InvariantCulture),
             "--on-reboot", vm.OnReboot == RebootPolicy.Restart ? "restart" : "exit",
             "--serial", "socket",
             "--display", vm.DisplayEnabled ? "std" : "none",
             "--runtime-dir", runtimeDirectory,
-        };
+        ]);
         if (vm.DisplayEnabled)
         {
             // Always said, even for virtio (platform-vmm's default): the VM's setting, not the VMM's default, decides.
             args.AddRange(["--input", vm.Input == InputKind.Ps2 ? "ps2" : "virtio"]);
         }
 
-        if (RequireFile(vm.InitrdImage is { } i ? pathOf(i) : vm.InitrdPath, "initrd") is { } initrd)
+        if (!diskBoot && RequireFile(vm.InitrdImage is { } i ? pathOf(i) : vm.InitrdPath, "initrd") is { } initrd)
         {
             args.AddRange(["--initrd", initrd]);
         }
 
-        if (!string.IsNullOrWhiteSpace(vm.CommandLine))
+        if (!diskBoot && !string.IsNullOrWhiteSpace(vm.CommandLine))
         {
             args.AddRange(["--append", vm.CommandLine]);
+        }
+        else if (diskBoot && !vm.DisplayEnabled)
+        {
+            // Without a display the serial console is the only one: the disk's command line may name only tty0.
+            args.AddRange(["--append", "console=ttyS0"]);
         }
 
         foreach (var disk in vm.Disks.OrderBy(d => d.Position))

@@ -42,4 +42,33 @@ public sealed class VmmCommandLineTests : IDisposable
         ValueOf(args, "--display").Should().Be("none");
         args.Should().NotContain("--input");
     }
+
+    [Theory]
+    [InlineData(false, "console=ttyS0")]
+    [InlineData(true, null)]
+    public void A_vm_that_boots_from_its_disk_passes_boot_disk_and_no_kernel(bool display, string? append)
+    {
+        var vm = new VirtualMachine
+        {
+            Name = "disk", BootMode = BootMode.Disk, DisplayEnabled = display, CommandLine = "stale",
+            Disks = [new VmDisk { Position = 0, Path = _kernel, ReadOnly = true }],
+        };
+
+        var args = VmmCommandLine.Build(vm, _ => throw new InvalidOperationException("no library images here"), "/run/vm");
+
+        ValueOf(args, "--boot").Should().Be("disk");
+        ValueOf(args, "--disk").Should().Be(_kernel + ",ro");
+        args.Should().NotContain("--kernel").And.NotContain("--initrd");
+        ValueOf(args, "--append").Should().Be(append, "only the serial console is added, and only without a display");
+    }
+
+    [Fact]
+    public void A_vm_that_boots_from_a_disk_it_does_not_have_is_refused_with_a_reason()
+    {
+        var vm = new VirtualMachine { Name = "diskless", BootMode = BootMode.Disk };
+
+        var act = () => VmmCommandLine.Build(vm, _ => "", "/run/vm");
+
+        act.Should().Throw<Platform.Web.Services.Runtime.VmRuntimeException>().WithMessage("The VM boots from its first disk but has no disk: edit it and add one.");
+    }
 }
