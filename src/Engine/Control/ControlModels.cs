@@ -25,6 +25,9 @@ public sealed record DeviceStats(string Name, string Kind, IReadOnlyDictionary<s
 {
     /// <summary>The device's last error in words (virtio devices: why it last needed a reset, or the backend's last I/O failure); omitted when none.</summary>
     public string? LastError { get; init; }
+
+    /// <summary>Disks: the image format ("raw" or "qcow2"); omitted for other devices.</summary>
+    public string? Format { get; init; }
 }
 
 /// <summary>The answer to <c>query-stats</c>: what the dashboard charts.</summary>

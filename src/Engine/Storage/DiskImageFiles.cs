@@ -5,9 +5,10 @@ using Platform.Engine.Kvm.Interop;
 namespace Platform.Engine.Storage;
 
 /// <summary>
-/// Opens a <c>--disk</c> image as virtio-blk's backend. <c>cache=writeback</c> (and read-only disks) use the managed
-/// <see cref="RawFileBlockBackend.Open"/>; <c>cache=none</c> opens the file with O_DIRECT, as QEMU does, so guest I/O
-/// bypasses the host page cache and the guest's flush (an fsync) makes it durable.
+/// Opens a <c>--disk</c> image as virtio-blk's backend, raw or qcow2 (<see cref="DiskImages"/>: given by
+/// <c>format=</c>, else detected). <c>cache=writeback</c> (and read-only disks) use the managed file API;
+/// <c>cache=none</c> opens the file with O_DIRECT, as QEMU does, so guest I/O bypasses the host page cache and the
+/// guest's flush (an fsync) makes it durable. A qcow2 image's backing files are opened read-only through the page cache.
 /// </summary>
 /// <remarks>
 /// O_DIRECT needs aligned transfers: the backend says so (<see cref="IBlockBackend.RequiredAlignment"/> = 512), and the
@@ -16,7 +17,8 @@ namespace Platform.Engine.Storage;
 /// logical blocks. Where the file system refuses
 /// O_DIRECT (tmpfs, for one) the image is opened write-through instead (O_SYNC: each write durable before it is
 /// acknowledged) and <see cref="OpenedDirect"/> says so. Either way the image is locked as .NET's FileShare locks it
-/// (flock, exclusive for a writable disk), so two VMMs never write one image.
+/// (flock, exclusive for a writable disk), so two VMMs never write one image. The qcow2 backend keeps the same
+/// alignment for its own metadata I/O (aligned buffers, whole sectors).
 /// </remarks>
 public static class DiskImageFiles
 {
@@ -33,7 +35,7 @@ public static class DiskImageFiles
         openedDirect = false;
         if (options.Cache != DiskCacheMode.None || options.ReadOnly)
         {
-            return RawFileBlockBackend.Open(options, HostFileSpace.Instance);
+            return DiskImages.Open(options, HostFileSpace.Instance);
         }
 
         if (!File.Exists(options.Path))
@@ -49,7 +51,7 @@ public static class DiskImageFiles
             {
                 // The file system has no O_DIRECT: keep cache=none's promise (nothing acknowledged sits in the page
                 // cache only) with write-through instead.
-                return RawFileBlockBackend.Open(options, HostFileSpace.Instance);
+                return DiskImages.Open(options, HostFileSpace.Instance);
             }
 
             throw new IOException(errno == LibcNative.EACCES || errno == LibcNative.EPERM
@@ -58,21 +60,14 @@ public static class DiskImageFiles
         }
 
         var handle = new SafeFileHandle(fd, ownsHandle: true);
-        try
-        {
-            if (LibcNative.Flock(fd, LibcNative.LockExclusive | LibcNative.LockNonBlocking) < 0)
-            {
-                throw new IOException(
-                    $"Cannot open the disk image {options.Path}: it is locked. Is another VM using it? Open it with ,ro to share it read-only.");
-            }
-
-            openedDirect = true;
-            return new RawFileBlockBackend(handle, readOnly: false, HostFileSpace.Instance, DirectAlignment);
-        }
-        catch
+        if (LibcNative.Flock(fd, LibcNative.LockExclusive | LibcNative.LockNonBlocking) < 0)
         {
             handle.Dispose();
-            throw;
+            throw new IOException(
+                $"Cannot open the disk image {options.Path}: it is locked. Is another VM using it? Open it with ,ro to share it read-only.");
         }
+
+        openedDirect = true;
+        return DiskImages.Open(handle, options, HostFileSpace.Instance, DirectAlignment); // takes the handle over
     }
 }

@@ -9,7 +9,11 @@ using Platform.Engine.Net;
 namespace Platform.Engine.Vmm;
 
 /// <summary>What the command line asked for.</summary>
-internal sealed record VmmOptions(MachineConfig? Machine, string Serial, string? RuntimeDir, bool Help, bool Check, VncListenOptions? Vnc = null);
+internal sealed record VmmOptions(MachineConfig? Machine, string Serial, string? RuntimeDir, bool Help, bool Check, VncListenOptions? Vnc = null)
+{
+    /// <summary>With <c>--check</c>: the disks to describe.</summary>
+    public IReadOnlyList<DiskOptions> CheckDisks { get; init; } = [];
+}
 
 /// <summary>Parses platform-vmm's arguments; every mistake becomes a <see cref="UsageException"/> naming it.</summary>
 internal static class CommandLine
@@ -33,12 +37,16 @@ internal static class CommandLine
                                 partitions, or none; ext2/3/4 file systems
           --memory SIZE         guest RAM, e.g. 512M, 2G (default 512M)
           --cpus N              vCPUs, 1 to 16 (default 1)
-          --disk PATH[,ro][,cache=writeback|none][,serial=ID]
-                                a virtio-blk disk on a raw image (repeatable; the first is /dev/vda).
+          --disk PATH[,ro][,cache=writeback|none][,serial=ID][,format=raw|qcow2]
+                                a virtio-blk disk on a raw or qcow2 image (repeatable; the first is /dev/vda).
                                 ro: the guest cannot write (writes fail with an I/O error);
                                 cache=writeback (default): the guest's flush is an fsync;
                                 cache=none: the host page cache is bypassed (O_DIRECT, as QEMU's);
-                                serial=ID: up to 20 characters the guest reads as the disk's serial
+                                serial=ID: up to 20 characters the guest reads as the disk's serial;
+                                format: without it, an image starting with the qcow2 magic is qcow2 and
+                                any other is raw (then the guest may not write that magic to its first
+                                bytes); give format=raw for a raw image that starts with it. qcow2
+                                backing files are opened read-only, relative names from the image's folder
           --net tap=NAME[,mac=52:54:00:xx:xx:xx]
                                 a virtio-net NIC on host TAP device NAME (repeatable; create it first with
                                 `ip tuntap add NAME mode tap`, or run with CAP_NET_ADMIN); the default MAC
@@ -63,8 +71,10 @@ internal static class CommandLine
           --on-reboot POLICY    exit (default): end with code 2 when the guest resets; restart: boot again
           --config FILE         read the machine from a JSON file (options given after it override it;
                                 --disk and --net add to its "disks" and "nics")
-          --check               report what KVM this host offers and exit; with --boot disk also what the
-                                disk would boot (partition, configuration, kernel, initrd, command line)
+          --check               report what KVM this host offers and exit; with --disk (or --config), also
+                                open each disk read-only and print its format, virtual size and backing
+                                chain; with --boot disk also what the disk would boot (partition,
+                                configuration, kernel, initrd, command line)
           -h, --help            this text
 
         Exit codes: 0 guest powered off or quit, 1 could not start, 2 guest reset (--on-reboot exit),
@@ -132,7 +142,10 @@ internal static class CommandLine
         var bootSource = boot ?? (file?.Boot is { } b ? ParseBoot(b, "\"boot\"") : BootSource.Kernel);
         if (help || (check && bootSource != BootSource.Disk))
         {
-            return new VmmOptions(null, serial, runtimeDir, help, check);
+            return new VmmOptions(null, serial, runtimeDir, help, check)
+            {
+                CheckDisks = [.. (file?.Disks ?? []).Select(FromFile), .. disks],
+            };
         }
 
         if (bootSource == BootSource.Disk)
@@ -187,7 +200,7 @@ internal static class CommandLine
             throw new UsageException("--serial socket needs --runtime-dir (serial.sock is created there)");
         }
 
-        return new VmmOptions(machine, serial, runtimeDir, false, check, vnc);
+        return new VmmOptions(machine, serial, runtimeDir, false, check, vnc) { CheckDisks = check ? machine.Disks : [] };
     }
 
     private static BootSource ParseBoot(string text, string option) => text switch
@@ -270,7 +283,9 @@ internal static class CommandLine
             throw new UsageException($"disk {disk.Path}: \"serial\" must be 1 to {VirtioBlock.IdLength} characters");
         }
 
-        return new DiskOptions(disk.Path, disk.ReadOnly ?? false, cache, disk.Serial);
+        DiskImageFormat? format = disk.Format is null ? null
+            : DiskImageProbe.Parse(disk.Format) ?? throw new UsageException($"disk {disk.Path}: \"format\" must be raw or qcow2 (got {disk.Format})");
+        return new DiskOptions(disk.Path, disk.ReadOnly ?? false, cache, disk.Serial, format);
     }
 
     private static NicOptions FromFile(VmNicConfig nic) =>
@@ -302,7 +317,7 @@ internal static class CommandLine
 
 /// <summary>vm.json: the same settings as the command line.</summary>
 /// <example>
-/// { "kernel": "vmlinuz", "memory": "1G", "disks": [ { "path": "root.img" }, { "path": "data.img", "read_only": true } ],
+/// { "kernel": "vmlinuz", "memory": "1G", "disks": [ { "path": "root.qcow2", "format": "qcow2" }, { "path": "data.img", "read_only": true } ],
 ///   "nics": [ { "tap": "tap0", "mac": "52:54:00:12:34:56" } ], "rng": true,
 ///   "display": "std", "input": "virtio", "vnc": { "listen": "127.0.0.1:5901", "password_file": "vnc.pass" } }
 /// or, booting what the first disk's configuration names: { "boot": "disk", "disks": [ { "path": "debian.img" } ] }
@@ -317,7 +332,8 @@ internal sealed record VmConfigFile(
 internal sealed record VmVncConfig(string? Listen, [property: JsonPropertyName("password_file")] string? PasswordFile = null);
 
 /// <summary>One of vm.json's "disks": what --disk says, as members.</summary>
-internal sealed record VmDiskConfig(string Path, [property: JsonPropertyName("read_only")] bool? ReadOnly = null, string? Cache = null, string? Serial = null);
+internal sealed record VmDiskConfig(
+    string Path, [property: JsonPropertyName("read_only")] bool? ReadOnly = null, string? Cache = null, string? Serial = null, string? Format = null);
 
 /// <summary>One of vm.json's "nics": what --net says, as members.</summary>
 internal sealed record VmNicConfig(string Tap, string? Mac = null);

@@ -31,6 +31,7 @@ if (options.Help)
 if (options.Check)
 {
     int checkResult = KvmCheck.Report(Console.Out);
+    checkResult |= DiskCheck.Report(Console.Out, options.CheckDisks);
     if (options.Machine is { Boot: BootSource.Disk } diskBoot)
     {
         checkResult |= DiskBootCheck.Report(diskBoot, Console.Out);

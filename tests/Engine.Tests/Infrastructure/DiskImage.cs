@@ -28,14 +28,17 @@ public sealed class DiskImage : IDisposable
     }
 
     /// <summary>The first sector in [<paramref name="first"/>, +<paramref name="count"/>) that does not hold the pattern, or -1.</summary>
-    public long FirstSectorWithoutPattern(ulong seed, long first, int count)
+    public long FirstSectorWithoutPattern(ulong seed, long first, int count) => FirstSectorWithoutPattern(ReadSectors(first, count), seed, first);
+
+    /// <summary>As the instance method, over <paramref name="data"/>: sectors from <paramref name="first"/> (a qcow2 image's contents, say).</summary>
+    public static long FirstSectorWithoutPattern(ReadOnlySpan<byte> data, ulong seed, long first)
     {
-        byte[] data = ReadSectors(first, count);
+        int count = data.Length / SectorSize;
         for (int s = 0; s < count; s++)
         {
             for (int w = 0; w < SectorSize / 8; w++)
             {
-                ulong value = BinaryPrimitives.ReadUInt64LittleEndian(data.AsSpan((s * SectorSize) + (w * 8)));
+                ulong value = BinaryPrimitives.ReadUInt64LittleEndian(data[((s * SectorSize) + (w * 8))..]);
                 if (value != Pattern(seed, (ulong)(first + s), w))
                 {
                     return first + s;

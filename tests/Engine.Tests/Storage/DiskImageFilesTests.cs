@@ -1,5 +1,6 @@
 using Platform.Devices.Virtio.Block;
 using Platform.Engine.Storage;
+using Platform.Engine.Tests.Infrastructure;
 
 namespace Platform.Engine.Tests.Storage;
 
@@ -33,6 +34,41 @@ public sealed class DiskImageFilesTests : IDisposable
         buffer.Clear();
         disk.Read(8192, buffer).Should().BeTrue(disk.LastError);
         buffer.ToArray().Should().OnlyContain(b => b == 0xA5);
+    }
+
+    [Fact]
+    public void Cache_none_opens_a_qcow2_image_with_O_DIRECT_and_keeps_its_metadata_aligned()
+    {
+        string image = _path + ".qcow2";
+        Platform.Devices.Virtio.Block.Qcow2.Qcow2Creator.Create(image, 4 << 20, clusterBits: 12);
+        try
+        {
+            byte[] aligned = GC.AllocateArray<byte>(3 * 4096, pinned: true);
+            int start = (int)((4096 - (System.Runtime.InteropServices.Marshal.UnsafeAddrOfPinnedArrayElement(aligned, 0) % 4096)) % 4096);
+            var buffer = aligned.AsMemory(start, 2 * 4096);
+            using (var disk = DiskImageFiles.Open(new DiskOptions(image, Cache: DiskCacheMode.None), out bool direct))
+            {
+                Assert.SkipUnless(direct, "the temporary folder's file system has no O_DIRECT");
+                OpenFlagsOf(image).Should().HaveFlag((OpenFlagBits)ODirect);
+                disk.RequiredAlignment.Should().Be(512);
+                buffer.Span.Fill(0x3C);
+                // A write that starts mid-cluster: new clusters, a copy of the zeros before it, refcounts, L2 and L1 entries.
+                disk.Write(1024 + (2 << 20), buffer.Span).Should().BeTrue(disk.LastError);
+                disk.Flush().Should().BeTrue();
+                buffer.Span.Clear();
+                disk.Read(1024 + (2 << 20), buffer.Span).Should().BeTrue(disk.LastError);
+                buffer.ToArray().Should().OnlyContain(b => b == 0x3C);
+            }
+
+            QemuImg.Check(image).ExitCode.Should().Be(0);
+            byte[] contents = QemuImg.ContentsAsRaw(image);
+            contents.AsSpan(1024 + (2 << 20), 8192).ToArray().Should().OnlyContain(b => b == 0x3C);
+            contents.AsSpan((2 << 20) + 1024 + 8192, 4096).ToArray().Should().OnlyContain(b => b == 0);
+        }
+        finally
+        {
+            File.Delete(image);
+        }
     }
 
     [Theory]

@@ -117,4 +117,56 @@ public sealed class VmmProgramTests
         code.Should().Be(0);
         stdout.Should().MatchRegex("kvm: (hardware|pvm)").And.Contain("KVM_CAP_Irqchip: yes");
     }
+
+    [Fact]
+    public async Task Check_with_disks_prints_each_format_virtual_size_and_backing_chain()
+    {
+        string dir = Directory.CreateTempSubdirectory("check-").FullName;
+        try
+        {
+            File.WriteAllBytes(Path.Combine(dir, "base.raw"), new byte[2 << 20]);
+            Platform.Devices.Virtio.Block.Qcow2.Qcow2Creator.Create(Path.Combine(dir, "top.qcow2"), 4 << 20, "base.raw");
+            string config = Path.Combine(dir, "vm.json");
+            await File.WriteAllTextAsync(config, $$"""
+                { "kernel": "k", "disks": [ { "path": "{{Path.Combine(dir, "top.qcow2")}}", "format": "qcow2" } ] }
+                """, TestContext.Current.CancellationToken);
+
+            var (code, stdout, _) = await VmmProcess.RunAsync(Timeout, "--check", "--config", config, "--disk", Path.Combine(dir, "base.raw"));
+            stdout.Should().MatchRegex(@"disk0: \S*top.qcow2: qcow2 v3, cluster 64 KiB, virtual size 4 MiB");
+            stdout.Should().MatchRegex(@"disk0: backing: \S*base.raw: raw, virtual size 2 MiB");
+            stdout.Should().MatchRegex(@"disk1: \S*base.raw: raw");
+            code.Should().BeOneOf([0, 1]); // 1 only if this host's KVM lacks something, which the other test covers
+
+            File.WriteAllBytes(Path.Combine(dir, "bad.qcow2"), [0x51, 0x46, 0x49, 0xFB, 0, 0, 0, 9, .. new byte[100]]);
+            (code, stdout, _) = await VmmProcess.RunAsync(Timeout, "--check", "--disk", Path.Combine(dir, "bad.qcow2"));
+            code.Should().Be(1);
+            stdout.Should().Contain("disk0: error: ").And.Contain("version 9 is not supported");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_corrupt_qcow2_image_is_a_start_failure_that_says_why()
+    {
+        string image = Path.Combine(Path.GetTempPath(), $"corrupt-{Guid.NewGuid():N}.qcow2");
+        Platform.Devices.Virtio.Block.Qcow2.Qcow2Creator.Create(image, 1 << 20);
+        using (var file = File.OpenHandle(image, FileMode.Open, FileAccess.Write))
+        {
+            RandomAccess.Write(file, new byte[] { 0, 0, 0, 0, 0x7F, 0, 0, 0 }, 40); // the L1 table far past the end
+        }
+
+        try
+        {
+            var (code, _, stderr) = await VmmProcess.RunAsync(Timeout, "--kernel", TestGuests.Path("hello"), "--disk", image);
+            code.Should().Be(1);
+            stderr.Should().Contain(image).And.Contain("L1 table").And.Contain("qemu-img check");
+        }
+        finally
+        {
+            File.Delete(image);
+        }
+    }
 }

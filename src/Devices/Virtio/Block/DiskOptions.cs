@@ -13,8 +13,10 @@ public enum DiskCacheMode
     None,
 }
 
-/// <summary>A <c>--disk path[,ro][,cache=writeback|none][,serial=ID]</c> argument.</summary>
-public sealed record DiskOptions(string Path, bool ReadOnly = false, DiskCacheMode Cache = DiskCacheMode.Writeback, string? Serial = null)
+/// <summary>A <c>--disk path[,ro][,cache=writeback|none][,serial=ID][,format=raw|qcow2]</c> argument.</summary>
+/// <param name="Format">The image's format; null detects it (qcow2 by its magic, else raw: see <see cref="DiskImages"/>).</param>
+public sealed record DiskOptions(
+    string Path, bool ReadOnly = false, DiskCacheMode Cache = DiskCacheMode.Writeback, string? Serial = null, DiskImageFormat? Format = null)
 {
     /// <summary>Parses the command-line form; throws <see cref="FormatException"/> naming the bad part.</summary>
     public static DiskOptions Parse(string spec)
@@ -35,10 +37,12 @@ public sealed record DiskOptions(string Path, bool ReadOnly = false, DiskCacheMo
                 "rw" => options with { ReadOnly = false },
                 "cache=writeback" => options with { Cache = DiskCacheMode.Writeback },
                 "cache=none" => options with { Cache = DiskCacheMode.None },
+                "format=raw" => options with { Format = DiskImageFormat.Raw },
+                "format=qcow2" => options with { Format = DiskImageFormat.Qcow2 },
                 _ when part.StartsWith("serial=", StringComparison.Ordinal) && part.Length > 7 && part.Length <= 7 + VirtioBlock.IdLength =>
                     options with { Serial = part[7..] },
                 _ => throw new FormatException(
-                    $"--disk {spec}: unknown option '{part}' (expected ro, cache=writeback, cache=none or serial=ID of up to {VirtioBlock.IdLength} characters)"),
+                    $"--disk {spec}: unknown option '{part}' (expected ro, cache=writeback, cache=none, format=raw, format=qcow2 or serial=ID of up to {VirtioBlock.IdLength} characters)"),
             };
         }
 

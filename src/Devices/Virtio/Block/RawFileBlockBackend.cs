@@ -16,7 +16,7 @@ namespace Platform.Devices.Virtio.Block;
 /// <para>Images opened writable take an exclusive advisory lock (read-only ones a shared lock), so two VMMs cannot
 /// write one image, and a read-only user cannot watch it change underneath.</para>
 /// </remarks>
-public sealed class RawFileBlockBackend : IBlockBackend
+public sealed class RawFileBlockBackend : IBlockBackend, IDiskImage
 {
     private static readonly byte[] Zeros = new byte[64 * 1024];
 
@@ -54,8 +54,27 @@ public sealed class RawFileBlockBackend : IBlockBackend
 
     public string? LastError { get; private set; }
 
+    /// <summary>The image file, for messages and <see cref="Describe"/>.</summary>
+    public string? Path { get; init; }
+
+    /// <summary>
+    /// Refuse writes that would make the image start with the qcow2 magic. Set when the format was detected rather than
+    /// given: otherwise a guest could write a qcow2 header naming a host file as its backing file into its own raw disk,
+    /// and the next start would read that file into the guest (QEMU guards probed raw images the same way).
+    /// </summary>
+    public bool RefuseFormatMagic { get; init; }
+
+    public DiskImageFormat Format => DiskImageFormat.Raw;
+
     /// <summary>Opens <see cref="DiskOptions.Path"/> as the options say; throws <see cref="IOException"/> with the reason when it cannot.</summary>
-    public static RawFileBlockBackend Open(DiskOptions options, IFileSpaceOperations? space = null)
+    public static RawFileBlockBackend Open(DiskOptions options, IFileSpaceOperations? space = null) =>
+        new(OpenFile(options), options.ReadOnly, space) { Path = options.Path };
+
+    /// <summary>
+    /// Opens the file as the options say (exclusive lock when writable, shared when read-only; write-through for
+    /// <c>cache=none</c>); throws <see cref="IOException"/> with the reason when it cannot.
+    /// </summary>
+    public static SafeFileHandle OpenFile(DiskOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var access = options.ReadOnly ? FileAccess.Read : FileAccess.ReadWrite;
@@ -63,13 +82,23 @@ public sealed class RawFileBlockBackend : IBlockBackend
         var flags = options.Cache == DiskCacheMode.None && !options.ReadOnly ? FileOptions.WriteThrough : FileOptions.None;
         try
         {
-            return new RawFileBlockBackend(File.OpenHandle(options.Path, FileMode.Open, access, share, flags), options.ReadOnly, space);
+            return File.OpenHandle(options.Path, FileMode.Open, access, share, flags);
         }
         catch (IOException ex) when (ex is not FileNotFoundException and not DirectoryNotFoundException)
         {
             throw new IOException(
                 $"Cannot open the disk image {options.Path}: {ex.Message}. Is another VM using it? Open it with ,ro to share it read-only.", ex);
         }
+    }
+
+    public DiskImageDescription Describe() =>
+        new(Path ?? "(raw image)", DiskImageFormat.Raw, Length, SafeLength()) { ReadOnly = IsReadOnly };
+
+    public void AddCounters(IDictionary<string, long> counters)
+    {
+        ArgumentNullException.ThrowIfNull(counters);
+        counters["virtual_bytes"] = Length;
+        counters["image_bytes"] = SafeLength();
     }
 
     public bool Read(long offset, Span<byte> destination)
@@ -126,6 +155,11 @@ public sealed class RawFileBlockBackend : IBlockBackend
             return false;
         }
 
+        if (RefuseFormatMagic && offset < 4 && WouldStartWithMagic(offset, source))
+        {
+            return RefusedMagic();
+        }
+
         try
         {
             RandomAccess.Write(_file, source, offset);
@@ -139,10 +173,28 @@ public sealed class RawFileBlockBackend : IBlockBackend
 
     public bool Write(long offset, IReadOnlyList<ReadOnlyMemory<byte>> sources)
     {
+        ArgumentNullException.ThrowIfNull(sources);
         if (IsReadOnly)
         {
             LastError = "write to a read-only image";
             return false;
+        }
+
+        if (RefuseFormatMagic && offset < 4)
+        {
+            Span<byte> start = stackalloc byte[4];
+            int gathered = 0;
+            for (int i = 0; i < sources.Count && gathered < start.Length; i++)
+            {
+                var piece = sources[i].Span[..Math.Min(sources[i].Length, start.Length - gathered)];
+                piece.CopyTo(start[gathered..]);
+                gathered += piece.Length;
+            }
+
+            if (WouldStartWithMagic(offset, start[..gathered]))
+            {
+                return RefusedMagic();
+            }
         }
 
         try
@@ -233,6 +285,43 @@ public sealed class RawFileBlockBackend : IBlockBackend
     }
 
     public void Dispose() => _file.Dispose();
+
+    /// <summary>Whether writing <paramref name="data"/> at <paramref name="offset"/> (below 4) would leave the qcow2 magic at byte 0.</summary>
+    private bool WouldStartWithMagic(long offset, ReadOnlySpan<byte> data)
+    {
+        Span<byte> start = stackalloc byte[4];
+        start.Clear();
+        try
+        {
+            RandomAccess.Read(_file, start, 0);
+        }
+        catch (IOException)
+        {
+            // Under O_DIRECT a 4-byte read fails; judge by the new bytes alone then (a write at 0 covers them all).
+        }
+
+        data[..Math.Min(data.Length, 4 - (int)offset)].CopyTo(start[(int)offset..]);
+        return DiskImageProbe.HasQcowMagic(start);
+    }
+
+    private bool RefusedMagic()
+    {
+        LastError = "write refused: it would put a qcow2 header at the start of a raw image whose format was detected, not given " +
+            "(give format=raw to allow it)";
+        return false;
+    }
+
+    private long SafeLength()
+    {
+        try
+        {
+            return RandomAccess.GetLength(_file);
+        }
+        catch (IOException)
+        {
+            return Length;
+        }
+    }
 
     /// <summary>After a short preadv that moved <paramref name="done"/> bytes: reads the rest buffer by buffer; past the end of the file reads as zeros.</summary>
     private bool ReadRest(long offset, IReadOnlyList<Memory<byte>> destinations, long done)

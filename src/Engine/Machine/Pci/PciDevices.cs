@@ -73,7 +73,7 @@ internal sealed class PciDevices : IDisposable
                 throw;
             }
 
-            AttachVirtio($"disk{i}", "virtio-blk", device, () => backend.LastError);
+            AttachVirtio($"disk{i}", "virtio-blk", device, () => backend.LastError, backend as IDiskImage);
         }
     }
 
@@ -175,7 +175,7 @@ internal sealed class PciDevices : IDisposable
         _virtio.Clear();
     }
 
-    private void AttachVirtio(string name, string kind, IVirtioDevice device, Func<string?>? backendError)
+    private void AttachVirtio(string name, string kind, IVirtioDevice device, Func<string?>? backendError, IDiskImage? image = null)
     {
         VirtioNotifiers? notifiers = null;
         try
@@ -183,7 +183,7 @@ internal sealed class PciDevices : IDisposable
             var pci = AttachFunction((intx, msi) => new VirtioPciDevice(device, _memory, msi!, intx), device.QueueMaxSizes.Count + 1);
             notifiers = new VirtioNotifiers(_vm, pci, _events);
             _observers.Add(pci, notifiers);
-            _virtio.Add(new VirtioFunction(name, kind, pci, notifiers, backendError));
+            _virtio.Add(new VirtioFunction(name, kind, pci, notifiers, backendError) { Image = image });
         }
         catch
         {
@@ -197,6 +197,9 @@ internal sealed class PciDevices : IDisposable
 /// <summary>One virtio device on the bus: its name in query-stats, its transport and its notification fast path.</summary>
 internal sealed record VirtioFunction(string Name, string Kind, VirtioPciDevice Pci, VirtioNotifiers Notifiers, Func<string?>? BackendError)
 {
+    /// <summary>A disk's image (format, sizes, the format's own counters).</summary>
+    public IDiskImage? Image { get; init; }
+
     public IVirtioDevice Device => Pci.Device;
 
     /// <summary>Requests, bytes, errors and notifications, named the same way for every kind, plus each kind's own.</summary>
@@ -223,6 +226,7 @@ internal sealed record VirtioFunction(string Name, string Kind, VirtioPciDevice 
                 counters["in_place_requests"] = blk.InPlaceRequests;
                 counters["bounced_requests"] = blk.BouncedRequests;
                 counters["max_in_flight"] = blk.MaxInFlightSeen;
+                Image?.AddCounters(counters);
                 break;
             case VirtioNet net:
                 counters["requests"] = net.FramesReceived + net.FramesSent;
@@ -257,6 +261,10 @@ internal sealed record VirtioFunction(string Name, string Kind, VirtioPciDevice 
                 break;
         }
 
-        return new DeviceStats(Name, Kind, counters) { LastError = lastError };
+        return new DeviceStats(Name, Kind, counters)
+        {
+            LastError = lastError,
+            Format = Image is null ? null : DiskImageProbe.Name(Image.Format),
+        };
     }
 }

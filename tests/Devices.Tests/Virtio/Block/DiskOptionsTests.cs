@@ -15,7 +15,17 @@ public sealed class DiskOptionsTests
     }
 
     [Theory]
+    [InlineData("a.qcow2,format=qcow2", DiskImageFormat.Qcow2)]
+    [InlineData("a.img,ro,format=raw", DiskImageFormat.Raw)]
+    public void The_format_is_given_or_left_to_detection(string spec, DiskImageFormat format)
+    {
+        DiskOptions.Parse(spec).Format.Should().Be(format);
+        DiskOptions.Parse("a.img").Format.Should().BeNull("without format= the image's first bytes decide");
+    }
+
+    [Theory]
     [InlineData(",ro")]
+    [InlineData("a.img,format=vmdk")]
     [InlineData("a.img,cache=unsafe")]
     [InlineData("a.img,serial=")]
     [InlineData("a.img,serial=123456789012345678901")]

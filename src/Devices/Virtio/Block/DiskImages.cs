@@ -1,0 +1,54 @@
+using Microsoft.Win32.SafeHandles;
+using Platform.Devices.Virtio.Block.Qcow2;
+
+namespace Platform.Devices.Virtio.Block;
+
+/// <summary>
+/// Opens a disk image in whichever format it is: raw, or qcow2 with its backing chain. Without a format in the options
+/// the format is detected from the first bytes (the qcow2 magic); a raw image detected this way refuses guest writes
+/// that would put the magic at its start, so a guest cannot make its disk be read as qcow2 at the next start. Give
+/// <c>format=raw</c> for a raw image that legitimately starts with those bytes.
+/// </summary>
+public static class DiskImages
+{
+    /// <summary>Opens through the managed file API (the engine opens O_DIRECT handles itself and calls <see cref="Open(SafeFileHandle, DiskOptions, IFileSpaceOperations?, int)"/>).</summary>
+    public static IBlockBackend Open(DiskOptions options, IFileSpaceOperations? space = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return Open(RawFileBlockBackend.OpenFile(options), options, space, requiredAlignment: 1);
+    }
+
+    /// <summary>Opens the image on an open handle, which this takes over (it is closed on failure too).</summary>
+    public static IBlockBackend Open(SafeFileHandle file, DiskOptions options, IFileSpaceOperations? space, int requiredAlignment)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(options);
+        try
+        {
+            var format = options.Format ?? DiskImageProbe.Detect(file);
+            if (format == DiskImageFormat.Qcow2)
+            {
+                return Qcow2BlockBackend.Open(file, options.Path,
+                    new Qcow2OpenOptions { ReadOnly = options.ReadOnly, RequiredAlignment = requiredAlignment, Space = space });
+            }
+
+            return new RawFileBlockBackend(file, options.ReadOnly, space, requiredAlignment)
+            {
+                Path = options.Path,
+                RefuseFormatMagic = options.Format is null,
+            };
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens the image read-only (a shared lock: refused while a VM writes it) and describes it and its backing chain.</summary>
+    public static DiskImageDescription Describe(string path, DiskImageFormat? format = null)
+    {
+        using var image = Open(new DiskOptions(path, ReadOnly: true, Format: format));
+        return ((IDiskImage)image).Describe();
+    }
+}
