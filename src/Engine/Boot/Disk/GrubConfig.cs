@@ -1,5 +1,5 @@
+using System.Buffers;
 using System.Globalization;
-using System.Text.RegularExpressions;
 using static Platform.Engine.Boot.Disk.GrubScript;
 
 namespace Platform.Engine.Boot.Disk;
@@ -13,7 +13,7 @@ namespace Platform.Engine.Boot.Disk;
 /// where its <c>search --fs-uuid --set=root</c> or <c>set root=</c> points. What cannot be evaluated is left out and
 /// said in a note.
 /// </summary>
-internal static partial class GrubConfig
+internal static class GrubConfig
 {
     /// <summary>Where grub.cfg lives: on a root file system under /boot, or at the top of a separate /boot partition.</summary>
     public static readonly string[] Paths = ["/boot/grub/grub.cfg", "/grub/grub.cfg", "/boot/grub2/grub.cfg", "/grub2/grub.cfg"];
@@ -22,12 +22,6 @@ internal static partial class GrubConfig
 
     /// <summary>A menu item: an entry (with its commands) or a submenu (with its items).</summary>
     internal sealed record MenuItem(string Title, string? Id, IReadOnlyList<Command> Body, IReadOnlyList<MenuItem>? Children);
-
-    [GeneratedRegex(@"^\(?hd\d+,(?:msdos|gpt)?(\d+)\)?$")]
-    private static partial Regex PartitionSpec();
-
-    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*$")]
-    private static partial Regex VariableName();
 
     /// <summary>Chooses the default entry of a grub.cfg; null when the menu has no Linux entry.</summary>
     /// <param name="environment">grubenv's variables (saved_entry, next_entry, kernelopts…).</param>
@@ -106,7 +100,7 @@ internal static partial class GrubConfig
 
             string first = word.Segments[0].Text;
             int equals = first.IndexOf('=', StringComparison.Ordinal);
-            if (equals <= 0 || !VariableName().IsMatch(first[..equals]))
+            if (equals <= 0 || !IsVariableName(first.AsSpan(0, equals)))
             {
                 continue;
             }
@@ -354,7 +348,37 @@ internal static partial class GrubConfig
     /// <summary>GRUB's partition names: hd0,msdos1, hd0,gpt2, (hd0,3): the number is Linux's partition number.</summary>
     public static int? ParsePartition(string device)
     {
-        var match = PartitionSpec().Match(device.Trim());
-        return match.Success && int.TryParse(match.Groups[1].Value, NumberStyles.None, CultureInfo.InvariantCulture, out int number) ? number : null;
+        var text = device.AsSpan().Trim();
+        if (text.StartsWith('(') && text.EndsWith(')'))
+        {
+            text = text[1..^1];
+        }
+
+        int comma = text.IndexOf(',');
+        if (comma < 0 || !text.StartsWith("hd") || !IsDigits(text[2..comma]))
+        {
+            return null;
+        }
+
+        var partition = text[(comma + 1)..];
+        if (partition.StartsWith("msdos"))
+        {
+            partition = partition[5..];
+        }
+        else if (partition.StartsWith("gpt"))
+        {
+            partition = partition[3..];
+        }
+
+        return IsDigits(partition) && int.TryParse(partition, NumberStyles.None, CultureInfo.InvariantCulture, out int number) ? number : null;
     }
+
+    private static bool IsDigits(ReadOnlySpan<char> text) => !text.IsEmpty && !text.ContainsAnyExceptInRange('0', '9');
+
+    private static bool IsVariableName(ReadOnlySpan<char> name) =>
+        !name.IsEmpty && (char.IsAsciiLetter(name[0]) || name[0] == '_')
+        && name.IndexOfAnyExcept(NameCharacters) < 0;
+
+    private static readonly SearchValues<char> NameCharacters =
+        SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
 }
