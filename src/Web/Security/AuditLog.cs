@@ -89,6 +89,12 @@ public static class AuditActions
     public const string HubCall = "Hub.";
     public const string ApiRequest = "Api.Request";
 
+    /// <summary>A bearer token that is unknown, revoked, expired, or whose user is disabled.</summary>
+    public const string ApiAuthenticate = "Api.Authenticate";
+
+    /// <summary>A WebSocket or hub request whose Origin is another site's.</summary>
+    public const string CrossOrigin = "Web.CrossOrigin";
+
     /// <summary><c>VM.Start</c>, <c>VM.Shutdown</c>… for a power action.</summary>
     public static string Power(string action) => "VM." + action;
 }

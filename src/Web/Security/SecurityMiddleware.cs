@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Platform.Web.Data;
 
 namespace Platform.Web.Security;
 
@@ -53,22 +54,27 @@ internal sealed class SecurityHeadersMiddleware(RequestDelegate next)
 /// <summary>
 /// Refuses a WebSocket (the Blazor circuit, the hub, the consoles) or a hub negotiation whose Origin is another
 /// site's: a page elsewhere must not talk to the dashboard with its user's cookies. Requests without an Origin
-/// (scripts, not browsers) pass; they carry no ambient browser credentials.
+/// (scripts, not browsers) pass; they carry no ambient browser credentials. A refusal goes to the audit log.
 /// </summary>
-internal sealed class WebSocketOriginMiddleware(RequestDelegate next)
+internal sealed class WebSocketOriginMiddleware(RequestDelegate next, IAuditLog audit)
 {
-    public Task InvokeAsync(HttpContext http)
+    public async Task InvokeAsync(HttpContext http)
     {
         bool guarded = http.WebSockets.IsWebSocketRequest
             || http.Request.Path.StartsWithSegments("/_blazor")
             || http.Request.Path.StartsWithSegments("/hubs");
         if (guarded && !IsSameOrigin(http.Request))
         {
+            // Who the browser was signed in as is not known yet (authentication comes later): the address and the
+            // site that tried are what matter.
+            await audit.AddAsync(new AuditActor(null, null, http.Connection.RemoteIpAddress?.ToString()), AuditActions.CrossOrigin, AuditResult.Denied,
+                detail: $"Origin {http.Request.Headers.Origin} on {http.Request.Path}");
             http.Response.StatusCode = StatusCodes.Status403Forbidden;
-            return http.Response.WriteAsync("The request's Origin is not this dashboard.");
+            await http.Response.WriteAsync("The request's Origin is not this dashboard.");
+            return;
         }
 
-        return next(http);
+        await next(http);
     }
 
     /// <summary>True without an Origin header, or when its host and port are the request's.</summary>
