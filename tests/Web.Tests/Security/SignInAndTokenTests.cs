@@ -193,4 +193,16 @@ public sealed class SignInAndTokenTests(PlatformAppFactory factory) : IClassFixt
         var anonymous = async () => await withoutCookie.ConnectAsync(TestAccounts.ConsoleUri(factory, adminId, vmId, ConsoleKind.Vnc), Ct);
         (await anonymous.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("401");
     }
+
+    [Fact]
+    public async Task An_api_token_opens_no_console_even_with_a_ticket_of_its_user()
+    {
+        string adminId = await TestAccounts.AdminIdAsync(factory.Services);
+        var socket = factory.Server.CreateWebSocketClient();
+        socket.ConfigureRequest = request => request.Headers.Authorization = $"Bearer {factory.AdminToken}";
+
+        var open = async () => await socket.ConnectAsync(TestAccounts.ConsoleUri(factory, adminId, Guid.NewGuid(), ConsoleKind.Vnc), Ct);
+
+        (await open.Should().ThrowAsync<InvalidOperationException>()).Which.Message.Should().Contain("401", "a console needs the browser's session");
+    }
 }
