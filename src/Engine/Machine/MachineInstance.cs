@@ -183,7 +183,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     {
         if (config.Boot == BootSource.Disk)
         {
-            var image = DiskBoot.Load(config.Disks[0].Path, diskIndex: 0, config.MemoryBytes);
+            var image = DiskBoot.Load(config.Disks[0].Path, diskIndex: 0, config.MemoryBytes, config.Disks[0].Format);
             return (image.Kernel, image.Initrd, DiskBoot.JoinCommandLine(image.Info.CommandLine, config.CommandLine), image.Info);
         }
 

@@ -11,7 +11,7 @@ internal static class DiskBootCheck
     {
         try
         {
-            var image = DiskBoot.Load(machine.Disks[0].Path, diskIndex: 0, machine.MemoryBytes);
+            var image = DiskBoot.Load(machine.Disks[0].Path, diskIndex: 0, machine.MemoryBytes, machine.Disks[0].Format);
             foreach (string line in image.Info.Describe(machine.CommandLine))
             {
                 output.WriteLine(line);

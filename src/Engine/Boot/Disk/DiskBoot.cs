@@ -15,16 +15,17 @@ public static class DiskBoot
     public const int MaxConfigBytes = 1 << 20;
 
     /// <summary>Finds the boot entry on the image and reads its kernel and initrds.</summary>
-    /// <param name="imagePath">The raw disk image.</param>
+    /// <param name="imagePath">The disk image, raw or qcow2.</param>
     /// <param name="diskIndex">Which disk it is (0 is /dev/vda to the guest), for messages and root=.</param>
     /// <param name="maxBytes">The most the kernel and initrds together may take (the VM's memory).</param>
+    /// <param name="format">The disk's <c>format=</c>; null detects it as virtio-blk does.</param>
     /// <exception cref="BootException">Nothing bootable, or a damaged image; the message says which and where.</exception>
-    public static DiskBootImage Load(string imagePath, int diskIndex, ulong maxBytes)
+    public static DiskBootImage Load(string imagePath, int diskIndex, ulong maxBytes, Platform.Devices.Virtio.Block.DiskImageFormat? format = null)
     {
         ArgumentNullException.ThrowIfNull(imagePath);
         ArgumentOutOfRangeException.ThrowIfNegative(diskIndex);
         string name = $"disk {diskIndex}";
-        using var disk = DiskReader.Open(imagePath, name);
+        using var disk = DiskReader.Open(imagePath, name, format);
         try
         {
             var found = DiskBootFinder.Find(disk, DeviceName(diskIndex));

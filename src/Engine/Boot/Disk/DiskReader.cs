@@ -1,20 +1,30 @@
 using Microsoft.Win32.SafeHandles;
+using Platform.Devices.Virtio.Block;
+using Platform.Devices.Virtio.Block.Qcow2;
 
 namespace Platform.Engine.Boot.Disk;
 
 /// <summary>
-/// Read-only random access to a raw disk image. Every read is checked against the image's length first, so a
-/// partition table or file system that points past the end fails with a <see cref="BootException"/> naming the disk,
-/// never a short read taken for data.
+/// Read-only random access to a disk image: raw, or qcow2 through <see cref="Qcow2BlockBackend"/> (read-only, with its
+/// backing chain). Every read is checked against the image's length first, so a partition table or file system that
+/// points past the end fails with a <see cref="BootException"/> naming the disk, never a short read taken for data.
 /// </summary>
 internal sealed class DiskReader : IDisposable
 {
-    private readonly SafeFileHandle _file;
+    private readonly SafeFileHandle? _file;
+    private readonly IBlockBackend? _image;
 
     private DiskReader(SafeFileHandle file, long length, string name)
     {
         _file = file;
         Length = length;
+        Name = name;
+    }
+
+    private DiskReader(IBlockBackend image, string name)
+    {
+        _image = image;
+        Length = image.Length;
         Name = name;
     }
 
@@ -24,7 +34,8 @@ internal sealed class DiskReader : IDisposable
     public long Length { get; }
 
     /// <param name="name">The disk as messages name it, e.g. "disk 0".</param>
-    public static DiskReader Open(string path, string name)
+    /// <param name="format">The image's format as the disk was given; null detects it (the qcow2 magic), as virtio-blk does.</param>
+    public static DiskReader Open(string path, string name, DiskImageFormat? format = null)
     {
         SafeFileHandle file;
         try
@@ -39,7 +50,18 @@ internal sealed class DiskReader : IDisposable
 
         try
         {
+            if ((format ?? DiskImageProbe.Detect(file)) == DiskImageFormat.Qcow2)
+            {
+                return new DiskReader(Qcow2BlockBackend.Open(file, path, new Qcow2OpenOptions { ReadOnly = true }), name);
+            }
+
             return new DiskReader(file, RandomAccess.GetLength(file), name);
+        }
+        catch (IOException ex)
+        {
+            file.Dispose();
+            // A corrupt or unsupported qcow2 image (DiskImageException), or its backing file missing.
+            throw new BootException($"{name}: {ex.Message}", ex);
         }
         catch
         {
@@ -57,13 +79,23 @@ internal sealed class DiskReader : IDisposable
                 $"{Name}: a read of {buffer.Length} bytes at byte {offset} goes past the end of the image ({Length} bytes): the image is truncated or corrupt.");
         }
 
+        if (_image is not null)
+        {
+            if (!_image.Read(offset, buffer))
+            {
+                throw new BootException($"{Name}: reading the image at byte {offset} failed: {_image.LastError}");
+            }
+
+            return;
+        }
+
         int done = 0;
         while (done < buffer.Length)
         {
             int n;
             try
             {
-                n = RandomAccess.Read(_file, buffer[done..], offset + done);
+                n = RandomAccess.Read(_file!, buffer[done..], offset + done);
             }
             catch (IOException ex)
             {
@@ -79,7 +111,11 @@ internal sealed class DiskReader : IDisposable
         }
     }
 
-    public void Dispose() => _file.Dispose();
+    public void Dispose()
+    {
+        _file?.Dispose();
+        _image?.Dispose();
+    }
 }
 
 /// <summary>A window of a disk (a partition, or the whole disk): reads are relative to its start and kept inside it.</summary>
