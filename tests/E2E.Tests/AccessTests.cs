@@ -146,6 +146,26 @@ public sealed class AccessTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_page_open_when_its_privilege_is_revoked_turns_to_not_allowed_within_seconds()
+    {
+        using var api = _server.CreateApiClient();
+        await _server.CreateUserAsync("log-reader", Password, (BuiltInRoles.AuditorId, null));
+        var page = await _browser!.NewPageAsync();
+        await SignIn.AsAsync(page, _server.BaseAddress, "log-reader", Password);
+        await page.GotoAsync(new Uri(_server.BaseAddress, "/audit").ToString());
+        await Interactive.WaitForCircuitAsync(page);
+        await Assertions.Expect(page.GetByTestId("audit-log")).ToBeVisibleAsync();
+
+        var grants = await api.GetFromJsonAsync<JsonElement>("/api/v1/grants", TestContext.Current.CancellationToken);
+        var grant = grants.EnumerateArray().Single(g => g.GetProperty("subject").GetString() == "log-reader").GetProperty("id").GetGuid();
+        (await api.DeleteAsync($"/api/v1/grants/{grant}", TestContext.Current.CancellationToken)).EnsureSuccessStatusCode();
+
+        // The page's route needs Sys.Audit: the open circuit checks it again and shows the refusal instead of the log.
+        await Assertions.Expect(page.GetByTestId("access-denied")).ToBeVisibleAsync(new() { Timeout = 5000 });
+        await Assertions.Expect(page.GetByTestId("audit-log")).ToHaveCountAsync(0);
+    }
+
+    [Fact]
     public async Task An_administrator_adds_a_user_resets_their_password_and_disables_them_on_the_page()
     {
         var admin = await _browser!.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
