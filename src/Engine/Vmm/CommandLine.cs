@@ -33,8 +33,8 @@ internal static class CommandLine
           --boot kernel|disk    kernel (default): boot --kernel. disk: boot what the first disk's boot
                                 configuration names, read from the image by the VMM at every boot, as
                                 pygrub does: Boot Loader Spec entries, extlinux.conf, grub.cfg, or Debian's
-                                /vmlinuz and /initrd.img (root= that partition); raw images with MBR or GPT
-                                partitions, or none; ext2/3/4 file systems
+                                /vmlinuz and /initrd.img (root= that partition); raw or qcow2 images with
+                                MBR or GPT partitions, or none; ext2/3/4 file systems
           --memory SIZE         guest RAM, e.g. 512M, 2G (default 512M)
           --cpus N              vCPUs, 1 to 16 (default 1)
           --disk PATH[,ro][,cache=writeback|none][,serial=ID][,format=raw|qcow2]

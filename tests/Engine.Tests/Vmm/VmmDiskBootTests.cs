@@ -42,6 +42,29 @@ public sealed class VmmDiskBootTests : IDisposable
     }
 
     [Fact]
+    public async Task A_qcow2_disk_boots_the_same_way()
+    {
+        FormatWithGrub();
+        string qcow2 = _disk.Path + ".qcow2";
+        var (made, output, errors) = QemuImg.Run("convert", "-f", "raw", "-O", "qcow2", _disk.Path, qcow2);
+        made.Should().Be(0, output + errors);
+        int code;
+        string stdout;
+        try
+        {
+            (code, stdout, _) = await VmmProcess.RunAsync(Timeout,
+                "--boot", "disk", "--disk", $"{qcow2},format=qcow2,ro", "--memory", "64M", "--display", "none");
+        }
+        finally
+        {
+            File.Delete(qcow2);
+        }
+
+        code.Should().Be(2);
+        stdout.Should().Contain($"cmdline: root=UUID={ConfigSamples.RootUuid} ro quiet").And.Contain("PLATFORM-TEST hello PASS");
+    }
+
+    [Fact]
     public async Task A_config_file_boots_from_its_first_disk()
     {
         FormatWithGrub();

@@ -59,4 +59,20 @@ public sealed class DiskReaderTests : IDisposable
         var load = () => DiskBoot.Load(image, 0, 64ul << 20);
         load.Should().Throw<BootException>().WithMessage("disk 0: *cluster_bits is 22*");
     }
+
+    [Fact]
+    public void Format_raw_reads_a_qcow2_file_as_its_bytes_as_the_guest_would_see_them()
+    {
+        using var disk = new BootDisk(48L << 20);
+        using var tree = new GuestTree();
+        disk.FormatWholeDisk(tree.File("/boot/vmlinuz", _kernel).Symlink("/vmlinuz", "boot/vmlinuz").Root);
+        string qcow2 = Path.Combine(_dir, "whole.qcow2");
+        var (code, stdout, stderr) = QemuImg.Run("convert", "-f", "raw", "-O", "qcow2", disk.Path, qcow2);
+        code.Should().Be(0, stdout + stderr);
+
+        var asRaw = () => DiskBoot.Load(qcow2, 0, 256ul << 20, DiskImageFormat.Raw);
+
+        asRaw.Should().Throw<BootException>().WithMessage("*the whole disk: neither a partition table nor an ext2/3/4 file system.");
+        DiskBoot.Load(qcow2, 0, 256ul << 20).Kernel.ToArray().Should().Equal(_kernel, "detected, it is qcow2");
+    }
 }
