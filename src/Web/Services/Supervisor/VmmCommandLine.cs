@@ -55,14 +55,14 @@ public static class VmmCommandLine
             args.AddRange(["--initrd", initrd]);
         }
 
-        if (!diskBoot && !string.IsNullOrWhiteSpace(vm.CommandLine))
+        // A kernel boot's command line is the whole of it; a disk boot's is added to the one the disk's boot
+        // configuration gives, after console=ttyS0 when there is no display (the serial console is then the only one,
+        // and the disk's command line may name only tty0).
+        string append = string.Join(' ', new[] { diskBoot && !vm.DisplayEnabled ? "console=ttyS0" : null, vm.CommandLine?.Trim() }
+            .Where(part => !string.IsNullOrEmpty(part)));
+        if (append.Length > 0)
         {
-            args.AddRange(["--append", vm.CommandLine]);
-        }
-        else if (diskBoot && !vm.DisplayEnabled)
-        {
-            // Without a display the serial console is the only one: the disk's command line may name only tty0.
-            args.AddRange(["--append", "console=ttyS0"]);
+            args.AddRange(["--append", append]);
         }
 
         foreach (var disk in vm.Disks.OrderBy(d => d.Position))

@@ -128,6 +128,7 @@ public static class VmDefinitionRules
         Add("onCrash", Enum.IsDefined(input.OnCrash) ? null : "On crash: stay (crashed) or restart.");
         Add("input", CheckInput(input.DisplayEnabled, input.Input));
 
+        Add("commandLine", CheckCommandLine(input.CommandLine));
         if (input.BootMode == BootMode.Kernel)
         {
             Add("kernel", (input.KernelImageId, input.KernelPath) switch
@@ -143,7 +144,6 @@ public static class VmDefinitionRules
                 (null, { Length: > 0 } path) => CheckHostPath(path),
                 _ => null,
             });
-            Add("commandLine", CheckCommandLine(input.CommandLine));
         }
         else if (input.Disks.Count == 0)
         {

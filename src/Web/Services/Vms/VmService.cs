@@ -269,7 +269,8 @@ public sealed class VmService(
     }
 
     /// <summary>Copies the input onto the entity, normalized: empty text becomes null, MACs lower-case (generated
-    /// when missing), a disk boot drops the kernel fields, and disks/NICs are updated in place by position.</summary>
+    /// when missing), a disk boot drops the kernel fields (the command line stays: extra arguments for the disk's
+    /// kernel), and disks/NICs are updated in place by position.</summary>
     private static async Task ApplyAsync(PlatformDbContext db, VirtualMachine vm, VmDefinitionInput input, CancellationToken cancellationToken)
     {
         static string? Text(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
@@ -284,7 +285,7 @@ public sealed class VmService(
         vm.KernelPath = kernelBoot ? Text(input.KernelPath) : null;
         vm.InitrdImageId = kernelBoot ? input.InitrdImageId : null;
         vm.InitrdPath = kernelBoot ? Text(input.InitrdPath) : null;
-        vm.CommandLine = kernelBoot ? Text(input.CommandLine) : null;
+        vm.CommandLine = Text(input.CommandLine);
         vm.DisplayEnabled = input.DisplayEnabled;
         vm.Input = input.DisplayEnabled ? input.Input ?? InputKind.Virtio : null;
         vm.Autostart = input.Autostart;

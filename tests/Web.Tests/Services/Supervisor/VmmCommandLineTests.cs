@@ -44,13 +44,15 @@ public sealed class VmmCommandLineTests : IDisposable
     }
 
     [Theory]
-    [InlineData(false, "console=ttyS0")]
-    [InlineData(true, null)]
-    public void A_vm_that_boots_from_its_disk_passes_boot_disk_and_no_kernel(bool display, string? append)
+    [InlineData(false, null, "console=ttyS0")]
+    [InlineData(true, null, null)]
+    [InlineData(false, "quiet single", "console=ttyS0 quiet single")]
+    [InlineData(true, " quiet ", "quiet")]
+    public void A_vm_that_boots_from_its_disk_passes_boot_disk_and_no_kernel(bool display, string? commandLine, string? append)
     {
         var vm = new VirtualMachine
         {
-            Name = "disk", BootMode = BootMode.Disk, DisplayEnabled = display, CommandLine = "stale",
+            Name = "disk", BootMode = BootMode.Disk, DisplayEnabled = display, CommandLine = commandLine,
             Disks = [new VmDisk { Position = 0, Path = _kernel, ReadOnly = true }],
         };
 
@@ -59,7 +61,7 @@ public sealed class VmmCommandLineTests : IDisposable
         ValueOf(args, "--boot").Should().Be("disk");
         ValueOf(args, "--disk").Should().Be(_kernel + ",ro");
         args.Should().NotContain("--kernel").And.NotContain("--initrd");
-        ValueOf(args, "--append").Should().Be(append, "only the serial console is added, and only without a display");
+        ValueOf(args, "--append").Should().Be(append, "the VM's arguments are added to the disk's, after the serial console when there is no display");
     }
 
     [Fact]

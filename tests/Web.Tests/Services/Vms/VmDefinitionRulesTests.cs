@@ -94,6 +94,8 @@ public sealed class VmDefinitionRulesTests
         VmDefinitionRules.Validate(input, HostMiB)["disks"].Single().Should().Contain("at least one disk");
         input.Disks.Add(new VmDiskInput { Path = "/var/lib/vm/root.img" });
         VmDefinitionRules.Validate(input, HostMiB).Should().BeEmpty();
+        input.CommandLine = "quiet\nsingle";
+        VmDefinitionRules.Validate(input, HostMiB).Keys.Should().Equal(["commandLine"], "a disk boot's extra arguments are checked too");
     }
 
     [Fact]

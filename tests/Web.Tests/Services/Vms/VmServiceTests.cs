@@ -21,6 +21,23 @@ public sealed class VmServiceTests : IDisposable
     };
 
     [Fact]
+    public async Task A_disk_boot_drops_the_kernel_but_keeps_its_extra_kernel_arguments()
+    {
+        var input = Input("disk-boot");
+        input.BootMode = BootMode.Disk;
+        input.InitrdPath = "/boot/initrd.img";
+        input.CommandLine = " systemd.unit=rescue.target ";
+        input.Disks.Add(new VmDiskInput { Path = "/data/root.img" });
+
+        var result = await _db.Vms.CreateAsync(input, _ct);
+
+        result.Succeeded.Should().BeTrue(result.Message);
+        var vm = (await _db.Vms.FindAsync(result.Value!.Id, _ct))!;
+        (vm.KernelPath, vm.InitrdPath).Should().Be((null, null));
+        vm.CommandLine.Should().Be("systemd.unit=rescue.target");
+    }
+
+    [Fact]
     public async Task Create_stores_every_field_generates_missing_macs_and_logs_an_event()
     {
         var input = Input();
