@@ -43,13 +43,13 @@ public sealed class AccessAdministration(
     {
         if (disabled && userId == actor.UserId)
         {
-            return ServiceResult.Fail(ServiceStatus.Conflict, "You cannot disable yourself.");
+            return await RefuseAsync(actor, AuditActions.UserUpdate, $"user {userId}", "You cannot disable yourself.");
         }
 
         var user = await users.FindByIdAsync(userId);
         if (user is null)
         {
-            return ServiceResult.Fail(ServiceStatus.NotFound, "There is no such user.");
+            return await RefuseAsync(actor, AuditActions.UserUpdate, $"user {userId}", NoSuchUser, ServiceStatus.NotFound);
         }
 
         if (disabled && await IsLastAdministratorAsync(userId))
@@ -73,7 +73,7 @@ public sealed class AccessAdministration(
         var user = await users.FindByIdAsync(userId);
         if (user is null)
         {
-            return ServiceResult.Fail(ServiceStatus.NotFound, "There is no such user.");
+            return await RefuseAsync(actor, AuditActions.UserResetPassword, $"user {userId}", NoSuchUser, ServiceStatus.NotFound);
         }
 
         var result = await users.RemovePasswordAsync(user);
@@ -97,13 +97,13 @@ public sealed class AccessAdministration(
     {
         if (userId == actor.UserId)
         {
-            return ServiceResult.Fail(ServiceStatus.Conflict, "You cannot delete yourself.");
+            return await RefuseAsync(actor, AuditActions.UserDelete, $"user {userId}", "You cannot delete yourself.");
         }
 
         var user = await users.FindByIdAsync(userId);
         if (user is null)
         {
-            return ServiceResult.Fail(ServiceStatus.NotFound, "There is no such user.");
+            return await RefuseAsync(actor, AuditActions.UserDelete, $"user {userId}", NoSuchUser, ServiceStatus.NotFound);
         }
 
         if (await IsLastAdministratorAsync(userId))
@@ -369,10 +369,13 @@ public sealed class AccessAdministration(
     private static string LastAdministrator(string userName) =>
         $"{userName} is the only active user with User.Manage on /, and nobody could undo it: grant Administrator to someone else first.";
 
-    private async Task<ServiceResult> RefuseAsync(AuditActor actor, string action, string target, string message)
+    private const string NoSuchUser = "There is no such user.";
+
+    /// <summary>A change refused before it started: audited like one that failed (the API's filter leaves it to us).</summary>
+    private async Task<ServiceResult> RefuseAsync(AuditActor actor, string action, string target, string message, ServiceStatus status = ServiceStatus.Conflict)
     {
         await audit.AddAsync(actor, action, AuditResult.Failed, target: target, detail: message);
-        return ServiceResult.Fail(ServiceStatus.Conflict, message);
+        return ServiceResult.Fail(status, message);
     }
 
     private async Task<ServiceResult> FinishAsync(AuditActor actor, string action, string target, IdentityResult result, string? detail = null)

@@ -193,6 +193,50 @@ public sealed class AccessAdministrationTests(PlatformAppFactory factory) : ICla
         (await manager.GetAsync("/api/v1/users", Ct)).StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
+    [Fact]
+    public async Task Disabling_a_user_stops_their_tokens_at_once_and_their_session_within_seconds()
+    {
+        string userId = await TestAccounts.CreateUserAsync(factory.Services, "soon-disabled", (BuiltInRoles.VmUserId, null));
+        using var token = factory.CreateClient().WithToken(await TestAccounts.CreateTokenAsync(factory.Services, userId, Privileges.VmAudit));
+        var (browser, _) = await TestAccounts.SignInAsync(factory, "soon-disabled");
+        using var _ = browser;
+        (await token.GetAsync("/api/v1/vms", Ct)).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await browser.GetAsync("/api/v1/vms", Ct)).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        using var admin = factory.CreateClient();
+        (await admin.PatchAsJsonAsync($"/api/v1/users/{userId}", new UpdateUserRequest(Disabled: true), ApiJson.Options, Ct)).StatusCode
+            .Should().Be(HttpStatusCode.NoContent);
+
+        (await token.GetAsync("/api/v1/vms", Ct)).StatusCode.Should().Be(HttpStatusCode.Unauthorized, "a disabled user's tokens stop at once");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while ((await browser.GetAsync("/api/v1/vms", Ct)).StatusCode != HttpStatusCode.Unauthorized)
+        {
+            clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5), "the session's cookie is checked again every second here");
+            await Task.Delay(100, Ct);
+        }
+    }
+
+    [Fact]
+    public async Task Refused_changes_to_users_are_audited_too()
+    {
+        using var admin = factory.CreateClient();
+        string adminId = await TestAccounts.AdminIdAsync(factory.Services);
+
+        (await admin.PatchAsJsonAsync($"/api/v1/users/{adminId}", new UpdateUserRequest(Disabled: true), ApiJson.Options, Ct)).StatusCode
+            .Should().Be(HttpStatusCode.Conflict);
+        (await admin.DeleteAsync($"/api/v1/users/{adminId}", Ct)).StatusCode.Should().Be(HttpStatusCode.Conflict);
+        (await admin.DeleteAsync("/api/v1/users/no-such-user", Ct)).StatusCode.Should().Be(HttpStatusCode.NotFound);
+        (await admin.PostAsJsonAsync("/api/v1/users/no-such-user/password", new ResetPasswordRequest(null), ApiJson.Options, Ct)).StatusCode
+            .Should().Be(HttpStatusCode.NotFound);
+
+        var audit = await admin.GetFromJsonAsync<AuditPageResponse>($"/api/v1/audit?action=User.&result={AuditResult.Failed}&take=100", ApiJson.Options, Ct);
+        var details = audit!.Items.Select(e => (e.Action, e.Detail)).ToList();
+        details.Should().Contain((AuditActions.UserUpdate, "You cannot disable yourself."))
+            .And.Contain((AuditActions.UserDelete, "You cannot delete yourself."))
+            .And.Contain((AuditActions.UserDelete, "There is no such user."))
+            .And.Contain((AuditActions.UserResetPassword, "There is no such user."));
+    }
+
     // ---- helpers
 
     private static async Task RefusedAsLastAsync(HttpResponseMessage response)
