@@ -18,6 +18,22 @@ public sealed class ImageFile
     public required string Sha256 { get; set; }
 
     public DateTimeOffset UploadedAt { get; set; } = DateTimeOffset.UtcNow;
+
+    /// <summary>
+    /// Disk images: how the file stores the disk, found at upload (the VMM is then told, never left to guess). Null for
+    /// kernels and initrds, and for disks stored before formats were recorded (the VMM detects those).
+    /// </summary>
+    public ImageFormat? Format { get; set; }
+
+    /// <summary>Disk images: the size the guest sees (a qcow2 image's virtual size, a raw image's length).</summary>
+    public long? VirtualSizeBytes { get; set; }
+}
+
+/// <summary>A disk image's format, as platform-vmm's <c>format=</c> names it.</summary>
+public enum ImageFormat
+{
+    Raw,
+    Qcow2,
 }
 
 public enum ImageKind

@@ -19,6 +19,13 @@ public sealed class VmDisk
 
     public bool ReadOnly { get; set; }
 
+    /// <summary>
+    /// With an <see cref="ImageId"/>: the VM gets a qcow2 overlay of its own whose backing file is the library image (a
+    /// linked clone), created on first start under <c>{DataDirectory}/disks/{vm id}/</c>; the image itself is never
+    /// written. Without it the VM reads and writes the library image directly.
+    /// </summary>
+    public bool LinkedClone { get; set; }
+
     public DiskCacheMode Cache { get; set; } = DiskCacheMode.Writeback;
 }
 

@@ -22,12 +22,17 @@ public sealed record VmResponse(
         vm.Id, vm.Name, vm.Description, vm.VcpuCount, vm.MemoryMiB, vm.BootMode,
         vm.KernelImageId, vm.KernelImage?.FileName, vm.KernelPath,
         vm.InitrdImageId, vm.InitrdImage?.FileName, vm.InitrdPath, vm.CommandLine,
-        vm.Disks.OrderBy(d => d.Position).Select(d => new VmDiskResponse(d.Position, d.ImageId, d.Image?.FileName, d.Path, d.ReadOnly, d.Cache)).ToList(),
+        vm.Disks.OrderBy(d => d.Position)
+            .Select(d => new VmDiskResponse(d.Position, d.ImageId, d.Image?.FileName, d.Path, d.ReadOnly, d.Cache) { LinkedClone = d.LinkedClone }).ToList(),
         vm.Nics.OrderBy(n => n.Position).Select(n => new VmNicResponse(n.Position, n.TapName, n.MacAddress)).ToList(),
         vm.DisplayEnabled, vm.DisplayEnabled ? vm.Input ?? InputKind.Virtio : null, vm.Autostart, vm.OnReboot, vm.OnCrash, vm.CreatedAt, vm.UpdatedAt, vm.ConcurrencyStamp, state);
 }
 
-public sealed record VmDiskResponse(int Position, Guid? ImageId, string? ImageFileName, string? Path, bool ReadOnly, DiskCacheMode Cache);
+public sealed record VmDiskResponse(int Position, Guid? ImageId, string? ImageFileName, string? Path, bool ReadOnly, DiskCacheMode Cache)
+{
+    /// <summary>The VM has a qcow2 overlay of its own over the library image, which it never writes.</summary>
+    public bool LinkedClone { get; init; }
+}
 
 public sealed record VmNicResponse(int Position, string TapName, string MacAddress);
 
@@ -47,7 +52,17 @@ public sealed record ImageResponse(
     }
 
     public static ImageResponse From(ImageFile image, IReadOnlyList<string> usedBy, int usedByOthers = 0) =>
-        new(image.Id, image.Kind, image.FileName, image.SizeBytes, image.Sha256, image.UploadedAt, usedBy, usedByOthers);
+        new(image.Id, image.Kind, image.FileName, image.SizeBytes, image.Sha256, image.UploadedAt, usedBy, usedByOthers)
+        {
+            Format = image.Format,
+            VirtualSizeBytes = image.VirtualSizeBytes,
+        };
+
+    /// <summary>Disk images: raw or qcow2, found at upload (null for kernels, initrds and disks stored before formats were recorded).</summary>
+    public ImageFormat? Format { get; init; }
+
+    /// <summary>Disk images: the size the guest sees.</summary>
+    public long? VirtualSizeBytes { get; init; }
 }
 
 public sealed record VmEventResponse(long Id, DateTimeOffset At, Guid? VmId, string? VmName, string Kind, string Message, VmEventResult Result)

@@ -14,4 +14,7 @@ public sealed class PlatformOptions
 
     /// <summary>The image library's folder.</summary>
     public string ImagesDirectory => Path.Combine(DataDirectory, "images");
+
+    /// <summary>VMs' own disk files: the qcow2 overlays of linked clones, one folder per VM.</summary>
+    public string DisksDirectory => Path.Combine(DataDirectory, "disks");
 }

@@ -45,10 +45,31 @@ public static class DiskImages
         }
     }
 
-    /// <summary>Opens the image read-only (a shared lock: refused while a VM writes it) and describes it and its backing chain.</summary>
-    public static DiskImageDescription Describe(string path, DiskImageFormat? format = null)
+    /// <summary>
+    /// Opens the image read-only (a shared lock: refused while a VM writes it), checking it as a VM would, and describes
+    /// it and its backing chain. <paramref name="allowBackingFile"/> false refuses a qcow2 image that names a backing
+    /// file, without opening that file.
+    /// </summary>
+    public static DiskImageDescription Describe(string path, DiskImageFormat? format = null, bool allowBackingFile = true)
     {
-        using var image = Open(new DiskOptions(path, ReadOnly: true, Format: format));
-        return ((IDiskImage)image).Describe();
+        var options = new DiskOptions(path, ReadOnly: true, Format: format);
+        var file = RawFileBlockBackend.OpenFile(options);
+        IBlockBackend image;
+        try
+        {
+            image = (options.Format ?? DiskImageProbe.Detect(file)) == DiskImageFormat.Qcow2
+                ? Qcow2BlockBackend.Open(file, path, new Qcow2OpenOptions { ReadOnly = true, AllowBackingFile = allowBackingFile })
+                : new RawFileBlockBackend(file, readOnly: true) { Path = path };
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+
+        using (image)
+        {
+            return ((IDiskImage)image).Describe();
+        }
     }
 }

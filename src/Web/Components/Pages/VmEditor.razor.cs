@@ -265,7 +265,7 @@ public partial class VmEditor
 
     private void AddDisk()
     {
-        _input!.Disks.Add(new VmDiskInput());
+        _input!.Disks.Add(new VmDiskInput { LinkedClone = true }); // with a library image: its own overlay, the image kept as it is
         Validate();
     }
 

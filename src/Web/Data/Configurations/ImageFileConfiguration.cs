@@ -14,5 +14,6 @@ internal sealed class ImageFileConfiguration : IEntityTypeConfiguration<ImageFil
         builder.Property(i => i.FileName).HasMaxLength(ImageFileNameRules.MaxLength).UseCollation("NOCASE").IsRequired();
         builder.HasIndex(i => i.FileName).IsUnique();
         builder.Property(i => i.Sha256).HasMaxLength(64).IsFixedLength().IsRequired();
+        builder.Property(i => i.Format).HasConversion<string>().HasMaxLength(16);
     }
 }

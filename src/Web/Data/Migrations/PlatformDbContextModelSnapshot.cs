@@ -346,6 +346,10 @@ namespace Platform.Web.Data.Migrations
                         .HasColumnType("TEXT")
                         .UseCollation("NOCASE");
 
+                    b.Property<string>("Format")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Kind")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -362,6 +366,9 @@ namespace Platform.Web.Data.Migrations
 
                     b.Property<DateTimeOffset>("UploadedAt")
                         .HasColumnType("TEXT");
+
+                    b.Property<long?>("VirtualSizeBytes")
+                        .HasColumnType("INTEGER");
 
                     b.HasKey("Id");
 
@@ -544,6 +551,9 @@ namespace Platform.Web.Data.Migrations
 
                     b.Property<Guid?>("ImageId")
                         .HasColumnType("TEXT");
+
+                    b.Property<bool>("LinkedClone")
+                        .HasColumnType("INTEGER");
 
                     b.Property<string>("Path")
                         .HasMaxLength(4096)

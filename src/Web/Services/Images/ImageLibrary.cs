@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
+using Platform.Devices.Virtio.Block;
+using Platform.Devices.Virtio.Block.Qcow2;
 using Platform.Web.Data;
 using Platform.Web.Extensions;
 
@@ -11,7 +13,11 @@ public sealed record ImageUsage(ImageFile Image, IReadOnlyList<string> UsedBy);
 /// <summary>
 /// The image library: kernels, initrds and disk images stored as files under <see cref="PlatformOptions.ImagesDirectory"/>
 /// with a row each (size, SHA-256). Uploads stream to a temporary file while hashing, so no image is ever held in
-/// memory, and become visible only once complete and flushed. An image a VM uses cannot be deleted.
+/// memory, and become visible only once complete and flushed. An image a VM uses cannot be deleted — a linked clone's
+/// base included. Disk images are raw or qcow2: the format is detected and the image checked at upload as a VM would
+/// open it (a corrupt or unsupported qcow2 image is refused with the reason, and so is one that names a backing file,
+/// which could point at any host file). Linked clones are qcow2 overlays under
+/// <see cref="PlatformOptions.DisksDirectory"/> whose backing file is the library image.
 /// </summary>
 public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory, PlatformOptions options, ILogger<ImageLibrary> logger)
 {
@@ -123,6 +129,18 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
                 });
             }
 
+            ImageFormat? format = null;
+            long? virtualSize = null;
+            if (kind == ImageKind.Disk)
+            {
+                if (InspectDisk(temporary, fileName, out string? problem) is not { } disk)
+                {
+                    return ServiceResult<ImageFile>.Invalid(new Dictionary<string, string[]> { ["file"] = [problem!] });
+                }
+
+                (format, virtualSize) = disk;
+            }
+
             try
             {
                 File.Move(temporary, final, overwrite: false);
@@ -133,7 +151,10 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
                     $"A file named {fileName} is already in the images folder; pick another name.");
             }
 
-            var image = new ImageFile { Kind = kind, FileName = fileName, SizeBytes = size, Sha256 = sha256 };
+            var image = new ImageFile
+            {
+                Kind = kind, FileName = fileName, SizeBytes = size, Sha256 = sha256, Format = format, VirtualSizeBytes = virtualSize,
+            };
             try
             {
                 await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
@@ -190,6 +211,89 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
         logger.LogInformation("Deleted image {FileName}", image.FileName);
         return ServiceResult.Ok();
     }
+
+    /// <summary>Where a linked-clone disk's overlay lives: per VM, named by the disk and its base (a new base, a new overlay).</summary>
+    public string LinkedClonePath(VmDisk disk)
+    {
+        ArgumentNullException.ThrowIfNull(disk);
+        return Path.Combine(options.DisksDirectory, disk.VirtualMachineId.ToString("N"), $"{disk.Id:N}-{disk.ImageId:N}.qcow2");
+    }
+
+    /// <summary>
+    /// The overlay of a linked-clone disk (its <see cref="VmDisk.Image"/> loaded), created on first use: a qcow2 image of
+    /// the base's virtual size whose backing file is the library image, named relative to the overlay so the data
+    /// folder can move. Throws <see cref="IOException"/> with the reason when it cannot be made.
+    /// </summary>
+    public string EnsureLinkedClone(VmDisk disk)
+    {
+        ArgumentNullException.ThrowIfNull(disk);
+        var image = disk.Image ?? throw new InvalidOperationException("The disk's image is not loaded.");
+        string overlay = LinkedClonePath(disk);
+        if (File.Exists(overlay))
+        {
+            return overlay;
+        }
+
+        string folder = Path.GetDirectoryName(overlay)!;
+        Directory.CreateDirectory(folder);
+        string basePath = PathOf(image);
+        var format = image.Format is { } known ? ToDevices(known) : DiskImageProbe.Detect(basePath);
+        long size = image.VirtualSizeBytes ?? DiskImages.Describe(basePath, format, allowBackingFile: false).VirtualSize;
+        size -= size % 512; // a raw image's odd tail is not a whole sector: no guest sees it anyway
+        if (size <= 0)
+        {
+            throw new IOException($"{image.FileName} is smaller than one sector; it cannot be a disk.");
+        }
+
+        // Made under a temporary name and moved into place, so a half-made overlay is never taken for the VM's disk.
+        string temporary = Path.Combine(folder, $".new-{Guid.NewGuid():N}.qcow2");
+        try
+        {
+            Qcow2Creator.Create(temporary, size, Path.GetRelativePath(folder, basePath), format);
+            File.Move(temporary, overlay);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+
+        logger.LogInformation("Created linked clone {Overlay} of {Image}", overlay, image.FileName);
+        return overlay;
+    }
+
+    /// <summary>Deletes a VM's linked-clone overlays (after the VM is deleted).</summary>
+    public void DeleteLinkedClones(Guid vmId)
+    {
+        string folder = Path.Combine(options.DisksDirectory, vmId.ToString("N"));
+        if (Directory.Exists(folder))
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>platform-vmm's name for a format (its <c>format=</c>).</summary>
+    public static string FormatName(ImageFormat format) => format == ImageFormat.Qcow2 ? "qcow2" : "raw";
+
+    /// <summary>
+    /// A disk image's format and virtual size, opened read-only as a VM would open it; null with the reason when it is
+    /// corrupt, unsupported or names a backing file (messages name the upload, not its temporary file).
+    /// </summary>
+    internal static (ImageFormat Format, long VirtualSize)? InspectDisk(string path, string fileName, out string? problem)
+    {
+        problem = null;
+        try
+        {
+            var description = DiskImages.Describe(path, allowBackingFile: false);
+            return (description.Format == DiskImageFormat.Qcow2 ? ImageFormat.Qcow2 : ImageFormat.Raw, description.VirtualSize);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            problem = ex.Message.Replace(path, fileName, StringComparison.Ordinal);
+            return null;
+        }
+    }
+
+    private static DiskImageFormat ToDevices(ImageFormat format) => format == ImageFormat.Qcow2 ? DiskImageFormat.Qcow2 : DiskImageFormat.Raw;
 
     /// <summary>"a kernel", "an initrd", "a disk image".</summary>
     public static string Describe(ImageKind kind) => kind switch

@@ -137,7 +137,7 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
             return; // A VMM we did not know about already runs this VM (started by an earlier dashboard).
         }
 
-        var arguments = VmmCommandLine.Build(vm, _images.PathOf, directory);
+        var arguments = VmmCommandLine.Build(vm, _images.PathOf, directory, _images.EnsureLinkedClone);
         Directory.CreateDirectory(directory);
         VmmProcess.RemoveStaleFiles(directory);
         _ended.TryRemove(vmId, out _);

@@ -11,7 +11,9 @@ public static class VmmCommandLine
     /// <param name="vm">The definition with its images, disks and NICs loaded.</param>
     /// <param name="pathOf">Where the image library keeps an image's file.</param>
     /// <param name="runtimeDirectory">The VM's runtime folder.</param>
-    public static IReadOnlyList<string> Build(VirtualMachine vm, Func<ImageFile, string> pathOf, string runtimeDirectory)
+    /// <param name="linkedCloneOf">The overlay file of a linked-clone disk (made on first use); null: such disks are refused.</param>
+    public static IReadOnlyList<string> Build(VirtualMachine vm, Func<ImageFile, string> pathOf, string runtimeDirectory,
+        Func<VmDisk, string>? linkedCloneOf = null)
     {
         ArgumentNullException.ThrowIfNull(vm);
         ArgumentNullException.ThrowIfNull(pathOf);
@@ -67,8 +69,26 @@ public static class VmmCommandLine
 
         foreach (var disk in vm.Disks.OrderBy(d => d.Position))
         {
-            string path = RequireFile(disk.Image is { } image ? pathOf(image) : disk.Path, "disk")
-                ?? throw new VmRuntimeException($"Disk {disk.Position + 1} has neither an image nor a path.");
+            string? path;
+            string? format = null;
+            if (disk.LinkedClone && disk.Image is { } baseImage)
+            {
+                RequireFile(pathOf(baseImage), "disk");
+                path = LinkedClone(disk, linkedCloneOf);
+                format = "qcow2";
+            }
+            else
+            {
+                path = RequireFile(disk.Image is { } image ? pathOf(image) : disk.Path, "disk");
+                // Library images have a known format, so the VMM never has to guess; host files are detected by the VMM.
+                format = disk.Image?.Format is { } known ? ImageLibraryFormat(known) : null;
+            }
+
+            if (path is null)
+            {
+                throw new VmRuntimeException($"Disk {disk.Position + 1} has neither an image nor a path.");
+            }
+
             string option = path;
             if (path.Contains(',', StringComparison.Ordinal))
             {
@@ -85,6 +105,11 @@ public static class VmmCommandLine
                 option += ",cache=none";
             }
 
+            if (format is not null)
+            {
+                option += $",format={format}";
+            }
+
             args.AddRange(["--disk", option]);
         }
 
@@ -94,6 +119,25 @@ public static class VmmCommandLine
         }
 
         return args;
+    }
+
+    private static string ImageLibraryFormat(ImageFormat format) => Images.ImageLibrary.FormatName(format);
+
+    private static string LinkedClone(VmDisk disk, Func<VmDisk, string>? linkedCloneOf)
+    {
+        if (linkedCloneOf is null)
+        {
+            throw new VmRuntimeException($"Disk {disk.Position + 1} is a linked clone, which this start cannot make.");
+        }
+
+        try
+        {
+            return linkedCloneOf(disk);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            throw new VmRuntimeException($"Disk {disk.Position + 1}: the linked clone could not be made: {ex.Message}", ex);
+        }
     }
 
     private static string? RequireFile(string? path, string what)

@@ -62,7 +62,8 @@ public sealed class VmDefinitionInput
         InitrdPath = vm.InitrdPath,
         CommandLine = vm.CommandLine,
         Disks = vm.Disks.OrderBy(d => d.Position)
-            .Select(d => new VmDiskInput { ImageId = d.ImageId, Path = d.Path, ReadOnly = d.ReadOnly, Cache = d.Cache }).ToList(),
+            .Select(d => new VmDiskInput { ImageId = d.ImageId, Path = d.Path, ReadOnly = d.ReadOnly, Cache = d.Cache, LinkedClone = d.LinkedClone })
+            .ToList(),
         Nics = vm.Nics.OrderBy(n => n.Position).Select(n => new VmNicInput { TapName = n.TapName, MacAddress = n.MacAddress }).ToList(),
         DisplayEnabled = vm.DisplayEnabled,
         Input = vm.DisplayEnabled ? vm.Input ?? InputKind.Virtio : null,
@@ -82,6 +83,12 @@ public sealed class VmDiskInput
     public bool ReadOnly { get; set; }
 
     public DiskCacheMode Cache { get; set; } = DiskCacheMode.Writeback;
+
+    /// <summary>
+    /// With <see cref="ImageId"/>: a qcow2 overlay of the image for this VM alone (see <see cref="Data.VmDisk.LinkedClone"/>);
+    /// ignored for a host path (the editor's new disks say true, for whichever image is picked).
+    /// </summary>
+    public bool LinkedClone { get; set; }
 }
 
 public sealed class VmNicInput

@@ -121,6 +121,7 @@ public sealed class VmService(
     public async Task<ServiceResult<IReadOnlyList<string>>> DeleteAsync(Guid id, Guid? expectedStamp, bool keepDiskImages, CancellationToken cancellationToken)
     {
         List<Guid> diskImages;
+        bool clones;
         string name;
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
         {
@@ -142,7 +143,9 @@ public sealed class VmService(
             }
 
             name = vm.Name;
-            diskImages = vm.Disks.Where(d => d.ImageId is not null).Select(d => d.ImageId!.Value).Distinct().ToList();
+            // A linked clone's base is a shared template, not this VM's disk: its overlay is (deleted below).
+            diskImages = vm.Disks.Where(d => d.ImageId is not null && !d.LinkedClone).Select(d => d.ImageId!.Value).Distinct().ToList();
+            clones = vm.Disks.Any(d => d.LinkedClone);
             // The DELETE's WHERE carries the stamp just read: an edit saved in between makes it match no row.
             db.VirtualMachines.Remove(vm);
             try
@@ -170,9 +173,12 @@ public sealed class VmService(
                 var result = await images.DeleteAsync(imageId, cancellationToken);
                 (result.Succeeded ? deleted : kept).Add(image.Image.FileName);
             }
+
+            images.DeleteLinkedClones(id);
         }
 
-        string message = $"Deleted {name}." + (keepDiskImages && diskImages.Count > 0 ? " Its disk images were kept." : "")
+        string message = $"Deleted {name}." + (keepDiskImages && (diskImages.Count > 0 || clones) ? " Its disk images were kept." : "")
+            + (!keepDiskImages && clones ? " Deleted its linked clones." : "")
             + (deleted.Count > 0 ? $" Deleted its disk images {string.Join(", ", deleted)}." : "")
             + (kept.Count > 0 ? $" Kept {string.Join(", ", kept)}: other VMs use them." : "");
         await events.AddAsync(new VmEvent { VmId = id, VmName = name, Kind = VmEventKinds.Deleted, Result = VmEventResult.Succeeded, Message = message }, cancellationToken);
@@ -243,6 +249,7 @@ public sealed class VmService(
             }
         }
 
+        await ValidateLinkedClonesAsync(db, input, existingId, Add, cancellationToken);
         var macs = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int i = 0; i < input.Nics.Count; i++)
         {
@@ -266,6 +273,53 @@ public sealed class VmService(
         }
 
         return errors;
+    }
+
+    /// <summary>
+    /// A linked clone's base must never change under it: an image that is the base of a linked clone (here or in another
+    /// VM) may be attached directly only read-only, and an image attached directly writable cannot become a base.
+    /// </summary>
+    private static async Task ValidateLinkedClonesAsync(PlatformDbContext db, VmDefinitionInput input, Guid? existingId,
+        Action<string, string> add, CancellationToken cancellationToken)
+    {
+        var ids = input.Disks.Where(d => d.ImageId is not null).Select(d => d.ImageId!.Value).Distinct().ToList();
+        if (ids.Count == 0)
+        {
+            return;
+        }
+
+        var others = await db.VmDisks.AsNoTracking().Where(d => d.ImageId != null && ids.Contains(d.ImageId.Value) && d.VirtualMachineId != existingId)
+            .Join(db.VirtualMachines.IgnoreAutoIncludes(), d => d.VirtualMachineId, vm => vm.Id,
+                (d, vm) => new { ImageId = d.ImageId!.Value, d.LinkedClone, d.ReadOnly, vm.Name })
+            .ToListAsync(cancellationToken);
+        var uses = others.Select(o => (o.ImageId, o.LinkedClone, o.ReadOnly, o.Name))
+            .Concat(input.Disks.Where(d => d.ImageId is not null).Select(d => (d.ImageId!.Value, d.LinkedClone, d.ReadOnly, input.Name)))
+            .ToList();
+        for (int i = 0; i < input.Disks.Count; i++)
+        {
+            var disk = input.Disks[i];
+            if (disk.ImageId is not { } id)
+            {
+                continue;
+            }
+
+            if (disk.LinkedClone)
+            {
+                var writer = uses.FirstOrDefault(u => u.Item1 == id && !u.Item2 && !u.Item3);
+                if (writer.Name is not null)
+                {
+                    add($"disks[{i}]", $"{(writer.Name == input.Name ? "This VM" : writer.Name)} writes this image directly; a linked clone needs a base that never changes.");
+                }
+            }
+            else if (!disk.ReadOnly)
+            {
+                var clone = uses.FirstOrDefault(u => u.Item1 == id && u.Item2);
+                if (clone.Name is not null)
+                {
+                    add($"disks[{i}]", $"This image is the base of a linked clone of {(clone.Name == input.Name ? "this VM" : clone.Name)}: attach it read-only or as a linked clone, so it never changes under the clone.");
+                }
+            }
+        }
     }
 
     /// <summary>Copies the input onto the entity, normalized: empty text becomes null, MACs lower-case (generated
@@ -300,6 +354,7 @@ public sealed class VmService(
             disk.Path = disk.ImageId is null ? Text(input.Disks[i].Path) : null;
             disk.ReadOnly = input.Disks[i].ReadOnly;
             disk.Cache = input.Disks[i].Cache;
+            disk.LinkedClone = disk.ImageId is not null && input.Disks[i].LinkedClone;
             if (i >= disks.Count)
             {
                 // Added explicitly: a child found through the navigation with its Guid already set would be taken

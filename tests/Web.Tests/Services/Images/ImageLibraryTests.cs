@@ -116,4 +116,74 @@ public sealed class ImageLibraryTests : IDisposable
     {
         public void Report(long value) => report(value);
     }
+
+    [Fact]
+    public async Task A_qcow2_disk_is_detected_with_its_virtual_size_and_a_raw_one_keeps_its_length()
+    {
+        string made = Path.Combine(_db.DataDirectory, "made.qcow2");
+        Platform.Devices.Virtio.Block.Qcow2.Qcow2Creator.Create(made, 10L << 30);
+        await using (var content = File.OpenRead(made))
+        {
+            var result = await _db.Images.UploadAsync(ImageKind.Disk, "cloud.qcow2", content, null, null, _ct);
+            result.Succeeded.Should().BeTrue(result.Message);
+            result.Value!.Format.Should().Be(ImageFormat.Qcow2);
+            result.Value.VirtualSizeBytes.Should().Be(10L << 30);
+            result.Value.SizeBytes.Should().BeLessThan(1 << 20, "an empty qcow2 image is a few clusters");
+        }
+
+        using var raw = new MemoryStream(new byte[4096]);
+        var rawResult = await _db.Images.UploadAsync(ImageKind.Disk, "plain.img", raw, null, null, _ct);
+        (rawResult.Value!.Format, rawResult.Value.VirtualSizeBytes).Should().Be((ImageFormat.Raw, 4096L));
+
+        using var kernel = new MemoryStream([1, 2, 3]);
+        (await _db.Images.UploadAsync(ImageKind.Kernel, "vmlinuz", kernel, null, null, _ct)).Value!.Format.Should().BeNull();
+    }
+
+    [Fact]
+    public async Task A_qcow2_upload_that_names_a_backing_file_or_is_corrupt_is_refused_and_leaves_nothing()
+    {
+        string overlay = Path.Combine(_db.DataDirectory, "overlay.qcow2");
+        Platform.Devices.Virtio.Block.Qcow2.Qcow2Creator.Create(overlay, 1 << 20, "/etc/shadow");
+        await using (var content = File.OpenRead(overlay))
+        {
+            var result = await _db.Images.UploadAsync(ImageKind.Disk, "sneaky.qcow2", content, null, null, _ct);
+            result.Status.Should().Be(ServiceStatus.Invalid);
+            result.Errors["file"].Single().Should().Contain("sneaky.qcow2").And.Contain("backing file").And.NotContain(".upload-");
+        }
+
+        byte[] corrupt = File.ReadAllBytes(overlay);
+        corrupt[20 + 3] = 30; // cluster_bits 30
+        using (var content = new MemoryStream(corrupt))
+        {
+            var result = await _db.Images.UploadAsync(ImageKind.Disk, "broken.qcow2", content, null, null, _ct);
+            result.Errors["file"].Single().Should().Contain("cluster_bits is 30");
+        }
+
+        Directory.GetFiles(_db.Options.ImagesDirectory).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_linked_clone_is_a_qcow2_overlay_over_the_library_image_made_once()
+    {
+        byte[] data = RandomNumberGenerator.GetBytes(1 << 20);
+        using var content = new MemoryStream(data);
+        var image = (await _db.Images.UploadAsync(ImageKind.Disk, "base.img", content, null, null, _ct)).Value!;
+        var disk = new VmDisk { VirtualMachineId = Guid.NewGuid(), ImageId = image.Id, Image = image, LinkedClone = true };
+
+        string overlay = _db.Images.EnsureLinkedClone(disk);
+
+        overlay.Should().StartWith(_db.Options.DisksDirectory);
+        var description = Platform.Devices.Virtio.Block.DiskImages.Describe(overlay);
+        description.Format.Should().Be(Platform.Devices.Virtio.Block.DiskImageFormat.Qcow2);
+        description.VirtualSize.Should().Be(1 << 20);
+        description.BackingName.Should().Be(Path.Combine("..", "..", "images", "base.img"), "relative, so the data folder can move");
+        description.Backing!.Path.Should().EndWith("base.img");
+        File.SetLastWriteTimeUtc(overlay, new DateTime(2020, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        _db.Images.EnsureLinkedClone(disk).Should().Be(overlay);
+        File.GetLastWriteTimeUtc(overlay).Year.Should().Be(2020, "an existing overlay holds the VM's writes: it is never made again");
+
+        _db.Images.DeleteLinkedClones(disk.VirtualMachineId);
+        File.Exists(overlay).Should().BeFalse();
+        File.Exists(_db.Images.PathOf(image)).Should().BeTrue();
+    }
 }

@@ -73,4 +73,43 @@ public sealed class VmmCommandLineTests : IDisposable
 
         act.Should().Throw<Platform.Web.Services.Runtime.VmRuntimeException>().WithMessage("The VM boots from its first disk but has no disk: edit it and add one.");
     }
+
+    [Fact]
+    public void Library_disks_pass_their_format_and_a_linked_clone_passes_its_overlay_as_qcow2()
+    {
+        string baseFile = Path.GetTempFileName();
+        try
+        {
+            var raw = new ImageFile { FileName = "raw.img", Sha256 = "", Kind = ImageKind.Disk, Format = ImageFormat.Raw };
+            var cloud = new ImageFile { FileName = "cloud.qcow2", Sha256 = "", Kind = ImageKind.Disk, Format = ImageFormat.Qcow2 };
+            var old = new ImageFile { FileName = "old.img", Sha256 = "", Kind = ImageKind.Disk };
+            var vm = new VirtualMachine
+            {
+                Name = "formats", KernelPath = _kernel,
+                Disks =
+                [
+                    new VmDisk { Position = 0, Image = raw, ImageId = raw.Id },
+                    new VmDisk { Position = 1, Image = cloud, ImageId = cloud.Id, Cache = DiskCacheMode.None },
+                    new VmDisk { Position = 2, Image = old, ImageId = old.Id },
+                    new VmDisk { Position = 3, Image = cloud, ImageId = cloud.Id, LinkedClone = true },
+                    new VmDisk { Position = 4, Path = _kernel },
+                ],
+            };
+
+            var args = VmmCommandLine.Build(vm, _ => baseFile, "/run/vm", disk => $"/data/disks/{disk.Position}.qcow2");
+
+            args.Where((a, i) => i > 0 && args[i - 1] == "--disk").Should().Equal(
+                $"{baseFile},format=raw",
+                $"{baseFile},cache=none,format=qcow2",
+                baseFile, // stored before formats were recorded: platform-vmm detects it
+                "/data/disks/3.qcow2,format=qcow2",
+                _kernel);
+            var noClones = () => VmmCommandLine.Build(vm, _ => baseFile, "/run/vm");
+            noClones.Should().Throw<Platform.Web.Services.Runtime.VmRuntimeException>().WithMessage("*linked clone*");
+        }
+        finally
+        {
+            File.Delete(baseFile);
+        }
+    }
 }

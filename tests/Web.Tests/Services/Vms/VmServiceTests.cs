@@ -243,6 +243,47 @@ public sealed class VmServiceTests : IDisposable
         (await _db.Events.ListAsync(vm1.Id, 0, 1, _ct)).Items.Single().Message.Should().Contain("Kept shared.img");
     }
 
+    [Fact]
+    public async Task A_linked_clone_base_is_never_written_directly_and_deleting_the_vm_deletes_its_overlay_not_the_base()
+    {
+        ImageFile template;
+        using (var content = new MemoryStream(new byte[65536]))
+        {
+            template = (await _db.Images.UploadAsync(ImageKind.Disk, "template.img", content, null, null, _ct)).Value!;
+        }
+
+        var clone = Input("clone");
+        clone.Disks.Add(new VmDiskInput { ImageId = template.Id, LinkedClone = true });
+        var cloneVm = (await _db.Vms.CreateAsync(clone, _ct)).Value!;
+        cloneVm.Disks.Single().LinkedClone.Should().BeTrue();
+
+        var writer = Input("writer");
+        writer.Disks.Add(new VmDiskInput { ImageId = template.Id });
+        var refused = await _db.Vms.CreateAsync(writer, _ct);
+        refused.Errors["disks[0]"].Single().Should().Contain("base of a linked clone of clone");
+        writer.Disks[0].ReadOnly = true;
+        (await _db.Vms.CreateAsync(writer, _ct)).Succeeded.Should().BeTrue("reading the base directly is harmless");
+
+        var both = Input("both");
+        both.Disks.Add(new VmDiskInput { ImageId = template.Id, LinkedClone = true });
+        both.Disks.Add(new VmDiskInput { ImageId = template.Id });
+        (await _db.Vms.CreateAsync(both, _ct)).Errors.Keys.Should().Contain("disks[0]").And.Contain("disks[1]");
+        var hostPath = Input("host-path");
+        hostPath.Disks.Add(new VmDiskInput { Path = "/data/x.img", LinkedClone = true });
+        (await _db.Vms.CreateAsync(hostPath, _ct)).Value!.Disks.Single().LinkedClone.Should().BeFalse("only a library image has a base to clone");
+
+        var loaded = (await _db.Vms.FindAsync(cloneVm.Id, _ct))!;
+        string overlay = _db.Images.EnsureLinkedClone(loaded.Disks.Single());
+        (await _db.Images.DeleteAsync(template.Id, _ct)).Status.Should().Be(ServiceStatus.Conflict, "a base in use is not deleted");
+
+        var deleted = await _db.Vms.DeleteAsync(cloneVm.Id, null, keepDiskImages: false, _ct);
+
+        deleted.Value.Should().BeEmpty("the base is a shared template, not the VM's own image");
+        File.Exists(overlay).Should().BeFalse();
+        File.Exists(_db.Images.PathOf(template)).Should().BeTrue();
+        (await _db.Events.ListAsync(cloneVm.Id, 0, 1, _ct)).Items.Single().Message.Should().Contain("Deleted its linked clones");
+    }
+
     private async Task<ImageFile> Upload(ImageKind kind, string name)
     {
         using var content = new MemoryStream([1, 2, 3, 4]);

@@ -14,6 +14,12 @@ public sealed record Qcow2OpenOptions
 
     /// <summary>Hole punching for freed clusters; null keeps their space in the file.</summary>
     public IFileSpaceOperations? Space { get; init; }
+
+    /// <summary>
+    /// False refuses an image that names a backing file, without opening it: for images from people who may not read
+    /// host files (an upload naming <c>/etc/shadow</c> as its backing file would otherwise show it to the guest).
+    /// </summary>
+    public bool AllowBackingFile { get; init; } = true;
 }
 
 // Opening: the header, then the L1 and refcount tables, every table checked to lie inside the file and apart from
@@ -91,7 +97,10 @@ public sealed partial class Qcow2BlockBackend
 
             if (header.BackingFile is { } name)
             {
-                backing = chain.OpenBacking(name, header.BackingFormat);
+                backing = options.AllowBackingFile
+                    ? chain.OpenBacking(name, header.BackingFormat)
+                    : throw new DiskImageException(
+                        $"{path}: the image has a backing file ('{name}'); it must stand alone. Flatten it first: qemu-img convert -O qcow2 IN OUT.");
             }
 
             return new Qcow2BlockBackend(path, image, header, l1, metadata, refcountTable, options.ReadOnly, options.Space, fileLength)
