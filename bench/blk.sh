@@ -6,6 +6,10 @@
 #   REPS=3 SEQ_MIB=256 RAND_OPS=8192 QD=16 CACHES="none writeback" IMAGE_MIB=512 bench/blk.sh
 # BASELINE=path/to/another/platform-vmm also runs that build, interleaved with ours and QEMU's in every repetition,
 # so a change is measured against its baseline in the same sitting on a noisy host ("base" column, base/QEMU).
+# FORMATS="raw qcow2" (default raw): qcow2 rows use a 64 KiB-cluster image made by qemu-img with
+# QCOW2_PREALLOC=full (default: every cluster allocated and written, so both measure the mapping on the in-place
+# path), metadata (clusters allocated, data never written) or none (a fresh empty image before every run: writes
+# measure allocation; reads of unallocated clusters never touch the disk). Ours gets format=qcow2, QEMU format=qcow2.
 # QEMU's pc machine is used because the guest finds its disk on ports 0xCF8/0xCFC (microvm's PCIe is ECAM only).
 source "$(dirname "$0")/common.sh"
 reps=${REPS:-3}
@@ -14,12 +18,21 @@ rand_ops=${RAND_OPS:-8192}
 qd_deep=${QD:-16}
 caches=${CACHES:-none writeback}
 image_mib=${IMAGE_MIB:-512}
+formats=${FORMATS:-raw}
+qcow2_prealloc=${QCOW2_PREALLOC:-full}
 build_all
 
-image=$(mktemp --tmpdir bench-blk-XXXXXX.img)
-trap 'rm -f "$image"' EXIT
+raw_image=$(mktemp --tmpdir bench-blk-XXXXXX.img)
+qcow2_image=$(mktemp --tmpdir bench-blk-XXXXXX.qcow2)
+trap 'rm -f "$raw_image" "$qcow2_image"' EXIT
 # Written, not sparse: reads of holes would never reach the disk.
-dd if=/dev/zero of="$image" bs=1M count="$image_mib" conv=fsync status=none
+dd if=/dev/zero of="$raw_image" bs=1M count="$image_mib" conv=fsync status=none
+make_qcow2() {
+    rm -f "$qcow2_image"
+    qemu-img create -q -f qcow2 -o "cluster_size=65536,preallocation=$qcow2_prealloc" "$qcow2_image" "${image_mib}M"
+}
+format=raw
+image=$raw_image
 
 baseline=${BASELINE:-}
 whos="ours qemu"
@@ -28,15 +41,16 @@ whos="ours qemu"
 # one WHO CACHE APPEND -> the guest's "bench ..." line
 one() {
     local who=$1 cache=$2 append=$3
+    [ "$format" = qcow2 ] && [ "$qcow2_prealloc" = none ] && make_qcow2
     if [ "$who" = base ]; then
-        timeout 600 "$baseline" --kernel "$guests/blk.elf" --memory 256M --disk "$image,cache=$cache" --append "$append" 2>/dev/null
+        timeout 600 "$baseline" --kernel "$guests/blk.elf" --memory 256M --disk "$image,cache=$cache,format=$format" --append "$append" 2>/dev/null
     elif [ "$who" = ours ]; then
-        timeout 600 "$vmm" --kernel "$guests/blk.elf" --memory 256M --disk "$image,cache=$cache" --append "$append" 2>/dev/null
+        timeout 600 "$vmm" --kernel "$guests/blk.elf" --memory 256M --disk "$image,cache=$cache,format=$format" --append "$append" 2>/dev/null
     else
         timeout 600 "$qemu" -M pc -accel kvm -m 256 -nodefaults -display none -monitor none -serial stdio -no-reboot \
             -kernel "$guests/blk.elf" -append "$append" \
             -device virtio-blk-pci,drive=d0,disable-legacy=on \
-            -drive "if=none,id=d0,file=$image,format=raw,cache=$cache,aio=threads" 2>/dev/null
+            -drive "if=none,id=d0,file=$image,format=$format,cache=$cache,aio=threads" 2>/dev/null
     fi | tr -d '\r' | grep -m1 '^bench ' || echo "bench failed"
 }
 
@@ -71,16 +85,20 @@ run_case() {
         else basecol=$(printf '  base %7s %s (%s)' "$bi" "$unit" "$(ratio "$bi" "$qi")"); fi
     fi
     local r_ours; if [ "$bs" -ge 1048576 ]; then r_ours=$(ratio "$ok" "$qk"); else r_ours=$(ratio "$oi" "$qi"); fi
-    printf '%-10s %-9s bs=%-4s qd=%-2s  ours %7s %s  qemu %7s %s  ratio %s%s\n' "cache=$cache" "$name" "$label" "$qd" \
+    printf '%-6s %-10s %-9s bs=%-4s qd=%-2s  ours %7s %s  qemu %7s %s  ratio %s%s\n' "$format" "cache=$cache" "$name" "$label" "$qd" \
         "$o" "$unit" "$q" "$unit" "$r_ours" "$basecol"
 }
 
 echo "virtio-blk, $(nproc) CPUs, $(uname -r), KVM: $(test -d /sys/module/kvm_pvm && echo pvm || echo hardware), median of $reps"
-for cache in $caches; do
-    run_case "$cache" seqread 1048576 1 "mib=$seq_mib"
-    run_case "$cache" seqwrite 1048576 1 "mib=$seq_mib"
-    run_case "$cache" randread 4096 1 "ops=$rand_ops"
-    run_case "$cache" randwrite 4096 1 "ops=$rand_ops"
-    run_case "$cache" randread 4096 "$qd_deep" "ops=$rand_ops"
-    run_case "$cache" randwrite 4096 "$qd_deep" "ops=$rand_ops"
+[[ " $formats " == *" qcow2 "* ]] && echo "qcow2: 64 KiB clusters, preallocation=$qcow2_prealloc"
+for format in $formats; do
+    if [ "$format" = qcow2 ]; then image=$qcow2_image; make_qcow2; else image=$raw_image; fi
+    for cache in $caches; do
+        run_case "$cache" seqread 1048576 1 "mib=$seq_mib"
+        run_case "$cache" seqwrite 1048576 1 "mib=$seq_mib"
+        run_case "$cache" randread 4096 1 "ops=$rand_ops"
+        run_case "$cache" randwrite 4096 1 "ops=$rand_ops"
+        run_case "$cache" randread 4096 "$qd_deep" "ops=$rand_ops"
+        run_case "$cache" randwrite 4096 "$qd_deep" "ops=$rand_ops"
+    done
 done
