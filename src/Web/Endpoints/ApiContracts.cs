@@ -63,6 +63,12 @@ public sealed record ImageResponse(
 
     /// <summary>Disk images: the size the guest sees.</summary>
     public long? VirtualSizeBytes { get; init; }
+
+    /// <summary>"web, db and 2 other VMs"; "—" for none.</summary>
+    public string DescribeUsers() =>
+        UsedBy.Count + UsedByOthers == 0 ? "—"
+        : string.Join(", ", UsedBy)
+          + (UsedByOthers == 0 ? "" : (UsedBy.Count > 0 ? " and " : "") + $"{UsedByOthers} other VM{(UsedByOthers == 1 ? "" : "s")}");
 }
 
 public sealed record VmEventResponse(long Id, DateTimeOffset At, Guid? VmId, string? VmName, string Kind, string Message, VmEventResult Result)

@@ -65,8 +65,17 @@ internal static class ImageEndpoints
             .ToHashSet(StringComparer.OrdinalIgnoreCase);
     }
 
-    private static async Task<IResult> DeleteAsync(Guid id, ImageLibrary library, CancellationToken cancellationToken)
+    private static async Task<IResult> DeleteAsync(
+        Guid id, ImageLibrary library, VmService vms, IPermissionService permissions, HttpContext http, CancellationToken cancellationToken)
     {
+        // The library's own refusal names every VM using the image; the caller hears only of those they may see.
+        if (await library.FindAsync(id, cancellationToken) is { UsedBy.Count: > 0 } usage)
+        {
+            var users = ImageResponse.From(usage, await VisibleVmNamesAsync(vms, permissions, http, cancellationToken));
+            return TypedResults.Problem($"{usage.Image.FileName} is used by {users.DescribeUsers()}; remove it from them first.",
+                statusCode: StatusCodes.Status409Conflict, title: "Conflict");
+        }
+
         var result = await library.DeleteAsync(id, cancellationToken);
         return result.Succeeded ? TypedResults.NoContent() : ApiResults.Problem(result);
     }

@@ -64,6 +64,24 @@ public sealed class HiddenVmTests(PlatformAppFactory factory) : IClassFixture<Pl
         }
     }
 
+    [Fact]
+    public async Task Deleting_an_image_it_uses_is_refused_without_naming_it()
+    {
+        using var admin = factory.CreateClient();
+        var hidden = (await (await admin.PostAsJsonAsync("/api/v1/vms", new { name = "hidden-image-holder", kernelPath = "/boot/vmlinuz" }, ApiJson.Options, Ct))
+            .ReadAsync<VmResponse>())!;
+        var image = await UploadDiskAsync(admin, "held-by-hidden.img");
+        await UseImageAsync(admin, hidden, image.Id);
+        string userId = await TestAccounts.CreateUserAsync(factory.Services, "hidden-image-manager",
+            (BuiltInRoles.AdministratorId, null), (BuiltInRoles.NoAccessId, hidden.Id));
+        using var manager = factory.CreateClient().WithToken(await TestAccounts.CreateTokenAsync(factory.Services, userId));
+
+        var refused = await manager.DeleteAsync($"/api/v1/images/{image.Id}", Ct);
+
+        refused.StatusCode.Should().Be(HttpStatusCode.Conflict);
+        (await refused.Content.ReadAsStringAsync(Ct)).Should().NotContain(hidden.Name).And.Contain("1 other VM");
+    }
+
     /// <summary>A VM, and a client of a user who may audit everything but that VM.</summary>
     private async Task<(HttpClient Auditor, VmResponse Hidden)> AuditorWithHiddenVmAsync(string name)
     {

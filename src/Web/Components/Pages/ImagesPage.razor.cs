@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
 using Platform.Web.Data;
+using Platform.Web.Endpoints;
 using Platform.Web.Security;
 using Platform.Web.Services.Images;
 using Platform.Web.Services.Vms;
@@ -34,18 +35,7 @@ public partial class ImagesPage
     protected override Task OnInitializedAsync() => LoadAsync();
 
     /// <summary>The VMs using an image, as far as the user may know them (others are counted, not named).</summary>
-    private string UsedBy(ImageUsage usage)
-    {
-        if (usage.UsedBy.Count == 0)
-        {
-            return "—";
-        }
-
-        var visible = _visibleNames ?? [];
-        var named = usage.UsedBy.Where(visible.Contains).ToList();
-        int others = usage.UsedBy.Count - named.Count;
-        return string.Join(", ", named) + (others == 0 ? "" : (named.Count > 0 ? " and " : "") + $"{others} other VM{(others == 1 ? "" : "s")}");
-    }
+    private string UsedBy(ImageUsage usage) => ImageResponse.From(usage, _visibleNames ?? []).DescribeUsers();
 
     private async Task LoadAsync()
     {
@@ -67,6 +57,16 @@ public partial class ImagesPage
         if (!await Current.CheckAsync(Privileges.ImageManage, null, AuditActions.ImageDelete, image.FileName))
         {
             Snackbar.Add("Deleting images needs Image.Manage.", Severity.Error);
+            return;
+        }
+
+        // The button is off for an image in use, but the page may be older than that: the library's refusal would
+        // name every VM using it, so say it here with only the VMs this user may see.
+        if (await Library.FindAsync(image.Id, CancellationToken.None) is { UsedBy.Count: > 0 } usage)
+        {
+            await Current.AuditAsync(AuditActions.ImageDelete, AuditResult.Failed, target: image.FileName, detail: "in use");
+            Snackbar.Add($"{image.FileName} is used by {UsedBy(usage)}; remove it from them first.", Severity.Error);
+            await LoadAsync();
             return;
         }
 
