@@ -160,8 +160,8 @@ internal static class VmEndpoints
         }
 
         return TypedResults.Problem(
-            $"Host paths ({string.Join(", ", added)}) open host files with the dashboard's own rights, so adding one (or making a host disk writable) " +
-            $"needs {PrivilegeNames.Format(HostPaths.Needed)}; use images from the library instead.",
+            $"Host paths and TAP devices ({string.Join(", ", added)}) reach the host with the dashboard's own rights, so adding one (or making a host disk " +
+            $"writable) needs {PrivilegeNames.Format(HostPaths.Needed)}; use images from the library, and ask an administrator for a network.",
             statusCode: StatusCodes.Status403Forbidden, title: "Forbidden");
     }
 

@@ -10,7 +10,9 @@ namespace Platform.Web.Security;
 /// file the dashboard can: its database, and with it every grant. That is administering the dashboard, so a path the
 /// VM did not have before (or a path disk that turns writable) needs <see cref="Needed"/> on <c>/</c>, as in Proxmox
 /// VE only root may give a VM a raw host path. Paths the VM had already stay through anyone's edits; library images
-/// need only Image.Use.
+/// need only Image.Use. TAP devices are the same kind of thing for the network: a NIC on a TAP device the VM did not
+/// have puts the VM on whatever host network that device is bridged to (someone else's, or the host's own), so a new
+/// TAP name needs <see cref="Needed"/> too, until the dashboard has administered networks to choose from.
 /// </summary>
 public static class HostPaths
 {
@@ -18,16 +20,19 @@ public static class HostPaths
 
     /// <summary>
     /// The host paths <paramref name="input"/> would give the VM that <paramref name="current"/> (null for a new VM)
-    /// did not have, or had only read-only; empty when it adds none. Paths are taken as <see cref="VmService"/> stores
-    /// them: kernel and initrd only for a kernel boot, a disk's only without a library image, trimmed.
+    /// did not have, or had only read-only, then the TAP devices it did not have (as "TAP device NAME"); empty when it
+    /// adds none. Paths are taken as <see cref="VmService"/> stores them: kernel and initrd only for a kernel boot, a
+    /// disk's only without a library image, trimmed.
     /// </summary>
     public static IReadOnlyList<string> Added(VmDefinitionInput input, VirtualMachine? current)
     {
         ArgumentNullException.ThrowIfNull(input);
         var had = current is null ? [] : Of(current).ToList();
+        var hadTaps = current?.Nics.Select(n => n.TapName).ToHashSet(StringComparer.Ordinal) ?? [];
         return Of(input)
             .Where(wanted => !had.Any(h => h.Path == wanted.Path && (h.Writable || !wanted.Writable)))
             .Select(wanted => wanted.Path)
+            .Concat(input.Nics.Select(n => n.TapName.Trim()).Where(tap => tap.Length > 0 && !hadTaps.Contains(tap)).Select(tap => $"TAP device {tap}"))
             .Distinct(StringComparer.Ordinal)
             .ToList();
     }

@@ -58,6 +58,38 @@ public sealed class HostPathsTests(PlatformAppFactory factory) : IClassFixture<P
             .Should().Be(HttpStatusCode.OK, "an administrator may");
     }
 
+    [Fact]
+    public async Task A_vm_admin_keeps_the_tap_devices_an_administrator_chose_but_adds_none()
+    {
+        using var admin = factory.CreateClient();
+        var kernel = await UploadKernelAsync(admin, "taps-kernel.bin");
+        using var vmAdmin = await ClientOfAsync("taps-vmadmin", BuiltInRoles.VmAdminId);
+
+        var refused = await vmAdmin.PostAsJsonAsync("/api/v1/vms",
+            new { name = "on-someone-elses-network", kernelImageId = kernel.Id, nics = new[] { new { tapName = "tap-finance" } } }, ApiJson.Options, Ct);
+        refused.StatusCode.Should().Be(HttpStatusCode.Forbidden, "a TAP device puts the VM on whatever network it is bridged to");
+        (await refused.Content.ReadAsStringAsync(Ct)).Should().Contain("TAP device tap-finance").And.Contain("User.Manage");
+
+        var vm = (await (await admin.PostAsJsonAsync("/api/v1/vms",
+            new { name = "taps-edited", kernelImageId = kernel.Id, nics = new[] { new { tapName = "tap-lab" } } }, ApiJson.Options, Ct)).ReadAsync<VmResponse>())!;
+        (await PutNicsAsync(vmAdmin, vm.Id, kernel.Id, "tap-lab")).StatusCode.Should().Be(HttpStatusCode.OK, "the device was there already");
+        (await PutNicsAsync(vmAdmin, vm.Id, kernel.Id, "tap-lab", "tap-finance")).StatusCode.Should().Be(HttpStatusCode.Forbidden, "a second NIC on another network");
+        (await PutNicsAsync(vmAdmin, vm.Id, kernel.Id)).StatusCode.Should().Be(HttpStatusCode.OK, "taking a NIC away reaches nothing new");
+        (await PutNicsAsync(admin, vm.Id, kernel.Id, "tap-finance")).StatusCode.Should().Be(HttpStatusCode.OK, "an administrator may");
+    }
+
+    private static async Task<HttpResponseMessage> PutNicsAsync(HttpClient client, Guid vmId, Guid kernelImageId, params string[] taps)
+    {
+        var current = await client.GetAsync($"/api/v1/vms/{vmId}", Ct);
+        using var put = new HttpRequestMessage(HttpMethod.Put, $"/api/v1/vms/{vmId}");
+        put.Headers.TryAddWithoutValidation("If-Match", current.Headers.ETag!.ToString());
+        put.Content = JsonContent.Create(new
+        {
+            name = "taps-edited", kernelImageId, nics = taps.Select(tap => new { tapName = tap }).ToArray(),
+        }, options: ApiJson.Options);
+        return await client.SendAsync(put, Ct);
+    }
+
     private async Task<HttpClient> ClientOfAsync(string name, Guid roleId)
     {
         string userId = await TestAccounts.CreateUserAsync(factory.Services, name, (roleId, null));

@@ -218,8 +218,8 @@ public partial class VmEditor
         var added = HostPaths.Added(_input, IsNew ? null : await Vms.FindAsync(Id!.Value, CancellationToken.None));
         if (added.Count > 0 && !await Current.CheckAsync(HostPaths.Needed, null, action, _input.Name))
         {
-            Snackbar.Add($"Host paths ({string.Join(", ", added)}) open host files with the dashboard's own rights: adding one needs " +
-                $"{PrivilegePolicies.Describe(HostPaths.Needed)}. Choose images from the library instead.", Severity.Error);
+            Snackbar.Add($"Host paths and TAP devices ({string.Join(", ", added)}) reach the host with the dashboard's own rights: adding one needs " +
+                $"{PrivilegePolicies.Describe(HostPaths.Needed)}. Choose images from the library, and ask an administrator for a network.", Severity.Error);
             return;
         }
 
