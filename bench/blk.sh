@@ -8,7 +8,7 @@
 # so a change is measured against its baseline in the same sitting on a noisy host ("base" column, base/QEMU).
 # FORMATS="raw qcow2" (default raw): qcow2 rows use a 64 KiB-cluster image made by qemu-img with
 # QCOW2_PREALLOC=full (default: every cluster allocated and written, so both measure the mapping on the in-place
-# path), metadata (clusters allocated, data never written) or none (a fresh empty image before every run: writes
+# path), metadata (clusters allocated, data never written) or off (a fresh empty image before every run: writes
 # measure allocation; reads of unallocated clusters never touch the disk). Ours gets format=qcow2, QEMU format=qcow2.
 # QEMU's pc machine is used because the guest finds its disk on ports 0xCF8/0xCFC (microvm's PCIe is ECAM only).
 source "$(dirname "$0")/common.sh"
@@ -41,7 +41,7 @@ whos="ours qemu"
 # one WHO CACHE APPEND -> the guest's "bench ..." line
 one() {
     local who=$1 cache=$2 append=$3
-    [ "$format" = qcow2 ] && [ "$qcow2_prealloc" = none ] && make_qcow2
+    [ "$format" = qcow2 ] && [ "$qcow2_prealloc" = off ] && make_qcow2
     if [ "$who" = base ]; then
         timeout 600 "$baseline" --kernel "$guests/blk.elf" --memory 256M --disk "$image,cache=$cache,format=$format" --append "$append" 2>/dev/null
     elif [ "$who" = ours ]; then
