@@ -46,6 +46,20 @@ public static class WebApplicationExtensions
 
     public static void MapPlatformEndpoints(this WebApplication app)
     {
+        // npm's manifests sit in the web root (npm installs into wwwroot/lib): build inputs that would tell anyone
+        // every front-end package and version. Refused before any static-file handler (MapStaticAssets serves the
+        // whole web root in development) can answer.
+        app.Use((context, next) =>
+        {
+            if (context.Request.Path.Value is { } path
+                && (path.Equals("/package.json", StringComparison.OrdinalIgnoreCase) || path.Equals("/package-lock.json", StringComparison.OrdinalIgnoreCase)))
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            }
+
+            return next(context);
+        });
         app.MapStaticAssets();
         // The repository's wwwroot (npm assets, our css/js) is not part of the static web assets manifest.
         app.UseStaticFiles();

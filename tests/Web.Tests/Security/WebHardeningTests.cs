@@ -29,6 +29,19 @@ public sealed class WebHardeningTests(PlatformAppFactory factory) : IClassFixtur
         headers.Contains("Strict-Transport-Security").Should().BeFalse("plain HTTP cannot promise HTTPS");
     }
 
+    [Theory]
+    [InlineData("/package.json")]
+    [InlineData("/package-lock.json")]
+    public async Task The_npm_manifests_in_the_web_root_are_not_served(string path)
+    {
+        using var client = factory.CreateClient();
+        (await client.GetAsync("/css/app.css", Ct)).StatusCode.Should().Be(HttpStatusCode.OK, "the web root is served");
+
+        var response = await client.GetAsync(path, Ct);
+
+        response.StatusCode.Should().Be(HttpStatusCode.NotFound, "the versions of every front-end package are a build input, not for the browser");
+    }
+
     [Fact]
     public async Task Over_https_every_cookie_is_secure_http_only_and_same_site_strict_and_hsts_is_sent()
     {
