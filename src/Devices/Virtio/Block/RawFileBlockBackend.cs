@@ -131,15 +131,10 @@ public sealed class RawFileBlockBackend : IBlockBackend, IDiskImage
         ArgumentNullException.ThrowIfNull(destinations);
         try
         {
-            long wanted = 0;
-            foreach (var destination in destinations)
-            {
-                wanted += destination.Length;
-            }
-
             long read = RandomAccess.Read(_file, destinations, offset);
-            // preadv stops short only at the end of the file (or, rarely, part-way for a signal): go on with the rest.
-            return read == wanted || ReadRest(offset, destinations, read);
+            // preadv stops short only at the end of the file (or, rarely, part-way for a signal): go on with the rest,
+            // where Read gives zeros past the end.
+            return read == IoSlices.Total(destinations) || IoSlices.ReadRest(offset, destinations, read, Read);
         }
         catch (IOException ex)
         {
@@ -321,28 +316,6 @@ public sealed class RawFileBlockBackend : IBlockBackend, IDiskImage
         {
             return Length;
         }
-    }
-
-    /// <summary>After a short preadv that moved <paramref name="done"/> bytes: reads the rest buffer by buffer; past the end of the file reads as zeros.</summary>
-    private bool ReadRest(long offset, IReadOnlyList<Memory<byte>> destinations, long done)
-    {
-        long position = 0;
-        foreach (var destination in destinations)
-        {
-            long end = position + destination.Length;
-            if (end > done)
-            {
-                int skip = (int)Math.Max(0, done - position);
-                if (!Read(offset + position + skip, destination.Span[skip..]))
-                {
-                    return false;
-                }
-            }
-
-            position = end;
-        }
-
-        return true;
     }
 
     private bool Failed(string operation, IOException ex)

@@ -89,35 +89,8 @@ internal sealed class Qcow2ImageFile : IDisposable
     {
         try
         {
-            long wanted = 0;
-            foreach (var destination in destinations)
-            {
-                wanted += destination.Length;
-            }
-
             long done = RandomAccess.Read(Handle, destinations, offset);
-            if (done == wanted)
-            {
-                return true;
-            }
-
-            long position = 0;
-            foreach (var destination in destinations)
-            {
-                long end = position + destination.Length;
-                if (end > done)
-                {
-                    int skip = (int)Math.Max(0, done - position);
-                    if (!Read(offset + position + skip, destination.Span[skip..]))
-                    {
-                        return false;
-                    }
-                }
-
-                position = end;
-            }
-
-            return true;
+            return done == IoSlices.Total(destinations) || IoSlices.ReadRest(offset, destinations, done, Read);
         }
         catch (IOException ex)
         {
