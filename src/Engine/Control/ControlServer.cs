@@ -54,29 +54,18 @@ public sealed class ControlServer : IAsyncDisposable
         }
     }
 
-    private async Task AcceptLoopAsync()
+    private Task AcceptLoopAsync() => UnixSocketListener.AcceptEachAsync(_listener, Accept, _stopping.Token);
+
+    private void Accept(Socket client)
     {
-        while (!_stopping.IsCancellationRequested)
+        var connection = new ControlConnection(client, HandleLine);
+        lock (_lock)
         {
-            Socket client;
-            try
-            {
-                client = await _listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                break;
-            }
-
-            var connection = new ControlConnection(client, HandleLine);
-            lock (_lock)
-            {
-                _connections.Add(connection);
-            }
-
-            connection.Start(_greeting);
-            _ = ForgetWhenDoneAsync(connection);
+            _connections.Add(connection);
         }
+
+        connection.Start(_greeting);
+        _ = ForgetWhenDoneAsync(connection);
     }
 
     private async Task ForgetWhenDoneAsync(ControlConnection connection)

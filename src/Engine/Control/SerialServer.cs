@@ -38,25 +38,14 @@ public sealed class SerialServer : IAsyncDisposable
         return server;
     }
 
-    private async Task AcceptLoopAsync()
-    {
-        while (!_stopping.IsCancellationRequested)
-        {
-            Socket client;
-            try
-            {
-                client = await _listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                break;
-            }
+    private Task AcceptLoopAsync() => UnixSocketListener.AcceptEachAsync(_listener, Accept, _stopping.Token);
 
-            lock (_lock)
-            {
-                _clients.RemoveAll(t => t.IsCompleted);
-                _clients.Add(ServeAsync(client));
-            }
+    private void Accept(Socket client)
+    {
+        lock (_lock)
+        {
+            _clients.RemoveAll(t => t.IsCompleted);
+            _clients.Add(ServeAsync(client));
         }
     }
 

@@ -45,6 +45,28 @@ internal static class UnixSocketListener
         }
     }
 
+    /// <summary>
+    /// Accepts clients of <paramref name="listener"/> (a Unix or TCP listening socket) and hands each to
+    /// <paramref name="accepted"/> until <paramref name="stopping"/> is cancelled or the listener is closed.
+    /// </summary>
+    public static async Task AcceptEachAsync(Socket listener, Action<Socket> accepted, CancellationToken stopping)
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await listener.AcceptAsync(stopping).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                break;
+            }
+
+            accepted(client);
+        }
+    }
+
     private static bool IsAnswering(string path)
     {
         using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);

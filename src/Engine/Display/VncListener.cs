@@ -70,31 +70,20 @@ public sealed class VncListener : IAsyncDisposable
         return listener;
     }
 
-    private async Task AcceptLoopAsync()
+    private Task AcceptLoopAsync() => UnixSocketListener.AcceptEachAsync(_listener, Accept, _stopping.Token);
+
+    private void Accept(Socket client)
     {
-        while (!_stopping.IsCancellationRequested)
+        if (client.ProtocolType == ProtocolType.Tcp)
         {
-            Socket client;
-            try
-            {
-                client = await _listener.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                break;
-            }
+            // Updates are written whole; small replies (a key's LED change) should not wait for Nagle.
+            client.NoDelay = true;
+        }
 
-            if (client.ProtocolType == ProtocolType.Tcp)
-            {
-                // Updates are written whole; small replies (a key's LED change) should not wait for Nagle.
-                client.NoDelay = true;
-            }
-
-            lock (_lock)
-            {
-                _clients.RemoveAll(t => t.IsCompleted);
-                _clients.Add(Task.Run(() => _display.ServeAsync(new NetworkStream(client, ownsSocket: true), _requirePassword, _stopping.Token)));
-            }
+        lock (_lock)
+        {
+            _clients.RemoveAll(t => t.IsCompleted);
+            _clients.Add(Task.Run(() => _display.ServeAsync(new NetworkStream(client, ownsSocket: true), _requirePassword, _stopping.Token)));
         }
     }
 
