@@ -5,10 +5,12 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.Mvc.Testing.Handlers;
+using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Platform.Web.Data;
+using Platform.Web.Hubs;
 using Platform.Web.Security;
 
 namespace Platform.Web.Tests.Infrastructure;
@@ -170,6 +172,21 @@ public static partial class TestAccounts
         cookie.Should().Contain("platform.session");
         return (client, cookie);
     }
+
+    /// <summary>A connection to the VM hub that sends the browser session's <paramref name="cookie"/> (none: anonymous);
+    /// not started.</summary>
+    public static HubConnection VmHubConnection<TEntry>(WebApplicationFactory<TEntry> factory, string? cookie)
+        where TEntry : class =>
+        new HubConnectionBuilder()
+            .WithUrl(new Uri(factory.Server.BaseAddress, VmHub.Path.TrimStart('/')), o =>
+            {
+                o.HttpMessageHandlerFactory = _ => factory.Server.CreateHandler();
+                if (cookie is not null)
+                {
+                    o.Headers["Cookie"] = cookie;
+                }
+            })
+            .Build();
 
     /// <summary>A WebSocket client sending the browser session's cookie (and an Origin, when given).</summary>
     public static WebSocketClient ConsoleClient<TEntry>(WebApplicationFactory<TEntry> factory, string cookie, string? origin = null)

@@ -198,13 +198,7 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
         using var admin = factory.CreateClient();
         var vm = await CreateVmAsync(admin, $"h-{role}-{action}");
         var (_, cookie) = await SignInAsAsync(role, action);
-        await using var hub = new HubConnectionBuilder()
-            .WithUrl(new Uri(factory.Server.BaseAddress, VmHub.Path.TrimStart('/')), o =>
-            {
-                o.HttpMessageHandlerFactory = _ => factory.Server.CreateHandler();
-                o.Headers["Cookie"] = cookie;
-            })
-            .Build();
+        await using var hub = TestAccounts.VmHubConnection(factory, cookie);
         var heard = new ConcurrentQueue<VmStateChanged>();
         hub.On<VmStateChanged>("StateChanged", heard.Enqueue);
         await hub.StartAsync(Ct);

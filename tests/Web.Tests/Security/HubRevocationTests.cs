@@ -32,13 +32,7 @@ public sealed class HubRevocationTests(PlatformAppFactory factory) : IClassFixtu
         var kept = await CreateVmAsync(admin, "hub-kept-vm");
         string userId = await TestAccounts.CreateUserAsync(app.Services, "hub-revoked-user", (BuiltInRoles.VmUserId, revoked.Id), (BuiltInRoles.VmUserId, kept.Id));
         var (_, cookie) = await TestAccounts.SignInAsync(app, "hub-revoked-user");
-        await using var hub = new HubConnectionBuilder()
-            .WithUrl(new Uri(app.Server.BaseAddress, VmHub.Path.TrimStart('/')), o =>
-            {
-                o.HttpMessageHandlerFactory = _ => app.Server.CreateHandler();
-                o.Headers["Cookie"] = cookie;
-            })
-            .Build();
+        await using var hub = TestAccounts.VmHubConnection(app, cookie);
         var heard = new ConcurrentQueue<(string Kind, Guid VmId)>();
         hub.On<VmStateChanged>("StateChanged", change => heard.Enqueue(("state", change.VmId)));
         hub.On<JsonElement>("Stats", sample => heard.Enqueue(("stats", sample.GetProperty("vmId").GetGuid())));

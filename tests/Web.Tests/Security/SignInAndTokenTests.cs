@@ -142,13 +142,7 @@ public sealed class SignInAndTokenTests(PlatformAppFactory factory) : IClassFixt
             .ReadAsync<VmResponse>();
         await TestAccounts.CreateUserAsync(factory.Services, "hub-viewer", (BuiltInRoles.AuditorId, mine!.Id));
         var (_, cookie) = await TestAccounts.SignInAsync(factory, "hub-viewer");
-        await using var hub = new HubConnectionBuilder()
-            .WithUrl(new Uri(factory.Server.BaseAddress, VmHub.Path.TrimStart('/')), o =>
-            {
-                o.HttpMessageHandlerFactory = _ => factory.Server.CreateHandler();
-                o.Headers["Cookie"] = cookie;
-            })
-            .Build();
+        await using var hub = TestAccounts.VmHubConnection(factory, cookie);
         await hub.StartAsync(Ct);
 
         await hub.InvokeAsync("Watch", mine.Id, Ct);
@@ -162,9 +156,7 @@ public sealed class SignInAndTokenTests(PlatformAppFactory factory) : IClassFixt
     [Fact]
     public async Task Without_a_session_the_hub_refuses_to_connect()
     {
-        await using var hub = new HubConnectionBuilder()
-            .WithUrl(new Uri(factory.Server.BaseAddress, VmHub.Path.TrimStart('/')), o => o.HttpMessageHandlerFactory = _ => factory.Server.CreateHandler())
-            .Build();
+        await using var hub = TestAccounts.VmHubConnection(factory, cookie: null);
         var connect = () => hub.StartAsync(Ct);
         (await connect.Should().ThrowAsync<HttpRequestException>()).Which.StatusCode.Should().Be(HttpStatusCode.Unauthorized);
     }

@@ -108,13 +108,7 @@ public sealed partial class VmSupervisorTests
         var vm = await CreateAsync(client, "phoenix", "echo", new { onCrash = "Restart" });
         vm.OnCrash.Should().Be(CrashPolicy.Restart);
         var (_, cookie) = await TestAccounts.SignInAsync(app, TestAccounts.AdminName, TestAccounts.AdminPassword);
-        await using var hub = new HubConnectionBuilder()
-            .WithUrl(new Uri(app.Server.BaseAddress, VmHub.Path.TrimStart('/')), o =>
-            {
-                o.HttpMessageHandlerFactory = _ => app.Server.CreateHandler();
-                o.Headers["Cookie"] = cookie;
-            })
-            .Build();
+        await using var hub = TestAccounts.VmHubConnection(app, cookie);
         var pushed = new ConcurrentQueue<VmStateChanged>();
         hub.On<VmStateChanged>("StateChanged", pushed.Enqueue);
         await hub.StartAsync(Token);

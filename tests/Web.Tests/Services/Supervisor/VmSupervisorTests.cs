@@ -253,13 +253,7 @@ public sealed partial class VmSupervisorTests : IDisposable
         using var client = app.CreateClient();
         var vm = await CreateAsync(client, "hub-vm", "echo");
         var (_, cookie) = await TestAccounts.SignInAsync(app, TestAccounts.AdminName, TestAccounts.AdminPassword);
-        await using var hub = new HubConnectionBuilder()
-            .WithUrl(new Uri(app.Server.BaseAddress, VmHub.Path.TrimStart('/')), o =>
-            {
-                o.HttpMessageHandlerFactory = _ => app.Server.CreateHandler();
-                o.Headers["Cookie"] = cookie;
-            })
-            .Build();
+        await using var hub = TestAccounts.VmHubConnection(app, cookie);
         var states = new ConcurrentQueue<VmStateChanged>();
         var stats = new ConcurrentQueue<VmStatsSample>();
         hub.On<VmStateChanged>("StateChanged", states.Enqueue);
