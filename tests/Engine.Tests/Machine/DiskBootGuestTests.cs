@@ -14,28 +14,18 @@ namespace Platform.Engine.Tests.Machine;
 public sealed class DiskBootGuestTests : IDisposable
 {
     private static readonly TimeSpan GuestTimeout = TimeSpan.FromSeconds(60);
-    private readonly List<IDisposable> _owned = [];
+    private readonly Owned _owned = new();
 
-    public void Dispose()
-    {
-        foreach (var owned in _owned)
-        {
-            owned.Dispose();
-        }
-    }
+    public void Dispose() => _owned.Dispose();
 
     private GuestTree Tree()
     {
-        var tree = new GuestTree();
-        _owned.Add(tree);
-        return tree;
+        return _owned.Add(new GuestTree());
     }
 
     private BootDisk Disk()
     {
-        var disk = new BootDisk(64L << 20);
-        _owned.Add(disk);
-        return disk;
+        return _owned.Add(new BootDisk(64L << 20));
     }
 
     private static readonly BootDisk.Part Root = new(BootDisk.FirstPartitionSector, (48L << 20) / 512);

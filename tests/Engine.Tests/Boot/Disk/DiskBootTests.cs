@@ -10,30 +10,20 @@ namespace Platform.Engine.Tests.Boot.Disk;
 public sealed class DiskBootTests : IDisposable
 {
     private const ulong Memory = 256ul << 20;
-    private readonly List<IDisposable> _owned = [];
+    private readonly Owned _owned = new();
     private readonly byte[] _kernel = Ext4FileSystemTests.Pattern(200_003, seed: 11);
     private readonly byte[] _initrd = Ext4FileSystemTests.Pattern(70_001, seed: 12);
 
-    public void Dispose()
-    {
-        foreach (var owned in _owned)
-        {
-            owned.Dispose();
-        }
-    }
+    public void Dispose() => _owned.Dispose();
 
     private GuestTree Tree()
     {
-        var tree = new GuestTree();
-        _owned.Add(tree);
-        return tree;
+        return _owned.Add(new GuestTree());
     }
 
     private BootDisk Disk(long megabytes = 96)
     {
-        var disk = new BootDisk(megabytes << 20);
-        _owned.Add(disk);
-        return disk;
+        return _owned.Add(new BootDisk(megabytes << 20));
     }
 
     private static BootDisk.Part Part(int index, long megabytes = 40, byte type = 0x83, Guid? gpt = null, bool bootable = false) =>

@@ -13,7 +13,7 @@ public sealed class Ext4CorruptionTests : IDisposable
     private readonly GuestTree _tree = new();
     private readonly BootDisk _disk = new(48L << 20);
     private readonly BootDisk.Part _part = new(BootDisk.FirstPartitionSector, (40L << 20) / 512);
-    private readonly List<IDisposable> _owned = [];
+    private readonly Owned _owned = new();
 
     public Ext4CorruptionTests()
     {
@@ -36,10 +36,7 @@ public sealed class Ext4CorruptionTests : IDisposable
 
     public void Dispose()
     {
-        foreach (var owned in _owned)
-        {
-            owned.Dispose();
-        }
+        _owned.Dispose();
 
         _tree.Dispose();
         _disk.Dispose();

@@ -11,7 +11,7 @@ public sealed class Ext4FileSystemTests : IDisposable
     private readonly GuestTree _tree = new();
     private readonly byte[] _kernel = Pattern(300 * 1024 + 17, seed: 1);
     private readonly byte[] _sparse;
-    private readonly List<IDisposable> _owned = [];
+    private readonly Owned _owned = new();
 
     public Ext4FileSystemTests()
     {
@@ -43,10 +43,7 @@ public sealed class Ext4FileSystemTests : IDisposable
 
     public void Dispose()
     {
-        foreach (var owned in _owned)
-        {
-            owned.Dispose();
-        }
+        _owned.Dispose();
 
         _tree.Dispose();
     }
