@@ -7,25 +7,9 @@ using Platform.Web.Security;
 namespace Platform.E2E.Tests;
 
 /// <summary>Roles in a real browser: what an Auditor sees, and a grant made on the administration page.</summary>
-public sealed class AccessTests : IAsyncLifetime
+public sealed class AccessTests : DashboardBrowserTest
 {
     private const string Password = "a-browser-test-password";
-    private readonly DashboardServer _server = new();
-    private IPlaywright? _playwright;
-    private IBrowser? _browser;
-
-    public async ValueTask InitializeAsync() => (_playwright, _browser) = await Browser.LaunchAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_browser is not null)
-        {
-            await _browser.DisposeAsync();
-        }
-
-        _playwright?.Dispose();
-        await _server.DisposeAsync();
-    }
 
     private static async Task<Guid> CreateVmAsync(HttpClient api, string name)
     {
@@ -37,27 +21,27 @@ public sealed class AccessTests : IAsyncLifetime
     [Fact]
     public async Task An_auditor_sees_the_vms_but_no_power_or_console_and_a_direct_console_url_is_refused()
     {
-        using var api = _server.CreateApiClient();
+        using var api = Server.CreateApiClient();
         var id = await CreateVmAsync(api, "audited-vm");
-        await _server.CreateUserAsync("auditor", Password, (BuiltInRoles.AuditorId, null));
-        var page = await _browser!.NewPageAsync();
+        await Server.CreateUserAsync("auditor", Password, (BuiltInRoles.AuditorId, null));
+        var page = await Chromium.NewPageAsync();
         try
         {
-            await SignIn.AsAsync(page, _server.BaseAddress, "auditor", Password);
-            await page.GotoAsync(new Uri(_server.BaseAddress, "/vms").ToString());
+            await SignIn.AsAsync(page, Server.BaseAddress, "auditor", Password);
+            await page.GotoAsync(new Uri(Server.BaseAddress, "/vms").ToString());
             await Interactive.WaitForCircuitAsync(page);
             await Assertions.Expect(page.GetByTestId("vm-list")).ToContainTextAsync("audited-vm");
             await Assertions.Expect(page.GetByLabel("Start audited-vm")).ToHaveCountAsync(0);
             await Assertions.Expect(page.GetByTestId("new-vm")).ToHaveCountAsync(0);
 
-            await page.GotoAsync(new Uri(_server.BaseAddress, $"/vms/{id}").ToString());
+            await page.GotoAsync(new Uri(Server.BaseAddress, $"/vms/{id}").ToString());
             await Interactive.WaitForCircuitAsync(page);
             await Assertions.Expect(page.Locator("#page-title")).ToHaveTextAsync("audited-vm");
             await Assertions.Expect(page.GetByTestId("vm-power-buttons")).ToHaveCountAsync(0);
             await Assertions.Expect(page.GetByRole(AriaRole.Tab, new() { Name = "Console" })).ToHaveCountAsync(0);
             await Assertions.Expect(page.GetByRole(AriaRole.Tab, new() { Name = "Serial" })).ToHaveCountAsync(0);
 
-            await page.GotoAsync(new Uri(_server.BaseAddress, $"/vms/{id}/screen").ToString());
+            await page.GotoAsync(new Uri(Server.BaseAddress, $"/vms/{id}/screen").ToString());
             await Assertions.Expect(page.GetByTestId("console-denied")).ToBeVisibleAsync();
 
             // The WebSocket itself, opened from the page as a script would: refused.
@@ -81,16 +65,16 @@ public sealed class AccessTests : IAsyncLifetime
     [Fact]
     public async Task An_administrator_grants_vmuser_on_one_vm_and_the_user_gets_that_console_only()
     {
-        using var api = _server.CreateApiClient();
+        using var api = Server.CreateApiClient();
         var granted = await CreateVmAsync(api, "granted-vm");
         var other = await CreateVmAsync(api, "other-vm");
-        await _server.CreateUserAsync("operator", Password);
+        await Server.CreateUserAsync("operator", Password);
 
-        var admin = await _browser!.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        var admin = await Chromium.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
         try
         {
-            await SignIn.AsAdministratorAsync(admin, _server);
-            await admin.GotoAsync(new Uri(_server.BaseAddress, "/admin/users").ToString());
+            await SignIn.AsAdministratorAsync(admin, Server);
+            await admin.GotoAsync(new Uri(Server.BaseAddress, "/admin/users").ToString());
             await Interactive.WaitForCircuitAsync(admin);
             await admin.GetByRole(AriaRole.Tab, new() { Name = "Grants" }).ClickAsync();
             await admin.GetByTestId("grant-subject").ClickAsync();
@@ -108,31 +92,31 @@ public sealed class AccessTests : IAsyncLifetime
             throw;
         }
 
-        var user = await (await _browser.NewContextAsync()).NewPageAsync();
-        await SignIn.AsAsync(user, _server.BaseAddress, "operator", Password);
-        await user.GotoAsync(new Uri(_server.BaseAddress, "/vms").ToString());
+        var user = await (await Chromium.NewContextAsync()).NewPageAsync();
+        await SignIn.AsAsync(user, Server.BaseAddress, "operator", Password);
+        await user.GotoAsync(new Uri(Server.BaseAddress, "/vms").ToString());
         await Interactive.WaitForCircuitAsync(user);
         await Assertions.Expect(user.GetByTestId("vm-list")).ToContainTextAsync("granted-vm");
         await Assertions.Expect(user.GetByTestId("vm-list")).Not.ToContainTextAsync("other-vm");
 
-        await user.GotoAsync(new Uri(_server.BaseAddress, $"/vms/{granted}").ToString());
+        await user.GotoAsync(new Uri(Server.BaseAddress, $"/vms/{granted}").ToString());
         await Interactive.WaitForCircuitAsync(user);
         await Assertions.Expect(user.GetByRole(AriaRole.Tab, new() { Name = "Console" })).ToBeVisibleAsync();
         await Assertions.Expect(user.GetByLabel("Start granted-vm")).ToBeVisibleAsync();
 
-        await user.GotoAsync(new Uri(_server.BaseAddress, $"/vms/{other}/screen").ToString());
+        await user.GotoAsync(new Uri(Server.BaseAddress, $"/vms/{other}/screen").ToString());
         await Assertions.Expect(user.GetByTestId("vm-missing")).ToBeVisibleAsync();
     }
 
     [Fact]
     public async Task A_revoked_grant_empties_the_users_open_page_within_seconds()
     {
-        using var api = _server.CreateApiClient();
+        using var api = Server.CreateApiClient();
         var id = await CreateVmAsync(api, "revoked-vm");
-        await _server.CreateUserAsync("viewer", Password, (BuiltInRoles.VmUserId, id));
-        var page = await _browser!.NewPageAsync();
-        await SignIn.AsAsync(page, _server.BaseAddress, "viewer", Password);
-        await page.GotoAsync(new Uri(_server.BaseAddress, $"/vms/{id}").ToString());
+        await Server.CreateUserAsync("viewer", Password, (BuiltInRoles.VmUserId, id));
+        var page = await Chromium.NewPageAsync();
+        await SignIn.AsAsync(page, Server.BaseAddress, "viewer", Password);
+        await page.GotoAsync(new Uri(Server.BaseAddress, $"/vms/{id}").ToString());
         await Interactive.WaitForCircuitAsync(page);
         await Assertions.Expect(page.Locator("#page-title")).ToHaveTextAsync("revoked-vm");
 
@@ -148,11 +132,11 @@ public sealed class AccessTests : IAsyncLifetime
     [Fact]
     public async Task A_page_open_when_its_privilege_is_revoked_turns_to_not_allowed_within_seconds()
     {
-        using var api = _server.CreateApiClient();
-        await _server.CreateUserAsync("log-reader", Password, (BuiltInRoles.AuditorId, null));
-        var page = await _browser!.NewPageAsync();
-        await SignIn.AsAsync(page, _server.BaseAddress, "log-reader", Password);
-        await page.GotoAsync(new Uri(_server.BaseAddress, "/audit").ToString());
+        using var api = Server.CreateApiClient();
+        await Server.CreateUserAsync("log-reader", Password, (BuiltInRoles.AuditorId, null));
+        var page = await Chromium.NewPageAsync();
+        await SignIn.AsAsync(page, Server.BaseAddress, "log-reader", Password);
+        await page.GotoAsync(new Uri(Server.BaseAddress, "/audit").ToString());
         await Interactive.WaitForCircuitAsync(page);
         await Assertions.Expect(page.GetByTestId("audit-log")).ToBeVisibleAsync();
 
@@ -168,11 +152,11 @@ public sealed class AccessTests : IAsyncLifetime
     [Fact]
     public async Task An_administrator_adds_a_user_resets_their_password_and_disables_them_on_the_page()
     {
-        var admin = await _browser!.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        var admin = await Chromium.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
         try
         {
-            await SignIn.AsAdministratorAsync(admin, _server);
-            await admin.GotoAsync(new Uri(_server.BaseAddress, "/admin/users").ToString());
+            await SignIn.AsAdministratorAsync(admin, Server);
+            await admin.GotoAsync(new Uri(Server.BaseAddress, "/admin/users").ToString());
             await Interactive.WaitForCircuitAsync(admin);
             await admin.Locator("input[data-testid=new-user-name]").FillAsync("newcomer");
             await admin.Locator("input[data-testid=new-user-password]").FillAsync("chosen-for-newcomer-1");
@@ -181,9 +165,9 @@ public sealed class AccessTests : IAsyncLifetime
             await Assertions.Expect(row).ToContainTextAsync("must change password");
 
             // The newcomer's first sign-in goes to the change-password page.
-            var newcomer = await (await _browser.NewContextAsync()).NewPageAsync();
-            await SignIn.AsAsync(newcomer, _server.BaseAddress, "newcomer", "chosen-for-newcomer-1");
-            await newcomer.GotoAsync(new Uri(_server.BaseAddress, "/vms").ToString());
+            var newcomer = await (await Chromium.NewContextAsync()).NewPageAsync();
+            await SignIn.AsAsync(newcomer, Server.BaseAddress, "newcomer", "chosen-for-newcomer-1");
+            await newcomer.GotoAsync(new Uri(Server.BaseAddress, "/vms").ToString());
             await Assertions.Expect(newcomer.GetByTestId("must-change-password")).ToBeVisibleAsync();
 
             // A reset shows a one-time password once, which then signs in.
@@ -198,8 +182,8 @@ public sealed class AccessTests : IAsyncLifetime
             // Disabled, the newcomer cannot sign in with it.
             await admin.GetByLabel("Disable newcomer").ClickAsync();
             await Assertions.Expect(row).ToContainTextAsync("disabled");
-            var again = await (await _browser.NewContextAsync()).NewPageAsync();
-            await again.GotoAsync(new Uri(_server.BaseAddress, "/account/login").ToString());
+            var again = await (await Chromium.NewContextAsync()).NewPageAsync();
+            await again.GotoAsync(new Uri(Server.BaseAddress, "/account/login").ToString());
             await again.Locator("#username").FillAsync("newcomer");
             await again.Locator("#password").FillAsync(oneTime);
             await again.GetByTestId("login-submit").ClickAsync();

@@ -6,30 +6,13 @@ using Platform.E2E.Tests.Infrastructure;
 namespace Platform.E2E.Tests;
 
 /// <summary>The serial console in a real browser: xterm.js over the WebSocket bridge to a running test guest.</summary>
-public sealed class ConsoleTests : IAsyncLifetime
+public sealed class ConsoleTests : DashboardBrowserTest
 {
-    private readonly DashboardServer _server = new();
-    private IPlaywright? _playwright;
-    private IBrowser? _browser;
-
-    public async ValueTask InitializeAsync() => (_playwright, _browser) = await Browser.LaunchAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_browser is not null)
-        {
-            await _browser.DisposeAsync();
-        }
-
-        _playwright?.Dispose();
-        await _server.DisposeAsync();
-    }
-
     [Fact]
     public async Task The_serial_console_shows_the_guest_and_sends_what_is_typed()
     {
         var ct = TestContext.Current.CancellationToken;
-        using var api = _server.CreateApiClient();
+        using var api = Server.CreateApiClient();
         var created = await api.PostAsJsonAsync("/api/v1/vms", new
         {
             name = "serial-e2e", kernelPath = TestGuestPath("echo"), memoryMiB = 64, commandLine = "", displayEnabled = false,
@@ -38,11 +21,11 @@ public sealed class ConsoleTests : IAsyncLifetime
         string id = (await created.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("id").GetString()!;
         (await api.PostAsync($"/api/v1/vms/{id}/start", null, ct)).EnsureSuccessStatusCode();
 
-        var page = await _browser!.NewPageAsync();
+        var page = await Chromium.NewPageAsync();
         try
         {
-            await SignIn.AsAdministratorAsync(page, _server);
-            await page.GotoAsync(new Uri(_server.BaseAddress, $"/vms/{id}/serial-console").ToString());
+            await SignIn.AsAdministratorAsync(page, Server);
+            await page.GotoAsync(new Uri(Server.BaseAddress, $"/vms/{id}/serial-console").ToString());
             await Interactive.WaitForCircuitAsync(page);
             await Assertions.Expect(page.GetByTestId("serial-status")).ToHaveTextAsync("connected");
             var screen = page.Locator(".xterm-rows");

@@ -3,33 +3,16 @@ using Platform.E2E.Tests.Infrastructure;
 
 namespace Platform.E2E.Tests;
 
-public sealed class DashboardShellTests : IAsyncLifetime
+public sealed class DashboardShellTests : DashboardBrowserTest
 {
-    private readonly DashboardServer _server = new();
-    private IPlaywright? _playwright;
-    private IBrowser? _browser;
-
-    public async ValueTask InitializeAsync() => (_playwright, _browser) = await Browser.LaunchAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_browser is not null)
-        {
-            await _browser.DisposeAsync();
-        }
-
-        _playwright?.Dispose();
-        await _server.DisposeAsync();
-    }
-
     [Fact]
     public async Task Front_page_opens_the_vm_list_and_the_dark_mode_toggle_works()
     {
-        var page = await _browser!.NewPageAsync();
-        await SignIn.AsAdministratorAsync(page, _server);
-        await page.GotoAsync(_server.BaseAddress.ToString());
+        var page = await Chromium.NewPageAsync();
+        await SignIn.AsAdministratorAsync(page, Server);
+        await page.GotoAsync(Server.BaseAddress.ToString());
 
-        await Assertions.Expect(page).ToHaveURLAsync(new Uri(_server.BaseAddress, "/vms").ToString());
+        await Assertions.Expect(page).ToHaveURLAsync(new Uri(Server.BaseAddress, "/vms").ToString());
         await Assertions.Expect(page.Locator("#page-title")).ToHaveTextAsync("Virtual machines");
         await Assertions.Expect(page.GetByTestId("vm-list-empty")).ToBeVisibleAsync();
 
@@ -51,10 +34,10 @@ public sealed class DashboardShellTests : IAsyncLifetime
     [Fact]
     public async Task Narrow_screen_still_shows_the_list()
     {
-        var context = await _browser!.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 390, Height = 800 } });
+        var context = await Chromium.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 390, Height = 800 } });
         var page = await context.NewPageAsync();
-        await SignIn.AsAdministratorAsync(page, _server);
-        await page.GotoAsync(new Uri(_server.BaseAddress, "/vms").ToString());
+        await SignIn.AsAdministratorAsync(page, Server);
+        await page.GotoAsync(new Uri(Server.BaseAddress, "/vms").ToString());
         await Assertions.Expect(page.GetByTestId("vm-list-empty")).ToBeVisibleAsync();
     }
 }

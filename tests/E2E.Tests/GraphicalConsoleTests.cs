@@ -9,30 +9,13 @@ namespace Platform.E2E.Tests;
 /// The graphical console in a real browser: noVNC through the /vms/{id}/vnc bridge to the VMM's RFB server, on the
 /// fb test guest, which draws colour bars and echoes typed keys on its serial port.
 /// </summary>
-public sealed class GraphicalConsoleTests : IAsyncLifetime
+public sealed class GraphicalConsoleTests : DashboardBrowserTest
 {
-    private readonly DashboardServer _server = new();
-    private IPlaywright? _playwright;
-    private IBrowser? _browser;
-
-    public async ValueTask InitializeAsync() => (_playwright, _browser) = await Browser.LaunchAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_browser is not null)
-        {
-            await _browser.DisposeAsync();
-        }
-
-        _playwright?.Dispose();
-        await _server.DisposeAsync();
-    }
-
     [Fact]
     public async Task NoVNC_shows_the_guest_s_picture_and_text_typed_from_the_toolbar_reaches_the_guest()
     {
         var ct = TestContext.Current.CancellationToken;
-        using var api = _server.CreateApiClient();
+        using var api = Server.CreateApiClient();
         var created = await api.PostAsJsonAsync("/api/v1/vms", new
         {
             name = "vnc-e2e", kernelPath = ConsoleTests.TestGuestPath("fb"), memoryMiB = 64, commandLine = "", displayEnabled = true,
@@ -41,11 +24,11 @@ public sealed class GraphicalConsoleTests : IAsyncLifetime
         string id = (await created.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("id").GetString()!;
         (await api.PostAsync($"/api/v1/vms/{id}/start", null, ct)).EnsureSuccessStatusCode();
 
-        var page = await _browser!.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
+        var page = await Chromium.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
         try
         {
-            await SignIn.AsAdministratorAsync(page, _server);
-            await page.GotoAsync(new Uri(_server.BaseAddress, $"/vms/{id}/console").ToString());
+            await SignIn.AsAdministratorAsync(page, Server);
+            await page.GotoAsync(new Uri(Server.BaseAddress, $"/vms/{id}/console").ToString());
             await Interactive.WaitForCircuitAsync(page);
             await Assertions.Expect(page.GetByTestId("console-status")).ToHaveTextAsync("connected", new() { Timeout = 30_000 });
 
@@ -79,7 +62,7 @@ public sealed class GraphicalConsoleTests : IAsyncLifetime
     /// <summary>Reads the guest's serial console through the bridge, as the Serial tab does.</summary>
     private async Task ReadSerialUntilAsync(string id, string marker, CancellationToken ct)
     {
-        using var socket = await _server.OpenConsoleAsync(Guid.Parse(id), Platform.Web.Security.ConsoleKind.Serial, ct);
+        using var socket = await Server.OpenConsoleAsync(Guid.Parse(id), Platform.Web.Security.ConsoleKind.Serial, ct);
         var text = new System.Text.StringBuilder();
         byte[] buffer = new byte[4096];
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);

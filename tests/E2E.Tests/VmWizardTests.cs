@@ -4,31 +4,14 @@ using Platform.E2E.Tests.Infrastructure;
 namespace Platform.E2E.Tests;
 
 /// <summary>The create wizard in a real browser: a VM made through it shows in the list, on a desktop and on a phone.</summary>
-public sealed class VmWizardTests : IAsyncLifetime
+public sealed class VmWizardTests : DashboardBrowserTest
 {
-    private readonly DashboardServer _server = new();
-    private IPlaywright? _playwright;
-    private IBrowser? _browser;
-
-    public async ValueTask InitializeAsync() => (_playwright, _browser) = await Browser.LaunchAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        if (_browser is not null)
-        {
-            await _browser.DisposeAsync();
-        }
-
-        _playwright?.Dispose();
-        await _server.DisposeAsync();
-    }
-
     [Theory]
     [InlineData("wizard-desktop", 1280)]
     [InlineData("wizard-phone", 360)]
     public async Task A_vm_created_in_the_wizard_shows_in_the_list(string name, int width)
     {
-        var context = await _browser!.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = 800 } });
+        var context = await Chromium.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = width, Height = 800 } });
         var page = await context.NewPageAsync();
         try
         {
@@ -45,8 +28,8 @@ public sealed class VmWizardTests : IAsyncLifetime
 
     private async Task CreateThroughTheWizardAsync(IPage page, string name, int width)
     {
-        await SignIn.AsAdministratorAsync(page, _server);
-        await page.GotoAsync(new Uri(_server.BaseAddress, "/vms").ToString());
+        await SignIn.AsAdministratorAsync(page, Server);
+        await page.GotoAsync(new Uri(Server.BaseAddress, "/vms").ToString());
         await Assertions.Expect(page.GetByTestId("vm-list-empty")).ToBeVisibleAsync();
         // A click on the prerendered page races the circuit's start: the circuit then renders the page it started
         // on (/vms) over the one the click fetched. Wait for it, as a person's first click usually does.
@@ -92,7 +75,7 @@ public sealed class VmWizardTests : IAsyncLifetime
         // The detail page, then the list.
         await Assertions.Expect(page.Locator("#page-title")).ToHaveTextAsync(name);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.PathFor($"{name}-detail.png"), FullPage = true });
-        await page.GotoAsync(new Uri(_server.BaseAddress, "/vms").ToString());
+        await page.GotoAsync(new Uri(Server.BaseAddress, "/vms").ToString());
         var row = page.GetByTestId("vm-list").Locator("tbody tr").Filter(new LocatorFilterOptions { HasText = name });
         await Assertions.Expect(row).ToHaveCountAsync(1);
         await Assertions.Expect(row).ToContainTextAsync("256 MiB");
