@@ -10,9 +10,9 @@ RUN dotnet publish src/Web/Web.csproj -c Release -o /app \
 FROM mcr.microsoft.com/dotnet/aspnet:10.0-bookworm-slim
 WORKDIR /app
 COPY --from=build /app .
+# VMs run the NativeAOT platform-vmm in /app/vmm (VmmLocator finds it beside the dashboard; the Host page says so).
 ENV ASPNETCORE_URLS=http://0.0.0.0:5000 \
-    Platform__DataDirectory=/var/lib/platform \
-    Platform__VmmPath=/app/vmm/platform-vmm
+    Platform__DataDirectory=/var/lib/platform
 VOLUME /var/lib/platform
 EXPOSE 5000
 ENTRYPOINT ["dotnet", "Platform.Web.dll"]

@@ -8,10 +8,7 @@ qemu=${QEMU:-qemu-system-x86_64}
 
 build_all() {
     make -s -C "$repo/tests/guests"
-    if [ ! -x "$vmm" ] || [ -n "$(find "$repo/src/Engine" "$repo/src/Devices" -name '*.cs' -newer "$vmm" -print -quit)" ]; then
-        echo "bench: publishing platform-vmm (NativeAOT)" >&2
-        dotnet publish "$repo/src/Engine/Vmm/Vmm.csproj" -c Release -r linux-x64 -o "$repo/artifacts/vmm" -nologo -v quiet >&2
-    fi
+    bash "$repo/scripts/publish-vmm.sh"
     command -v "$qemu" >/dev/null || { echo "bench: $qemu missing (apt-get install qemu-system-x86)" >&2; exit 1; }
 }
 

@@ -15,6 +15,7 @@ public static class SupervisorServiceExtensions
     {
         var options = builder.Configuration.GetSection(SupervisorOptions.Section).Get<SupervisorOptions>() ?? new SupervisorOptions();
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<VmmProgram>();
         builder.Services.AddSingleton<VmSupervisor>();
         // Before the supervisor: its autostart then boots the sample on the very first start.
         builder.Services.AddHostedService<SampleVmSeeder>();

@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Platform.Engine.Tests.Infrastructure;
 
-/// <summary>Runs the platform-vmm program built beside the tests (same configuration) and collects its output.</summary>
+/// <summary>Runs the NativeAOT platform-vmm (artifacts/vmm, as the dashboard does) and collects its output.</summary>
 public static class VmmProcess
 {
     public static string ProgramPath { get; } = Find();
@@ -40,12 +40,28 @@ public static class VmmProcess
 
     private static string Find()
     {
-        // tests/Engine.Tests/bin/<Configuration>/net10.0 → src/Engine/Vmm/bin/<Configuration>/net10.0/platform-vmm
-        var testBin = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        string configuration = testBin.Parent!.Name;
-        string path = Path.Combine(TestGuests.RepositoryRoot, "src", "Engine", "Vmm", "bin", configuration, testBin.Name, "platform-vmm");
-        return File.Exists(path)
-            ? path
-            : throw new FileNotFoundException($"{path} is missing: build the solution (dotnet build Platform.sln -c {configuration}).");
+        // The NativeAOT publish users run (scripts/publish-vmm.sh, which ./platform test runs), not the JIT build: what
+        // these tests prove about the process is what the dashboard launches.
+        string path = Path.Combine(TestGuests.RepositoryRoot, "artifacts", "vmm", "platform-vmm");
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"{path} is missing: run scripts/publish-vmm.sh (./platform test does).");
+        }
+
+        var publishedAt = File.GetLastWriteTimeUtc(path);
+        foreach (string folder in new[] { "Engine", "Devices", "Contracts" })
+        {
+            string root = Path.Combine(TestGuests.RepositoryRoot, "src", folder);
+            var newer = Directory.Exists(root)
+                ? Directory.EnumerateFiles(root, "*.cs", SearchOption.AllDirectories)
+                    .FirstOrDefault(f => !f.Contains("/obj/", StringComparison.Ordinal) && File.GetLastWriteTimeUtc(f) > publishedAt)
+                : null;
+            if (newer is not null)
+            {
+                throw new InvalidOperationException($"{path} is older than {newer}: run scripts/publish-vmm.sh so the tests run the code as it is.");
+            }
+        }
+
+        return path;
     }
 }

@@ -1,10 +1,12 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using Microsoft.AspNetCore.Components;
 using Platform.Engine.Kvm;
 using Platform.Web.Data;
 using Platform.Web.Security;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Supervisor;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Components.Pages;
@@ -13,6 +15,8 @@ namespace Platform.Web.Components.Pages;
 public partial class HostPage
 {
     private readonly ConcurrentDictionary<Guid, VmPowerState> _states = new();
+    private readonly ConcurrentDictionary<Guid, long> _rssBytes = new();
+    private VmmBinary _vmm = null!;
     private HostSnapshot _host = null!;
     private IReadOnlyList<VirtualMachine> _vms = [];
     private long _definedMemoryMiB;
@@ -25,6 +29,12 @@ public partial class HostPage
 
     [Inject]
     public required IVmRuntime Runtime { get; set; }
+
+    [Inject]
+    public required IVmRuntimeInfo RuntimeInfo { get; set; }
+
+    [Inject]
+    public required VmmProgram VmmProgram { get; set; }
 
     [CascadingParameter]
     public UserAccess Access { get; set; } = UserAccess.None;
@@ -53,6 +63,8 @@ public partial class HostPage
     protected override async Task OnInitializedAsync()
     {
         _host = Host.Read();
+        _vmm = VmmProgram.Current;
+        Track(RuntimeInfo.SubscribeStats(sample => Refresh(() => _rssBytes[sample.VmId] = sample.Stats.VmmRssBytes)));
         Track(Runtime.Subscribe(change => Refresh(() =>
         {
             _states[change.VmId] = change.State;
@@ -67,4 +79,9 @@ public partial class HostPage
     }
 
     private VmPowerState StateOf(Guid id) => _states.GetValueOrDefault(id, VmPowerState.Stopped);
+
+    /// <summary>The VMM process's resident memory (guest pages it touched included), from its last counters.</summary>
+    private string RssOf(Guid id) => _rssBytes.TryGetValue(id, out long bytes) && StateOf(id) != VmPowerState.Stopped
+        ? string.Create(CultureInfo.InvariantCulture, $"{bytes / (1024.0 * 1024):0.0} MiB")
+        : "–";
 }

@@ -5,7 +5,7 @@ public sealed class SupervisorOptions
 {
     public const string Section = "Platform:Supervisor";
 
-    /// <summary>The platform-vmm program; found by <see cref="VmmLocator"/> when not set.</summary>
+    /// <summary>The platform-vmm program; found by <see cref="VmmLocator"/> (the NativeAOT publish first) when not set.</summary>
     public string? VmmPath { get; set; }
 
     /// <summary>The parent of every VM's runtime folder; <c>DataDirectory/run</c> when not set. Keep it short: socket paths are limited to 107 bytes.</summary>

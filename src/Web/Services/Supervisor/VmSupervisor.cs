@@ -25,6 +25,7 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
     private readonly ImageLibrary _images;
     private readonly IVmEventLog _events;
     private readonly SupervisorOptions _options;
+    private readonly VmmProgram _program;
     private readonly ILogger<VmSupervisor> _logger;
     private readonly string _runtimeRoot;
     private readonly ConcurrentDictionary<Guid, SupervisedVmm> _running = new();
@@ -42,8 +43,9 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
 
     public VmSupervisor(
         IDbContextFactory<PlatformDbContext> dbFactory, ImageLibrary images, IVmEventLog events,
-        PlatformOptions platformOptions, SupervisorOptions options, ILogger<VmSupervisor> logger)
+        PlatformOptions platformOptions, SupervisorOptions options, VmmProgram program, ILogger<VmSupervisor> logger)
     {
+        _program = program;
         _dbFactory = dbFactory;
         _images = images;
         _events = events;
@@ -128,9 +130,8 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
     {
         var vm = await LoadAsync(vmId, cancellationToken)
             ?? throw new VmRuntimeException("There is no such VM; it may have been deleted.");
-        string vmmPath = VmmLocator.Find(_options.VmmPath)
-            ?? throw new VmRuntimeException(
-                "The platform-vmm program was not found: build it (./platform run does) or set Platform:Supervisor:VmmPath.") { Unavailable = true };
+        string vmmPath = _program.Current is { Path: { } found } ? found
+            : throw new VmRuntimeException(_program.Current.Reason) { Unavailable = true };
         string directory = RuntimeDirectoryOf(vmId);
         if (await TryAttachAsync(vmId, vm.Name, directory, cancellationToken))
         {
@@ -802,6 +803,7 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
     /// <summary>Reattaches to VMMs that outlived the previous dashboard, clears stale folders, then starts autostart VMs.</summary>
     async Task IHostedService.StartAsync(CancellationToken cancellationToken)
     {
+        _ = _program.Current; // Says in the log which platform-vmm VMs will run, and why that one.
         Directory.CreateDirectory(_runtimeRoot);
         List<VirtualMachine> vms;
         await using (var db = await _dbFactory.CreateDbContextAsync(cancellationToken))
