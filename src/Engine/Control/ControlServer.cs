@@ -1,8 +1,8 @@
 using System.Net.Sockets;
 using System.Text.Json;
 using Platform.Engine.Host;
-using Commands = Platform.Engine.Control.ControlProtocol.Commands;
-using ErrorClasses = Platform.Engine.Control.ControlProtocol.ErrorClasses;
+using Commands = Platform.Contracts.Control.ControlProtocol.Commands;
+using ErrorClasses = Platform.Contracts.Control.ControlProtocol.ErrorClasses;
 
 namespace Platform.Engine.Control;
 
@@ -81,7 +81,7 @@ public sealed class ControlServer : IAsyncDisposable
 
     private void Broadcast(VmmEvent vmmEvent)
     {
-        byte[] line = ControlReplies.Event(vmmEvent.Name, vmmEvent.Detail, DateTimeOffset.UtcNow);
+        byte[] line = ControlReplies.Event(ControlProtocol.Events.NameOf(vmmEvent.Kind), vmmEvent.Detail, DateTimeOffset.UtcNow);
         lock (_lock)
         {
             foreach (var connection in _connections)

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 
 namespace Platform.Engine.Display;
@@ -16,11 +15,13 @@ namespace Platform.Engine.Display;
 public sealed record VncListenOptions(IPEndPoint EndPoint, string? PasswordFile, string? Password)
 {
     /// <summary>Parses the argument; the password is read from the file. Throws <see cref="FormatException"/> naming the problem.</summary>
-    public static VncListenOptions Parse(string spec)
+    public static VncListenOptions Parse(string spec) => From(ParseSpec(spec));
+
+    /// <summary>The argument as vm.json's "vnc" says it; nothing is read yet.</summary>
+    public static VncConfig ParseSpec(string spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
         string[] parts = spec.Split(',');
-        var endPoint = ParseEndPoint(parts[0]);
         string? passwordFile = null;
         foreach (string part in parts.AsSpan(1))
         {
@@ -29,7 +30,14 @@ public sealed record VncListenOptions(IPEndPoint EndPoint, string? PasswordFile,
                 : throw new FormatException($"--vnc: unknown option \"{part}\" (want password-file=FILE)");
         }
 
-        return Create(endPoint, passwordFile);
+        return new VncConfig(parts[0]) { PasswordFile = passwordFile };
+    }
+
+    /// <summary>The listener a configuration's "vnc" describes, its password read from the file.</summary>
+    public static VncListenOptions From(VncConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return Create(ParseEndPoint(config.Listen), config.PasswordFile);
     }
 
     /// <summary>The listener for <paramref name="endPoint"/>, reading the password from <paramref name="passwordFile"/> when given.</summary>
@@ -50,34 +58,8 @@ public sealed record VncListenOptions(IPEndPoint EndPoint, string? PasswordFile,
     public override string ToString() => PasswordFile is null ? EndPoint.ToString() : $"{EndPoint},password-file={PasswordFile}";
 
     /// <summary>"127.0.0.1:5901", "[::1]:5901", "localhost:5901", "0.0.0.0:5901"; the port may be 0 (any free one).</summary>
-    public static IPEndPoint ParseEndPoint(string text)
-    {
-        ArgumentNullException.ThrowIfNull(text);
-        int colon = text.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port > IPEndPoint.MaxPort)
-        {
-            throw new FormatException($"--vnc needs ADDR:PORT, e.g. 127.0.0.1:5901 (got \"{text}\")");
-        }
-
-        string host = text[..colon];
-        if (host.StartsWith('[') && host.EndsWith(']'))
-        {
-            host = host[1..^1];
-        }
-        else if (host.Contains(':', StringComparison.Ordinal))
-        {
-            throw new FormatException($"--vnc: write an IPv6 address in brackets, e.g. [::1]:5901 (got \"{text}\")");
-        }
-
-        if (host == "localhost")
-        {
-            return new IPEndPoint(IPAddress.Loopback, port);
-        }
-
-        return IPAddress.TryParse(host, out var address)
-            ? new IPEndPoint(address, port)
-            : throw new FormatException($"--vnc: \"{host}\" is not an IP address (names other than localhost are not looked up)");
-    }
+    public static IPEndPoint ParseEndPoint(string text) =>
+        VncAddress.Parse(text, out string? problem) ?? throw new FormatException($"--vnc {problem}");
 
     /// <summary>The first line of the file, without its line end; VNC uses at most its first 8 characters.</summary>
     private static string ReadPassword(string path)

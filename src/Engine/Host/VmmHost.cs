@@ -9,18 +9,8 @@ using Platform.Engine.Vnc;
 
 namespace Platform.Engine.Host;
 
-/// <summary>A VM's life across reboots: what the control socket and the CLI talk to.</summary>
-public enum VmRunState
-{
-    Starting,
-    Running,
-    Paused,
-    ShuttingDown,
-    Stopped,
-}
-
-/// <summary>An asynchronous event, named as QMP names them.</summary>
-public sealed record VmmEvent(string Name, string? Detail = null);
+/// <summary>An asynchronous event; the control socket sends it by its QMP name (<see cref="ControlProtocol.Events"/>).</summary>
+public sealed record VmmEvent(VmmEventKind Kind, string? Detail = null);
 
 /// <summary>
 /// Runs a VM from boot to its end: builds a <see cref="MachineInstance"/>, rebuilds it on reset when the policy says
@@ -113,7 +103,7 @@ public sealed class VmmHost : IDisposable
                 catch (BootException ex)
                 {
                     // A reboot that finds nothing to boot (a disk boot whose guest removed its kernel, say) ends the VM.
-                    SetState(VmRunState.Stopped, "SHUTDOWN", "boot-failed");
+                    SetState(VmRunState.Stopped, VmmEventKind.Shutdown, ControlProtocol.ShutdownReasons.BootFailed);
                     if (Boots == 0)
                     {
                         throw;
@@ -131,7 +121,7 @@ public sealed class VmmHost : IDisposable
             Display?.Attach(machine);
 
             machine.Start();
-            SetState(VmRunState.Running, "RESUME");
+            SetState(VmRunState.Running, VmmEventKind.Resume);
             var exit = await machine.Exited.ConfigureAwait(false);
             lock (_lock)
             {
@@ -143,24 +133,24 @@ public sealed class VmmHost : IDisposable
             if (_quitRequested)
             {
                 // Quit wins over whatever the guest was doing at that moment (a reset racing the quit, say).
-                SetState(VmRunState.Stopped, "SHUTDOWN", "host-qmp-quit");
+                SetState(VmRunState.Stopped, VmmEventKind.Shutdown, ControlProtocol.ShutdownReasons.HostQuit);
                 return VmmExitCode.PowerOff;
             }
 
             switch (exit.Reason)
             {
                 case MachineExitReason.Reset when _config.OnReboot == RebootPolicy.Restart:
-                    Raise("RESET", exit.Detail);
+                    Raise(VmmEventKind.Reset, exit.Detail);
                     continue;
                 case MachineExitReason.Reset:
-                    Raise("RESET", exit.Detail);
-                    SetState(VmRunState.Stopped, "SHUTDOWN", "guest-reset");
+                    Raise(VmmEventKind.Reset, exit.Detail);
+                    SetState(VmRunState.Stopped, VmmEventKind.Shutdown, ControlProtocol.ShutdownReasons.GuestReset);
                     return VmmExitCode.GuestReset;
                 case MachineExitReason.Fatal:
-                    SetState(VmRunState.Stopped, "GUEST_PANICKED", exit.Detail);
+                    SetState(VmRunState.Stopped, VmmEventKind.GuestPanicked, exit.Detail);
                     return VmmExitCode.GuestFatal;
                 default:
-                    SetState(VmRunState.Stopped, "SHUTDOWN", exit.Reason == MachineExitReason.Stopped ? "host-qmp-quit" : "guest-shutdown");
+                    SetState(VmRunState.Stopped, VmmEventKind.Shutdown, exit.Reason == MachineExitReason.Stopped ? ControlProtocol.ShutdownReasons.HostQuit : ControlProtocol.ShutdownReasons.GuestShutdown);
                     return VmmExitCode.PowerOff;
             }
         }
@@ -174,7 +164,7 @@ public sealed class VmmHost : IDisposable
             return false;
         }
 
-        SetState(VmRunState.Paused, "STOP");
+        SetState(VmRunState.Paused, VmmEventKind.Stop);
         return true;
     }
 
@@ -187,7 +177,7 @@ public sealed class VmmHost : IDisposable
         }
 
         machine.Resume();
-        SetState(VmRunState.Running, "RESUME");
+        SetState(VmRunState.Running, VmmEventKind.Resume);
         return true;
     }
 
@@ -212,22 +202,14 @@ public sealed class VmmHost : IDisposable
             keyboard.KeyEvent(keys[i], down: false);
         }
 
-        Raise(ControlProtocol.Events.Powerdown, "ctrl-alt-del");
+        Raise(VmmEventKind.Powerdown, "ctrl-alt-del");
         return true;
     }
 
     public VmmStatus GetStatus()
     {
         var state = State;
-        string name = state switch
-        {
-            VmRunState.Starting => "starting",
-            VmRunState.Running => "running",
-            VmRunState.Paused => "paused",
-            VmRunState.ShuttingDown => "shutting-down",
-            _ => "stopped",
-        };
-        return new VmmStatus(name, state == VmRunState.Running, Boots, _uptime.ElapsedMilliseconds);
+        return new VmmStatus(state, state == VmRunState.Running, Boots, _uptime.ElapsedMilliseconds);
     }
 
     public VmmStats GetStats()
@@ -276,13 +258,13 @@ public sealed class VmmHost : IDisposable
     /// <summary>Host input for the guest's COM1; returns how many bytes the UART took.</summary>
     public int SendSerialInput(ReadOnlySpan<byte> bytes) => Current?.Serial.Receive(bytes) ?? 0;
 
-    private void SetState(VmRunState state, string eventName, string? detail = null)
+    private void SetState(VmRunState state, VmmEventKind kind, string? detail = null)
     {
         State = state;
-        Raise(eventName, detail);
+        Raise(kind, detail);
     }
 
-    private void Raise(string name, string? detail) => Event?.Invoke(new VmmEvent(name, detail));
+    private void Raise(VmmEventKind kind, string? detail) => Event?.Invoke(new VmmEvent(kind, detail));
 
     /// <summary>Call after <see cref="RunAsync"/> has returned: the display's video memory goes with it.</summary>
     public void Dispose()

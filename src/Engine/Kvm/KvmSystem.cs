@@ -43,13 +43,7 @@ public sealed class KvmSystem : IDisposable
     }
 
     /// <summary>What KVM this host runs: hardware (VMX/SVM) or the PVM module, read from /sys/module.</summary>
-    public static KvmKind DetectKind()
-    {
-        if (Directory.Exists("/sys/module/kvm_pvm")) return KvmKind.Pvm;
-        if (Directory.Exists("/sys/module/kvm_intel")) return KvmKind.HardwareIntel;
-        if (Directory.Exists("/sys/module/kvm_amd")) return KvmKind.HardwareAmd;
-        return File.Exists(DevicePath) ? KvmKind.Unknown : KvmKind.None;
-    }
+    public static KvmKind DetectKind() => HostKvm.DetectKind();
 
     /// <summary>KVM_CHECK_EXTENSION: 0 when absent, else a capability-specific positive value.</summary>
     public int CheckExtension(KvmCapability capability) =>
@@ -117,15 +111,4 @@ public sealed class KvmSystem : IDisposable
         int result = LibcNative.Ioctl(_fd.Fd, request, arg);
         return result < 0 ? throw new KvmException(name, LibcNative.LastError) : result;
     }
-}
-
-/// <summary>Which KVM implementation backs /dev/kvm.</summary>
-public enum KvmKind
-{
-    None,
-    Unknown,
-    HardwareIntel,
-    HardwareAmd,
-    /// <summary>The PVM module: guest CPL 0 is emulated, a stock Linux kernel cannot boot.</summary>
-    Pvm,
 }

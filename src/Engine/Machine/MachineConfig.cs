@@ -4,54 +4,10 @@ using Platform.Engine.Net;
 
 namespace Platform.Engine.Machine;
 
-/// <summary>What to do when the guest resets (i8042 pulse, triple fault, reset system event).</summary>
-public enum RebootPolicy
-{
-    /// <summary>The VMM exits with <see cref="VmmExitCode.GuestReset"/>, as Firecracker and QEMU's -no-reboot do.</summary>
-    Exit,
-    /// <summary>The machine is rebuilt and the kernel boots again.</summary>
-    Restart,
-}
-
-/// <summary>The machine's display adapter.</summary>
-public enum DisplayKind
-{
-    /// <summary>No display: no VGA device, no framebuffer, no vnc.sock (a serial-only machine, as Firecracker's).</summary>
-    None,
-    /// <summary>QEMU's std-vga (Bochs VBE, PCI 1234:1111) with its framebuffer served over RFB, as QEMU's pc machine has by default.</summary>
-    Std,
-}
-
-/// <summary>Where the kernel comes from.</summary>
-public enum BootSource
-{
-    /// <summary><see cref="MachineConfig.KernelPath"/> and <see cref="MachineConfig.InitrdPath"/>: host files, as QEMU's -kernel.</summary>
-    Kernel,
-    /// <summary>
-    /// The first disk: the VMM reads its boot configuration (Boot Loader Spec, extlinux, grub.cfg, Debian's /vmlinuz) and
-    /// loads the kernel and initrd it names, as Xen's pygrub does. Read again at every boot, so a guest that installs a
-    /// new kernel boots it after its next reboot.
-    /// </summary>
-    Disk,
-}
-
-/// <summary>The input devices a display's viewers type and point with.</summary>
-public enum InputKind
-{
-    /// <summary>
-    /// A virtio tablet (absolute pointer: the guest's cursor is where the viewer's is) and a virtio keyboard beside
-    /// the PS/2 keyboard, as QEMU with <c>-device virtio-tablet-pci -device virtio-keyboard-pci</c>. Keys go to the
-    /// virtio keyboard while the guest's driver runs it, to the PS/2 keyboard otherwise.
-    /// </summary>
-    Virtio,
-    /// <summary>Only the PS/2 keyboard on the i8042 (which every machine has): no pointer.</summary>
-    Ps2,
-}
-
-/// <summary>One VM's hardware and boot source; the CLI and vm.json both produce it.</summary>
+/// <summary>One VM's hardware and boot source as the engine builds it: a <see cref="VmConfig"/> resolved (<see cref="From"/>).</summary>
 public sealed record MachineConfig
 {
-    public const int MaxCpus = 16;
+    public const int MaxCpus = VmConfigLimits.MaxCpus;
     public const ulong MinMemory = 16ul << 20;
 
     /// <summary>Where the kernel comes from; with <see cref="BootSource.Disk"/> there is no kernel or initrd path.</summary>
@@ -105,77 +61,68 @@ public sealed record MachineConfig
     public int VideoMemoryBytes { get; init; } = StdVga.DefaultVideoMemorySize;
 
     /// <summary>PCI slots 1–31 are free for devices (0 is the host bridge).</summary>
-    public const int MaxPciDevices = 31;
+    public const int MaxPciDevices = VmConfigLimits.MaxPciDevices;
 
-    /// <summary>Checks ranges; returns the problems in words, empty when the config is usable.</summary>
-    public IReadOnlyList<string> Validate()
+    /// <summary>
+    /// The machine a validated configuration describes (<see cref="VmConfigValidator"/> is where a configuration is
+    /// checked and its problems named; this only translates). Reads the VNC password file when there is one.
+    /// </summary>
+    public static MachineConfig From(VmConfig config)
     {
-        var problems = new List<string>();
-        if (CpuCount is < 1 or > MaxCpus)
+        ArgumentNullException.ThrowIfNull(config);
+        return new MachineConfig
         {
-            problems.Add($"--cpus must be 1 to {MaxCpus} (got {CpuCount})");
+            Boot = config.Boot,
+            KernelPath = config.Kernel,
+            InitrdPath = config.Initrd,
+            CommandLine = config.EffectiveCommandLine,
+            MemoryBytes = (ulong)config.MemoryMiB << 20,
+            CpuCount = config.Cpus,
+            OnReboot = config.OnReboot,
+            Disks = [.. config.Disks.Select(Disk)],
+            Nics = [.. config.Nics.Select(nic => new NicOptions(nic.Tap, NicMac.Of(nic)))],
+            Rng = config.Rng,
+            Display = config.Display,
+            Input = config.EffectiveInput,
+        };
+    }
+
+    private static DiskOptions Disk(DiskConfig disk) => new(
+        disk.Path,
+        disk.ReadOnly,
+        disk.Cache == DiskCache.None ? DiskCacheMode.None : DiskCacheMode.Writeback,
+        disk.Serial,
+        disk.Format switch
+        {
+            DiskFormat.Raw => DiskImageFormat.Raw,
+            DiskFormat.Qcow2 => DiskImageFormat.Qcow2,
+            _ => null,
+        });
+
+    /// <summary>
+    /// Throws when the machine cannot be built as described — a caller's mistake, since configurations from users go
+    /// through <see cref="VmConfigValidator"/> first: it checks only what would otherwise corrupt the machine.
+    /// </summary>
+    internal void EnsureBuildable()
+    {
+        if (CpuCount is < 1 or > MaxCpus || MemoryBytes < MinMemory || MemoryBytes % 4096 != 0)
+        {
+            throw new ArgumentException($"{CpuCount} vCPUs and {MemoryBytes} bytes of RAM cannot be built (1 to {MaxCpus} vCPUs, at least {MinMemory >> 20} MiB in whole pages).");
         }
 
-        if (MemoryBytes < MinMemory)
+        if (Boot == BootSource.Kernel ? string.IsNullOrEmpty(KernelPath) : KernelPath is not null || InitrdPath is not null || Disks.Count == 0)
         {
-            problems.Add($"--memory must be at least {MinMemory >> 20} MiB");
-        }
-
-        if (MemoryBytes % 4096 != 0)
-        {
-            problems.Add("--memory must be a whole number of 4 KiB pages");
-        }
-
-        if (Boot == BootSource.Kernel && string.IsNullOrEmpty(KernelPath))
-        {
-            problems.Add("--kernel is required");
-        }
-
-        if (Boot == BootSource.Disk && (KernelPath is not null || InitrdPath is not null))
-        {
-            problems.Add("--boot disk reads the kernel and initrd from the disk: leave out --kernel and --initrd");
-        }
-
-        if (Boot == BootSource.Disk && Disks.Count == 0)
-        {
-            problems.Add("--boot disk boots from the first disk: give one with --disk");
+            throw new ArgumentException(Boot == BootSource.Kernel ? "A kernel boot needs a kernel." : "A disk boot needs a disk and no kernel or initrd.");
         }
 
         if (Disks.Count + Nics.Count + (Rng ? 1 : 0) + DisplayPciDevices > MaxPciDevices)
         {
-            problems.Add($"at most {MaxPciDevices} PCI devices (disks, NICs, the rng, the display and its input devices together)");
+            throw new ArgumentException($"At most {MaxPciDevices} PCI devices fit.");
         }
 
         if (VideoMemoryBytes is < StdVga.MinVideoMemorySize or > StdVga.MaxVideoMemorySize || (VideoMemoryBytes & (VideoMemoryBytes - 1)) != 0)
         {
-            problems.Add("video memory must be a power of two from 1 MiB to 256 MiB");
+            throw new ArgumentException("The video memory must be a power of two from 1 MiB to 256 MiB.");
         }
-
-        foreach (var tap in Nics.GroupBy(n => n.Tap).Where(g => g.Count() > 1))
-        {
-            problems.Add($"TAP {tap.Key} is given to more than one NIC");
-        }
-
-        foreach (var mac in Nics.GroupBy(n => NicOptions.FormatMac(n.Mac)).Where(g => g.Count() > 1))
-        {
-            problems.Add($"MAC {mac.Key} is given to more than one NIC");
-        }
-
-        return problems;
     }
-}
-
-/// <summary>How the platform-vmm process ends; documented in docs/control-protocol.md.</summary>
-public enum VmmExitCode
-{
-    /// <summary>The guest powered off, or quit was asked for.</summary>
-    PowerOff = 0,
-    /// <summary>The VMM could not start: bad arguments, a bad kernel image, no KVM.</summary>
-    StartFailure = 1,
-    /// <summary>The guest reset and --on-reboot exit was given.</summary>
-    GuestReset = 2,
-    /// <summary>The guest died (KVM emulation failure, failed entry, crash event).</summary>
-    GuestFatal = 3,
-    /// <summary>Usage error on the command line.</summary>
-    Usage = 64,
 }

@@ -119,11 +119,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     /// the machine maps its own and unmaps it when disposed.</param>
     public static MachineInstance Create(MachineConfig config, Stream serialOutput, KvmSystem? kvm = null, VideoMemory? videoMemory = null)
     {
-        var problems = config.Validate();
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException(string.Join("; ", problems));
-        }
+        config.EnsureBuildable();
 
         var (kernel, initrd, commandLine, diskBoot) = LoadBootFiles(config);
 

@@ -1,7 +1,5 @@
 using System.Globalization;
 using System.Net.NetworkInformation;
-using System.Security.Cryptography;
-using System.Text;
 
 namespace Platform.Engine.Net;
 
@@ -14,7 +12,7 @@ namespace Platform.Engine.Net;
 public sealed record NicOptions(string Tap, PhysicalAddress Mac)
 {
     /// <summary>IFNAMSIZ − 1: Linux interface names are at most 15 bytes.</summary>
-    public const int MaxTapNameLength = 15;
+    public const int MaxTapNameLength = VmConfigLimits.TapNameMaxLength;
 
     public static NicOptions Parse(string spec)
     {
@@ -52,41 +50,12 @@ public sealed record NicOptions(string Tap, PhysicalAddress Mac)
     }
 
     /// <summary>52:54:00 and three bytes derived from the TAP name.</summary>
-    public static PhysicalAddress DefaultMac(string tap)
-    {
-        byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(tap));
-        return new PhysicalAddress([0x52, 0x54, 0x00, hash[0], hash[1], hash[2]]);
-    }
+    public static PhysicalAddress DefaultMac(string tap) => NicMac.Default(tap);
 
     /// <summary>"52:54:00:12:34:56" in the usual colon form.</summary>
-    public static string FormatMac(PhysicalAddress mac)
-    {
-        ArgumentNullException.ThrowIfNull(mac);
-        return string.Join(':', mac.GetAddressBytes().Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
-    }
+    public static string FormatMac(PhysicalAddress mac) => NicMac.Format(mac);
 
-    public static bool IsValidTapName(string name) =>
-        name.Length is > 0 and <= MaxTapNameLength && name != "." && name != ".." &&
-        name.All(c => c > ' ' && c < 0x7F && c != '/' && c != ':');
+    public static bool IsValidTapName(string name) => VmConfigLimits.IsValidTapName(name);
 
-    private static PhysicalAddress? ParseMac(string text)
-    {
-        string[] parts = text.Split(':');
-        if (parts.Length != 6)
-        {
-            return null;
-        }
-
-        byte[] bytes = new byte[6];
-        for (int i = 0; i < 6; i++)
-        {
-            if (parts[i].Length != 2 || !byte.TryParse(parts[i], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out bytes[i]))
-            {
-                return null;
-            }
-        }
-
-        // A multicast bit or an all-zero address cannot be a NIC's own address.
-        return (bytes[0] & 1) != 0 || bytes.All(b => b == 0) ? null : new PhysicalAddress(bytes);
-    }
+    private static PhysicalAddress? ParseMac(string text) => NicMac.Parse(text);
 }

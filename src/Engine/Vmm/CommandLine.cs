@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Platform.Devices.Virtio.Block;
 using Platform.Engine.Display;
 using Platform.Engine.Machine;
@@ -8,14 +6,17 @@ using Platform.Engine.Net;
 
 namespace Platform.Engine.Vmm;
 
-/// <summary>What the command line asked for.</summary>
-internal sealed record VmmOptions(MachineConfig? Machine, string Serial, string? RuntimeDir, bool Help, bool Check, VncListenOptions? Vnc = null)
+/// <summary>What the command line asked for: the configuration (validated) and what the VMM does with it.</summary>
+internal sealed record VmmOptions(VmConfig Config, MachineConfig? Machine, bool Help, bool Check, VncListenOptions? Vnc = null)
 {
     /// <summary>With <c>--check</c>: the disks to describe.</summary>
     public IReadOnlyList<DiskOptions> CheckDisks { get; init; } = [];
 }
 
-/// <summary>Parses platform-vmm's arguments; every mistake becomes a <see cref="UsageException"/> naming it.</summary>
+/// <summary>
+/// Maps platform-vmm's arguments onto a <see cref="VmConfig"/> — the type vm.json holds — and has
+/// <see cref="VmConfigValidator"/> check it; every mistake becomes a <see cref="UsageException"/> naming it.
+/// </summary>
 internal static class CommandLine
 {
     public const string Usage = """
@@ -69,8 +70,9 @@ internal static class CommandLine
                                 socket or none: serial.sock only (socket requires --runtime-dir)
           --runtime-dir DIR     folder for control.sock, serial.sock, vnc.sock and vmm.pid (docs/control-protocol.md)
           --on-reboot POLICY    exit (default): end with code 2 when the guest resets; restart: boot again
-          --config FILE         read the machine from a JSON file (options given after it override it;
-                                --disk and --net add to its "disks" and "nics")
+          --config FILE         read the machine from a vm.json file (docs/vm-config.md; the dashboard
+                                writes one per VM); other options override its settings, --disk and
+                                --net add to its "disks" and "nics"
           --check               report what KVM this host offers and exit; with --disk (or --config), also
                                 open each disk read-only and print its format, virtual size and backing
                                 chain; with --boot disk also what the disk would boot (partition,
@@ -81,21 +83,29 @@ internal static class CommandLine
                     3 guest died (KVM emulation failure, failed entry), 64 usage error.
         """;
 
+    /// <summary>The option that sets each of vm.json's fields, for messages about a configuration made on the command line.</summary>
+    private static readonly Dictionary<string, string> OptionOfField = new(StringComparer.Ordinal)
+    {
+        ["boot"] = "--boot", ["kernel"] = "--kernel", ["initrd"] = "--initrd", ["cmdline"] = "--append",
+        ["memory_mib"] = "--memory", ["cpus"] = "--cpus", ["on_reboot"] = "--on-reboot", ["disks"] = "--disk",
+        ["nics"] = "--net", ["rng"] = "--rng", ["display"] = "--display", ["input"] = "--input", ["vnc"] = "--vnc",
+        ["serial"] = "--serial", ["runtime_dir"] = "--runtime-dir",
+    };
+
     public static VmmOptions Parse(string[] args)
     {
         string? kernel = null, initrd = null, append = null, runtimeDir = null;
         BootSource? boot = null;
-        string serial = "stdio";
-        ulong? memory = null;
-        int? cpus = null;
+        SerialMode? serial = null;
+        int? memoryMiB = null, cpus = null;
         RebootPolicy? onReboot = null;
-        VmConfigFile? file = null;
+        VmConfig? file = null;
         bool help = false, check = false, rng = false;
         DisplayKind? display = null;
         InputKind? input = null;
-        VncListenOptions? vnc = null;
-        var disks = new List<DiskOptions>();
-        var nics = new List<NicOptions>();
+        VncConfig? vnc = null;
+        var disks = new List<DiskConfig>();
+        var nics = new List<NicConfig>();
 
         for (int i = 0; i < args.Length; i++)
         {
@@ -108,125 +118,83 @@ internal static class CommandLine
                 case "--kernel": kernel = Value(); break;
                 case "--initrd": initrd = Value(); break;
                 case "--append": append = Value(); break;
-                case "--boot": boot = ParseBoot(Value(), "--boot"); break;
-                case "--memory": memory = ParseSize(Value()); break;
-                case "--cpus": cpus = ParseInt(Value(), "--cpus"); break;
-                case "--serial":
-                    serial = Value();
-                    if (serial is not ("stdio" or "socket" or "none"))
-                    {
-                        throw new UsageException($"--serial must be stdio, socket or none (got {serial})");
-                    }
-
-                    break;
+                case "--boot": boot = ParseName<BootSource>(Value(), arg); break;
+                case "--memory": memoryMiB = ParseMemory(Value()); break;
+                case "--cpus": cpus = ParseInt(Value(), arg); break;
+                case "--serial": serial = ParseName<SerialMode>(Value(), arg); break;
                 case "--runtime-dir": runtimeDir = Value(); break;
-                case "--on-reboot":
-                    onReboot = Value() switch
-                    {
-                        "exit" => RebootPolicy.Exit,
-                        "restart" => RebootPolicy.Restart,
-                        var other => throw new UsageException($"--on-reboot must be exit or restart (got {other})"),
-                    };
-                    break;
+                case "--on-reboot": onReboot = ParseName<RebootPolicy>(Value(), arg); break;
                 case "--config": file = ReadConfig(Value()); break;
-                case "--disk": disks.Add(Parse(Value(), DiskOptions.Parse)); break;
-                case "--net": nics.Add(Parse(Value(), NicOptions.Parse)); break;
+                case "--disk": disks.Add(Parse(Value(), DiskConfigOf)); break;
+                case "--net": nics.Add(Parse(Value(), NicConfigOf)); break;
                 case "--rng": rng = true; break;
-                case "--display": display = ParseDisplay(Value(), "--display"); break;
-                case "--input": input = ParseInput(Value(), "--input"); break;
-                case "--vnc": vnc = Parse(Value(), VncListenOptions.Parse); break;
+                case "--display": display = ParseName<DisplayKind>(Value(), arg); break;
+                case "--input": input = ParseName<InputKind>(Value(), arg); break;
+                case "--vnc": vnc = Parse(Value(), VncListenOptions.ParseSpec); break;
                 default: throw new UsageException($"unknown option {arg}");
             }
         }
 
-        var bootSource = boot ?? (file?.Boot is { } b ? ParseBoot(b, "\"boot\"") : BootSource.Kernel);
-        if (help || (check && bootSource != BootSource.Disk))
+        var basis = file ?? new VmConfig();
+        var config = basis with
         {
-            return new VmmOptions(null, serial, runtimeDir, help, check)
-            {
-                CheckDisks = [.. (file?.Disks ?? []).Select(FromFile), .. disks],
-            };
-        }
-
-        if (bootSource == BootSource.Disk)
-        {
-            if (kernel is not null || initrd is not null || file?.Kernel is not null || file?.Initrd is not null)
-            {
-                throw new UsageException("--boot disk reads the kernel and initrd from the disk: leave out --kernel and --initrd");
-            }
-        }
-        else
-        {
-            kernel ??= file?.Kernel ?? throw new UsageException("--kernel (or a config file with \"kernel\") is required");
-        }
-
-        var machine = new MachineConfig
-        {
-            Boot = bootSource,
-            KernelPath = kernel,
-            InitrdPath = initrd ?? file?.Initrd,
-            // Booting from the disk, --append adds to what the disk's configuration says; there is nothing by default.
-            CommandLine = append ?? file?.CommandLine ?? (bootSource == BootSource.Disk ? "" : "console=ttyS0"),
-            MemoryBytes = memory ?? (file?.Memory is { } m ? ParseSize(m) : 512ul << 20),
-            CpuCount = cpus ?? file?.Cpus ?? 1,
-            OnReboot = onReboot ?? (file?.OnReboot == "restart" ? RebootPolicy.Restart : RebootPolicy.Exit),
-            Disks = [.. (file?.Disks ?? []).Select(FromFile), .. disks],
-            Nics = [.. (file?.Nics ?? []).Select(FromFile), .. nics],
-            Rng = rng || (file?.Rng ?? false),
-            Display = display ?? (file?.Display is { } d ? ParseDisplay(d, "\"display\"") : DisplayKind.Std),
-            Input = input ?? (file?.Input is { } inputKind ? ParseInput(inputKind, "\"input\"") : InputKind.Virtio),
+            Boot = boot ?? basis.Boot,
+            Kernel = kernel ?? basis.Kernel,
+            Initrd = initrd ?? basis.Initrd,
+            CommandLine = append ?? basis.CommandLine,
+            MemoryMiB = memoryMiB ?? basis.MemoryMiB,
+            Cpus = cpus ?? basis.Cpus,
+            OnReboot = onReboot ?? basis.OnReboot,
+            Disks = [.. basis.Disks, .. disks],
+            Nics = [.. basis.Nics, .. nics],
+            Rng = rng || basis.Rng,
+            Display = display ?? basis.Display,
+            Input = input ?? basis.Input,
+            Vnc = vnc ?? basis.Vnc,
+            Serial = serial ?? basis.Serial,
+            RuntimeDir = runtimeDir ?? basis.RuntimeDir,
         };
-        vnc ??= file?.Vnc is { } listen ? FromFile(listen) : null;
-        if (vnc is not null && machine.Display == DisplayKind.None)
+
+        if (help || (check && config.Boot != BootSource.Disk))
         {
-            throw new UsageException("--vnc serves the display: it cannot go with --display none");
+            // --check describes the host and the disks: the rest of the configuration need not be complete.
+            return new VmmOptions(config, null, help, check) { CheckDisks = [.. config.Disks.Select(d => DiskOf(d))] };
         }
 
-        if ((input is not null || file?.Input is not null) && machine.Display == DisplayKind.None)
-        {
-            throw new UsageException("--input chooses the display's input devices: it cannot go with --display none");
-        }
-
-        var problems = machine.Validate();
+        var problems = VmConfigValidator.Validate(config);
         if (problems.Count > 0)
         {
-            throw new UsageException(string.Join("; ", problems));
+            throw new UsageException(string.Join("; ", problems.Select(p => Describe(p, file is not null))));
         }
 
-        runtimeDir ??= file?.RuntimeDir;
-        if (serial == "socket" && runtimeDir is null)
-        {
-            // serial.sock lives in the runtime folder; without one the console would go nowhere.
-            throw new UsageException("--serial socket needs --runtime-dir (serial.sock is created there)");
-        }
-
-        return new VmmOptions(machine, serial, runtimeDir, false, check, vnc) { CheckDisks = check ? machine.Disks : [] };
+        VncListenOptions? listen = config.Vnc is { } v ? Parse(v, VncListenOptions.From) : null;
+        var machine = MachineConfig.From(config);
+        return new VmmOptions(config, machine, false, check, listen) { CheckDisks = check ? machine.Disks : [] };
     }
 
-    private static BootSource ParseBoot(string text, string option) => text switch
+    /// <summary>"cpus (--cpus): must be 1 to 16 (got 17)": the field, and the option that sets it when it came from the command line.</summary>
+    private static string Describe(ConfigProblem problem, bool fromFile)
     {
-        "kernel" => BootSource.Kernel,
-        "disk" => BootSource.Disk,
-        _ => throw new UsageException($"{option} must be kernel or disk (got {text})"),
-    };
+        string field = problem.Field;
+        int end = field.IndexOfAny(['[', '.']);
+        string top = end < 0 ? field : field[..end];
+        return !fromFile && OptionOfField.TryGetValue(top, out string? option) ? $"{option} ({field}): {problem.Message}" : problem.ToString();
+    }
 
-    private static DisplayKind ParseDisplay(string text, string option) => text switch
+    private static DiskOptions DiskOf(DiskConfig disk) => MachineConfig.From(new VmConfig { Boot = BootSource.Disk, Disks = [disk] }).Disks[0];
+
+    private static T ParseName<T>(string text, string option)
+        where T : struct, Enum =>
+        VmConfigNames.Parse<T>(text) ?? throw new UsageException($"{option} must be {string.Join(" or ", VmConfigNames.Of<T>())} (got {text})");
+
+    /// <summary>--memory in MiB: "512M", "2G", "65536K", or plain bytes, a whole number of MiB.</summary>
+    private static int ParseMemory(string text)
     {
-        "std" => DisplayKind.Std,
-        "none" => DisplayKind.None,
-        _ => throw new UsageException($"{option} must be std or none (got {text})"),
-    };
-
-    private static InputKind ParseInput(string text, string option) => text switch
-    {
-        "virtio" => InputKind.Virtio,
-        "ps2" => InputKind.Ps2,
-        _ => throw new UsageException($"{option} must be virtio or ps2 (got {text})"),
-    };
-
-    private static VncListenOptions FromFile(VmVncConfig vnc) =>
-        Parse(vnc.Listen ?? throw new UsageException("\"vnc\" needs \"listen\": \"ADDR:PORT\""),
-            listen => VncListenOptions.Create(VncListenOptions.ParseEndPoint(listen), vnc.PasswordFile));
+        ulong bytes = ParseSize(text);
+        return bytes % (1ul << 20) == 0
+            ? (int)(bytes >> 20)
+            : throw new UsageException($"--memory must be a whole number of MiB (got {text})");
+    }
 
     /// <summary>"512M", "2G", "65536K", or plain bytes.</summary>
     public static ulong ParseSize(string text)
@@ -253,7 +221,7 @@ internal static class CommandLine
         return value * multiplier;
     }
 
-    private static T Parse<T>(string text, Func<string, T> parse)
+    private static T Parse<TIn, T>(TIn text, Func<TIn, T> parse)
     {
         try
         {
@@ -265,81 +233,46 @@ internal static class CommandLine
         }
     }
 
-    private static DiskOptions FromFile(VmDiskConfig disk)
+    /// <summary>--disk's comma form, for people; a path with a comma goes in vm.json instead.</summary>
+    private static DiskConfig DiskConfigOf(string spec)
     {
-        if (string.IsNullOrEmpty(disk.Path))
+        var disk = DiskOptions.Parse(spec);
+        return new DiskConfig(disk.Path)
         {
-            throw new UsageException("each of \"disks\" needs a \"path\"");
-        }
-
-        var cache = disk.Cache switch
-        {
-            null or "writeback" => DiskCacheMode.Writeback,
-            "none" => DiskCacheMode.None,
-            var other => throw new UsageException($"disk {disk.Path}: \"cache\" must be writeback or none (got {other})"),
+            ReadOnly = disk.ReadOnly,
+            Cache = disk.Cache == DiskCacheMode.None ? DiskCache.None : DiskCache.Writeback,
+            Serial = disk.Serial,
+            Format = disk.Format switch
+            {
+                DiskImageFormat.Raw => DiskFormat.Raw,
+                DiskImageFormat.Qcow2 => DiskFormat.Qcow2,
+                _ => null,
+            },
         };
-        if (disk.Serial is { Length: 0 or > VirtioBlock.IdLength })
-        {
-            throw new UsageException($"disk {disk.Path}: \"serial\" must be 1 to {VirtioBlock.IdLength} characters");
-        }
-
-        DiskImageFormat? format = disk.Format is null ? null
-            : DiskImageProbe.Parse(disk.Format) ?? throw new UsageException($"disk {disk.Path}: \"format\" must be raw or qcow2 (got {disk.Format})");
-        return new DiskOptions(disk.Path, disk.ReadOnly ?? false, cache, disk.Serial, format);
     }
 
-    private static NicOptions FromFile(VmNicConfig nic) =>
-        Parse(nic.Mac is null ? $"tap={nic.Tap}" : $"tap={nic.Tap},mac={nic.Mac}", NicOptions.Parse);
+    private static NicConfig NicConfigOf(string spec)
+    {
+        var nic = NicOptions.Parse(spec);
+        return new NicConfig(nic.Tap) { Mac = spec.Contains("mac=", StringComparison.Ordinal) ? NicMac.Format(nic.Mac) : null };
+    }
 
     private static int ParseInt(string text, string option) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value)
             ? value
             : throw new UsageException($"{option} needs a number (got {text})");
 
-    private static VmConfigFile ReadConfig(string path)
+    private static VmConfig ReadConfig(string path)
     {
         try
         {
-            using var stream = File.OpenRead(path);
-            return JsonSerializer.Deserialize(stream, VmConfigJson.Default.VmConfigFile)
-                ?? throw new UsageException($"{path} is empty");
+            return VmConfigFile.Read(path);
         }
-        catch (JsonException ex)
+        catch (VmConfigFormatException ex)
         {
-            throw new UsageException($"{path} is not a valid VM config: {ex.Message}");
-        }
-        catch (IOException ex)
-        {
-            throw new UsageException($"cannot read {path}: {ex.Message}");
+            throw new UsageException(ex.Message);
         }
     }
 }
-
-/// <summary>vm.json: the same settings as the command line.</summary>
-/// <example>
-/// { "kernel": "vmlinuz", "memory": "1G", "disks": [ { "path": "root.qcow2", "format": "qcow2" }, { "path": "data.img", "read_only": true } ],
-///   "nics": [ { "tap": "tap0", "mac": "52:54:00:12:34:56" } ], "rng": true,
-///   "display": "std", "input": "virtio", "vnc": { "listen": "127.0.0.1:5901", "password_file": "vnc.pass" } }
-/// or, booting what the first disk's configuration names: { "boot": "disk", "disks": [ { "path": "debian.img" } ] }
-/// </example>
-internal sealed record VmConfigFile(
-    string? Kernel, string? Initrd, [property: JsonPropertyName("cmdline")] string? CommandLine, string? Memory,
-    int? Cpus, [property: JsonPropertyName("on_reboot")] string? OnReboot, [property: JsonPropertyName("runtime_dir")] string? RuntimeDir,
-    IReadOnlyList<VmDiskConfig>? Disks = null, IReadOnlyList<VmNicConfig>? Nics = null, bool? Rng = null,
-    string? Display = null, VmVncConfig? Vnc = null, string? Input = null, string? Boot = null);
-
-/// <summary>vm.json's "vnc": what --vnc says, as members.</summary>
-internal sealed record VmVncConfig(string? Listen, [property: JsonPropertyName("password_file")] string? PasswordFile = null);
-
-/// <summary>One of vm.json's "disks": what --disk says, as members.</summary>
-internal sealed record VmDiskConfig(
-    string Path, [property: JsonPropertyName("read_only")] bool? ReadOnly = null, string? Cache = null, string? Serial = null, string? Format = null);
-
-/// <summary>One of vm.json's "nics": what --net says, as members.</summary>
-internal sealed record VmNicConfig(string Tap, string? Mac = null);
-
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
-[JsonSerializable(typeof(VmConfigFile))]
-internal sealed partial class VmConfigJson : JsonSerializerContext;
 
 internal sealed class UsageException(string message) : Exception(message);

@@ -51,9 +51,9 @@ try
     var vmm = new VmmHost(options.Machine!, console, new VncServerOptions { Password = options.Vnc?.Password }) { Log = Console.Error };
     host = vmm;
     vmm.Prepare(); // a bad kernel or missing KVM feature fails here, before the sockets say we are up
-    if (options.RuntimeDir is not null)
+    if (options.Config.RuntimeDir is not null)
     {
-        runtime = RuntimeDirectory.Create(options.RuntimeDir);
+        runtime = RuntimeDirectory.Create(options.Config.RuntimeDir);
         control = ControlServer.Start(runtime.ControlSocket, vmm);
         serialServer = SerialServer.Start(runtime.SerialSocket, console, input => vmm.SendSerialInput(input.Span));
         if (vmm.Display is { } display)
@@ -70,7 +70,7 @@ try
     runtime?.PublishPid();
 
     var stdoutPump = Task.CompletedTask;
-    if (options.Serial == "stdio")
+    if (options.Config.Serial == SerialMode.Stdio)
     {
         stdoutPump = SerialStdio.Start(vmm, console);
     }

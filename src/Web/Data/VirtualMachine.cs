@@ -1,4 +1,3 @@
-using Platform.Engine.Machine;
 
 namespace Platform.Web.Data;
 

@@ -1,5 +1,3 @@
-using Platform.Engine.Kvm;
-using Platform.Engine.Machine;
 using Platform.Web.Data;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Images;

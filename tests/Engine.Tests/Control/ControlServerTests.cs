@@ -29,7 +29,7 @@ public sealed class ControlServerTests
         client.Greeting.Commands.Should().Contain(["pause", "resume", "system_powerdown", "quit", "query-stats"]);
 
         var status = await client.QueryStatusAsync(Token);
-        status.Status.Should().Be("running");
+        status.Status.Should().Be(VmRunState.Running);
         status.Running.Should().BeTrue();
         status.Boots.Should().Be(1);
 
@@ -56,7 +56,7 @@ public sealed class ControlServerTests
         second.EventReceived += e => seen.Enqueue(e.Name);
 
         await first.PauseAsync(Token);
-        (await first.QueryStatusAsync(Token)).Status.Should().Be("paused");
+        (await first.QueryStatusAsync(Token)).Status.Should().Be(VmRunState.Paused);
         vm.Host.SendSerialInput("x"u8);
         await Task.Delay(300, Token);
         vm.Output.Should().NotContain("X", "a paused guest runs no code");
@@ -118,7 +118,7 @@ public sealed class ControlServerTests
         (await vm.Run.WaitAsync(GuestTimeout, Token)).Should().Be(VmmExitCode.PowerOff);
         await WaitUntilAsync(() => !events.IsEmpty);
         events.Single().Should().Match<VmmControlEvent>(e => e.Name == "SHUTDOWN" && e.Reason == "host-qmp-quit");
-        (await client.QueryStatusAsync(Token)).Status.Should().Be("stopped");
+        (await client.QueryStatusAsync(Token)).Status.Should().Be(VmRunState.Stopped);
         var act = () => client.PauseAsync(Token);
         (await act.Should().ThrowAsync<VmmControlException>()).Which.ErrorClass.Should().Be("WrongState");
 

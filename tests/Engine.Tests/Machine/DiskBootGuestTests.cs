@@ -114,7 +114,7 @@ public sealed class DiskBootGuestTests : IDisposable
         // rebuilt after the RESET event.
         host.Event += e =>
         {
-            if (e.Name == "RESET" && host.Boots == 1)
+            if (e.Kind == VmmEventKind.Reset && host.Boots == 1)
             {
                 using var next = new GuestTree();
                 next.CopyFile("/boot/hello-1.elf", TestGuests.Path("hello"))
@@ -156,7 +156,7 @@ public sealed class DiskBootGuestTests : IDisposable
                 events.Add(e);
             }
 
-            if (e.Name == "RESET")
+            if (e.Kind == VmmEventKind.Reset)
             {
                 disk.Format(Root, Tree().Folder("/etc").Root); // the guest "removed" its kernel
             }
@@ -168,16 +168,19 @@ public sealed class DiskBootGuestTests : IDisposable
             .WithMessage("The VM cannot boot again after its reset: disk 0: no partition with a boot configuration*partition 1: ext4, no boot configuration.");
         lock (events)
         {
-            events.Should().ContainEquivalentOf(new VmmEvent("SHUTDOWN", "boot-failed"));
+            events.Should().ContainEquivalentOf(new VmmEvent(VmmEventKind.Shutdown, ControlProtocol.ShutdownReasons.BootFailed));
         }
     }
 
     [Fact]
     public void Disk_boot_without_a_disk_or_with_a_kernel_is_refused()
     {
-        new MachineConfig { Boot = BootSource.Disk }.Validate().Should().Contain("--boot disk boots from the first disk: give one with --disk");
-        new MachineConfig { Boot = BootSource.Disk, KernelPath = "/k", Disks = [new DiskOptions("/d")] }.Validate()
-            .Should().Contain("--boot disk reads the kernel and initrd from the disk: leave out --kernel and --initrd");
+        VmConfigValidator.Validate(new VmConfig { Boot = BootSource.Disk })
+            .Should().ContainEquivalentOf(new ConfigProblem("disks", "boot is disk, so the first disk is booted: give one"));
+        VmConfigValidator.Validate(new VmConfig { Boot = BootSource.Disk, Kernel = "/k", Disks = [new DiskConfig("/d")] })
+            .Should().ContainEquivalentOf(new ConfigProblem("kernel", "must be left out when boot is disk: the VMM reads the kernel from the disk"));
+        var unbuildable = () => MachineInstance.Create(new MachineConfig { Boot = BootSource.Disk }, Stream.Null);
+        unbuildable.Should().Throw<ArgumentException>().WithMessage("A disk boot needs a disk*");
     }
 
     [Fact]

@@ -162,8 +162,8 @@ public sealed class TestGuestBootTests
             MemoryBytes = 64ul << 20,
             OnReboot = RebootPolicy.Restart,
         }, serial);
-        var events = new List<string>();
-        host.Event += e => { lock (events) events.Add(e.Name); };
+        var events = new List<VmmEventKind>();
+        host.Event += e => { lock (events) events.Add(e.Kind); };
         var run = host.RunAsync();
 
         var deadline = DateTime.UtcNow + GuestTimeout;
@@ -177,7 +177,7 @@ public sealed class TestGuestBootTests
         host.Boots.Should().BeGreaterThanOrEqualTo(2);
         lock (events)
         {
-            events.Should().Contain("RESET").And.Contain("SHUTDOWN");
+            events.Should().Contain(VmmEventKind.Reset).And.Contain(VmmEventKind.Shutdown);
         }
     }
 

@@ -70,7 +70,7 @@ public sealed class VmmDiskBootTests : IDisposable
         FormatWithGrub();
         string config = Path.Combine(Path.GetTempPath(), $"vm-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(config, $$"""
-            { "boot": "disk", "memory": "64M", "display": "none", "disks": [ { "path": "{{_disk.Path}}", "read_only": true } ] }
+            { "boot": "disk", "memory_mib": 64, "display": "none", "disks": [ { "path": "{{_disk.Path}}", "read_only": true } ] }
             """, TestContext.Current.CancellationToken);
         try
         {
@@ -118,8 +118,8 @@ public sealed class VmmDiskBootTests : IDisposable
     }
 
     [Theory]
-    [InlineData("--boot disk reads the kernel and initrd from the disk: leave out --kernel and --initrd", "--boot", "disk", "--kernel", "/k", "--disk", "/d")]
-    [InlineData("--boot disk boots from the first disk: give one with --disk", "--boot", "disk")]
+    [InlineData("--kernel (kernel): must be left out when boot is disk: the VMM reads the kernel from the disk", "--boot", "disk", "--kernel", "/k", "--disk", "/d")]
+    [InlineData("--disk (disks): boot is disk, so the first disk is booted: give one", "--boot", "disk")]
     [InlineData("--boot must be kernel or disk (got floppy)", "--boot", "floppy")]
     public async Task Disk_boot_usage_mistakes(string message, params string[] args)
     {

@@ -12,7 +12,7 @@ public sealed class VmmInputTests : IDisposable
 
     [Theory]
     [InlineData("--input must be virtio or ps2 (got usb)", "--input", "usb")]
-    [InlineData("--input chooses the display's input devices: it cannot go with --display none", "--display", "none", "--input", "virtio")]
+    [InlineData("--input (input): chooses the display's input devices: leave it out when display is none", "--display", "none", "--input", "virtio")]
     public async Task Mistakes_are_usage_errors(string message, params string[] args)
     {
         var (code, _, stderr) = await VmmProcess.RunAsync(Timeout, ["--kernel", TestGuests.Path("pci"), .. args]);
@@ -28,7 +28,7 @@ public sealed class VmmInputTests : IDisposable
     {
         string config = Path.Combine(_dir, "vm.json");
         string member = input is null ? "" : $", \"input\": \"{input}\"";
-        await File.WriteAllTextAsync(config, $$"""{ "kernel": "{{TestGuests.Path("pci")}}", "memory": "64M"{{member}} }""", TestContext.Current.CancellationToken);
+        await File.WriteAllTextAsync(config, $$"""{ "kernel": "{{TestGuests.Path("pci")}}", "memory_mib": 64{{member}} }""", TestContext.Current.CancellationToken);
 
         var (code, stdout, stderr) = await VmmProcess.RunAsync(Timeout, "--config", config);
         code.Should().Be(2, $"the guest passes and resets (stderr: {stderr})");

@@ -20,7 +20,7 @@ public sealed class VmmProgramTests
     {
         string config = Path.Combine(Path.GetTempPath(), $"vm-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(config, $$"""
-            { "kernel": "{{TestGuests.Path("smp")}}", "cpus": 2, "memory": "64M", "cmdline": "cpus=2" }
+            { "kernel": "{{TestGuests.Path("smp")}}", "cpus": 2, "memory_mib": 64, "cmdline": "cpus=2" }
             """, TestContext.Current.CancellationToken);
         try
         {
@@ -85,7 +85,7 @@ public sealed class VmmProgramTests
         using var second = new DiskImage(1 << 20);
         string config = Path.Combine(Path.GetTempPath(), $"vm-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(config, $$"""
-            { "kernel": "{{TestGuests.Path("blk")}}", "memory": "64M", "cmdline": "disk=1 seed=0x42 count=4",
+            { "kernel": "{{TestGuests.Path("blk")}}", "memory_mib": 64, "cmdline": "disk=1 seed=0x42 count=4",
               "disks": [ { "path": "{{first.Path}}", "read_only": true, "serial": "from-file" } ], "rng": true }
             """, TestContext.Current.CancellationToken);
         try
@@ -99,6 +99,44 @@ public sealed class VmmProgramTests
         finally
         {
             File.Delete(config);
+        }
+    }
+
+    [Fact]
+    public async Task A_config_file_takes_any_path_and_its_mistakes_are_named_by_field()
+    {
+        string folder = Directory.CreateTempSubdirectory("vm-config-").FullName;
+        try
+        {
+            // A path the old "--disk path,ro" form could not carry: commas, an equals sign, spaces.
+            string odd = Path.Combine(folder, "data, ro,cache=none disk.img");
+            using (var image = File.Create(odd))
+            {
+                image.SetLength(1 << 20);
+            }
+
+            string config = Path.Combine(folder, "vm.json");
+            await File.WriteAllTextAsync(config, VmConfigFile.Serialize(new VmConfig
+            {
+                Kernel = TestGuests.Path("blk"), MemoryMiB = 64, CommandLine = "disk=0 seed=0x42 count=4", Disks = [new DiskConfig(odd)],
+            }), TestContext.Current.CancellationToken);
+            var (code, stdout, stderr) = await VmmProcess.RunAsync(Timeout, "--config", config);
+            code.Should().Be(2, stderr);
+            stdout.Should().Contain("PLATFORM-TEST blk PASS");
+            new FileInfo(odd).Length.Should().Be(1 << 20);
+            BitConverter.ToUInt64(File.ReadAllBytes(odd), 8).Should().Be(DiskImage.Pattern(0x42, 0, 1), "the guest wrote its pattern through the odd path");
+
+            await File.WriteAllTextAsync(config, """
+                { "kernel": "/k", "cpus": 0, "disks": [ { "path": "/d", "serial": "far-too-long-for-virtio-blk" } ] }
+                """, TestContext.Current.CancellationToken);
+            (code, _, stderr) = await VmmProcess.RunAsync(Timeout, "--config", config);
+            code.Should().Be(64);
+            stderr.Should().Contain("cpus: must be 1 to 16 (got 0)").And.Contain("disks[0].serial: must be 1 to 20")
+                .And.NotContain("--cpus", "a file's mistakes are named by its fields, not by options");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
         }
     }
 

@@ -115,8 +115,8 @@ public sealed class VmmVncTests : IDisposable
     [Theory]
     [InlineData("not a loopback address", "--vnc", "192.0.2.1:5901")]
     [InlineData("not a loopback address", "--vnc", "0.0.0.0:5901")]
-    [InlineData("cannot go with --display none", "--display", "none", "--vnc", "127.0.0.1:5901")]
-    [InlineData("--display must be std or none", "--display", "cirrus")]
+    [InlineData("--vnc (vnc): serves the display: leave it out when display is none", "--display", "none", "--vnc", "127.0.0.1:5901")]
+    [InlineData("--display must be none or std (got cirrus)", "--display", "cirrus")]
     [InlineData("ADDR:PORT", "--vnc", "5901")]
     public async Task Refused_listeners_are_usage_errors(string message, params string[] args)
     {

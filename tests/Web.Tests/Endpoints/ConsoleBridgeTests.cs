@@ -4,7 +4,6 @@ using System.Net.WebSockets;
 using System.Text;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
-using Platform.Engine.Control;
 using Platform.Web.Security;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Tests.Infrastructure;

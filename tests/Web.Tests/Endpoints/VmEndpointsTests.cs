@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using Platform.Engine.Machine;
 using Platform.Web.Endpoints;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Tests.Infrastructure;

@@ -1,4 +1,3 @@
-using Platform.Engine.Control;
 using Platform.Web.Services.Runtime;
 
 namespace Platform.Web.Tests.Fakes;

@@ -1,4 +1,3 @@
-using Platform.Engine.Kvm;
 using Platform.Web.Services.Host;
 
 namespace Platform.Web.Tests.Fakes;

@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
-using Platform.Engine.Control;
 using Platform.Web.Data;
 using Platform.Web.Endpoints;
 using Platform.Web.Hubs;

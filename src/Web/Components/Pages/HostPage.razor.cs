@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.AspNetCore.Components;
-using Platform.Engine.Kvm;
 using Platform.Web.Data;
 using Platform.Web.Security;
 using Platform.Web.Services.Host;

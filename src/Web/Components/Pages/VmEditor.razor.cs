@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
-using Platform.Engine.Machine;
 using Platform.Web.Data;
 using Platform.Web.Security;
 using Platform.Web.Services.Host;

@@ -1,4 +1,3 @@
-using Platform.Engine.Kvm;
 
 namespace Platform.Web.Services.Host;
 

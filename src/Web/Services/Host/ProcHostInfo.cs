@@ -1,5 +1,4 @@
 using System.Globalization;
-using Platform.Engine.Kvm;
 
 namespace Platform.Web.Services.Host;
 
@@ -14,7 +13,7 @@ internal sealed class ProcHostInfo : IHostInfo
             Environment.ProcessorCount,
             memory.GetValueOrDefault("MemTotal") / 1024,
             memory.GetValueOrDefault("MemAvailable") / 1024,
-            KvmSystem.DetectKind());
+            HostKvm.DetectKind());
     }
 
     private static string ReadCpuModel()

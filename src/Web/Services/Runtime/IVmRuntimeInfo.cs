@@ -1,4 +1,3 @@
-using Platform.Engine.Control;
 
 namespace Platform.Web.Services.Runtime;
 

@@ -1,6 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Platform.Engine.Kvm;
-using Platform.Engine.Machine;
 using Platform.Web.Data;
 using Platform.Web.Extensions;
 using Platform.Web.Services.Vms;
@@ -28,7 +26,7 @@ internal sealed partial class SampleVmSeeder(
             return;
         }
 
-        var sample = Choose(KvmSystem.DetectKind());
+        var sample = Choose(HostKvm.DetectKind());
         await File.WriteAllTextAsync(marker, DateTimeOffset.UtcNow.ToString("O") + "\n", cancellationToken);
         if (sample is null)
         {

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Platform.Engine.Control;
 using Platform.Web.Services.Runtime;
 
 namespace Platform.Web.Services.Supervisor;

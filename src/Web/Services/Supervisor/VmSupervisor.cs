@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Diagnostics;
 using Microsoft.EntityFrameworkCore;
-using Platform.Engine.Control;
 using Platform.Web.Data;
 using Platform.Web.Extensions;
 using Platform.Web.Services.Images;
@@ -138,9 +137,12 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
             return; // A VMM we did not know about already runs this VM (started by an earlier dashboard).
         }
 
-        var arguments = VmmCommandLine.Build(vm, _images.PathOf, directory, _images.EnsureLinkedClone);
+        var config = VmmConfigBuilder.Build(vm, _images.PathOf, directory, _images.EnsureLinkedClone);
         Directory.CreateDirectory(directory);
         VmmProcess.RemoveStaleFiles(directory);
+        string configFile = Path.Combine(directory, VmConfigFile.FileName);
+        VmConfigFile.Write(configFile, config);
+        string[] arguments = ["--config", configFile];
         _ended.TryRemove(vmId, out _);
         Publish(vmId, VmPowerState.Starting, null);
         Process process;
@@ -247,12 +249,7 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
     {
         vmm.Client.EventReceived += e => OnVmmEvent(vmm, e);
         var status = await vmm.Client.QueryStatusAsync(cancellationToken);
-        vmm.State = status.Status switch
-        {
-            "paused" => VmPowerState.Paused,
-            "shutting-down" or "stopped" => VmPowerState.Stopping,
-            _ => VmPowerState.Running,
-        };
+        vmm.State = VmmStates.PowerStateOf(status.Status);
         _running[vmm.VmId] = vmm;
         _ended.TryRemove(vmm.VmId, out _);
         Publish(vmm.VmId, vmm.State, null);
@@ -262,26 +259,26 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
     // Runs on the client's reader: only quick state updates here; anything slow goes to the thread pool.
     private void OnVmmEvent(SupervisedVmm vmm, VmmControlEvent e)
     {
-        switch (e.Name)
+        switch (e.Kind)
         {
-            case ControlProtocol.Events.Stop:
+            case VmmEventKind.Stop:
                 SetState(vmm, VmPowerState.Paused, null);
                 break;
-            case ControlProtocol.Events.Resume:
+            case VmmEventKind.Resume:
                 SetState(vmm, VmPowerState.Running, null);
                 break;
-            case ControlProtocol.Events.Reset when vmm.ShutdownRequested:
+            case VmmEventKind.Reset when vmm.ShutdownRequested:
                 // The guest answered Ctrl-Alt-Del by rebooting: its shutdown is done, so end the VMM instead of booting again.
                 _ = Task.Run(() => QuitOrKillAsync(vmm));
                 break;
-            case ControlProtocol.Events.Reset:
+            case VmmEventKind.Reset:
                 _ = RecordAsync(vmm, VmEventResult.Info, $"{vmm.Name} reset ({e.Reason ?? "guest"}).");
                 break;
-            case ControlProtocol.Events.Shutdown:
+            case VmmEventKind.Shutdown:
                 vmm.ShutdownReason = e.Reason ?? "shutdown";
                 SetState(vmm, VmPowerState.Stopping, e.Reason);
                 break;
-            case ControlProtocol.Events.GuestPanicked:
+            case VmmEventKind.GuestPanicked:
                 vmm.PanicDetail = e.Reason ?? "the guest died";
                 break;
         }
@@ -606,13 +603,7 @@ internal sealed partial class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHosted
 
         if (vmm.ShutdownReason is { } reason)
         {
-            return (VmPowerState.Stopped, reason switch
-            {
-                "guest-shutdown" => "the guest powered off",
-                "guest-reset" => "the guest reset and the VM's on-reboot policy is exit",
-                "host-qmp-quit" => vmm.ShutdownRequested ? "the guest shut down" : "stopped from the dashboard",
-                _ => reason,
-            });
+            return (VmPowerState.Stopped, VmmStates.DescribeShutdown(reason, vmm.ShutdownRequested));
         }
 
         if (vmm.StopRequested)

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Platform.Engine.Control;
 
 namespace Platform.Web.Services.Supervisor;
 

@@ -1,4 +1,3 @@
-using Platform.Engine.Machine;
 using Platform.Web.Data;
 
 namespace Platform.Web.Services.Vms;

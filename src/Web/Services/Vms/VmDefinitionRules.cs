@@ -1,4 +1,3 @@
-using Platform.Engine.Machine;
 using Platform.Web.Data;
 
 namespace Platform.Web.Services.Vms;
@@ -12,14 +11,14 @@ namespace Platform.Web.Services.Vms;
 public static class VmDefinitionRules
 {
     public const int MinVcpus = 1;
-    public const int MaxVcpus = MachineConfig.MaxCpus;
-    public const int MinMemoryMiB = (int)(MachineConfig.MinMemory >> 20);
+    public const int MaxVcpus = VmConfigLimits.MaxCpus;
+    public const int MinMemoryMiB = VmConfigLimits.MinMemoryMiB;
     public const int MaxDescriptionLength = 1024;
     public const int MaxPathLength = 4096;
     /// <summary>Linux/x86's COMMAND_LINE_SIZE, including the terminating NUL.</summary>
     public const int MaxCommandLineLength = 2047;
     /// <summary>Linux's IFNAMSIZ (16) less the NUL.</summary>
-    public const int MaxTapNameLength = 15;
+    public const int MaxTapNameLength = VmConfigLimits.TapNameMaxLength;
     public const int MaxDisks = 16;
     public const int MaxNics = 8;
 

@@ -151,7 +151,7 @@ public sealed class VirtioGuestTests
 
         string output = await vm.WaitForOutputAsync("PLATFORM-TEST blk PASS", GuestTimeout);
         output.Should().Contain("NEEDS_RESET after a descriptor outside RAM").And.Contain("sector 0 reads fine");
-        await using var client = await Platform.Engine.Control.VmmControlClient.ConnectAsync(vm.ControlSocket, TestContext.Current.CancellationToken);
+        await using var client = await VmmControlClient.ConnectAsync(vm.ControlSocket, TestContext.Current.CancellationToken);
         var stats = await client.QueryStatsAsync(TestContext.Current.CancellationToken);
         var blk = stats.Devices.Single(d => d.Name == "disk0");
         blk.Kind.Should().Be("virtio-blk");

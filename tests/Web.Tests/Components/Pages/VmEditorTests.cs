@@ -125,7 +125,7 @@ public sealed class VmEditorTests : DashboardTestContext
         await page.Find("[data-testid=wizard-save]").ClickAsync(new());
 
         var vm = (await Db.Vms.ListAsync(Ct)).Single(v => v.Name == "ps2-wizard");
-        (vm.DisplayEnabled, vm.Input).Should().Be((true, Platform.Engine.Machine.InputKind.Ps2));
+        (vm.DisplayEnabled, vm.Input).Should().Be((true, InputKind.Ps2));
     }
 
     [Fact]

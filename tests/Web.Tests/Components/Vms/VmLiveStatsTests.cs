@@ -1,5 +1,4 @@
 using Bunit;
-using Platform.Engine.Control;
 using Platform.Web.Components.Vms;
 using Platform.Web.Services.Runtime;
 

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
-using Platform.Engine.Kvm;
 using Platform.Web.Endpoints;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Tests.Endpoints;
@@ -30,7 +29,7 @@ public sealed class SampleVmSeederTests : IDisposable
             var vms = await client.GetFromJsonAsync<List<VmResponse>>("/api/v1/vms", ApiJson.Options, Token);
             var sample = vms.Should().ContainSingle().Subject;
             sample.Autostart.Should().BeTrue();
-            bool hardware = KvmSystem.DetectKind() is KvmKind.HardwareIntel or KvmKind.HardwareAmd;
+            bool hardware = HostKvm.DetectKind() is KvmKind.HardwareIntel or KvmKind.HardwareAmd;
             if (!hardware)
             {
                 sample.Name.Should().Be("test-guest-sample", "a stock kernel cannot boot on PVM, so the sample is a test guest");

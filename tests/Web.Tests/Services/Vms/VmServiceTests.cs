@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Platform.Engine.Machine;
 using Platform.Web.Data;
 using Platform.Web.Services;
 using Platform.Web.Services.Runtime;

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Text.Json;
 
-namespace Platform.Engine.Control;
+namespace Platform.Contracts.Control;
 
 /// <summary>
 /// The typed client of a VMM's control.sock, used by the control plane and the tests. Commands may be sent from

@@ -1,6 +1,7 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Platform.Engine.Control;
+namespace Platform.Contracts.Control;
 
 /// <summary>The first line a client reads: who answers and which protocol version it speaks.</summary>
 public sealed record ControlGreeting(
@@ -8,11 +9,11 @@ public sealed record ControlGreeting(
     int Cpus, [property: JsonPropertyName("memory_bytes")] ulong MemoryBytes, IReadOnlyList<string> Commands);
 
 /// <summary>The answer to <c>query-status</c>.</summary>
-/// <param name="Status">starting, running, paused, shutting-down or stopped.</param>
+/// <param name="Status">starting, running, paused, shutting-down or stopped on the wire.</param>
 /// <param name="Running">True while vCPUs run guest code.</param>
 /// <param name="Boots">How many times the guest has booted in this VMM (restarts count).</param>
 /// <param name="UptimeMs">Milliseconds since the VMM started the first boot.</param>
-public sealed record VmmStatus(string Status, bool Running, int Boots, [property: JsonPropertyName("uptime_ms")] long UptimeMs);
+public sealed record VmmStatus(VmRunState Status, bool Running, int Boots, [property: JsonPropertyName("uptime_ms")] long UptimeMs);
 
 /// <summary>One vCPU's counters in <c>query-stats</c>.</summary>
 /// <param name="Index">vCPU index (= APIC id).</param>
@@ -43,11 +44,20 @@ public sealed record VmmStats(
 /// <param name="Name">STOP, RESUME, RESET, SHUTDOWN, GUEST_PANICKED, POWERDOWN.</param>
 /// <param name="Reason">Why, when the VMM knows (guest-reset, host-qmp-quit, a KVM error…).</param>
 /// <param name="Timestamp">When the VMM raised it.</param>
-public sealed record VmmControlEvent(string Name, string? Reason, DateTimeOffset Timestamp);
+public sealed record VmmControlEvent(string Name, string? Reason, DateTimeOffset Timestamp)
+{
+    /// <summary>The event, typed; null for a name this side does not know.</summary>
+    public VmmEventKind? Kind => ControlProtocol.Events.KindOf(Name);
+}
 
 /// <summary>Wire shapes of replies and events; one source-generated context keeps the client and the NativeAOT server in step.</summary>
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    Converters = [typeof(KebabCaseEnum<VmRunState>)])]
 [JsonSerializable(typeof(ControlGreeting))]
 [JsonSerializable(typeof(VmmStatus))]
 [JsonSerializable(typeof(VmmStats))]
-internal sealed partial class ControlJson : JsonSerializerContext;
+public sealed partial class ControlJson : JsonSerializerContext;
+
+/// <summary>An enum by its kebab-case name ("shutting-down"), numbers refused: how the protocol spells its states.</summary>
+public sealed class KebabCaseEnum<T>() : JsonStringEnumConverter<T>(JsonNamingPolicy.KebabCaseLower, allowIntegerValues: false)
+    where T : struct, Enum;

@@ -1,0 +1,110 @@
+using System.Text.Json.Serialization;
+
+namespace Platform.Contracts.Config;
+
+/// <summary>
+/// One VM's machine as platform-vmm runs it: the one type the dashboard writes (<c>run/{id}/vm.json</c>, read by
+/// <c>platform-vmm --config</c>) and the command line maps onto. Firecracker's <c>--config-file</c> and Cloud
+/// Hypervisor's <c>VmConfig</c> are the model: values keep their types end to end (sizes are numbers, enums are
+/// enums, paths are strings that may hold any character). <see cref="VmConfigValidator"/> checks it, naming the field.
+/// </summary>
+/// <example>
+/// { "kernel": "/boot/vmlinuz", "cmdline": "console=ttyS0", "memory_mib": 1024, "cpus": 2,
+///   "disks": [ { "path": "root.qcow2", "format": "qcow2" }, { "path": "data.img", "read_only": true, "cache": "none" } ],
+///   "nics": [ { "tap": "tap0", "mac": "52:54:00:12:34:56" } ], "rng": true, "display": "std", "input": "virtio",
+///   "vnc": { "listen": "127.0.0.1:5901" }, "serial": "socket", "runtime_dir": "/var/lib/platform/run/0f3c…" }
+/// </example>
+public sealed record VmConfig
+{
+    public BootSource Boot { get; set; } = BootSource.Kernel;
+
+    /// <summary>The kernel file (bzImage, or an ELF kernel with a PVH note); required when booting a kernel.</summary>
+    public string? Kernel { get; set; }
+
+    public string? Initrd { get; set; }
+
+    /// <summary>
+    /// Booting a kernel: the whole command line (<c>console=ttyS0</c> when left out). Booting from the disk: what is
+    /// added after the command line the disk's configuration gives (nothing when left out).
+    /// </summary>
+    [JsonPropertyName("cmdline")]
+    public string? CommandLine { get; set; }
+
+    /// <summary>Guest RAM in MiB.</summary>
+    [JsonPropertyName("memory_mib")]
+    public int MemoryMiB { get; set; } = 512;
+
+    public int Cpus { get; set; } = 1;
+
+    [JsonPropertyName("on_reboot")]
+    public RebootPolicy OnReboot { get; set; } = RebootPolicy.Exit;
+
+    /// <summary>virtio-blk disks, in PCI slot order (the first is /dev/vda in a Linux guest).</summary>
+    public IReadOnlyList<DiskConfig> Disks { get; set; } = [];
+
+    /// <summary>virtio-net NICs on host TAP devices, in PCI slot order (eth0 first).</summary>
+    public IReadOnlyList<NicConfig> Nics { get; set; } = [];
+
+    /// <summary>A virtio-rng (host entropy); off unless asked for, as in QEMU.</summary>
+    public bool Rng { get; set; }
+
+    public DisplayKind Display { get; set; } = DisplayKind.Std;
+
+    /// <summary>The display's input devices; only with a display. Left out: <see cref="InputKind.Virtio"/>.</summary>
+    public InputKind? Input { get; set; }
+
+    /// <summary>Also serve the display to VNC viewers on a TCP address.</summary>
+    public VncConfig? Vnc { get; set; }
+
+    public SerialMode Serial { get; set; } = SerialMode.Stdio;
+
+    /// <summary>The folder for control.sock, serial.sock, vnc.sock and vmm.pid (docs/control-protocol.md).</summary>
+    [JsonPropertyName("runtime_dir")]
+    public string? RuntimeDir { get; set; }
+
+    /// <summary>The command line the kernel gets, defaults applied.</summary>
+    [JsonIgnore]
+    public string EffectiveCommandLine => CommandLine ?? (Boot == BootSource.Disk ? "" : "console=ttyS0");
+
+    /// <summary>The input devices the machine gets, defaults applied (meaningless without a display).</summary>
+    [JsonIgnore]
+    public InputKind EffectiveInput => Input ?? InputKind.Virtio;
+
+    /// <summary>PCI functions the display brings: the std-vga, and with virtio input a tablet and a keyboard.</summary>
+    [JsonIgnore]
+    public int DisplayPciDevices => Display == DisplayKind.None ? 0 : EffectiveInput == InputKind.Virtio ? 3 : 1;
+}
+
+/// <summary>One virtio-blk disk.</summary>
+/// <param name="Path">The raw or qcow2 image on the host.</param>
+public sealed record DiskConfig(string Path)
+{
+    /// <summary>The guest cannot write (writes fail with an I/O error).</summary>
+    [JsonPropertyName("read_only")]
+    public bool ReadOnly { get; set; }
+
+    public DiskCache Cache { get; set; } = DiskCache.Writeback;
+
+    /// <summary>Up to <see cref="VmConfigLimits.DiskSerialMaxLength"/> characters the guest reads as the disk's serial.</summary>
+    public string? Serial { get; set; }
+
+    /// <summary>Left out: an image starting with the qcow2 magic is qcow2, any other raw (which may then not write that magic).</summary>
+    public DiskFormat? Format { get; set; }
+}
+
+/// <summary>One virtio-net NIC on a host TAP device.</summary>
+/// <param name="Tap">The TAP device's name.</param>
+public sealed record NicConfig(string Tap)
+{
+    /// <summary>"52:54:00:12:34:56"; left out: 52:54:00 and three bytes derived from the TAP name (<see cref="NicMac.Default"/>).</summary>
+    public string? Mac { get; set; }
+}
+
+/// <summary>A TCP listener for VNC viewers beside vnc.sock.</summary>
+/// <param name="Listen">"127.0.0.1:5901", "[::1]:5901", "localhost:5901"; port 0 takes any free one.</param>
+public sealed record VncConfig(string Listen)
+{
+    /// <summary>A file whose first line is the VNC password; required unless <see cref="Listen"/> is a loopback address.</summary>
+    [JsonPropertyName("password_file")]
+    public string? PasswordFile { get; set; }
+}

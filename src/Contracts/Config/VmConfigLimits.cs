@@ -1,0 +1,32 @@
+namespace Platform.Contracts.Config;
+
+/// <summary>The bounds <see cref="VmConfigValidator"/> holds a configuration to; the dashboard's forms use the same.</summary>
+public static class VmConfigLimits
+{
+    public const int MaxCpus = 16;
+
+    public const int MinMemoryMiB = 16;
+
+    /// <summary>64 TiB: past the guest-physical address space the machine lays out.</summary>
+    public const int MaxMemoryMiB = 64 * 1024 * 1024;
+
+    /// <summary>PCI slots 1–31 are free for devices (0 is the host bridge).</summary>
+    public const int MaxPciDevices = 31;
+
+    /// <summary>virtio-blk's ID string (VIRTIO_BLK_ID_BYTES).</summary>
+    public const int DiskSerialMaxLength = 20;
+
+    /// <summary>IFNAMSIZ − 1: Linux interface names are at most 15 bytes.</summary>
+    public const int TapNameMaxLength = 15;
+
+    /// <summary>
+    /// sun_path holds 107 bytes and a NUL; the longest socket name in the runtime folder is "/control.sock" (13), so the
+    /// folder's path may have at most 94 bytes.
+    /// </summary>
+    public const int RuntimeDirMaxBytes = 107 - 13;
+
+    /// <summary>An interface name Linux takes: 1–15 printable ASCII characters without '/', ':' or spaces, not "." or "..".</summary>
+    public static bool IsValidTapName(string name) =>
+        name.Length is > 0 and <= TapNameMaxLength && name != "." && name != ".." &&
+        name.All(c => c > ' ' && c < 0x7F && c != '/' && c != ':');
+}

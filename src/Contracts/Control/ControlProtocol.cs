@@ -1,0 +1,126 @@
+namespace Platform.Contracts.Control;
+
+/// <summary>Names and limits of the control protocol (docs/control-protocol.md); the server and the client share them.</summary>
+public static class ControlProtocol
+{
+    public const string Name = "platform-vmm-control";
+
+    /// <summary>Bumped when a change would break an existing client; additions keep it.</summary>
+    public const int Version = 1;
+
+    /// <summary>A longer line is refused and the connection closed: no legitimate command comes close.</summary>
+    public const int MaxLineBytes = 64 * 1024;
+
+    public const string ControlSocketName = "control.sock";
+    public const string SerialSocketName = "serial.sock";
+    public const string PidFileName = "vmm.pid";
+
+    /// <summary>RFB 3.8 for the VM's display (served once the VM has a display device).</summary>
+    public const string VncSocketName = "vnc.sock";
+
+    /// <summary>The commands, as listed in the greeting.</summary>
+    public static class Commands
+    {
+        public const string QueryVersion = "query-version";
+        public const string QueryCommands = "query-commands";
+        public const string QueryStatus = "query-status";
+        public const string QueryStats = "query-stats";
+        public const string Pause = "pause";
+        public const string Resume = "resume";
+        public const string SystemReset = "system_reset";
+        public const string SystemPowerdown = "system_powerdown";
+        public const string Quit = "quit";
+
+        public static IReadOnlyList<string> All { get; } =
+            [QueryVersion, QueryCommands, QueryStatus, QueryStats, Pause, Resume, SystemReset, SystemPowerdown, Quit];
+    }
+
+    /// <summary>The <c>class</c> of an error reply; a client can branch on it, the <c>desc</c> is for people.</summary>
+    public static class ErrorClasses
+    {
+        /// <summary>The line was not a JSON object.</summary>
+        public const string ParseError = "ParseError";
+        /// <summary>The object was not a command: no <c>execute</c>, unknown members, bad <c>arguments</c>.</summary>
+        public const string InvalidCommand = "InvalidCommand";
+        public const string CommandNotFound = "CommandNotFound";
+        /// <summary>The command is not possible in the VM's state (e.g. pause while it shuts down).</summary>
+        public const string WrongState = "WrongState";
+        /// <summary>The command was tried and failed.</summary>
+        public const string Failed = "Failed";
+    }
+
+    /// <summary>The events a client may receive, named on the wire as QMP names them.</summary>
+    public static class Events
+    {
+        public const string Stop = "STOP";
+        public const string Resume = "RESUME";
+        public const string Reset = "RESET";
+        public const string Shutdown = "SHUTDOWN";
+        public const string GuestPanicked = "GUEST_PANICKED";
+        public const string Powerdown = "POWERDOWN";
+
+        /// <summary>The wire name of an event.</summary>
+        public static string NameOf(VmmEventKind kind) => kind switch
+        {
+            VmmEventKind.Stop => Stop,
+            VmmEventKind.Resume => Resume,
+            VmmEventKind.Reset => Reset,
+            VmmEventKind.Shutdown => Shutdown,
+            VmmEventKind.GuestPanicked => GuestPanicked,
+            VmmEventKind.Powerdown => Powerdown,
+            _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not an event"),
+        };
+
+        /// <summary>The event a wire name names; null for one this side does not know (a newer VMM's, say).</summary>
+        public static VmmEventKind? KindOf(string name) => name switch
+        {
+            Stop => VmmEventKind.Stop,
+            Resume => VmmEventKind.Resume,
+            Reset => VmmEventKind.Reset,
+            Shutdown => VmmEventKind.Shutdown,
+            GuestPanicked => VmmEventKind.GuestPanicked,
+            Powerdown => VmmEventKind.Powerdown,
+            _ => null,
+        };
+    }
+
+    /// <summary>The <c>reason</c> of a SHUTDOWN event: why the VMM is ending.</summary>
+    public static class ShutdownReasons
+    {
+        /// <summary>The guest powered off (or a VMM run without a runtime folder ended with it).</summary>
+        public const string GuestShutdown = "guest-shutdown";
+        /// <summary>The guest reset and the VM's on-reboot policy is exit.</summary>
+        public const string GuestReset = "guest-reset";
+        /// <summary>A client sent <c>quit</c>, or the VMM got SIGTERM or SIGINT.</summary>
+        public const string HostQuit = "host-qmp-quit";
+        /// <summary>A reboot found nothing to boot (a disk boot whose guest removed its kernel).</summary>
+        public const string BootFailed = "boot-failed";
+    }
+}
+
+/// <summary>The asynchronous events of the control protocol; <see cref="ControlProtocol.Events"/> names them on the wire.</summary>
+public enum VmmEventKind
+{
+    /// <summary>The vCPUs were paused.</summary>
+    Stop,
+    /// <summary>The vCPUs run (after a boot or a pause).</summary>
+    Resume,
+    /// <summary>The guest reset; the reason says how (i8042, triple fault…).</summary>
+    Reset,
+    /// <summary>The VMM is ending; the reason is one of <see cref="ControlProtocol.ShutdownReasons"/>.</summary>
+    Shutdown,
+    /// <summary>The guest died (KVM emulation failure, failed entry); the reason has the detail.</summary>
+    GuestPanicked,
+    /// <summary>Ctrl-Alt-Del was pressed for <c>system_powerdown</c>.</summary>
+    Powerdown,
+}
+
+/// <summary>The VM's run state as <c>query-status</c> reports it: <c>starting</c>, <c>running</c>, <c>paused</c>, <c>shutting-down</c>, <c>stopped</c>.</summary>
+public enum VmRunState
+{
+    Starting,
+    Running,
+    Paused,
+    ShuttingDown,
+    Stopped,
+}

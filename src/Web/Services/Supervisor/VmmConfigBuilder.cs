@@ -1,0 +1,122 @@
+using Platform.Web.Data;
+using Platform.Web.Services.Runtime;
+
+namespace Platform.Web.Services.Supervisor;
+
+/// <summary>
+/// Turns a stored VM definition into the <see cref="VmConfig"/> platform-vmm runs (written to <c>vm.json</c> in the
+/// runtime folder), with the files it names checked to exist; every gap becomes a reason the user can act on.
+/// </summary>
+public static class VmmConfigBuilder
+{
+    /// <param name="vm">The definition with its images, disks and NICs loaded.</param>
+    /// <param name="pathOf">Where the image library keeps an image's file.</param>
+    /// <param name="runtimeDirectory">The VM's runtime folder.</param>
+    /// <param name="linkedCloneOf">The overlay file of a linked-clone disk (made on first use); null: such disks are refused.</param>
+    public static VmConfig Build(VirtualMachine vm, Func<ImageFile, string> pathOf, string runtimeDirectory,
+        Func<VmDisk, string>? linkedCloneOf = null)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        ArgumentNullException.ThrowIfNull(pathOf);
+        bool diskBoot = vm.BootMode == BootMode.Disk;
+        string? kernel = null, initrd = null;
+        if (diskBoot)
+        {
+            // platform-vmm reads the first disk's boot configuration (BLS, extlinux, grub.cfg, Debian's /vmlinuz) at
+            // every boot; a disk with nothing bootable fails the start with the VMM's reason in its log.
+            if (vm.Disks.Count == 0)
+            {
+                throw new VmRuntimeException("The VM boots from its first disk but has no disk: edit it and add one.");
+            }
+        }
+        else
+        {
+            kernel = RequireFile(vm.KernelImage is { } k ? pathOf(k) : vm.KernelPath, "kernel")
+                ?? throw new VmRuntimeException("The VM has no kernel: edit it and choose a kernel image or path.");
+            initrd = RequireFile(vm.InitrdImage is { } i ? pathOf(i) : vm.InitrdPath, "initrd");
+        }
+
+        // A kernel boot's command line is the whole of it; a disk boot's is added to the one the disk's boot
+        // configuration gives, after console=ttyS0 when there is no display (the serial console is then the only one,
+        // and the disk's command line may name only tty0).
+        string commandLine = string.Join(' ', new[] { diskBoot && !vm.DisplayEnabled ? "console=ttyS0" : null, vm.CommandLine?.Trim() }
+            .Where(part => !string.IsNullOrEmpty(part)));
+
+        var config = new VmConfig
+        {
+            Boot = diskBoot ? BootSource.Disk : BootSource.Kernel,
+            Kernel = kernel,
+            Initrd = initrd,
+            CommandLine = commandLine.Length > 0 ? commandLine : null,
+            MemoryMiB = vm.MemoryMiB,
+            Cpus = vm.VcpuCount,
+            OnReboot = vm.OnReboot,
+            Disks = [.. vm.Disks.OrderBy(d => d.Position).Select(disk => Disk(disk, pathOf, linkedCloneOf))],
+            Nics = [.. vm.Nics.OrderBy(n => n.Position).Select(nic => new NicConfig(nic.TapName) { Mac = nic.MacAddress })],
+            Display = vm.DisplayEnabled ? DisplayKind.Std : DisplayKind.None,
+            // Always said, even for virtio (the VMM's default): the VM's setting, not the VMM's default, decides.
+            Input = vm.DisplayEnabled ? vm.Input : null,
+            Serial = SerialMode.Socket,
+            RuntimeDir = runtimeDirectory,
+        };
+
+        var problems = VmConfigValidator.Validate(config);
+        return problems.Count == 0
+            ? config
+            : throw new VmRuntimeException($"The VM's configuration cannot run: {string.Join("; ", problems)}. Edit the VM to fix it.");
+    }
+
+    private static DiskConfig Disk(VmDisk disk, Func<ImageFile, string> pathOf, Func<VmDisk, string>? linkedCloneOf)
+    {
+        string? path;
+        DiskFormat? format;
+        if (disk.LinkedClone && disk.Image is { } baseImage)
+        {
+            RequireFile(pathOf(baseImage), "disk");
+            path = LinkedClone(disk, linkedCloneOf);
+            format = DiskFormat.Qcow2;
+        }
+        else
+        {
+            path = RequireFile(disk.Image is { } image ? pathOf(image) : disk.Path, "disk");
+            // Library images have a known format, so the VMM never has to guess; host files are detected by the VMM.
+            format = disk.Image?.Format is { } known ? (known == ImageFormat.Qcow2 ? DiskFormat.Qcow2 : DiskFormat.Raw) : null;
+        }
+
+        return new DiskConfig(path ?? throw new VmRuntimeException($"Disk {disk.Position + 1} has neither an image nor a path."))
+        {
+            ReadOnly = disk.ReadOnly,
+            Cache = disk.Cache == DiskCacheMode.None ? DiskCache.None : DiskCache.Writeback,
+            Format = format,
+        };
+    }
+
+    private static string LinkedClone(VmDisk disk, Func<VmDisk, string>? linkedCloneOf)
+    {
+        if (linkedCloneOf is null)
+        {
+            throw new VmRuntimeException($"Disk {disk.Position + 1} is a linked clone, which this start cannot make.");
+        }
+
+        try
+        {
+            return linkedCloneOf(disk);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            throw new VmRuntimeException($"Disk {disk.Position + 1}: the linked clone could not be made: {ex.Message}", ex);
+        }
+    }
+
+    private static string? RequireFile(string? path, string what)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            return null;
+        }
+
+        return File.Exists(path)
+            ? path
+            : throw new VmRuntimeException($"The {what} file {path} does not exist (moved or deleted?): edit the VM or restore the file.");
+    }
+}

@@ -1,0 +1,145 @@
+using System.Text.Json;
+
+namespace Platform.Contracts.Tests.Config;
+
+/// <summary>vm.json as the dashboard writes it and platform-vmm reads it.</summary>
+public sealed class VmConfigFileTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("vm-config-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private static readonly VmConfig Everything = new()
+    {
+        Boot = BootSource.Kernel,
+        Kernel = "/images/vmlinuz, the \"new\" one",
+        Initrd = "/images/initrd.img",
+        CommandLine = "console=ttyS0 quiet",
+        MemoryMiB = 1536,
+        Cpus = 4,
+        OnReboot = RebootPolicy.Restart,
+        Disks =
+        [
+            new DiskConfig("/data/root,ro.qcow2") { Format = DiskFormat.Qcow2, Cache = DiskCache.None, Serial = "root-disk" },
+            new DiskConfig("/data/data.img") { ReadOnly = true, Format = DiskFormat.Raw },
+            new DiskConfig("/data/detect.img"),
+        ],
+        Nics = [new NicConfig("tap0") { Mac = "52:54:00:12:34:56" }, new NicConfig("tap1")],
+        Rng = true,
+        Display = DisplayKind.Std,
+        Input = InputKind.Ps2,
+        Vnc = new VncConfig("127.0.0.1:5901") { PasswordFile = "/etc/vnc.pass" },
+        Serial = SerialMode.Socket,
+        RuntimeDir = "/var/lib/platform/run/abc",
+    };
+
+    [Fact]
+    public void Every_setting_survives_a_round_trip_through_a_file()
+    {
+        string path = Path.Combine(_folder, VmConfigFile.FileName);
+
+        VmConfigFile.Write(path, Everything);
+        var read = VmConfigFile.Read(path);
+
+        read.Should().BeEquivalentTo(Everything, o => o.WithStrictOrdering());
+        File.GetUnixFileMode(path).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite, "the file names host paths");
+        File.Exists(path + ".tmp").Should().BeFalse();
+    }
+
+    [Fact]
+    public void Values_keep_their_types_on_the_wire()
+    {
+        using var json = JsonDocument.Parse(VmConfigFile.Serialize(Everything));
+        var root = json.RootElement;
+
+        root.GetProperty("memory_mib").GetInt32().Should().Be(1536);
+        root.GetProperty("cpus").GetInt32().Should().Be(4);
+        root.GetProperty("on_reboot").GetString().Should().Be("restart");
+        root.GetProperty("cmdline").GetString().Should().Be("console=ttyS0 quiet");
+        root.GetProperty("disks")[0].GetProperty("cache").GetString().Should().Be("none");
+        root.GetProperty("disks")[0].GetProperty("format").GetString().Should().Be("qcow2");
+        root.GetProperty("disks")[1].GetProperty("read_only").GetBoolean().Should().BeTrue();
+        root.GetProperty("disks")[2].TryGetProperty("format", out _).Should().BeFalse("an unknown format is left out, not null");
+        root.GetProperty("vnc").GetProperty("password_file").GetString().Should().Be("/etc/vnc.pass");
+        root.GetProperty("runtime_dir").GetString().Should().Be("/var/lib/platform/run/abc");
+    }
+
+    [Fact]
+    public void A_minimal_file_gets_the_defaults()
+    {
+        var config = VmConfigFile.Deserialize("""{ "kernel": "/k" }""");
+
+        config.Should().BeEquivalentTo(new VmConfig { Kernel = "/k" });
+        config.MemoryMiB.Should().Be(512);
+        config.Cpus.Should().Be(1);
+        config.Display.Should().Be(DisplayKind.Std);
+        config.EffectiveInput.Should().Be(InputKind.Virtio);
+        config.EffectiveCommandLine.Should().Be("console=ttyS0");
+        new VmConfig { Boot = BootSource.Disk }.EffectiveCommandLine.Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("""{ "kernel": "/k", "memroy_mib": 64 }""", "memroy_mib")]
+    [InlineData("""{ "kernel": "/k", "memory_mib": "512M" }""", "$.memory_mib")]
+    [InlineData("""{ "kernel": "/k", "display": "vga" }""", "$.display")]
+    [InlineData("""{ "kernel": "/k", "disks": [ { "read_only": true } ] }""", "path")]
+    [InlineData("""{ "kernel": "/k", "disks": [ { "path": "/d", "cache": "unsafe" } ] }""", "$.disks[0].cache")]
+    [InlineData("""[ 1, 2 ]""", "VmConfig")]
+    [InlineData("""{ "kernel": """, "$.kernel")]
+    [InlineData("""{ "kernel": "/k", "display": 1 }""", "$.display")]
+    public void A_malformed_file_is_refused_saying_where(string json, string where)
+    {
+        var act = () => VmConfigFile.Deserialize(json);
+
+        act.Should().Throw<VmConfigFormatException>().Which.Message.Should().Contain(where);
+    }
+
+    [Fact]
+    public void A_missing_file_is_named()
+    {
+        string path = Path.Combine(_folder, "nope.json");
+
+        var act = () => VmConfigFile.Read(path);
+
+        act.Should().Throw<VmConfigFormatException>().WithMessage($"cannot read {path}*");
+    }
+
+    [Fact]
+    public void Comments_and_trailing_commas_are_forgiven_in_a_file_written_by_hand()
+    {
+        var config = VmConfigFile.Deserialize("""
+            {
+              // the test guest
+              "kernel": "/k",
+              "cpus": 2,
+            }
+            """);
+
+        config.Cpus.Should().Be(2);
+    }
+
+    [Fact]
+    public void Every_enum_value_is_spelt_in_files_as_the_names_say()
+    {
+        AssertNames<BootSource>();
+        AssertNames<RebootPolicy>();
+        AssertNames<DisplayKind>();
+        AssertNames<InputKind>();
+        AssertNames<DiskCache>();
+        AssertNames<DiskFormat>();
+        AssertNames<SerialMode>();
+    }
+
+    private static void AssertNames<T>()
+        where T : struct, Enum
+    {
+        foreach (var value in Enum.GetValues<T>())
+        {
+            string json = JsonSerializer.Serialize(value, VmConfigJson.Default.Options);
+            json.Should().Be($"\"{VmConfigNames.Of(value)}\"", $"{typeof(T).Name}.{value} is written by its name");
+            VmConfigNames.Parse<T>(VmConfigNames.Of(value)).Should().Be(value);
+        }
+
+        VmConfigNames.Parse<T>("no-such-name").Should().BeNull();
+    }
+}
