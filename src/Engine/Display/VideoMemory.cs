@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
 using Platform.Devices.Display;
 using Platform.Engine.Kvm.Interop;
 
@@ -14,14 +13,14 @@ namespace Platform.Engine.Display;
 /// which it never reads its source again) and the machine's vCPUs are stopped first. A span taken earlier would
 /// point at unmapped memory, so nothing keeps one beyond a call.
 /// </remarks>
-public sealed unsafe class VideoMemory : MemoryManager<byte>
+public sealed class VideoMemory : MemoryManager<byte>
 {
-    private nint _address;
+    private readonly MappedRegion _mapping;
     private readonly int _size;
 
-    private VideoMemory(nint address, int size)
+    private VideoMemory(MappedRegion mapping, int size)
     {
-        _address = address;
+        _mapping = mapping;
         _size = size;
     }
 
@@ -33,48 +32,26 @@ public sealed unsafe class VideoMemory : MemoryManager<byte>
             throw new ArgumentOutOfRangeException(nameof(size), size, "Video memory must be a power of two from 1 MiB to 256 MiB.");
         }
 
-        nint address = LibcNative.Mmap(0, (nuint)size, MemoryProtection.Read | MemoryProtection.Write,
-            MapFlags.Private | MapFlags.Anonymous | MapFlags.NoReserve, -1, 0);
-        if (address == LibcNative.MapFailed)
-        {
-            throw new InvalidOperationException(
-                $"Could not map {size >> 20} MiB of video memory: {Marshal.GetPInvokeErrorMessage(LibcNative.LastError)}.");
-        }
-
-        return new VideoMemory(address, size);
+        return new VideoMemory(MappedRegion.MapAnonymous((nuint)size, "video memory"), size);
     }
 
-    /// <summary>Where the mapping is in this process (what KVM's memory slot points at).</summary>
-    public nint HostAddress => _address;
+    /// <summary>Where the mapping is in this process (what KVM's memory slot points at). Throws once disposed.</summary>
+    public nint HostAddress => _mapping.Address;
 
     public int Size => _size;
 
-    public override Span<byte> GetSpan()
-    {
-        ObjectDisposedException.ThrowIf(_address == 0, this);
-        // SAFETY: the mapping is _size bytes and stays mapped until Dispose, which the owners order after every reader.
-        return new Span<byte>((void*)_address, _size);
-    }
+    /// <summary>The whole video memory; throws <see cref="ObjectDisposedException"/> once disposed.</summary>
+    public override Span<byte> GetSpan() => _mapping.AsSpan();
 
-    public override MemoryHandle Pin(int elementIndex = 0)
+    public override unsafe MemoryHandle Pin(int elementIndex = 0)
     {
-        ObjectDisposedException.ThrowIf(_address == 0, this);
         ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)elementIndex, (uint)_size, nameof(elementIndex));
-        // SAFETY: mmap'ed memory never moves; the index is within the mapping (checked above).
-        return new MemoryHandle((byte*)_address + elementIndex);
+        // SAFETY: the index is within the mapping (checked above), and the pin keeps it mapped until the
+        // MemoryHandle's Dispose calls Unpin.
+        return new MemoryHandle(_mapping.Pin((uint)elementIndex), pinnable: this);
     }
 
-    public override void Unpin()
-    {
-        // Nothing to do: the mapping never moves.
-    }
+    public override void Unpin() => _mapping.Unpin();
 
-    protected override void Dispose(bool disposing)
-    {
-        nint address = Interlocked.Exchange(ref _address, 0);
-        if (address != 0)
-        {
-            LibcNative.Munmap(address, (nuint)_size);
-        }
-    }
+    protected override void Dispose(bool disposing) => _mapping.Dispose();
 }

@@ -18,10 +18,11 @@ public sealed class KvmSystem : IDisposable
     /// <summary>Opens <c>/dev/kvm</c> and checks the API version; fails with advice a user can act on.</summary>
     public static KvmSystem Open(string path = DevicePath)
     {
-        int fd = LibcNative.Open(path, OpenFlags.ReadWrite | OpenFlags.CloseOnExec);
-        if (fd < 0)
+        var fd = LibcNative.Open(path, OpenFlags.ReadWrite | OpenFlags.CloseOnExec);
+        if (fd.IsInvalid)
         {
             int errno = LibcNative.LastError;
+            fd.Dispose();
             string advice = errno switch
             {
                 LibcNative.ENOENT => $"{path} is missing: is the kvm module loaded (kvm_intel, kvm_amd or kvm_pvm), or does the container lack --device /dev/kvm?",
@@ -31,7 +32,7 @@ public sealed class KvmSystem : IDisposable
             throw new KvmException($"open {path}", errno, advice);
         }
 
-        var system = new KvmSystem(new FileDescriptorHandle(fd));
+        var system = new KvmSystem(fd);
         int version = system.IoctlValue(KvmIoctls.GetApiVersion, 0, "KVM_GET_API_VERSION");
         if (version != ExpectedApiVersion)
         {
@@ -47,7 +48,7 @@ public sealed class KvmSystem : IDisposable
 
     /// <summary>KVM_CHECK_EXTENSION: 0 when absent, else a capability-specific positive value.</summary>
     public int CheckExtension(KvmCapability capability) =>
-        Math.Max(0, LibcNative.Ioctl(_fd.Fd, KvmIoctls.CheckExtension, (nint)capability));
+        Math.Max(0, LibcNative.Ioctl(_fd, KvmIoctls.CheckExtension, (nint)capability));
 
     /// <summary>Fails unless every capability the machine relies on is present.</summary>
     public void RequireCapabilities(params KvmCapability[] capabilities)
@@ -71,9 +72,10 @@ public sealed class KvmSystem : IDisposable
             byte* buffer = (byte*)NativeMemory.AllocZeroed((nuint)size);
             try
             {
+                // SAFETY: buffer holds the header and `capacity` entries, as Nent tells the kernel; it is freed below,
+                // after the call, and the entries copied out are bounded by the Nent the kernel wrote back (<= capacity).
                 ((KvmCpuid2Header*)buffer)->Nent = (uint)capacity;
-                // SAFETY: buffer holds the header and `capacity` entries, as Nent tells the kernel.
-                if (LibcNative.Ioctl(_fd.Fd, KvmIoctls.GetSupportedCpuid, buffer) < 0)
+                if (LibcNative.Ioctl(_fd, KvmIoctls.GetSupportedCpuid, buffer) < 0)
                 {
                     int errno = LibcNative.LastError;
                     if (errno == 7 /* E2BIG */) continue;
@@ -95,7 +97,7 @@ public sealed class KvmSystem : IDisposable
     /// <summary>KVM_CREATE_VM.</summary>
     public KvmVm CreateVm()
     {
-        int fd = LibcNative.Ioctl(_fd.Fd, KvmIoctls.CreateVm, 0);
+        int fd = LibcNative.Ioctl(_fd, KvmIoctls.CreateVm, 0);
         if (fd < 0)
         {
             throw new KvmException("KVM_CREATE_VM", LibcNative.LastError, "The host may be out of memory or VM slots.");
@@ -108,7 +110,7 @@ public sealed class KvmSystem : IDisposable
 
     private int IoctlValue(nuint request, nint arg, string name)
     {
-        int result = LibcNative.Ioctl(_fd.Fd, request, arg);
+        int result = LibcNative.Ioctl(_fd, request, arg);
         return result < 0 ? throw new KvmException(name, LibcNative.LastError) : result;
     }
 }

@@ -21,8 +21,6 @@ public sealed class KvmVm : IDisposable
 
     public KvmSystem System { get; }
 
-    internal int Fd => _fd.Fd;
-
     /// <summary>Maps host memory at <paramref name="hostAddress"/> into the guest at <paramref name="guestPhysical"/>.</summary>
     public unsafe void SetUserMemoryRegion(uint slot, ulong guestPhysical, ulong size, nint hostAddress, uint flags = 0)
     {
@@ -34,8 +32,9 @@ public sealed class KvmVm : IDisposable
             MemorySize = size,
             UserspaceAddr = (ulong)hostAddress,
         };
-        // SAFETY: `region` lives on this stack frame for the duration of the call.
-        Check(LibcNative.Ioctl(Fd, KvmIoctls.SetUserMemoryRegion, &region), "KVM_SET_USER_MEMORY_REGION");
+        // SAFETY: `region` lives on this stack frame for the duration of the call. The host range it names is the
+        // caller's mapping, which the caller keeps mapped until the slot is deleted or the VM is gone.
+        Check(LibcNative.Ioctl(_fd, KvmIoctls.SetUserMemoryRegion, &region), "KVM_SET_USER_MEMORY_REGION");
     }
 
     /// <summary>
@@ -53,8 +52,9 @@ public sealed class KvmVm : IDisposable
             MemorySize = size,
             UserspaceAddr = (ulong)hostAddress,
         };
-        // SAFETY: `region` lives on this stack frame for the duration of the call.
-        return LibcNative.Ioctl(Fd, KvmIoctls.SetUserMemoryRegion, &region) < 0 ? LibcNative.LastError : 0;
+        // SAFETY: `region` lives on this stack frame for the duration of the call. The host range it names is the
+        // caller's mapping, which the caller keeps mapped until the slot is deleted or the VM is gone.
+        return LibcNative.Ioctl(_fd, KvmIoctls.SetUserMemoryRegion, &region) < 0 ? LibcNative.LastError : 0;
     }
 
     /// <summary>Deletes a memory slot (KVM_SET_USER_MEMORY_REGION with size 0); 0 or the errno.</summary>
@@ -62,23 +62,23 @@ public sealed class KvmVm : IDisposable
 
     /// <summary>Three pages KVM needs for its real-mode TSS on Intel; must not overlap RAM the guest uses.</summary>
     public void SetTssAddress(ulong address) =>
-        Check(LibcNative.Ioctl(Fd, KvmIoctls.SetTssAddr, (nint)address), "KVM_SET_TSS_ADDR");
+        Check(LibcNative.Ioctl(_fd, KvmIoctls.SetTssAddr, (nint)address), "KVM_SET_TSS_ADDR");
 
     public unsafe void SetIdentityMapAddress(ulong address)
     {
         // SAFETY: pointer to a local for the call's duration.
-        Check(LibcNative.Ioctl(Fd, KvmIoctls.SetIdentityMapAddr, &address), "KVM_SET_IDENTITY_MAP_ADDR");
+        Check(LibcNative.Ioctl(_fd, KvmIoctls.SetIdentityMapAddr, &address), "KVM_SET_IDENTITY_MAP_ADDR");
     }
 
     /// <summary>KVM_CREATE_IRQCHIP: in-kernel 8259 PICs, IOAPIC and a LAPIC per vCPU.</summary>
-    public void CreateIrqchip() => Check(LibcNative.Ioctl(Fd, KvmIoctls.CreateIrqchip, 0), "KVM_CREATE_IRQCHIP");
+    public void CreateIrqchip() => Check(LibcNative.Ioctl(_fd, KvmIoctls.CreateIrqchip, 0), "KVM_CREATE_IRQCHIP");
 
     /// <summary>KVM_CREATE_PIT2 with the speaker port dummy, as QEMU and Firecracker configure it.</summary>
     public unsafe void CreatePit2()
     {
         var config = new KvmPitConfig { Flags = 1 /* KVM_PIT_SPEAKER_DUMMY */ };
         // SAFETY: pointer to a local for the call's duration.
-        Check(LibcNative.Ioctl(Fd, KvmIoctls.CreatePit2, &config), "KVM_CREATE_PIT2");
+        Check(LibcNative.Ioctl(_fd, KvmIoctls.CreatePit2, &config), "KVM_CREATE_PIT2");
     }
 
     /// <summary>Drives a GSI of the in-kernel irqchip to a level.</summary>
@@ -86,7 +86,7 @@ public sealed class KvmVm : IDisposable
     {
         var irq = new KvmIrqLevel { Irq = gsi, Level = level ? 1u : 0u };
         // SAFETY: pointer to a local for the call's duration.
-        Check(LibcNative.Ioctl(Fd, KvmIoctls.IrqLine, &irq), "KVM_IRQ_LINE");
+        Check(LibcNative.Ioctl(_fd, KvmIoctls.IrqLine, &irq), "KVM_IRQ_LINE");
     }
 
     /// <summary>Replaces the whole GSI routing table.</summary>
@@ -96,6 +96,7 @@ public sealed class KvmVm : IDisposable
         byte[] buffer = new byte[size];
         fixed (byte* p = buffer)
         {
+            // SAFETY: the pinned array is sized for the header plus entries.Length entries, the Nr written here.
             ((KvmIrqRoutingHeader*)p)->Nr = (uint)entries.Length;
             entries.CopyTo(new Span<KvmIrqRoutingEntry>(p + sizeof(KvmIrqRoutingHeader), entries.Length));
             Check(TrySetGsiRouting((KvmIrqRoutingHeader*)p), "KVM_SET_GSI_ROUTING");
@@ -105,14 +106,16 @@ public sealed class KvmVm : IDisposable
     /// <summary>KVM_SET_GSI_ROUTING from a caller-owned table (header then <c>Nr</c> entries); 0 or -1 with errno set.</summary>
     internal unsafe int TrySetGsiRouting(KvmIrqRoutingHeader* routing) =>
         // SAFETY: the caller's buffer holds the header plus Nr entries and stays pinned for the call.
-        LibcNative.Ioctl(Fd, KvmIoctls.SetGsiRouting, routing);
+        LibcNative.Ioctl(_fd, KvmIoctls.SetGsiRouting, routing);
 
     /// <summary>KVM_IRQFD: from now on a write to <paramref name="eventFd"/> injects <paramref name="gsi"/>.</summary>
     internal unsafe void AssignIrqfd(EventFd eventFd, uint gsi)
     {
-        var irqfd = new KvmIrqfd { Fd = (uint)eventFd.Fd, Gsi = gsi };
+        // The lease keeps the eventfd's number that descriptor until KVM has taken its own reference in the call.
+        using var lease = eventFd.Handle.Lease();
+        var irqfd = new KvmIrqfd { Fd = (uint)lease.Fd, Gsi = gsi };
         // SAFETY: pointer to a local for the call's duration.
-        Check(LibcNative.Ioctl(Fd, KvmIoctls.Irqfd, &irqfd), $"KVM_IRQFD (GSI {gsi})");
+        Check(LibcNative.Ioctl(_fd, KvmIoctls.Irqfd, &irqfd), $"KVM_IRQFD (GSI {gsi})");
     }
 
     /// <summary>
@@ -122,15 +125,17 @@ public sealed class KvmVm : IDisposable
     /// </summary>
     internal unsafe int TrySetIoeventfd(EventFd eventFd, ulong address, uint length, bool assign)
     {
+        // The lease keeps the eventfd's number that descriptor for the call (KVM looks it up while registering).
+        using var lease = eventFd.Handle.Lease();
         var ioeventfd = new KvmIoeventfd
         {
             Addr = address,
             Len = length,
-            Fd = eventFd.Fd,
+            Fd = lease.Fd,
             Flags = assign ? 0 : KvmIoeventfd.FlagDeassign,
         };
         // SAFETY: pointer to a local for the call's duration.
-        return LibcNative.Ioctl(Fd, KvmIoctls.Ioeventfd, &ioeventfd) < 0 ? LibcNative.LastError : 0;
+        return LibcNative.Ioctl(_fd, KvmIoctls.Ioeventfd, &ioeventfd) < 0 ? LibcNative.LastError : 0;
     }
 
     /// <summary>KVM_SIGNAL_MSI: delivers one MSI now. Returns &gt; 0 delivered, 0 blocked by the guest, &lt; 0 failed.</summary>
@@ -138,7 +143,7 @@ public sealed class KvmVm : IDisposable
     {
         var msi = new KvmMsi { AddressLo = (uint)address, AddressHi = (uint)(address >> 32), Data = data };
         // SAFETY: pointer to a local for the call's duration.
-        return LibcNative.Ioctl(Fd, KvmIoctls.SignalMsi, &msi);
+        return LibcNative.Ioctl(_fd, KvmIoctls.SignalMsi, &msi);
     }
 
     /// <summary>KVM_GET_DIRTY_LOG into a caller-owned bitmap (one bit per page of the slot).</summary>
@@ -169,13 +174,13 @@ public sealed class KvmVm : IDisposable
         {
             var log = new KvmDirtyLog { Slot = slot, DirtyBitmap = (ulong)p };
             // SAFETY: the bitmap is pinned and holds at least the ALIGN(pages, 64) bits KVM writes (checked above).
-            return LibcNative.Ioctl(Fd, KvmIoctls.GetDirtyLog, &log) < 0 ? LibcNative.LastError : 0;
+            return LibcNative.Ioctl(_fd, KvmIoctls.GetDirtyLog, &log) < 0 ? LibcNative.LastError : 0;
         }
     }
 
     public KvmVcpu CreateVcpu(int id)
     {
-        int fd = LibcNative.Ioctl(Fd, KvmIoctls.CreateVcpu, id);
+        int fd = LibcNative.Ioctl(_fd, KvmIoctls.CreateVcpu, id);
         if (fd < 0)
         {
             throw new KvmException($"KVM_CREATE_VCPU {id}", LibcNative.LastError,

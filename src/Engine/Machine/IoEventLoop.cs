@@ -13,12 +13,12 @@ namespace Platform.Engine.Machine;
 /// it without a lock and allocates nothing per event. <see cref="Stop"/> wakes the loop through its own eventfd and
 /// joins it: after it returns no handler runs, which the machine relies on before it frees devices and memory.
 /// </remarks>
-internal sealed unsafe class IoEventLoop : IDisposable
+internal sealed class IoEventLoop : IDisposable
 {
     private const int BatchSize = 32;
     private const ulong StopToken = 0;
 
-    private readonly FileDescriptorHandle _epoll;
+    private readonly Epoll _epoll;
     private readonly EventFd _stop;
     private readonly List<Source> _building = [];
     private Source[] _sources = [];
@@ -29,16 +29,19 @@ internal sealed unsafe class IoEventLoop : IDisposable
 
     public IoEventLoop()
     {
-        int fd = LibcNative.EpollCreate1(LibcNative.EpollCloseOnExec);
-        if (fd < 0)
+        _epoll = Epoll.Create();
+        try
         {
-            throw new KvmException("epoll_create1", LibcNative.LastError, "The process may have run out of file descriptors (ulimit -n).");
+            _stop = EventFd.Create();
+            _building.Add(new Source(static () => { }, Consume: _stop));
+            _epoll.Add(_stop.Handle, StopToken);
         }
-
-        _epoll = new FileDescriptorHandle(fd);
-        _stop = EventFd.Create();
-        _building.Add(new Source(_stop.Fd, static () => { }, Consume: _stop));
-        Add(_stop.Fd, StopToken, edgeTriggered: false);
+        catch
+        {
+            _stop?.Dispose();
+            _epoll.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Events handled since the loop started.</summary>
@@ -48,13 +51,13 @@ internal sealed unsafe class IoEventLoop : IDisposable
     public long HandlerFailures => Interlocked.Read(ref _handlerFailures);
 
     /// <summary>Calls <paramref name="handler"/> whenever <paramref name="eventFd"/> is signalled (its counter is read and cleared first).</summary>
-    public void WatchEventFd(EventFd eventFd, Action handler) => Watch(eventFd.Fd, handler, eventFd, edgeTriggered: false);
+    public void WatchEventFd(EventFd eventFd, Action handler) => Watch(eventFd.Handle, handler, eventFd, edgeTriggered: false);
 
     /// <summary>
     /// Calls <paramref name="handler"/> when <paramref name="fd"/> becomes readable (edge-triggered: the handler's
     /// owner reads until the fd is empty, or until it has room again and reads on its own).
     /// </summary>
-    public void WatchReadable(int fd, Action handler) => Watch(fd, handler, null, edgeTriggered: true);
+    public void WatchReadable(FileDescriptorHandle fd, Action handler) => Watch(fd, handler, null, edgeTriggered: true);
 
     public void Start()
     {
@@ -87,7 +90,7 @@ internal sealed unsafe class IoEventLoop : IDisposable
         _stop.Dispose();
     }
 
-    private void Watch(int fd, Action handler, EventFd? consume, bool edgeTriggered)
+    private void Watch(FileDescriptorHandle fd, Action handler, EventFd? consume, bool edgeTriggered)
     {
         if (_thread is not null)
         {
@@ -95,39 +98,24 @@ internal sealed unsafe class IoEventLoop : IDisposable
         }
 
         ulong token = (ulong)_building.Count;
-        _building.Add(new Source(fd, handler, consume));
-        Add(fd, token, edgeTriggered);
-    }
-
-    private void Add(int fd, ulong token, bool edgeTriggered)
-    {
-        var ev = new LibcNative.EpollEvent
-        {
-            Events = LibcNative.EpollIn | (edgeTriggered ? LibcNative.EpollEdgeTriggered : 0),
-            Data = token,
-        };
-        // SAFETY: pointer to a local for the call's duration.
-        if (LibcNative.EpollCtl(_epoll.Fd, LibcNative.EpollCtlAdd, fd, &ev) < 0)
-        {
-            throw new KvmException($"epoll_ctl ADD fd {fd}", LibcNative.LastError);
-        }
+        _epoll.Add(fd, token, edgeTriggered);
+        _building.Add(new Source(handler, consume));
     }
 
     private void Loop()
     {
-        var events = stackalloc LibcNative.EpollEvent[BatchSize];
+        Span<LibcNative.EpollEvent> events = stackalloc LibcNative.EpollEvent[BatchSize];
         var sources = _sources;
         while (!_stopRequested)
         {
-            int count = LibcNative.EpollWait(_epoll.Fd, events, BatchSize, -1);
-            if (count < 0)
+            int count;
+            try
             {
-                if (LibcNative.LastError == LibcNative.EINTR)
-                {
-                    continue;
-                }
-
-                return; // the epoll fd is gone: the machine is being torn down
+                count = _epoll.Wait(events, -1); // 0 when a signal interrupted the wait
+            }
+            catch (Exception ex) when (ex is KvmException or ObjectDisposedException)
+            {
+                return; // the epoll set is gone: the machine is being torn down
             }
 
             for (int i = 0; i < count && !_stopRequested; i++)
@@ -159,5 +147,5 @@ internal sealed unsafe class IoEventLoop : IDisposable
         }
     }
 
-    private readonly record struct Source(int Fd, Action Handler, EventFd? Consume);
+    private readonly record struct Source(Action Handler, EventFd? Consume);
 }

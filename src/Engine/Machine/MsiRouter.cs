@@ -18,7 +18,7 @@ namespace Platform.Engine.Machine;
 /// delivered with KVM_SIGNAL_MSI instead; a message that is not an x86 MSI (address outside 0xFEE00000–0xFEEFFFFF)
 /// is dropped and counted, as the guest's mistake.</para>
 /// </remarks>
-internal sealed unsafe class MsiRouter : IDisposable
+internal sealed class MsiRouter : IDisposable
 {
     public const uint FirstMsiGsi = GsiRouting.IoApicPins;
     /// <summary>KVM's x86 limit is 4096 routes; this leaves room and bounds the table.</summary>
@@ -28,7 +28,9 @@ internal sealed unsafe class MsiRouter : IDisposable
     private readonly KvmIrqRoutingEntry[] _fixed = GsiRouting.QemuCompatible();
     private readonly Lock _lock = new();
     private readonly List<RoutedVector> _vectors = [];
-    private KvmIrqRoutingHeader* _table;
+    // SAFETY: the routing table KVM reads: native memory of _tableCapacity entries after the header, owned here, touched
+    // only under _lock, freed once by Dispose.
+    private unsafe KvmIrqRoutingHeader* _table;
     private int _tableCapacity;
     private long _routeUpdates;
     private long _routeFailures;
@@ -95,7 +97,7 @@ internal sealed unsafe class MsiRouter : IDisposable
         }
     }
 
-    public void Dispose()
+    public unsafe void Dispose()
     {
         lock (_lock)
         {
@@ -111,6 +113,8 @@ internal sealed unsafe class MsiRouter : IDisposable
                 vector.EventFd.Dispose();
             }
 
+            // SAFETY: _table came from NativeMemory.Realloc (or is null) and is freed once: _disposed stops every
+            // later Commit, and the field is cleared under the same lock.
             NativeMemory.Free(_table);
             _table = null;
         }
@@ -140,7 +144,7 @@ internal sealed unsafe class MsiRouter : IDisposable
     }
 
     /// <summary>Writes the whole table (fixed entries, then every routed vector) and hands it to KVM. Under the lock.</summary>
-    private int Commit()
+    private unsafe int Commit()
     {
         int capacity = _fixed.Length + _vectors.Count;
         if (capacity > _tableCapacity)
@@ -151,6 +155,8 @@ internal sealed unsafe class MsiRouter : IDisposable
             _tableCapacity = capacity;
         }
 
+        // SAFETY: the table was (re)allocated above for the header plus _tableCapacity entries, and count never
+        // exceeds _fixed.Length + _vectors.Count <= _tableCapacity; KVM reads it during the call only, under the lock.
         var entries = new Span<KvmIrqRoutingEntry>((byte*)_table + sizeof(KvmIrqRoutingHeader), _tableCapacity);
         _fixed.CopyTo(entries);
         int count = _fixed.Length;

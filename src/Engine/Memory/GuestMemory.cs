@@ -12,18 +12,20 @@ namespace Platform.Engine.Memory;
 /// <see cref="GuestMemoryWindow"/>s: a <see cref="Memory{T}"/> is at most 2 GiB long, so each region is covered by
 /// windows of 1 GiB that start every 512 MiB, and any range of up to 512 MiB inside a region lies wholly in one.
 /// </remarks>
-public sealed unsafe class GuestMemory : IGuestMemory, IDisposable
+public sealed class GuestMemory : IGuestMemory, IDisposable
 {
     private const ulong WindowStride = IGuestMemory.MinViewLength;
     private const ulong WindowLength = 2 * WindowStride;
 
     private readonly MemoryRegion[] _regions;
+    private readonly MappedRegion[] _mappings;
     private readonly GuestMemoryWindow[][] _windows;
     private volatile bool _disposed;
 
-    private GuestMemory(MemoryRegion[] regions)
+    private GuestMemory(MemoryRegion[] regions, MappedRegion[] mappings)
     {
         _regions = regions;
+        _mappings = mappings;
         _windows = new GuestMemoryWindow[regions.Length][];
         for (int i = 0; i < regions.Length; i++)
         {
@@ -32,15 +34,12 @@ public sealed unsafe class GuestMemory : IGuestMemory, IDisposable
             for (int w = 0; w < windows.Length; w++)
             {
                 ulong offset = (ulong)w * WindowStride;
-                windows[w] = new GuestMemoryWindow(this, region.HostAddress + (nint)offset, (int)Math.Min(WindowLength, region.Size - offset));
+                windows[w] = new GuestMemoryWindow(mappings[i], offset, (int)Math.Min(WindowLength, region.Size - offset));
             }
 
             _windows[i] = windows;
         }
     }
-
-    /// <summary>True once the mappings are gone: a window then refuses to hand out spans.</summary>
-    internal bool IsDisposed => _disposed;
 
     public IReadOnlyList<MemoryRegion> Regions => _regions;
 
@@ -51,60 +50,55 @@ public sealed unsafe class GuestMemory : IGuestMemory, IDisposable
     public static GuestMemory Allocate(IEnumerable<(ulong GuestAddress, ulong Size)> layout)
     {
         var regions = new List<MemoryRegion>();
+        var mappings = new List<MappedRegion>();
         try
         {
             foreach (var (guestAddress, size) in layout)
             {
-                nint host = LibcNative.Mmap(0, (nuint)size, MemoryProtection.Read | MemoryProtection.Write,
-                    MapFlags.Private | MapFlags.Anonymous | MapFlags.NoReserve, -1, 0);
-                if (host == LibcNative.MapFailed)
-                {
-                    throw new InvalidOperationException(
-                        $"Could not map {size >> 20} MiB of guest memory: {System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(LibcNative.LastError)}. Ask for less --memory.");
-                }
-
+                var mapping = MappedRegion.MapAnonymous((nuint)size, "guest memory", "Ask for less --memory.");
+                mappings.Add(mapping);
                 // Transparent huge pages cut TLB misses for the guest; the hint may be refused, which is harmless.
                 const int MadvHugepage = 14;
-                LibcNative.Madvise(host, (nuint)size, MadvHugepage);
-                regions.Add(new MemoryRegion(guestAddress, size, host));
+                mapping.Advise(MadvHugepage);
+                regions.Add(new MemoryRegion(guestAddress, size, mapping.Address));
             }
         }
         catch
         {
-            foreach (var r in regions)
+            foreach (var mapping in mappings)
             {
-                LibcNative.Munmap(r.HostAddress, (nuint)r.Size);
+                mapping.Dispose();
             }
 
             throw;
         }
 
-        return new GuestMemory([.. regions]);
+        return new GuestMemory([.. regions], [.. mappings]);
     }
 
-    public bool IsValidRange(ulong address, ulong length) => FindRegion(address, length) is not null;
+    public bool IsValidRange(ulong address, ulong length) => FindRegion(address, length) >= 0;
 
     public bool TryRead(ulong address, Span<byte> destination)
     {
-        var region = FindRegion(address, (ulong)destination.Length);
-        if (region is null)
+        int region = FindRegion(address, (ulong)destination.Length);
+        if (region < 0)
         {
             return false;
         }
 
-        region.Value.Span(address, destination.Length).CopyTo(destination);
+        Span(region, address, destination.Length).CopyTo(destination);
         return true;
     }
 
     public bool TryWrite(ulong address, ReadOnlySpan<byte> source)
     {
-        var region = FindRegion(address, (ulong)source.Length);
-        if (region is null)
+        int region = FindRegion(address, (ulong)source.Length);
+        if (region < 0)
         {
             return false;
         }
 
-        source.CopyTo(region.Value.Span(address, source.Length));
+        source.CopyTo(Span(region, address, source.Length));
         return true;
     }
 
@@ -134,27 +128,32 @@ public sealed unsafe class GuestMemory : IGuestMemory, IDisposable
 
     /// <summary>A writable view of guest RAM for the loader; throws with the address when the range is not RAM.</summary>
     public Span<byte> GetSpan(ulong address, int length) =>
-        FindRegion(address, (ulong)length) is { } region
-            ? region.Span(address, length)
+        FindRegion(address, (ulong)length) is >= 0 and var region
+            ? Span(region, address, length)
             : throw new ArgumentOutOfRangeException(nameof(address), $"0x{address:x}+0x{length:x} is not guest RAM");
 
-    private MemoryRegion? FindRegion(ulong address, ulong length)
+    /// <summary>The index of the region that holds the whole range, or -1 (also once disposed).</summary>
+    private int FindRegion(ulong address, ulong length)
     {
         if (_disposed)
         {
-            return null;
+            return -1;
         }
 
-        foreach (var region in _regions)
+        for (int i = 0; i < _regions.Length; i++)
         {
-            if (region.Contains(address, length))
+            if (_regions[i].Contains(address, length))
             {
-                return region;
+                return i;
             }
         }
 
-        return null;
+        return -1;
     }
+
+    /// <summary>A range of region <paramref name="region"/> that <see cref="FindRegion"/> found; the mapping checks the bounds again.</summary>
+    private Span<byte> Span(int region, ulong address, int length) =>
+        _mappings[region].AsSpan(address - _regions[region].GuestAddress, length);
 
     public void Dispose()
     {
@@ -164,23 +163,19 @@ public sealed unsafe class GuestMemory : IGuestMemory, IDisposable
         }
 
         _disposed = true;
-        foreach (var region in _regions)
+        foreach (var mapping in _mappings)
         {
-            LibcNative.Munmap(region.HostAddress, (nuint)region.Size);
+            mapping.Dispose(); // unmapped now, or when the last pinned I/O buffer in it is released
         }
     }
 }
 
 /// <summary>One contiguous stretch of guest RAM and where it is mapped in this process.</summary>
-public readonly unsafe record struct MemoryRegion(ulong GuestAddress, ulong Size, nint HostAddress)
+public readonly record struct MemoryRegion(ulong GuestAddress, ulong Size, nint HostAddress)
 {
     public ulong End => GuestAddress + Size;
 
     /// <summary>Overflow-safe: a range whose end wraps past 2^64 is never contained.</summary>
     public bool Contains(ulong address, ulong length) =>
         address >= GuestAddress && length <= Size && address - GuestAddress <= Size - length;
-
-    // SAFETY: callers check Contains first; the mapping lives until GuestMemory is disposed.
-    internal Span<byte> Span(ulong address, int length) =>
-        new((byte*)HostAddress + (address - GuestAddress), length);
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Platform.Engine.Kvm.Interop;
 
 namespace Platform.Engine.Memory;
 
@@ -8,31 +9,23 @@ namespace Platform.Engine.Memory;
 /// </summary>
 /// <remarks>
 /// The mapping belongs to <see cref="GuestMemory"/>; this only views it. After the guest memory is disposed the window
-/// refuses to hand out spans or pins (ObjectDisposedException), but a span taken before would dangle, which is why the
-/// engine stops every device, and each device waits for its I/O, before guest memory goes.
+/// refuses to hand out spans or pins (ObjectDisposedException). A pin holds the mapping (<see cref="MappedRegion.Pin"/>),
+/// so I/O in flight on a pinned buffer never lands in unmapped memory; a span taken before the dispose would dangle,
+/// which is why the engine stops every device, and each device waits for its I/O, before guest memory goes.
 /// </remarks>
-internal sealed unsafe class GuestMemoryWindow(GuestMemory owner, nint hostAddress, int length) : MemoryManager<byte>
+internal sealed class GuestMemoryWindow(MappedRegion mapping, ulong offset, int length) : MemoryManager<byte>
 {
-    public override Span<byte> GetSpan()
-    {
-        ObjectDisposedException.ThrowIf(owner.IsDisposed, owner);
-        // SAFETY: [hostAddress, + length) lies inside one mapping of the owner (GuestMemory's constructor), which stays
-        // mapped until the owner is disposed, checked above; the engine orders that after every device user.
-        return new Span<byte>((void*)hostAddress, length);
-    }
+    public override Span<byte> GetSpan() => mapping.AsSpan(offset, length); // bounds- and dispose-checked
 
-    public override MemoryHandle Pin(int elementIndex = 0)
+    public override unsafe MemoryHandle Pin(int elementIndex = 0)
     {
-        ObjectDisposedException.ThrowIf(owner.IsDisposed, owner);
         ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)elementIndex, (uint)length, nameof(elementIndex));
-        // SAFETY: an mmap'ed mapping never moves, and the index is within the window (checked above).
-        return new MemoryHandle((byte*)hostAddress + elementIndex);
+        // SAFETY: the index is within the window, and the window within the mapping (GuestMemory's constructor); the
+        // pin keeps the mapping in place until the MemoryHandle's Dispose calls Unpin.
+        return new MemoryHandle(mapping.Pin(offset + (uint)elementIndex), pinnable: this);
     }
 
-    public override void Unpin()
-    {
-        // Nothing to do: the mapping never moves.
-    }
+    public override void Unpin() => mapping.Unpin();
 
     protected override void Dispose(bool disposing)
     {

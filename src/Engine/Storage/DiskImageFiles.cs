@@ -43,10 +43,11 @@ public static class DiskImageFiles
             throw new FileNotFoundException($"The disk image {options.Path} does not exist.", options.Path);
         }
 
-        int fd = LibcNative.Open(options.Path, OpenFlags.ReadWrite | OpenFlags.Direct | OpenFlags.CloseOnExec);
-        if (fd < 0)
+        var handle = LibcNative.OpenFile(options.Path, OpenFlags.ReadWrite | OpenFlags.Direct | OpenFlags.CloseOnExec);
+        if (handle.IsInvalid)
         {
             int errno = LibcNative.LastError;
+            handle.Dispose();
             if (errno == LibcNative.EINVAL)
             {
                 // The file system has no O_DIRECT: keep cache=none's promise (nothing acknowledged sits in the page
@@ -59,8 +60,7 @@ public static class DiskImageFiles
                 : $"Cannot open the disk image {options.Path}: errno {errno}.");
         }
 
-        var handle = new SafeFileHandle(fd, ownsHandle: true);
-        if (LibcNative.Flock(fd, LibcNative.LockExclusive | LibcNative.LockNonBlocking) < 0)
+        if (LibcNative.Flock(handle, LibcNative.LockExclusive | LibcNative.LockNonBlocking) < 0)
         {
             handle.Dispose();
             throw new IOException(

@@ -7,12 +7,15 @@ namespace Platform.Engine.Vcpu;
 /// Decodes one KVM exit and dispatches it: port I/O and MMIO to the buses, the rest to an <see cref="ExitAction"/>.
 /// A pure function of the kvm_run page and the buses, so it is tested with fake exits and no KVM. Allocates nothing.
 /// </summary>
-internal static unsafe class ExitHandler
+internal static class ExitHandler
 {
     private const byte IoDirectionOut = 1;
     private const uint SystemEventShutdown = 1, SystemEventReset = 2, SystemEventCrash = 3;
 
-    public static ExitAction Handle(KvmRun* run, Span<byte> runPage, IoBus ports, IoBus mmio, out string? detail)
+    // SAFETY: the caller's `run` points at a kvm_run page (the vCPU's mapping, or a test's fake) that holds at least
+    // KvmRun's header and outlives the call; `runPage` is that whole page, so every offset the kernel reports is
+    // bounds-checked against it before use.
+    public static unsafe ExitAction Handle(KvmRun* run, Span<byte> runPage, IoBus ports, IoBus mmio, out string? detail)
     {
         detail = null;
         switch ((KvmExitReason)run->ExitReason)
@@ -23,6 +26,7 @@ internal static unsafe class ExitHandler
             case KvmExitReason.Mmio:
                 {
                     int length = (int)Math.Min(run->MmioLen, 8u);
+                    // SAFETY: mmio.data is 8 bytes inside the run header and length is clamped to 8.
                     var data = new Span<byte>(&run->MmioData, length);
                     if (run->MmioIsWrite != 0)
                     {
@@ -82,7 +86,8 @@ internal static unsafe class ExitHandler
         }
     }
 
-    private static ExitAction HandleIo(KvmRun* run, Span<byte> runPage, IoBus ports, ref string? detail)
+    // SAFETY: as Handle: run points at a live kvm_run header; the data is taken from runPage, bounds-checked.
+    private static unsafe ExitAction HandleIo(KvmRun* run, Span<byte> runPage, IoBus ports, ref string? detail)
     {
         int size = run->IoSize;
         int count = (int)run->IoCount;

@@ -8,7 +8,7 @@ namespace Platform.Engine.Vcpu;
 /// One vCPU's thread: KVM_RUN in a loop, each exit dispatched by <see cref="ExitHandler"/>. Pause and stop arrive as
 /// flags plus a kick; the loop checks them after every interrupted run.
 /// </summary>
-internal sealed unsafe class VcpuRunner
+internal sealed class VcpuRunner
 {
     private readonly KvmVcpu _vcpu;
     private readonly IoBus _ports;
@@ -44,7 +44,7 @@ internal sealed unsafe class VcpuRunner
     /// <summary>Makes the thread leave KVM_RUN soon (now, if it is in the guest).</summary>
     public void Kick()
     {
-        Volatile.Write(ref _vcpu.Run->ImmediateExit, 1);
+        _vcpu.RequestImmediateExit(); // false: the vCPU is gone, and so is its thread
         int tid = _threadId;
         if (tid != 0)
         {
@@ -52,13 +52,16 @@ internal sealed unsafe class VcpuRunner
         }
     }
 
-    private void Loop()
+    private unsafe void Loop()
     {
         try
         {
             _vcpu.SetSignalMask(VcpuKick.BlockOnCurrentThread());
-            _threadId = Kvm.Interop.LibcNative.GetTid();
+            _threadId = LibcNative.GetTid();
             _lastThreadId = _threadId;
+            // SAFETY: the kvm_run page stays mapped while this loop runs: the machine joins this thread before it
+            // disposes the vCPU, and only this thread reads exits from it (other threads go through
+            // KvmVcpu.RequestImmediateExit, which pins the page).
             var run = _vcpu.Run;
             var page = _vcpu.RunBytes;
             while (_controller.WaitUntilRunnable(this))

@@ -1,4 +1,5 @@
 using Platform.Engine.Kvm;
+using Platform.Engine.Kvm.Interop;
 using Platform.Engine.Machine;
 
 namespace Platform.Engine.Tests.Machine;

@@ -1,6 +1,7 @@
 using System.Buffers;
 using Platform.Devices.Abstractions;
 using Platform.Engine.Memory;
+using Platform.Engine.Tests.Kvm.Interop;
 
 namespace Platform.Engine.Tests.Memory;
 
@@ -70,5 +71,21 @@ public sealed class GuestMemoryTests : IDisposable
         touch.Should().Throw<ObjectDisposedException>();
         var pin = () => view.Pin();
         pin.Should().Throw<ObjectDisposedException>();
+    }
+
+    [Fact]
+    public unsafe void A_pinned_view_keeps_its_memory_mapped_after_dispose_until_unpinned()
+    {
+        var memory = GuestMemory.Allocate([(0ul, 1ul << 20)]);
+        nint host = memory.Regions[0].HostAddress;
+        memory.TryGetMemory(0x1000, 512, out var view).Should().BeTrue();
+        var pin = view.Pin(); // what preadv/pwritev hold while I/O is in flight
+
+        memory.Dispose();
+
+        TestNative.IsMapped(host, 1u << 20).Should().BeTrue("I/O in flight must not land in unmapped memory");
+        *(byte*)pin.Pointer = 0x77;
+        pin.Dispose();
+        TestNative.IsMapped(host, 1u << 20).Should().BeFalse("the last pin ended, so the dispose unmapped it");
     }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Platform.Engine.Kvm.Interop;
 
@@ -51,20 +52,54 @@ internal static partial class LibcNative
     public const int ENODEV = 19;
     public const int EBUSY = 16;
 
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Open(string path, OpenFlags flags);
+    // Calls that make a descriptor return a C int, so they are imported with an int result and owned at once: a
+    // SafeHandle return type would be marshalled from the whole 64-bit register, whose upper half an int result
+    // leaves undefined (-1 came back as 0xFFFFFFFF, a "valid" handle).
 
+    /// <summary>open(2); an invalid handle on failure (errno in <see cref="LastError"/>).</summary>
+    public static FileDescriptorHandle Open(string path, OpenFlags flags) => Own(OpenNumber(path, flags));
+
+    /// <summary>open(2) for a file .NET reads and writes itself (a disk image); an invalid handle on failure.</summary>
+    public static SafeFileHandle OpenFile(string path, OpenFlags flags)
+    {
+        int fd = OpenNumber(path, flags);
+        return new SafeFileHandle(fd, ownsHandle: fd >= 0);
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenNumber(string path, OpenFlags flags);
+
+    /// <summary>Owns a descriptor a call just returned; -1 (failure) gives an invalid handle. Makes no call, so errno stays.</summary>
+    private static FileDescriptorHandle Own(int fd) => fd < 0 ? new FileDescriptorHandle() : new FileDescriptorHandle(fd);
+
+    /// <summary>
+    /// close(2) of a bare number: only <see cref="FileDescriptorHandle"/>'s ReleaseHandle calls it, when no reference
+    /// to the handle is left (a SafeHandle cannot be passed once it is being released).
+    /// </summary>
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
 
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
-    public static partial int Ioctl(int fd, nuint request, nint arg);
+    public static partial int Ioctl(FileDescriptorHandle fd, nuint request, nint arg);
 
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
-    public static unsafe partial int Ioctl(int fd, nuint request, void* arg);
+    public static unsafe partial int Ioctl(FileDescriptorHandle fd, nuint request, void* arg);
+
+    /// <summary>An ioctl that returns a new descriptor (KVM_CREATE_VM, KVM_CREATE_VCPU); an invalid handle on failure.</summary>
+    public static FileDescriptorHandle IoctlNewDescriptor(FileDescriptorHandle fd, nuint request, nint arg) => Own(Ioctl(fd, request, arg));
+
+    /// <summary>mmap(2) of a descriptor (the vCPU's kvm_run page); <see cref="MapFailed"/> on failure.</summary>
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    public static partial nint Mmap(nint addr, nuint length, MemoryProtection prot, MapFlags flags, FileDescriptorHandle fd, nint offset);
+
+    /// <summary>An anonymous mmap(2) (no descriptor); <see cref="MapFailed"/> on failure.</summary>
+    public static nint MmapAnonymous(nuint length, MemoryProtection prot, MapFlags flags) =>
+        MmapWithoutDescriptor(0, length, prot, flags | MapFlags.Anonymous, NoDescriptor, 0);
+
+    private const int NoDescriptor = -1;
 
     [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
-    public static partial nint Mmap(nint addr, nuint length, MemoryProtection prot, MapFlags flags, int fd, nint offset);
+    private static partial nint MmapWithoutDescriptor(nint addr, nuint length, MemoryProtection prot, MapFlags flags, int fd, nint offset);
 
     [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
     public static partial int Munmap(nint addr, nuint length);
@@ -72,20 +107,26 @@ internal static partial class LibcNative
     [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
     public static partial int Madvise(nint addr, nuint length, int advice);
 
+    /// <summary>eventfd(2); an invalid handle on failure.</summary>
+    public static FileDescriptorHandle Eventfd(uint initval, int flags) => Own(EventfdNumber(initval, flags));
+
     [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
-    public static partial int Eventfd(uint initval, int flags);
+    private static partial int EventfdNumber(uint initval, int flags);
 
     public const int EfdNonBlock = 0x800;
     public const int EfdCloseOnExec = 0x80000;
 
+    /// <summary>epoll_create1(2); an invalid handle on failure.</summary>
+    public static FileDescriptorHandle EpollCreate1(int flags) => Own(EpollCreate1Number(flags));
+
     [LibraryImport("libc", EntryPoint = "epoll_create1", SetLastError = true)]
-    public static partial int EpollCreate1(int flags);
+    private static partial int EpollCreate1Number(int flags);
 
     [LibraryImport("libc", EntryPoint = "epoll_ctl", SetLastError = true)]
-    public static unsafe partial int EpollCtl(int epfd, int op, int fd, EpollEvent* ev);
+    public static unsafe partial int EpollCtl(FileDescriptorHandle epfd, int op, FileDescriptorHandle fd, EpollEvent* ev);
 
     [LibraryImport("libc", EntryPoint = "epoll_wait", SetLastError = true)]
-    public static unsafe partial int EpollWait(int epfd, EpollEvent* events, int maxEvents, int timeoutMs);
+    public static unsafe partial int EpollWait(FileDescriptorHandle epfd, EpollEvent* events, int maxEvents, int timeoutMs);
 
     public const int EpollCloseOnExec = 0x80000;
     public const int EpollCtlAdd = 1;
@@ -102,10 +143,10 @@ internal static partial class LibcNative
     }
 
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    public static unsafe partial nint Read(int fd, void* buffer, nuint count);
+    public static unsafe partial nint Read(FileDescriptorHandle fd, void* buffer, nuint count);
 
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    public static unsafe partial nint Write(int fd, void* buffer, nuint count);
+    public static unsafe partial nint Write(FileDescriptorHandle fd, void* buffer, nuint count);
 
     [LibraryImport("libc", EntryPoint = "gettid")]
     public static partial int GetTid();
@@ -137,7 +178,7 @@ internal static partial class LibcNative
 
     /// <summary><c>flock(fd, operation)</c>: the advisory lock .NET's FileShare also takes, so both kinds of open exclude each other.</summary>
     [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
-    public static partial int Flock(int fd, int operation);
+    public static partial int Flock(SafeFileHandle fd, int operation);
 
     public const int LockShared = 1;
     public const int LockExclusive = 2;
@@ -145,7 +186,7 @@ internal static partial class LibcNative
 
     /// <summary><c>fallocate(fd, mode, offset, len)</c>: hole punching and zeroing for disk images.</summary>
     [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
-    public static partial int Fallocate(Microsoft.Win32.SafeHandles.SafeFileHandle fd, int mode, long offset, long length);
+    public static partial int Fallocate(SafeFileHandle fd, int mode, long offset, long length);
 
     public const int FallocKeepSize = 0x01;
     public const int FallocPunchHole = 0x02;

@@ -95,7 +95,7 @@ internal sealed class PciDevices : IDisposable
             }
 
             AttachVirtio($"net{i}", "virtio-net", device, null);
-            _events.WatchReadable(tap.Fd, tap.OnReadable);
+            _events.WatchReadable(tap.Handle, tap.OnReadable);
         }
     }
 

@@ -1,6 +1,7 @@
 using Platform.Devices.Pci;
 using Platform.Devices.Virtio;
 using Platform.Engine.Kvm;
+using Platform.Engine.Kvm.Interop;
 
 namespace Platform.Engine.Machine.Pci;
 
