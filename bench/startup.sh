@@ -1,31 +1,65 @@
 #!/usr/bin/env bash
-# Start-up and memory overhead: process start → first serial line of the hello guest, median of RUNS runs,
-# ours vs QEMU microvm (the fastest QEMU machine for a PVH kernel) in the same run; and peak RSS minus guest
-# RAM while the echo guest waits for input.
+# Start-up and memory overhead, ours vs QEMU microvm (the fastest QEMU machine for a PVH kernel), in the same run.
+#
+# Start-up: process start to the hello guest's first serial line ("hello START"), the median of RUNS runs (10), the
+# two VMMs alternating so both see the same host load. platform-vmm runs as a user would start it (the default
+# display: std-vga, 16 MiB of video memory, the VNC server); QEMU with -nodefaults -nographic.
+#
+# Memory overhead: what the VMM itself keeps resident, the guest's RAM left out, as Firecracker states its own
+# (under 5 MiB). The echo guest boots, prints READY and waits; then, for each VMM:
+#   - /proc/PID/smaps: the Rss of the guest RAM, the anonymous mapping exactly as long as the guest's memory (both
+#     VMMs map a 64 MiB guest's RAM as one such mapping; only the pages the guest touched are resident, here one
+#     2 MiB transparent huge page each);
+#   - /proc/PID/status, read just after: VmHWM (peak RSS) and VmRSS;
+#   - overhead = VmHWM - guest RAM Rss. Everything else counts: the binary's and the shared libraries' resident
+#     pages (file pages mapped by the process count in its RSS, shared or not), heaps, stacks, KVM's kvm_run pages.
+# The median of MEM_RUNS runs (5) of each. VmRSS - guest RAM Rss (the overhead now rather than at the peak) is shown
+# too.
 source "$(dirname "$0")/common.sh"
 runs=${RUNS:-10}
+mem_runs=${MEM_RUNS:-5}
 mem_mib=64
+export RAM_KIB=$((mem_mib * 1024))
 build_all
+
+qemu_args=(-M microvm -accel kvm -m $mem_mib -nodefaults -no-user-config -nographic -serial stdio)
 
 ours=() theirs=()
 for _ in $(seq "$runs"); do
     t=$(run_marked "hello START" -- "$vmm" --kernel "$guests/hello.elf" --memory ${mem_mib}M)
     ours+=("${t%%$'\n'*}")
-    t=$(run_marked "hello START" -- "$qemu" -M microvm -accel kvm -m $mem_mib -nodefaults -no-user-config \
-        -nographic -serial stdio -kernel "$guests/hello.elf")
+    t=$(run_marked "hello START" -- "$qemu" "${qemu_args[@]}" -kernel "$guests/hello.elf")
     theirs+=("${t%%$'\n'*}")
 done
-ours_ms=$(printf '%s\n' "${ours[@]}" | median)
-theirs_ms=$(printf '%s\n' "${theirs[@]}" | median)
+ours_us=$(printf '%s\n' "${ours[@]}" | median)
+theirs_us=$(printf '%s\n' "${theirs[@]}" | median)
 
-t=$(run_marked "READY" -- "$vmm" --kernel "$guests/echo.elf" --memory ${mem_mib}M)
-our_rss=${t##*$'\n'}
-t=$(run_marked "READY" -- "$qemu" -M microvm -accel kvm -m $mem_mib -nodefaults -no-user-config -nographic \
-    -serial stdio -kernel "$guests/echo.elf")
-their_rss=${t##*$'\n'}
+# memory_runs NAME -- command...: prints "HWM RSS GUEST OVERHEAD NOW_OVERHEAD", each the median over mem_runs.
+memory_runs() {
+    shift 2
+    local hwm=() rss=() guest=() over=() now=() t h r g
+    for _ in $(seq "$mem_runs"); do
+        t=$(run_marked "READY" -- "$@")
+        read -r h r g <<<"${t##*$'\n'}"
+        if [ "$g" -eq 0 ]; then
+            echo "bench: no ${mem_mib} MiB anonymous mapping (guest RAM) found in $1's smaps" >&2
+        fi
+        hwm+=("$h") rss+=("$r") guest+=("$g") over+=($((h - g))) now+=($((r - g)))
+    done
+    echo "$(printf '%s\n' "${hwm[@]}" | median) $(printf '%s\n' "${rss[@]}" | median)" \
+        "$(printf '%s\n' "${guest[@]}" | median) $(printf '%s\n' "${over[@]}" | median)" \
+        "$(printf '%s\n' "${now[@]}" | median)"
+}
+read -r our_hwm our_rss our_guest our_over our_now < <(memory_runs ours -- "$vmm" --kernel "$guests/echo.elf" --memory ${mem_mib}M)
+read -r their_hwm their_rss their_guest their_over their_now < <(memory_runs qemu -- "$qemu" "${qemu_args[@]}" -kernel "$guests/echo.elf")
 
-printf 'start-up to first serial line (median of %d): platform-vmm %.1f ms, qemu microvm %.1f ms, ratio %s\n' \
-    "$runs" "$(awk -v v="$ours_ms" 'BEGIN{print v/1000}')" "$(awk -v v="$theirs_ms" 'BEGIN{print v/1000}')" "$(ratio "$ours_ms" "$theirs_ms")"
-printf 'peak RSS with a %d MiB guest: platform-vmm %d KiB, qemu microvm %d KiB, ratio %s\n' \
-    "$mem_mib" "$our_rss" "$their_rss" "$(ratio "$our_rss" "$their_rss")"
-echo "(RSS counts only guest pages touched; both guests touch the same few, so the difference is VMM overhead)"
+ms() { awk -v v="$1" 'BEGIN { printf "%.1f", v / 1000 }'; }
+mib() { awk -v v="$1" 'BEGIN { printf "%.1f", v / 1024 }'; }
+printf 'start-up to first serial line (median of %d): platform-vmm %s ms, qemu microvm %s ms, ratio %s\n' \
+    "$runs" "$(ms "$ours_us")" "$(ms "$theirs_us")" "$(ratio "$ours_us" "$theirs_us")"
+printf 'memory with a %d MiB guest (median of %d), peak RSS - guest RAM resident = overhead:\n' "$mem_mib" "$mem_runs"
+printf '  platform-vmm %6d KiB - %5d KiB = %6d KiB (%s MiB; now %s MiB)\n' \
+    "$our_hwm" "$our_guest" "$our_over" "$(mib "$our_over")" "$(mib "$our_now")"
+printf '  qemu microvm %6d KiB - %5d KiB = %6d KiB (%s MiB; now %s MiB)\n' \
+    "$their_hwm" "$their_guest" "$their_over" "$(mib "$their_over")" "$(mib "$their_now")"
+printf 'overhead ratio %s (Firecracker states under 5 MiB)\n' "$(ratio "$our_over" "$their_over")"

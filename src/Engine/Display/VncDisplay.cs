@@ -20,6 +20,11 @@ namespace Platform.Engine.Display;
 /// register logic and (on a BAR move) re-registering the memory slot.
 /// </para>
 /// <para>
+/// The refresh loop starts with the first client: a refresh with no client does nothing, so until someone looks the
+/// VMM starts no timer and wakes nobody 60 times a second (and a VM starts faster). The dirty log keeps what the guest
+/// drew meanwhile, and a new client gets the whole screen anyway.
+/// </para>
+/// <para>
 /// Order at the end: <see cref="Dispose"/> disposes the server (after which it never reads the screen again), waits
 /// for the refresh loop, and only then unmaps the video memory. A machine's slot stops being read when the machine
 /// closes its display, before its VM descriptor is closed.
@@ -38,8 +43,9 @@ public sealed class VncDisplay : IDisposable
     private readonly CurrentScreen _screen;
     private readonly CurrentKeyboard _keyboard = new();
     private readonly CurrentPointer _pointer = new();
-    private readonly CancellationTokenSource _stopping = new();
-    private readonly Task _refreshLoop;
+    private readonly Lock _refreshLoopLock = new();
+    private PeriodicTimer? _refreshTimer; // null until the first client
+    private Task _refreshLoop = Task.CompletedTask;
     private long _refreshErrors;
     private string? _lastRefreshError;
     private int _disposed;
@@ -51,7 +57,6 @@ public sealed class VncDisplay : IDisposable
         _memory = VideoMemory.Allocate(videoMemoryBytes);
         _screen = new CurrentScreen(_memory);
         Server = new VncServer(_screen, options, _keyboard, _pointer);
-        _refreshLoop = Task.Run(() => RefreshLoopAsync(_stopping.Token));
     }
 
     /// <summary>The memory every boot's std-vga draws into (pass it to <see cref="MachineInstance.Create"/>).</summary>
@@ -80,8 +85,11 @@ public sealed class VncDisplay : IDisposable
     /// Serves one VNC client on <paramref name="stream"/> until it leaves; never throws; closes the stream. With
     /// <paramref name="requirePassword"/> the client must give the server's password, if it has one.
     /// </summary>
-    public Task ServeAsync(Stream stream, bool requirePassword, CancellationToken cancellationToken) =>
-        Server.ServeAsync(stream, requirePassword, cancellationToken);
+    public Task ServeAsync(Stream stream, bool requirePassword, CancellationToken cancellationToken)
+    {
+        StartRefreshLoop();
+        return Server.ServeAsync(stream, requirePassword, cancellationToken);
+    }
 
     /// <summary>The VNC server's counters for query-stats: clients, bytes, frames, and where this boot's keys went.</summary>
     public DeviceStats Stats() => new("vnc", "vnc-server", new Dictionary<string, long>
@@ -101,32 +109,40 @@ public sealed class VncDisplay : IDisposable
         ["refresh_errors"] = Interlocked.Read(ref _refreshErrors),
     }) { LastError = Volatile.Read(ref _lastRefreshError) };
 
+    /// <summary>Starts the refresh loop if it is not running yet (the first client); nothing once disposed.</summary>
+    private void StartRefreshLoop()
+    {
+        lock (_refreshLoopLock)
+        {
+            if (_refreshTimer is not null || Volatile.Read(ref _disposed) != 0)
+            {
+                return;
+            }
+
+            _refreshTimer = new PeriodicTimer(RefreshInterval);
+            _refreshLoop = RefreshLoopAsync(_refreshTimer);
+        }
+    }
+
     /// <summary>
-    /// Refreshes at <see cref="RefreshInterval"/> until stopped. A refresh that fails (a bug) is counted and the next
-    /// one tried: the screen must not freeze for good, and the VMM must not fail at exit because of it.
+    /// Refreshes at <see cref="RefreshInterval"/> until the timer is disposed (its wait then answers false: stopping
+    /// throws nothing). A refresh that fails (a bug) is counted and the next one tried: the screen must not freeze for
+    /// good, and the VMM must not fail at exit because of it.
     /// </summary>
     [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "A fault in one refresh must not stop the display or the VMM.")]
-    private async Task RefreshLoopAsync(CancellationToken cancellationToken)
+    private async Task RefreshLoopAsync(PeriodicTimer timer)
     {
-        using var timer = new PeriodicTimer(RefreshInterval);
-        try
+        while (await timer.WaitForNextTickAsync().ConfigureAwait(false))
         {
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            try
             {
-                try
-                {
-                    Server.Refresh();
-                }
-                catch (Exception ex)
-                {
-                    Interlocked.Increment(ref _refreshErrors);
-                    Volatile.Write(ref _lastRefreshError, $"refresh failed: {ex.GetType().Name}: {ex.Message}");
-                }
+                Server.Refresh();
             }
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping.
+            catch (Exception ex)
+            {
+                Interlocked.Increment(ref _refreshErrors);
+                Volatile.Write(ref _lastRefreshError, $"refresh failed: {ex.GetType().Name}: {ex.Message}");
+            }
         }
     }
 
@@ -138,9 +154,14 @@ public sealed class VncDisplay : IDisposable
         }
 
         Server.Dispose();
-        _stopping.Cancel();
-        _refreshLoop.Wait();
-        _stopping.Dispose();
+        Task refreshLoop;
+        lock (_refreshLoopLock)
+        {
+            _refreshTimer?.Dispose(); // the loop's wait answers false, after the refresh in progress if any
+            refreshLoop = _refreshLoop;
+        }
+
+        refreshLoop.Wait();
         Detach();
         ((IDisposable)_memory).Dispose();
     }

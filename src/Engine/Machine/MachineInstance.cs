@@ -333,11 +333,14 @@ public sealed class MachineInstance : IVcpuController, IDisposable
 
     public void Start()
     {
-        _events.Start();
+        // The vCPUs first: each Thread.Start waits until its thread runs, and the guest needs no event loop to begin
+        // (an ioeventfd or TAP that fires before the loop waits stays readable, and the loop sees it when it starts).
         foreach (var runner in _runners)
         {
             runner.Start();
         }
+
+        _events.Start();
     }
 
     /// <summary>Stops every vCPU at its next exit and waits until all are parked.</summary>
