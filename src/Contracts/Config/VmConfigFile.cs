@@ -96,9 +96,9 @@ public sealed class VmConfigFormatException : Exception
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     Converters =
     [
-        typeof(SnakeCaseEnum<BootSource>), typeof(SnakeCaseEnum<RebootPolicy>), typeof(SnakeCaseEnum<DisplayKind>),
-        typeof(SnakeCaseEnum<InputKind>), typeof(SnakeCaseEnum<DiskCache>), typeof(SnakeCaseEnum<DiskFormat>),
-        typeof(SnakeCaseEnum<SerialMode>),
+        typeof(SnakeCaseNames<BootSource>), typeof(SnakeCaseNames<RebootPolicy>), typeof(SnakeCaseNames<DisplayKind>),
+        typeof(SnakeCaseNames<InputKind>), typeof(SnakeCaseNames<DiskCache>), typeof(SnakeCaseNames<DiskFormat>),
+        typeof(SnakeCaseNames<SerialMode>),
     ],
     WriteIndented = true,
     AllowTrailingCommas = true,
@@ -108,5 +108,5 @@ public sealed class VmConfigFormatException : Exception
 public sealed partial class VmConfigJson : JsonSerializerContext;
 
 /// <summary>An enum by its snake_case name ("writeback", "qcow2"), numbers refused: how vm.json spells its choices.</summary>
-public sealed class SnakeCaseEnum<T>() : JsonStringEnumConverter<T>(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false)
+public sealed class SnakeCaseNames<T>() : JsonStringEnumConverter<T>(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false)
     where T : struct, Enum;

@@ -2,7 +2,7 @@ namespace Platform.Contracts.Config;
 
 /// <summary>
 /// The names vm.json and the command line give the configuration's enum values: the member's name in lower case, as
-/// <see cref="SnakeCaseEnum{T}"/> writes them for one-word members (a test holds the two together).
+/// <see cref="SnakeCaseNames{T}"/> writes them for one-word members (a test holds the two together).
 /// </summary>
 public static class VmConfigNames
 {

@@ -52,12 +52,12 @@ public sealed record VmmControlEvent(string Name, string? Reason, DateTimeOffset
 
 /// <summary>Wire shapes of replies and events; one source-generated context keeps the client and the NativeAOT server in step.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    Converters = [typeof(KebabCaseEnum<VmRunState>)])]
+    Converters = [typeof(KebabCaseNames<VmRunState>)])]
 [JsonSerializable(typeof(ControlGreeting))]
 [JsonSerializable(typeof(VmmStatus))]
 [JsonSerializable(typeof(VmmStats))]
 public sealed partial class ControlJson : JsonSerializerContext;
 
 /// <summary>An enum by its kebab-case name ("shutting-down"), numbers refused: how the protocol spells its states.</summary>
-public sealed class KebabCaseEnum<T>() : JsonStringEnumConverter<T>(JsonNamingPolicy.KebabCaseLower, allowIntegerValues: false)
+public sealed class KebabCaseNames<T>() : JsonStringEnumConverter<T>(JsonNamingPolicy.KebabCaseLower, allowIntegerValues: false)
     where T : struct, Enum;
