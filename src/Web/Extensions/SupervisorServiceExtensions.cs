@@ -16,6 +16,8 @@ public static class SupervisorServiceExtensions
         var options = builder.Configuration.GetSection(SupervisorOptions.Section).Get<SupervisorOptions>() ?? new SupervisorOptions();
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<VmmProgram>();
+        builder.Services.AddSingleton<IVmmLauncher, ProcessVmmLauncher>();
+        builder.Services.AddSingleton<IVmDefinitions, DatabaseVmDefinitions>();
         builder.Services.AddSingleton<VmSupervisor>();
         // Before the supervisor: its autostart then boots the sample on the very first start.
         builder.Services.AddHostedService<SampleVmSeeder>();

@@ -69,6 +69,14 @@ public sealed class RecordingVmRuntime : IVmRuntime
 
     public Task ResetAsync(Guid vmId, CancellationToken cancellationToken) => Act("reset", vmId, VmPowerState.Running);
 
+    /// <summary>Records the call (a deleted VM); the VM is Stopped afterwards.</summary>
+    public Task ForgetAsync(Guid vmId, CancellationToken cancellationToken)
+    {
+        Calls.Enqueue(("forget", vmId));
+        _states.TryRemove(vmId, out _);
+        return Task.CompletedTask;
+    }
+
     public IDisposable Subscribe(Action<VmStateChanged> handler)
     {
         lock (_handlers)

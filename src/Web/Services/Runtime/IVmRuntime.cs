@@ -33,6 +33,9 @@ public interface IVmRuntime
 
     /// <summary>Calls <paramref name="handler"/> for every state change of any VM until the subscription is disposed.</summary>
     IDisposable Subscribe(Action<VmStateChanged> handler);
+
+    /// <summary>The VM was deleted: its pending restart is cancelled and whatever still runs for it ends.</summary>
+    Task ForgetAsync(Guid vmId, CancellationToken cancellationToken);
 }
 
 /// <summary>A power action the runtime could not carry out; the message is for the user.</summary>

@@ -23,6 +23,9 @@ internal sealed class UnavailableVmRuntime : IVmRuntime
 
     public Task ResetAsync(Guid vmId, CancellationToken cancellationToken) => Fail();
 
+    /// <summary>Nothing runs here, so there is nothing to forget.</summary>
+    public Task ForgetAsync(Guid vmId, CancellationToken cancellationToken) => Task.CompletedTask;
+
     /// <summary>Nothing ever changes, so the handler is never called.</summary>
     public IDisposable Subscribe(Action<VmStateChanged> handler) => NoSubscription.Instance;
 

@@ -135,8 +135,9 @@ public sealed class VmService(
                 return ServiceResult<IReadOnlyList<string>>.Fail(ServiceStatus.Conflict, ConflictMessage(vm.Name));
             }
 
+            // A VM waiting to be restarted after a crash may go: deleting it cancels the restart (below).
             var state = runtime.GetState(id);
-            if (state is not (VmPowerState.Stopped or VmPowerState.Crashed))
+            if (state is not (VmPowerState.Stopped or VmPowerState.Crashed or VmPowerState.Restarting))
             {
                 return ServiceResult<IReadOnlyList<string>>.Fail(ServiceStatus.Conflict, $"{vm.Name} is {state.ToString().ToLowerInvariant()}; stop it before deleting it.");
             }
@@ -157,6 +158,8 @@ public sealed class VmService(
             }
         }
 
+        // Gone from the database: nothing may run or restart for it any more (its linked clones are deleted next).
+        await runtime.ForgetAsync(id, CancellationToken.None);
         var deleted = new List<string>();
         var kept = new List<string>();
         if (!keepDiskImages)

@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using Platform.Web.Data;
+using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Images;
+
+namespace Platform.Web.Services.Supervisor;
+
+/// <summary>
+/// Launches the platform-vmm <see cref="VmmProgram"/> chooses: the VM's configuration goes to <c>vm.json</c> in its
+/// runtime folder, the VMM starts in its own session (<see cref="VmmProcess"/>), and the launch returns once the
+/// control socket answers. A VMM that exits first failed, and its log says why.
+/// </summary>
+internal sealed class ProcessVmmLauncher(VmmProgram program, ImageLibrary images, SupervisorOptions options) : IVmmLauncher
+{
+    /// <summary>How often the launch looks for the pid file and the control socket: short, since it is the start's latency.</summary>
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
+
+    public async Task<IVmmHandle> LaunchAsync(VirtualMachine vm, string runtimeDirectory, CancellationToken cancellationToken)
+    {
+        string vmmPath = program.Current is { Path: { } found } ? found
+            : throw new VmRuntimeException(program.Current.Reason) { Unavailable = true };
+        var config = VmmConfigBuilder.Build(vm, images.PathOf, runtimeDirectory, images.EnsureLinkedClone);
+        Process process;
+        try
+        {
+            Directory.CreateDirectory(runtimeDirectory);
+            VmmProcess.RemoveStaleFiles(runtimeDirectory);
+            string configFile = Path.Combine(runtimeDirectory, VmConfigFile.FileName);
+            VmConfigFile.Write(configFile, config);
+            process = VmmProcess.Start(vmmPath, ["--config", configFile], runtimeDirectory);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            throw new VmRuntimeException($"The VMM could not be started: {ex.Message}", ex);
+        }
+
+        try
+        {
+            return await WaitUntilReadyAsync(process, runtimeDirectory, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            // Called off (a Stop during the start): the half-started VMM goes too.
+            process.Kill();
+            await process.WaitForExitAsync(CancellationToken.None);
+            process.Dispose();
+            throw;
+        }
+    }
+
+    private async Task<IVmmHandle> WaitUntilReadyAsync(Process process, string directory, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            if (process.HasExited)
+            {
+                await process.WaitForExitAsync(CancellationToken.None);
+                int code = process.ExitCode;
+                process.Dispose();
+                throw new VmRuntimeException($"The VMM exited at start (code {code}): {VmmProcess.LogTail(directory)}");
+            }
+
+            if (VmmProcess.ReadLivePid(directory) == process.Id)
+            {
+                try
+                {
+                    return await VmmConnection.ConnectAsync(directory, process.Id, process, cancellationToken);
+                }
+                catch (VmmControlException) when (deadline.Elapsed < options.StartTimeout)
+                {
+                    // Not listening yet: keep waiting.
+                }
+            }
+
+            if (deadline.Elapsed > options.StartTimeout)
+            {
+                process.Kill();
+                throw new VmRuntimeException(
+                    $"The VMM did not open its control socket within {options.StartTimeout.TotalSeconds} s and was stopped: {VmmProcess.LogTail(directory)}");
+            }
+
+            await Task.Delay(PollInterval, cancellationToken);
+        }
+    }
+
+    public async Task<IVmmHandle?> TryAttachAsync(string runtimeDirectory, CancellationToken cancellationToken)
+    {
+        if (VmmProcess.ReadLivePid(runtimeDirectory) is not { } pid)
+        {
+            return null;
+        }
+
+        try
+        {
+            return await VmmConnection.ConnectAsync(runtimeDirectory, pid, process: null, cancellationToken);
+        }
+        catch (VmmControlException)
+        {
+            return null; // The pid was reused by something else, or the VMM is on its way out.
+        }
+    }
+
+    public void RemoveStaleFiles(string runtimeDirectory) => VmmProcess.RemoveStaleFiles(runtimeDirectory);
+}

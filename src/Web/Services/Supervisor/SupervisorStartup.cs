@@ -1,0 +1,71 @@
+using Platform.Web.Data;
+using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Vms;
+
+namespace Platform.Web.Services.Supervisor;
+
+/// <summary>
+/// What a starting dashboard finds in the runtime folders and makes right: VMMs that outlived the last dashboard are
+/// reattached, a dead one's leftovers removed, a restart that was due taken over; then the autostart VMs start.
+/// </summary>
+internal sealed class SupervisorStartup(VmSupervisor supervisor, SupervisorContext context)
+{
+    /// <summary>Reconciles every runtime folder; returns the autostart VMs to start.</summary>
+    public async Task<IReadOnlyList<VirtualMachine>> ReconcileAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(supervisor.RuntimeRoot);
+        var vms = await context.Definitions.ListAsync(cancellationToken);
+        var known = vms.ToDictionary(vm => vm.Id);
+        foreach (string directory in Directory.GetDirectories(supervisor.RuntimeRoot))
+        {
+            if (!Guid.TryParseExact(Path.GetFileName(directory), "N", out var vmId))
+            {
+                continue;
+            }
+
+            string name = known.TryGetValue(vmId, out var vm) ? vm.Name : vmId.ToString();
+            if (await context.Launcher.TryAttachAsync(directory, cancellationToken) is { } vmm)
+            {
+                CrashRestarts.DeletePending(directory);
+                await supervisor.Actor(vmId, name).AttachAsync(vmm, name);
+                continue;
+            }
+
+            context.Launcher.RemoveStaleFiles(directory);
+            if (CrashRestarts.ReadPending(directory) is not { } crashes)
+            {
+                continue;
+            }
+
+            if (vm is null)
+            {
+                CrashRestarts.DeletePending(directory); // Deleted while its restart was due.
+                continue;
+            }
+
+            await supervisor.Actor(vmId, name).TakeOverRestartAsync(name, crashes);
+        }
+
+        return [.. vms.Where(vm => vm.Autostart)];
+    }
+
+    /// <summary>Starts each autostart VM that is not running or waiting for its restart; a failure goes to its event log.</summary>
+    public async Task AutostartAsync(IReadOnlyList<VirtualMachine> vms, CancellationToken cancellationToken)
+    {
+        foreach (var vm in vms.Where(vm => supervisor.GetState(vm.Id) is VmPowerState.Stopped or VmPowerState.Crashed))
+        {
+            try
+            {
+                await supervisor.Actor(vm.Id, vm.Name).StartAsync(cancellationToken);
+            }
+            catch (VmRuntimeException ex)
+            {
+                await context.RecordAsync(vm.Id, vm.Name, VmEventResult.Failed, $"Autostart of {vm.Name} failed: {ex.Message}", VmEventKinds.Start);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+}
