@@ -27,7 +27,8 @@ public static class ServiceCollectionExtensions
         // A published app has no such manifest and this does nothing.
         builder.WebHost.UseStaticWebAssets();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
-        builder.Services.AddMudServices();
+        // Snackbars at the bottom: at the top right (MudBlazor's default) they covered the power buttons after each action.
+        builder.Services.AddMudServices(config => config.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomRight);
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         builder.AddPlatformSecurity();
 
