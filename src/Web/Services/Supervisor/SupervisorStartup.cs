@@ -52,6 +52,9 @@ internal sealed class SupervisorStartup(VmSupervisor supervisor, SupervisorConte
     /// <summary>Starts each autostart VM that is not running or waiting for its restart; a failure goes to its event log.</summary>
     public async Task AutostartAsync(IReadOnlyList<VirtualMachine> vms, CancellationToken cancellationToken)
     {
+        // EF Core compiles a query's shape on its first use (about half a second here): do it now for the one every
+        // start runs, rather than at the first click on Start.
+        await context.Definitions.LoadAsync(Guid.Empty, cancellationToken);
         foreach (var vm in vms.Where(vm => supervisor.GetState(vm.Id) is VmPowerState.Stopped or VmPowerState.Crashed))
         {
             try
