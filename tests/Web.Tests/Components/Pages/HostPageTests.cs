@@ -1,0 +1,63 @@
+using Bunit;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Platform.Web.Components.Pages;
+using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Supervisor;
+
+namespace Platform.Web.Tests.Components.Pages;
+
+/// <summary>The Host page says which platform-vmm VMs run, and why that one, and what each running VM's VMM takes.</summary>
+public sealed class HostPageTests : DashboardTestContext, IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("host-page-").FullName;
+
+    void IDisposable.Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private void UseVmm(string? path) =>
+        Services.AddSingleton(new VmmProgram(new SupervisorOptions { VmmPath = path }, NullLogger<VmmProgram>.Instance));
+
+    [Fact]
+    public void Names_the_vmm_binary_its_build_and_the_reason()
+    {
+        string binary = Path.Combine(_folder, "platform-vmm");
+        File.WriteAllText(binary, "");
+        UseVmm(binary);
+
+        var page = Render<HostPage>();
+
+        page.WaitForAssertion(() => page.Find("[data-testid=host-vmm-kind]").TextContent.Should().Contain("NativeAOT"));
+        page.Find("[data-testid=host-vmm-path]").TextContent.Should().Be(binary);
+        page.Find("[data-testid=host-vmm-reason]").TextContent.Should().Be("set by Platform:Supervisor:VmmPath");
+    }
+
+    [Fact]
+    public void A_jit_build_is_called_so_and_a_missing_binary_says_what_to_do()
+    {
+        string binary = Path.Combine(_folder, "platform-vmm");
+        File.WriteAllText(binary, "");
+        File.WriteAllText(binary + ".dll", "");
+        UseVmm(binary);
+
+        var page = Render<HostPage>();
+        page.WaitForAssertion(() => page.Find("[data-testid=host-vmm-kind]").TextContent.Should().Contain("JIT"));
+
+        File.Delete(binary);
+        var again = Render<HostPage>();
+        again.WaitForAssertion(() => again.Find("[data-testid=host-vmm-reason]").TextContent.Should().Contain("does not exist"));
+    }
+
+    [Fact]
+    public async Task Shows_the_resident_memory_of_each_running_vm_s_vmm()
+    {
+        UseVmm(Path.Combine(_folder, "none"));
+        var vm = await CreateVmAsync("measured");
+        Runtime.SetState(vm.Id, VmPowerState.Running);
+
+        var page = Render<HostPage>();
+        page.WaitForAssertion(() => page.Find("[data-testid=host-vmm-rss]").TextContent.Should().Be("–"));
+        RuntimeInfo.Publish(new VmStatsSample(vm.Id, new VmmStats(1, 10, 64ul << 20, 9_961_472, [], []), DateTimeOffset.UtcNow));
+
+        page.WaitForAssertion(() => page.Find("[data-testid=host-vmm-rss]").TextContent.Should().Be("9.5 MiB"));
+    }
+}
