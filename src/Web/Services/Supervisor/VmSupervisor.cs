@@ -76,16 +76,19 @@ internal sealed class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHostedService,
 
     public Task StartAsync(Guid vmId, CancellationToken cancellationToken) => Actor(vmId).StartAsync(cancellationToken);
 
-    public Task StopAsync(Guid vmId, CancellationToken cancellationToken) => Actor(vmId).StopAsync(cancellationToken);
+    // Only Start makes an actor: any other action on a VM that has none finds nothing running.
+    public Task StopAsync(Guid vmId, CancellationToken cancellationToken) => Running(vmId).StopAsync(cancellationToken);
 
     public Task ShutdownAsync(Guid vmId, TimeSpan timeout, CancellationToken cancellationToken) =>
-        Actor(vmId).ShutdownAsync(timeout, cancellationToken);
+        Running(vmId).ShutdownAsync(timeout, cancellationToken);
 
-    public Task PauseAsync(Guid vmId, CancellationToken cancellationToken) => Actor(vmId).CommandAsync(VmmCommandKind.Pause, cancellationToken);
+    public Task PauseAsync(Guid vmId, CancellationToken cancellationToken) => Running(vmId).CommandAsync(VmmCommandKind.Pause, cancellationToken);
 
-    public Task ResumeAsync(Guid vmId, CancellationToken cancellationToken) => Actor(vmId).CommandAsync(VmmCommandKind.Resume, cancellationToken);
+    public Task ResumeAsync(Guid vmId, CancellationToken cancellationToken) => Running(vmId).CommandAsync(VmmCommandKind.Resume, cancellationToken);
 
-    public Task ResetAsync(Guid vmId, CancellationToken cancellationToken) => Actor(vmId).CommandAsync(VmmCommandKind.Reset, cancellationToken);
+    public Task ResetAsync(Guid vmId, CancellationToken cancellationToken) => Running(vmId).CommandAsync(VmmCommandKind.Reset, cancellationToken);
+
+    private VmActor Running(Guid vmId) => Existing(vmId) ?? throw new VmRuntimeException("The VM is not running.");
 
     /// <summary>The VM was deleted: a pending restart is cancelled, anything still running for it ends, its actor goes.</summary>
     public async Task ForgetAsync(Guid vmId, CancellationToken cancellationToken)
