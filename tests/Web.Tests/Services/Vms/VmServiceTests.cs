@@ -203,6 +203,19 @@ public sealed class VmServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task A_vm_waiting_for_its_restart_may_be_deleted_and_the_runtime_forgets_it()
+    {
+        var vm = (await _db.Vms.CreateAsync(Input(), _ct)).Value!;
+        _db.Runtime.SetState(vm.Id, VmPowerState.Restarting);
+
+        var result = await _db.Vms.DeleteAsync(vm.Id, null, keepDiskImages: true, _ct);
+
+        result.Succeeded.Should().BeTrue(result.Message);
+        _db.Runtime.Calls.Should().Contain(("forget", vm.Id), "the restart it was waiting for must not bring it back");
+        (await _db.Vms.FindAsync(vm.Id, _ct)).Should().BeNull();
+    }
+
+    [Fact]
     public async Task Delete_with_a_stale_stamp_is_refused()
     {
         var vm = (await _db.Vms.CreateAsync(Input(), _ct)).Value!;
