@@ -59,6 +59,7 @@ internal sealed partial class VmActor
             // Stopped while it started: whatever the launch brought up ends at once, and the VM stays stopped.
             var cancelled = new VmRuntimeException("The start was called off: the VM was stopped meanwhile.");
             attempt.Waiters.ForEach(w => w.TrySetException(cancelled));
+            CrashRestarts.DeletePending(RuntimeDirectory); // A restart stopped halfway is not for the next dashboard to redo.
             if (launched.Vmm is { } late)
             {
                 await AdoptAsync(late, _name, launched.Attached, restart: false, []);

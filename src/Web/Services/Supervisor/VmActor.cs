@@ -278,6 +278,11 @@ internal sealed partial class VmActor : IAsyncDisposable
     {
         _restart?.Cancel(); // The restart record stays in the folder: the next dashboard does it.
         _restart = null;
+        // A launch under way finishes without this dashboard (the next one reattaches to what it started).
+        var stopping = new VmRuntimeException("The dashboard is stopping.") { Unavailable = true };
+        _launch?.Waiters.ForEach(w => w.TrySetException(stopping));
+        _endWaiters.ForEach(w => w.TrySetException(stopping));
+        _endWaiters.Clear();
         if (_vmm is { } vmm)
         {
             _vmm = null; // Its end is no longer this dashboard's to record.

@@ -191,6 +191,27 @@ public sealed class VmActorRaceTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_stop_while_the_restart_starts_leaves_no_restart_for_the_next_dashboard()
+    {
+        var first = NewSupervisor(restartDelay: TimeSpan.FromMilliseconds(50));
+        var vm = _definitions.Add("interrupted", CrashPolicy.Restart);
+        await first.StartAsync(vm.Id, Ct);
+        _launcher.Gate = new TaskCompletionSource();
+        _launcher.Launched.Single().Exit(128 + 9);
+        await UntilAsync(() => first.GetState(vm.Id) == VmPowerState.Starting, "the restart's launch");
+
+        await first.StopAsync(vm.Id, Ct).WaitAsync(Wait, Ct);
+        await first.DisposeAsync();
+        _launcher.Gate.SetResult();
+        var second = NewSupervisor(restartDelay: TimeSpan.FromMilliseconds(50));
+        await ((IHostedService)second).StartAsync(Ct);
+        await Task.Delay(300, Ct);
+
+        second.GetState(vm.Id).Should().Be(VmPowerState.Stopped);
+        _launcher.Launches.Should().Be(1, "the user stopped it: no dashboard restarts it");
+    }
+
+    [Fact]
     public async Task A_dashboard_restart_during_a_restart_pause_hands_the_restart_to_the_next_dashboard()
     {
         var first = NewSupervisor(restartDelay: TimeSpan.FromMilliseconds(400));
