@@ -8,7 +8,7 @@ namespace Platform.Engine.Machine;
 public sealed record MachineConfig
 {
     public const int MaxCpus = VmConfigLimits.MaxCpus;
-    public const ulong MinMemory = 16ul << 20;
+    public const ulong MinMemory = (ulong)VmConfigLimits.MinMemoryMiB << 20;
 
     /// <summary>Where the kernel comes from; with <see cref="BootSource.Disk"/> there is no kernel or initrd path.</summary>
     public BootSource Boot { get; init; } = BootSource.Kernel;
@@ -79,7 +79,7 @@ public sealed record MachineConfig
             MemoryBytes = (ulong)config.MemoryMiB << 20,
             CpuCount = config.Cpus,
             OnReboot = config.OnReboot,
-            Disks = [.. config.Disks.Select(Disk)],
+            Disks = [.. config.Disks.Select(DiskOf)],
             Nics = [.. config.Nics.Select(nic => new NicOptions(nic.Tap, NicMac.Of(nic)))],
             Rng = config.Rng,
             Display = config.Display,
@@ -87,7 +87,8 @@ public sealed record MachineConfig
         };
     }
 
-    private static DiskOptions Disk(DiskConfig disk) => new(
+    /// <summary>A configured disk as the devices take it; <see cref="ConfigOf"/> is the way back.</summary>
+    public static DiskOptions DiskOf(DiskConfig disk) => new(
         disk.Path,
         disk.ReadOnly,
         disk.Cache == DiskCache.None ? DiskCacheMode.None : DiskCacheMode.Writeback,
@@ -98,6 +99,20 @@ public sealed record MachineConfig
             DiskFormat.Qcow2 => DiskImageFormat.Qcow2,
             _ => null,
         });
+
+    /// <summary>A disk the command line parsed (<see cref="DiskOptions.Parse"/>) as vm.json says it.</summary>
+    public static DiskConfig ConfigOf(DiskOptions disk) => new(disk.Path)
+    {
+        ReadOnly = disk.ReadOnly,
+        Cache = disk.Cache == DiskCacheMode.None ? DiskCache.None : DiskCache.Writeback,
+        Serial = disk.Serial,
+        Format = disk.Format switch
+        {
+            DiskImageFormat.Raw => DiskFormat.Raw,
+            DiskImageFormat.Qcow2 => DiskFormat.Qcow2,
+            _ => null,
+        },
+    };
 
     /// <summary>
     /// Throws when the machine cannot be built as described — a caller's mistake, since configurations from users go

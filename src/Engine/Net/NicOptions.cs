@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net.NetworkInformation;
 
 namespace Platform.Engine.Net;
@@ -27,7 +26,7 @@ public sealed record NicOptions(string Tap, PhysicalAddress Mac)
             }
             else if (part.StartsWith("mac=", StringComparison.Ordinal))
             {
-                mac = ParseMac(part[4..]) ?? throw new FormatException(
+                mac = NicMac.Parse(part[4..]) ?? throw new FormatException(
                     $"--net {spec}: '{part[4..]}' is not a unicast MAC address (six hex bytes with ':', e.g. 52:54:00:12:34:56)");
             }
             else
@@ -56,6 +55,4 @@ public sealed record NicOptions(string Tap, PhysicalAddress Mac)
     public static string FormatMac(PhysicalAddress mac) => NicMac.Format(mac);
 
     public static bool IsValidTapName(string name) => VmConfigLimits.IsValidTapName(name);
-
-    private static PhysicalAddress? ParseMac(string text) => NicMac.Parse(text);
 }

@@ -125,7 +125,7 @@ internal static class CommandLine
                 case "--runtime-dir": runtimeDir = Value(); break;
                 case "--on-reboot": onReboot = ParseName<RebootPolicy>(Value(), arg); break;
                 case "--config": file = ReadConfig(Value()); break;
-                case "--disk": disks.Add(Parse(Value(), DiskConfigOf)); break;
+                case "--disk": disks.Add(Parse(Value(), spec => MachineConfig.ConfigOf(DiskOptions.Parse(spec)))); break;
                 case "--net": nics.Add(Parse(Value(), NicConfigOf)); break;
                 case "--rng": rng = true; break;
                 case "--display": display = ParseName<DisplayKind>(Value(), arg); break;
@@ -158,7 +158,7 @@ internal static class CommandLine
         if (help || (check && config.Boot != BootSource.Disk))
         {
             // --check describes the host and the disks: the rest of the configuration need not be complete.
-            return new VmmOptions(config, null, help, check) { CheckDisks = [.. config.Disks.Select(d => DiskOf(d))] };
+            return new VmmOptions(config, null, help, check) { CheckDisks = [.. config.Disks.Select(MachineConfig.DiskOf)] };
         }
 
         var problems = VmConfigValidator.Validate(config);
@@ -180,8 +180,6 @@ internal static class CommandLine
         string top = end < 0 ? field : field[..end];
         return !fromFile && OptionOfField.TryGetValue(top, out string? option) ? $"{option} ({field}): {problem.Message}" : problem.ToString();
     }
-
-    private static DiskOptions DiskOf(DiskConfig disk) => MachineConfig.From(new VmConfig { Boot = BootSource.Disk, Disks = [disk] }).Disks[0];
 
     private static T ParseName<T>(string text, string option)
         where T : struct, Enum =>
@@ -233,28 +231,11 @@ internal static class CommandLine
         }
     }
 
-    /// <summary>--disk's comma form, for people; a path with a comma goes in vm.json instead.</summary>
-    private static DiskConfig DiskConfigOf(string spec)
-    {
-        var disk = DiskOptions.Parse(spec);
-        return new DiskConfig(disk.Path)
-        {
-            ReadOnly = disk.ReadOnly,
-            Cache = disk.Cache == DiskCacheMode.None ? DiskCache.None : DiskCache.Writeback,
-            Serial = disk.Serial,
-            Format = disk.Format switch
-            {
-                DiskImageFormat.Raw => DiskFormat.Raw,
-                DiskImageFormat.Qcow2 => DiskFormat.Qcow2,
-                _ => null,
-            },
-        };
-    }
-
+    /// <summary>--net's form; the MAC it resolved (given, or the TAP name's default) is the one the NIC gets either way.</summary>
     private static NicConfig NicConfigOf(string spec)
     {
         var nic = NicOptions.Parse(spec);
-        return new NicConfig(nic.Tap) { Mac = spec.Contains("mac=", StringComparison.Ordinal) ? NicMac.Format(nic.Mac) : null };
+        return new NicConfig(nic.Tap) { Mac = NicMac.Format(nic.Mac) };
     }
 
     private static int ParseInt(string text, string option) =>

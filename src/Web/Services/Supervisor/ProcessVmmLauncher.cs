@@ -17,8 +17,8 @@ internal sealed class ProcessVmmLauncher(VmmProgram program, ImageLibrary images
 
     public async Task<IVmmHandle> LaunchAsync(VirtualMachine vm, string runtimeDirectory, CancellationToken cancellationToken)
     {
-        string vmmPath = program.Current is { Path: { } found } ? found
-            : throw new VmRuntimeException(program.Current.Reason) { Unavailable = true };
+        var binary = program.Current;
+        string vmmPath = binary.Path ?? throw new VmRuntimeException(binary.Reason) { Unavailable = true };
         var config = VmmConfigBuilder.Build(vm, images.PathOf, runtimeDirectory, images.EnsureLinkedClone);
         Process process;
         try
