@@ -145,6 +145,21 @@ else
     QEXTRA=()
     rm -f "$img"
     pick input && run_input
+    # nat: the same passt our --net user starts, reached through QEMU's -netdev stream (the framing we speak too).
+    if pick nat; then
+        sock=$(mktemp -u --suffix=.sock) echo_port=$((20000 + RANDOM % 20000))
+        python3 -c 'import socket,sys
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1])))
+while True:
+    d,a=s.recvfrom(2048); s.sendto(d,a)' "$echo_port" & echo_pid=$!
+        runas=(); [[ $(id -u) == 0 ]] && runas=(--runas 65534:65534)
+        passt --foreground --quiet --mtu 1500 "${runas[@]}" --socket "$sock" --one-off >/dev/null 2>&1 & passt_pid=$!
+        for ((i = 0; i < 50; i++)); do [[ -S $sock ]] && break; sleep 0.1; done
+        QEXTRA=(-netdev "stream,id=n0,server=off,addr.type=unix,addr.path=$sock" -device virtio-net-pci,netdev=n0,disable-legacy=on)
+        run nat 1 "echo=$echo_port" "udp: echo 'through-the-nat'"
+        QEXTRA=()
+        kill "$echo_pid" "$passt_pid" 2>/dev/null; wait "$echo_pid" "$passt_pid" 2>/dev/null; rm -f "$sock"
+    fi
 fi
 
 echo "$failures failure(s)"

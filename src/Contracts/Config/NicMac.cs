@@ -9,13 +9,13 @@ namespace Platform.Contracts.Config;
 public static class NicMac
 {
     /// <summary>
-    /// 52:54:00 (QEMU's locally administered prefix) and three bytes of the SHA-256 of the TAP name: the same NIC keeps
-    /// its MAC across reboots and VMM restarts, as a guest's network configuration expects.
+    /// 52:54:00 (QEMU's locally administered prefix) and three bytes of the SHA-256 of <paramref name="key"/> (a TAP's
+    /// name): the same NIC keeps its MAC across reboots and VMM restarts, as a guest's network configuration expects.
     /// </summary>
-    public static PhysicalAddress Default(string tap)
+    public static PhysicalAddress Default(string key)
     {
-        ArgumentNullException.ThrowIfNull(tap);
-        byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(tap));
+        ArgumentNullException.ThrowIfNull(key);
+        byte[] hash = SHA256.HashData(Encoding.UTF8.GetBytes(key));
         return new PhysicalAddress([0x52, 0x54, 0x00, hash[0], hash[1], hash[2]]);
     }
 
@@ -48,10 +48,23 @@ public static class NicMac
         return string.Join(':', mac.GetAddressBytes().Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
     }
 
-    /// <summary>The address a NIC ends up with: its own, or the default for its TAP name.</summary>
-    public static PhysicalAddress Of(NicConfig nic)
+    /// <summary>
+    /// The address a NIC ends up with: its own, or the default derived from what it attaches to — the TAP's name, the
+    /// bridge and the NIC's place, or for a user-mode NIC its place (each has a NAT of its own, so VMs may share it).
+    /// </summary>
+    public static PhysicalAddress Of(NicConfig nic, int index)
     {
         ArgumentNullException.ThrowIfNull(nic);
-        return nic.Mac is null ? Default(nic.Tap) : Parse(nic.Mac) ?? throw new FormatException($"'{nic.Mac}' is not a unicast MAC address");
+        if (nic.Mac is not null)
+        {
+            return Parse(nic.Mac) ?? throw new FormatException($"'{nic.Mac}' is not a unicast MAC address");
+        }
+
+        return Default(nic.EffectiveKind switch
+        {
+            NicKind.Tap => nic.Tap ?? "",
+            NicKind.Bridge => $"{nic.Bridge}/{index}",
+            _ => $"user/{index}",
+        });
     }
 }

@@ -11,7 +11,7 @@ namespace Platform.Contracts.Config;
 /// <example>
 /// { "kernel": "/boot/vmlinuz", "cmdline": "console=ttyS0", "memory_mib": 1024, "cpus": 2,
 ///   "disks": [ { "path": "root.qcow2", "format": "qcow2" }, { "path": "data.img", "read_only": true, "cache": "none" } ],
-///   "nics": [ { "tap": "tap0", "mac": "52:54:00:12:34:56" } ], "rng": true, "display": "std", "input": "virtio",
+///   "nics": [ { "kind": "user", "forwards": [ { "host_port": 2222, "guest_port": 22 } ] }, { "tap": "tap0" } ], "rng": true, "display": "std", "input": "virtio",
 ///   "vnc": { "listen": "127.0.0.1:5901" }, "serial": "socket", "runtime_dir": "/var/lib/platform/run/0f3c…" }
 /// </example>
 public sealed record VmConfig
@@ -42,7 +42,7 @@ public sealed record VmConfig
     /// <summary>virtio-blk disks, in PCI slot order (the first is /dev/vda in a Linux guest).</summary>
     public IReadOnlyList<DiskConfig> Disks { get; set; } = [];
 
-    /// <summary>virtio-net NICs on host TAP devices, in PCI slot order (eth0 first).</summary>
+    /// <summary>virtio-net NICs, in PCI slot order (eth0 first).</summary>
     public IReadOnlyList<NicConfig> Nics { get; set; } = [];
 
     /// <summary>A virtio-rng (host entropy); off unless asked for, as in QEMU.</summary>
@@ -92,12 +92,45 @@ public sealed record DiskConfig(string Path)
     public DiskFormat? Format { get; set; }
 }
 
-/// <summary>One virtio-net NIC on a host TAP device.</summary>
-/// <param name="Tap">The TAP device's name.</param>
-public sealed record NicConfig(string Tap)
+/// <summary>One virtio-net NIC and where its frames go.</summary>
+/// <param name="Tap">With <see cref="NicKind.Tap"/>: the existing TAP device's name.</param>
+public sealed record NicConfig(string? Tap = null)
 {
-    /// <summary>"52:54:00:12:34:56"; left out: 52:54:00 and three bytes derived from the TAP name (<see cref="NicMac.Default"/>).</summary>
+    /// <summary>Left out: <see cref="NicKind.Tap"/> when <see cref="Tap"/> is given (vm.json before NIC kinds existed),
+    /// <see cref="NicKind.Bridge"/> when <see cref="Bridge"/> is, <see cref="NicKind.User"/> otherwise.</summary>
+    public NicKind? Kind { get; set; }
+
+    /// <summary>With <see cref="NicKind.Bridge"/>: the existing host bridge the VMM's TAP joins.</summary>
+    public string? Bridge { get; set; }
+
+    /// <summary>"52:54:00:12:34:56"; left out: 52:54:00 and three bytes derived from the NIC (<see cref="NicMac.Of"/>).</summary>
     public string? Mac { get; set; }
+
+    /// <summary>With <see cref="NicKind.User"/>: host ports forwarded to the guest (QEMU's hostfwd).</summary>
+    public IReadOnlyList<PortForwardConfig> Forwards { get; set; } = [];
+
+    [JsonIgnore]
+    public NicKind EffectiveKind => Kind ?? (Tap is not null ? NicKind.Tap : Bridge is not null ? NicKind.Bridge : NicKind.User);
+}
+
+/// <summary>A host address and port whose connections (TCP) or datagrams (UDP) reach the guest's port.</summary>
+public sealed record PortForwardConfig
+{
+    public ForwardProtocol Protocol { get; set; } = ForwardProtocol.Tcp;
+
+    /// <summary>The host address to listen on: loopback unless someone means to expose the guest.</summary>
+    [JsonPropertyName("host_address")]
+    public string HostAddress { get; set; } = "127.0.0.1";
+
+    [JsonPropertyName("host_port")]
+    public int HostPort { get; set; }
+
+    [JsonPropertyName("guest_port")]
+    public int GuestPort { get; set; }
+
+    /// <summary>QEMU's spelling, <c>tcp:127.0.0.1:8080-:80</c>.</summary>
+    public override string ToString() =>
+        $"{(Protocol == ForwardProtocol.Udp ? "udp" : "tcp")}:{(HostAddress.Contains(':', StringComparison.Ordinal) ? $"[{HostAddress}]" : HostAddress)}:{HostPort}-:{GuestPort}";
 }
 
 /// <summary>A TCP listener for VNC viewers beside vnc.sock.</summary>

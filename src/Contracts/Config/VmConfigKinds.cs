@@ -70,3 +70,24 @@ public enum SerialMode
     /// <summary>serial.sock only when there is a runtime folder; nowhere otherwise.</summary>
     None,
 }
+
+/// <summary>Where a NIC's frames go.</summary>
+public enum NicKind
+{
+    /// <summary>
+    /// User-mode NAT of its own: a passt process, the VMM's child, gives the guest DHCP, DNS and outbound TCP/UDP/ICMP
+    /// through the host's sockets, and forwards host ports to it. Needs no host set-up and no privilege.
+    /// </summary>
+    User,
+    /// <summary>An existing host TAP device, made by someone else (<c>ip tuntap add</c>).</summary>
+    Tap,
+    /// <summary>A TAP device the VMM makes, joins to an existing host bridge and removes when it ends (needs CAP_NET_ADMIN).</summary>
+    Bridge,
+}
+
+/// <summary>A port forward's transport.</summary>
+public enum ForwardProtocol
+{
+    Tcp,
+    Udp,
+}

@@ -16,6 +16,9 @@ public static class VmConfigLimits
     /// <summary>virtio-blk's ID string (VIRTIO_BLK_ID_BYTES).</summary>
     public const int DiskSerialMaxLength = 20;
 
+    /// <summary>passt takes a list per protocol; more than this is a mistake, not a configuration.</summary>
+    public const int MaxForwardsPerNic = 64;
+
     /// <summary>IFNAMSIZ − 1: Linux interface names are at most 15 bytes.</summary>
     public const int TapNameMaxLength = 15;
 

@@ -161,19 +161,51 @@ public static class VmConfigValidator
     {
         var taps = new Dictionary<string, int>(StringComparer.Ordinal);
         var macs = new Dictionary<string, int>(StringComparer.Ordinal);
+        var forwards = new Dictionary<string, string>(StringComparer.Ordinal);
         for (int i = 0; i < nics.Count; i++)
         {
             var nic = nics[i];
-            if (!VmConfigLimits.IsValidTapName(nic.Tap ?? ""))
+            if (nic.Kind is { } kind && !Enum.IsDefined(kind))
             {
-                add($"nics[{i}].tap", $"'{nic.Tap}' is not an interface name (1 to {VmConfigLimits.TapNameMaxLength} characters, no '/', ':' or spaces)");
-            }
-            else if (!taps.TryAdd(nic.Tap!, i))
-            {
-                add($"nics[{i}].tap", $"{nic.Tap} is nics[{taps[nic.Tap!]}]'s TAP device too: each NIC needs its own");
+                add($"nics[{i}].kind", "must be user, tap or bridge");
+                continue;
             }
 
-            var mac = nic.Mac is null ? NicMac.Default(nic.Tap ?? "") : NicMac.Parse(nic.Mac);
+            switch (nic.EffectiveKind)
+            {
+                case NicKind.Tap:
+                    CheckInterfaceName($"nics[{i}].tap", nic.Tap, "TAP device", add);
+                    if (VmConfigLimits.IsValidTapName(nic.Tap ?? "") && !taps.TryAdd(nic.Tap!, i))
+                    {
+                        add($"nics[{i}].tap", $"{nic.Tap} is nics[{taps[nic.Tap!]}]'s TAP device too: each NIC needs its own");
+                    }
+
+                    break;
+                case NicKind.Bridge:
+                    CheckInterfaceName($"nics[{i}].bridge", nic.Bridge, "bridge", add);
+                    break;
+            }
+
+            if (nic.EffectiveKind != NicKind.Tap && nic.Tap is not null)
+            {
+                add($"nics[{i}].tap", $"names a TAP device, which a {Name(nic.EffectiveKind)} NIC does not use: leave it out");
+            }
+
+            if (nic.EffectiveKind != NicKind.Bridge && nic.Bridge is not null)
+            {
+                add($"nics[{i}].bridge", $"names a bridge, which a {Name(nic.EffectiveKind)} NIC does not use: leave it out");
+            }
+
+            if (nic.EffectiveKind != NicKind.User && nic.Forwards.Count > 0)
+            {
+                add($"nics[{i}].forwards", $"port forwards belong to user-mode NICs; a {Name(nic.EffectiveKind)} NIC's guest is reached on its own address");
+            }
+            else
+            {
+                CheckForwards(i, nic.Forwards, forwards, add);
+            }
+
+            var mac = nic.Mac is null ? NicMac.Of(nic, i) : NicMac.Parse(nic.Mac);
             if (mac is null)
             {
                 add($"nics[{i}].mac", $"'{nic.Mac}' is not a unicast MAC address (six hex bytes with ':', e.g. 52:54:00:12:34:56)");
@@ -181,6 +213,63 @@ public static class VmConfigValidator
             else if (!macs.TryAdd(NicMac.Format(mac), i))
             {
                 add($"nics[{i}].mac", $"{NicMac.Format(mac)} is nics[{macs[NicMac.Format(mac)]}]'s address too: each NIC needs its own");
+            }
+        }
+    }
+
+    private static string Name(NicKind kind) => kind.ToString().ToLowerInvariant();
+
+    private static void CheckInterfaceName(string field, string? name, string what, Action<string, string> add)
+    {
+        if (!VmConfigLimits.IsValidTapName(name ?? ""))
+        {
+            add(field, name is null
+                ? $"the {what}'s name is required"
+                : $"'{name}' is not an interface name (1 to {VmConfigLimits.TapNameMaxLength} characters, no '/', ':' or spaces)");
+        }
+    }
+
+    /// <summary>Each forward: a known protocol, an IP address literal, ports 1–65535, and a host end no other forward of the VM uses.</summary>
+    private static void CheckForwards(int nic, IReadOnlyList<PortForwardConfig> forwards, Dictionary<string, string> used, Action<string, string> add)
+    {
+        if (forwards.Count > VmConfigLimits.MaxForwardsPerNic)
+        {
+            add($"nics[{nic}].forwards", $"at most {VmConfigLimits.MaxForwardsPerNic} port forwards per NIC (got {forwards.Count})");
+            return;
+        }
+
+        for (int j = 0; j < forwards.Count; j++)
+        {
+            string field = $"nics[{nic}].forwards[{j}]";
+            var forward = forwards[j];
+            if (!Enum.IsDefined(forward.Protocol))
+            {
+                add($"{field}.protocol", "must be tcp or udp");
+                continue;
+            }
+
+            if (!IPAddress.TryParse(forward.HostAddress ?? "", out var address))
+            {
+                add($"{field}.host_address", $"'{forward.HostAddress}' is not an IP address (127.0.0.1, ::1, 0.0.0.0 for every address)");
+            }
+
+            if (forward.HostPort is < 1 or > 65535)
+            {
+                add($"{field}.host_port", $"must be 1 to 65535 (got {forward.HostPort})");
+            }
+
+            if (forward.GuestPort is < 1 or > 65535)
+            {
+                add($"{field}.guest_port", $"must be 1 to 65535 (got {forward.GuestPort})");
+            }
+
+            if (address is not null && forward.HostPort is >= 1 and <= 65535)
+            {
+                string key = $"{forward.Protocol}:{address}:{forward.HostPort}";
+                if (!used.TryAdd(key, field))
+                {
+                    add($"{field}.host_port", $"{forward} takes the host port {used[key]} already forwards");
+                }
             }
         }
     }

@@ -29,6 +29,12 @@ public sealed record DeviceStats(string Name, string Kind, IReadOnlyDictionary<s
 
     /// <summary>Disks: the image format ("raw" or "qcow2"); omitted for other devices.</summary>
     public string? Format { get; init; }
+
+    /// <summary>NICs: the MAC address; omitted for other devices.</summary>
+    public string? Mac { get; init; }
+
+    /// <summary>NICs: the IPv4 and IPv6 addresses the guest has sent from (IPv4 first); omitted until it has sent any.</summary>
+    public IReadOnlyList<string>? Addresses { get; init; }
 }
 
 /// <summary>The answer to <c>query-stats</c>: what the dashboard charts.</summary>

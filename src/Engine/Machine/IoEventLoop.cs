@@ -59,6 +59,37 @@ internal sealed class IoEventLoop : IDisposable
     /// </summary>
     public void WatchReadable(FileDescriptorHandle fd, Action handler) => Watch(fd, handler, null, edgeTriggered: true);
 
+    /// <summary>
+    /// Calls <paramref name="handler"/> when the socket <paramref name="fd"/> becomes readable or writable or its peer
+    /// hangs up (edge-triggered); the result moves the watch to a replacement socket later (<see cref="Rewatch"/>).
+    /// </summary>
+    public ulong WatchStream(FileDescriptorHandle fd, Action handler)
+    {
+        ulong token = (ulong)_building.Count;
+        Watch(fd, handler, null, edgeTriggered: true, StreamEvents);
+        return token;
+    }
+
+    /// <summary>
+    /// The source <paramref name="token"/> now reads <paramref name="replacement"/> instead of <paramref name="old"/>
+    /// (a helper process started again on a new socket). Safe while the loop runs: the handler stays the same.
+    /// </summary>
+    public void Rewatch(ulong token, FileDescriptorHandle old, FileDescriptorHandle replacement)
+    {
+        try
+        {
+            _epoll.Remove(old);
+        }
+        catch (KvmException)
+        {
+            // Already gone from the set (closed): nothing to remove.
+        }
+
+        _epoll.Add(replacement, token, StreamEvents);
+    }
+
+    private const uint StreamEvents = LibcNative.EpollIn | LibcNative.EpollOut | LibcNative.EpollRdHup | LibcNative.EpollEdgeTriggered;
+
     public void Start()
     {
         if (_thread is not null)
@@ -90,7 +121,7 @@ internal sealed class IoEventLoop : IDisposable
         _stop.Dispose();
     }
 
-    private void Watch(FileDescriptorHandle fd, Action handler, EventFd? consume, bool edgeTriggered)
+    private void Watch(FileDescriptorHandle fd, Action handler, EventFd? consume, bool edgeTriggered, uint? events = null)
     {
         if (_thread is not null)
         {
@@ -98,7 +129,7 @@ internal sealed class IoEventLoop : IDisposable
         }
 
         ulong token = (ulong)_building.Count;
-        _epoll.Add(fd, token, edgeTriggered);
+        _epoll.Add(fd, token, events ?? (LibcNative.EpollIn | (edgeTriggered ? LibcNative.EpollEdgeTriggered : 0)));
         _building.Add(new Source(handler, consume));
     }
 

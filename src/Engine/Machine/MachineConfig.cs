@@ -80,7 +80,7 @@ public sealed record MachineConfig
             CpuCount = config.Cpus,
             OnReboot = config.OnReboot,
             Disks = [.. config.Disks.Select(DiskOf)],
-            Nics = [.. config.Nics.Select(nic => new NicOptions(nic.Tap, NicMac.Of(nic)))],
+            Nics = [.. config.Nics.Select(NicOptions.From)],
             Rng = config.Rng,
             Display = config.Display,
             Input = config.EffectiveInput,

@@ -1,3 +1,4 @@
+using System.Net.NetworkInformation;
 using Platform.Devices.Virtio.Net;
 using Platform.Engine.Kvm.Interop;
 
@@ -9,8 +10,8 @@ namespace Platform.Engine.Net;
 /// segmentation offloads pass through untouched, and TUNSETOFFLOAD set from the negotiated GUEST_* bits.
 /// </summary>
 /// <remarks>
-/// The descriptor is non-blocking: <see cref="Receive"/> returns 0 when nothing waits and <see cref="Send"/> drops a
-/// frame the TAP's queue cannot take (the device counts it). The machine's event loop watches <see cref="Handle"/> and
+/// The descriptor is non-blocking: <see cref="PeekFrame"/> is empty when nothing waits and <see cref="Send"/> drops a
+/// frame the TAP's queue cannot take (the device counts it), as a NIC on a full link would. The machine's event loop watches <see cref="Handle"/> and
 /// calls <see cref="OnReadable"/>, which wakes the device's worker; reads and writes happen on that worker only.
 /// The TAP itself is the host's business: create it beforehand (<c>ip tuntap add NAME mode tap</c>, which also lets
 /// an unprivileged user attach with <c>user</c>) or run with CAP_NET_ADMIN, which creates it on the fly.
@@ -26,6 +27,8 @@ public sealed class TapBackend : INetBackend
         VirtioNet.FeatureHostEcn;
 
     private readonly TapDevice _tap;
+    private readonly byte[] _frame = new byte[VnetHeaderSize + VirtioNet.MaxFrameSize];
+    private int _frameLength;
     private Action? _frameAvailable;
     private long _sendFailures;
     private long _receiveFailures;
@@ -53,9 +56,11 @@ public sealed class TapBackend : INetBackend
     internal FileDescriptorHandle Handle => _tap.Handle;
 
     /// <summary>Attaches to (or, with CAP_NET_ADMIN, creates) TAP <paramref name="name"/>; throws <see cref="IOException"/> saying what to do.</summary>
-    public static TapBackend Open(string name)
+    public static TapBackend Open(string name) => Open(name, checkName: true);
+
+    private static TapBackend Open(string name, bool checkName)
     {
-        if (!NicOptions.IsValidTapName(name))
+        if (checkName && !NicOptions.IsValidTapName(name))
         {
             throw new IOException($"'{name}' is not a network interface name.");
         }
@@ -66,7 +71,37 @@ public sealed class TapBackend : INetBackend
         uint all = TunIoctls.OffloadCsum | TunIoctls.OffloadTso4 | TunIoctls.OffloadTso6 | TunIoctls.OffloadTsoEcn;
         bool guestOffloads = tap.TrySetOffload(all);
         tap.TrySetOffload(0);
-        return new TapBackend(tap, name, HostBoundOffloads | (guestOffloads ? GuestBoundOffloads : 0));
+        return new TapBackend(tap, tap.Name, HostBoundOffloads | (guestOffloads ? GuestBoundOffloads : 0));
+    }
+
+    /// <summary>
+    /// A new TAP (the kernel names it ptapN) joined to host bridge <paramref name="bridge"/> and up, for a NIC with
+    /// <paramref name="guestMac"/>. It is not persistent, so it disappears when the VMM ends, however it ends. Its own
+    /// MAC is the guest's with the first byte FE (libvirt's choice): a bridge takes its lowest port address as its
+    /// own, and FE is never lower than a guest's. Needs CAP_NET_ADMIN; throws <see cref="IOException"/> saying why not.
+    /// </summary>
+    public static TapBackend CreateOnBridge(string bridge, PhysicalAddress guestMac)
+    {
+        ArgumentNullException.ThrowIfNull(guestMac);
+        if (HostInterfaces.IndexOf(bridge) is null)
+        {
+            throw new IOException($"There is no host bridge {bridge} (ip link add {bridge} type bridge creates one).");
+        }
+
+        var backend = Open("ptap%d", checkName: false);
+        try
+        {
+            byte[] mac = guestMac.GetAddressBytes();
+            mac[0] = 0xFE;
+            HostInterfaces.SetAddressAndUp(backend.Name, mac);
+            HostInterfaces.JoinBridge(bridge, backend.Name);
+            return backend;
+        }
+        catch
+        {
+            backend.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Maps the negotiated GUEST_* bits to TUN_F_* (QEMU's tap_fd_set_offload does the same).</summary>
@@ -86,7 +121,9 @@ public sealed class TapBackend : INetBackend
 
     public void EnableOffloads(ulong negotiatedOffloads) => _tap.TrySetOffload(TunOffloadFlags(negotiatedOffloads));
 
-    public void SetReceiveNotifier(Action frameAvailable) => _frameAvailable = frameAvailable;
+    public void SetNotifiers(Action frameAvailable, Action sendReady) => _frameAvailable = frameAvailable;
+
+    public bool CanSend => true;
 
     /// <summary>The event loop saw the TAP become readable.</summary>
     internal void OnReadable() => _frameAvailable?.Invoke();
@@ -102,29 +139,34 @@ public sealed class TapBackend : INetBackend
         return false;
     }
 
-    public int Receive(Span<byte> buffer)
+    public ReadOnlySpan<byte> PeekFrame()
     {
-        while (true)
+        while (_frameLength == 0)
         {
-            int read = _tap.Read(buffer);
-            if (read >= 0)
+            int read = _tap.Read(_frame);
+            if (read > 0)
             {
-                return read;
+                _frameLength = read;
             }
-
-            if (read == -LibcNative.EINTR)
+            else if (read == -LibcNative.EINTR)
             {
                 continue;
             }
-
-            if (read != -LibcNative.EAGAIN)
+            else
             {
-                Interlocked.Increment(ref _receiveFailures);
-            }
+                if (read != -LibcNative.EAGAIN && read != 0)
+                {
+                    Interlocked.Increment(ref _receiveFailures);
+                }
 
-            return 0;
+                return default;
+            }
         }
+
+        return _frame.AsSpan(0, _frameLength);
     }
+
+    public void ConsumeFrame() => _frameLength = 0;
 
     public void Dispose() => _tap.Dispose();
 }

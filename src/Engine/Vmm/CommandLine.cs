@@ -48,10 +48,18 @@ internal static class CommandLine
                                 any other is raw (then the guest may not write that magic to its first
                                 bytes); give format=raw for a raw image that starts with it. qcow2
                                 backing files are opened read-only, relative names from the image's folder
-          --net tap=NAME[,mac=52:54:00:xx:xx:xx]
-                                a virtio-net NIC on host TAP device NAME (repeatable; create it first with
-                                `ip tuntap add NAME mode tap`, or run with CAP_NET_ADMIN); the default MAC
-                                is 52:54:00 and three bytes derived from NAME, so it is the same every boot
+          --net user[,mac=M][,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-:GUESTPORT]...
+                                a virtio-net NIC with user-mode NAT of its own (repeatable): a passt
+                                process, our child, gives the guest DHCP, DNS and outbound TCP/UDP/ICMP
+                                through the host, with no host set-up and no privilege. hostfwd forwards
+                                a host port to the guest's (HOSTADDR defaults to 127.0.0.1, unlike QEMU)
+          --net tap=NAME[,mac=M]
+                                a virtio-net NIC on existing host TAP device NAME (create it first with
+                                `ip tuntap add NAME mode tap`, or run with CAP_NET_ADMIN)
+          --net bridge=BR[,mac=M]
+                                a virtio-net NIC on a TAP the VMM creates, joins to host bridge BR and
+                                removes when it ends (needs CAP_NET_ADMIN). The default MAC is 52:54:00
+                                and three bytes derived from the TAP name, the bridge or the NIC's place
           --rng                 a virtio-rng: host entropy for the guest (off by default, as in QEMU)
           --display std|none    std (default, as QEMU's pc machine): a std-vga (Bochs VBE, PCI 1234:1111,
                                 16 MiB) whose screen is served over RFB on vnc.sock in the runtime folder
@@ -126,7 +134,7 @@ internal static class CommandLine
                 case "--on-reboot": onReboot = ParseName<RebootPolicy>(Value(), arg); break;
                 case "--config": file = ReadConfig(Value()); break;
                 case "--disk": disks.Add(Parse(Value(), spec => MachineConfig.ConfigOf(DiskOptions.Parse(spec)))); break;
-                case "--net": nics.Add(Parse(Value(), NicConfigOf)); break;
+                case "--net": nics.Add(Parse(Value(), NetSpec.Parse)); break;
                 case "--rng": rng = true; break;
                 case "--display": display = ParseName<DisplayKind>(Value(), arg); break;
                 case "--input": input = ParseName<InputKind>(Value(), arg); break;
@@ -229,13 +237,6 @@ internal static class CommandLine
         {
             throw new UsageException(ex.Message);
         }
-    }
-
-    /// <summary>--net's form; the MAC it resolved (given, or the TAP name's default) is the one the NIC gets either way.</summary>
-    private static NicConfig NicConfigOf(string spec)
-    {
-        var nic = NicOptions.Parse(spec);
-        return new NicConfig(nic.Tap) { Mac = NicMac.Format(nic.Mac) };
     }
 
     private static int ParseInt(string text, string option) =>

@@ -13,8 +13,12 @@ namespace Platform.Devices.Virtio.Net;
 /// <para>Without VIRTIO_NET_F_MRG_RXBUF (not offered) each received frame goes into one receive chain, so the driver
 /// posts buffers big enough for its largest frame (Linux's "big packets" when it negotiates GUEST_TSO). A frame that
 /// does not fit the chain it lands in is dropped and counted; the chain is returned empty.</para>
-/// <para>A received frame waits in the device while the guest has no receive buffers; the device stops reading the
-/// backend until the guest posts some (and notifies), which is the back-pressure the backend sees.</para>
+/// <para>A received frame waits in the backend (peeked, not consumed) while the guest has no receive buffers, and is
+/// copied once, from the backend's buffer into the guest's, when it has; the backend reads nothing more meanwhile,
+/// which is the back-pressure the host side sees. The other way, the guest's frames stay in its transmit queue while
+/// the backend cannot take them (a passt socket whose buffer is full), instead of being dropped.</para>
+/// <para>The device watches the frames the guest sends for the addresses it uses (<see cref="GuestAddresses"/>), so
+/// the dashboard can show them whatever the network.</para>
 /// </remarks>
 public sealed class VirtioNet : VirtioDevice
 {
@@ -46,12 +50,12 @@ public sealed class VirtioNet : VirtioDevice
     public const int ConfigLength = 12;
 
     private const int ReceiveWakeBit = FirstCustomWakeBit;
+    private const int SendReadyWakeBit = FirstCustomWakeBit + 1;
 
     private readonly INetBackend _backend;
     private readonly byte[] _mac;
-    private readonly byte[] _receiveFrame = new byte[HeaderSize + MaxFrameSize];
     private readonly byte[] _transmitFrame = new byte[HeaderSize + MaxFrameSize];
-    private int _pendingReceiveLength;
+    private readonly GuestAddressWatch _addresses;
     private volatile bool _linkUp = true;
     private Counters _counters;
 
@@ -67,7 +71,8 @@ public sealed class VirtioNet : VirtioDevice
         }
 
         _backend = backend;
-        backend.SetReceiveNotifier(() => Wake(ReceiveWakeBit));
+        _addresses = new GuestAddressWatch(_mac);
+        backend.SetNotifiers(() => Wake(ReceiveWakeBit), () => Wake(SendReadyWakeBit));
     }
 
     public override ulong DeviceFeatures => FeatureMac | FeatureStatus | (_backend.SupportedOffloads & OffloadFeatures);
@@ -76,7 +81,16 @@ public sealed class VirtioNet : VirtioDevice
 
     public PhysicalAddress Mac => new(_mac);
 
+    /// <summary>Where the frames go (the engine shows its own counters).</summary>
+    public INetBackend Backend => _backend;
+
     public bool LinkUp => _linkUp;
+
+    /// <summary>The IPv4 and IPv6 addresses the guest has sent from on this NIC (latest first seen last).</summary>
+    public GuestAddressWatch GuestAddresses => _addresses;
+
+    /// <summary>Times the guest's transmit queue waited for the backend to take frames again.</summary>
+    public long TransmitStalls => Interlocked.Read(ref _counters.TxStalls);
 
     public long FramesReceived => Interlocked.Read(ref _counters.RxFrames);
 
@@ -116,7 +130,6 @@ public sealed class VirtioNet : VirtioDevice
 
     protected override void OnActivate(VirtioActivation activation)
     {
-        _pendingReceiveLength = 0;
         _backend.EnableOffloads(activation.Features & OffloadFeatures);
     }
 
@@ -144,9 +157,13 @@ public sealed class VirtioNet : VirtioDevice
 
     protected override void OnCustomWake(int bit)
     {
-        if (bit == ReceiveWakeBit && Activation?.Queues[ReceiveQueue] is { } queue)
+        if (bit == ReceiveWakeBit && Activation?.Queues[ReceiveQueue] is { } receive)
         {
-            ReceiveInto(queue);
+            ReceiveInto(receive);
+        }
+        else if (bit == SendReadyWakeBit && Activation?.Queues[TransmitQueue] is { } transmit)
+        {
+            Transmit(transmit);
         }
     }
 
@@ -154,8 +171,19 @@ public sealed class VirtioNet : VirtioDevice
     {
         bool added = false;
         int skip = _backend.HasVirtioHeader ? 0 : HeaderSize;
-        while (queue.TryPop(out var chain))
+        while (true)
         {
+            if (!_backend.CanSend)
+            {
+                Interlocked.Increment(ref _counters.TxStalls); // the rest waits for the send-ready notifier
+                break;
+            }
+
+            if (!queue.TryPop(out var chain))
+            {
+                break;
+            }
+
             ulong length = chain.ReadableLength;
             if (length < HeaderSize || length > (ulong)_transmitFrame.Length)
             {
@@ -165,6 +193,7 @@ public sealed class VirtioNet : VirtioDevice
             {
                 var frame = _transmitFrame.AsSpan(0, (int)length);
                 chain.Read(0, frame);
+                _addresses.Observe(frame[HeaderSize..]);
                 if (_linkUp && _backend.Send(frame[skip..]))
                 {
                     Interlocked.Increment(ref _counters.TxFrames);
@@ -189,46 +218,47 @@ public sealed class VirtioNet : VirtioDevice
     private void ReceiveInto(VirtQueue queue)
     {
         bool added = false;
-        int offset = _backend.HasVirtioHeader ? 0 : HeaderSize;
+        bool withHeader = _backend.HasVirtioHeader;
+        // A backend without headers gets the "no offload information" header: no checksum needed, no GSO, one buffer.
+        ReadOnlySpan<byte> plainHeader = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0];
+        ReadOnlySpan<byte> oneBuffer = [1, 0];
         while (true)
         {
-            if (_pendingReceiveLength == 0)
+            var frame = _backend.PeekFrame();
+            if (frame.IsEmpty)
             {
-                int received = _backend.Receive(_receiveFrame.AsSpan(offset));
-                if (received == 0)
-                {
-                    break;
-                }
-
-                if (offset != 0)
-                {
-                    _receiveFrame.AsSpan(0, HeaderSize).Clear(); // no offload information: "no checksum needed", no GSO
-                }
-
-                _pendingReceiveLength = offset + received;
+                break;
             }
 
             if (!queue.TryPop(out var chain))
             {
-                break; // the frame waits for the guest's next receive buffers
+                break; // the frame waits in the backend for the guest's next receive buffers
             }
 
-            var frame = _receiveFrame.AsSpan(0, _pendingReceiveLength);
-            _pendingReceiveLength = 0;
+            ulong length = (ulong)frame.Length + (withHeader ? 0UL : HeaderSize);
             uint written = 0;
-            if ((ulong)frame.Length <= chain.WritableLength)
+            if (length <= chain.WritableLength && (!withHeader || frame.Length >= HeaderSize))
             {
-                // num_buffers is 1: without MRG_RXBUF a frame always fills exactly one chain.
-                BinaryPrimitives.WriteUInt16LittleEndian(frame[10..], 1);
-                written = (uint)chain.Write(0, frame);
+                if (withHeader)
+                {
+                    written = (uint)chain.Write(0, frame);
+                    chain.Write(10, oneBuffer); // num_buffers: without MRG_RXBUF a frame always fills exactly one chain
+                }
+                else
+                {
+                    written = (uint)chain.Write(0, plainHeader);
+                    written += (uint)chain.Write(HeaderSize, frame);
+                }
+
                 Interlocked.Increment(ref _counters.RxFrames);
-                Interlocked.Add(ref _counters.RxBytes, frame.Length - HeaderSize);
+                Interlocked.Add(ref _counters.RxBytes, (long)length - HeaderSize);
             }
             else
             {
                 Interlocked.Increment(ref _counters.Dropped);
             }
 
+            _backend.ConsumeFrame();
             queue.AddUsed(chain.Head, written);
             added = true;
         }
@@ -246,5 +276,6 @@ public sealed class VirtioNet : VirtioDevice
         public long TxFrames;
         public long TxBytes;
         public long Dropped;
+        public long TxStalls;
     }
 }

@@ -27,13 +27,13 @@ internal sealed class Epoll : IDisposable
     /// Watches <paramref name="fd"/> for input; <see cref="Wait"/> reports it with <paramref name="token"/>.
     /// <paramref name="edgeTriggered"/>: reported once per change, so its reader empties it (EPOLLET).
     /// </summary>
-    public unsafe void Add(FileDescriptorHandle fd, ulong token, bool edgeTriggered = false)
+    public void Add(FileDescriptorHandle fd, ulong token, bool edgeTriggered = false) =>
+        Add(fd, token, LibcNative.EpollIn | (edgeTriggered ? LibcNative.EpollEdgeTriggered : 0));
+
+    /// <summary>Watches <paramref name="fd"/> for <paramref name="events"/> (EPOLLIN, EPOLLOUT, EPOLLET…).</summary>
+    public unsafe void Add(FileDescriptorHandle fd, ulong token, uint events)
     {
-        var ev = new LibcNative.EpollEvent
-        {
-            Events = LibcNative.EpollIn | (edgeTriggered ? LibcNative.EpollEdgeTriggered : 0),
-            Data = token,
-        };
+        var ev = new LibcNative.EpollEvent { Events = events, Data = token };
         // SAFETY: pointer to a local that epoll_ctl reads during the call only.
         if (LibcNative.EpollCtl(_fd, LibcNative.EpollCtlAdd, fd, &ev) < 0)
         {

@@ -132,6 +132,8 @@ internal static partial class LibcNative
     public const int EpollCtlAdd = 1;
     public const int EpollCtlDel = 2;
     public const uint EpollIn = 0x001;
+    public const uint EpollOut = 0x004;
+    public const uint EpollRdHup = 0x2000;
     public const uint EpollEdgeTriggered = 1u << 31;
 
     /// <summary><c>struct epoll_event</c>: packed on x86-64 (12 bytes, the data at offset 4).</summary>

@@ -82,6 +82,9 @@ internal sealed class TapDevice : IDisposable
 
     public void Dispose() => _fd.Dispose();
 
+    /// <summary>The interface's name: the one asked for, or the kernel's pick for a "ptap%d" pattern.</summary>
+    public string Name { get; private set; } = "";
+
     private unsafe void SetInterface(string name, short flags)
     {
         var request = new IfReq { Flags = flags };
@@ -105,6 +108,8 @@ internal sealed class TapDevice : IDisposable
                 _ => $"TUNSETIFF {name} failed: errno {errno}.",
             });
         }
+
+        Name = System.Text.Encoding.ASCII.GetString(((ReadOnlySpan<byte>)request.Name).TrimEnd((byte)0));
     }
 
     private unsafe bool TrySetVnetHeaderSize(int size, out int errno)

@@ -36,3 +36,21 @@ internal struct InterfaceName
 {
     private byte _element;
 }
+
+/// <summary><c>struct ifreq</c> with its union read as the netdevice ioctls use it: flags, an index, or a hardware address.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 40)]
+internal struct IfReqAddress
+{
+    [FieldOffset(0)] public InterfaceName Name;
+    [FieldOffset(16)] public short Flags;
+    [FieldOffset(16)] public int Index;
+    [FieldOffset(16)] public ushort AddressFamily;
+    [FieldOffset(18)] public HardwareAddressData AddressData;
+}
+
+/// <summary><c>sa_data</c> of the <c>struct sockaddr</c> in an ifreq: the MAC in its first six bytes.</summary>
+[InlineArray(14)]
+internal struct HardwareAddressData
+{
+    private byte _element;
+}

@@ -77,25 +77,43 @@ internal sealed class PciDevices : IDisposable
         }
     }
 
-    /// <summary>Attaches to each TAP and puts a virtio-net on it; the event loop watches the TAP for frames.</summary>
+    /// <summary>
+    /// Puts a virtio-net on each NIC's backend: an existing TAP, a TAP the VMM makes on a bridge, or a passt of its own
+    /// (user-mode NAT). The event loop watches each backend's descriptor for frames.
+    /// </summary>
     public void AttachNics(IReadOnlyList<NicOptions> nics)
     {
         for (int i = 0; i < nics.Count; i++)
         {
-            var tap = TapBackend.Open(nics[i].Tap);
+            var nic = nics[i];
+            INetBackend backend = nic.Kind switch
+            {
+                NicKind.User => PasstBackend.Start(nic.Forwards),
+                NicKind.Bridge => TapBackend.CreateOnBridge(nic.Bridge!, nic.Mac),
+                _ => TapBackend.Open(nic.Tap!),
+            };
             VirtioNet device;
             try
             {
-                device = new VirtioNet(tap, nics[i].Mac);
+                device = new VirtioNet(backend, nic.Mac);
             }
             catch
             {
-                tap.Dispose();
+                backend.Dispose();
                 throw;
             }
 
-            AttachVirtio($"net{i}", "virtio-net", device, null);
-            _events.WatchReadable(tap.Handle, tap.OnReadable);
+            AttachVirtio($"net{i}", "virtio-net", device, () => (backend as PasstBackend)?.LastError);
+            switch (backend)
+            {
+                case TapBackend tap:
+                    _events.WatchReadable(tap.Handle, tap.OnReadable);
+                    break;
+                case PasstBackend passt:
+                    ulong token = _events.WatchStream(passt.Handle, passt.OnReady);
+                    passt.OnSocketReplaced((old, replacement) => _events.Rewatch(token, old, replacement));
+                    break;
+            }
         }
     }
 
@@ -237,7 +255,18 @@ internal sealed record VirtioFunction(string Name, string Kind, VirtioPciDevice 
                 counters["bytes"] = net.BytesReceived + net.BytesSent;
                 counters["dropped_frames"] = net.FramesDropped;
                 counters["link_up"] = net.LinkUp ? 1 : 0;
-                break;
+                counters["tx_stalls"] = net.TransmitStalls;
+                if (net.Backend is PasstBackend passt)
+                {
+                    counters["backend_restarts"] = passt.Restarts;
+                    counters["backend_protocol_errors"] = passt.ProtocolErrors;
+                }
+
+                string[] addresses = [.. new[] { net.GuestAddresses.Ipv4, net.GuestAddresses.Ipv6 }.OfType<System.Net.IPAddress>().Select(a => a.ToString())];
+                return new DeviceStats(Name, Kind, counters)
+                {
+                    LastError = lastError, Mac = NicOptions.FormatMac(net.Mac), Addresses = addresses.Length > 0 ? addresses : null,
+                };
             case VirtioRng rng:
                 counters["requests"] = rng.Requests;
                 counters["bytes"] = rng.BytesServed;

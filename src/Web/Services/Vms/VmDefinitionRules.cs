@@ -47,7 +47,8 @@ public static class VmDefinitionRules
             ? $"The kernel command line has at most {MaxCommandLineLength} characters."
             : commandLine is not null && commandLine.Any(char.IsControl) ? "The kernel command line is one line of text." : null;
 
-    /// <summary>A host file: absolute, and without ',' (platform-vmm's <c>--disk path,ro</c> uses it as a separator).</summary>
+    /// <summary>A host file: absolute, one line. Any other character is fine: the path reaches platform-vmm inside
+    /// vm.json, not on a command line where ',' would separate options.</summary>
     public static string? CheckHostPath(string? path)
     {
         if (string.IsNullOrWhiteSpace(path))
@@ -65,14 +66,19 @@ public static class VmDefinitionRules
             return "Give an absolute path on the host, starting with '/'.";
         }
 
-        if (path.Contains(',', StringComparison.Ordinal) || path.Any(char.IsControl))
+        if (path.Any(char.IsControl))
         {
-            return "A path may not contain ',' or control characters.";
+            return "A path may not contain control characters.";
         }
 
         return null;
     }
 
+    /// <summary>
+    /// Stricter than what Linux (and <see cref="VmConfigLimits.IsValidTapName"/>, the VMM's rule) accepts: an
+    /// administrator types this name, and a name of letters, digits, '-', '_' and '.' reads the same in every shell
+    /// and log. Every name that passes here passes the VMM's rule.
+    /// </summary>
     public static string? CheckTapName(string? name)
     {
         if (string.IsNullOrEmpty(name))

@@ -102,13 +102,61 @@ public sealed class VirtioNetTests : IDisposable
         _driver.Initialize(msix: true, null, _rx, _tx);
         byte[] frame = WithHeader(Frame(40, 0x22));
         _backend.Deliver(frame);
-        SpinWait.SpinUntil(() => _backend.Pending == 0, TimeSpan.FromSeconds(10)).Should().BeTrue("the device takes the frame and holds it");
+        _backend.Pending.Should().Be(1, "with no buffer to copy into, the frame stays in the backend (read in place, not copied aside)");
         _rx.UsedIndex.Should().Be(0);
 
         ushort head = _rx.AddChain(Writable(2048));
         _driver.Notify(VirtioNet.ReceiveQueue);
         WaitForUsed(_rx, 1);
         _rx.Used(0).Should().Be((head, (uint)frame.Length));
+        _backend.Pending.Should().Be(0);
+    }
+
+    [Fact]
+    public void A_backend_that_cannot_take_frames_holds_the_guests_in_its_queue_until_it_can()
+    {
+        _driver.Initialize(msix: true, null, _rx, _tx);
+        _backend.CanSend = false;
+        byte[] first = WithHeader(Frame(20, 0x01)), second = WithHeader(Frame(20, 0x02));
+        _tx.AddChain(Readable(first));
+        _tx.AddChain(Readable(second));
+        _driver.Notify(VirtioNet.TransmitQueue);
+        SpinWait.SpinUntil(() => _net.TransmitStalls > 0, TimeSpan.FromSeconds(10)).Should().BeTrue();
+        _tx.UsedIndex.Should().Be(0, "nothing is taken, so nothing is lost");
+
+        _backend.Unblock();
+        WaitForUsed(_tx, 2);
+        _backend.Sent.Should().HaveCount(2);
+        _backend.Sent[0].Should().Equal(first);
+        _backend.Sent[1].Should().Equal(second);
+        _net.FramesDropped.Should().Be(0);
+    }
+
+    [Fact]
+    public void The_addresses_the_guest_sends_from_are_learnt_and_others_ignored()
+    {
+        _driver.Initialize(msix: true, null, _rx, _tx);
+        byte[] ours = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
+        byte[] theirs = [0x52, 0x54, 0, 0x99, 0x99, 0x99];
+        byte[] Ipv4From(byte[] mac, byte[] ip) =>
+            [.. new byte[6], .. mac, 0x08, 0x00, 0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, .. ip, 10, 0, 0, 1];
+        byte[] Ipv6From(byte[] ip) =>
+            [.. new byte[6], .. ours, 0x86, 0xDD, 0x60, 0, 0, 0, 0, 0, 17, 64, .. ip, .. new byte[16]];
+        byte[] linkLocal = [0xFE, 0x80, 0, 0, 0, 0, 0, 0, 0x50, 0x54, 0, 0xFF, 0xFE, 0x12, 0x34, 0x56];
+        byte[] global = [0x20, 0x01, 0x0D, 0xB8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x15];
+        foreach (byte[] frame in new[]
+                 {
+                     Ipv4From(theirs, [10, 9, 9, 9]), Ipv4From(ours, [0, 0, 0, 0]), Ipv4From(ours, [10, 0, 2, 15]),
+                     Ipv6From(linkLocal), Ipv6From(global),
+                 })
+        {
+            _tx.AddChain(Readable(WithHeader(frame)));
+        }
+
+        _driver.Notify(VirtioNet.TransmitQueue);
+        WaitForUsed(_tx, 5);
+        _net.GuestAddresses.Ipv4!.ToString().Should().Be("10.0.2.15", "another MAC's packets and a DHCP client's 0.0.0.0 say nothing");
+        _net.GuestAddresses.Ipv6!.ToString().Should().Be("2001:db8::15", "link-local addresses are not the one to show");
     }
 
     [Fact]
@@ -171,6 +219,7 @@ public sealed class VirtioNetTests : IDisposable
         private readonly ConcurrentQueue<byte[]> _incoming = new();
         private readonly ConcurrentQueue<byte[]> _sent = new();
         private Action? _notify;
+        private Action? _sendReady;
 
         public bool HasVirtioHeader => withHeader;
 
@@ -190,7 +239,20 @@ public sealed class VirtioNetTests : IDisposable
 
         public void EnableOffloads(ulong negotiatedOffloads) => EnabledOffloads = negotiatedOffloads;
 
-        public void SetReceiveNotifier(Action frameAvailable) => _notify = frameAvailable;
+        public void SetNotifiers(Action frameAvailable, Action sendReady)
+        {
+            _notify = frameAvailable;
+            _sendReady = sendReady;
+        }
+
+        /// <summary>While false the device must leave the guest's frames queued.</summary>
+        public bool CanSend { get; set; } = true;
+
+        public void Unblock()
+        {
+            CanSend = true;
+            _sendReady?.Invoke();
+        }
 
         public bool Send(ReadOnlySpan<byte> frame)
         {
@@ -198,16 +260,9 @@ public sealed class VirtioNetTests : IDisposable
             return true;
         }
 
-        public int Receive(Span<byte> buffer)
-        {
-            if (!_incoming.TryDequeue(out var frame))
-            {
-                return 0;
-            }
+        public ReadOnlySpan<byte> PeekFrame() => _incoming.TryPeek(out var frame) ? frame : default;
 
-            frame.CopyTo(buffer);
-            return frame.Length;
-        }
+        public void ConsumeFrame() => _incoming.TryDequeue(out _);
 
         public void Dispose()
         {

@@ -98,18 +98,22 @@ public sealed class VmDefinitionRulesTests
     }
 
     [Fact]
-    public void Each_disk_names_an_image_or_an_absolute_path_without_commas()
+    public void Each_disk_names_an_image_or_an_absolute_one_line_path()
     {
         var input = Valid();
         input.Disks.Add(new VmDiskInput());
-        input.Disks.Add(new VmDiskInput { Path = "/data/a,ro.img" });
+        input.Disks.Add(new VmDiskInput { Path = "/data/a\nb.img" });
         input.Disks.Add(new VmDiskInput { Path = "/data/ok.img", ImageId = Guid.NewGuid() });
         input.Disks.Add(new VmDiskInput { Path = "/data/ok.img", ReadOnly = true, Cache = DiskCacheMode.None });
+        input.Disks.Add(new VmDiskInput { Path = "/data/a,ro.img" });
+        input.Disks.Add(new VmDiskInput { Path = "data/relative.img" });
         var errors = VmDefinitionRules.Validate(input, HostMiB);
         errors["disks[0]"].Single().Should().Contain("Choose a disk image");
-        errors["disks[1]"].Single().Should().Contain("','");
+        errors["disks[1]"].Single().Should().Contain("control characters");
         errors["disks[2]"].Single().Should().Contain("not both");
         errors.Should().NotContainKey("disks[3]");
+        errors.Should().NotContainKey("disks[4]", "the path travels in vm.json, where ',' separates nothing");
+        errors["disks[5]"].Single().Should().Contain("absolute");
     }
 
     [Fact]

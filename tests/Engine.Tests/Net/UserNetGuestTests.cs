@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Platform.Devices.Virtio.Net;
+using Platform.Engine.Net;
+using Platform.Engine.Tests.Infrastructure;
+
+namespace Platform.Engine.Tests.Net;
+
+// --net user end to end: the nat test guest takes a DHCP lease from the passt our VMM starts, ARPs for and pings the
+// router, reaches a UDP echo service on the host's loopback through the NAT, and answers a datagram a host port
+// forward brings it. The same guest runs under QEMU with the same passt (qemu-check.sh nat) as the reference.
+public sealed class UserNetGuestTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>passt answers the guest's pings with ping sockets, which net.ipv4.ping_group_range must allow its group.</summary>
+    private static void RequirePingSockets()
+    {
+        string[] range = File.ReadAllText("/proc/sys/net/ipv4/ping_group_range").Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+        long low = long.Parse(range[0], System.Globalization.CultureInfo.InvariantCulture);
+        long high = long.Parse(range[1], System.Globalization.CultureInfo.InvariantCulture);
+        (low <= 65534 && 65534 <= high).Should().BeTrue(
+            $"passt (as nobody, gid 65534) needs ping sockets for the guest's ICMP; net.ipv4.ping_group_range is {low} {high} " +
+            "(./platform sets it to 0 2147483647, systemd's default)");
+    }
+
+    private static UdpClient EchoService()
+    {
+        var echo = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    var datagram = await echo.ReceiveAsync();
+                    await echo.SendAsync(datagram.Buffer, datagram.RemoteEndPoint);
+                }
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+            catch (SocketException)
+            {
+            }
+        });
+        return echo;
+    }
+
+    private static int FreeUdpPort()
+    {
+        using var probe = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)probe.Client.LocalEndPoint!).Port;
+    }
+
+    private static async Task WaitForAsync(ControlledVm vm, string text)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!vm.Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (vm.Output.Contains("PLATFORM-TEST nat FAIL", StringComparison.Ordinal) || deadline.Elapsed > Timeout)
+            {
+                throw new Xunit.Sdk.XunitException($"waiting for '{text}':\n{vm.Output}");
+            }
+
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+    }
+
+    private static ControlledVm StartNat(string commandLine, params PortForwardConfig[] forwards) =>
+        ControlledVm.Start("nat", commandLine, configure: c => c with
+        {
+            Nics = [NicOptions.From(new NicConfig { Kind = NicKind.User, Forwards = forwards }, 0)],
+        });
+
+    [Fact]
+    public async Task The_guest_gets_a_lease_pings_the_router_reaches_a_host_service_and_answers_a_forwarded_port()
+    {
+        RequirePingSockets();
+        using var echo = EchoService();
+        int echoPort = ((IPEndPoint)echo.Client.LocalEndPoint!).Port;
+        int hostPort = FreeUdpPort();
+        await using var vm = StartNat($"echo={echoPort} fwd=7000",
+            new PortForwardConfig { Protocol = ForwardProtocol.Udp, HostAddress = "127.0.0.1", HostPort = hostPort, GuestPort = 7000 });
+
+        await WaitForAsync(vm, "READY-FWD");
+        using var client = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        await client.SendAsync(Encoding.ASCII.GetBytes("from-the-host"), new IPEndPoint(IPAddress.Loopback, hostPort), TestContext.Current.CancellationToken);
+        var answer = await client.ReceiveAsync(TestContext.Current.CancellationToken).AsTask().WaitAsync(Timeout, TestContext.Current.CancellationToken);
+        Encoding.ASCII.GetString(answer.Buffer).Should().Be("fwd:from-the-host");
+
+        (await vm.Run.WaitAsync(Timeout, TestContext.Current.CancellationToken)).Should().Be(VmmExitCode.GuestReset, "the guest resets after its verdict");
+        string output = vm.Output;
+        output.Should().MatchRegex(@"dhcp: lease \d+\.\d+\.\d+\.\d+ mask \d+\.\d+\.\d+\.\d+ router \d+\.\d+\.\d+\.\d+")
+            .And.MatchRegex("arp: router [0-9a-f]{2}(:[0-9a-f]{2}){5}")
+            .And.Contain("ping: reply")
+            .And.Contain("udp: echo 'through-the-nat'")
+            .And.Contain("fwd: got 'from-the-host'")
+            .And.Contain("PLATFORM-TEST nat PASS");
+    }
+
+    [Fact]
+    public async Task The_address_the_guest_took_shows_in_its_nics_stats()
+    {
+        await using var vm = StartNat("ping=0 end=halt");
+        await WaitForAsync(vm, "PLATFORM-TEST nat PASS");
+        string lease = System.Text.RegularExpressions.Regex.Match(vm.Output, @"dhcp: lease (\S+)").Groups[1].Value;
+
+        var nic = vm.Host.GetStats().Devices.Single(d => d.Name == "net0");
+        nic.Kind.Should().Be("virtio-net");
+        nic.Addresses.Should().NotBeNull().And.Contain(lease);
+        nic.Mac.Should().Be(NicOptions.FormatMac(NicOptions.From(new NicConfig { Kind = NicKind.User }, 0).Mac));
+        nic.Counters["backend_restarts"].Should().Be(0);
+    }
+
+    [Fact]
+    public async Task A_passt_that_dies_is_started_again_and_the_guest_carries_on()
+    {
+        using var echo = EchoService();
+        int echoPort = ((IPEndPoint)echo.Client.LocalEndPoint!).Port;
+        // fwd: the guest waits there after its echo, which keeps it running while the test kills passt under it.
+        await using var vm = StartNat($"ping=0 echo={echoPort} fwd=7000 timeout=30000");
+        await WaitForAsync(vm, "READY-FWD");
+        var passt = (PasstBackend)((VirtioNet)vm.Host.Current!.PciDevices.Virtio.Single(v => v.Name == "net0").Device).Backend;
+        int firstPid = passt.ProcessId;
+
+        Process.GetProcessById(firstPid).Kill();
+        var restarted = Stopwatch.StartNew();
+        while (passt.Restarts == 0 && restarted.Elapsed < Timeout)
+        {
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+
+        passt.Restarts.Should().Be(1, "the socket's hang-up wakes the device, which starts a new passt");
+        passt.ProcessId.Should().NotBe(firstPid);
+        passt.LastError.Should().Contain("passt closed the connection").And.Contain("signal 9");
+        vm.Host.GetStats().Devices.Single(d => d.Name == "net0").Counters["backend_restarts"].Should().Be(1);
+        File.ReadAllText($"/proc/{passt.ProcessId}/comm").Should().StartWith("passt");
+    }
+
+    [Fact]
+    public async Task Qemu_with_the_same_passt_runs_the_same_guest()
+    {
+        RequirePingSockets();
+        string script = Path.Combine(TestGuests.RepositoryRoot, "tests", "guests", "qemu-check.sh");
+        var start = new ProcessStartInfo("bash", [script, "nat"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var qemu = Process.Start(start)!;
+        string output = await qemu.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        await qemu.WaitForExitAsync(TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(120), TestContext.Current.CancellationToken);
+        qemu.ExitCode.Should().Be(0, output);
+        output.Should().Contain("ok   nat").And.Contain("0 failure(s)");
+    }
+}
