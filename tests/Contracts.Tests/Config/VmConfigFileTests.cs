@@ -24,7 +24,12 @@ public sealed class VmConfigFileTests : IDisposable
             new DiskConfig("/data/data.img") { ReadOnly = true, Format = DiskFormat.Raw },
             new DiskConfig("/data/detect.img"),
         ],
-        Nics = [new NicConfig("tap0") { Mac = "52:54:00:12:34:56" }, new NicConfig("tap1")],
+        Nics =
+        [
+            new NicConfig("tap0") { Mac = "52:54:00:12:34:56" }, new NicConfig("tap1"),
+            new NicConfig { Kind = NicKind.User, Forwards = [new PortForwardConfig { Protocol = ForwardProtocol.Udp, HostAddress = "::1", HostPort = 5353, GuestPort = 53 }] },
+            new NicConfig { Bridge = "vmbr0" },
+        ],
         Rng = true,
         Display = DisplayKind.Std,
         Input = InputKind.Ps2,
@@ -58,6 +63,9 @@ public sealed class VmConfigFileTests : IDisposable
         root.GetProperty("cmdline").GetString().Should().Be("console=ttyS0 quiet");
         root.GetProperty("disks")[0].GetProperty("cache").GetString().Should().Be("none");
         root.GetProperty("disks")[0].GetProperty("format").GetString().Should().Be("qcow2");
+        root.GetProperty("nics")[2].GetProperty("kind").GetString().Should().Be("user");
+        root.GetProperty("nics")[2].GetProperty("forwards")[0].GetProperty("protocol").GetString().Should().Be("udp");
+        root.GetProperty("nics")[2].GetProperty("forwards")[0].GetProperty("host_port").GetInt32().Should().Be(5353);
         root.GetProperty("disks")[1].GetProperty("read_only").GetBoolean().Should().BeTrue();
         root.GetProperty("disks")[2].TryGetProperty("format", out _).Should().BeFalse("an unknown format is left out, not null");
         root.GetProperty("vnc").GetProperty("password_file").GetString().Should().Be("/etc/vnc.pass");

@@ -35,6 +35,26 @@ public sealed class NetworkNamespace : IDisposable
         }
     }
 
+    /// <summary>Creates the namespace and bridge <paramref name="bridge"/> in it with host address <paramref name="hostCidr"/>, no ports yet.</summary>
+    public static NetworkNamespace CreateWithBridge(string bridge, string hostCidr)
+    {
+        var ns = new NetworkNamespace("pvm" + Guid.NewGuid().ToString("N")[..10]);
+        Ip("netns", "add", ns.Name);
+        try
+        {
+            ns.Run("ip", "link", "add", bridge, "type", "bridge");
+            ns.Run("ip", "addr", "add", hostCidr, "dev", bridge);
+            ns.Run("ip", "link", "set", bridge, "up");
+            ns.Run("ip", "link", "set", "lo", "up");
+            return ns;
+        }
+        catch
+        {
+            ns.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Runs a command inside the namespace and returns its exit code and output.</summary>
     public (int ExitCode, string Output) Run(params string[] command)
     {
