@@ -51,8 +51,11 @@ public sealed class AccessGrant
 
     public Guid? GroupId { get; set; }
 
-    /// <summary>Null: on <c>/</c>. A grant on a VM goes when the VM is deleted.</summary>
+    /// <summary>Null: on <c>/</c> (or on a network). A grant on a VM goes when the VM is deleted.</summary>
     public Guid? VmId { get; set; }
+
+    /// <summary>On one network (<see cref="VmId"/> then null). A grant on a network goes when the network is deleted.</summary>
+    public Guid? NetworkId { get; set; }
 
     public Guid RoleId { get; set; }
 
@@ -60,6 +63,6 @@ public sealed class AccessGrant
 
     public DateTimeOffset CreatedAt { get; set; } = DateTimeOffset.UtcNow;
 
-    /// <summary>Where the grant applies, as Proxmox writes it: <c>/</c> or <c>/vms/{id}</c>.</summary>
-    public string Path => VmId is { } id ? $"/vms/{id}" : "/";
+    /// <summary>Where the grant applies, as Proxmox writes it: <c>/</c>, <c>/vms/{id}</c> or <c>/networks/{id}</c>.</summary>
+    public string Path => VmId is { } id ? $"/vms/{id}" : NetworkId is { } network ? $"/networks/{network}" : "/";
 }

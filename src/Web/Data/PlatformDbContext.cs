@@ -17,6 +17,8 @@ public sealed class PlatformDbContext(DbContextOptions<PlatformDbContext> option
 
     public DbSet<VmNic> VmNics => Set<VmNic>();
 
+    public DbSet<Network> Networks => Set<Network>();
+
     public DbSet<ImageFile> Images => Set<ImageFile>();
 
     public DbSet<VmEvent> VmEvents => Set<VmEvent>();

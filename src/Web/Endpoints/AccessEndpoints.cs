@@ -42,8 +42,8 @@ public sealed record GrantResponse(Guid Id, string Subject, bool ToGroup, string
     public static GrantResponse From(GrantSummary g) => new(g.Id, g.Subject, g.ToGroup, g.Path, g.VmName, g.Role);
 }
 
-/// <summary>Grants a role to exactly one of a user or a group, on one VM or (no <c>vmId</c>) on <c>/</c>.</summary>
-public sealed record CreateGrantRequest(string? UserId, Guid? GroupId, Guid? VmId, Guid RoleId);
+/// <summary>Grants a role to exactly one of a user or a group, on one VM, on one network, or (neither) on <c>/</c>.</summary>
+public sealed record CreateGrantRequest(string? UserId, Guid? GroupId, Guid? VmId, Guid RoleId, Guid? NetworkId = null);
 
 /// <summary>
 /// Users, groups, roles and grants (User.Manage on <c>/</c>): what the administration page does, for scripts. Every
@@ -169,7 +169,7 @@ internal static class AccessEndpoints
             .RequireUserManage();
         grants.MapPost("/", async (CreateGrantRequest request, AccessAdministration admin, HttpContext http, CancellationToken cancellationToken) =>
             {
-                var result = await admin.AddGrantAsync(AuditActor.From(http), request.UserId, request.GroupId, request.VmId, request.RoleId);
+                var result = await admin.AddGrantAsync(AuditActor.From(http), request.UserId, request.GroupId, request.VmId, request.RoleId, request.NetworkId);
                 if (!result.Succeeded)
                 {
                     return ApiResults.Problem(result);

@@ -22,7 +22,7 @@ public sealed record VmResponse(
         vm.InitrdImageId, vm.InitrdImage?.FileName, vm.InitrdPath, vm.CommandLine,
         vm.Disks.OrderBy(d => d.Position)
             .Select(d => new VmDiskResponse(d.Position, d.ImageId, d.Image?.FileName, d.Path, d.ReadOnly, d.Cache) { LinkedClone = d.LinkedClone }).ToList(),
-        vm.Nics.OrderBy(n => n.Position).Select(n => new VmNicResponse(n.Position, n.TapName, n.MacAddress)).ToList(),
+        vm.Nics.OrderBy(n => n.Position).Select(n => new VmNicResponse(n.Position, n.NetworkId, n.Network?.Name, n.TapName, n.MacAddress, n.PortForwards)).ToList(),
         vm.DisplayEnabled, vm.DisplayEnabled ? vm.Input ?? InputKind.Virtio : null, vm.Autostart, vm.OnReboot, vm.OnCrash, vm.CreatedAt, vm.UpdatedAt, vm.ConcurrencyStamp, state);
 }
 
@@ -32,7 +32,12 @@ public sealed record VmDiskResponse(int Position, Guid? ImageId, string? ImageFi
     public bool LinkedClone { get; init; }
 }
 
-public sealed record VmNicResponse(int Position, string TapName, string MacAddress);
+/// <summary>A NIC: on a network (<see cref="NetworkId"/>) or on a host TAP device (<see cref="TapName"/>).</summary>
+public sealed record VmNicResponse(int Position, Guid? NetworkId, string? NetworkName, string? TapName, string MacAddress,
+    IReadOnlyList<VmPortForward> PortForwards);
+
+/// <summary>A running VM's NIC and the addresses its guest uses, learnt from the frames it sends (empty until it has sent any).</summary>
+public sealed record VmInterfaceResponse(int Position, string Name, string MacAddress, IReadOnlyList<string> Addresses);
 
 /// <summary>The outcome of a power action: the VM's state once the supervisor acknowledged it.</summary>
 public sealed record VmPowerResponse(Guid Id, VmPowerState State);

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Net.Http.Headers;
 using Platform.Web.Data;
 using Platform.Web.Security;
+using Platform.Web.Services.Networks;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Vms;
 
@@ -153,6 +154,16 @@ internal static class VmEndpoints
     private static async Task<ProblemHttpResult?> HostPathsRefusedAsync(
         VmDefinitionInput input, VirtualMachine? current, IPermissionService permissions, HttpContext http, CancellationToken cancellationToken)
     {
+        var refusedNetworks = NetworkAccess.Refused(input, current, await permissions.GetAccessAsync(http.User, cancellationToken));
+        if (refusedNetworks.Count > 0)
+        {
+            var names = http.RequestServices.GetRequiredService<NetworkService>();
+            var all = await names.ListAsync(cancellationToken);
+            return TypedResults.Problem(
+                NetworkAccess.Explain(refusedNetworks.Select(id => all.FirstOrDefault(n => n.Id == id)?.Name ?? id.ToString())),
+                statusCode: StatusCodes.Status403Forbidden, title: "Forbidden");
+        }
+
         var added = HostPaths.Added(input, current);
         if (added.Count == 0 || await permissions.HasAsync(http.User, HostPaths.Needed, null, cancellationToken))
         {

@@ -5,6 +5,7 @@ using Platform.Web.Data;
 using Platform.Web.Services;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Images;
+using Platform.Web.Services.Networks;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Extensions;
@@ -45,6 +46,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<ImageLibrary>();
         services.AddSingleton<VmService>();
         services.AddSingleton<VmPowerService>();
+        services.AddSingleton<IHostBridges, SysfsHostBridges>();
+        services.AddSingleton<NetworkService>();
         return services;
     }
 

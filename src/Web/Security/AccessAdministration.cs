@@ -260,23 +260,37 @@ public sealed class AccessAdministration(
         var userNames = await db.Users.ToDictionaryAsync(u => u.Id, u => u.UserName!, cancellationToken);
         var groupNames = await db.AccessGroups.ToDictionaryAsync(g => g.Id, g => g.Name, cancellationToken);
         var vmNames = await db.VirtualMachines.IgnoreAutoIncludes().ToDictionaryAsync(v => v.Id, v => v.Name, cancellationToken);
+        var networkNames = await db.Networks.ToDictionaryAsync(n => n.Id, n => n.Name, cancellationToken);
         return grants
             .Select(g => new GrantSummary(g.Id,
                 g.UserId is { } u ? userNames.GetValueOrDefault(u, u) : groupNames.GetValueOrDefault(g.GroupId!.Value, "?"),
-                g.GroupId is not null, g.Path, g.VmId is { } vm ? vmNames.GetValueOrDefault(vm) : null, g.Role!.Name))
+                g.GroupId is not null, g.Path,
+                g.VmId is { } vm ? vmNames.GetValueOrDefault(vm) : g.NetworkId is { } network ? $"network {networkNames.GetValueOrDefault(network)}" : null,
+                g.Role!.Name))
             .OrderBy(g => g.Path, StringComparer.Ordinal).ThenBy(g => g.Subject, StringComparer.OrdinalIgnoreCase).ToList();
     }
 
-    /// <summary>Grants <paramref name="roleId"/> to a user or a group (exactly one) on <c>/</c> or one VM; the value is
-    /// the grant's id.</summary>
-    public async Task<ServiceResult<Guid>> AddGrantAsync(AuditActor actor, string? userId, Guid? groupId, Guid? vmId, Guid roleId)
+    /// <summary>Grants <paramref name="roleId"/> to a user or a group (exactly one) on <c>/</c>, one VM or one network;
+    /// the value is the grant's id.</summary>
+    public async Task<ServiceResult<Guid>> AddGrantAsync(AuditActor actor, string? userId, Guid? groupId, Guid? vmId, Guid roleId,
+        Guid? networkId = null)
     {
-        var grant = new AccessGrant { UserId = userId, GroupId = groupId, VmId = vmId, RoleId = roleId };
-        var result = await ChangeAsync(actor, AuditActions.GrantAdd, vmId is null ? "/" : $"/vms/{vmId}", async db =>
+        var grant = new AccessGrant { UserId = userId, GroupId = groupId, VmId = vmId, NetworkId = networkId, RoleId = roleId };
+        var result = await ChangeAsync(actor, AuditActions.GrantAdd, grant.Path, async db =>
         {
             if ((userId is null) == (groupId is null))
             {
                 return ServiceResult.Fail(ServiceStatus.Invalid, "Choose a user or a group.");
+            }
+
+            if (vmId is not null && networkId is not null)
+            {
+                return ServiceResult.Fail(ServiceStatus.Invalid, "A grant is on /, on one VM or on one network.");
+            }
+
+            if (networkId is { } network && await db.Networks.FindAsync(network) is null)
+            {
+                return ServiceResult.Fail(ServiceStatus.Invalid, "That network does not exist.");
             }
 
             if (await db.AccessRoles.FindAsync(roleId) is null)
@@ -299,7 +313,7 @@ public sealed class AccessAdministration(
                 return ServiceResult.Fail(ServiceStatus.Invalid, "That VM does not exist.");
             }
 
-            if (await db.AccessGrants.AnyAsync(g => g.UserId == userId && g.GroupId == groupId && g.VmId == vmId && g.RoleId == roleId))
+            if (await db.AccessGrants.AnyAsync(g => g.UserId == userId && g.GroupId == groupId && g.VmId == vmId && g.NetworkId == networkId && g.RoleId == roleId))
             {
                 return ServiceResult.Fail(ServiceStatus.Conflict, "That grant exists already.");
             }

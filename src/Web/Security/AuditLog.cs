@@ -86,6 +86,8 @@ public static class AuditActions
     public const string ConsoleClosed = "VM.ConsoleClosed";
     public const string ImageUpload = "Image.Upload";
     public const string ImageDelete = "Image.Delete";
+    public const string NetworkCreate = "Network.Create";
+    public const string NetworkDelete = "Network.Delete";
     public const string HubCall = "Hub.";
     public const string ApiRequest = "Api.Request";
 

@@ -1,4 +1,5 @@
 using Platform.Web.Data;
+using Platform.Web.Services.Networks;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Security;
@@ -11,7 +12,8 @@ namespace Platform.Web.Security;
 /// VE only root may give a VM a raw host path. Paths the VM had already stay through anyone's edits; library images
 /// need only Image.Use. TAP devices are the same kind of thing for the network: a NIC on a TAP device the VM did not
 /// have puts the VM on whatever host network that device is bridged to (someone else's, or the host's own), so a new
-/// TAP name needs <see cref="Needed"/> too, until the dashboard has administered networks to choose from.
+/// TAP name needs <see cref="Needed"/> too (everyone else picks an administered network). So does a port forward
+/// that exposes the VM: from an address other than loopback, or from a host port below 1024 (the host's services').
 /// </summary>
 public static class HostPaths
 {
@@ -27,14 +29,22 @@ public static class HostPaths
     {
         ArgumentNullException.ThrowIfNull(input);
         var had = current is null ? [] : Of(current).ToList();
-        var hadTaps = current?.Nics.Select(n => n.TapName).ToHashSet(StringComparer.Ordinal) ?? [];
+        var hadTaps = current?.Nics.Select(n => n.TapName).OfType<string>().ToHashSet(StringComparer.Ordinal) ?? [];
+        var hadExposed = current?.Nics.SelectMany(n => n.PortForwards).Where(Exposes).Select(NetworkRules.HostEnd).ToHashSet(StringComparer.Ordinal) ?? [];
         return Of(input)
             .Where(wanted => !had.Any(h => h.Path == wanted.Path && (h.Writable || !wanted.Writable)))
             .Select(wanted => wanted.Path)
-            .Concat(input.Nics.Select(n => n.TapName.Trim()).Where(tap => tap.Length > 0 && !hadTaps.Contains(tap)).Select(tap => $"TAP device {tap}"))
+            .Concat(input.Nics.Select(n => n.TapName?.Trim() ?? "").Where(tap => tap.Length > 0 && !hadTaps.Contains(tap)).Select(tap => $"TAP device {tap}"))
+            .Concat(input.Nics.SelectMany(n => n.PortForwards).Where(Exposes).Select(NetworkRules.HostEnd)
+                .Where(end => !hadExposed.Contains(end)).Select(end => $"port forward from {end}"))
             .Distinct(StringComparer.Ordinal)
             .ToList();
     }
+
+    /// <summary>A forward from a non-loopback address or a privileged port.</summary>
+    private static bool Exposes(VmPortForward forward) =>
+        NetworkRules.CheckForward(forward, mayExpose: false).Any(p => p.Field is "hostAddress" or "hostPort") &&
+        !NetworkRules.CheckForward(forward, mayExpose: true).Any();
 
     private static IEnumerable<(string Path, bool Writable)> Of(VmDefinitionInput input)
     {

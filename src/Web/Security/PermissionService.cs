@@ -115,11 +115,13 @@ internal sealed class PermissionService(IDbContextFactory<PlatformDbContext> dbF
         var groupIds = await db.AccessGroupMembers.Where(m => m.UserId == userId).Select(m => m.GroupId).ToListAsync(cancellationToken);
         var grants = await db.AccessGrants.AsNoTracking()
             .Where(g => g.UserId == userId || (g.GroupId != null && groupIds.Contains(g.GroupId.Value)))
-            .Select(g => new { ToUser = g.UserId != null, g.VmId, g.Role!.Privileges })
+            .Select(g => new { ToUser = g.UserId != null, g.VmId, g.NetworkId, g.Role!.Privileges })
             .ToListAsync(cancellationToken);
-        var root = GrantPrecedence.AtOnePlace(grants.Where(g => g.VmId is null).Select(g => (g.ToUser, g.Privileges)));
+        var root = GrantPrecedence.AtOnePlace(grants.Where(g => g.VmId is null && g.NetworkId is null).Select(g => (g.ToUser, g.Privileges)));
         var vms = grants.Where(g => g.VmId is not null).GroupBy(g => g.VmId!.Value)
             .ToDictionary(g => g.Key, g => GrantPrecedence.AtOnePlace(g.Select(x => (x.ToUser, x.Privileges))));
-        return new UserAccess(userId, user.UserName, root, vms);
+        var networks = grants.Where(g => g.NetworkId is not null).GroupBy(g => g.NetworkId!.Value)
+            .ToDictionary(g => g.Key, g => GrantPrecedence.AtOnePlace(g.Select(x => (x.ToUser, x.Privileges))));
+        return new UserAccess(userId, user.UserName, root, vms, networks: networks);
     }
 }

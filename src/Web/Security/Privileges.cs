@@ -2,8 +2,8 @@ namespace Platform.Web.Security;
 
 /// <summary>
 /// What a user may do, in the spirit of Proxmox VE's privileges. A role is a set of these; a grant gives a role on
-/// <c>/</c> (everything) or on one VM. The <c>VM.*</c> privileges are checked on the VM concerned; the others are
-/// checked on <c>/</c> only. Stored as an integer: never renumber a member.
+/// <c>/</c> (everything), on one VM or on one network. The <c>VM.*</c> privileges are checked on the VM concerned,
+/// <c>Network.Use</c> on the network; the others are checked on <c>/</c> only. Stored as an integer: never renumber a member.
 /// </summary>
 [Flags]
 public enum Privileges
@@ -37,10 +37,16 @@ public enum Privileges
     /// <summary>Manage users, groups, roles and grants.</summary>
     UserManage = 1 << 8,
 
-    All = VmAudit | VmConsole | VmPowerMgmt | VmConfig | VmAllocate | ImageUse | ImageManage | SysAudit | UserManage,
+    /// <summary>Attach VMs' NICs to the network (checked on <c>/networks/{id}</c>, or on <c>/</c>).</summary>
+    NetworkUse = 1 << 9,
+
+    All = VmAudit | VmConsole | VmPowerMgmt | VmConfig | VmAllocate | ImageUse | ImageManage | SysAudit | UserManage | NetworkUse,
 
     /// <summary>The privileges that mean something on one VM; the rest are evaluated on <c>/</c>.</summary>
     VmScoped = VmAudit | VmConsole | VmPowerMgmt | VmConfig | VmAllocate,
+
+    /// <summary>The privileges that mean something on one network.</summary>
+    NetworkScoped = NetworkUse,
 }
 
 /// <summary>The privileges' names as Proxmox writes them (<c>VM.Audit</c>), for pages, the API and the audit log.</summary>
@@ -57,6 +63,7 @@ public static class PrivilegeNames
         (Privileges.ImageManage, "Image.Manage", "upload and delete images"),
         (Privileges.SysAudit, "Sys.Audit", "see the host, the image library, the event log and the audit log"),
         (Privileges.UserManage, "User.Manage", "manage users, groups, roles and grants"),
+        (Privileges.NetworkUse, "Network.Use", "attach VMs' NICs to a network"),
     ];
 
     /// <summary>Every single privilege, in the order pages list them.</summary>

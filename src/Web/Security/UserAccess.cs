@@ -8,14 +8,17 @@ namespace Platform.Web.Security;
 public sealed class UserAccess
 {
     private readonly IReadOnlyDictionary<Guid, Privileges> _vms;
+    private readonly IReadOnlyDictionary<Guid, Privileges> _networks;
 
-    public UserAccess(string? userId, string? userName, Privileges root, IReadOnlyDictionary<Guid, Privileges> vms, bool isActive = true)
+    public UserAccess(string? userId, string? userName, Privileges root, IReadOnlyDictionary<Guid, Privileges> vms, bool isActive = true,
+        IReadOnlyDictionary<Guid, Privileges>? networks = null)
     {
         IsActive = isActive && userId is not null;
         UserId = userId;
         UserName = userName;
         Root = root;
         _vms = vms;
+        _networks = networks ?? new Dictionary<Guid, Privileges>();
     }
 
     /// <summary>Someone who may do nothing (not signed in, disabled, unknown).</summary>
@@ -45,6 +48,10 @@ public sealed class UserAccess
         return (On(vmId) & vmPart) == vmPart && (Root & globalPart) == globalPart;
     }
 
+    /// <summary>Network.Use on <paramref name="networkId"/>: the network's own grants win over <c>/</c>, as a VM's do.</summary>
+    public bool CanUseNetwork(Guid networkId) =>
+        ((_networks.TryGetValue(networkId, out var privileges) ? privileges : Root) & Privileges.NetworkUse) != 0;
+
     /// <summary>At least one of <paramref name="privileges"/>, as <see cref="Has"/> looks them up.</summary>
     public bool HasAny(Privileges privileges, Guid? vmId = null) =>
         PrivilegeNames.Split(privileges).Any(p => Has(p, vmId));
@@ -54,10 +61,10 @@ public sealed class UserAccess
 
     /// <summary>The privilege on <c>/</c> or on at least one VM: whether a page or menu has anything to show.</summary>
     public bool HasAnywhere(Privileges privilege) =>
-        (Root & privilege) == privilege || _vms.Values.Any(p => (p & privilege) == privilege);
+        (Root & privilege) == privilege || _vms.Values.Concat(_networks.Values).Any(p => (p & privilege) == privilege);
 
     /// <summary>The union of every privilege this user has somewhere: the most an API token of theirs can carry.</summary>
-    public Privileges Anywhere => _vms.Values.Aggregate(Root, (all, p) => all | p);
+    public Privileges Anywhere => _vms.Values.Concat(_networks.Values).Aggregate(Root, (all, p) => all | p);
 
     /// <summary>Which VMs' events and entries this user may see, as a filter the database can apply.</summary>
     public VmVisibility Visibility
@@ -72,7 +79,8 @@ public sealed class UserAccess
 
     /// <summary>This access cut down to <paramref name="scope"/> (an API token's privileges).</summary>
     public UserAccess Restrict(Privileges scope) =>
-        new(UserId, UserName, Root & scope, _vms.ToDictionary(kv => kv.Key, kv => kv.Value & scope), IsActive);
+        new(UserId, UserName, Root & scope, _vms.ToDictionary(kv => kv.Key, kv => kv.Value & scope), IsActive,
+            _networks.ToDictionary(kv => kv.Key, kv => kv.Value & scope));
 }
 
 /// <summary>

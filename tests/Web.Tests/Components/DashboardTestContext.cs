@@ -31,6 +31,8 @@ public abstract class DashboardTestContext : BunitContext
         Services.AddSingleton(Db.Events);
         Services.AddSingleton(Db.Images);
         Services.AddSingleton(Db.Vms);
+        Services.AddSingleton(Db.Networks);
+        Services.AddSingleton<Platform.Web.Services.Networks.IHostBridges>(Db.Bridges);
         Services.AddSingleton(Db.Power);
         Services.AddSingleton(Db.Permissions);
         Services.AddSingleton(Db.Audit);

@@ -4,6 +4,7 @@ using Platform.Web.Data;
 using Platform.Web.Extensions;
 using Platform.Web.Security;
 using Platform.Web.Services.Images;
+using Platform.Web.Services.Networks;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Tests.Fakes;
@@ -35,7 +36,13 @@ public sealed class TestDatabase : IDisposable
         Images = new ImageLibrary(Factory, Options, NullLogger<ImageLibrary>.Instance);
         Vms = new VmService(Factory, Host, Runtime, Events, Images);
         Power = new VmPowerService(Factory, Runtime, Events);
+        Networks = new NetworkService(Factory, Bridges, Audit);
     }
+
+    /// <summary>The host bridges the network service sees; tests set them.</summary>
+    public FakeHostBridges Bridges { get; } = new();
+
+    public NetworkService Networks { get; }
 
     public string DataDirectory { get; }
 

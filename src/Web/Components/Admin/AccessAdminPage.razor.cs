@@ -19,6 +19,7 @@ public partial class AccessAdminPage
     private IReadOnlyList<AccessRole> _roles = [];
     private IReadOnlyList<GrantSummary> _grants = [];
     private IReadOnlyList<VirtualMachine> _vms = [];
+    private IReadOnlyList<Network> _networks = [];
     private string _newUser = "";
     private string _newPassword = "";
     private string _newGroup = "";
@@ -39,6 +40,9 @@ public partial class AccessAdminPage
     public required VmService Vms { get; set; }
 
     [Inject]
+    public required Platform.Web.Services.Networks.NetworkService Networks { get; set; }
+
+    [Inject]
     public required CurrentUser Current { get; set; }
 
     [Inject]
@@ -56,6 +60,7 @@ public partial class AccessAdminPage
         _roles = await Admin.ListRolesAsync(CancellationToken.None);
         _grants = await Admin.ListGrantsAsync(CancellationToken.None);
         _vms = await Vms.ListAsync(CancellationToken.None);
+        _networks = await Networks.ListAsync(CancellationToken.None);
     }
 
     private string NameOf(string userId) => _users.FirstOrDefault(u => u.Id == userId)?.UserName ?? userId;
@@ -145,8 +150,10 @@ public partial class AccessAdminPage
         string? subject = _grantSubject;
         string? userId = subject?.StartsWith("u:", StringComparison.Ordinal) == true ? subject[2..] : null;
         Guid? groupId = subject?.StartsWith("g:", StringComparison.Ordinal) == true ? Guid.Parse(subject[2..]) : null;
-        Guid? vmId = _grantVm == Guid.Empty ? null : _grantVm;
-        return RunAsync(AuditActions.GrantAdd, async actor => await Admin.AddGrantAsync(actor, userId, groupId, vmId, _grantRole), "Granted.");
+        bool onNetwork = _networks.Any(n => n.Id == _grantVm);
+        Guid? vmId = _grantVm == Guid.Empty || onNetwork ? null : _grantVm;
+        Guid? networkId = onNetwork ? _grantVm : null;
+        return RunAsync(AuditActions.GrantAdd, async actor => await Admin.AddGrantAsync(actor, userId, groupId, vmId, _grantRole, networkId), "Granted.");
     }
 
     private Task RemoveGrantAsync(GrantSummary grant) =>

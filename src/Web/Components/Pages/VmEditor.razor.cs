@@ -4,6 +4,7 @@ using Platform.Web.Data;
 using Platform.Web.Security;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Images;
+using Platform.Web.Services.Networks;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Vms;
 using Platform.Web.Services;
@@ -26,6 +27,8 @@ public partial class VmEditor
     private Guid _stamp;
     private string _originalName = "";
     private IReadOnlyList<ImageFile> _images = [];
+    private IReadOnlyList<Network> _networks = [];
+    private bool _mayNameTaps;
     private HostSnapshot _host = null!;
     private IReadOnlyDictionary<string, string[]> _errors = new Dictionary<string, string[]>();
     private Dictionary<string, string[]> _serverErrors = new(StringComparer.Ordinal);
@@ -43,6 +46,9 @@ public partial class VmEditor
 
     [Inject]
     public required ImageLibrary Library { get; set; }
+
+    [Inject]
+    public required NetworkService Networks { get; set; }
 
     [Inject]
     public required IHostInfo Host { get; set; }
@@ -87,6 +93,8 @@ public partial class VmEditor
     {
         _host = Host.Read();
         _images = (await Library.ListAsync(CancellationToken.None)).Select(u => u.Image).ToList();
+        _networks = await Networks.ListAsync(CancellationToken.None);
+        _mayNameTaps = Access.Has(HostPaths.Needed);
         await LoadAsync();
     }
 
@@ -103,7 +111,12 @@ public partial class VmEditor
                 return;
             }
 
-            _input ??= new VmDefinitionInput { Input = InputKind.Virtio };
+            // A new VM just has a network: the default NAT, when this user may attach NICs to it.
+            _input ??= new VmDefinitionInput
+            {
+                Input = InputKind.Virtio,
+                Nics = Access.CanUseNetwork(Network.DefaultId) ? [VmNicInput.OnDefaultNetwork()] : [],
+            };
         }
         else
         {
@@ -214,7 +227,16 @@ public partial class VmEditor
             return;
         }
 
-        var added = HostPaths.Added(_input, IsNew ? null : await Vms.FindAsync(Id!.Value, CancellationToken.None));
+        var current = IsNew ? null : await Vms.FindAsync(Id!.Value, CancellationToken.None);
+        var refusedNetworks = NetworkAccess.Refused(_input, current, await Current.GetAccessAsync());
+        if (refusedNetworks.Count > 0)
+        {
+            await Current.AuditAsync(action, AuditResult.Denied, Id, _input.Name, "needs Network.Use");
+            Snackbar.Add(NetworkAccess.Explain(refusedNetworks.Select(id => _networks.FirstOrDefault(n => n.Id == id)?.Name ?? id.ToString())), Severity.Error);
+            return;
+        }
+
+        var added = HostPaths.Added(_input, current);
         if (added.Count > 0 && !await Current.CheckAsync(HostPaths.Needed, null, action, _input.Name))
         {
             Snackbar.Add($"Host paths and TAP devices ({string.Join(", ", added)}) reach the host with the dashboard's own rights: adding one needs " +
@@ -285,7 +307,40 @@ public partial class VmEditor
 
     private void AddNic()
     {
-        _input!.Nics.Add(new VmNicInput { TapName = $"tap{_input.Nics.Count}" });
+        var first = _networks.FirstOrDefault(n => n.Id == Network.DefaultId && Access.CanUseNetwork(n.Id)) ??
+            _networks.FirstOrDefault(n => Access.CanUseNetwork(n.Id));
+        _input!.Nics.Add(first is not null ? new VmNicInput { NetworkId = first.Id } : new VmNicInput { TapName = $"tap{_input.Nics.Count}" });
+        Validate();
+    }
+
+    /// <summary>The networks this user may pick for <paramref name="nic"/>: those they may use, and the one it is on already.</summary>
+    private IEnumerable<Network> NetworksFor(VmNicInput nic) => _networks.Where(n => Access.CanUseNetwork(n.Id) || n.Id == nic.NetworkId);
+
+    private bool IsNat(VmNicInput nic) => nic.NetworkId is { } id && _networks.FirstOrDefault(n => n.Id == id)?.Kind == NetworkKind.Nat;
+
+    private void ChooseNetwork(int index, Guid networkId)
+    {
+        var nic = _input!.Nics[index];
+        nic.NetworkId = networkId == Guid.Empty ? null : networkId;
+        nic.TapName = networkId == Guid.Empty ? nic.TapName ?? $"tap{index}" : null;
+        if (!IsNat(nic))
+        {
+            nic.PortForwards.Clear();
+        }
+
+        Touch($"nics[{index}].networkId");
+    }
+
+    private void AddForward(int index)
+    {
+        _input!.Nics[index].PortForwards.Add(new VmPortForward { HostPort = 0, GuestPort = 22 });
+        Validate();
+    }
+
+    private void RemoveForward(int index, int forwardIndex)
+    {
+        _input!.Nics[index].PortForwards.RemoveAt(forwardIndex);
+        ForgetIndexed($"nics[{index}].portForwards");
         Validate();
     }
 

@@ -59,8 +59,11 @@ internal sealed class AccessGrantConfiguration : IEntityTypeConfiguration<Access
 {
     public void Configure(EntityTypeBuilder<AccessGrant> builder)
     {
-        builder.ToTable("AccessGrants", t => t.HasCheckConstraint("CK_AccessGrants_OneSubject",
-            "(\"UserId\" IS NULL) <> (\"GroupId\" IS NULL)"));
+        builder.ToTable("AccessGrants", t =>
+        {
+            t.HasCheckConstraint("CK_AccessGrants_OneSubject", "(\"UserId\" IS NULL) <> (\"GroupId\" IS NULL)");
+            t.HasCheckConstraint("CK_AccessGrants_OnePlace", "\"VmId\" IS NULL OR \"NetworkId\" IS NULL");
+        });
         builder.HasKey(g => g.Id);
         builder.Ignore(g => g.Path);
         builder.Property(g => g.CreatedAt).HasConversion(TicksConverter.Instance);
@@ -68,10 +71,12 @@ internal sealed class AccessGrantConfiguration : IEntityTypeConfiguration<Access
         builder.HasOne<PlatformUser>().WithMany().HasForeignKey(g => g.UserId).OnDelete(DeleteBehavior.Cascade);
         builder.HasOne<AccessGroup>().WithMany().HasForeignKey(g => g.GroupId).OnDelete(DeleteBehavior.Cascade);
         builder.HasOne<VirtualMachine>().WithMany().HasForeignKey(g => g.VmId).OnDelete(DeleteBehavior.Cascade);
+        builder.HasOne<Network>().WithMany().HasForeignKey(g => g.NetworkId).OnDelete(DeleteBehavior.Cascade);
         builder.HasOne(g => g.Role).WithMany().HasForeignKey(g => g.RoleId).OnDelete(DeleteBehavior.Restrict);
         builder.HasIndex(g => g.UserId);
         builder.HasIndex(g => g.GroupId);
         builder.HasIndex(g => g.VmId);
+        builder.HasIndex(g => g.NetworkId);
     }
 }
 

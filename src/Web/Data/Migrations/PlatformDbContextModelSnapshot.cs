@@ -93,6 +93,9 @@ namespace Platform.Web.Data.Migrations
                     b.Property<Guid?>("GroupId")
                         .HasColumnType("TEXT");
 
+                    b.Property<Guid?>("NetworkId")
+                        .HasColumnType("TEXT");
+
                     b.Property<Guid>("RoleId")
                         .HasColumnType("TEXT");
 
@@ -106,6 +109,8 @@ namespace Platform.Web.Data.Migrations
 
                     b.HasIndex("GroupId");
 
+                    b.HasIndex("NetworkId");
+
                     b.HasIndex("RoleId");
 
                     b.HasIndex("UserId");
@@ -114,6 +119,8 @@ namespace Platform.Web.Data.Migrations
 
                     b.ToTable("AccessGrants", null, t =>
                         {
+                            t.HasCheckConstraint("CK_AccessGrants_OnePlace", "\"VmId\" IS NULL OR \"NetworkId\" IS NULL");
+
                             t.HasCheckConstraint("CK_AccessGrants_OneSubject", "(\"UserId\" IS NULL) <> (\"GroupId\" IS NULL)");
                         });
                 });
@@ -193,15 +200,15 @@ namespace Platform.Web.Data.Migrations
                             BuiltIn = true,
                             Description = "Everything, including users and permissions.",
                             Name = "Administrator",
-                            Privileges = 511
+                            Privileges = 1023
                         },
                         new
                         {
                             Id = new Guid("00000000-0000-0000-0000-0000000000a2"),
                             BuiltIn = true,
-                            Description = "Create, change, run and delete VMs and use images.",
+                            Description = "Create, change, run and delete VMs, use images and networks.",
                             Name = "VMAdmin",
-                            Privileges = 63
+                            Privileges = 575
                         },
                         new
                         {
@@ -226,6 +233,14 @@ namespace Platform.Web.Data.Migrations
                             Description = "Nothing: on one VM it hides that VM from a broader grant.",
                             Name = "NoAccess",
                             Privileges = 0
+                        },
+                        new
+                        {
+                            Id = new Guid("00000000-0000-0000-0000-0000000000a6"),
+                            BuiltIn = true,
+                            Description = "Attach NICs to a network: grant it on /networks/{id}.",
+                            Name = "NetworkUser",
+                            Privileges = 512
                         });
                 });
 
@@ -376,6 +391,52 @@ namespace Platform.Web.Data.Migrations
                         .IsUnique();
 
                     b.ToTable("Images", (string)null);
+                });
+
+            modelBuilder.Entity("Platform.Web.Data.Network", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Bridge")
+                        .HasMaxLength(15)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Description")
+                        .HasMaxLength(1024)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT")
+                        .UseCollation("NOCASE");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Name")
+                        .IsUnique();
+
+                    b.ToTable("Networks", (string)null);
+
+                    b.HasData(
+                        new
+                        {
+                            Id = new Guid("00000000-0000-0000-0000-0000000000e1"),
+                            CreatedAt = 639320256000000000L,
+                            Description = "User-mode NAT: each NIC gets DHCP, DNS and the host's outbound connections, with no host set-up.",
+                            Kind = "Nat",
+                            Name = "default"
+                        });
                 });
 
             modelBuilder.Entity("Platform.Web.Data.PlatformUser", b =>
@@ -627,11 +688,13 @@ namespace Platform.Web.Data.Migrations
                         .HasMaxLength(17)
                         .HasColumnType("TEXT");
 
+                    b.Property<Guid?>("NetworkId")
+                        .HasColumnType("TEXT");
+
                     b.Property<int>("Position")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("TapName")
-                        .IsRequired()
                         .HasMaxLength(15)
                         .HasColumnType("TEXT");
 
@@ -641,6 +704,8 @@ namespace Platform.Web.Data.Migrations
                     b.HasKey("Id");
 
                     b.HasIndex("MacAddress");
+
+                    b.HasIndex("NetworkId");
 
                     b.HasIndex("VirtualMachineId", "Position")
                         .IsUnique();
@@ -680,6 +745,11 @@ namespace Platform.Web.Data.Migrations
                     b.HasOne("Platform.Web.Data.AccessGroup", null)
                         .WithMany()
                         .HasForeignKey("GroupId")
+                        .OnDelete(DeleteBehavior.Cascade);
+
+                    b.HasOne("Platform.Web.Data.Network", null)
+                        .WithMany()
+                        .HasForeignKey("NetworkId")
                         .OnDelete(DeleteBehavior.Cascade);
 
                     b.HasOne("Platform.Web.Data.AccessRole", "Role")
@@ -760,11 +830,49 @@ namespace Platform.Web.Data.Migrations
 
             modelBuilder.Entity("Platform.Web.Data.VmNic", b =>
                 {
+                    b.HasOne("Platform.Web.Data.Network", "Network")
+                        .WithMany()
+                        .HasForeignKey("NetworkId")
+                        .OnDelete(DeleteBehavior.Restrict);
+
                     b.HasOne("Platform.Web.Data.VirtualMachine", null)
                         .WithMany("Nics")
                         .HasForeignKey("VirtualMachineId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
+
+                    b.OwnsMany("Platform.Web.Data.VmPortForward", "PortForwards", b1 =>
+                        {
+                            b1.Property<Guid>("VmNicId");
+
+                            b1.Property<int>("__synthesizedOrdinal")
+                                .ValueGeneratedOnAddOrUpdate();
+
+                            b1.Property<int>("GuestPort");
+
+                            b1.Property<string>("HostAddress")
+                                .IsRequired();
+
+                            b1.Property<int>("HostPort");
+
+                            b1.Property<string>("Protocol")
+                                .IsRequired();
+
+                            b1.HasKey("VmNicId", "__synthesizedOrdinal");
+
+                            b1.ToTable("VmNics");
+
+                            b1
+                                .ToJson("PortForwards")
+                                .HasColumnType("TEXT");
+
+                            b1.WithOwner()
+                                .HasForeignKey("VmNicId");
+                        });
+
+                    b.Navigation("Network");
+
+                    b.Navigation("PortForwards");
                 });
 
             modelBuilder.Entity("Platform.Web.Data.AccessGroup", b =>

@@ -52,7 +52,7 @@ public static class VmmConfigBuilder
             Cpus = vm.VcpuCount,
             OnReboot = vm.OnReboot,
             Disks = [.. vm.Disks.OrderBy(d => d.Position).Select(disk => Disk(disk, pathOf, linkedCloneOf))],
-            Nics = [.. vm.Nics.OrderBy(n => n.Position).Select(nic => new NicConfig(nic.TapName) { Mac = nic.MacAddress })],
+            Nics = [.. vm.Nics.OrderBy(n => n.Position).Select(Nic)],
             Display = vm.DisplayEnabled ? DisplayKind.Std : DisplayKind.None,
             // Always said, even for virtio (the VMM's default): the VM's setting, not the VMM's default, decides.
             Input = vm.DisplayEnabled ? vm.Input : null,
@@ -65,6 +65,22 @@ public static class VmmConfigBuilder
             ? config
             : throw new VmRuntimeException($"The VM's configuration cannot run: {string.Join("; ", problems)}. Edit the VM to fix it.");
     }
+
+    /// <summary>A NIC on a NAT network is a user-mode NIC with its forwards; on a bridge network, a bridge NIC; else its TAP.</summary>
+    private static NicConfig Nic(VmNic nic) => nic switch
+    {
+        { TapName: { } tap } => new NicConfig(tap) { Kind = NicKind.Tap, Mac = nic.MacAddress },
+        { Network: { Kind: NetworkKind.Bridge } network } => new NicConfig { Kind = NicKind.Bridge, Bridge = network.Bridge, Mac = nic.MacAddress },
+        { Network: { Kind: NetworkKind.Nat } } => new NicConfig
+        {
+            Kind = NicKind.User, Mac = nic.MacAddress,
+            Forwards = [.. nic.PortForwards.Select(f => new PortForwardConfig
+            {
+                Protocol = f.Protocol, HostAddress = f.HostAddress, HostPort = f.HostPort, GuestPort = f.GuestPort,
+            })],
+        },
+        _ => throw new VmRuntimeException($"NIC {nic.Position + 1}'s network is gone. Edit the VM to choose another."),
+    };
 
     private static DiskConfig Disk(VmDisk disk, Func<ImageFile, string> pathOf, Func<VmDisk, string>? linkedCloneOf)
     {

@@ -63,7 +63,11 @@ public sealed class VmDefinitionInput
         Disks = vm.Disks.OrderBy(d => d.Position)
             .Select(d => new VmDiskInput { ImageId = d.ImageId, Path = d.Path, ReadOnly = d.ReadOnly, Cache = d.Cache, LinkedClone = d.LinkedClone })
             .ToList(),
-        Nics = vm.Nics.OrderBy(n => n.Position).Select(n => new VmNicInput { TapName = n.TapName, MacAddress = n.MacAddress }).ToList(),
+        Nics = vm.Nics.OrderBy(n => n.Position).Select(n => new VmNicInput
+        {
+            NetworkId = n.NetworkId, TapName = n.TapName, MacAddress = n.MacAddress,
+            PortForwards = [.. n.PortForwards.Select(f => new VmPortForward { Protocol = f.Protocol, HostAddress = f.HostAddress, HostPort = f.HostPort, GuestPort = f.GuestPort })],
+        }).ToList(),
         DisplayEnabled = vm.DisplayEnabled,
         Input = vm.DisplayEnabled ? vm.Input ?? InputKind.Virtio : null,
         Autostart = vm.Autostart,
@@ -92,8 +96,18 @@ public sealed class VmDiskInput
 
 public sealed class VmNicInput
 {
-    public string TapName { get; set; } = "";
+    /// <summary>The network the NIC joins (<see cref="Network.DefaultId"/> is the NAT every installation has); or…</summary>
+    public Guid? NetworkId { get; set; }
+
+    /// <summary>…a host TAP device someone else made (administrators only).</summary>
+    public string? TapName { get; set; }
 
     /// <summary>Empty: one is generated (52:54:00:…) when the VM is saved.</summary>
     public string? MacAddress { get; set; }
+
+    /// <summary>On a NAT network: host ports forwarded to the guest.</summary>
+    public List<VmPortForward> PortForwards { get; set; } = [];
+
+    /// <summary>A NIC on the default NAT network: what a new VM gets.</summary>
+    public static VmNicInput OnDefaultNetwork() => new() { NetworkId = Network.DefaultId };
 }

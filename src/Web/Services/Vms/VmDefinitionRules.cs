@@ -1,4 +1,5 @@
 using Platform.Web.Data;
+using Platform.Web.Services.Networks;
 
 namespace Platform.Web.Services.Vms;
 
@@ -172,15 +173,45 @@ public static class VmDefinitionRules
         Add("nics", input.Nics.Count > MaxNics ? $"A VM has at most {MaxNics} NICs." : null);
         var taps = new HashSet<string>(StringComparer.Ordinal);
         var macs = new HashSet<string>(StringComparer.Ordinal);
+        var hostEnds = new Dictionary<string, string>(StringComparer.Ordinal);
         for (int i = 0; i < input.Nics.Count; i++)
         {
             var nic = input.Nics[i];
-            string? tapProblem = CheckTapName(nic.TapName);
-            Add($"nics[{i}].tapName", tapProblem ?? (taps.Add(nic.TapName) ? null : $"Another NIC of this VM already uses {nic.TapName}."));
+            string? tap = string.IsNullOrWhiteSpace(nic.TapName) ? null : nic.TapName.Trim();
+            Add($"nics[{i}].networkId", (nic.NetworkId, tap) switch
+            {
+                (null, null) => "Choose a network.",
+                (not null, not null) => "Choose a network or a TAP device, not both.",
+                _ => null,
+            });
+            if (tap is not null)
+            {
+                Add($"nics[{i}].tapName", CheckTapName(tap) ?? (taps.Add(tap) ? null : $"Another NIC of this VM already uses {tap}."));
+                Add($"nics[{i}].portForwards", nic.PortForwards.Count > 0 ? "Port forwards belong to NICs on a NAT network." : null);
+            }
+
             if (!string.IsNullOrWhiteSpace(nic.MacAddress))
             {
                 string? macProblem = MacAddresses.Check(nic.MacAddress, out string mac);
                 Add($"nics[{i}].macAddress", macProblem ?? (macs.Add(mac) ? null : $"Another NIC of this VM already has {mac}."));
+            }
+
+            Add($"nics[{i}].portForwards", nic.PortForwards.Count > NetworkRules.MaxForwardsPerNic
+                ? $"A NIC has at most {NetworkRules.MaxForwardsPerNic} port forwards." : null);
+            for (int j = 0; j < nic.PortForwards.Count; j++)
+            {
+                var forward = nic.PortForwards[j];
+                string key = $"nics[{i}].portForwards[{j}]";
+                foreach (var (field, message) in NetworkRules.CheckForward(forward, mayExpose: true))
+                {
+                    Add($"{key}.{field}", message);
+                }
+
+                if (System.Net.IPAddress.TryParse(forward.HostAddress ?? "", out _) && forward.HostPort is >= 1 and <= 65535 &&
+                    !hostEnds.TryAdd(NetworkRules.HostEnd(forward), key))
+                {
+                    Add($"{key}.hostPort", $"{NetworkRules.HostEnd(forward)} is forwarded already ({hostEnds[NetworkRules.HostEnd(forward)]}).");
+                }
             }
         }
 

@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Platform.Web.Data;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Images;
+using Platform.Web.Services.Networks;
 using Platform.Web.Services.Runtime;
 
 namespace Platform.Web.Services.Vms;
@@ -261,6 +262,7 @@ public sealed class VmService(
             }
         }
 
+        await ValidateNetworksAsync(db, input, existingId, Add, cancellationToken);
         if (macs.Count > 0)
         {
             var keys = macs.Keys.ToList();
@@ -275,6 +277,63 @@ public sealed class VmService(
         }
 
         return errors;
+    }
+
+    /// <summary>
+    /// Each NIC's network exists; port forwards are on NAT networks only; and no host end (protocol, address, port) is
+    /// forwarded by another VM already, which would leave one of them unable to listen when both run.
+    /// </summary>
+    private static async Task ValidateNetworksAsync(PlatformDbContext db, VmDefinitionInput input, Guid? existingId,
+        Action<string, string> add, CancellationToken cancellationToken)
+    {
+        var ids = input.Nics.Where(n => n.NetworkId is not null).Select(n => n.NetworkId!.Value).Distinct().ToList();
+        var networks = await db.Networks.AsNoTracking().Where(n => ids.Contains(n.Id)).ToDictionaryAsync(n => n.Id, cancellationToken);
+        var wanted = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i < input.Nics.Count; i++)
+        {
+            var nic = input.Nics[i];
+            if (nic.NetworkId is not { } id)
+            {
+                continue;
+            }
+
+            if (!networks.TryGetValue(id, out var network))
+            {
+                add($"nics[{i}].networkId", "That network does not exist (it may have been deleted).");
+            }
+            else if (network.Kind != NetworkKind.Nat && nic.PortForwards.Count > 0)
+            {
+                add($"nics[{i}].portForwards", $"{network.Name} is a bridge: its guests are reached on their own addresses, without port forwards.");
+            }
+
+            for (int j = 0; j < nic.PortForwards.Count; j++)
+            {
+                if (System.Net.IPAddress.TryParse(nic.PortForwards[j].HostAddress ?? "", out var address))
+                {
+                    var normalized = new VmPortForward { Protocol = nic.PortForwards[j].Protocol, HostAddress = address.ToString(), HostPort = nic.PortForwards[j].HostPort };
+                    wanted.TryAdd(NetworkRules.HostEnd(normalized), $"nics[{i}].portForwards[{j}].hostPort");
+                }
+            }
+        }
+
+        if (wanted.Count == 0)
+        {
+            return;
+        }
+
+        var others = await db.VmNics.AsNoTracking().Where(n => n.VirtualMachineId != existingId && n.NetworkId != null)
+            .Join(db.VirtualMachines.IgnoreAutoIncludes(), n => n.VirtualMachineId, vm => vm.Id, (n, vm) => new { n.PortForwards, vm.Name })
+            .ToListAsync(cancellationToken);
+        foreach (var other in others)
+        {
+            foreach (var forward in other.PortForwards)
+            {
+                if (wanted.TryGetValue(NetworkRules.HostEnd(forward), out string? field))
+                {
+                    add(field, $"{other.Name} forwards {NetworkRules.HostEnd(forward)} already.");
+                }
+            }
+        }
     }
 
     /// <summary>
@@ -378,14 +437,21 @@ public sealed class VmService(
             string mac = string.IsNullOrWhiteSpace(input.Nics[i].MacAddress)
                 ? await UnusedMacAsync(db, cancellationToken)
                 : MacAddresses.Check(input.Nics[i].MacAddress!, out string normalized) is null ? normalized : input.Nics[i].MacAddress!;
+            string? tap = string.IsNullOrWhiteSpace(input.Nics[i].TapName) ? null : input.Nics[i].TapName!.Trim();
+            List<VmPortForward> forwards = [.. input.Nics[i].PortForwards.Select(f => new VmPortForward
+            {
+                Protocol = f.Protocol, HostAddress = System.Net.IPAddress.Parse(f.HostAddress).ToString(), HostPort = f.HostPort, GuestPort = f.GuestPort,
+            })];
             if (i < nics.Count)
             {
-                nics[i].TapName = input.Nics[i].TapName;
+                nics[i].NetworkId = input.Nics[i].NetworkId;
+                nics[i].TapName = tap;
                 nics[i].MacAddress = mac;
+                nics[i].PortForwards = forwards;
             }
             else
             {
-                var nic = new VmNic { Position = i, TapName = input.Nics[i].TapName, MacAddress = mac };
+                var nic = new VmNic { Position = i, NetworkId = input.Nics[i].NetworkId, TapName = tap, MacAddress = mac, PortForwards = forwards };
                 vm.Nics.Add(nic);
                 db.VmNics.Add(nic);
             }

@@ -85,14 +85,17 @@ public sealed class VmEditorTests : DashboardTestContext
         Type(page, "field-kernel-path", "/boot/vmlinuz");
         await NextAsync(page);
         page.WaitForElement(Step(3));
+        page.FindAll("[data-testid^=nic-]").Where(e => e.GetAttribute("data-testid") is "nic-0").Should().ContainSingle("a new VM just has a network");
         await page.Find("[data-testid=add-nic]").ClickAsync(new());
         await NextAsync(page);
         page.WaitForElement(Step(4));
         await page.Find("[data-testid=wizard-save]").ClickAsync(new());
 
         var vm = (await Db.Vms.ListAsync(Ct)).Single(v => v.Name == "made-in-wizard");
-        (vm.KernelPath, vm.Nics.Single().TapName).Should().Be(("/boot/vmlinuz", "tap0"));
-        vm.Nics.Single().MacAddress.Should().StartWith("52:54:00:");
+        vm.KernelPath.Should().Be("/boot/vmlinuz");
+        vm.Nics.Should().HaveCount(2);
+        vm.Nics.Should().AllSatisfy(n => (n.NetworkId, n.TapName).Should().Be((Network.DefaultId, (string?)null), "the default NAT network, no TAP name typed"));
+        vm.Nics.Select(n => n.MacAddress).Should().AllSatisfy(mac => mac.Should().StartWith("52:54:00:")).And.OnlyHaveUniqueItems();
         Services.GetRequiredService<NavigationManager>().Uri.Should().EndWith($"vms/{vm.Id}");
         Snackbars.Should().Contain("Created made-in-wizard.");
     }

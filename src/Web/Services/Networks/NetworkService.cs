@@ -1,0 +1,114 @@
+using Microsoft.EntityFrameworkCore;
+using Platform.Web.Data;
+using Platform.Web.Security;
+
+namespace Platform.Web.Services.Networks;
+
+/// <summary>A network and the VMs whose NICs join it.</summary>
+public sealed record NetworkUsage(Network Network, IReadOnlyList<string> UsedBy);
+
+/// <summary>
+/// The administered networks: the seeded <c>default</c> NAT network and the bridges an administrator adds (picked from
+/// the host's existing bridges). A network in use cannot be deleted, nor can <c>default</c>.
+/// </summary>
+public sealed class NetworkService(IDbContextFactory<PlatformDbContext> dbFactory, IHostBridges bridges, IAuditLog audit)
+{
+    public async Task<IReadOnlyList<Network>> ListAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.Networks.AsNoTracking().OrderBy(n => n.Name).ToListAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<NetworkUsage>> ListWithUsageAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var networks = await db.Networks.AsNoTracking().OrderBy(n => n.Name).ToListAsync(cancellationToken);
+        var uses = await db.VmNics.AsNoTracking().Where(n => n.NetworkId != null)
+            .Join(db.VirtualMachines.IgnoreAutoIncludes(), n => n.VirtualMachineId, vm => vm.Id, (n, vm) => new { n.NetworkId, vm.Name })
+            .ToListAsync(cancellationToken);
+        return [.. networks.Select(n => new NetworkUsage(n,
+            [.. uses.Where(u => u.NetworkId == n.Id).Select(u => u.Name).Distinct().Order(StringComparer.OrdinalIgnoreCase)]))];
+    }
+
+    public async Task<Network?> FindAsync(Guid id, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.Networks.AsNoTracking().FirstOrDefaultAsync(n => n.Id == id, cancellationToken);
+    }
+
+    /// <summary>Adds a bridge network on one of the host's existing bridges (NAT needs no second network: each NIC has its own).</summary>
+    public async Task<ServiceResult<Network>> CreateBridgeAsync(AuditActor actor, string name, string bridge, string? description,
+        CancellationToken cancellationToken)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (NetworkRules.CheckName(name) is { } nameProblem)
+        {
+            errors["name"] = [nameProblem];
+        }
+
+        if (!bridges.List().Contains(bridge, StringComparer.Ordinal))
+        {
+            errors["bridge"] = [$"The host has no bridge named {bridge}; pick one of: {string.Join(", ", bridges.List().DefaultIfEmpty("(none)"))}."];
+        }
+
+        if (description is { Length: > 1024 })
+        {
+            errors["description"] = ["A description has at most 1024 characters."];
+        }
+
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (errors.Count == 0 && await db.Networks.AnyAsync(n => n.Name == name, cancellationToken))
+        {
+            errors["name"] = [$"There is a network called {name} already."];
+        }
+
+        if (errors.Count > 0)
+        {
+            await audit.AddAsync(actor, AuditActions.NetworkCreate, AuditResult.Failed, target: name, detail: string.Join(" ", errors.Values.SelectMany(e => e)));
+            return ServiceResult<Network>.Invalid(errors);
+        }
+
+        var network = new Network { Name = name, Kind = NetworkKind.Bridge, Bridge = bridge, Description = description };
+        db.Networks.Add(network);
+        await db.SaveChangesAsync(cancellationToken);
+        await audit.AddAsync(actor, AuditActions.NetworkCreate, AuditResult.Succeeded, target: name, detail: $"bridge {bridge}");
+        return ServiceResult<Network>.Ok(network);
+    }
+
+    public async Task<ServiceResult> DeleteAsync(AuditActor actor, Guid id, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var network = await db.Networks.FirstOrDefaultAsync(n => n.Id == id, cancellationToken);
+        if (network is null)
+        {
+            return ServiceResult.Fail(ServiceStatus.NotFound, "There is no such network.");
+        }
+
+        string? refusal = null;
+        if (network.Id == Network.DefaultId)
+        {
+            refusal = "The default network stays: new VMs get it.";
+        }
+        else
+        {
+            var users = await db.VmNics.Where(n => n.NetworkId == id)
+                .Join(db.VirtualMachines.IgnoreAutoIncludes(), n => n.VirtualMachineId, vm => vm.Id, (n, vm) => vm.Name)
+                .Distinct().ToListAsync(cancellationToken);
+            if (users.Count > 0)
+            {
+                refusal = $"{string.Join(", ", users)} {(users.Count == 1 ? "has a NIC" : "have NICs")} on {network.Name}: move or remove them first.";
+            }
+        }
+
+        if (refusal is not null)
+        {
+            await audit.AddAsync(actor, AuditActions.NetworkDelete, AuditResult.Failed, target: network.Name, detail: refusal);
+            return ServiceResult.Fail(ServiceStatus.Conflict, refusal);
+        }
+
+        db.Networks.Remove(network);
+        await db.SaveChangesAsync(cancellationToken);
+        await audit.AddAsync(actor, AuditActions.NetworkDelete, AuditResult.Succeeded, target: network.Name);
+        return ServiceResult.Ok();
+    }
+}
