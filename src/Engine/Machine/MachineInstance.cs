@@ -8,6 +8,7 @@ using Platform.Engine.Display;
 using Platform.Engine.Host;
 using Platform.Engine.Kvm;
 using Platform.Engine.Kvm.Interop;
+using Platform.Engine.Machine.Firmware;
 using Platform.Engine.Machine.Pci;
 using Platform.Engine.Memory;
 using Platform.Engine.Vcpu;
@@ -48,6 +49,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     private MsiRouter? _msi;
     private PciDevices? _pci;
     private VideoMemory? _ownedVideoMemory;
+    private BiosMemory? _bios;
     private readonly VideoMemory? _videoMemory;
     private bool _pauseRequested;
     private bool _stopRequested;
@@ -78,6 +80,9 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     public I8042Controller Keyboard { get; private set; } = null!;
 
     public CmosRtc Rtc { get; private set; } = null!;
+
+    /// <summary>Port 0x402, where SeaBIOS logs; null without firmware.</summary>
+    public DebugConsolePort? FirmwareDebugPort { get; private set; }
 
     public BootPlan Boot { get; private set; } = null!;
 
@@ -117,11 +122,15 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     /// <param name="videoMemory">The display's video memory when it must outlive this boot (the VMM keeps one across
     /// reboots, so its VNC clients stay connected); it must be <see cref="MachineConfig.VideoMemoryBytes"/> long. Null:
     /// the machine maps its own and unmaps it when disposed.</param>
-    public static MachineInstance Create(MachineConfig config, Stream serialOutput, KvmSystem? kvm = null, VideoMemory? videoMemory = null)
+    /// <param name="firmwareLog">With firmware, where its debug port's bytes go (the VMM's firmware log); null: nowhere.</param>
+    public static MachineInstance Create(MachineConfig config, Stream serialOutput, KvmSystem? kvm = null, VideoMemory? videoMemory = null,
+        Stream? firmwareLog = null)
     {
         config.EnsureBuildable();
 
-        var (kernel, initrd, commandLine, diskBoot) = LoadBootFiles(config);
+        // With firmware nothing is loaded: the BIOS is checked now, so a bad image fails before any KVM work.
+        var firmware = config.Firmware == FirmwareKind.Bios ? FirmwareImage.Load(config.FirmwarePath) : null;
+        var (kernel, initrd, commandLine, diskBoot) = firmware is null ? LoadBootFiles(config) : default;
 
         if (videoMemory is not null && videoMemory.Size != config.VideoMemoryBytes)
         {
@@ -139,7 +148,15 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             vm = kvm.CreateVm();
             memory = GuestMemory.Allocate(MemoryLayout.RamRegions(config.MemoryBytes));
             machine = new MachineInstance(config, kvm, vm, memory, videoMemory) { BootedFromDisk = diskBoot };
-            machine.Build(kernel.Span, initrd.Span, commandLine, serialOutput);
+            if (firmware is null)
+            {
+                machine.Build(kernel.Span, initrd.Span, commandLine, serialOutput);
+            }
+            else
+            {
+                machine.BuildForFirmware(firmware, serialOutput, firmwareLog);
+            }
+
             return machine;
         }
         catch
@@ -211,12 +228,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
 
     private void Build(ReadOnlySpan<byte> kernel, ReadOnlySpan<byte> initrd, string commandLine, Stream serialOutput)
     {
-        _vm.SetTssAddress(MemoryLayout.KvmTss);
-        _vm.SetIdentityMapAddress(MemoryLayout.KvmIdentityMap);
-        _vm.CreateIrqchip();
-        _vm.CreatePit2();
-        _msi = new MsiRouter(_vm);
-        _msi.Install();
+        CreateChipset();
         uint slot = RamSlotBase;
         foreach (var region in Memory.Regions)
         {
@@ -230,7 +242,38 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         Boot = KernelLoader.Load(Memory, Config.MemoryBytes, kernel, initrd, commandLine, screen);
         byte[] mpTable = MpTable.Build(MemoryLayout.MpTable, Config.CpuCount, _pci!.InterruptRoutes);
         mpTable.CopyTo(Memory.GetSpan(MemoryLayout.MpTable, mpTable.Length));
+        CreateVcpus();
+    }
 
+    /// <summary>
+    /// A machine for a BIOS: its flash and shadow-RAM map instead of one RAM slot per region, the firmware's debug port,
+    /// the same devices, and the BSP at the reset vector. The BIOS places the BARs and writes its own tables (MP, ACPI).
+    /// </summary>
+    private void BuildForFirmware(FirmwareImage firmware, Stream serialOutput, Stream? firmwareLog)
+    {
+        CreateChipset();
+        _bios = BiosMemory.Map(_vm, Memory, firmware, Mmio);
+        AttachDevices(serialOutput);
+        FirmwareDebugPort = new DebugConsolePort(firmwareLog);
+        Ports.Register(DebugConsolePort.SeaBiosPort, 1, FirmwareDebugPort);
+        AttachPciDevices();
+        Boot = BootPlan.Firmware;
+        CreateVcpus();
+    }
+
+    /// <summary>KVM's real-mode helpers, the in-kernel irqchip and PIT, and MSI routing: every machine's first step.</summary>
+    private void CreateChipset()
+    {
+        _vm.SetTssAddress(MemoryLayout.KvmTss);
+        _vm.SetIdentityMapAddress(MemoryLayout.KvmIdentityMap);
+        _vm.CreateIrqchip();
+        _vm.CreatePit2();
+        _msi = new MsiRouter(_vm);
+        _msi.Install();
+    }
+
+    private void CreateVcpus()
+    {
         var supported = _kvm.GetSupportedCpuid();
         for (int id = 0; id < Config.CpuCount; id++)
         {
@@ -276,7 +319,12 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             }
         }
 
-        _pci.PlaceBars();
+        // Without firmware we place the BARs as firmware would; a BIOS places them itself (and sizes them first, which
+        // with decoding already on would map each BAR at all ones for a moment).
+        if (Config.Firmware == FirmwareKind.None)
+        {
+            _pci.PlaceBars();
+        }
     }
 
     /// <summary>
@@ -328,8 +376,30 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             ["unclaimed_writes"] = Mmio.UnclaimedWrites,
         }),
         .. _pci?.Stats() ?? [],
+        .. FirmwareStats(),
         .. Display is null ? (IEnumerable<DeviceStats>)[] : [Display.Stats()],
     ];
+
+    private IEnumerable<DeviceStats> FirmwareStats()
+    {
+        if (_bios is null || FirmwareDebugPort is null)
+        {
+            yield break;
+        }
+
+        yield return new DeviceStats("bios", "bios-memory", new Dictionary<string, long>
+        {
+            ["rom_writes"] = _bios.Ignored.Writes,
+            ["empty_reads"] = _bios.Ignored.Reads,
+            ["remap_failures"] = _bios.RemapFailures,
+        });
+        yield return new DeviceStats("debugcon", "isa-debugcon", new Dictionary<string, long>
+        {
+            ["bytes"] = FirmwareDebugPort.BytesWritten,
+            ["bad_accesses"] = FirmwareDebugPort.BadAccesses,
+            ["output_failures"] = FirmwareDebugPort.OutputFailures,
+        });
+    }
 
     public void Start()
     {
@@ -478,6 +548,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         _events.Dispose();
         _msi?.Dispose();
         _vm.Dispose();
+        _bios?.Dispose();
         Memory.Dispose();
         ((IDisposable?)_ownedVideoMemory)?.Dispose();
     }
