@@ -1,4 +1,5 @@
 using Platform.Devices.Display;
+using Platform.Devices.Firmware;
 using Platform.Devices.Legacy;
 using Platform.Devices.Virtio.Input;
 using Platform.Engine.Boot;
@@ -80,6 +81,9 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     public I8042Controller Keyboard { get; private set; } = null!;
 
     public CmosRtc Rtc { get; private set; } = null!;
+
+    /// <summary>fw_cfg at ports 0x510–0x51B, what the BIOS learns the machine from; null without firmware.</summary>
+    public FwCfgDevice? FirmwareConfig { get; private set; }
 
     /// <summary>Port 0x402, where SeaBIOS logs; null without firmware.</summary>
     public DebugConsolePort? FirmwareDebugPort { get; private set; }
@@ -257,6 +261,9 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         FirmwareDebugPort = new DebugConsolePort(firmwareLog);
         Ports.Register(DebugConsolePort.SeaBiosPort, 1, FirmwareDebugPort);
         AttachPciDevices();
+        var diskSlots = _pci!.Virtio.Where(v => v.Kind == "virtio-blk").Select(v => v.Pci.DeviceNumber).ToList();
+        FirmwareConfig = new FwCfgDevice(Firmware.FirmwareConfig.Build(Config, Memory.Regions, diskSlots), Memory);
+        Ports.Register(FwCfgDevice.BasePort, FwCfgDevice.PortCount, FirmwareConfig);
         Boot = BootPlan.Firmware;
         CreateVcpus();
     }
@@ -382,7 +389,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
 
     private IEnumerable<DeviceStats> FirmwareStats()
     {
-        if (_bios is null || FirmwareDebugPort is null)
+        if (_bios is null || FirmwareDebugPort is null || FirmwareConfig is null)
         {
             yield break;
         }
@@ -392,6 +399,12 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             ["rom_writes"] = _bios.Ignored.Writes,
             ["empty_reads"] = _bios.Ignored.Reads,
             ["remap_failures"] = _bios.RemapFailures,
+        });
+        yield return new DeviceStats("fw_cfg", "fw_cfg", new Dictionary<string, long>
+        {
+            ["dma_transfers"] = FirmwareConfig.DmaTransfers,
+            ["dma_errors"] = FirmwareConfig.DmaErrors,
+            ["bad_accesses"] = FirmwareConfig.BadAccesses,
         });
         yield return new DeviceStats("debugcon", "isa-debugcon", new Dictionary<string, long>
         {
