@@ -303,11 +303,11 @@ public sealed class MachineInstance : IVcpuController, IDisposable
 
     /// <summary>
     /// The PCI bus and its virtio devices: disks, NICs, then the rng, each in the next slot, BARs placed last (the
-    /// ioeventfds are registered as they land).
+    /// ioeventfds are registered as they land). With firmware the i440FX and PIIX3 come first, as in QEMU's pc machine.
     /// </summary>
     private void AttachPciDevices()
     {
-        _pci = new PciDevices(this, _vm, Memory, _msi!, _events);
+        _pci = new PciDevices(this, _vm, Memory, _msi!, _events, _bios);
         _pci.AttachDisks(Config.Disks);
         _pci.AttachNics(Config.Nics);
         if (Config.Rng)

@@ -30,4 +30,28 @@ public sealed class FirmwareBootTests
         text.Should().Contain("BUILD: gcc");
         machine.FirmwareDebugPort!.BytesWritten.Should().BePositive();
     }
+
+    [Fact]
+    public async Task SeaBIOS_finds_QEMUs_chipset_and_fw_cfg_shadows_itself_and_finds_nothing_to_boot()
+    {
+        var serial = new SerialCapture();
+        var log = new SerialCapture();
+        using var machine = MachineInstance.Create(Bios(), serial, firmwareLog: log);
+        machine.Start();
+
+        await serial.WaitForAsync("No bootable device.", BiosTimeout);
+
+        log.Text.Should().Contain("Running on QEMU (i440fx)").And.Contain("Found QEMU fw_cfg")
+            .And.Contain("QEMU fw_cfg DMA interface supported")
+            .And.Contain("qemu/e820: addr 0x0000000000000000 len 0x0000000008000000 [RAM]")
+            .And.Contain("Relocating init from", "shadow RAM at 0xE0000-0xFFFFF became writable and held the copy")
+            .And.Contain("PIIX3/PIIX4 init: elcr=00 0c")
+            .And.Contain("sercon: using ioport 0x3f8", "no display: SeaBIOS's screen goes to COM1")
+            .And.NotContain("Unable to unlock ram").And.NotContain("WARNING");
+        serial.Text.Should().Contain("SeaBIOS (version");
+        var bios = machine.GetDeviceStats().Single(d => d.Name == "bios");
+        bios.Counters["remap_failures"].Should().Be(0);
+        Enumerable.Range(0, 4).Select(machine.PciDevices.IsaBridge!.PirqRoute).Should().Equal(10, 10, 11, 11);
+        machine.GetDeviceStats().Single(d => d.Name == "fw_cfg").Counters["dma_errors"].Should().Be(0);
+    }
 }
