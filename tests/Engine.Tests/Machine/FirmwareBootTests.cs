@@ -32,6 +32,30 @@ public sealed class FirmwareBootTests
     }
 
     [Fact]
+    public async Task SeaBIOS_boots_the_MBR_guest_from_virtio_blk_and_its_BIOS_calls_answer()
+    {
+        var serial = new SerialCapture();
+        var log = new SerialCapture();
+        using var machine = MachineInstance.Create(Bios(new DiskOptions(TestGuests.BootImage("mbr"), ReadOnly: true)), serial, firmwareLog: log);
+        machine.Start();
+
+        var exit = await machine.Exited.WaitAsync(BiosTimeout, TestContext.Current.CancellationToken);
+
+        string output = serial.Text;
+        output.Should().Contain("PLATFORM-TEST mbr PASS", $"the guest printed:\n{output}")
+            .And.Contain("mbr: int 13h extended read of sectors 1-2: second stage intact")
+            .And.Contain("mbr: booted from drive 0x80")
+            .And.Contain("mbr: int 10h teletype says hello", "SeaBIOS's serial console carries int 10h to COM1")
+            .And.Contain("mbr: int 10h returned and the BIOS timer ticked 3 times")
+            .And.Contain("mbr: int 14h writes this line")
+            .And.Contain("mbr: int 13h drive parameters: sectors 0x00000800 of 0x00000200")
+            .And.Contain("mbr: e820 0000000000000000 000000000009fc00 01")
+            .And.Contain("mbr: e820 has RAM at 0 and at 1 MiB");
+        log.Text.Should().Contain("Searching bootorder for: /pci@i0cf8/*@2").And.Contain("Booting from Hard Disk...");
+        exit.Reason.Should().Be(MachineExitReason.Reset, "the guest ends with the i8042 reset pulse");
+    }
+
+    [Fact]
     public async Task SeaBIOS_finds_QEMUs_chipset_and_fw_cfg_shadows_itself_and_finds_nothing_to_boot()
     {
         var serial = new SerialCapture();
