@@ -85,7 +85,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     /// <summary>fw_cfg at ports 0x510–0x51B, what the BIOS learns the machine from; null without firmware.</summary>
     public FwCfgDevice? FirmwareConfig { get; private set; }
 
-    /// <summary>Port 0x402, where SeaBIOS logs; null without firmware.</summary>
+    /// <summary>Port 0x402, where SeaBIOS logs; null without firmware or without a firmware log to write to.</summary>
     public DebugConsolePort? FirmwareDebugPort { get; private set; }
 
     public BootPlan Boot { get; private set; } = null!;
@@ -126,7 +126,8 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     /// <param name="videoMemory">The display's video memory when it must outlive this boot (the VMM keeps one across
     /// reboots, so its VNC clients stay connected); it must be <see cref="MachineConfig.VideoMemoryBytes"/> long. Null:
     /// the machine maps its own and unmaps it when disposed.</param>
-    /// <param name="firmwareLog">With firmware, where its debug port's bytes go (the VMM's firmware log); null: nowhere.</param>
+    /// <param name="firmwareLog">With firmware, where its debug port's bytes go (the VMM's firmware log); null: no debug
+    /// port, so the firmware does not log at all.</param>
     public static MachineInstance Create(MachineConfig config, Stream serialOutput, KvmSystem? kvm = null, VideoMemory? videoMemory = null,
         Stream? firmwareLog = null)
     {
@@ -258,8 +259,14 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         CreateChipset();
         _bios = BiosMemory.Map(_vm, Memory, firmware, Mmio);
         AttachDevices(serialOutput);
-        FirmwareDebugPort = new DebugConsolePort(firmwareLog);
-        Ports.Register(DebugConsolePort.SeaBiosPort, 1, FirmwareDebugPort);
+        if (firmwareLog is not null)
+        {
+            // Only when someone reads the log, as QEMU's isa-debugcon: SeaBIOS logs only to a port that answers, and
+            // each byte of its log is an exit (about 0.2 s of a boot under PVM).
+            FirmwareDebugPort = new DebugConsolePort(firmwareLog);
+            Ports.Register(DebugConsolePort.SeaBiosPort, 1, FirmwareDebugPort);
+        }
+
         AttachPciDevices();
         var diskSlots = _pci!.Virtio.Where(v => v.Kind == "virtio-blk").Select(v => v.Pci.DeviceNumber).ToList();
         FirmwareConfig = new FwCfgDevice(Firmware.FirmwareConfig.Build(Config, Memory.Regions, diskSlots), Memory);
@@ -389,7 +396,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
 
     private IEnumerable<DeviceStats> FirmwareStats()
     {
-        if (_bios is null || FirmwareDebugPort is null || FirmwareConfig is null)
+        if (_bios is null || FirmwareConfig is null)
         {
             yield break;
         }
@@ -406,12 +413,15 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             ["dma_errors"] = FirmwareConfig.DmaErrors,
             ["bad_accesses"] = FirmwareConfig.BadAccesses,
         });
-        yield return new DeviceStats("debugcon", "isa-debugcon", new Dictionary<string, long>
+        if (FirmwareDebugPort is not null)
         {
-            ["bytes"] = FirmwareDebugPort.BytesWritten,
-            ["bad_accesses"] = FirmwareDebugPort.BadAccesses,
-            ["output_failures"] = FirmwareDebugPort.OutputFailures,
-        });
+            yield return new DeviceStats("debugcon", "isa-debugcon", new Dictionary<string, long>
+            {
+                ["bytes"] = FirmwareDebugPort.BytesWritten,
+                ["bad_accesses"] = FirmwareDebugPort.BadAccesses,
+                ["output_failures"] = FirmwareDebugPort.OutputFailures,
+            });
+        }
     }
 
     public void Start()
