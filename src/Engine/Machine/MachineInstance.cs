@@ -269,7 +269,8 @@ public sealed class MachineInstance : IVcpuController, IDisposable
 
         AttachPciDevices();
         var diskSlots = _pci!.Virtio.Where(v => v.Kind == "virtio-blk").Select(v => v.Pci.DeviceNumber).ToList();
-        FirmwareConfig = new FwCfgDevice(Firmware.FirmwareConfig.Build(Config, Memory.Regions, diskSlots), Memory);
+        var leaf1 = _kvm.GetSupportedCpuid().FirstOrDefault(e => e.Function == 1);
+        FirmwareConfig = new FwCfgDevice(Firmware.FirmwareConfig.Build(Config, Memory.Regions, diskSlots, leaf1.Eax | (ulong)leaf1.Edx << 32), Memory);
         Ports.Register(FwCfgDevice.BasePort, FwCfgDevice.PortCount, FirmwareConfig);
         Boot = BootPlan.Firmware;
         CreateVcpus();

@@ -41,12 +41,47 @@ public sealed class FirmwareConfigTests
         using var memory = GuestMemory.Allocate([(0, 1 << 20)]);
         var device = new FwCfgDevice(contents, memory);
 
-        contents.FileNames.Should().Equal("bootorder", "etc/boot-menu-wait", "etc/e820");
+        contents.FileNames.Should().Equal("bootorder", "etc/boot-menu-wait", "etc/e820", "etc/smbios/smbios-anchor", "etc/smbios/smbios-tables");
         Item(device, FwCfgKeys.NoGraphic, 2).Should().Equal(1, 0);
         Item(device, FwCfgKeys.BootMenu, 2).Should().Equal(0, 0);
         Item(device, FwCfgKeys.CpuCount, 2).Should().Equal(2, 0);
         Item(device, FwCfgKeys.MaxCpus, 2).Should().Equal(2, 0);
         Item(device, FwCfgKeys.Irq0Override, 4).Should().Equal(1, 0, 0, 0);
+    }
+
+    [Fact]
+    public void The_SMBIOS_tables_are_well_formed_and_the_entry_point_describes_them()
+    {
+        var (tables, anchor) = SmbiosTables.Build(3ul << 30, 17ul << 30, cpuCount: 2, processorId: 0x0F8BFBFF_000806F8);
+
+        anchor.Length.Should().Be(0x1F);
+        Encoding.ASCII.GetString(anchor, 0, 4).Should().Be("_SM_");
+        Encoding.ASCII.GetString(anchor, 0x10, 5).Should().Be("_DMI_");
+        anchor.Aggregate(0, (sum, b) => sum + b).Should().Match(sum => sum % 256 == 0, "the whole entry point sums to 0");
+        anchor.Skip(0x10).Aggregate(0, (sum, b) => sum + b).Should().Match(sum => sum % 256 == 0, "so does its intermediate part");
+        BinaryPrimitives.ReadUInt16LittleEndian(anchor.AsSpan(0x16)).Should().Be((ushort)tables.Length);
+
+        // Walk the structures as SeaBIOS's smbios_next does: formatted part, then strings up to a double NUL.
+        var types = new List<byte>();
+        int at = 0, maxSize = 0;
+        while (at < tables.Length)
+        {
+            int start = at;
+            types.Add(tables[at]);
+            at += tables[at + 1];
+            while (tables[at] != 0 || tables[at + 1] != 0)
+            {
+                at++;
+            }
+
+            at += 2;
+            maxSize = Math.Max(maxSize, at - start);
+        }
+
+        at.Should().Be(tables.Length);
+        types.Should().Equal(1, 3, 4, 4, 16, 17, 17, 19, 19, 32, 127);
+        BinaryPrimitives.ReadUInt16LittleEndian(anchor.AsSpan(0x1C)).Should().Be((ushort)types.Count);
+        BinaryPrimitives.ReadUInt16LittleEndian(anchor.AsSpan(8)).Should().Be((ushort)maxSize);
     }
 
     private static byte[] Item(FwCfgDevice device, ushort key, int length)

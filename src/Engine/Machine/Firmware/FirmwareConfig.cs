@@ -8,8 +8,8 @@ namespace Platform.Engine.Machine.Firmware;
 /// <summary>
 /// What the machine tells its BIOS through fw_cfg, as QEMU's pc machine does for SeaBIOS: the items SeaBIOS's QEMU
 /// platform code reads (RAM size, vCPUs, NUMA, the boot menu, IRQ 0's override, no legacy ACPI or SMBIOS) and the files
-/// <c>etc/e820</c> (the memory map SeaBIOS starts from), <c>bootorder</c> (the disks by PCI slot) and
-/// <c>etc/boot-menu-wait</c>.
+/// <c>etc/e820</c> (the memory map SeaBIOS starts from), <c>bootorder</c> (the disks by PCI slot),
+/// <c>etc/boot-menu-wait</c> and the SMBIOS tables (<see cref="SmbiosTables"/>).
 /// </summary>
 internal static class FirmwareConfig
 {
@@ -18,7 +18,8 @@ internal static class FirmwareConfig
 
     /// <param name="ram">Guest RAM as mapped: below the PCI hole, then above 4 GiB.</param>
     /// <param name="diskSlots">Each disk's PCI device number, boot order first.</param>
-    public static FwCfgContents Build(MachineConfig config, IReadOnlyList<MemoryRegion> ram, IReadOnlyList<int> diskSlots)
+    /// <param name="processorId">CPUID leaf 1's EAX and EDX, for SMBIOS's processor structures.</param>
+    public static FwCfgContents Build(MachineConfig config, IReadOnlyList<MemoryRegion> ram, IReadOnlyList<int> diskSlots, ulong processorId = 0)
     {
         var contents = new FwCfgContents()
             .AddItem(FwCfgKeys.RamSize, config.MemoryBytes)
@@ -35,6 +36,10 @@ internal static class FirmwareConfig
             .AddItem(FwCfgKeys.E820Table, 0u);
         contents.AddFile("etc/e820", E820(ram));
         contents.AddFile("etc/boot-menu-wait", [0, 0]);
+        ulong below4G = ram.Where(r => r.GuestAddress < MemoryLayout.FourGiB).Aggregate(0UL, (sum, r) => sum + r.Size);
+        var (tables, anchor) = SmbiosTables.Build(below4G, config.MemoryBytes - below4G, config.CpuCount, processorId);
+        contents.AddFile("etc/smbios/smbios-tables", tables);
+        contents.AddFile("etc/smbios/smbios-anchor", anchor);
         if (diskSlots.Count > 0)
         {
             contents.AddFile("bootorder", BootOrder(diskSlots));
