@@ -9,9 +9,12 @@ public sealed class FirmwareBootTests
 {
     private static readonly TimeSpan BiosTimeout = TimeSpan.FromSeconds(60);
 
-    private static MachineConfig Bios(params DiskOptions[] disks) => new()
+    private static MachineConfig Bios(params DiskOptions[] disks) => Bios(1, disks);
+
+    private static MachineConfig Bios(int cpus, params DiskOptions[] disks) => new()
     {
         Firmware = FirmwareKind.Bios,
+        CpuCount = cpus,
         MemoryBytes = 128ul << 20,
         Display = DisplayKind.None,
         Disks = disks,
@@ -31,12 +34,14 @@ public sealed class FirmwareBootTests
         machine.FirmwareDebugPort!.BytesWritten.Should().BePositive();
     }
 
-    [Fact]
-    public async Task SeaBIOS_boots_the_MBR_guest_from_virtio_blk_and_its_BIOS_calls_answer()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task SeaBIOS_boots_the_MBR_guest_from_virtio_blk_and_its_BIOS_calls_answer(int cpus)
     {
         var serial = new SerialCapture();
         var log = new SerialCapture();
-        using var machine = MachineInstance.Create(Bios(new DiskOptions(TestGuests.BootImage("mbr"), ReadOnly: true)), serial, firmwareLog: log);
+        using var machine = MachineInstance.Create(Bios(cpus, new DiskOptions(TestGuests.BootImage("mbr"), ReadOnly: true)), serial, firmwareLog: log);
         machine.Start();
 
         var exit = await machine.Exited.WaitAsync(BiosTimeout, TestContext.Current.CancellationToken);
@@ -51,8 +56,11 @@ public sealed class FirmwareBootTests
             .And.Contain("mbr: int 13h drive parameters: sectors 0x00000800 of 0x00000200")
             .And.Contain("mbr: e820 0000000000000000 000000000009fc00 01")
             .And.Contain("mbr: e820 has RAM at 0 and at 1 MiB");
-        log.Text.Should().Contain("Searching bootorder for: /pci@i0cf8/*@2").And.Contain("Booting from Hard Disk...");
+        log.Text.Should().Contain("Searching bootorder for: /pci@i0cf8/*@2").And.Contain("Booting from Hard Disk...")
+            .And.Contain($"Found {cpus} cpu(s) max supported {cpus} cpu(s)", "SeaBIOS woke every AP with INIT-SIPI");
         exit.Reason.Should().Be(MachineExitReason.Reset, "the guest ends with the i8042 reset pulse");
+        var chipset = (Platform.Devices.Pci.I440fxHostBridgeFunction)machine.Pci.Devices[0]!;
+        chipset.Mode(0).Should().Be(Platform.Devices.Pci.ShadowRamMode.ReadOnly, "SeaBIOS write-protects its shadow copy before booting");
     }
 
     [Fact]
