@@ -162,5 +162,31 @@ while True:
     fi
 fi
 
+# Boot sectors: SeaBIOS boots the image from a virtio-blk disk; -nographic puts SeaBIOS's screen (int 10h) on COM1.
+# run_boot NAME EXPECT
+run_boot() {
+    local name=$1 expect=$2
+    local log; log=$(mktemp)
+    local start=$SECONDS
+    timeout "$TIMEOUT" "$QEMU" -M "$MACHINE" -accel "$ACCEL" -m 128 -bios /usr/share/seabios/bios.bin -nographic -nodefaults \
+        -serial stdio -monitor none -no-reboot -drive "if=none,id=d0,file=$B/$name.img,format=raw,readonly=on" \
+        -device virtio-blk-pci,drive=d0,disable-legacy=on </dev/null 2>&1 | tr -d '\r' >"$log"
+    local verdict=ok
+    grep -q "^PLATFORM-TEST $name PASS" "$log" || verdict=FAIL
+    grep -qF -- "$expect" "$log" || verdict=FAIL
+    printf '%-4s %-8s %-28s (%ss)\n' "$verdict" "$name" "SeaBIOS from virtio-blk" "$((SECONDS - start))"
+    if [[ $verdict != ok ]]; then
+        failures=$((failures + 1))
+        sed 's/^/    | /' "$log" | tail -20
+    fi
+    rm -f "$log"
+}
+
+if [[ $MACHINE == microvm* ]]; then
+    pick mbr && echo "skip mbr      (microvm's qboot boots no disks here)"
+else
+    pick mbr && run_boot mbr "mbr: int 10h teletype says hello"
+fi
+
 echo "$failures failure(s)"
 [[ $failures -eq 0 ]]

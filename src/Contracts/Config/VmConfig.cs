@@ -16,6 +16,19 @@ namespace Platform.Contracts.Config;
 /// </example>
 public sealed record VmConfig
 {
+    /// <summary>Debian's SeaBIOS (package <c>seabios</c>): the BIOS image <see cref="FirmwareKind.Bios"/> runs unless <see cref="Bios"/> names another.</summary>
+    public const string DebianSeaBios = "/usr/share/seabios/bios.bin";
+
+    /// <summary><see cref="FirmwareKind.Bios"/>: SeaBIOS boots the disks; kernel, initrd, cmdline and boot are then left out.</summary>
+    public FirmwareKind Firmware { get; set; } = FirmwareKind.None;
+
+    /// <summary>The BIOS image with <see cref="FirmwareKind.Bios"/>; left out: <see cref="DebianSeaBios"/>.</summary>
+    public string? Bios { get; set; }
+
+    /// <summary>A host file that gets what the firmware writes to its debug port 0x402 (SeaBIOS's log), as QEMU's isa-debugcon.</summary>
+    [JsonPropertyName("firmware_log")]
+    public string? FirmwareLog { get; set; }
+
     public BootSource Boot { get; set; } = BootSource.Kernel;
 
     /// <summary>The kernel file (bzImage, or an ELF kernel with a PVH note); required when booting a kernel.</summary>
@@ -62,6 +75,10 @@ public sealed record VmConfig
     [JsonPropertyName("runtime_dir")]
     public string? RuntimeDir { get; set; }
 
+    /// <summary>The BIOS image the machine runs, defaults applied (meaningless without firmware).</summary>
+    [JsonIgnore]
+    public string EffectiveBios => Bios ?? DebianSeaBios;
+
     /// <summary>The command line the kernel gets, defaults applied.</summary>
     [JsonIgnore]
     public string EffectiveCommandLine => CommandLine ?? (Boot == BootSource.Disk ? "" : "console=ttyS0");
@@ -69,6 +86,10 @@ public sealed record VmConfig
     /// <summary>The input devices the machine gets, defaults applied (meaningless without a display).</summary>
     [JsonIgnore]
     public InputKind EffectiveInput => Input ?? InputKind.Virtio;
+
+    /// <summary>PCI slots the chipset takes besides the host bridge: with firmware, the PIIX3 ISA bridge at 00:01.0.</summary>
+    [JsonIgnore]
+    public int ChipsetPciDevices => Firmware == FirmwareKind.Bios ? 1 : 0;
 
     /// <summary>PCI functions the display brings: the std-vga, and with virtio input a tablet and a keyboard.</summary>
     [JsonIgnore]

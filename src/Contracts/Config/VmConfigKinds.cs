@@ -13,6 +13,18 @@ public enum BootSource
     Disk,
 }
 
+/// <summary>What runs first when the machine starts.</summary>
+public enum FirmwareKind
+{
+    /// <summary>No firmware: the VMM loads the kernel itself (<see cref="BootSource"/>) and enters it directly.</summary>
+    None,
+    /// <summary>
+    /// SeaBIOS, as QEMU's pc machine runs it: the vCPU starts at the reset vector in the BIOS image and the BIOS boots
+    /// the disks (boot sectors, boot loaders), so any PC operating system can boot.
+    /// </summary>
+    Bios,
+}
+
 /// <summary>What to do when the guest resets (i8042 pulse, triple fault, reset system event).</summary>
 public enum RebootPolicy
 {

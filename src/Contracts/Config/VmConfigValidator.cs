@@ -35,6 +35,7 @@ public static class VmConfigValidator
         }
 
         // JSON may carry an enum as a number; only the named values mean anything.
+        CheckEnum("firmware", config.Firmware, Add);
         CheckEnum("boot", config.Boot, Add);
         CheckEnum("on_reboot", config.OnReboot, Add);
         CheckEnum("display", config.Display, Add);
@@ -48,10 +49,10 @@ public static class VmConfigValidator
         CheckDisks(config.Disks, Add);
         CheckNics(config.Nics, Add);
 
-        int pciDevices = config.Disks.Count + config.Nics.Count + (config.Rng ? 1 : 0) + config.DisplayPciDevices;
+        int pciDevices = config.Disks.Count + config.Nics.Count + (config.Rng ? 1 : 0) + config.DisplayPciDevices + config.ChipsetPciDevices;
         if (pciDevices > VmConfigLimits.MaxPciDevices)
         {
-            Add("disks", $"at most {VmConfigLimits.MaxPciDevices} PCI devices (disks, NICs, the rng, the display and its input devices together; got {pciDevices})");
+            Add("disks", $"at most {VmConfigLimits.MaxPciDevices} PCI devices (disks, NICs, the rng, the display and its input devices, and with firmware the ISA bridge, together; got {pciDevices})");
         }
 
         if (config.Display == DisplayKind.None && config.Input is not null)
@@ -99,9 +100,25 @@ public static class VmConfigValidator
 
     private static void CheckBoot(VmConfig config, Action<string, string> add)
     {
-        if (!Enum.IsDefined(config.Boot))
+        if (!Enum.IsDefined(config.Boot) || !Enum.IsDefined(config.Firmware))
         {
             return; // Said already; what else is needed depends on which boot was meant.
+        }
+
+        if (config.Firmware == FirmwareKind.Bios)
+        {
+            CheckFirmwareBoot(config, add);
+            return;
+        }
+
+        if (config.Bios is not null)
+        {
+            add("bios", "names the BIOS image that firmware bios runs: set firmware to bios, or leave it out");
+        }
+
+        if (config.FirmwareLog is not null)
+        {
+            add("firmware_log", "gets the firmware's debug output: set firmware to bios, or leave it out");
         }
 
         if (config.Boot == BootSource.Kernel)
@@ -127,6 +144,46 @@ public static class VmConfigValidator
         if (config.Disks.Count == 0)
         {
             add("disks", "boot is disk, so the first disk is booted: give one");
+        }
+    }
+
+    /// <summary>With firmware the BIOS boots the disks: nothing may say what the VMM would load instead.</summary>
+    private static void CheckFirmwareBoot(VmConfig config, Action<string, string> add)
+    {
+        const string Why = "with firmware bios the BIOS boots from the disks";
+        if (config.Boot == BootSource.Disk)
+        {
+            add("boot", $"disk makes the VMM read the kernel from the disk itself; {Why}: leave boot out");
+        }
+
+        if (config.Kernel is not null)
+        {
+            add("kernel", $"must be left out: {Why}");
+        }
+
+        if (config.Initrd is not null)
+        {
+            add("initrd", $"must be left out: {Why}");
+        }
+
+        if (config.CommandLine is not null)
+        {
+            add("cmdline", $"must be left out: {Why}, and the boot loader on the disk gives the kernel its command line");
+        }
+
+        CheckPath("bios", config.Bios, $"name the BIOS image, or leave it out for Debian's SeaBIOS ({VmConfig.DebianSeaBios})", add);
+        CheckPath("firmware_log", config.FirmwareLog, "name the file, or leave it out", add);
+    }
+
+    private static void CheckPath(string field, string? path, string fix, Action<string, string> add)
+    {
+        if (path is { Length: 0 })
+        {
+            add(field, $"is empty: {fix}");
+        }
+        else if (path is not null && path.Contains('\0', StringComparison.Ordinal))
+        {
+            add(field, "contains a NUL character");
         }
     }
 

@@ -33,7 +33,8 @@ namespace Platform.Devices.Legacy;
 /// </para>
 /// <para>
 /// Bytes 0x0E–0x7F are plain CMOS storage (the century, 0x32, aside), with QEMU's memory-size fields filled in
-/// from the constructor. One lock serializes vCPU accesses and timer callbacks.
+/// from the constructor, and the equipment byte, QEMU's default boot order (hard disk, floppy, CD-ROM) and the vCPU count
+/// (0x5F) as QEMU's pc machine sets them for SeaBIOS. One lock serializes vCPU accesses and timer callbacks.
 /// </para>
 /// </remarks>
 public sealed class CmosRtc : IBusDevice, IDisposable
@@ -95,6 +96,15 @@ public sealed class CmosRtc : IBusDevice, IDisposable
     private const int CmosMemoryAbove16MLow = 0x34;   // 64 KiB units between 16 MiB and 4 GiB, capped
     private const int CmosMemoryAbove4GLow = 0x5B;    // 64 KiB units above 4 GiB, three bytes
 
+    // The rest of what QEMU's pc_cmos_init sets for the BIOS: equipment, boot order, vCPUs.
+    private const int CmosFloppyTypes = 0x10;
+    private const int CmosEquipment = 0x14;
+    private const int CmosBootOrder1 = 0x38;          // third boot device in the high nibble; bit 0 skips the floppy signature check
+    private const int CmosBootOrder2 = 0x3D;          // second boot device high, first low
+    private const int CmosCpuCountLessOne = 0x5F;
+    private const byte EquipmentFpu = 0b0000_0010, EquipmentPs2Mouse = 0b0000_0100;
+    private const byte BootFloppy = 1, BootHardDisk = 2, BootCdrom = 3;
+
     private const ulong KiB = 1024;
     private const ulong MiB = 1024 * KiB;
 
@@ -119,7 +129,7 @@ public sealed class CmosRtc : IBusDevice, IDisposable
     private bool _irqAsserted;
     private bool _disposed;
 
-    public CmosRtc(TimeProvider time, IInterruptLine irq8, ulong memoryBelow4GiB = 0, ulong memoryAbove4GiB = 0)
+    public CmosRtc(TimeProvider time, IInterruptLine irq8, ulong memoryBelow4GiB = 0, ulong memoryAbove4GiB = 0, int cpuCount = 1)
     {
         ArgumentNullException.ThrowIfNull(time);
         ArgumentNullException.ThrowIfNull(irq8);
@@ -130,6 +140,7 @@ public sealed class CmosRtc : IBusDevice, IDisposable
         _cmos[RegB] = BDefault;
         _cmos[RegD] = DValidRam;
         WriteMemorySizes(memoryBelow4GiB, memoryAbove4GiB);
+        WritePcConfiguration(cpuCount);
 
         DateTimeOffset now = time.GetUtcNow();
         _periodicBase = now;
@@ -550,6 +561,15 @@ public sealed class CmosRtc : IBusDevice, IDisposable
         ulong above4G = Math.Min(above4GiB / (64 * KiB), 0xFF_FFFF);
         WriteWord(CmosMemoryAbove4GLow, above4G);
         _cmos[CmosMemoryAbove4GLow + 2] = (byte)(above4G >> 16);
+    }
+
+    private void WritePcConfiguration(int cpuCount)
+    {
+        _cmos[CmosFloppyTypes] = 0; // no floppy drives
+        _cmos[CmosEquipment] = EquipmentFpu | EquipmentPs2Mouse;
+        _cmos[CmosBootOrder2] = BootFloppy << 4 | BootHardDisk;
+        _cmos[CmosBootOrder1] = BootCdrom << 4;
+        _cmos[CmosCpuCountLessOne] = (byte)Math.Clamp(cpuCount - 1, 0, 255);
     }
 
     private void WriteWord(int register, ulong value)

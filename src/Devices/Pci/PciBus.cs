@@ -15,10 +15,12 @@ public sealed class PciBus
     private readonly Lock _windowLock = new();
     private WindowEntry[] _windowEntries = [];
 
-    public PciBus(IPciBarObserver? observer = null)
+    /// <param name="hostBridge">The function at 00:00.0: a plain <see cref="PciHostBridgeFunction"/> unless a machine
+    /// needs a particular chipset's (the i440FX a BIOS looks for).</param>
+    public PciBus(IPciBarObserver? observer = null, PciFunction? hostBridge = null)
     {
         Observer = observer;
-        Attach(0, new PciHostBridgeFunction());
+        Attach(0, hostBridge ?? new PciHostBridgeFunction());
     }
 
     public IPciBarObserver? Observer { get; }

@@ -29,6 +29,7 @@ public sealed class VmmHost : IDisposable
     private readonly KvmSystem _kvm;
     private readonly Lock _lock = new();
     private readonly Stopwatch _uptime = new();
+    private readonly FileStream? _firmwareLog;
     private MachineInstance? _current;
     private MachineInstance? _prepared;
     private bool _quitRequested;
@@ -38,6 +39,19 @@ public sealed class VmmHost : IDisposable
     {
         _config = config;
         _serialOutput = serialOutput;
+        if (config.FirmwareLogPath is { } logPath)
+        {
+            // One file across reboots, appended to as QEMU's -chardev file does not (it truncates): a reboot's log
+            // follows the last boot's instead of replacing it.
+            _firmwareLog = new FileStream(logPath, new FileStreamOptions
+            {
+                Mode = FileMode.Append,
+                Access = FileAccess.Write,
+                Share = FileShare.Read,
+                BufferSize = 4096,
+            });
+        }
+
         _kvm = KvmSystem.Open();
         if (config.Display != DisplayKind.None)
         {
@@ -50,7 +64,7 @@ public sealed class VmmHost : IDisposable
 
     public event Action<VmmEvent>? Event;
 
-    /// <summary>Where a disk boot says what it found at each boot (the VMM's stderr, which the dashboard keeps in vmm.log).</summary>
+    /// <summary>Where a disk boot says what it found at each boot, and why a guest died (the VMM's stderr, which the dashboard keeps in vmm.log).</summary>
     public TextWriter? Log { get; init; }
 
     public VmRunState State { get; private set; } = VmRunState.Starting;
@@ -147,6 +161,7 @@ public sealed class VmmHost : IDisposable
                     SetState(VmRunState.Stopped, VmmEventKind.Shutdown, ControlProtocol.ShutdownReasons.GuestReset);
                     return VmmExitCode.GuestReset;
                 case MachineExitReason.Fatal:
+                    Log?.WriteLine($"platform-vmm: the guest died: {exit.Detail}");
                     SetState(VmRunState.Stopped, VmmEventKind.GuestPanicked, exit.Detail);
                     return VmmExitCode.GuestFatal;
                 default:
@@ -226,7 +241,7 @@ public sealed class VmmHost : IDisposable
 
     private MachineInstance CreateMachine()
     {
-        var machine = MachineInstance.Create(_config, _serialOutput, _kvm, Display?.VideoMemory);
+        var machine = MachineInstance.Create(_config, _serialOutput, _kvm, Display?.VideoMemory, _firmwareLog);
         if (machine.BootedFromDisk is { } disk && Log is { } log)
         {
             log.WriteLine($"platform-vmm: boot {Boots + 1}: {disk.Summary}");
@@ -272,6 +287,7 @@ public sealed class VmmHost : IDisposable
         Quit();
         _prepared?.Dispose();
         Display?.Dispose();
+        _firmwareLog?.Dispose();
         _kvm.Dispose();
     }
 }

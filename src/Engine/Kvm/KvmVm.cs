@@ -8,6 +8,9 @@ public sealed class KvmVm : IDisposable
     /// <summary>KVM_MEM_LOG_DIRTY_PAGES: the kernel records which pages of the slot the guest wrote.</summary>
     public const uint MemLogDirtyPages = 1;
 
+    /// <summary>KVM_MEM_READONLY: the guest reads the slot's memory, and its writes exit as MMIO (flash, write-protected shadow RAM).</summary>
+    public const uint MemReadOnly = 2;
+
     /// <summary>The page size of KVM's dirty log and memory slots on x86.</summary>
     public const ulong PageSize = 4096;
 

@@ -15,7 +15,8 @@ internal static class LegacyDevices
         machine.Ports.Register(0x60, I8042Controller.PortCount, i8042);
 
         ulong below4G = Math.Min(machine.Config.MemoryBytes, MemoryLayout.PciHoleStart);
-        var rtc = new CmosRtc(TimeProvider.System, new KvmIrqLine(vm, RtcGsi), below4G, machine.Config.MemoryBytes - below4G);
+        var rtc = new CmosRtc(TimeProvider.System, new KvmIrqLine(vm, RtcGsi), below4G, machine.Config.MemoryBytes - below4G,
+            machine.Config.CpuCount);
         machine.Ports.Register(0x70, CmosRtc.PortCount, rtc);
         return (i8042, rtc);
     }

@@ -10,6 +10,21 @@ public sealed record MachineConfig
     public const int MaxCpus = VmConfigLimits.MaxCpus;
     public const ulong MinMemory = (ulong)VmConfigLimits.MinMemoryMiB << 20;
 
+    /// <summary>
+    /// <see cref="FirmwareKind.Bios"/>: the machine runs the BIOS image at <see cref="FirmwarePath"/> from the reset vector
+    /// on a PC chipset (i440FX, PIIX3, fw_cfg) and loads no kernel; <see cref="Boot"/> and the kernel fields are unused.
+    /// </summary>
+    public FirmwareKind Firmware { get; init; } = FirmwareKind.None;
+
+    /// <summary>The BIOS image with <see cref="FirmwareKind.Bios"/>.</summary>
+    public string FirmwarePath { get; init; } = VmConfig.DebianSeaBios;
+
+    /// <summary>Where the firmware's debug port (0x402) output goes; null: nowhere.</summary>
+    public string? FirmwareLogPath { get; init; }
+
+    /// <summary>PCI slots the chipset takes besides the host bridge (the PIIX3 with firmware).</summary>
+    public int ChipsetPciDevices => Firmware == FirmwareKind.Bios ? 1 : 0;
+
     /// <summary>Where the kernel comes from; with <see cref="BootSource.Disk"/> there is no kernel or initrd path.</summary>
     public BootSource Boot { get; init; } = BootSource.Kernel;
 
@@ -72,6 +87,9 @@ public sealed record MachineConfig
         ArgumentNullException.ThrowIfNull(config);
         return new MachineConfig
         {
+            Firmware = config.Firmware,
+            FirmwarePath = config.EffectiveBios,
+            FirmwareLogPath = config.FirmwareLog,
             Boot = config.Boot,
             KernelPath = config.Kernel,
             InitrdPath = config.Initrd,
@@ -125,12 +143,19 @@ public sealed record MachineConfig
             throw new ArgumentException($"{CpuCount} vCPUs and {MemoryBytes} bytes of RAM cannot be built (1 to {MaxCpus} vCPUs, at least {MinMemory >> 20} MiB in whole pages).");
         }
 
-        if (Boot == BootSource.Kernel ? string.IsNullOrEmpty(KernelPath) : KernelPath is not null || InitrdPath is not null || Disks.Count == 0)
+        if (Firmware == FirmwareKind.Bios)
+        {
+            if (KernelPath is not null || InitrdPath is not null || Boot != BootSource.Kernel || string.IsNullOrEmpty(FirmwarePath))
+            {
+                throw new ArgumentException("A firmware boot needs a BIOS image and no kernel, initrd or disk boot.");
+            }
+        }
+        else if (Boot == BootSource.Kernel ? string.IsNullOrEmpty(KernelPath) : KernelPath is not null || InitrdPath is not null || Disks.Count == 0)
         {
             throw new ArgumentException(Boot == BootSource.Kernel ? "A kernel boot needs a kernel." : "A disk boot needs a disk and no kernel or initrd.");
         }
 
-        if (Disks.Count + Nics.Count + (Rng ? 1 : 0) + DisplayPciDevices > MaxPciDevices)
+        if (Disks.Count + Nics.Count + (Rng ? 1 : 0) + DisplayPciDevices + ChipsetPciDevices > MaxPciDevices)
         {
             throw new ArgumentException($"At most {MaxPciDevices} PCI devices fit.");
         }

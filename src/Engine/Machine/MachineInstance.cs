@@ -1,4 +1,5 @@
 using Platform.Devices.Display;
+using Platform.Devices.Firmware;
 using Platform.Devices.Legacy;
 using Platform.Devices.Virtio.Input;
 using Platform.Engine.Boot;
@@ -8,6 +9,7 @@ using Platform.Engine.Display;
 using Platform.Engine.Host;
 using Platform.Engine.Kvm;
 using Platform.Engine.Kvm.Interop;
+using Platform.Engine.Machine.Firmware;
 using Platform.Engine.Machine.Pci;
 using Platform.Engine.Memory;
 using Platform.Engine.Vcpu;
@@ -48,6 +50,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     private MsiRouter? _msi;
     private PciDevices? _pci;
     private VideoMemory? _ownedVideoMemory;
+    private BiosMemory? _bios;
     private readonly VideoMemory? _videoMemory;
     private bool _pauseRequested;
     private bool _stopRequested;
@@ -78,6 +81,12 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     public I8042Controller Keyboard { get; private set; } = null!;
 
     public CmosRtc Rtc { get; private set; } = null!;
+
+    /// <summary>fw_cfg at ports 0x510–0x51B, what the BIOS learns the machine from; null without firmware.</summary>
+    public FwCfgDevice? FirmwareConfig { get; private set; }
+
+    /// <summary>Port 0x402, where SeaBIOS logs; null without firmware or without a firmware log to write to.</summary>
+    public DebugConsolePort? FirmwareDebugPort { get; private set; }
 
     public BootPlan Boot { get; private set; } = null!;
 
@@ -117,11 +126,16 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     /// <param name="videoMemory">The display's video memory when it must outlive this boot (the VMM keeps one across
     /// reboots, so its VNC clients stay connected); it must be <see cref="MachineConfig.VideoMemoryBytes"/> long. Null:
     /// the machine maps its own and unmaps it when disposed.</param>
-    public static MachineInstance Create(MachineConfig config, Stream serialOutput, KvmSystem? kvm = null, VideoMemory? videoMemory = null)
+    /// <param name="firmwareLog">With firmware, where its debug port's bytes go (the VMM's firmware log); null: no debug
+    /// port, so the firmware does not log at all.</param>
+    public static MachineInstance Create(MachineConfig config, Stream serialOutput, KvmSystem? kvm = null, VideoMemory? videoMemory = null,
+        Stream? firmwareLog = null)
     {
         config.EnsureBuildable();
 
-        var (kernel, initrd, commandLine, diskBoot) = LoadBootFiles(config);
+        // With firmware nothing is loaded: the BIOS is checked now, so a bad image fails before any KVM work.
+        var firmware = config.Firmware == FirmwareKind.Bios ? FirmwareImage.Load(config.FirmwarePath) : null;
+        var (kernel, initrd, commandLine, diskBoot) = firmware is null ? LoadBootFiles(config) : default;
 
         if (videoMemory is not null && videoMemory.Size != config.VideoMemoryBytes)
         {
@@ -139,7 +153,15 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             vm = kvm.CreateVm();
             memory = GuestMemory.Allocate(MemoryLayout.RamRegions(config.MemoryBytes));
             machine = new MachineInstance(config, kvm, vm, memory, videoMemory) { BootedFromDisk = diskBoot };
-            machine.Build(kernel.Span, initrd.Span, commandLine, serialOutput);
+            if (firmware is null)
+            {
+                machine.Build(kernel.Span, initrd.Span, commandLine, serialOutput);
+            }
+            else
+            {
+                machine.BuildForFirmware(firmware, serialOutput, firmwareLog);
+            }
+
             return machine;
         }
         catch
@@ -211,12 +233,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
 
     private void Build(ReadOnlySpan<byte> kernel, ReadOnlySpan<byte> initrd, string commandLine, Stream serialOutput)
     {
-        _vm.SetTssAddress(MemoryLayout.KvmTss);
-        _vm.SetIdentityMapAddress(MemoryLayout.KvmIdentityMap);
-        _vm.CreateIrqchip();
-        _vm.CreatePit2();
-        _msi = new MsiRouter(_vm);
-        _msi.Install();
+        CreateChipset();
         uint slot = RamSlotBase;
         foreach (var region in Memory.Regions)
         {
@@ -230,7 +247,48 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         Boot = KernelLoader.Load(Memory, Config.MemoryBytes, kernel, initrd, commandLine, screen);
         byte[] mpTable = MpTable.Build(MemoryLayout.MpTable, Config.CpuCount, _pci!.InterruptRoutes);
         mpTable.CopyTo(Memory.GetSpan(MemoryLayout.MpTable, mpTable.Length));
+        CreateVcpus();
+    }
 
+    /// <summary>
+    /// A machine for a BIOS: its flash and shadow-RAM map instead of one RAM slot per region, the firmware's debug port,
+    /// the same devices, and the BSP at the reset vector. The BIOS places the BARs and writes its own tables (MP, ACPI).
+    /// </summary>
+    private void BuildForFirmware(FirmwareImage firmware, Stream serialOutput, Stream? firmwareLog)
+    {
+        CreateChipset();
+        _bios = BiosMemory.Map(_vm, Memory, firmware, Mmio);
+        AttachDevices(serialOutput);
+        if (firmwareLog is not null)
+        {
+            // Only when someone reads the log, as QEMU's isa-debugcon: SeaBIOS logs only to a port that answers, and
+            // each byte of its log is an exit (about 0.2 s of a boot under PVM).
+            FirmwareDebugPort = new DebugConsolePort(firmwareLog);
+            Ports.Register(DebugConsolePort.SeaBiosPort, 1, FirmwareDebugPort);
+        }
+
+        AttachPciDevices();
+        var diskSlots = _pci!.Virtio.Where(v => v.Kind == "virtio-blk").Select(v => v.Pci.DeviceNumber).ToList();
+        var leaf1 = _kvm.GetSupportedCpuid().FirstOrDefault(e => e.Function == 1);
+        FirmwareConfig = new FwCfgDevice(Firmware.FirmwareConfig.Build(Config, Memory.Regions, diskSlots, leaf1.Eax | (ulong)leaf1.Edx << 32), Memory);
+        Ports.Register(FwCfgDevice.BasePort, FwCfgDevice.PortCount, FirmwareConfig);
+        Boot = BootPlan.Firmware;
+        CreateVcpus();
+    }
+
+    /// <summary>KVM's real-mode helpers, the in-kernel irqchip and PIT, and MSI routing: every machine's first step.</summary>
+    private void CreateChipset()
+    {
+        _vm.SetTssAddress(MemoryLayout.KvmTss);
+        _vm.SetIdentityMapAddress(MemoryLayout.KvmIdentityMap);
+        _vm.CreateIrqchip();
+        _vm.CreatePit2();
+        _msi = new MsiRouter(_vm);
+        _msi.Install();
+    }
+
+    private void CreateVcpus()
+    {
         var supported = _kvm.GetSupportedCpuid();
         for (int id = 0; id < Config.CpuCount; id++)
         {
@@ -253,11 +311,11 @@ public sealed class MachineInstance : IVcpuController, IDisposable
 
     /// <summary>
     /// The PCI bus and its virtio devices: disks, NICs, then the rng, each in the next slot, BARs placed last (the
-    /// ioeventfds are registered as they land).
+    /// ioeventfds are registered as they land). With firmware the i440FX and PIIX3 come first, as in QEMU's pc machine.
     /// </summary>
     private void AttachPciDevices()
     {
-        _pci = new PciDevices(this, _vm, Memory, _msi!, _events);
+        _pci = new PciDevices(this, _vm, Memory, _msi!, _events, _bios);
         _pci.AttachDisks(Config.Disks);
         _pci.AttachNics(Config.Nics);
         if (Config.Rng)
@@ -276,7 +334,12 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             }
         }
 
-        _pci.PlaceBars();
+        // Without firmware we place the BARs as firmware would; a BIOS places them itself (and sizes them first, which
+        // with decoding already on would map each BAR at all ones for a moment).
+        if (Config.Firmware == FirmwareKind.None)
+        {
+            _pci.PlaceBars();
+        }
     }
 
     /// <summary>
@@ -328,8 +391,39 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             ["unclaimed_writes"] = Mmio.UnclaimedWrites,
         }),
         .. _pci?.Stats() ?? [],
+        .. FirmwareStats(),
         .. Display is null ? (IEnumerable<DeviceStats>)[] : [Display.Stats()],
     ];
+
+    private IEnumerable<DeviceStats> FirmwareStats()
+    {
+        if (_bios is null || FirmwareConfig is null)
+        {
+            yield break;
+        }
+
+        yield return new DeviceStats("bios", "bios-memory", new Dictionary<string, long>
+        {
+            ["rom_writes"] = _bios.Ignored.Writes,
+            ["empty_reads"] = _bios.Ignored.Reads,
+            ["remap_failures"] = _bios.RemapFailures,
+        });
+        yield return new DeviceStats("fw_cfg", "fw_cfg", new Dictionary<string, long>
+        {
+            ["dma_transfers"] = FirmwareConfig.DmaTransfers,
+            ["dma_errors"] = FirmwareConfig.DmaErrors,
+            ["bad_accesses"] = FirmwareConfig.BadAccesses,
+        });
+        if (FirmwareDebugPort is not null)
+        {
+            yield return new DeviceStats("debugcon", "isa-debugcon", new Dictionary<string, long>
+            {
+                ["bytes"] = FirmwareDebugPort.BytesWritten,
+                ["bad_accesses"] = FirmwareDebugPort.BadAccesses,
+                ["output_failures"] = FirmwareDebugPort.OutputFailures,
+            });
+        }
+    }
 
     public void Start()
     {
@@ -478,6 +572,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         _events.Dispose();
         _msi?.Dispose();
         _vm.Dispose();
+        _bios?.Dispose();
         Memory.Dispose();
         ((IDisposable?)_ownedVideoMemory)?.Dispose();
     }

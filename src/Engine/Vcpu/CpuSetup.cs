@@ -70,7 +70,7 @@ internal static class CpuSetup
         ConfigureLapic(vcpu);
         if (plan is not null)
         {
-            SetEntryRegisters(vcpu, plan);
+            SetEntryRegisters(vcpu, plan, cpuid);
         }
     }
 
@@ -91,8 +91,14 @@ internal static class CpuSetup
         BitConverter.TryWriteBytes(regs[offset..], value);
     }
 
-    private static void SetEntryRegisters(KvmVcpu vcpu, BootPlan plan)
+    private static void SetEntryRegisters(KvmVcpu vcpu, BootPlan plan, KvmCpuidEntry2[] cpuid)
     {
+        if (plan.Mode == EntryMode.ResetVector)
+        {
+            SetResetRegisters(vcpu, cpuid);
+            return;
+        }
+
         var sregs = vcpu.GetSregs();
         var data = Segment(BootGdt.DataSelector, BootGdt.Entries[BootGdt.DataSelector / 8]);
         sregs.Ds = sregs.Es = sregs.Fs = sregs.Gs = sregs.Ss = data;
@@ -128,6 +134,44 @@ internal static class CpuSetup
         vcpu.SetSregs(sregs);
         vcpu.SetRegs(regs);
     }
+
+    /// <summary>
+    /// The registers of a processor after RESET, as the SDM's table "IA-32 Processor States Following Power-up" gives
+    /// them (and KVM sets for a new vCPU; written out so a firmware boot never depends on what a previous owner left):
+    /// real mode, CS 0xF000 with base 0xFFFF0000 so CS:IP is 0xFFFFFFF0, data segments at 0 with 64 KiB limits, EDX the
+    /// processor signature (CPUID 1's EAX), paging and caches as the BIOS expects to find them.
+    /// </summary>
+    private static void SetResetRegisters(KvmVcpu vcpu, KvmCpuidEntry2[] cpuid)
+    {
+        const ushort ResetCodeSelector = 0xF000;
+        const ulong Cr0ExtensionType = 0x10, Cr0CacheDisable = 0x4000_0000, Cr0NotWriteThrough = 0x2000_0000;
+        const byte CodeReadAccessed = 0xB, DataWriteAccessed = 0x3, Ldt = 0x2, Tss16Busy = 0x3;
+
+        var sregs = vcpu.GetSregs();
+        sregs.Cs = RealModeSegment(ResetCodeSelector, (uint)(BootPlan.ResetVectorAddress & ~0xFFFFUL), CodeReadAccessed);
+        sregs.Ds = sregs.Es = sregs.Fs = sregs.Gs = sregs.Ss = RealModeSegment(0, 0, DataWriteAccessed);
+        sregs.Ldt = RealModeSegment(0, 0, Ldt) with { S = 0 };
+        sregs.Tr = RealModeSegment(0, 0, Tss16Busy) with { S = 0 };
+        sregs.Gdt = new KvmDtable { Base = 0, Limit = 0xFFFF };
+        sregs.Idt = new KvmDtable { Base = 0, Limit = 0xFFFF };
+        sregs.Cr0 = Cr0ExtensionType | Cr0CacheDisable | Cr0NotWriteThrough;
+        sregs.Cr2 = sregs.Cr3 = sregs.Cr4 = 0;
+        sregs.Efer = 0;
+        vcpu.SetSregs(sregs);
+
+        uint signature = cpuid.FirstOrDefault(e => e.Function == 1).Eax;
+        vcpu.SetRegs(new KvmRegs { Rflags = 2, Rip = BootPlan.ResetVectorAddress & 0xFFFF, Rdx = signature == 0 ? 0x600u : signature });
+    }
+
+    private static KvmSegment RealModeSegment(ushort selector, uint baseAddress, byte type) => new()
+    {
+        Base = baseAddress,
+        Limit = 0xFFFF,
+        Selector = selector,
+        Type = type,
+        S = 1,
+        Present = 1,
+    };
 
     /// <summary>Unpacks a GDT descriptor into KVM's segment form.</summary>
     internal static KvmSegment Segment(ushort selector, ulong descriptor)

@@ -52,6 +52,21 @@ internal sealed class VcpuRunner
         }
     }
 
+    /// <summary>" at CS:IP (linear address)" of a vCPU that died, for the message that says why; empty if KVM will not say.</summary>
+    private string WhereStopped()
+    {
+        try
+        {
+            var regs = _vcpu.GetRegs();
+            var sregs = _vcpu.GetSregs();
+            return $" at {sregs.Cs.Selector:x4}:{regs.Rip:x} (address 0x{sregs.Cs.Base + regs.Rip:x}, CR0 0x{sregs.Cr0:x})";
+        }
+        catch (KvmException)
+        {
+            return "";
+        }
+    }
+
     private unsafe void Loop()
     {
         try
@@ -84,6 +99,11 @@ internal sealed class VcpuRunner
                 if (action is ExitAction.Continue or ExitAction.Interrupted)
                 {
                     continue;
+                }
+
+                if (action == ExitAction.Fatal)
+                {
+                    detail = $"{detail}{WhereStopped()}";
                 }
 
                 _controller.OnGuestExit(this, action, detail);

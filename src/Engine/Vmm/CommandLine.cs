@@ -22,6 +22,7 @@ internal static class CommandLine
     public const string Usage = """
         Usage: platform-vmm --kernel FILE [options]
                platform-vmm --boot disk --disk IMAGE [options]
+               platform-vmm --firmware bios --disk IMAGE [options]
                platform-vmm --config vm.json [options]
                platform-vmm --check [--boot disk --disk IMAGE]
 
@@ -36,6 +37,13 @@ internal static class CommandLine
                                 pygrub does: Boot Loader Spec entries, extlinux.conf, grub.cfg, or Debian's
                                 /vmlinuz and /initrd.img (root= that partition); raw or qcow2 images with
                                 MBR or GPT partitions, or none; ext2/3/4 file systems
+          --firmware none|bios  none (default): the VMM loads the kernel (--kernel, --boot). bios: SeaBIOS
+                                starts at the reset vector on a PC chipset (i440FX, PIIX3, fw_cfg) and boots
+                                the disks' boot sectors, as QEMU's pc machine does; its serial console is
+                                COM1 with --display none
+          --bios FILE           the BIOS image for --firmware bios (default /usr/share/seabios/bios.bin,
+                                Debian's seabios package)
+          --firmware-log FILE   append what the firmware writes to its debug port 0x402 (SeaBIOS's log)
           --memory SIZE         guest RAM, e.g. 512M, 2G (default 512M)
           --cpus N              vCPUs, 1 to 16 (default 1)
           --disk PATH[,ro][,cache=writeback|none][,serial=ID][,format=raw|qcow2]
@@ -94,7 +102,7 @@ internal static class CommandLine
     /// <summary>The option that sets each of vm.json's fields, for messages about a configuration made on the command line.</summary>
     private static readonly Dictionary<string, string> OptionOfField = new(StringComparer.Ordinal)
     {
-        ["boot"] = "--boot", ["kernel"] = "--kernel", ["initrd"] = "--initrd", ["cmdline"] = "--append",
+        ["firmware"] = "--firmware", ["bios"] = "--bios", ["firmware_log"] = "--firmware-log", ["boot"] = "--boot", ["kernel"] = "--kernel", ["initrd"] = "--initrd", ["cmdline"] = "--append",
         ["memory_mib"] = "--memory", ["cpus"] = "--cpus", ["on_reboot"] = "--on-reboot", ["disks"] = "--disk",
         ["nics"] = "--net", ["rng"] = "--rng", ["display"] = "--display", ["input"] = "--input", ["vnc"] = "--vnc",
         ["serial"] = "--serial", ["runtime_dir"] = "--runtime-dir",
@@ -102,7 +110,8 @@ internal static class CommandLine
 
     public static VmmOptions Parse(string[] args)
     {
-        string? kernel = null, initrd = null, append = null, runtimeDir = null;
+        string? kernel = null, initrd = null, append = null, runtimeDir = null, bios = null, firmwareLog = null;
+        FirmwareKind? firmware = null;
         BootSource? boot = null;
         SerialMode? serial = null;
         int? memoryMiB = null, cpus = null;
@@ -123,6 +132,9 @@ internal static class CommandLine
             {
                 case "-h" or "--help": help = true; break;
                 case "--check": check = true; break;
+                case "--firmware": firmware = ParseName<FirmwareKind>(Value(), arg); break;
+                case "--bios": bios = Value(); break;
+                case "--firmware-log": firmwareLog = Value(); break;
                 case "--kernel": kernel = Value(); break;
                 case "--initrd": initrd = Value(); break;
                 case "--append": append = Value(); break;
@@ -146,6 +158,9 @@ internal static class CommandLine
         var basis = file ?? new VmConfig();
         var config = basis with
         {
+            Firmware = firmware ?? basis.Firmware,
+            Bios = bios ?? basis.Bios,
+            FirmwareLog = firmwareLog ?? basis.FirmwareLog,
             Boot = boot ?? basis.Boot,
             Kernel = kernel ?? basis.Kernel,
             Initrd = initrd ?? basis.Initrd,

@@ -136,6 +136,23 @@ public sealed class VmConfigFileTests : IDisposable
         AssertNames<DiskCache>();
         AssertNames<DiskFormat>();
         AssertNames<SerialMode>();
+        AssertNames<FirmwareKind>();
+    }
+
+    [Fact]
+    public void A_firmware_machine_is_written_with_its_bios_and_log()
+    {
+        var bios = new VmConfig
+        {
+            Firmware = FirmwareKind.Bios, Bios = "/opt/bios.bin", FirmwareLog = "/tmp/bios.log", Disks = [new DiskConfig("/d.img")],
+        };
+
+        using var json = JsonDocument.Parse(VmConfigFile.Serialize(bios));
+        json.RootElement.GetProperty("firmware").GetString().Should().Be("bios");
+        json.RootElement.GetProperty("bios").GetString().Should().Be("/opt/bios.bin");
+        json.RootElement.GetProperty("firmware_log").GetString().Should().Be("/tmp/bios.log");
+        VmConfigFile.Deserialize(json.RootElement.GetRawText()).Should().BeEquivalentTo(bios);
+        VmConfigFile.Deserialize("""{ "firmware": "bios" }""").EffectiveBios.Should().Be(VmConfig.DebianSeaBios);
     }
 
     private static void AssertNames<T>()

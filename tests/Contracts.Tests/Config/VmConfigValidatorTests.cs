@@ -5,12 +5,16 @@ public sealed class VmConfigValidatorTests
 {
     private static readonly VmConfig Valid = new() { Kernel = "/k" };
 
+    private static readonly VmConfig Bios = new() { Firmware = FirmwareKind.Bios, Disks = [new DiskConfig("/d")] };
+
     private static IReadOnlyList<ConfigProblem> Problems(VmConfig config) => VmConfigValidator.Validate(config);
 
     [Fact]
     public void A_complete_configuration_has_no_problems()
     {
         Problems(Valid).Should().BeEmpty();
+        Problems(Bios).Should().BeEmpty();
+        Problems(new VmConfig { Firmware = FirmwareKind.Bios, Bios = "/b.bin", FirmwareLog = "/l" }).Should().BeEmpty();
         Problems(new VmConfig
         {
             Boot = BootSource.Disk, Disks = [new DiskConfig("/d") { Serial = "01234567890123456789" }],
@@ -55,7 +59,17 @@ public sealed class VmConfigValidatorTests
         { Valid with { Nics = [new NicConfig { Forwards = [new PortForwardConfig { HostAddress = "localhost", HostPort = 2222, GuestPort = 22 }] }] }, "nics[0].forwards[0].host_address", "'localhost' is not an IP address (127.0.0.1, ::1, 0.0.0.0 for every address)" },
         { Valid with { Nics = [new NicConfig { Forwards = [new PortForwardConfig { Protocol = (ForwardProtocol)3, HostPort = 1, GuestPort = 1 }] }] }, "nics[0].forwards[0].protocol", "must be tcp or udp" },
         { Valid with { Nics = [new NicConfig { Forwards = [new PortForwardConfig { HostPort = 2222, GuestPort = 22 }] }, new NicConfig { Mac = "52:54:00:00:00:02", Forwards = [new PortForwardConfig { HostPort = 2222, GuestPort = 80 }] }] }, "nics[1].forwards[0].host_port", "tcp:127.0.0.1:2222-:80 takes the host port nics[0].forwards[0] already forwards" },
-        { Valid with { Disks = [.. Enumerable.Range(0, 20).Select(i => new DiskConfig($"/d{i}"))], Nics = [.. Enumerable.Range(0, 9).Select(i => new NicConfig($"tap{i}"))] }, "disks", "at most 31 PCI devices (disks, NICs, the rng, the display and its input devices together; got 32)" },
+        { Valid with { Disks = [.. Enumerable.Range(0, 20).Select(i => new DiskConfig($"/d{i}"))], Nics = [.. Enumerable.Range(0, 9).Select(i => new NicConfig($"tap{i}"))] }, "disks", "at most 31 PCI devices (disks, NICs, the rng, the display and its input devices, and with firmware the ISA bridge, together; got 32)" },
+        { Bios with { Disks = [.. Enumerable.Range(0, 28).Select(i => new DiskConfig($"/d{i}"))] }, "disks", "at most 31 PCI devices (disks, NICs, the rng, the display and its input devices, and with firmware the ISA bridge, together; got 32)" },
+        { Bios with { Kernel = "/k" }, "kernel", "must be left out: with firmware bios the BIOS boots from the disks" },
+        { Bios with { Initrd = "/i" }, "initrd", "must be left out: with firmware bios the BIOS boots from the disks" },
+        { Bios with { CommandLine = "quiet" }, "cmdline", "must be left out: with firmware bios the BIOS boots from the disks, and the boot loader on the disk gives the kernel its command line" },
+        { Bios with { Boot = BootSource.Disk }, "boot", "disk makes the VMM read the kernel from the disk itself; with firmware bios the BIOS boots from the disks: leave boot out" },
+        { Bios with { Bios = "" }, "bios", "is empty: name the BIOS image, or leave it out for Debian's SeaBIOS (/usr/share/seabios/bios.bin)" },
+        { Bios with { FirmwareLog = "/l\0" }, "firmware_log", "contains a NUL character" },
+        { Valid with { Bios = "/b.bin" }, "bios", "names the BIOS image that firmware bios runs: set firmware to bios, or leave it out" },
+        { Valid with { FirmwareLog = "/l" }, "firmware_log", "gets the firmware's debug output: set firmware to bios, or leave it out" },
+        { Valid with { Firmware = (FirmwareKind)5 }, "firmware", "5 is not one of none, bios" },
         { Valid with { Display = DisplayKind.None, Input = InputKind.Ps2 }, "input", "chooses the display's input devices: leave it out when display is none" },
         { Valid with { Display = DisplayKind.None, Vnc = new VncConfig("127.0.0.1:5901") }, "vnc", "serves the display: leave it out when display is none" },
         { Valid with { Vnc = new VncConfig("5901") }, "vnc.listen", "needs ADDR:PORT, e.g. 127.0.0.1:5901 (got \"5901\")" },

@@ -311,6 +311,22 @@ public sealed class CmosRtcTests : IDisposable
     }
 
     [Fact]
+    public void The_BIOS_finds_the_equipment_boot_order_and_vCPUs_QEMU_sets()
+    {
+        using var rtc = new CmosRtc(_clock, _irq, 128ul << 20, 0, cpuCount: 4);
+        byte[] fields = [0x10, 0x14, 0x3D, 0x38, 0x5F];
+        byte[] read = new byte[fields.Length];
+        for (int i = 0; i < fields.Length; i++)
+        {
+            rtc.Write(Index, [fields[i]]);
+            rtc.Read(Data, read.AsSpan(i, 1));
+        }
+
+        // No floppy; FPU and PS/2 mouse; boot hard disk, floppy, CD-ROM (QEMU's "cad"); 4 vCPUs as 3.
+        read.Should().Equal(0x00, 0x06, 0x12, 0x30, 0x03);
+    }
+
+    [Fact]
     public void The_NMI_mask_bit_is_kept_apart_from_the_index()
     {
         Out(Index, 0x80 | RegD);

@@ -11,6 +11,15 @@ public static class TestGuests
             : throw new FileNotFoundException($"Test guest {file} is missing: run `make -C tests/guests` (the README's test command does).");
     }
 
+    /// <summary>A boot-sector guest's 1 MiB disk image (tests/guests/boot/NAME.S, built into build/NAME.img).</summary>
+    public static string BootImage(string name)
+    {
+        string file = System.IO.Path.Combine(RepositoryRoot, "tests", "guests", "build", name + ".img");
+        return File.Exists(file)
+            ? file
+            : throw new FileNotFoundException($"Boot-sector guest {file} is missing: run `make -C tests/guests` (the README's test command does).");
+    }
+
     public static string RepositoryRoot { get; } = FindRoot();
 
     private static string FindRoot()

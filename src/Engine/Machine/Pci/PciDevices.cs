@@ -29,14 +29,23 @@ internal sealed class PciDevices : IDisposable
     private readonly PciInterruptWires _wires;
     private readonly List<VirtioFunction> _virtio = [];
 
-    public PciDevices(MachineInstance machine, KvmVm vm, GuestMemory memory, MsiRouter msi, IoEventLoop events)
+    /// <param name="shadowRam">With firmware: where the i440FX's PAM registers remap 0xC0000–0xFFFFF; the bus then has
+    /// the i440FX at 00:00.0 and the PIIX3 at 00:01.0, as QEMU's pc machine. Null: a plain host bridge and nothing else.</param>
+    public PciDevices(MachineInstance machine, KvmVm vm, GuestMemory memory, MsiRouter msi, IoEventLoop events,
+        IShadowRamControl? shadowRam = null)
     {
         _vm = vm;
         _memory = memory;
         _msi = msi;
         _events = events;
         _wires = new PciInterruptWires(vm.SetIrqLine);
-        Bus = new PciBus(_observers);
+        Bus = new PciBus(_observers, shadowRam is null ? null : new I440fxHostBridgeFunction(shadowRam));
+        if (shadowRam is not null)
+        {
+            IsaBridge = new Piix3IsaBridgeFunction();
+            Bus.Attach(1, IsaBridge);
+        }
+
         Bridge = new PciHostBridge(Bus) { ResetRequested = () => machine.RequestReset("PCI reset control (port 0xCF9)") };
         machine.Ports.Register(PciHostBridge.BasePort, PciHostBridge.PortCount, Bridge);
         Window = Bus.CreateMmioWindow(MemoryLayout.PciWindowStart);
@@ -46,6 +55,9 @@ internal sealed class PciDevices : IDisposable
     public PciBus Bus { get; }
 
     public PciHostBridge Bridge { get; }
+
+    /// <summary>The PIIX3 with firmware; null otherwise.</summary>
+    public Piix3IsaBridgeFunction? IsaBridge { get; }
 
     public PciMmioWindow Window { get; }
 

@@ -1,0 +1,77 @@
+using System.Buffers.Binary;
+using System.Text;
+using Platform.Devices.Firmware;
+using Platform.Engine.Memory;
+
+namespace Platform.Engine.Machine.Firmware;
+
+/// <summary>
+/// What the machine tells its BIOS through fw_cfg, as QEMU's pc machine does for SeaBIOS: the items SeaBIOS's QEMU
+/// platform code reads (RAM size, vCPUs, NUMA, the boot menu, IRQ 0's override, no legacy ACPI or SMBIOS) and the files
+/// <c>etc/e820</c> (the memory map SeaBIOS starts from), <c>bootorder</c> (the disks by PCI slot),
+/// <c>etc/boot-menu-wait</c> and the SMBIOS tables (<see cref="SmbiosTables"/>).
+/// </summary>
+internal static class FirmwareConfig
+{
+    private const uint E820Ram = 1, E820Reserved = 2;
+    private const int E820EntrySize = 20;
+
+    /// <param name="ram">Guest RAM as mapped: below the PCI hole, then above 4 GiB.</param>
+    /// <param name="diskSlots">Each disk's PCI device number, boot order first.</param>
+    /// <param name="processorId">CPUID leaf 1's EAX and EDX, for SMBIOS's processor structures.</param>
+    public static FwCfgContents Build(MachineConfig config, IReadOnlyList<MemoryRegion> ram, IReadOnlyList<int> diskSlots, ulong processorId = 0)
+    {
+        var contents = new FwCfgContents()
+            .AddItem(FwCfgKeys.RamSize, config.MemoryBytes)
+            .AddItem(FwCfgKeys.CpuCount, (ushort)config.CpuCount)
+            .AddItem(FwCfgKeys.MaxCpus, (ushort)config.CpuCount)
+            // No display: SeaBIOS then writes its screen to COM1 too (its serial console), as with QEMU's -nographic.
+            .AddItem(FwCfgKeys.NoGraphic, (ushort)(config.Display == DisplayKind.None ? 1 : 0))
+            .AddItem(FwCfgKeys.BootMenu, (ushort)0) // no menu, so no wait for a key before booting
+            .AddItem(FwCfgKeys.Uuid, new byte[16])
+            .AddItem(FwCfgKeys.Numa, new byte[8 * (1 + config.CpuCount)]) // no NUMA nodes
+            .AddItem(FwCfgKeys.Irq0Override, 1u) // ISA IRQ 0 reaches IOAPIC pin 2 (GsiRouting)
+            .AddItem(FwCfgKeys.AcpiTables, (ushort)0)
+            .AddItem(FwCfgKeys.SmbiosEntries, (ushort)0)
+            .AddItem(FwCfgKeys.E820Table, 0u);
+        contents.AddFile("etc/e820", E820(ram));
+        contents.AddFile("etc/boot-menu-wait", [0, 0]);
+        ulong below4G = ram.Where(r => r.GuestAddress < MemoryLayout.FourGiB).Aggregate(0UL, (sum, r) => sum + r.Size);
+        var (tables, anchor) = SmbiosTables.Build(below4G, config.MemoryBytes - below4G, config.CpuCount, processorId);
+        contents.AddFile("etc/smbios/smbios-tables", tables);
+        contents.AddFile("etc/smbios/smbios-anchor", anchor);
+        if (diskSlots.Count > 0)
+        {
+            contents.AddFile("bootorder", BootOrder(diskSlots));
+        }
+
+        return contents;
+    }
+
+    /// <summary>
+    /// RAM as mapped, and KVM's real-mode TSS and identity-map pages reserved. The rest (the EBDA, the BIOS area, the
+    /// flash) SeaBIOS reserves itself, as it does under QEMU.
+    /// </summary>
+    public static byte[] E820(IReadOnlyList<MemoryRegion> ram)
+    {
+        var entries = ram.Select(r => (r.GuestAddress, r.Size, E820Ram)).ToList();
+        entries.Add((MemoryLayout.KvmIdentityMap, MemoryLayout.KvmTss + (3 * 4096) - MemoryLayout.KvmIdentityMap, E820Reserved));
+        byte[] table = new byte[entries.Count * E820EntrySize];
+        for (int i = 0; i < entries.Count; i++)
+        {
+            var entry = table.AsSpan(i * E820EntrySize, E820EntrySize);
+            BinaryPrimitives.WriteUInt64LittleEndian(entry, entries[i].GuestAddress);
+            BinaryPrimitives.WriteUInt64LittleEndian(entry[8..], entries[i].Size);
+            BinaryPrimitives.WriteUInt32LittleEndian(entry[16..], entries[i].Item3);
+        }
+
+        return table;
+    }
+
+    /// <summary>
+    /// Open Firmware paths, one a line, as QEMU writes them for virtio-blk disks ("/pci@i0cf8/scsi@2/disk@0,0"); SeaBIOS
+    /// matches its own "/pci@i0cf8/*@2" against their beginnings. The string ends with a NUL, as QEMU's does.
+    /// </summary>
+    public static byte[] BootOrder(IReadOnlyList<int> diskSlots) =>
+        Encoding.ASCII.GetBytes(string.Join('\n', diskSlots.Select(slot => $"/pci@i0cf8/scsi@{slot:x}/disk@0,0")) + '\0');
+}

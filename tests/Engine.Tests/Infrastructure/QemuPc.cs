@@ -1,0 +1,58 @@
+using System.Diagnostics;
+
+namespace Platform.Engine.Tests.Infrastructure;
+
+/// <summary>
+/// QEMU's pc machine (Debian's qemu-system-x86) as the reference for firmware boots: the same SeaBIOS, a disk on
+/// virtio-blk (modern only, as ours), no display so SeaBIOS's screen goes to COM1 (-nographic), COM1 on stdout.
+/// </summary>
+public static class QemuPc
+{
+    public const string Program = "qemu-system-x86_64";
+
+    /// <summary>Boots <paramref name="image"/> (read-only) through SeaBIOS until the guest resets (-no-reboot ends QEMU).</summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> BootDiskAsync(string image, int memoryMiB, TimeSpan timeout)
+    {
+        var start = new ProcessStartInfo(Program)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+        };
+        foreach (string arg in (string[])["-M", "pc", "-accel", "kvm", "-m", memoryMiB.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-bios", VmConfig.DebianSeaBios, "-nographic", "-nodefaults", "-serial", "stdio", "-monitor", "none", "-no-reboot",
+            "-drive", $"if=none,id=d0,file={image},format=raw,readonly=on", "-device", "virtio-blk-pci,drive=d0,disable-legacy=on"])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        Process process;
+        try
+        {
+            process = Process.Start(start)!;
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new InvalidOperationException($"{Program} did not start ({ex.Message}): install qemu-system-x86 (./platform test does).", ex);
+        }
+
+        using (process)
+        {
+            process.StandardInput.Close();
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            using var cts = new CancellationTokenSource(timeout);
+            try
+            {
+                await process.WaitForExitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                throw new TimeoutException($"QEMU did not finish booting {image} within {timeout.TotalSeconds} s. Output:\n{await stdout}");
+            }
+
+            return (process.ExitCode, await stdout, await stderr);
+        }
+    }
+}
