@@ -52,6 +52,41 @@ public sealed class VmmConfigBuilderTests : IDisposable
         });
     }
 
+    [Fact]
+    public void A_nic_on_a_nat_network_is_a_user_mode_nic_with_its_forwards_and_one_on_a_bridge_network_joins_the_bridge()
+    {
+        var nat = new Network { Id = Network.DefaultId, Name = "default", Kind = NetworkKind.Nat };
+        var lan = new Network { Name = "lan", Kind = NetworkKind.Bridge, Bridge = "vmbr0" };
+        var vm = new VirtualMachine
+        {
+            Name = "nets", KernelPath = _kernel,
+            Nics =
+            [
+                new VmNic
+                {
+                    Position = 0, NetworkId = nat.Id, Network = nat, MacAddress = "52:54:00:00:00:01",
+                    PortForwards = [new VmPortForward { Protocol = ForwardProtocol.Udp, HostAddress = "::1", HostPort = 5353, GuestPort = 53 }],
+                },
+                new VmNic { Position = 1, NetworkId = lan.Id, Network = lan, MacAddress = "52:54:00:00:00:02" },
+                new VmNic { Position = 2, TapName = "tap7", MacAddress = "52:54:00:00:00:03" },
+            ],
+        };
+
+        var nics = VmmConfigBuilder.Build(vm, _ => "", "/run/vm").Nics;
+
+        nics.Select(n => (n.EffectiveKind, n.Mac, n.Tap, n.Bridge)).Should().Equal(
+            (NicKind.User, "52:54:00:00:00:01", null, null), (NicKind.Bridge, "52:54:00:00:00:02", null, "vmbr0"), (NicKind.Tap, "52:54:00:00:00:03", "tap7", null));
+        nics[0].Forwards.Select(f => f.ToString()).Should().Equal("udp:[::1]:5353-:53");
+    }
+
+    [Fact]
+    public void A_nic_whose_network_is_gone_is_a_start_failure_that_says_what_to_do()
+    {
+        var vm = new VirtualMachine { Name = "lost", KernelPath = _kernel, Nics = [new VmNic { Position = 0, NetworkId = Guid.NewGuid(), MacAddress = "52:54:00:00:00:01" }] };
+        var build = () => VmmConfigBuilder.Build(vm, _ => "", "/run/vm");
+        build.Should().Throw<VmRuntimeException>().WithMessage("*NIC 1's network is gone*Edit the VM*");
+    }
+
     [Theory]
     [InlineData(false, null, "console=ttyS0")]
     [InlineData(true, null, null)]

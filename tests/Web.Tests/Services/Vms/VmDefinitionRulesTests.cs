@@ -117,6 +117,40 @@ public sealed class VmDefinitionRulesTests
     }
 
     [Fact]
+    public void A_nic_is_on_a_network_or_a_tap_device_and_its_forwards_are_sound_and_distinct()
+    {
+        var input = Valid();
+        input.Nics.Add(VmNicInput.OnDefaultNetwork());
+        input.Nics.Add(new VmNicInput());
+        input.Nics.Add(new VmNicInput { NetworkId = Network.DefaultId, TapName = "tap0" });
+        input.Nics.Add(new VmNicInput { TapName = "tap1", PortForwards = [new VmPortForward { HostPort = 3333, GuestPort = 22 }] });
+        input.Nics.Add(new VmNicInput
+        {
+            NetworkId = Network.DefaultId,
+            PortForwards =
+            [
+                new VmPortForward { HostPort = 2222, GuestPort = 22 },
+                new VmPortForward { HostPort = 0, GuestPort = 22 },
+                new VmPortForward { HostAddress = "my-host", HostPort = 8080, GuestPort = 80 },
+                new VmPortForward { HostPort = 8081, GuestPort = 65536 },
+                new VmPortForward { Protocol = ForwardProtocol.Udp, HostPort = 2222, GuestPort = 22 },
+            ],
+        });
+        input.Nics.Add(new VmNicInput { NetworkId = Network.DefaultId, PortForwards = [new VmPortForward { HostAddress = "127.0.0.1", HostPort = 2222, GuestPort = 23 }] });
+
+        var errors = VmDefinitionRules.Validate(input, HostMiB);
+
+        errors.Keys.Should().BeEquivalentTo(
+            "nics[1].networkId", "nics[2].networkId", "nics[3].portForwards", "nics[4].portForwards[1].hostPort",
+            "nics[4].portForwards[2].hostAddress", "nics[4].portForwards[3].guestPort", "nics[5].portForwards[0].hostPort");
+        errors["nics[1].networkId"].Single().Should().Be("Choose a network.");
+        errors["nics[2].networkId"].Single().Should().Contain("not both");
+        errors["nics[3].portForwards"].Single().Should().Contain("NAT network");
+        errors["nics[5].portForwards[0].hostPort"].Single().Should().Be("tcp 127.0.0.1:2222 is forwarded already (nics[4].portForwards[0]).",
+            "UDP 2222 is another host end, TCP 2222 twice is not");
+    }
+
+    [Fact]
     public void Nics_need_valid_distinct_tap_names_and_distinct_valid_macs()
     {
         var input = Valid();
