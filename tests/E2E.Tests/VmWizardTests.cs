@@ -58,12 +58,15 @@ public sealed class VmWizardTests : DashboardBrowserTest
         await page.Locator("input[data-testid=field-kernel-path]").FillAsync("/boot/vmlinuz");
         await page.GetByTestId("wizard-next").ClickAsync();
 
-        // Disks & network: a disk given by host path, one NIC with a generated MAC.
+        // Disks & network: a disk given by host path; the VM has a NIC on the default NAT network already, and a second
+        // one joins it too, with a generated MAC.
         await Assertions.Expect(page.GetByTestId("wizard-step-3")).ToBeVisibleAsync();
         await page.GetByTestId("add-disk").ClickAsync();
         await page.Locator("input[data-testid=field-disk-0-path]").FillAsync("/var/lib/platform/root.img");
+        await Assertions.Expect(page.GetByTestId("nic-0")).ToBeVisibleAsync();
         await page.GetByTestId("add-nic").ClickAsync();
-        await Assertions.Expect(page.Locator("input[data-testid=field-nic-0-tap]")).ToHaveValueAsync("tap0");
+        await Assertions.Expect(page.GetByTestId("nic-1")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("input[data-testid=field-nic-1-tap]")).ToHaveCountAsync(0, new() { Timeout = 1000 });
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.PathFor($"{name}-disks.png"), FullPage = true });
         (await page.EvaluateAsync<int>("document.documentElement.scrollWidth")).Should().BeLessThanOrEqualTo(width, "the wizard fits the screen");
         await page.GetByTestId("wizard-next").ClickAsync();
@@ -74,6 +77,7 @@ public sealed class VmWizardTests : DashboardBrowserTest
 
         // The detail page, then the list.
         await Assertions.Expect(page.Locator("#page-title")).ToHaveTextAsync(name);
+        await Assertions.Expect(page.GetByTestId("vm-summary")).ToContainTextAsync("default, default");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.PathFor($"{name}-detail.png"), FullPage = true });
         await page.GotoAsync(new Uri(Server.BaseAddress, "/vms").ToString());
         var row = page.GetByTestId("vm-list").Locator("tbody tr").Filter(new LocatorFilterOptions { HasText = name });
