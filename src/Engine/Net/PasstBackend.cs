@@ -94,12 +94,12 @@ public sealed class PasstBackend : INetBackend
     }
 
     /// <summary>Starts passt for a NIC with <paramref name="forwards"/>; throws <see cref="IOException"/> saying what is missing.</summary>
-    public static PasstBackend Start(IReadOnlyList<PortForwardConfig> forwards)
-    {
-        string program = FindProgram() ?? throw new IOException(
-            "User-mode networking needs passt, which is not installed (apt-get install passt, or set PLATFORM_PASST).");
-        return new PasstBackend(program, Arguments(forwards, LibcNative.GetEuid() == 0));
-    }
+    public static PasstBackend Start(IReadOnlyList<PortForwardConfig> forwards) => Start(forwards, FindProgram() ?? throw new IOException(
+        "User-mode networking needs passt, which is not installed (apt-get install passt, or set PLATFORM_PASST)."));
+
+    /// <summary>Starts <paramref name="program"/> as the NIC's passt (tests give a stand-in that misbehaves).</summary>
+    internal static PasstBackend Start(IReadOnlyList<PortForwardConfig> forwards, string program) =>
+        new(program, Arguments(forwards, LibcNative.GetEuid() == 0));
 
     public bool HasVirtioHeader => false;
 
