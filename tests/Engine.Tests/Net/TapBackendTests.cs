@@ -12,7 +12,7 @@ public sealed class TapBackendTests
     [Fact]
     public void A_new_tap_carries_virtio_net_headers_and_offers_the_offloads()
     {
-        Assert.SkipUnless(Environment.UserName == "root", "creating a TAP needs CAP_NET_ADMIN");
+        Assert.SkipUnless(Environment.UserName == "root", "creating a TAP needs CAP_NET_ADMIN: run the tests as root, as CI does");
         string name = "ptest" + Environment.ProcessId % 100000;
 
         using var tap = TapBackend.Open(name);
