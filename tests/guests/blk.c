@@ -110,6 +110,13 @@ static void fill(uint8_t *buf, uint64_t sector, uint32_t sectors)
             *w++ = pattern(sector + s, i);
 }
 
+/* Fills a read's buffer with bytes no written sector holds, so a read that transfers nothing (or too little) cannot
+ * pass on what the buffer held before. */
+static void poison(uint8_t *buf, uint32_t bytes)
+{
+    memset(buf, 0xEE, bytes);
+}
+
 static void check(const uint8_t *buf, uint64_t sector, uint32_t sectors)
 {
     const uint64_t *w = (const uint64_t *)buf;
@@ -210,6 +217,8 @@ static void deep(uint64_t first, uint32_t count, uint64_t n)
                 uint8_t *buf = data + (uint64_t)slot * bytes;
                 if (write)
                     fill(buf, sector, count);
+                else
+                    poison(buf, bytes);
                 sector_of[slot] = sector;
                 seq_of[slot] = issued++;
                 outstanding[slot] = 1;
@@ -318,6 +327,7 @@ int main(void)
         printf("blk: write to the read-only disk: status %u (%s)\n", st, st == S_IOERR ? "IOERR" : "not IOERR");
         if (st != S_IOERR)
             test_fail("a write to a read-only disk returned %u, not IOERR", st);
+        poison(data, SECTOR);
         if (request(T_IN, first, data, SECTOR) != S_OK || *(uint64_t *)data != before)
             test_fail("the read-only sector changed");
         return 0;
@@ -335,6 +345,7 @@ int main(void)
         test_fail("flush: status %u", st);
     for (uint64_t i = 0; i < n; i++) {
         uint64_t sector = first + i * count;
+        poison(data, count * SECTOR);
         if ((st = request(T_IN, sector, data, count * SECTOR)) != S_OK)
             test_fail("read at %lu: status %u", sector, st);
         check(data, sector, count);

@@ -196,7 +196,8 @@ static int drain(struct input_dev *d)
         if (d == keyboard && e->type == EV_KEY && e->code == KEY_ESC && e->value == 0)
             escape = 1;
         struct vbuf b = { (uint64_t)(uintptr_t)e, sizeof(*e), 1 };
-        virtq_add(&d->evq, &b, 1);
+        if (virtq_add(&d->evq, &b, 1) < 0)
+            test_fail("%s: could not post event buffer %d again", d->role, head); /* the device would run dry */
         posted = 1;
     }
     if (posted)

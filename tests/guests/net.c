@@ -5,7 +5,8 @@
  *   pings=N       echo replies to send before passing (default 3)
  *   timeout=ms    give up after this long without reaching N (default 30000)
  *   irq=msix (default) | intx | poll
- * Prints "READY" once the receive queue holds buffers, "reply N" per echo reply.
+ * Prints "READY" once the receive queue holds buffers, "reply N" per echo reply
+ * once the device has completed its transmit (a reply only queued is not one).
  * No offloads are negotiated: every frame carries a zeroed virtio_net_hdr_v1.
  */
 #include "virtio.h"
@@ -51,7 +52,8 @@ static void post_rx(int i)
         test_fail("receive queue full");
 }
 
-static void send(const uint8_t *frame, uint32_t len)
+/* Queues a frame for transmission; returns its descriptor head. */
+static int send(const uint8_t *frame, uint32_t len)
 {
     uint32_t dummy;
     while (virtq_get(&txq, &dummy) >= 0)
@@ -64,17 +66,32 @@ static void send(const uint8_t *frame, uint32_t len)
         len = 60;
     }
     struct vbuf b = { (uint64_t)(uintptr_t)slot, HDR + len, 0 };
-    if (virtq_add(&txq, &b, 1) < 0)
+    int head = virtq_add(&txq, &b, 1);
+    if (head < 0)
         test_fail("transmit queue full");
     virtq_kick(&txq);
+    return head;
 }
 
-/* Answers an ARP request or an ICMP echo request; returns 1 for an echo reply. */
+/* Waits until the device has completed the transmit of descriptor head (earlier ones may complete first). */
+static void wait_sent(int head, uint64_t reply)
+{
+    uint32_t len;
+    for (;;) {
+        int done = virtq_wait(&net, &txq, &len, 5000);
+        if (done < 0)
+            test_fail("echo reply %lu: the device did not complete its transmit within 5 s", reply);
+        if (done == head)
+            return;
+    }
+}
+
+/* Answers an ARP request or an ICMP echo request; returns the echo reply's transmit head, or -1. */
 static int handle(uint8_t *f, uint32_t len)
 {
     static uint8_t out[1600];
     if (len < 14)
-        return 0;
+        return -1;
     uint16_t type = be16(f + 12);
     if (type == ETH_ARP && len >= 42 && be16(f + 20) == 1 && !memcmp(f + 38, ip, 4)) {
         memcpy(out, f + 6, 6);
@@ -86,20 +103,20 @@ static int handle(uint8_t *f, uint32_t len)
         memcpy(out + 28, ip, 4);
         memcpy(out + 32, f + 22, 10);     /* the asker's MAC and IP */
         send(out, 42);
-        return 0;
+        return -1;
     }
     if (type != ETH_IP || len < 34)
-        return 0;
+        return -1;
     uint8_t *iph = f + 14;
     uint32_t ihl = (iph[0] & 0xF) * 4u, total = be16(iph + 2);
     if ((iph[0] >> 4) != 4 || ihl < 20 || total < ihl + 8 || 14 + total > len || iph[9] != 1 || memcmp(iph + 16, ip, 4))
-        return 0;
+        return -1;
     uint8_t *icmp = iph + ihl;
     if (icmp[0] != 8)
-        return 0;
+        return -1;
     uint32_t n = 14 + total;
     if (n > sizeof(out))
-        return 0;
+        return -1;
     memcpy(out, f, n);
     memcpy(out, f + 6, 6);
     memcpy(out + 6, mac, 6);
@@ -109,8 +126,7 @@ static int handle(uint8_t *f, uint32_t len)
     oicmp[0] = 0;                         /* echo reply */
     put16(oicmp + 2, 0);
     put16(oicmp + 2, checksum(oicmp, total - ihl));
-    send(out, n);
-    return 1;
+    return send(out, n);
 }
 
 static void parse_ip(void)
@@ -169,8 +185,11 @@ int main(void)
         waited_ms = 0;
         frames++;
         int slot = (int)((rxq.desc[head].addr - (uint64_t)(uintptr_t)rx[0]) / SLOT);
-        if (len > HDR && handle(rx[slot] + HDR, len - HDR))
+        int reply = len > HDR ? handle(rx[slot] + HDR, len - HDR) : -1;
+        if (reply >= 0) {
+            wait_sent(reply, replies + 1);
             printf("reply %lu\n", ++replies);
+        }
         post_rx(slot);
         virtq_kick(&rxq);
     }

@@ -1,17 +1,23 @@
 /*
- * rng: reads entropy from the first virtio-rng and checks it is not all
- * zeros, not one repeated byte, and differs between two reads.
+ * rng: reads entropy from the first virtio-rng into reads= buffers and checks
+ * that none is all zeros or one repeated byte and that no two are the same.
+ * Prints the first 256 bytes of each buffer as "rng: buf N HEX" so the host
+ * can check the content too.
  *   bytes=N   bytes per read (default 64, at most 4096)
+ *   reads=N   buffers to fill (default 2, at most 4)
  *   irq=msix (default) | intx | poll
  */
 #include "virtio.h"
 
 const char guest_name[] = "rng";
 
+#define MAX_READS 4
+#define DUMP_BYTES 256
+
 static struct pci_dev devs[PCI_MAX_FUNCS];
 static struct virtio_dev rng;
 static struct virtq vq;
-static uint8_t buf[2][4096] __attribute__((aligned(4096)));
+static uint8_t buf[MAX_READS][4096] __attribute__((aligned(4096)));
 
 static uint32_t fetch(uint8_t *b, uint32_t want)
 {
@@ -25,11 +31,26 @@ static uint32_t fetch(uint8_t *b, uint32_t want)
     return len;
 }
 
+/* Fails unless the buffer has at least two different bytes (which also rules out all zeros). */
+static void check_varied(int r, uint32_t want)
+{
+    int zeros = 1, constant = 1;
+    for (uint32_t i = 0; i < want; i++) {
+        zeros &= buf[r][i] == 0;
+        constant &= buf[r][i] == buf[r][0];
+    }
+    if (zeros || constant)
+        test_fail("read %d: the entropy is %s", r, zeros ? "all zeros" : "one repeated byte");
+}
+
 int main(void)
 {
     uint32_t want = (uint32_t)cmdline_u64("bytes", 64);
     if (want == 0 || want > sizeof(buf[0]))
         want = 64;
+    int reads = (int)cmdline_u64("reads", 2);
+    if (reads < 2 || reads > MAX_READS)
+        test_fail("reads=%d must be 2 to %d", reads, MAX_READS);
     int n = pci_scan(devs, PCI_MAX_FUNCS);
     struct pci_dev *d = virtio_find(devs, n, VIRTIO_ID_RNG, 0);
     if (!d)
@@ -40,19 +61,24 @@ int main(void)
     virtio_driver_ok(&rng);
     printf("rng: virtio-rng at 00:%02x.0, irq %s\n", d->dev, irq == VIRTIO_IRQ_MSIX ? "msix" : irq == VIRTIO_IRQ_INTX ? "intx" : "poll");
 
-    uint32_t got0 = fetch(buf[0], want), got1 = fetch(buf[1], want);
-    if (got0 != want || got1 != want)
-        test_fail("asked for %u bytes, got %u and %u", want, got0, got1);
-    int zeros = 1, constant = 1;
-    for (uint32_t i = 0; i < want; i++) {
-        zeros &= buf[0][i] == 0;
-        constant &= buf[0][i] == buf[0][0];
+    for (int r = 0; r < reads; r++) {
+        uint32_t got = fetch(buf[r], want);
+        if (got != want)
+            test_fail("read %d: asked for %u bytes, got %u", r, want, got);
     }
-    if (zeros || constant)
-        test_fail("the entropy is %s", zeros ? "all zeros" : "one repeated byte");
-    if (!memcmp(buf[0], buf[1], want))
-        test_fail("two reads returned the same bytes");
-    printf("rng: %u bytes twice: %02x %02x %02x %02x ..., distinct\n", want, buf[0][0], buf[0][1], buf[0][2], buf[0][3]);
+    for (int r = 0; r < reads; r++) {
+        check_varied(r, want);
+        for (int q = 0; q < r; q++)
+            if (!memcmp(buf[q], buf[r], want))
+                test_fail("reads %d and %d returned the same bytes", q, r);
+    }
+    for (int r = 0; r < reads; r++) {
+        printf("rng: buf %d ", r);
+        for (uint32_t i = 0; i < want && i < DUMP_BYTES; i++)
+            printf("%02x", buf[r][i]);
+        printf("\n");
+    }
+    printf("rng: %u bytes %d times, each varied, all distinct\n", want, reads);
     if (irq != VIRTIO_IRQ_POLL)
         printf("rng: %lu interrupts\n", (uint64_t)rng.irqs);
     return 0;

@@ -132,7 +132,7 @@ public sealed class VncServer : IDisposable
     {
         ArgumentNullException.ThrowIfNull(stream);
         Interlocked.Increment(ref _connections);
-        VncCounters.Connections.Add(1);
+        Options.Counters.Connections.Add(1);
         using var lifetime = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposed.Token);
         var connection = new VncConnection(this, stream, requirePassword ? _authentication : null);
         try
@@ -151,7 +151,7 @@ public sealed class VncServer : IDisposable
         catch (RfbProtocolException)
         {
             Interlocked.Increment(ref _protocolErrors);
-            VncCounters.ProtocolErrors.Add(1);
+            Options.Counters.ProtocolErrors.Add(1);
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or ObjectDisposedException)
         {
@@ -344,19 +344,19 @@ public sealed class VncServer : IDisposable
     internal void CountAuthenticationFailure()
     {
         Interlocked.Increment(ref _authenticationFailures);
-        VncCounters.AuthenticationFailures.Add(1);
+        Options.Counters.AuthenticationFailures.Add(1);
     }
 
     internal void CountUpdate(int rectangles)
     {
         Interlocked.Increment(ref _updates);
         Interlocked.Add(ref _rectangles, rectangles);
-        VncCounters.Updates.Add(1);
+        Options.Counters.Updates.Add(1);
     }
 
     internal void CountBytes(int bytes)
     {
         Interlocked.Add(ref _bytesSent, bytes);
-        VncCounters.BytesSent.Add(bytes);
+        Options.Counters.BytesSent.Add(bytes);
     }
 }

@@ -23,4 +23,7 @@ public sealed class VncServerOptions
 
     /// <summary>Look for vertical scrolls and send them as CopyRect to clients that support it.</summary>
     public bool DetectScrolling { get; init; } = true;
+
+    /// <summary>Where the server's metrics go: the process's <see cref="VncCounters.Shared"/> unless a test gives it its own.</summary>
+    public VncCounters Counters { get; init; } = VncCounters.Shared;
 }

@@ -7,6 +7,7 @@ namespace Platform.Engine.Tests.Display;
 // fbcon draws the boot text on it, which a VNC client on vnc.sock sees. Needs hardware KVM.
 public sealed class LinuxFramebufferTests
 {
+    // ./platform test fails on any skip but these, which it knows by the reason's first words: keep them.
     private const string PvmReason =
         "KVM here is the PVM module: guest CPL 0 code is emulated and int n, syscall and CPL 3 → CPL 0 transitions fail, " +
         "so a stock Linux kernel cannot boot (see docs/architecture.md). screen_info is checked in KernelLoaderTests.";

@@ -7,6 +7,7 @@ namespace Platform.Engine.Tests.Machine;
 // The Debian kernel and initramfs from scripts/guest-images.sh, booted to the init's marker. Needs hardware KVM.
 public sealed class LinuxGuestBootTests
 {
+    // ./platform test fails on any skip but these, which it knows by the reason's first words: keep them.
     internal const string PvmReason =
         "KVM here is the PVM module: guest CPL 0 code is emulated and int n, syscall and CPL 3 → CPL 0 transitions fail, " +
         "so a stock Linux kernel cannot boot (see docs/architecture.md). The loader is checked against this kernel in KernelLoaderTests.";

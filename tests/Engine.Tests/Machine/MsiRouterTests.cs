@@ -9,6 +9,10 @@ public sealed class MsiRouterTests : IDisposable
 {
     private static readonly MsiMessage ToCpu0Vector0x41 = new(0xFEE0_0000, 0x41);
 
+    // Local APIC register offsets (Intel SDM vol. 3, table 11-1), as KVM_GET_LAPIC lays them out.
+    private const int ApicSpuriousVector = 0xF0;
+    private const int ApicIrr = 0x200;
+
     private readonly KvmSystem _kvm = KvmSystem.Open();
     private readonly KvmVm _vm;
     private readonly MsiRouter _router;
@@ -39,14 +43,29 @@ public sealed class MsiRouterTests : IDisposable
     }
 
     [Fact]
-    public void A_routed_vector_is_signalled_through_its_irqfd()
+    public async Task A_routed_vector_is_signalled_through_its_irqfd()
     {
+        // KVM consumes the irqfd's counter as it injects, so the proof is where the interrupt lands: vCPU 0's local
+        // APIC, enabled in software (SVR bit 8) so it accepts fixed interrupts, holds vector 0x41 in its IRR.
+        using var vcpu = _vm.CreateVcpu(0);
+        var lapic = vcpu.GetLapic();
+        Span<byte> regs = lapic;
+        BitConverter.TryWriteBytes(regs[ApicSpuriousVector..], 0x1FFu).Should().BeTrue();
+        vcpu.SetLapic(lapic);
         var target = _router.CreateVectors(1);
         target.VectorChanged(0, ToCpu0Vector0x41, masked: false);
+        IsPending(vcpu, 0x41).Should().BeFalse();
 
         target.Signal(0, ToCpu0Vector0x41);
 
-        _router.DirectSignals.Should().Be(0);
+        // KVM may hand the injection to a kernel worker: give it up to 5 s.
+        for (int i = 0; i < 500 && !IsPending(vcpu, 0x41); i++)
+        {
+            await Task.Delay(10, TestContext.Current.CancellationToken);
+        }
+
+        IsPending(vcpu, 0x41).Should().BeTrue("the irqfd's write reached KVM, which routed it to vCPU 0's vector 0x41");
+        _router.DirectSignals.Should().Be(0, "the routed vector goes through its irqfd, not KVM_SIGNAL_MSI");
         _router.Dropped.Should().Be(0);
     }
 
@@ -70,6 +89,15 @@ public sealed class MsiRouterTests : IDisposable
         _router.CreateVectors(5);
         var tooMany = () => _router.CreateVectors(MsiRouter.MaxVectors);
         tooMany.Should().Throw<InvalidOperationException>();
+    }
+
+    /// <summary>Whether <paramref name="vector"/> waits in the vCPU's IRR: eight 32-bit registers, 16 bytes apart.</summary>
+    private static bool IsPending(KvmVcpu vcpu, int vector)
+    {
+        var lapic = vcpu.GetLapic();
+        ReadOnlySpan<byte> regs = lapic;
+        uint irr = BitConverter.ToUInt32(regs[(ApicIrr + (vector / 32 * 0x10))..]);
+        return (irr & (1u << (vector % 32))) != 0;
     }
 
     public void Dispose()

@@ -188,11 +188,8 @@ public sealed class VmmVncTests : IDisposable
     /// <summary>A loopback port free a moment ago (at or above 5900, as gvnccapture counts displays from there).</summary>
     private static int FreeLoopbackPort()
     {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        Assert.SkipWhen(port < 5900, $"the kernel gave port {port}, below VNC's 5900 + display numbering");
-        return port;
+        using var probe = VncLoopback.Listen();
+        return VncLoopback.Port(probe);
     }
 
     private static async Task<(int Code, string Output)> RunAsync(string program, params string[] args)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Platform.Engine.Tests.Infrastructure;
 using Platform.Engine.Tests.Vnc.Support;
 using Platform.Engine.Vnc;
 using StbImageSharp;
@@ -98,10 +99,8 @@ public sealed class RealClientTests
         var framebuffer = new TestFramebuffer(Width, Height);
         framebuffer.Fill(Picture);
         using var server = new VncServer(framebuffer, new VncServerOptions { DesktopName = "capture test" });
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        Assert.SkipWhen(port < 5900, $"the kernel gave port {port}, below VNC's 5900 + display numbering");
+        using var listener = VncLoopback.Listen();
+        int port = VncLoopback.Port(listener);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         var sessions = new List<Task>();
         Task accepting = Task.Run(async () =>

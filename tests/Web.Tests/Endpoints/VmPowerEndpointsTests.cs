@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Platform.Web.Endpoints;
 using Platform.Web.Services.Runtime;
+using Platform.Web.Tests.Fakes;
 using Platform.Web.Tests.Infrastructure;
 
 namespace Platform.Web.Tests.Endpoints;

@@ -205,39 +205,63 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
 
         switch (action)
         {
-            case "WatchAll":
-                await hub.InvokeAsync("WatchAll", Ct);
-                break;
-            case "Watch":
-                var call = () => hub.InvokeAsync("Watch", vm.Id, Ct);
+            case "WatchAll" or "Watch":
+                Func<Task> call = action == "WatchAll" ? () => hub.InvokeAsync("WatchAll", Ct) : () => hub.InvokeAsync("Watch", vm.Id, Ct);
                 if (expected == 'A')
                 {
                     await call.Should().NotThrowAsync();
                 }
                 else
                 {
-                    (await call.Should().ThrowAsync<HubException>()).Which.Message.Should().Contain("no VM with that id");
+                    // A VM-scoped method says the VM does not exist; a method on / names the privilege it needs.
+                    (await call.Should().ThrowAsync<HubException>()).Which.Message.Should()
+                        .Contain(action == "Watch" ? "no VM with that id" : "You need");
                     await AuditSaysAsync(admin, role, AuditResult.Denied);
                 }
 
                 break;
             default:
                 await hub.InvokeAsync("WatchAll", Ct);
-                factory.Runtime.Raise(vm.Id, VmPowerState.Running);
-                // A marker every listener hears (the admin's own VM is visible to the Administrator only), to know
-                // the push had its chance: then whether the VM's change arrived is the answer.
                 if (expected == 'A')
                 {
+                    factory.Runtime.Raise(vm.Id, VmPowerState.Running);
                     await WaitUntilAsync(() => heard.Any(h => h.VmId == vm.Id));
                 }
                 else
                 {
-                    await Task.Delay(300, Ct);
-                    heard.Should().NotContain(h => h.VmId == vm.Id, $"{role} may not see the VM, so hears nothing of it");
+                    await NothingHeardOfAsync(vm, heard, role, action);
                 }
 
                 break;
         }
+    }
+
+    /// <summary>
+    /// Raises <paramref name="vm"/>'s state change and proves it did not reach the user's connection without sleeping:
+    /// an observer that may see every VM hears it (so the notifier has sent it to whoever it chose), then a marker VM the
+    /// user is granted hears its own change on the same connection, after it, as HubRevocationTests does.
+    /// </summary>
+    private async Task NothingHeardOfAsync(VmResponse vm, ConcurrentQueue<VmStateChanged> heard, string role, string action)
+    {
+        using var admin = factory.CreateClient();
+        var marker = await CreateVmAsync(admin, $"{vm.Name}-marker");
+        await TestAccounts.GrantAsync(factory.Services, (await UserIdAsync(role, action))!, (BuiltInRoles.AuditorId, marker.Id));
+        string observerName = $"{role}-{action}-observer".ToLowerInvariant();
+        await TestAccounts.CreateUserAsync(factory.Services, observerName, (BuiltInRoles.AuditorId, null));
+        var (_, observerCookie) = await TestAccounts.SignInAsync(factory, observerName);
+        await using var observer = TestAccounts.VmHubConnection(factory, observerCookie);
+        var observed = new ConcurrentQueue<Guid>();
+        observer.On<VmStateChanged>("StateChanged", change => observed.Enqueue(change.VmId));
+        await observer.StartAsync(Ct);
+        await observer.InvokeAsync("WatchAll", Ct);
+
+        // One send goes to all its recipients at once, so once the observer has it, a wrong copy to the user is on its
+        // way, ahead of the marker's on that connection.
+        factory.Runtime.Raise(vm.Id, VmPowerState.Running);
+        await WaitUntilAsync(() => observed.Contains(vm.Id));
+        factory.Runtime.Raise(marker.Id, VmPowerState.Running);
+        await WaitUntilAsync(() => heard.Any(h => h.VmId == marker.Id));
+        heard.Should().NotContain(h => h.VmId == vm.Id, $"{role} may not see the VM, so hears nothing of it");
     }
 
     [Theory]

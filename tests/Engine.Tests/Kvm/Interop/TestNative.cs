@@ -4,7 +4,8 @@ namespace Platform.Engine.Tests.Kvm.Interop;
 
 /// <summary>
 /// The libc calls the interop tests make to watch the wrappers from outside: raw descriptor numbers on purpose, so a
-/// test can see whether a number is still open, put a descriptor at a chosen number, or ask whether an address is mapped.
+/// test can see whether a number is still open, put a descriptor at a chosen number, or ask whether an address is mapped;
+/// and the calls <c>FileSystemProbe</c> asks the kernel with, apart from the product's own.
 /// </summary>
 internal static partial class TestNative
 {
@@ -48,6 +49,23 @@ internal static partial class TestNative
 
     [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
     public static partial int Munmap(nint address, nuint length);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenRaw(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
+    private static partial int FallocateRaw(int fd, int mode, long offset, long length);
+
+    /// <summary>open(2) with <paramref name="flags"/> (O_CLOEXEC added): the descriptor, or the negated errno.</summary>
+    public static int OpenFile(string path, int flags)
+    {
+        int fd = OpenRaw(path, flags | OCloseOnExec);
+        return fd >= 0 ? fd : -Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>fallocate(2): 0, or the negated errno.</summary>
+    public static int Fallocate(int fd, int mode, long offset, long length) =>
+        FallocateRaw(fd, mode, offset, length) == 0 ? 0 : -Marshal.GetLastPInvokeError();
 
     /// <summary>A non-blocking pipe: (read end, write end).</summary>
     public static unsafe (int Read, int Write) Pipe()

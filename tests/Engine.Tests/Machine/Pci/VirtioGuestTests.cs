@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Platform.Devices.Virtio.Block;
 using Platform.Engine.Host;
 using Platform.Engine.Machine;
@@ -134,13 +135,28 @@ public sealed class VirtioGuestTests
     public async Task The_rng_guest_reads_host_entropy(string irq)
     {
         var serial = new SerialCapture();
-        using var machine = Boot("rng", serial, $"irq={irq} bytes=256", c => c with { Rng = true });
+        using var machine = Boot("rng", serial, $"irq={irq} bytes=256 reads=3", c => c with { Rng = true });
 
         string output = await serial.WaitForAsync("PLATFORM-TEST rng PASS", GuestTimeout);
-        output.Should().Contain("rng: 256 bytes twice:");
+        output.Should().Contain("rng: 256 bytes 3 times, each varied, all distinct");
         var rng = Counters(machine, "rng0");
-        rng["bytes"].Should().Be(512);
-        rng["requests"].Should().Be(2);
+        rng["bytes"].Should().Be(768);
+        rng["requests"].Should().Be(3);
+
+        // What the guest received, checked here too: 256 random bytes repeat no value more than a handful of times
+        // (P(some value 12 times or more) is about 2e-7 per buffer) and take at least half the values (about 162 expected).
+        var buffers = Regex.Matches(output, @"^rng: buf (\d) ([0-9a-f]+)\r?$", RegexOptions.Multiline)
+            .Select(m => Convert.FromHexString(m.Groups[2].Value)).ToList();
+        buffers.Should().HaveCount(3);
+        foreach (byte[] bytes in buffers)
+        {
+            bytes.Should().HaveCount(256);
+            var counts = bytes.CountBy(b => b).ToList();
+            counts.Max(c => c.Value).Should().BeLessThan(12, $"no byte value dominates random data: {Convert.ToHexString(bytes)}");
+            counts.Should().HaveCountGreaterThanOrEqualTo(128, "256 random bytes take most of the 256 values");
+        }
+
+        buffers.Select(Convert.ToHexString).Should().OnlyHaveUniqueItems();
     }
 
     [Fact]

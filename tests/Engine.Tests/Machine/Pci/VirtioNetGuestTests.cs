@@ -14,7 +14,7 @@ public sealed class VirtioNetGuestTests
     [InlineData("intx")]
     public async Task The_host_pings_the_guest_over_a_TAP_in_its_own_namespace(string irq)
     {
-        Assert.SkipUnless(NetworkNamespace.CanCreate, "needs root, /dev/net/tun and iproute2 to create a network namespace");
+        Assert.SkipUnless(NetworkNamespace.CanCreate, "needs root, /dev/net/tun and iproute2 to create a network namespace: run ./platform test as root, as CI does");
         using var ns = NetworkNamespace.Create("tap0", "10.0.2.2/24");
         using var vmm = ns.StartInside(VmmProcess.ProgramPath, "--kernel", TestGuests.Path("net"), "--memory", "64M",
             "--net", "tap=tap0,mac=52:54:00:12:34:56", "--append", $"ip={GuestIp} pings=3 irq={irq}");

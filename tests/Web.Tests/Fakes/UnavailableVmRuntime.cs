@@ -1,9 +1,11 @@
-namespace Platform.Web.Services.Runtime;
+using Platform.Web.Services.Runtime;
+
+namespace Platform.Web.Tests.Fakes;
 
 /// <summary>
-/// A runtime that cannot act, for hosts where no supervisor may run VMMs (and for tests of that path): every VM is
-/// Stopped and every power action fails with a reason the user can read (the API answers 503). The dashboard
-/// registers <c>VmSupervisor</c> instead (SupervisorServiceExtensions).
+/// A runtime that cannot act, as when no supervisor may run VMMs: every VM is Stopped and every power action fails
+/// with <see cref="VmRuntimeException.Unavailable"/> set, which the API answers with 503. The dashboard always
+/// registers <c>VmSupervisor</c> (SupervisorServiceExtensions); this exists for the test of that answer.
 /// </summary>
 internal sealed class UnavailableVmRuntime : IVmRuntime
 {
