@@ -272,6 +272,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         }
 
         AttachPciDevices();
+        Display?.MapLegacyWindow(Mmio); // where the VGA BIOS writes text and fonts; BiosMemory leaves the hole for it
         var diskSlots = _pci!.Virtio.Where(v => v.Kind == "virtio-blk").Select(v => v.Pci.DeviceNumber).ToList();
         var leaf1 = _kvm.GetSupportedCpuid().FirstOrDefault(e => e.Function == 1);
         FirmwareConfig = new FwCfgDevice(Firmware.FirmwareConfig.Build(Config, Memory.Regions, diskSlots, leaf1.Eax | (ulong)leaf1.Edx << 32, vgaBios?.Bytes), Memory);
