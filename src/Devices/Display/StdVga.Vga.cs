@@ -1,8 +1,9 @@
 namespace Platform.Devices.Display;
 
-// The VGA registers a VBE guest still touches: the attribute controller (its index bit 5 turns video output on),
-// the DAC palette 8-bit modes draw through, and the input status register whose read resets the attribute
-// flip-flop. Sequencer, graphics and CRTC registers are kept for read-back only: nothing here draws text modes.
+// The VGA registers: the attribute controller (its index bit 5 turns video output on), the DAC palette, the input
+// status register whose read resets the attribute flip-flop, and the sequencer, graphics controller and CRTC, which
+// the legacy window (StdVga.Legacy.cs) and LegacyVgaScreen read. Any value is kept, as on the hardware: a register
+// that makes no sense only makes a strange picture, never an error.
 public sealed partial class StdVga
 {
     private const int AttributeRegisterCount = 0x15;
@@ -144,6 +145,7 @@ public sealed partial class StdVga
     /// <summary>A byte write of port 0x3C0 + <paramref name="port"/>.</summary>
     private void WriteVgaPort(int port, byte value)
     {
+        _legacyChanges++;
         switch (port)
         {
             case VgaAttributeWrite:

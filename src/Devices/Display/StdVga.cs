@@ -5,8 +5,8 @@ namespace Platform.Devices.Display;
 /// <summary>
 /// QEMU's standard VGA ("std-vga", PCI 1234:1111) as far as a guest that draws through the Bochs VBE interface
 /// needs it: the DISPI registers (mode, depth, virtual width, panning, video memory size), QEMU's MMIO register BAR,
-/// and the few VGA ports such drivers touch (attribute controller blanking, the DAC palette, retrace status).
-/// Legacy VGA text and planar modes are not drawn.
+/// the VGA registers, and the legacy window 0xA0000–0xBFFFF with VGA's planar memory (<see cref="LegacyWindow"/>) as
+/// the VGA BIOS drives them; <see cref="LegacyVgaScreen"/> draws the legacy modes.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -96,6 +96,7 @@ public sealed partial class StdVga
         DispiPorts = new DispiPortView(this);
         MmioRegisters = new MmioView(this);
         VgaPorts = new VgaPortView(this);
+        LegacyWindow = new LegacyWindowView(this);
         ResetState();
     }
 
@@ -193,6 +194,7 @@ public sealed partial class StdVga
         _startOffset = 0;
         _bigEndianFramebuffer = false;
         ResetVgaState();
+        ResetLegacyState();
         _mode = DisplayMode.PowerOn;
     }
 

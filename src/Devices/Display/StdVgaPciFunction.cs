@@ -5,7 +5,7 @@ namespace Platform.Devices.Display;
 /// <summary>
 /// The std-vga as PCI function 1234:1111 (class 0x030000, revision 2), laid out as QEMU's: BAR 0 the linear
 /// framebuffer (32-bit, prefetchable, the size of video memory), BAR 2 the 4 KiB MMIO register window. No interrupt
-/// pin and no expansion ROM (our guests boot without a VGA BIOS).
+/// pin and no expansion ROM BAR: a BIOS machine hands SeaBIOS the VGA BIOS through fw_cfg instead.
 /// </summary>
 /// <remarks>
 /// The engine maps video memory into the guest at BAR 0 as a memory slot of its own, so guest accesses to it never
@@ -29,6 +29,9 @@ public sealed class StdVgaPciFunction : PciFunction
         _vga = vga;
         Config.SetWord(PciRegisters.SubsystemVendorId, StdVga.PciSubsystemVendorId);
         Config.SetWord(PciRegisters.SubsystemId, StdVga.PciSubsystemId);
+        // A VGA decodes the legacy ports 0x3C0-0x3DF, so its I/O space bit exists (QEMU's does too), and SeaBIOS
+        // takes a display for the primary VGA only when both I/O and memory decoding read back as on.
+        Config.MakeWritable(PciRegisters.Command, 2, PciRegisters.CommandWritableBits | PciRegisters.CommandIoSpace);
         AddMemoryBar(VideoMemoryBar, (ulong)vga.VideoMemory.Length, is64Bit: false, prefetchable: true);
         AddMemoryBar(MmioBar, StdVga.MmioBarSize, is64Bit: false);
     }

@@ -70,6 +70,22 @@ public sealed class MachineDisplay : IPciBarObserver
         }
     }
 
+    /// <summary>
+    /// True when the legacy window 0xA0000–0xBFFFF reaches the std-vga (firmware machines, <see cref="MapLegacyWindow"/>):
+    /// the display then shows text mode and mode 13h while no VBE mode is set.
+    /// </summary>
+    public bool ShowsLegacyModes { get; private set; }
+
+    /// <summary>
+    /// Puts the legacy window on the MMIO bus. Only a firmware machine has the hole there (a direct boot's RAM covers
+    /// it); every access exits, which the VGA BIOS's text output costs (one exit per character and attribute byte).
+    /// </summary>
+    internal void MapLegacyWindow(IoBus mmio)
+    {
+        mmio.Register(StdVga.LegacyWindowBase, StdVga.LegacyWindowSize, Vga.LegacyWindow);
+        ShowsLegacyModes = true;
+    }
+
     /// <summary>Times the slot was registered at a new address.</summary>
     public long SlotMoves => Interlocked.Read(ref _slotMoves);
 
@@ -203,6 +219,7 @@ public sealed class MachineDisplay : IPciBarObserver
             ["mode_bpp"] = mode.BitsPerPixel,
             ["video_memory_bytes"] = _memory.Size,
             ["bad_accesses"] = Vga.BadAccesses + Function.BadAccesses,
+            ["legacy_unmapped_accesses"] = Vga.UnmappedWindowAccesses,
             ["adjusted_values"] = Vga.AdjustedValues,
             ["ignored_writes"] = Vga.IgnoredWrites,
             ["slot_moves"] = SlotMoves,

@@ -167,9 +167,15 @@ public sealed class VncDisplay : IDisposable
     }
 
     /// <summary>The attached machine's std-vga as the server's source; a blank, disabled screen between boots.</summary>
+    /// <remarks>
+    /// Each refresh works on the display it found in <see cref="BeginRefresh"/>, so an attach or detach on another
+    /// thread in the middle of a refresh cannot mix two machines' pictures.
+    /// </remarks>
     private sealed class CurrentScreen(VideoMemory memory) : IFramebufferSource
     {
+        private readonly StdVgaScanout _scanout = new();
         private MachineDisplay? _current;
+        private MachineDisplay? _refreshing;
         private int _attachments;
 
         public MachineDisplay? Current
@@ -182,17 +188,26 @@ public sealed class VncDisplay : IDisposable
             }
         }
 
-        public DisplayMode Mode => Current?.Vga.Mode ?? DisplayMode.PowerOn;
+        public void BeginRefresh()
+        {
+            _refreshing = Current;
+            if (_refreshing is { } display)
+            {
+                _scanout.Begin(display.Vga, display.ShowsLegacyModes);
+            }
+        }
 
-        public ReadOnlySpan<byte> VideoMemory => memory.GetSpan();
+        public DisplayMode Mode => _refreshing is null ? DisplayMode.PowerOn : _scanout.Mode;
+
+        public ReadOnlySpan<byte> VideoMemory => _refreshing is { } display ? _scanout.Memory(display.Vga) : memory.GetSpan();
 
         // Each boot's std-vga counts its palette versions from the start: mix in the attachment so a new boot's
         // palette is never mistaken for the one already converted.
-        public int PaletteVersion => unchecked((Volatile.Read(ref _attachments) * 16_777_619) ^ (Current?.Vga.PaletteVersion ?? 0));
+        public int PaletteVersion => unchecked((Volatile.Read(ref _attachments) * 16_777_619) ^ (_refreshing?.Vga.PaletteVersion ?? 0));
 
         public void CopyPalette(Span<uint> destination)
         {
-            if (Current is { } display)
+            if (_refreshing is { } display)
             {
                 display.Vga.CopyPalette(destination);
             }
@@ -202,7 +217,8 @@ public sealed class VncDisplay : IDisposable
             }
         }
 
-        public bool CollectDirtyPages(Span<ulong> dirtyPages) => Current?.TryReadDirtyLog(dirtyPages) ?? false;
+        public bool CollectDirtyPages(Span<ulong> dirtyPages) =>
+            _refreshing is { } display && _scanout.CollectDirtyPages(dirtyPages, display.TryReadDirtyLog);
     }
 
     /// <summary>The attached machine's keyboards; keys typed between boots are dropped.</summary>

@@ -135,6 +135,10 @@ public sealed class MachineInstance : IVcpuController, IDisposable
 
         // With firmware nothing is loaded: the BIOS is checked now, so a bad image fails before any KVM work.
         var firmware = config.Firmware == FirmwareKind.Bios ? FirmwareImage.Load(config.FirmwarePath) : null;
+        // A BIOS draws on the display only through a VGA BIOS, as QEMU's std-vga brings one; without a display, none.
+        var vgaBios = firmware is not null && config.Display == DisplayKind.Std
+            ? OptionRomImage.Load(OptionRomImage.StdVgaBiosBeside(config.FirmwarePath))
+            : null;
         var (kernel, initrd, commandLine, diskBoot) = firmware is null ? LoadBootFiles(config) : default;
 
         if (videoMemory is not null && videoMemory.Size != config.VideoMemoryBytes)
@@ -159,7 +163,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             }
             else
             {
-                machine.BuildForFirmware(firmware, serialOutput, firmwareLog);
+                machine.BuildForFirmware(firmware, vgaBios, serialOutput, firmwareLog);
             }
 
             return machine;
@@ -254,7 +258,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     /// A machine for a BIOS: its flash and shadow-RAM map instead of one RAM slot per region, the firmware's debug port,
     /// the same devices, and the BSP at the reset vector. The BIOS places the BARs and writes its own tables (MP, ACPI).
     /// </summary>
-    private void BuildForFirmware(FirmwareImage firmware, Stream serialOutput, Stream? firmwareLog)
+    private void BuildForFirmware(FirmwareImage firmware, OptionRomImage? vgaBios, Stream serialOutput, Stream? firmwareLog)
     {
         CreateChipset();
         _bios = BiosMemory.Map(_vm, Memory, firmware, Mmio);
@@ -268,9 +272,10 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         }
 
         AttachPciDevices();
+        Display?.MapLegacyWindow(Mmio); // where the VGA BIOS writes text and fonts; BiosMemory leaves the hole for it
         var diskSlots = _pci!.Virtio.Where(v => v.Kind == "virtio-blk").Select(v => v.Pci.DeviceNumber).ToList();
         var leaf1 = _kvm.GetSupportedCpuid().FirstOrDefault(e => e.Function == 1);
-        FirmwareConfig = new FwCfgDevice(Firmware.FirmwareConfig.Build(Config, Memory.Regions, diskSlots, leaf1.Eax | (ulong)leaf1.Edx << 32), Memory);
+        FirmwareConfig = new FwCfgDevice(Firmware.FirmwareConfig.Build(Config, Memory.Regions, diskSlots, leaf1.Eax | (ulong)leaf1.Edx << 32, vgaBios?.Bytes), Memory);
         Ports.Register(FwCfgDevice.BasePort, FwCfgDevice.PortCount, FirmwareConfig);
         Boot = BootPlan.Firmware;
         CreateVcpus();

@@ -16,6 +16,14 @@ public interface IFramebufferSource
     /// <summary>The dirty-log granularity: KVM logs 4 KiB pages.</summary>
     const int PageSize = 4096;
 
+    /// <summary>
+    /// Called first in each refresh, before <see cref="Mode"/>: a source that draws its picture (the std-vga's legacy
+    /// modes) does so here, so what the server reads next describes one picture.
+    /// </summary>
+    void BeginRefresh()
+    {
+    }
+
     /// <summary>What the display shows now.</summary>
     DisplayMode Mode { get; }
 

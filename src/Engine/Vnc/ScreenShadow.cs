@@ -52,6 +52,7 @@ internal sealed class ScreenShadow
     /// <summary>Brings the copy up to date with <paramref name="source"/>; returns true when the screen size changed.</summary>
     public bool Update(IFramebufferSource source, bool detectScroll)
     {
+        source.BeginRefresh();
         DisplayMode mode = Bounded(source.Mode);
         DisplayMode previous = Mode;
         ReadOnlySpan<byte> memory = source.VideoMemory;

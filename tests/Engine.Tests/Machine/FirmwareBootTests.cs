@@ -64,6 +64,22 @@ public sealed class FirmwareBootTests
     }
 
     [Fact]
+    public async Task With_a_display_SeaBIOS_runs_the_VGA_BIOS_from_fw_cfg_as_the_std_vgas_option_ROM()
+    {
+        var serial = new SerialCapture();
+        var log = new SerialCapture();
+        using var machine = MachineInstance.Create(Bios() with { Display = DisplayKind.Std }, serial, firmwareLog: log);
+        machine.Start();
+
+        await log.WaitForAsync("Booting from", BiosTimeout);
+
+        string text = log.Text;
+        text.Should().Contain("Running option rom at c000:0003", $"the log was:\n{text}")
+            .And.MatchRegex(@"VBE DISPI: bdf 00:0[0-9a-f]\.0, bar 0", "the VGA BIOS was handed the std-vga's address, so it finds BAR 0")
+            .And.NotContain("sercon: using ioport", "with a display SeaBIOS's screen is the VGA, not COM1");
+    }
+
+    [Fact]
     public async Task SeaBIOS_finds_QEMUs_chipset_and_fw_cfg_shadows_itself_and_finds_nothing_to_boot()
     {
         var serial = new SerialCapture();

@@ -9,17 +9,25 @@ namespace Platform.Engine.Machine.Firmware;
 /// What the machine tells its BIOS through fw_cfg, as QEMU's pc machine does for SeaBIOS: the items SeaBIOS's QEMU
 /// platform code reads (RAM size, vCPUs, NUMA, the boot menu, IRQ 0's override, no legacy ACPI or SMBIOS) and the files
 /// <c>etc/e820</c> (the memory map SeaBIOS starts from), <c>bootorder</c> (the disks by PCI slot),
-/// <c>etc/boot-menu-wait</c> and the SMBIOS tables (<see cref="SmbiosTables"/>).
+/// <c>etc/boot-menu-wait</c>, the SMBIOS tables (<see cref="SmbiosTables"/>) and, with a display, the VGA BIOS.
 /// </summary>
 internal static class FirmwareConfig
 {
     private const uint E820Ram = 1, E820Reserved = 2;
     private const int E820EntrySize = 20;
 
+    /// <summary>
+    /// SeaBIOS runs a file named for a PCI device's ids as that device's option ROM, handing it the device's address
+    /// (<c>init_pcirom</c>), so the VGA BIOS finds the std-vga's BARs; see docs/architecture.md for why not a ROM BAR.
+    /// </summary>
+    public const string StdVgaRomFile = "pci1234,1111.rom";
+
     /// <param name="ram">Guest RAM as mapped: below the PCI hole, then above 4 GiB.</param>
     /// <param name="diskSlots">Each disk's PCI device number, boot order first.</param>
     /// <param name="processorId">CPUID leaf 1's EAX and EDX, for SMBIOS's processor structures.</param>
-    public static FwCfgContents Build(MachineConfig config, IReadOnlyList<MemoryRegion> ram, IReadOnlyList<int> diskSlots, ulong processorId = 0)
+    /// <param name="vgaBios">The std-vga's option ROM, or null without a display.</param>
+    public static FwCfgContents Build(MachineConfig config, IReadOnlyList<MemoryRegion> ram, IReadOnlyList<int> diskSlots, ulong processorId = 0,
+        byte[]? vgaBios = null)
     {
         var contents = new FwCfgContents()
             .AddItem(FwCfgKeys.RamSize, config.MemoryBytes)
@@ -43,6 +51,11 @@ internal static class FirmwareConfig
         if (diskSlots.Count > 0)
         {
             contents.AddFile("bootorder", BootOrder(diskSlots));
+        }
+
+        if (vgaBios is not null)
+        {
+            contents.AddFile(StdVgaRomFile, vgaBios);
         }
 
         return contents;
