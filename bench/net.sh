@@ -4,6 +4,7 @@
 # -netdev tap,vhost=off) on the same TAP, in a network namespace this script makes and deletes. Prints the median of
 # REPS boots for each and the ratio ours/QEMU (above 1: we are faster).
 #   REPS=3 WINDOW=5 WARMUP=1 bench/net.sh      (needs root: a namespace, a TAP, an AF_PACKET socket)
+# LOGS=dir keeps each boot's console (and the VMM's stderr) there.
 # The netbench test guest does almost nothing per frame (its queues are set up once and given back with one store of
 # the available index; EVENT_IDX, polled, no interrupts), so the VMM's own path is what is measured:
 # - guest → host: the guest floods its transmit queue with one frame; counted as the TAP's rx_packets/rx_bytes (what
@@ -28,13 +29,15 @@ gcc -O2 -Wall -o "$blast" "$repo/bench/net-blast.c"
 ns=pnetbench$$
 vmm_pid=
 cleanup() {
+    set +e   # every step, whatever failed before
     [ -n "$vmm_pid" ] && kill -9 "$vmm_pid" 2>/dev/null
-    true
     exec 7>&- 2>/dev/null
     ip netns del "$ns" 2>/dev/null
     rm -rf "$work"
 }
 trap cleanup EXIT
+trap '' PIPE   # a VMM that died makes the next command fail (and say so), not end the script
+trap 'echo "bench: net.sh stopped at line $LINENO: $BASH_COMMAND" >&2' ERR
 ip netns add "$ns"
 inside() { ip netns exec "$ns" "$@"; }
 inside ip tuntap add dev "$tap" mode tap vnet_hdr
@@ -45,6 +48,7 @@ inside tc qdisc replace dev "$tap" root noqueue           # a full TAP answers t
 # boot WHO: starts that VMM on the TAP with the guest in stand-still mode, serial input on fd 7; waits for READY.
 boot() {
     local who=$1 log=$work/serial.log fifo=$work/serial.in
+    current=$who
     rm -f "$fifo" "$log"; mkfifo "$fifo"
     if [ "$who" = ours ]; then
         inside "$vmm" --kernel "$guests/netbench.elf" --memory 64M --display none --net "tap=$tap,mac=$mac" \
@@ -73,13 +77,17 @@ wait_line() {
 
 # mode C: switches the guest to mode C and waits until it says so.
 mode() {
-    printf '%s' "$1" >&7
-    wait_line "MODE $1" 60 || { echo "bench: the guest did not take mode $1" >&2; return 1; }
+    if ! kill -0 "$vmm_pid" 2>/dev/null || ! printf '%s' "$1" >&7 || ! wait_line "MODE $1" 60; then
+        echo "bench: the guest did not take mode $1; its console ended:" >&2
+        tail -5 "$work/serial.log" >&2
+        return 1
+    fi
 }
 
 stop() {
     printf q >&7 2>/dev/null || true
     sleep 0.5
+    if [ -n "${LOGS:-}" ]; then mkdir -p "$LOGS"; cp "$work/serial.log" "$LOGS/$(date +%H%M%S)-$current.log"; fi
     kill -9 "$vmm_pid" 2>/dev/null || true   # the guest may have passed and ended it already
     wait "$vmm_pid" 2>/dev/null || true
     vmm_pid=
@@ -108,7 +116,7 @@ one() {
         mode "$c" && sleep "$warmup" && result=$(window rx_packets rx_bytes) || result="0 0"
         record "$who/tx$size" $result
     done
-    mode s && mode r
+    mode s && mode r || { record "$who/rx60" 0 0; record "$who/rx1514" 0 0; stop; return; }
     for size in 60 1514; do
         inside "$blast" "$tap" "$size" "$(awk -v w="$window" -v u="$warmup" 'BEGIN { print w + u + 0.5 }')" >/dev/null &
         local sender=$!
