@@ -5,6 +5,11 @@
  *   pings=N       echo replies to send before passing (default 3)
  *   timeout=ms    give up after this long without reaching N (default 30000)
  *   irq=msix (default) | intx | poll
+ *   mrg=1         negotiate VIRTIO_NET_F_MRG_RXBUF (every frame must still
+ *                 arrive in one buffer with num_buffers 1: they are 2 KiB)
+ *   ctrl=1        negotiate the control queue and CTRL_RX, turn promiscuous
+ *                 mode off with an empty MAC table (so only frames to our MAC
+ *                 and broadcasts arrive), and check a bogus command gets ERR
  * Prints "READY" once the receive queue holds buffers, "reply N" per echo reply
  * once the device has completed its transmit (a reply only queued is not one).
  * No offloads are negotiated: every frame carries a zeroed virtio_net_hdr_v1.
@@ -14,7 +19,10 @@
 const char guest_name[] = "net";
 
 #define F_MAC (1ull << 5)
+#define F_MRG_RXBUF (1ull << 15)
 #define F_STATUS (1ull << 16)
+#define F_CTRL_VQ (1ull << 17)
+#define F_CTRL_RX (1ull << 18)
 #define HDR 12
 #define SLOT 2048
 #define RX_BUFS 32
@@ -24,7 +32,8 @@ const char guest_name[] = "net";
 
 static struct pci_dev devs[PCI_MAX_FUNCS];
 static struct virtio_dev net;
-static struct virtq rxq, txq;
+static struct virtq rxq, txq, ctrlq;
+static uint8_t ctrl_buf[64] __attribute__((aligned(64)));
 static uint8_t rx[RX_BUFS][SLOT] __attribute__((aligned(4096)));
 static uint8_t tx[TX_BUFS][SLOT] __attribute__((aligned(4096)));
 static uint8_t mac[6], ip[4];
@@ -129,6 +138,38 @@ static int handle(uint8_t *f, uint32_t len)
     return send(out, n);
 }
 
+/* One control command (class, command, data); returns the device's ack (0 OK, 1 ERR). */
+static int control(uint8_t cls, uint8_t cmd, const uint8_t *data, uint32_t len)
+{
+    ctrl_buf[0] = cls;
+    ctrl_buf[1] = cmd;
+    memcpy(ctrl_buf + 2, data, len);
+    ctrl_buf[63] = 0xEE;
+    struct vbuf b[2] = { { (uint64_t)(uintptr_t)ctrl_buf, 2 + len, 0 }, { (uint64_t)(uintptr_t)&ctrl_buf[63], 1, 1 } };
+    if (virtq_add(&ctrlq, b, 2) < 0)
+        test_fail("control queue full");
+    virtq_kick(&ctrlq);
+    uint32_t written;
+    if (virtq_wait(&net, &ctrlq, &written, 5000) < 0)
+        test_fail("no answer to control command %u.%u", cls, cmd);
+    if (written != 1)
+        test_fail("control command %u.%u: %u bytes written, not 1", cls, cmd, written);
+    return ctrl_buf[63];
+}
+
+/* Promiscuous mode off, an empty MAC table, and a command the device must refuse. */
+static void set_filter(void)
+{
+    static const uint8_t off = 0, empty_table[8] = { 0 };
+    if (control(0, 0, &off, 1) != 0)
+        test_fail("VIRTIO_NET_CTRL_RX_PROMISC refused");
+    if (control(1, 0, empty_table, sizeof(empty_table)) != 0)
+        test_fail("VIRTIO_NET_CTRL_MAC_TABLE_SET refused");
+    if (control(0x7F, 0, &off, 1) != 1)
+        test_fail("an unknown control class was not answered VIRTIO_NET_ERR");
+    printf("net: promiscuous mode off, MAC table empty\n");
+}
+
 static void parse_ip(void)
 {
     char text[32] = "10.0.2.15";
@@ -153,18 +194,25 @@ int main(void)
     struct pci_dev *d = virtio_find(devs, n, VIRTIO_ID_NET, 0);
     if (!d)
         test_fail("no virtio-net on bus 0");
-    if (virtio_init(&net, d, F_MAC | F_STATUS, irq) < 0)
+    int mrg = cmdline_u64("mrg", 0) != 0, ctrl = cmdline_u64("ctrl", 0) != 0;
+    uint64_t wanted = F_MAC | F_STATUS | (mrg ? F_MRG_RXBUF : 0) | (ctrl ? F_CTRL_VQ | F_CTRL_RX : 0);
+    if (virtio_init(&net, d, wanted, irq) < 0)
         test_fail("virtio-net setup failed");
+    if ((net.features & wanted) != wanted)
+        test_fail("the device offers 0x%lx, not all of 0x%lx", net.device_features, wanted);
     if (!(net.features & F_MAC))
         test_fail("the device has no MAC address");
     for (int i = 0; i < 6; i++)
         mac[i] = virtio_cfg8(&net, i);
-    if (virtio_queue_setup(&net, &rxq, 0, 64) < 0 || virtio_queue_setup(&net, &txq, 1, 64) < 0)
+    if (virtio_queue_setup(&net, &rxq, 0, 64) < 0 || virtio_queue_setup(&net, &txq, 1, 64) < 0 ||
+        (ctrl && virtio_queue_setup(&net, &ctrlq, 2, 16) < 0))
         test_fail("virtio-net queues");
     for (int i = 0; i < RX_BUFS; i++)
         post_rx(i);
     virtio_driver_ok(&net);
     virtq_kick(&rxq);
+    if (ctrl)
+        set_filter();
     printf("net: mac %02x:%02x:%02x:%02x:%02x:%02x ip %u.%u.%u.%u link %s\n", mac[0], mac[1], mac[2], mac[3], mac[4],
            mac[5], ip[0], ip[1], ip[2], ip[3],
            (net.features & F_STATUS) ? ((virtio_cfg8(&net, 6) & 1) ? "up" : "down") : "unknown");
@@ -185,6 +233,8 @@ int main(void)
         waited_ms = 0;
         frames++;
         int slot = (int)((rxq.desc[head].addr - (uint64_t)(uintptr_t)rx[0]) / SLOT);
+        if (mrg && len >= HDR && (rx[slot][10] | rx[slot][11] << 8) != 1)
+            test_fail("num_buffers %u for a frame of %u bytes", rx[slot][10] | rx[slot][11] << 8, len);
         int reply = len > HDR ? handle(rx[slot] + HDR, len - HDR) : -1;
         if (reply >= 0) {
             wait_sent(reply, replies + 1);

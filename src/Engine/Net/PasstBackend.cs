@@ -20,8 +20,11 @@ namespace Platform.Engine.Net;
 /// Reads land in <see cref="LengthPrefixedFrames"/> and go from there to the guest in one copy. Writes send the length
 /// and the frame in one sendmsg; when the socket's buffer is full the rest of the frame waits here and
 /// <see cref="CanSend"/> turns false, so the guest's next frames wait in its queue instead of being dropped.</para>
-/// <para>passt learns the MTU from us (<c>--mtu 1500</c>): without mergeable receive buffers a guest posts buffers for
-/// 1514-byte frames, and passt's default of 65520 would have it send frames no buffer holds.</para>
+/// <para>passt learns the MTU from us (<c>--mtu 1500</c>), and it stays 1500 even though virtio-net offers mergeable
+/// receive buffers, with which a guest could take passt's default of 65520: passt fixes its MTU when it starts, before
+/// the guest's driver has negotiated anything, and a guest without VIRTIO_NET_F_MRG_RXBUF posts buffers for 1514-byte
+/// frames, so larger ones would be dropped. The MTU passt announces in DHCP and router advertisements is the same
+/// 1500, so a guest never sends what the other side could not return.</para>
 /// </remarks>
 public sealed class PasstBackend : INetBackend
 {

@@ -211,6 +211,54 @@ public sealed class VirtQueue
     }
 
     /// <summary>
+    /// Returns several chains to the driver at once: every element is written first and the used index moves once,
+    /// so the driver sees all of them or none (a received frame spread over several buffers must arrive whole).
+    /// </summary>
+    public void AddUsed(ReadOnlySpan<UsedElement> elements)
+    {
+        var memory = _memory;
+        if (memory is null || _fault != VirtQueueFault.None || elements.IsEmpty)
+        {
+            return;
+        }
+
+        Span<byte> element = stackalloc byte[8];
+        ushort used = _nextUsed;
+        foreach (var e in elements)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(element, e.Head);
+            BinaryPrimitives.WriteUInt32LittleEndian(element[4..], e.Length);
+            if (!memory.TryWrite(DeviceArea + 4 + (8 * (ulong)(used % Size)), element))
+            {
+                Stop(VirtQueueFault.RingInaccessible);
+                return;
+            }
+
+            used++;
+        }
+
+        Interlocked.MemoryBarrier();
+        _nextUsed = used;
+        TryWriteU16(memory, DeviceArea + 2, _nextUsed);
+    }
+
+    /// <summary>
+    /// Gives back the last <paramref name="chains"/> chains taken by <see cref="TryPop"/> and not returned to the driver,
+    /// so the next <see cref="TryPop"/> takes them again (QEMU's <c>virtqueue_unpop</c>): a device that found it needs
+    /// more buffers than the driver has posted waits for more without losing the ones it looked at.
+    /// </summary>
+    public void PutBack(int chains)
+    {
+        if (chains < 0 || chains > (ushort)(_nextAvail - _nextUsed))
+        {
+            throw new ArgumentOutOfRangeException(nameof(chains), "Only chains taken and not yet used can be put back.");
+        }
+
+        _nextAvail -= (ushort)chains;
+        Interlocked.Add(ref _chains, -chains);
+    }
+
+    /// <summary>
     /// After one or more <see cref="AddUsed"/> calls: whether the driver wants an interrupt for them (its
     /// NO_INTERRUPT flag, or with EVENT_IDX whether the used index passed its <c>used_event</c>).
     /// </summary>

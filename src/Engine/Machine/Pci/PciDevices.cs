@@ -266,6 +266,13 @@ internal sealed record VirtioFunction(string Name, string Kind, VirtioPciDevice 
                 counters["tx_bytes"] = net.BytesSent;
                 counters["bytes"] = net.BytesReceived + net.BytesSent;
                 counters["dropped_frames"] = net.FramesDropped;
+                counters["filtered_frames"] = net.FramesFiltered;
+                counters["merged_rx_frames"] = net.FramesMerged;
+                counters["bad_rx_chains"] = net.BadReceiveChains;
+                counters["bad_offload_headers"] = net.BadOffloadHeaders;
+                counters["control_commands"] = net.ControlCommands;
+                counters["control_errors"] = net.ControlErrors;
+                counters["bad_control_chains"] = net.BadControlChains;
                 counters["link_up"] = net.LinkUp ? 1 : 0;
                 counters["tx_stalls"] = net.TransmitStalls;
                 if (net.Backend is PasstBackend passt)

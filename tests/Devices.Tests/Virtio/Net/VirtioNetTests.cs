@@ -7,8 +7,9 @@ using static Platform.Devices.Tests.Virtio.FakeBuffer;
 
 namespace Platform.Devices.Tests.Virtio.Net;
 
-// virtio-net end to end: a driver on the PCI transport, frames through a fake backend.
-public sealed class VirtioNetTests : IDisposable
+// virtio-net end to end: a driver on the PCI transport, frames through a fake backend. Receiving with and without
+// mergeable buffers is in VirtioNetTests.Receive.cs, the control queue and receive filter in VirtioNetTests.Control.cs.
+public sealed partial class VirtioNetTests : IDisposable
 {
     private static readonly PhysicalAddress Mac = PhysicalAddress.Parse("52-54-00-12-34-56");
 
@@ -20,6 +21,7 @@ public sealed class VirtioNetTests : IDisposable
     private readonly VirtioPciDriver _driver;
     private readonly FakeVirtQueue _rx;
     private readonly FakeVirtQueue _tx;
+    private readonly FakeVirtQueue _ctrl;
 
     public VirtioNetTests() : this(withHeader: true)
     {
@@ -33,7 +35,11 @@ public sealed class VirtioNetTests : IDisposable
         _driver = new VirtioPciDriver(_transport);
         _rx = new FakeVirtQueue(_memory, 256, 0x1000);
         _tx = new FakeVirtQueue(_memory, 256, 0x200000);
+        _ctrl = new FakeVirtQueue(_memory, 64, 0x300000);
     }
+
+    /// <summary>Every feature the device offers except <paramref name="left"/>.</summary>
+    private ulong OfferedBut(ulong left) => _driver.ReadDeviceFeatures() & ~left;
 
     public void Dispose() => _transport.Dispose();
 
@@ -79,10 +85,12 @@ public sealed class VirtioNetTests : IDisposable
         _net.BytesSent.Should().Be(frame.Length);
     }
 
-    [Fact]
-    public void Received_frames_fill_one_receive_chain_each_with_num_buffers_1()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Received_frames_that_fit_fill_one_receive_chain_each_with_num_buffers_1(bool mergeable)
     {
-        _driver.Initialize(msix: true, null, _rx, _tx);
+        _driver.Initialize(msix: true, mergeable ? null : OfferedBut(VirtioNet.FeatureMrgRxbuf), _rx, _tx);
         ushort head = _rx.AddChain(Writable(2048));
         _driver.Notify(VirtioNet.ReceiveQueue);
         byte[] frame = WithHeader(Frame(60, 0x11));
@@ -160,9 +168,9 @@ public sealed class VirtioNetTests : IDisposable
     }
 
     [Fact]
-    public void A_frame_too_big_for_its_chain_is_dropped_and_the_chain_returned_empty()
+    public void Without_mergeable_buffers_a_frame_too_big_for_its_chain_is_dropped_and_the_chain_returned_empty()
     {
-        _driver.Initialize(msix: true, null, _rx, _tx);
+        _driver.Initialize(msix: true, OfferedBut(VirtioNet.FeatureMrgRxbuf), _rx, _tx);
         ushort head = _rx.AddChain(Writable(64));
         _driver.Notify(VirtioNet.ReceiveQueue);
         _backend.Deliver(WithHeader(Frame(200, 0x33)));

@@ -60,6 +60,42 @@ public sealed class VirtQueueTests
     }
 
     [Fact]
+    public void Several_used_elements_are_published_with_one_index_update()
+    {
+        var queue = _driver.CreateQueue();
+        ushort first = _driver.AddChain(Writable(4));
+        ushort second = _driver.AddChain(Writable(4));
+        queue.TryPop(out _).Should().BeTrue();
+        queue.TryPop(out _).Should().BeTrue();
+
+        queue.AddUsed([new UsedElement(second, 3), new UsedElement(first, 0)]);
+
+        _driver.UsedIndex.Should().Be(2);
+        _driver.Used(0).Should().Be((second, 3u));
+        _driver.Used(1).Should().Be((first, 0u));
+    }
+
+    [Fact]
+    public void Chains_put_back_pop_again_in_order()
+    {
+        var queue = _driver.CreateQueue();
+        ushort first = _driver.AddChain(Writable(4));
+        ushort second = _driver.AddChain(Writable(8));
+        queue.TryPop(out _).Should().BeTrue();
+        queue.TryPop(out _).Should().BeTrue();
+
+        queue.PutBack(2);
+
+        queue.ChainsPopped.Should().Be(0);
+        queue.TryPop(out var again).Should().BeTrue();
+        again.Head.Should().Be(first);
+        queue.TryPop(out again).Should().BeTrue();
+        again.Head.Should().Be(second);
+        again.WritableLength.Should().Be(8);
+        FluentActions.Invoking(() => queue.PutBack(3)).Should().Throw<ArgumentOutOfRangeException>("only two are out");
+    }
+
+    [Fact]
     public void Without_EVENT_IDX_the_drivers_NO_INTERRUPT_flag_suppresses_signals()
     {
         var queue = _driver.CreateQueue();
