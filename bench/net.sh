@@ -12,6 +12,8 @@
 # - host → guest: bench/net-blast.c sends frames to the guest's MAC on the TAP (AF_PACKET, sendmmsg, noqueue qdisc,
 #   backing off 20 us when the TAP's queue is full); counted as the TAP's tx_packets/tx_bytes (what the VMM read: both
 #   VMMs stop reading while the guest has no buffer, so a frame read is a frame delivered).
+# Also the CPU time of each VMM's threads other than its vCPUs per frame: what the network costs it, which the busy
+# shared host disturbs less than the rates. VERBOSE=1 prints every run's frames/s.
 # One boot per VMM and repetition serves all four cases: the host switches the guest's mode with a byte on its serial
 # input. Both boot the same PVH kernel; QEMU's is slower to boot (SeaBIOS), which is not measured.
 source "$(dirname "$0")/common.sh"
@@ -51,10 +53,11 @@ boot() {
     current=$who
     rm -f "$fifo" "$log"; mkfifo "$fifo"
     if [ "$who" = ours ]; then
-        inside "$vmm" --kernel "$guests/netbench.elf" --memory 64M --display none --net "tap=$tap,mac=$mac" \
+        # Not through inside(): $! must be the VMM itself (ip netns exec execs it) for io_ticks.
+        ip netns exec "$ns" "$vmm" --kernel "$guests/netbench.elf" --memory 64M --display none --net "tap=$tap,mac=$mac" \
             --append "mrg=1" <"$fifo" >"$log" 2>&1 &
     else
-        inside "$qemu" -M pc -accel kvm -m 64 -nodefaults -display none -monitor none -serial stdio -no-reboot \
+        ip netns exec "$ns" "$qemu" -M pc -accel kvm -m 64 -nodefaults -display none -monitor none -serial stdio -no-reboot \
             -kernel "$guests/netbench.elf" -append "mrg=1" \
             -netdev "tap,id=n0,ifname=$tap,script=no,downscript=no,vhost=off" \
             -device "virtio-net-pci,netdev=n0,disable-legacy=on,mac=$mac" <"$fifo" >"$log" 2>&1 &
@@ -104,10 +107,35 @@ window() {
         _ "$dir" "$1" "$2" "$window"
 }
 
-declare -A pps bps
+# io_ticks: CPU clock ticks of the VMM's threads other than its vCPUs ("vcpuN" here, "CPU N/KVM" in QEMU): the work
+# it does for the network (and anything else, which here is nothing), while the vCPU spins polling in either VMM.
+io_ticks() {
+    local t comm stat total=0
+    for t in /proc/"$vmm_pid"/task/*; do
+        read -r comm <"$t/comm" 2>/dev/null || continue
+        [[ $comm == vcpu* || $comm == */KVM ]] && continue
+        stat=$(<"$t/stat") 2>/dev/null || continue
+        stat=${stat##*) }
+        read -r -a f <<<"$stat"
+        total=$((total + f[11] + f[12]))   # utime and stime, the 14th and 15th fields
+    done
+    echo "$total"
+}
+
+# measure PACKETS BYTES: window plus the VMM's non-vCPU CPU over it; prints "frames/s bytes/s cpu-us/frame".
+measure() {
+    local c0 c1 r
+    c0=$(io_ticks)
+    r=$(window "$1" "$2") || return 1
+    c1=$(io_ticks)
+    awk -v r="$r" -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v w="$window" \
+        'BEGIN { split(r, a, " "); f = a[1] * w; printf "%s %.2f\n", r, (f > 0 ? c * 1e6 / hz / f : 0) }'
+}
+
+declare -A pps bps cpu
 failed=0
 # record CASE [FRAMES/S BYTES/S]: a case without figures failed (said why already) and is left out of the medians.
-record() { if [ $# -eq 3 ]; then pps[$1]+="$2 "; bps[$1]+="$3 "; else failed=$((failed + 1)); fi; }
+record() { if [ $# -eq 4 ]; then pps[$1]+="$2 "; bps[$1]+="$3 "; cpu[$1]+="$4 "; else failed=$((failed + 1)); fi; }
 
 # one WHO: a boot, the four cases, the results recorded under "WHO/case".
 one() {
@@ -115,7 +143,7 @@ one() {
     boot "$who" || { for c in tx60 tx1514 rx60 rx1514; do record "$who/$c"; done; stop; return; }
     for size in 60 1514; do
         local c=t; [ "$size" = 1514 ] && c=T
-        mode "$c" && sleep "$warmup" && result=$(window rx_packets rx_bytes) || result=
+        mode "$c" && sleep "$warmup" && result=$(measure rx_packets rx_bytes) || result=
         record "$who/tx$size" $result
     done
     mode s && mode r || { record "$who/rx60"; record "$who/rx1514"; stop; return; }
@@ -123,7 +151,7 @@ one() {
         inside "$blast" "$tap" "$size" "$(awk -v w="$window" -v u="$warmup" 'BEGIN { print w + u + 0.5 }')" >/dev/null &
         local sender=$!
         sleep "$warmup"
-        result=$(window tx_packets tx_bytes)
+        result=$(measure tx_packets tx_bytes) || result=
         wait "$sender"
         record "$who/rx$size" $result
     done
@@ -136,12 +164,15 @@ for ((r = 0; r < reps; r++)); do
     if ((r % 2 == 0)); then one ours; one qemu; else one qemu; one ours; fi
 done
 
-median_of() { tr ' ' '\n' <<<"$1" | { grep . || true; } | median; }
+median_of() { tr ' ' '\n' <<<"$1" | { grep . || true; } | sort -g | awk '{a[NR]=$1} END {if (NR==0) print 0; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+printf '%-21s %30s %30s %8s  %s\n' "" "ours" "qemu" "ratio" "VMM CPU per frame, us (ours / qemu)"
 for c in tx60 tx1514 rx60 rx1514; do
     op=$(median_of "${pps[ours/$c]:-}"); qp=$(median_of "${pps[qemu/$c]:-}")
     ob=$(median_of "${bps[ours/$c]:-}"); qb=$(median_of "${bps[qemu/$c]:-}")
+    oc=$(median_of "${cpu[ours/$c]:-}"); qc=$(median_of "${cpu[qemu/$c]:-}")
     direction="guest→host"; [[ $c == rx* ]] && direction="host→guest"
-    printf '%-11s %4s B  ours %8s frames/s %7.2f MB/s  qemu %8s frames/s %7.2f MB/s  ratio %s\n' "$direction" "${c#[rt]x}" \
-        "$op" "$(awk -v b="$ob" 'BEGIN { print b / 1e6 }')" "$qp" "$(awk -v b="$qb" 'BEGIN { print b / 1e6 }')" "$(ratio "$op" "$qp")"
+    printf '%-11s %4s B  %9.0f frames/s %7.2f MB/s %9.0f frames/s %7.2f MB/s  %6s  %5.2f / %5.2f\n' "$direction" "${c#[rt]x}" \
+        "$op" "$(awk -v b="$ob" 'BEGIN { print b / 1e6 }')" "$qp" "$(awk -v b="$qb" 'BEGIN { print b / 1e6 }')" "$(ratio "$op" "$qp")" "$oc" "$qc"
+    [ -z "${VERBOSE:-}" ] || echo "    ours ${pps[ours/$c]:-}/ qemu ${pps[qemu/$c]:-}"
 done
 [ "$failed" = 0 ] || echo "($failed cases failed and are left out; see above)"
