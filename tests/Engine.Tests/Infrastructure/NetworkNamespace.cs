@@ -16,35 +16,29 @@ public sealed class NetworkNamespace : IDisposable
     public static bool CanCreate => Environment.UserName == "root" && File.Exists("/dev/net/tun") && Which("ip") is not null;
 
     /// <summary>Creates the namespace and TAP <paramref name="tap"/> in it with host address <paramref name="hostCidr"/>.</summary>
-    public static NetworkNamespace Create(string tap, string hostCidr)
+    public static NetworkNamespace Create(string tap, string hostCidr) => CreateWith(ns =>
     {
-        var ns = new NetworkNamespace("pvm" + Guid.NewGuid().ToString("N")[..10]);
-        Ip("netns", "add", ns.Name);
-        try
-        {
-            ns.Run("ip", "tuntap", "add", "dev", tap, "mode", "tap", "vnet_hdr");
-            ns.Run("ip", "addr", "add", hostCidr, "dev", tap);
-            ns.Run("ip", "link", "set", tap, "up");
-            ns.Run("ip", "link", "set", "lo", "up");
-            return ns;
-        }
-        catch
-        {
-            ns.Dispose();
-            throw;
-        }
-    }
+        ns.Run("ip", "tuntap", "add", "dev", tap, "mode", "tap", "vnet_hdr");
+        ns.Run("ip", "addr", "add", hostCidr, "dev", tap);
+        ns.Run("ip", "link", "set", tap, "up");
+    });
 
     /// <summary>Creates the namespace and bridge <paramref name="bridge"/> in it with host address <paramref name="hostCidr"/>, no ports yet.</summary>
-    public static NetworkNamespace CreateWithBridge(string bridge, string hostCidr)
+    public static NetworkNamespace CreateWithBridge(string bridge, string hostCidr) => CreateWith(ns =>
+    {
+        ns.Run("ip", "link", "add", bridge, "type", "bridge");
+        ns.Run("ip", "addr", "add", hostCidr, "dev", bridge);
+        ns.Run("ip", "link", "set", bridge, "up");
+    });
+
+    /// <summary>A new namespace with loopback up and what <paramref name="arrange"/> adds; deleted again if that fails.</summary>
+    private static NetworkNamespace CreateWith(Action<NetworkNamespace> arrange)
     {
         var ns = new NetworkNamespace("pvm" + Guid.NewGuid().ToString("N")[..10]);
         Ip("netns", "add", ns.Name);
         try
         {
-            ns.Run("ip", "link", "add", bridge, "type", "bridge");
-            ns.Run("ip", "addr", "add", hostCidr, "dev", bridge);
-            ns.Run("ip", "link", "set", bridge, "up");
+            arrange(ns);
             ns.Run("ip", "link", "set", "lo", "up");
             return ns;
         }
