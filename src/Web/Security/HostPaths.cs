@@ -30,21 +30,16 @@ public static class HostPaths
         ArgumentNullException.ThrowIfNull(input);
         var had = current is null ? [] : Of(current).ToList();
         var hadTaps = current?.Nics.Select(n => n.TapName).OfType<string>().ToHashSet(StringComparer.Ordinal) ?? [];
-        var hadExposed = current?.Nics.SelectMany(n => n.PortForwards).Where(Exposes).Select(NetworkRules.HostEnd).ToHashSet(StringComparer.Ordinal) ?? [];
+        var hadExposed = current?.Nics.SelectMany(n => n.PortForwards).Where(NetworkRules.Exposes).Select(NetworkRules.HostEnd).ToHashSet(StringComparer.Ordinal) ?? [];
         return Of(input)
             .Where(wanted => !had.Any(h => h.Path == wanted.Path && (h.Writable || !wanted.Writable)))
             .Select(wanted => wanted.Path)
             .Concat(input.Nics.Select(n => n.TapName?.Trim() ?? "").Where(tap => tap.Length > 0 && !hadTaps.Contains(tap)).Select(tap => $"TAP device {tap}"))
-            .Concat(input.Nics.SelectMany(n => n.PortForwards).Where(Exposes).Select(NetworkRules.HostEnd)
+            .Concat(input.Nics.SelectMany(n => n.PortForwards).Where(NetworkRules.Exposes).Select(NetworkRules.HostEnd)
                 .Where(end => !hadExposed.Contains(end)).Select(end => $"port forward from {end}"))
             .Distinct(StringComparer.Ordinal)
             .ToList();
     }
-
-    /// <summary>A forward from a non-loopback address or a privileged port.</summary>
-    private static bool Exposes(VmPortForward forward) =>
-        NetworkRules.CheckForward(forward, mayExpose: false).Any(p => p.Field is "hostAddress" or "hostPort") &&
-        !NetworkRules.CheckForward(forward, mayExpose: true).Any();
 
     private static IEnumerable<(string Path, bool Writable)> Of(VmDefinitionInput input)
     {

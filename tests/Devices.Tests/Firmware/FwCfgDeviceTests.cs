@@ -10,7 +10,8 @@ namespace Platform.Devices.Tests.Firmware;
 public sealed class FwCfgDeviceTests
 {
     private const ulong Selector = 0, Data = 1, DmaHigh = 4, DmaLow = 8;
-    private const uint DmaError = 1, DmaRead = 2, DmaSkip = 4, DmaSelect = 8, DmaWrite = 0x10;
+    // fw_cfg's DMA control bits; bit 2 moves the data offset on without transferring anything.
+    private const uint DmaError = 1, DmaRead = 2, DmaAdvance = 4, DmaSelect = 8, DmaWrite = 0x10;
     private const ulong Request = 0x1000, Buffer = 0x2000;
 
     private readonly FakeGuestMemory _memory = new(1 << 20);
@@ -128,7 +129,7 @@ public sealed class FwCfgDeviceTests
         Select((ushort)(FwCfgKeys.FirstFile + 1));
         ReadBytes(2).Should().Equal(0, 1);
 
-        Dma(DmaSkip, 8, 0).Should().Be(0);
+        Dma(DmaAdvance, 8, 0).Should().Be(0);
         Dma(DmaRead, 4, Buffer).Should().Be(0);
 
         _memory.ReadBytes(Buffer, 4).Should().Equal(10, 11, 12, 13);

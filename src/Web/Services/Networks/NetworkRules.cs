@@ -31,33 +31,22 @@ public static class NetworkRules
             : "A network's name uses letters, digits, '-', '_' and '.', and starts with a letter or digit.";
     }
 
-    /// <summary>
-    /// One port forward as a user may ask for it: TCP or UDP, host port 1024–65535 (administrators: any), a guest port,
-    /// and a loopback host address unless <paramref name="mayExpose"/> (administrators: any address of the host).
-    /// </summary>
-    public static IEnumerable<(string Field, string Message)> CheckForward(VmPortForward forward, bool mayExpose)
+    /// <summary>One port forward's own soundness: TCP or UDP, an IP address, host and guest ports 1–65535.</summary>
+    public static IEnumerable<(string Field, string Message)> CheckForward(VmPortForward forward)
     {
         if (!Enum.IsDefined(forward.Protocol))
         {
             yield return ("protocol", "A forward is TCP or UDP.");
         }
 
-        if (!IPAddress.TryParse(forward.HostAddress ?? "", out var address))
+        if (!IPAddress.TryParse(forward.HostAddress ?? "", out _))
         {
             yield return ("hostAddress", "Give an IP address, such as 127.0.0.1.");
-        }
-        else if (!mayExpose && !IPAddress.IsLoopback(address))
-        {
-            yield return ("hostAddress", "Only an administrator may forward from an address other than loopback (127.0.0.1 or ::1): it exposes the VM to the network.");
         }
 
         if (forward.HostPort is < 1 or > 65535)
         {
             yield return ("hostPort", "A port is 1 to 65535.");
-        }
-        else if (!mayExpose && forward.HostPort < FirstUnprivilegedPort)
-        {
-            yield return ("hostPort", $"Host ports below {FirstUnprivilegedPort} are the host's own services'; pick {FirstUnprivilegedPort} or above.");
         }
 
         if (forward.GuestPort is < 1 or > 65535)
@@ -65,6 +54,14 @@ public static class NetworkRules
             yield return ("guestPort", "A port is 1 to 65535.");
         }
     }
+
+    /// <summary>
+    /// A sound forward that exposes the VM: from an address other than loopback (the network reaches the guest) or from
+    /// a host port below <see cref="FirstUnprivilegedPort"/> (the host's own services'). Only administrators add those.
+    /// </summary>
+    public static bool Exposes(VmPortForward forward) =>
+        !CheckForward(forward).Any() && IPAddress.TryParse(forward.HostAddress, out var address) &&
+        (!IPAddress.IsLoopback(address) || forward.HostPort < FirstUnprivilegedPort);
 
     /// <summary>"tcp 127.0.0.1:2222": the host end two forwards may not share.</summary>
     public static string HostEnd(VmPortForward forward) =>

@@ -202,7 +202,7 @@ public static class VmDefinitionRules
             {
                 var forward = nic.PortForwards[j];
                 string key = $"nics[{i}].portForwards[{j}]";
-                foreach (var (field, message) in NetworkRules.CheckForward(forward, mayExpose: true))
+                foreach (var (field, message) in NetworkRules.CheckForward(forward))
                 {
                     Add($"{key}.{field}", message);
                 }
