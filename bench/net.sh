@@ -4,7 +4,8 @@
 # -netdev tap,vhost=off) on the same TAP, in a network namespace this script makes and deletes. Prints the median of
 # REPS boots for each and the ratio ours/QEMU (above 1: we are faster).
 #   REPS=3 WINDOW=5 WARMUP=1 bench/net.sh      (needs root: a namespace, a TAP, an AF_PACKET socket)
-# LOGS=dir keeps each boot's console (and the VMM's stderr) there.
+# LOGS=dir keeps each boot's console (and the VMM's stderr) there. BASELINE=path/to/another/platform-vmm also runs that
+# build in every repetition (a "base" line under each case), so a change is measured against it in the same sitting.
 # The netbench test guest does almost nothing per frame (its queues are set up once and given back with one store of
 # the available index; EVENT_IDX, polled, no interrupts), so the VMM's own path is what is measured:
 # - guest → host: the guest floods its transmit queue with one frame; counted as the TAP's rx_packets/rx_bytes (what
@@ -20,6 +21,7 @@ source "$(dirname "$0")/common.sh"
 reps=${REPS:-3}
 window=${WINDOW:-5}
 warmup=${WARMUP:-1}
+baseline=${BASELINE:-}
 mac=52:54:00:12:34:56
 tap=tapb
 build_all
@@ -51,10 +53,11 @@ inside tc qdisc replace dev "$tap" root noqueue           # a full TAP answers t
 boot() {
     local who=$1 log=$work/serial.log fifo=$work/serial.in
     current=$who
-    rm -f "$fifo" "$log"; mkfifo "$fifo"
-    if [ "$who" = ours ]; then
+    rm -f "$fifo"; : >"$log"; mkfifo "$fifo"
+    local binary=$vmm; [ "$who" = base ] && binary=$baseline
+    if [ "$who" != qemu ]; then
         # Not through inside(): $! must be the VMM itself (ip netns exec execs it) for io_ticks.
-        ip netns exec "$ns" "$vmm" --kernel "$guests/netbench.elf" --memory 64M --display none --net "tap=$tap,mac=$mac" \
+        ip netns exec "$ns" "$binary" --kernel "$guests/netbench.elf" --memory 64M --display none --net "tap=$tap,mac=$mac" \
             --append "mrg=1" <"$fifo" >"$log" 2>&1 &
     else
         ip netns exec "$ns" "$qemu" -M pc -accel kvm -m 64 -nodefaults -display none -monitor none -serial stdio -no-reboot \
@@ -161,6 +164,7 @@ one() {
 echo "virtio-net over a TAP, $(nproc) CPUs, $(uname -r), KVM: $(test -d /sys/module/kvm_pvm && echo pvm || echo hardware), load $(cut -d' ' -f1 /proc/loadavg), median of $reps, ${window} s windows"
 for ((r = 0; r < reps; r++)); do
     # Alternate who goes first, so neither always meets the host fresher.
+    [ -z "$baseline" ] || one base
     if ((r % 2 == 0)); then one ours; one qemu; else one qemu; one ours; fi
 done
 
@@ -173,6 +177,10 @@ for c in tx60 tx1514 rx60 rx1514; do
     direction="guest→host"; [[ $c == rx* ]] && direction="host→guest"
     printf '%-11s %4s B  %9.0f frames/s %7.2f MB/s %9.0f frames/s %7.2f MB/s  %6s  %5.2f / %5.2f\n' "$direction" "${c#[rt]x}" \
         "$op" "$(awk -v b="$ob" 'BEGIN { print b / 1e6 }')" "$qp" "$(awk -v b="$qb" 'BEGIN { print b / 1e6 }')" "$(ratio "$op" "$qp")" "$oc" "$qc"
-    [ -z "${VERBOSE:-}" ] || echo "    ours ${pps[ours/$c]:-}/ qemu ${pps[qemu/$c]:-}"
+    if [ -n "$baseline" ]; then
+        bp=$(median_of "${pps[base/$c]:-}"); bc=$(median_of "${cpu[base/$c]:-}")
+        printf '%-18s base %9.0f frames/s, ratio to QEMU %s, CPU per frame %5.2f us\n' "" "$bp" "$(ratio "$bp" "$qp")" "$bc"
+    fi
+    [ -z "${VERBOSE:-}" ] || echo "    ours ${pps[ours/$c]:-}/ qemu ${pps[qemu/$c]:-}${baseline:+/ base ${pps[base/$c]:-}}"
 done
 [ "$failed" = 0 ] || echo "($failed cases failed and are left out; see above)"
