@@ -12,7 +12,8 @@
 #   the VMM wrote to it), over WINDOW seconds after WARMUP.
 # - host → guest: bench/net-blast.c sends frames to the guest's MAC on the TAP (AF_PACKET, sendmmsg, noqueue qdisc,
 #   backing off 20 us when the TAP's queue is full); counted as the TAP's tx_packets/tx_bytes (what the VMM read: both
-#   VMMs stop reading while the guest has no buffer, so a frame read is a frame delivered).
+#   VMMs stop reading while the guest has no buffer, so a frame read is a frame delivered). How often the sender found
+#   the TAP full is printed too: rarely means the VMM kept up and the sender (sharing the few cores) set the rate.
 # Also the CPU time of each VMM's threads other than its vCPUs per frame: what the network costs it, which the busy
 # shared host disturbs less than the rates. VERBOSE=1 prints every run's frames/s.
 # One boot per VMM and repetition serves all four cases: the host switches the guest's mode with a byte on its serial
@@ -135,7 +136,7 @@ measure() {
         'BEGIN { split(r, a, " "); f = a[1] * w; printf "%s %.2f\n", r, (f > 0 ? c * 1e6 / hz / f : 0) }'
 }
 
-declare -A pps bps cpu
+declare -A pps bps cpu full
 failed=0
 # record CASE [FRAMES/S BYTES/S]: a case without figures failed (said why already) and is left out of the medians.
 record() { if [ $# -eq 4 ]; then pps[$1]+="$2 "; bps[$1]+="$3 "; cpu[$1]+="$4 "; else failed=$((failed + 1)); fi; }
@@ -151,12 +152,13 @@ one() {
     done
     mode s && mode r || { record "$who/rx60"; record "$who/rx1514"; stop; return; }
     for size in 60 1514; do
-        inside "$blast" "$tap" "$size" "$(awk -v w="$window" -v u="$warmup" 'BEGIN { print w + u + 0.5 }')" >/dev/null &
+        inside "$blast" "$tap" "$size" "$(awk -v w="$window" -v u="$warmup" 'BEGIN { print w + u + 0.5 }')" >"$work/blast.out" &
         local sender=$!
         sleep "$warmup"
         result=$(measure tx_packets tx_bytes) || result=
-        wait "$sender"
+        wait "$sender" || true
         record "$who/rx$size" $result
+        full[$who/rx$size]+="$(awk -F'[= ]' '{ printf "%.1f", ($4 > 0 ? 100 * $6 / $4 : 0) }' "$work/blast.out") "
     done
     stop
 }
@@ -180,6 +182,10 @@ for c in tx60 tx1514 rx60 rx1514; do
     if [ -n "$baseline" ]; then
         bp=$(median_of "${pps[base/$c]:-}"); bc=$(median_of "${cpu[base/$c]:-}")
         printf '%-18s base %9.0f frames/s, ratio to QEMU %s, CPU per frame %5.2f us\n' "" "$bp" "$(ratio "$bp" "$qp")" "$bc"
+    fi
+    if [[ $c == rx* ]]; then
+        printf '%-18s the TAP was full for %s%% of the sender'"'"'s batches under ours, %s%% under QEMU\n' "" \
+            "$(median_of "${full[ours/$c]:-}")" "$(median_of "${full[qemu/$c]:-}")"
     fi
     [ -z "${VERBOSE:-}" ] || echo "    ours ${pps[ours/$c]:-}/ qemu ${pps[qemu/$c]:-}${baseline:+/ base ${pps[base/$c]:-}}"
 done
