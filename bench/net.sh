@@ -4,14 +4,16 @@
 # -netdev tap,vhost=off) on the same TAP, in a network namespace this script makes and deletes. Prints the median of
 # REPS boots for each and the ratio ours/QEMU (above 1: we are faster).
 #   REPS=3 WINDOW=5 WARMUP=1 bench/net.sh      (needs root: a namespace, a TAP, an AF_PACKET socket)
-# LOGS=dir keeps each boot's console (and the VMM's stderr) there.
+# LOGS=dir keeps each boot's console (and the VMM's stderr) there. BASELINE=path/to/another/platform-vmm also runs that
+# build in every repetition (a "base" line under each case), so a change is measured against it in the same sitting.
 # The netbench test guest does almost nothing per frame (its queues are set up once and given back with one store of
 # the available index; EVENT_IDX, polled, no interrupts), so the VMM's own path is what is measured:
 # - guest → host: the guest floods its transmit queue with one frame; counted as the TAP's rx_packets/rx_bytes (what
 #   the VMM wrote to it), over WINDOW seconds after WARMUP.
 # - host → guest: bench/net-blast.c sends frames to the guest's MAC on the TAP (AF_PACKET, sendmmsg, noqueue qdisc,
 #   backing off 20 us when the TAP's queue is full); counted as the TAP's tx_packets/tx_bytes (what the VMM read: both
-#   VMMs stop reading while the guest has no buffer, so a frame read is a frame delivered).
+#   VMMs stop reading while the guest has no buffer, so a frame read is a frame delivered). How often the sender found
+#   the TAP full is printed too: rarely means the VMM kept up and the sender (sharing the few cores) set the rate.
 # Also the CPU time of each VMM's threads other than its vCPUs per frame: what the network costs it, which the busy
 # shared host disturbs less than the rates. VERBOSE=1 prints every run's frames/s.
 # One boot per VMM and repetition serves all four cases: the host switches the guest's mode with a byte on its serial
@@ -20,6 +22,7 @@ source "$(dirname "$0")/common.sh"
 reps=${REPS:-3}
 window=${WINDOW:-5}
 warmup=${WARMUP:-1}
+baseline=${BASELINE:-}
 mac=52:54:00:12:34:56
 tap=tapb
 build_all
@@ -51,10 +54,11 @@ inside tc qdisc replace dev "$tap" root noqueue           # a full TAP answers t
 boot() {
     local who=$1 log=$work/serial.log fifo=$work/serial.in
     current=$who
-    rm -f "$fifo" "$log"; mkfifo "$fifo"
-    if [ "$who" = ours ]; then
+    rm -f "$fifo"; : >"$log"; mkfifo "$fifo"
+    local binary=$vmm; [ "$who" = base ] && binary=$baseline
+    if [ "$who" != qemu ]; then
         # Not through inside(): $! must be the VMM itself (ip netns exec execs it) for io_ticks.
-        ip netns exec "$ns" "$vmm" --kernel "$guests/netbench.elf" --memory 64M --display none --net "tap=$tap,mac=$mac" \
+        ip netns exec "$ns" "$binary" --kernel "$guests/netbench.elf" --memory 64M --display none --net "tap=$tap,mac=$mac" \
             --append "mrg=1" <"$fifo" >"$log" 2>&1 &
     else
         ip netns exec "$ns" "$qemu" -M pc -accel kvm -m 64 -nodefaults -display none -monitor none -serial stdio -no-reboot \
@@ -132,7 +136,7 @@ measure() {
         'BEGIN { split(r, a, " "); f = a[1] * w; printf "%s %.2f\n", r, (f > 0 ? c * 1e6 / hz / f : 0) }'
 }
 
-declare -A pps bps cpu
+declare -A pps bps cpu full
 failed=0
 # record CASE [FRAMES/S BYTES/S]: a case without figures failed (said why already) and is left out of the medians.
 record() { if [ $# -eq 4 ]; then pps[$1]+="$2 "; bps[$1]+="$3 "; cpu[$1]+="$4 "; else failed=$((failed + 1)); fi; }
@@ -148,12 +152,13 @@ one() {
     done
     mode s && mode r || { record "$who/rx60"; record "$who/rx1514"; stop; return; }
     for size in 60 1514; do
-        inside "$blast" "$tap" "$size" "$(awk -v w="$window" -v u="$warmup" 'BEGIN { print w + u + 0.5 }')" >/dev/null &
+        inside "$blast" "$tap" "$size" "$(awk -v w="$window" -v u="$warmup" 'BEGIN { print w + u + 0.5 }')" >"$work/blast.out" &
         local sender=$!
         sleep "$warmup"
         result=$(measure tx_packets tx_bytes) || result=
-        wait "$sender"
+        wait "$sender" || true
         record "$who/rx$size" $result
+        full[$who/rx$size]+="$(awk -F'[= ]' '{ printf "%.1f", ($4 > 0 ? 100 * $6 / $4 : 0) }' "$work/blast.out") "
     done
     stop
 }
@@ -161,6 +166,7 @@ one() {
 echo "virtio-net over a TAP, $(nproc) CPUs, $(uname -r), KVM: $(test -d /sys/module/kvm_pvm && echo pvm || echo hardware), load $(cut -d' ' -f1 /proc/loadavg), median of $reps, ${window} s windows"
 for ((r = 0; r < reps; r++)); do
     # Alternate who goes first, so neither always meets the host fresher.
+    [ -z "$baseline" ] || one base
     if ((r % 2 == 0)); then one ours; one qemu; else one qemu; one ours; fi
 done
 
@@ -173,6 +179,14 @@ for c in tx60 tx1514 rx60 rx1514; do
     direction="guest→host"; [[ $c == rx* ]] && direction="host→guest"
     printf '%-11s %4s B  %9.0f frames/s %7.2f MB/s %9.0f frames/s %7.2f MB/s  %6s  %5.2f / %5.2f\n' "$direction" "${c#[rt]x}" \
         "$op" "$(awk -v b="$ob" 'BEGIN { print b / 1e6 }')" "$qp" "$(awk -v b="$qb" 'BEGIN { print b / 1e6 }')" "$(ratio "$op" "$qp")" "$oc" "$qc"
-    [ -z "${VERBOSE:-}" ] || echo "    ours ${pps[ours/$c]:-}/ qemu ${pps[qemu/$c]:-}"
+    if [ -n "$baseline" ]; then
+        bp=$(median_of "${pps[base/$c]:-}"); bc=$(median_of "${cpu[base/$c]:-}")
+        printf '%-18s base %9.0f frames/s, ratio to QEMU %s, CPU per frame %5.2f us\n' "" "$bp" "$(ratio "$bp" "$qp")" "$bc"
+    fi
+    if [[ $c == rx* ]]; then
+        printf '%-18s the TAP was full for %s%% of the sender'"'"'s batches under ours, %s%% under QEMU\n' "" \
+            "$(median_of "${full[ours/$c]:-}")" "$(median_of "${full[qemu/$c]:-}")"
+    fi
+    [ -z "${VERBOSE:-}" ] || echo "    ours ${pps[ours/$c]:-}/ qemu ${pps[qemu/$c]:-}${baseline:+/ base ${pps[base/$c]:-}}"
 done
 [ "$failed" = 0 ] || echo "($failed cases failed and are left out; see above)"

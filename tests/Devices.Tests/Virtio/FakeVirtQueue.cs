@@ -64,6 +64,9 @@ public sealed class FakeVirtQueue
 
     public ushort UsedIndex => _memory.ReadU16(UsedRing + 2);
 
+    /// <summary>The used ring's flags (the device's NO_NOTIFY).</summary>
+    public ushort UsedFlags => _memory.ReadU16(UsedRing);
+
     /// <summary>The device's avail_event (EVENT_IDX): the avail index at which it wants the next notification.</summary>
     public ushort AvailEvent => _memory.ReadU16(UsedRing + 4 + (8UL * Size));
 

@@ -25,12 +25,13 @@ public sealed class VirtQueue
     public const int DescriptorSize = 16;
 
     private const ushort DescriptorNext = 1, DescriptorWrite = 2, DescriptorIndirect = 4;
-    private const ushort AvailNoInterrupt = 1;
+    private const ushort AvailNoInterrupt = 1, UsedNoNotify = 1;
 
     private readonly GuestBuffer[] _buffers;
     private IGuestMemory? _memory;
     private bool _indirect;
     private bool _eventIdx;
+    private bool _suppressed;
     private ushort _nextAvail;
     private ushort _nextUsed;
     private ushort _signalledUsed;
@@ -87,6 +88,7 @@ public sealed class VirtQueue
         _indirect = (negotiatedFeatures & VirtioFeatures.RingIndirectDescriptors) != 0;
         _eventIdx = (negotiatedFeatures & VirtioFeatures.RingEventIndex) != 0;
         _nextAvail = _nextUsed = _signalledUsed = 0;
+        _suppressed = false;
         Interlocked.Exchange(ref _chains, 0);
         ulong size = Size;
         bool valid = Size != 0 && Size <= MaxSize && (Size & (Size - 1)) == 0 &&
@@ -135,11 +137,15 @@ public sealed class VirtQueue
         }
 
         ushort pending = (ushort)(availIdx - _nextAvail);
-        if (pending == 0 && _eventIdx)
+        if (pending == 0 && (_eventIdx || _suppressed))
         {
             // Ask to be notified for the next buffer, then look again: the driver may have added one before it
-            // could see our avail_event, and would then not notify.
-            if (!TryWriteU16(memory, DeviceArea + 4 + (8 * (ulong)Size), _nextAvail))
+            // could see our avail_event (or the cleared NO_NOTIFY flag), and would then not notify.
+            _suppressed = false;
+            bool asked = _eventIdx
+                ? TryWriteU16(memory, DeviceArea + 4 + (8 * (ulong)Size), _nextAvail)
+                : TryWriteU16(memory, DeviceArea, 0);
+            if (!asked)
             {
                 return false;
             }
@@ -185,6 +191,38 @@ public sealed class VirtQueue
         chain = new DescriptorChain(memory, head, _buffers.AsSpan(0, count), readable, readableLength, writableLength);
         return true;
     }
+
+    /// <summary>
+    /// Asks the driver not to notify for now (QEMU's <c>virtio_queue_set_notification(vq, 0)</c>): with EVENT_IDX an
+    /// <c>avail_event</c> half the index space ahead, without it the used ring's NO_NOTIFY flag. For a device that
+    /// keeps looking at the queue anyway; the next <see cref="TryPop"/> that finds it empty asks to be notified again.
+    /// </summary>
+    public void SuppressNotifications()
+    {
+        var memory = _memory;
+        if (memory is null || _fault != VirtQueueFault.None)
+        {
+            return;
+        }
+
+        _suppressed = true;
+        if (_eventIdx)
+        {
+            TryWriteU16(memory, DeviceArea + 4 + (8 * (ulong)Size), (ushort)(_nextAvail + 0x8000));
+        }
+        else
+        {
+            TryWriteU16(memory, DeviceArea, UsedNoNotify);
+        }
+    }
+
+    /// <summary>
+    /// Whether the driver has made chains available that <see cref="TryPop"/> has not taken: one read of the available
+    /// index, nothing written, so a device can poll for a moment before it sleeps and asks to be notified.
+    /// </summary>
+    public bool HasAvailable =>
+        _memory is { } memory && _fault == VirtQueueFault.None &&
+        TryReadU16(memory, DriverArea + 2, out ushort availIdx) && availIdx != _nextAvail;
 
     /// <summary>Returns chain <paramref name="head"/> to the driver with <paramref name="writtenLength"/> bytes written into it.</summary>
     public void AddUsed(ushort head, uint writtenLength)

@@ -96,6 +96,36 @@ public sealed class VirtQueueTests
     }
 
     [Fact]
+    public void Suppressed_notifications_put_avail_event_far_ahead_until_the_queue_is_found_empty()
+    {
+        var queue = _driver.CreateQueue(VirtioFeatures.RingEventIndex);
+        _driver.AddChain(Writable(4));
+        queue.TryPop(out _).Should().BeTrue();
+
+        queue.SuppressNotifications();
+        _driver.AvailEvent.Should().Be(1 + 0x8000);
+        queue.HasAvailable.Should().BeFalse();
+        _driver.AddChain(Writable(4));
+        queue.HasAvailable.Should().BeTrue();
+        _driver.AvailEvent.Should().Be(1 + 0x8000, "looking writes nothing");
+
+        queue.TryPop(out _).Should().BeTrue();
+        queue.TryPop(out _).Should().BeFalse();
+        _driver.AvailEvent.Should().Be(2, "an empty queue asks for the next notification again");
+    }
+
+    [Fact]
+    public void Without_EVENT_IDX_suppressed_notifications_are_the_NO_NOTIFY_flag_until_the_queue_is_found_empty()
+    {
+        var queue = _driver.CreateQueue();
+        queue.SuppressNotifications();
+        _driver.UsedFlags.Should().Be(1);
+
+        queue.TryPop(out _).Should().BeFalse();
+        _driver.UsedFlags.Should().Be(0);
+    }
+
+    [Fact]
     public void Without_EVENT_IDX_the_drivers_NO_INTERRUPT_flag_suppresses_signals()
     {
         var queue = _driver.CreateQueue();
