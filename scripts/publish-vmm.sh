@@ -2,27 +2,40 @@
 # Publishes platform-vmm NativeAOT into artifacts/vmm/ — the binary the dashboard launches, the process-level tests
 # run and the benchmarks measure — when any of its inputs is newer than the last publish. With nothing changed it
 # only compares timestamps (a few milliseconds), so `./platform run` and `./platform test` call it every time.
-#   scripts/publish-vmm.sh [--force]
+#   scripts/publish-vmm.sh [--force | --check]
+# --check publishes nothing: it prints the first input newer than the publish and exits 1 when stale, 0 when current.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=$repo/artifacts/vmm
 binary=$out/platform-vmm
 
-# What the VMM is built from: its own sources, the engine, the devices, the contracts it shares with the dashboard,
-# and the build settings every project shares.
-inputs=("$repo/src/Engine" "$repo/src/Devices" "$repo/src/Contracts"
-        "$repo/Directory.Build.props" "$repo/Directory.Packages.props" "$repo/global.json")
+# What the VMM is built from: one list (scripts/vmm-inputs) that the dashboard and the tests read too.
+read -ra inputs <<<"$(sed -n 's/^paths: //p' "$repo/scripts/vmm-inputs")"
+read -ra names <<<"$(sed -n 's/^names: //p' "$repo/scripts/vmm-inputs")"
+
+# The first input (relative to the checkout) changed since the last publish; empty when there is none.
+newer_input() {
+    local existing=() patterns=() path name
+    for path in "${inputs[@]}"; do [ -e "$repo/$path" ] && existing+=("$repo/$path"); done
+    for name in "${names[@]}"; do patterns+=(${patterns[0]+-o} -name "$name"); done
+    [ ${#existing[@]} -gt 0 ] || return 0
+    local found
+    found=$(find "${existing[@]}" \( -name bin -o -name obj \) -prune -o \( "${patterns[@]}" \) -newer "$binary" -print -quit)
+    echo "${found#"$repo"/}"
+}
 
 stale() {
     [ "${1:-}" = --force ] && return 0
     [ -x "$binary" ] || return 0
-    local existing=()
-    for path in "${inputs[@]}"; do [ -e "$path" ] && existing+=("$path"); done
-    # Only source files count: bin/ and obj/ change on every build of the solution.
-    [ -n "$(find "${existing[@]}" \( -name bin -o -name obj \) -prune -o \
-        \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.targets' -o -name '*.json' \) \
-        -newer "$binary" -print -quit)" ]
+    [ -n "$(newer_input)" ]
 }
+
+if [ "${1:-}" = --check ]; then
+    [ -x "$binary" ] || { echo "artifacts/vmm/platform-vmm is missing"; exit 1; }
+    newer=$(newer_input)
+    [ -z "$newer" ] || { echo "$newer"; exit 1; }
+    exit 0
+fi
 
 if stale "${1:-}"; then
     echo "platform: publishing platform-vmm (NativeAOT) into artifacts/vmm" >&2

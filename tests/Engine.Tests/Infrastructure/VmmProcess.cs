@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Platform.Web.Services.Supervisor;
 
 namespace Platform.Engine.Tests.Infrastructure;
 
@@ -48,18 +49,10 @@ public static class VmmProcess
             throw new FileNotFoundException($"{path} is missing: run scripts/publish-vmm.sh (./platform test does).");
         }
 
-        var publishedAt = File.GetLastWriteTimeUtc(path);
-        foreach (string folder in new[] { "Engine", "Devices", "Contracts" })
+        string? newer = VmmPublishFreshness.NewerInput(TestGuests.RepositoryRoot, File.GetLastWriteTimeUtc(path));
+        if (newer is not null)
         {
-            string root = Path.Combine(TestGuests.RepositoryRoot, "src", folder);
-            var newer = Directory.Exists(root)
-                ? Directory.EnumerateFiles(root, "*.cs", SearchOption.AllDirectories)
-                    .FirstOrDefault(f => !f.Contains("/obj/", StringComparison.Ordinal) && File.GetLastWriteTimeUtc(f) > publishedAt)
-                : null;
-            if (newer is not null)
-            {
-                throw new InvalidOperationException($"{path} is older than {newer}: run scripts/publish-vmm.sh so the tests run the code as it is.");
-            }
+            throw new InvalidOperationException($"{path} is older than {newer}: run scripts/publish-vmm.sh so the tests run the code as it is.");
         }
 
         return path;

@@ -27,9 +27,6 @@ public static class VmmLocator
 {
     public const string ProgramName = "platform-vmm";
 
-    /// <summary>The source folders the VMM is built from, as scripts/publish-vmm.sh lists them.</summary>
-    private static readonly string[] SourceFolders = ["src/Engine", "src/Devices", "src/Contracts"];
-
     public static VmmBinary Locate(string? configured) => Locate(configured, AppContext.BaseDirectory, SourceTree.Root,
         Environment.GetEnvironmentVariable("PATH"));
 
@@ -57,7 +54,7 @@ public static class VmmLocator
             string? jit = JitBuild(sourceRoot, appDirectory);
             if (File.Exists(published))
             {
-                string? newer = NewerSource(sourceRoot, File.GetLastWriteTimeUtc(published));
+                string? newer = VmmPublishFreshness.NewerInput(sourceRoot, File.GetLastWriteTimeUtc(published));
                 if (newer is null)
                 {
                     return Found(published, "the NativeAOT publish of this checkout (scripts/publish-vmm.sh)");
@@ -105,34 +102,5 @@ public static class VmmLocator
         string configuration = appBin.Parent?.Name ?? "Release";
         string path = Path.Combine(sourceRoot, "src", "Engine", "Vmm", "bin", configuration, appBin.Name, ProgramName);
         return File.Exists(path) ? path : null;
-    }
-
-    /// <summary>A source file (relative to the checkout) changed after <paramref name="publishedAt"/>, or null when none did.</summary>
-    private static string? NewerSource(string sourceRoot, DateTime publishedAt)
-    {
-        foreach (string folder in SourceFolders)
-        {
-            string root = Path.Combine(sourceRoot, folder);
-            if (!Directory.Exists(root))
-            {
-                continue;
-            }
-
-            foreach (string file in Directory.EnumerateFiles(root, "*.*", SearchOption.AllDirectories))
-            {
-                if (file.Contains("/bin/", StringComparison.Ordinal) || file.Contains("/obj/", StringComparison.Ordinal)
-                    || !(file.EndsWith(".cs", StringComparison.Ordinal) || file.EndsWith(".csproj", StringComparison.Ordinal)))
-                {
-                    continue;
-                }
-
-                if (File.GetLastWriteTimeUtc(file) > publishedAt)
-                {
-                    return Path.GetRelativePath(sourceRoot, file);
-                }
-            }
-        }
-
-        return null;
     }
 }

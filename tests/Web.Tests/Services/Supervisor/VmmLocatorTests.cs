@@ -7,6 +7,8 @@ public sealed class VmmLocatorTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("vmm-locator-").FullName;
 
+    public VmmLocatorTests() => VmmPublishFreshnessTests.CopyInputsList(_root);
+
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
     private string AppDirectory => Path.Combine(_root, "src", "Web", "bin", "Release", "net10.0");
