@@ -124,6 +124,12 @@ public sealed record NicConfig(string? Tap = null)
     /// <summary>With <see cref="NicKind.Bridge"/>: the existing host bridge the VMM's TAP joins.</summary>
     public string? Bridge { get; set; }
 
+    /// <summary>
+    /// With <see cref="NicKind.Bridge"/>: the 802.1Q VLAN (1–4094) the NIC's port carries, untagged towards the guest
+    /// (an access port, Proxmox's <c>tag=</c>); the bridge must filter VLANs. Left out: the bridge's default.
+    /// </summary>
+    public int? Vlan { get; set; }
+
     /// <summary>"52:54:00:12:34:56"; left out: 52:54:00 and three bytes derived from the NIC (<see cref="NicMac.Of"/>).</summary>
     public string? Mac { get; set; }
 

@@ -22,6 +22,9 @@ public static class VmConfigLimits
     /// <summary>IFNAMSIZ − 1: Linux interface names are at most 15 bytes.</summary>
     public const int TapNameMaxLength = 15;
 
+    /// <summary>802.1Q VLAN ids a port may carry: 0 means "no VLAN" and 4095 is reserved.</summary>
+    public const int MinVlan = 1, MaxVlan = 4094;
+
     /// <summary>
     /// sun_path holds 107 bytes and a NUL; the longest socket name in the runtime folder is "/control.sock" (13), so the
     /// folder's path may have at most 94 bytes.

@@ -240,7 +240,17 @@ public static class VmConfigValidator
                     break;
                 case NicKind.Bridge:
                     CheckInterfaceName($"nics[{i}].bridge", nic.Bridge, "bridge", add);
+                    if (nic.Vlan is { } vlan && vlan is < VmConfigLimits.MinVlan or > VmConfigLimits.MaxVlan)
+                    {
+                        add($"nics[{i}].vlan", $"must be a VLAN id from {VmConfigLimits.MinVlan} to {VmConfigLimits.MaxVlan} (got {vlan})");
+                    }
+
                     break;
+            }
+
+            if (nic.EffectiveKind != NicKind.Bridge && nic.Vlan is not null)
+            {
+                add($"nics[{i}].vlan", $"VLAN tags belong to bridge NICs; a {Name(nic.EffectiveKind)} NIC has no bridge port to tag");
             }
 
             if (nic.EffectiveKind != NicKind.Tap && nic.Tap is not null)

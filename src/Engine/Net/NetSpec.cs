@@ -5,7 +5,7 @@ namespace Platform.Engine.Net;
 
 /// <summary>
 /// <c>--net</c>'s text, QEMU's way: <c>user[,mac=M][,hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-:GUESTPORT]...</c>,
-/// <c>tap=NAME[,mac=M]</c> or <c>bridge=BR[,mac=M]</c>. The result is checked with the rest of the configuration by
+/// <c>tap=NAME[,mac=M]</c> or <c>bridge=BR[,mac=M][,vlan=N]</c>. The result is checked with the rest of the configuration by
 /// <see cref="VmConfigValidator"/>; this only reads the text.
 /// </summary>
 /// <remarks>
@@ -34,6 +34,11 @@ public static class NetSpec
                 nic.Mac = NicMac.Parse(part[4..]) is { } mac ? NicMac.Format(mac) : throw new FormatException(
                     $"--net {spec}: '{part[4..]}' is not a unicast MAC address (six hex bytes with ':', e.g. 52:54:00:12:34:56)");
             }
+            else if (part.StartsWith("vlan=", StringComparison.Ordinal) && nic.Kind == NicKind.Bridge)
+            {
+                nic.Vlan = int.TryParse(part[5..], NumberStyles.None, CultureInfo.InvariantCulture, out int vlan) ? vlan : throw new FormatException(
+                    $"--net {spec}: '{part[5..]}' is not a VLAN id (a number from {VmConfigLimits.MinVlan} to {VmConfigLimits.MaxVlan})");
+            }
             else if (part.StartsWith("hostfwd=", StringComparison.Ordinal) && nic.Kind == NicKind.User)
             {
                 forwards.Add(ParseForward(part[8..]) ?? throw new FormatException(
@@ -41,7 +46,7 @@ public static class NetSpec
             }
             else
             {
-                throw new FormatException($"--net {spec}: unknown option '{part}' (mac=, and hostfwd= with user)");
+                throw new FormatException($"--net {spec}: unknown option '{part}' (mac=, hostfwd= with user, vlan= with bridge)");
             }
         }
 

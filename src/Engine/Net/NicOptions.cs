@@ -14,6 +14,9 @@ public sealed record NicOptions(NicKind Kind, PhysicalAddress Mac)
     /// <summary>With <see cref="NicKind.Bridge"/>: the host bridge the VMM's own TAP joins.</summary>
     public string? Bridge { get; init; }
 
+    /// <summary>With <see cref="NicKind.Bridge"/>: the VLAN the TAP's bridge port carries untagged; null: the bridge's default.</summary>
+    public int? Vlan { get; init; }
+
     /// <summary>With <see cref="NicKind.User"/>: host ports passt forwards to the guest.</summary>
     public IReadOnlyList<PortForwardConfig> Forwards { get; init; } = [];
 
@@ -21,7 +24,7 @@ public sealed record NicOptions(NicKind Kind, PhysicalAddress Mac)
     public static NicOptions From(NicConfig nic, int index)
     {
         ArgumentNullException.ThrowIfNull(nic);
-        return new NicOptions(nic.EffectiveKind, NicMac.Of(nic, index)) { Tap = nic.Tap, Bridge = nic.Bridge, Forwards = nic.Forwards };
+        return new NicOptions(nic.EffectiveKind, NicMac.Of(nic, index)) { Tap = nic.Tap, Bridge = nic.Bridge, Vlan = nic.Vlan, Forwards = nic.Forwards };
     }
 
     /// <summary>"52:54:00:12:34:56" in the usual colon form.</summary>

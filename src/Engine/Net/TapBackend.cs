@@ -27,8 +27,11 @@ public sealed class TapBackend : INetBackend
         VirtioNet.FeatureHostEcn;
 
     private readonly TapDevice _tap;
-    private readonly byte[] _frame = new byte[VnetHeaderSize + VirtioNet.MaxFrameSize];
-    private int _frameLength;
+    private readonly byte[] _frame = new byte[VnetHeaderSize + VlanTag.Size + VirtioNet.MaxFrameSize];
+    private int _frameStart, _frameLength;
+    private int? _vlan;
+    private byte[]? _tagged;
+    private long _foreignFrames;
     private Action? _frameAvailable;
     private long _sendFailures;
     private long _receiveFailures;
@@ -48,6 +51,9 @@ public sealed class TapBackend : INetBackend
 
     /// <summary>Frames the TAP refused (its queue full, or the interface down).</summary>
     public long SendFailures => Interlocked.Read(ref _sendFailures);
+
+    /// <summary>With a VLAN: frames dropped for carrying another VLAN's tag or none, both ways.</summary>
+    public long ForeignVlanFrames => Interlocked.Read(ref _foreignFrames);
 
     /// <summary>Reads that failed with something other than "nothing to read".</summary>
     public long ReceiveFailures => Interlocked.Read(ref _receiveFailures);
@@ -78,9 +84,11 @@ public sealed class TapBackend : INetBackend
     /// A new TAP (the kernel names it ptapN) joined to host bridge <paramref name="bridge"/> and up, for a NIC with
     /// <paramref name="guestMac"/>. It is not persistent, so it disappears when the VMM ends, however it ends. Its own
     /// MAC is the guest's with the first byte FE (libvirt's choice): a bridge takes its lowest port address as its
-    /// own, and FE is never lower than a guest's. Needs CAP_NET_ADMIN; throws <see cref="IOException"/> saying why not.
+    /// own, and FE is never lower than a guest's. With <paramref name="vlan"/> the guest is on that VLAN only: its frames
+    /// leave tagged and only frames with that tag reach it (<see cref="VlanTag"/>). Needs CAP_NET_ADMIN; throws
+    /// <see cref="IOException"/> saying why not.
     /// </summary>
-    public static TapBackend CreateOnBridge(string bridge, PhysicalAddress guestMac)
+    public static TapBackend CreateOnBridge(string bridge, PhysicalAddress guestMac, int? vlan = null)
     {
         ArgumentNullException.ThrowIfNull(guestMac);
         if (HostInterfaces.IndexOf(bridge) is null)
@@ -93,8 +101,10 @@ public sealed class TapBackend : INetBackend
         {
             byte[] mac = guestMac.GetAddressBytes();
             mac[0] = 0xFE;
-            HostInterfaces.SetAddressAndUp(backend.Name, mac);
+            HostInterfaces.SetAddress(backend.Name, mac);
             HostInterfaces.JoinBridge(bridge, backend.Name);
+            HostInterfaces.SetUp(backend.Name);
+            backend._vlan = vlan;
             return backend;
         }
         catch
@@ -130,6 +140,19 @@ public sealed class TapBackend : INetBackend
 
     public bool Send(ReadOnlySpan<byte> frame)
     {
+        if (_vlan is { } vlan)
+        {
+            _tagged ??= new byte[_frame.Length];
+            int length = VlanTag.Insert(frame, _tagged, VnetHeaderSize, vlan);
+            if (length == 0)
+            {
+                Interlocked.Increment(ref _foreignFrames);
+                return false;
+            }
+
+            frame = _tagged.AsSpan(0, length);
+        }
+
         if (_tap.Write(frame) == frame.Length)
         {
             return true;
@@ -144,8 +167,20 @@ public sealed class TapBackend : INetBackend
         while (_frameLength == 0)
         {
             int read = _tap.Read(_frame);
-            if (read > 0)
+            if (read > 0 && _vlan is { } vlan)
             {
+                _frameStart = VlanTag.Strip(_frame.AsSpan(0, read), VnetHeaderSize, vlan);
+                if (_frameStart < 0)
+                {
+                    Interlocked.Increment(ref _foreignFrames); // not this VLAN's: read the next one
+                    continue;
+                }
+
+                _frameLength = read - _frameStart;
+            }
+            else if (read > 0)
+            {
+                _frameStart = 0;
                 _frameLength = read;
             }
             else if (read == -LibcNative.EINTR)
@@ -163,7 +198,7 @@ public sealed class TapBackend : INetBackend
             }
         }
 
-        return _frame.AsSpan(0, _frameLength);
+        return _frame.AsSpan(_frameStart, _frameLength);
     }
 
     public void ConsumeFrame() => _frameLength = 0;

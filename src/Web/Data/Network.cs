@@ -21,7 +21,13 @@ public sealed class Network
     /// <summary>With <see cref="NetworkKind.Bridge"/>: the existing host bridge (e.g. <c>vmbr0</c>).</summary>
     public string? Bridge { get; set; }
 
+    /// <summary>With <see cref="NetworkKind.Bridge"/>: the 802.1Q VLAN its NICs are on (untagged for the guest); null: untagged traffic.</summary>
+    public int? Vlan { get; set; }
+
     public string? Description { get; set; }
+
+    /// <summary>What it is, for lists and the audit log: "NAT (user-mode)", "bridge vmbr0", "bridge vmbr0, VLAN 10".</summary>
+    public string Describe() => Kind == NetworkKind.Nat ? "NAT (user-mode)" : Vlan is { } vlan ? $"bridge {Bridge}, VLAN {vlan}" : $"bridge {Bridge}";
 
     public DateTimeOffset CreatedAt { get; set; } = DateTimeOffset.UtcNow;
 }

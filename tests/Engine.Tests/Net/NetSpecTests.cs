@@ -40,6 +40,8 @@ public sealed class NetSpecTests
         nic.EffectiveKind.Should().Be(NicKind.Bridge);
         nic.Bridge.Should().Be("vmbr0");
         nic.Tap.Should().BeNull();
+        nic.Vlan.Should().BeNull();
+        NetSpec.Parse("bridge=vmbr0,vlan=4094").Vlan.Should().Be(4094);
     }
 
     [Theory]
@@ -49,6 +51,9 @@ public sealed class NetSpecTests
     [InlineData("tap=t0,mac=52:54:00:12:34", "not a unicast MAC")]
     [InlineData("tap=t0,queues=4", "unknown option 'queues=4'")]
     [InlineData("tap=t0,hostfwd=tcp::1-:2", "unknown option 'hostfwd=tcp::1-:2'")]
+    [InlineData("tap=t0,vlan=10", "unknown option 'vlan=10'")]
+    [InlineData("bridge=br0,vlan=ten", "'ten' is not a VLAN id")]
+    [InlineData("bridge=br0,vlan=-1", "'-1' is not a VLAN id")]
     [InlineData("user,hostfwd=tcp::2222", "not a port forward")]
     [InlineData("user,hostfwd=tcp::2222-10.0.2.15:22", "not a port forward")]
     [InlineData("user,hostfwd=tcp::0-:22", "not a port forward")]

@@ -22,16 +22,21 @@ internal static class HostInterfaces
         return Call(socket, GetIndex, ref request) == 0 ? request.Index : null;
     }
 
-    /// <summary>Gives <paramref name="name"/> the MAC <paramref name="mac"/> and brings it up.</summary>
-    public static void SetAddressAndUp(string name, ReadOnlySpan<byte> mac)
+    /// <summary>Gives <paramref name="name"/> the MAC <paramref name="mac"/>.</summary>
+    public static void SetAddress(string name, ReadOnlySpan<byte> mac)
     {
         using var socket = ControlSocket();
         var request = Request(name);
         request.AddressFamily = ArpHardwareEther;
         mac.CopyTo(request.AddressData);
         Check(Call(socket, SetHardwareAddress, ref request), $"setting {name}'s MAC address");
+    }
 
-        request = Request(name);
+    /// <summary>Brings <paramref name="name"/> up.</summary>
+    public static void SetUp(string name)
+    {
+        using var socket = ControlSocket();
+        var request = Request(name);
         Check(Call(socket, GetFlags, ref request), $"reading {name}'s flags");
         request.Flags |= IffUp;
         Check(Call(socket, SetFlags, ref request), $"bringing {name} up");

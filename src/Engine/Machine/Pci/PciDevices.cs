@@ -101,7 +101,7 @@ internal sealed class PciDevices : IDisposable
             INetBackend backend = nic.Kind switch
             {
                 NicKind.User => PasstBackend.Start(nic.Forwards),
-                NicKind.Bridge => TapBackend.CreateOnBridge(nic.Bridge!, nic.Mac),
+                NicKind.Bridge => TapBackend.CreateOnBridge(nic.Bridge!, nic.Mac, nic.Vlan),
                 _ => TapBackend.Open(nic.Tap!),
             };
             VirtioNet device;

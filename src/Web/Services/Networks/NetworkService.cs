@@ -36,8 +36,11 @@ public sealed class NetworkService(IDbContextFactory<PlatformDbContext> dbFactor
         return await db.Networks.AsNoTracking().FirstOrDefaultAsync(n => n.Id == id, cancellationToken);
     }
 
-    /// <summary>Adds a bridge network on one of the host's existing bridges (NAT needs no second network: each NIC has its own).</summary>
-    public async Task<ServiceResult<Network>> CreateBridgeAsync(AuditActor actor, string name, string bridge, string? description,
+    /// <summary>
+    /// Adds a bridge network on one of the host's existing bridges (NAT needs no second network: each NIC has its own),
+    /// optionally on one 802.1Q VLAN of it (the VMM tags and filters its NICs' frames).
+    /// </summary>
+    public async Task<ServiceResult<Network>> CreateBridgeAsync(AuditActor actor, string name, string bridge, int? vlan, string? description,
         CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
@@ -49,6 +52,11 @@ public sealed class NetworkService(IDbContextFactory<PlatformDbContext> dbFactor
         if (!bridges.List().Contains(bridge, StringComparer.Ordinal))
         {
             errors["bridge"] = [$"The host has no bridge named {bridge}; pick one of: {string.Join(", ", bridges.List().DefaultIfEmpty("(none)"))}."];
+        }
+
+        if (vlan is < VmConfigLimits.MinVlan or > VmConfigLimits.MaxVlan)
+        {
+            errors["vlan"] = [$"A VLAN tag is a number from {VmConfigLimits.MinVlan} to {VmConfigLimits.MaxVlan}; leave it empty for the bridge's untagged traffic."];
         }
 
         if (description is { Length: > 1024 })
@@ -68,10 +76,10 @@ public sealed class NetworkService(IDbContextFactory<PlatformDbContext> dbFactor
             return ServiceResult<Network>.Invalid(errors);
         }
 
-        var network = new Network { Name = name, Kind = NetworkKind.Bridge, Bridge = bridge, Description = description };
+        var network = new Network { Name = name, Kind = NetworkKind.Bridge, Bridge = bridge, Vlan = vlan, Description = description };
         db.Networks.Add(network);
         await db.SaveChangesAsync(cancellationToken);
-        await audit.AddAsync(actor, AuditActions.NetworkCreate, AuditResult.Succeeded, target: name, detail: $"bridge {bridge}");
+        await audit.AddAsync(actor, AuditActions.NetworkCreate, AuditResult.Succeeded, target: name, detail: network.Describe());
         return ServiceResult<Network>.Ok(network);
     }
 

@@ -70,7 +70,7 @@ public static class VmmConfigBuilder
     private static NicConfig Nic(VmNic nic) => nic switch
     {
         { TapName: { } tap } => new NicConfig(tap) { Kind = NicKind.Tap, Mac = nic.MacAddress },
-        { Network: { Kind: NetworkKind.Bridge } network } => new NicConfig { Kind = NicKind.Bridge, Bridge = network.Bridge, Mac = nic.MacAddress },
+        { Network: { Kind: NetworkKind.Bridge } network } => new NicConfig { Kind = NicKind.Bridge, Bridge = network.Bridge, Vlan = network.Vlan, Mac = nic.MacAddress },
         { Network: { Kind: NetworkKind.Nat } } => new NicConfig
         {
             Kind = NicKind.User, Mac = nic.MacAddress,

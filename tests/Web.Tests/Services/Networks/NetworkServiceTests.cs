@@ -28,18 +28,31 @@ public sealed class NetworkServiceTests : IDisposable
     {
         _db.Bridges.Bridges.Add("vmbr0");
 
-        (await _db.Networks.CreateBridgeAsync(_admin, "lan", "br-missing", null, Ct)).Errors["bridge"].Single().Should().Contain("pick one of: vmbr0");
-        (await _db.Networks.CreateBridgeAsync(_admin, "-bad", "vmbr0", null, Ct)).Errors.Should().ContainKey("name");
-        (await _db.Networks.CreateBridgeAsync(_admin, "lan", "vmbr0", "the office", Ct)).Succeeded.Should().BeTrue();
-        (await _db.Networks.CreateBridgeAsync(_admin, "LAN", "vmbr0", null, Ct)).Errors["name"].Single().Should().Contain("already");
+        (await _db.Networks.CreateBridgeAsync(_admin, "lan", "br-missing", null, null, Ct)).Errors["bridge"].Single().Should().Contain("pick one of: vmbr0");
+        (await _db.Networks.CreateBridgeAsync(_admin, "-bad", "vmbr0", null, null, Ct)).Errors.Should().ContainKey("name");
+        (await _db.Networks.CreateBridgeAsync(_admin, "lan", "vmbr0", null, "the office", Ct)).Succeeded.Should().BeTrue();
+        (await _db.Networks.CreateBridgeAsync(_admin, "LAN", "vmbr0", null, null, Ct)).Errors["name"].Single().Should().Contain("already");
         (await _db.Networks.ListAsync(Ct)).Select(n => (n.Name, n.Kind, n.Bridge)).Should().Equal(("default", NetworkKind.Nat, null), ("lan", NetworkKind.Bridge, "vmbr0"));
+    }
+
+    [Fact]
+    public async Task A_bridge_network_may_be_one_vlan_of_the_bridge()
+    {
+        _db.Bridges.Bridges.Add("vmbr0");
+
+        (await _db.Networks.CreateBridgeAsync(_admin, "lan", "vmbr0", 0, null, Ct)).Errors["vlan"].Single().Should().Contain("from 1 to 4094");
+        (await _db.Networks.CreateBridgeAsync(_admin, "lan", "vmbr0", 4095, null, Ct)).Errors.Should().ContainKey("vlan");
+        var dmz = (await _db.Networks.CreateBridgeAsync(_admin, "dmz", "vmbr0", 42, null, Ct)).Value!;
+
+        (await _db.Networks.FindAsync(dmz.Id, Ct))!.Vlan.Should().Be(42);
+        dmz.Describe().Should().Be("bridge vmbr0, VLAN 42");
     }
 
     [Fact]
     public async Task A_network_in_use_and_the_default_one_stay_and_say_why()
     {
         _db.Bridges.Bridges.Add("vmbr0");
-        var lan = (await _db.Networks.CreateBridgeAsync(_admin, "lan", "vmbr0", null, Ct)).Value!;
+        var lan = (await _db.Networks.CreateBridgeAsync(_admin, "lan", "vmbr0", null, null, Ct)).Value!;
         var input = new VmDefinitionInput { Name = "on-lan", KernelPath = "/boot/vmlinuz", Nics = [new VmNicInput { NetworkId = lan.Id }] };
         var vm = (await _db.Vms.CreateAsync(input, Ct)).Value!;
 
@@ -55,7 +68,7 @@ public sealed class NetworkServiceTests : IDisposable
     public async Task A_host_port_another_vm_forwards_is_refused_naming_that_vm_and_forwards_sit_on_nat_networks_only()
     {
         _db.Bridges.Bridges.Add("vmbr0");
-        var lan = (await _db.Networks.CreateBridgeAsync(_admin, "lan", "vmbr0", null, Ct)).Value!;
+        var lan = (await _db.Networks.CreateBridgeAsync(_admin, "lan", "vmbr0", null, null, Ct)).Value!;
         VmDefinitionInput With(string name, Guid network, int hostPort) => new()
         {
             Name = name, KernelPath = "/boot/vmlinuz",

@@ -56,7 +56,7 @@ public sealed class VmmConfigBuilderTests : IDisposable
     public void A_nic_on_a_nat_network_is_a_user_mode_nic_with_its_forwards_and_one_on_a_bridge_network_joins_the_bridge()
     {
         var nat = new Network { Id = Network.DefaultId, Name = "default", Kind = NetworkKind.Nat };
-        var lan = new Network { Name = "lan", Kind = NetworkKind.Bridge, Bridge = "vmbr0" };
+        var lan = new Network { Name = "lan", Kind = NetworkKind.Bridge, Bridge = "vmbr0", Vlan = 42 };
         var vm = new VirtualMachine
         {
             Name = "nets", KernelPath = _kernel,
@@ -74,6 +74,7 @@ public sealed class VmmConfigBuilderTests : IDisposable
 
         var nics = VmmConfigBuilder.Build(vm, _ => "", "/run/vm").Nics;
 
+        nics.Select(n => n.Vlan).Should().Equal(null, 42, null);
         nics.Select(n => (n.EffectiveKind, n.Mac, n.Tap, n.Bridge)).Should().Equal(
             (NicKind.User, "52:54:00:00:00:01", null, null), (NicKind.Bridge, "52:54:00:00:00:02", null, "vmbr0"), (NicKind.Tap, "52:54:00:00:00:03", "tap7", null));
         nics[0].Forwards.Select(f => f.ToString()).Should().Equal("udp:[::1]:5353-:53");
