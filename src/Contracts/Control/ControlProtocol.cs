@@ -58,6 +58,8 @@ public static class ControlProtocol
         public const string Shutdown = "SHUTDOWN";
         public const string GuestPanicked = "GUEST_PANICKED";
         public const string Powerdown = "POWERDOWN";
+        public const string NicBackendRestarted = "NIC_BACKEND_RESTARTED";
+        public const string NicBackendFailed = "NIC_BACKEND_FAILED";
 
         /// <summary>The wire name of an event.</summary>
         public static string NameOf(VmmEventKind kind) => kind switch
@@ -68,6 +70,8 @@ public static class ControlProtocol
             VmmEventKind.Shutdown => Shutdown,
             VmmEventKind.GuestPanicked => GuestPanicked,
             VmmEventKind.Powerdown => Powerdown,
+            VmmEventKind.NicBackendRestarted => NicBackendRestarted,
+            VmmEventKind.NicBackendFailed => NicBackendFailed,
             _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "not an event"),
         };
 
@@ -80,6 +84,8 @@ public static class ControlProtocol
             Shutdown => VmmEventKind.Shutdown,
             GuestPanicked => VmmEventKind.GuestPanicked,
             Powerdown => VmmEventKind.Powerdown,
+            NicBackendRestarted => VmmEventKind.NicBackendRestarted,
+            NicBackendFailed => VmmEventKind.NicBackendFailed,
             _ => null,
         };
     }
@@ -113,6 +119,10 @@ public enum VmmEventKind
     GuestPanicked,
     /// <summary>Ctrl-Alt-Del was pressed for <c>system_powerdown</c>.</summary>
     Powerdown,
+    /// <summary>A NIC's backend (its passt) ended and a new one took over; the reason names the NIC and why it ended.</summary>
+    NicBackendRestarted,
+    /// <summary>A NIC's backend ended too often, or could not be started again: the NIC carries nothing from now on.</summary>
+    NicBackendFailed,
 }
 
 /// <summary>The VM's run state as <c>query-status</c> reports it: <c>starting</c>, <c>running</c>, <c>paused</c>, <c>shutting-down</c>, <c>stopped</c>.</summary>

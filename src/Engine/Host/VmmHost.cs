@@ -242,6 +242,7 @@ public sealed class VmmHost : IDisposable
     private MachineInstance CreateMachine()
     {
         var machine = MachineInstance.Create(_config, _serialOutput, _kvm, Display?.VideoMemory, _firmwareLog);
+        machine.DeviceEvent += Raise;
         if (machine.BootedFromDisk is { } disk && Log is { } log)
         {
             log.WriteLine($"platform-vmm: boot {Boots + 1}: {disk.Summary}");

@@ -544,6 +544,11 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     /// <summary>Called by devices (the i8042 reset line) from a vCPU thread.</summary>
     internal void RequestReset(string why) => Stop(MachineExitReason.Reset, why);
 
+    /// <summary>Something a device's backend did that the control plane hears of as an event (a NIC's passt restarted, say).</summary>
+    public event Action<VmmEventKind, string>? DeviceEvent;
+
+    internal void RaiseDeviceEvent(VmmEventKind kind, string reason) => DeviceEvent?.Invoke(kind, reason);
+
     public void Dispose()
     {
         if (_disposed)

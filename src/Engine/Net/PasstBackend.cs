@@ -47,6 +47,7 @@ public sealed class PasstBackend : INetBackend
     private Action? _frameAvailable;
     private Action? _sendReady;
     private Action<FileDescriptorHandle, FileDescriptorHandle>? _socketReplaced;
+    private Action<string, bool>? _backendChanged;
     private bool _givenUp;
     private bool _disposed;
     private long _restarts;
@@ -125,6 +126,12 @@ public sealed class PasstBackend : INetBackend
 
     /// <summary>Told (old descriptor, new descriptor) when a restart replaces the socket, so the event loop watches the new one.</summary>
     internal void OnSocketReplaced(Action<FileDescriptorHandle, FileDescriptorHandle> replaced) => _socketReplaced = replaced;
+
+    /// <summary>
+    /// Tells <paramref name="changed"/> each time passt ended: with what happened and false when a new passt took over,
+    /// true when the NIC was given up on. Called on the device's worker thread.
+    /// </summary>
+    internal void OnBackendChanged(Action<string, bool> changed) => _backendChanged = changed;
 
     /// <summary>The event loop saw the socket readable, writable or hung up.</summary>
     internal void OnReady()
@@ -293,6 +300,7 @@ public sealed class PasstBackend : INetBackend
                 _givenUp = true;
                 Volatile.Write(ref _lastError, $"{ended}; it ended {_restartTimes.Count} times in {RestartWindow.TotalSeconds:0} s, so the NIC is left without a network");
                 Console.Error.WriteLine($"platform-vmm: {_lastError}");
+                _backendChanged?.Invoke(_lastError!, true);
                 return;
             }
 
@@ -305,12 +313,14 @@ public sealed class PasstBackend : INetBackend
                 _givenUp = true;
                 Volatile.Write(ref _lastError, $"{ended}; starting it again failed: {ex.Message}");
                 Console.Error.WriteLine($"platform-vmm: {_lastError}");
+                _backendChanged?.Invoke(_lastError!, true);
                 return;
             }
 
             Interlocked.Increment(ref _restarts);
             Volatile.Write(ref _lastError, ended);
             Console.Error.WriteLine($"platform-vmm: {ended}; started passt again (pid {_passt.Pid}, restart {Restarts})");
+            _backendChanged?.Invoke($"{ended}; started passt again (restart {Restarts})", false);
             _socketReplaced?.Invoke(old.Handle, _socket.Handle);
             old.Dispose();
         }

@@ -125,6 +125,8 @@ public sealed class UserNetGuestTests
         await WaitForAsync(vm, "READY-FWD");
         var passt = (PasstBackend)((VirtioNet)vm.Host.Current!.PciDevices.Virtio.Single(v => v.Name == "net0").Device).Backend;
         int firstPid = passt.ProcessId;
+        var events = new System.Collections.Concurrent.ConcurrentQueue<Platform.Engine.Host.VmmEvent>();
+        vm.Host.Event += events.Enqueue;
 
         Process.GetProcessById(firstPid).Kill();
         var restarted = Stopwatch.StartNew();
@@ -138,6 +140,8 @@ public sealed class UserNetGuestTests
         passt.LastError.Should().Contain("passt closed the connection").And.Contain("signal 9");
         vm.Host.GetStats().Devices.Single(d => d.Name == "net0").Counters["backend_restarts"].Should().Be(1);
         File.ReadAllText($"/proc/{passt.ProcessId}/comm").Should().StartWith("passt");
+        events.Should().ContainSingle(e => e.Kind == VmmEventKind.NicBackendRestarted, "the control plane hears of the restart")
+            .Which.Detail.Should().StartWith("net0: passt closed the connection").And.EndWith("started passt again (restart 1)");
     }
 
     [Fact]

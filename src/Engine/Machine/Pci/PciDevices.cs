@@ -21,6 +21,7 @@ namespace Platform.Engine.Machine.Pci;
 /// <remarks>Other PCI functions (the display) attach with <see cref="AttachFunction"/> before <see cref="PlaceBars"/>.</remarks>
 internal sealed class PciDevices : IDisposable
 {
+    private readonly MachineInstance _machine;
     private readonly KvmVm _vm;
     private readonly GuestMemory _memory;
     private readonly MsiRouter _msi;
@@ -34,6 +35,7 @@ internal sealed class PciDevices : IDisposable
     public PciDevices(MachineInstance machine, KvmVm vm, GuestMemory memory, MsiRouter msi, IoEventLoop events,
         IShadowRamControl? shadowRam = null)
     {
+        _machine = machine;
         _vm = vm;
         _memory = memory;
         _msi = msi;
@@ -124,6 +126,9 @@ internal sealed class PciDevices : IDisposable
                 case PasstBackend passt:
                     ulong token = _events.WatchStream(passt.Handle, passt.OnReady);
                     passt.OnSocketReplaced((old, replacement) => _events.Rewatch(token, old, replacement));
+                    string name = $"net{i}";
+                    passt.OnBackendChanged((what, gaveUp) => _machine.RaiseDeviceEvent(
+                        gaveUp ? VmmEventKind.NicBackendFailed : VmmEventKind.NicBackendRestarted, $"{name}: {what}"));
                     break;
             }
         }

@@ -161,6 +161,10 @@ internal sealed partial class VmActor
             case VmmEventKind.GuestPanicked:
                 run.PanicDetail = e.Reason ?? "the guest died";
                 break;
+            case VmmEventKind.NicBackendRestarted:
+                return _context.RecordAsync(VmId, _name, VmEventResult.Info, $"{_name}'s network backend restarted: {e.Reason}.");
+            case VmmEventKind.NicBackendFailed:
+                return _context.RecordAsync(VmId, _name, VmEventResult.Failed, $"{_name} lost a network: {e.Reason}.");
         }
 
         return Task.CompletedTask;
