@@ -66,11 +66,8 @@ void Skip(long count)
     }
 }
 
-void Write(byte[] bytes)
-{
-    stream.Write(bytes);
-    stream.Flush();
-}
+// Straight to the socket: with continuous updates a reply (a fence's, say) goes out while updates wait in the buffer.
+void Write(byte[] bytes) => network.Write(bytes);
 
 ushort U16(byte[] b, int at) => BinaryPrimitives.ReadUInt16BigEndian(b.AsSpan(at));
 

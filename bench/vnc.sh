@@ -26,8 +26,8 @@ client=("$repo/artifacts/vnc-client/vnc-client")
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-wait_for() { # FILE TEXT
-    for _ in $(seq 600); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+wait_for() { # FILE TEXT (WAIT_S, default 60: the guest draws the fill scene's pages emulated, slower on a busy host)
+    for _ in $(seq $((${WAIT_S:-60} * 10))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
     echo "bench: '$2' did not appear in $1:" >&2; cat "$1" >&2; return 1
 }
 
