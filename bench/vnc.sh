@@ -83,7 +83,7 @@ if [ "$link_ms" -gt 0 ]; then
         line=${pair#*:}
         fps=$(field fps "$line")
         printf '%-5s %8s %12s %16s %11s\n' "${pair%%:*}" "$fps" "$(field bytes_per_frame "$line")" \
-            "$(awk -v f="$fps" 'BEGIN { printf "%.1f", f > 0 ? 1000 / f : 0 }')" "$(field continuous "$line")"
+            "$(awk -v f="$fps" 'BEGIN { printf "%.1f", (f > 0 ? 1000 / f : 0) }')" "$(field continuous "$line")"
     done
     printf 'link ratio ours/qemu: frame interval %s\n' "$(ratio "$(field fps "$theirs")" "$(field fps "$ours")")"
 fi
