@@ -3,9 +3,14 @@
 // updates and bytes over a time window. It also samples the VMM's threads in /proc, so the CPU the VMM spends outside
 // its vCPU threads (encoding, for both VMMs) can be put per frame.
 //
-//   vnc-client.cs HOST:PORT ENCODINGS SECONDS WARMUP PID
-//   ENCODINGS: comma-separated from raw, copyrect, zrle, tight, desktopsize
+//   vnc-client.cs HOST:PORT ENCODINGS SECONDS WARMUP PID [DELAY_MS]
+//   ENCODINGS: comma-separated from raw, copyrect, zrle, tight, desktopsize, continuous (lists the ContinuousUpdates
+//   and Fence pseudo-encodings; a server that confirms them is asked for continuous updates of the whole screen and
+//   its fences are answered, as noVNC does; one that does not is driven by requests as usual)
+//   DELAY_MS: connect through an in-process proxy that holds every chunk DELAY_MS in each direction (this host's
+//   kernel has no netem), so the round trip grows by twice that
 // Prints one line: frames= seconds= fps= bytes= bytes_per_frame= rects= copyrects= cpu_ms= cpu_ms_per_frame=
+// continuous= (whether the server took continuous updates)
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
@@ -21,14 +26,22 @@ var encodings = args[1].Split(',').Select(e => e switch
     "tight" => 7,
     "zrle" => 16,
     "desktopsize" => -223,
+    "continuous" => -313,
     _ => throw new ArgumentException($"unknown encoding {e}"),
-}).ToArray();
+}).SelectMany(e => e == -313 ? new[] { -313, -312 } : [e]).ToArray();
 double seconds = double.Parse(args[2], CultureInfo.InvariantCulture);
 double warmup = double.Parse(args[3], CultureInfo.InvariantCulture);
 int pid = int.Parse(args[4], CultureInfo.InvariantCulture);
+int delayMs = args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 0;
+
+var serverEndPoint = new IPEndPoint(IPAddress.Parse(hostPort[0]), int.Parse(hostPort[1], CultureInfo.InvariantCulture));
+if (delayMs > 0)
+{
+    serverEndPoint = DelayProxy.Start(serverEndPoint, TimeSpan.FromMilliseconds(delayMs));
+}
 
 using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-socket.Connect(new IPEndPoint(IPAddress.Parse(hostPort[0]), int.Parse(hostPort[1], CultureInfo.InvariantCulture)));
+socket.Connect(serverEndPoint);
 using var network = new NetworkStream(socket, ownsSocket: false);
 using var stream = new BufferedStream(network, 1 << 20);
 long bytesIn = 0;
@@ -53,11 +66,8 @@ void Skip(long count)
     }
 }
 
-void Write(byte[] bytes)
-{
-    stream.Write(bytes);
-    stream.Flush();
-}
+// Straight to the socket: with continuous updates a reply (a fence's, say) goes out while updates wait in the buffer.
+void Write(byte[] bytes) => network.Write(bytes);
 
 ushort U16(byte[] b, int at) => BinaryPrimitives.ReadUInt16BigEndian(b.AsSpan(at));
 
@@ -152,6 +162,8 @@ void SkipTight(int w, int h)
     }
 }
 
+bool continuous = false;
+
 (int Frames, long Bytes, int Rects, int CopyRects) ReadUpdate()
 {
     while (true)
@@ -170,6 +182,35 @@ void SkipTight(int w, int h)
             case 3:
                 Read(3);
                 Skip(BinaryPrimitives.ReadUInt32BigEndian(Read(4)));
+                continue;
+            case 150:
+                // EndOfContinuousUpdates: the first says the server has them; ask for them for the whole screen.
+                if (!continuous)
+                {
+                    continuous = true;
+                    var enable = new byte[10];
+                    enable[0] = 150;
+                    enable[1] = 1;
+                    BinaryPrimitives.WriteUInt16BigEndian(enable.AsSpan(6), (ushort)width);
+                    BinaryPrimitives.WriteUInt16BigEndian(enable.AsSpan(8), (ushort)height);
+                    Write(enable);
+                }
+
+                continue;
+            case 248:
+                byte[] fence = Read(8);
+                uint flags = BinaryPrimitives.ReadUInt32BigEndian(fence.AsSpan(3));
+                byte[] payload = Read(fence[7]);
+                if ((flags & (1u << 31)) != 0)
+                {
+                    var reply = new byte[9 + payload.Length];
+                    reply[0] = 248;
+                    BinaryPrimitives.WriteUInt32BigEndian(reply.AsSpan(4), flags & 3);
+                    reply[8] = (byte)payload.Length;
+                    payload.CopyTo(reply, 9);
+                    Write(reply);
+                }
+
                 continue;
             default:
                 throw new InvalidDataException($"server message {type}");
@@ -229,7 +270,10 @@ var clock = Stopwatch.StartNew();
 while (clock.Elapsed.TotalSeconds < warmup)
 {
     ReadUpdate();
-    Request(incremental: true);
+    if (!continuous)
+    {
+        Request(incremental: true);
+    }
 }
 
 long ticksStart = NonVcpuTicks();
@@ -243,10 +287,65 @@ while (window.Elapsed.TotalSeconds < seconds)
     bytes += b;
     totalRects += r;
     totalCopies += c;
-    Request(incremental: true);
+    if (!continuous)
+    {
+        Request(incremental: true);
+    }
 }
 
 double elapsed = window.Elapsed.TotalSeconds;
 double cpuMs = (NonVcpuTicks() - ticksStart) * 10.0; // USER_HZ is 100 on Linux
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"frames={frames} seconds={elapsed:F2} fps={frames / elapsed:F1} bytes={bytes} bytes_per_frame={(frames > 0 ? bytes / frames : 0)} rects={totalRects} copyrects={totalCopies} cpu_ms={cpuMs:F0} cpu_ms_per_frame={(frames > 0 ? cpuMs / frames : 0):F2} size={width}x{height}"));
+    $"frames={frames} seconds={elapsed:F2} fps={frames / elapsed:F1} bytes={bytes} bytes_per_frame={(frames > 0 ? bytes / frames : 0)} rects={totalRects} copyrects={totalCopies} cpu_ms={cpuMs:F0} cpu_ms_per_frame={(frames > 0 ? cpuMs / frames : 0):F2} size={width}x{height} continuous={(continuous ? 1 : 0)}"));
+
+/// <summary>A loopback TCP proxy that holds each chunk a fixed time in each direction: a link with added latency.</summary>
+internal static class DelayProxy
+{
+    public static IPEndPoint Start(IPEndPoint target, TimeSpan delay)
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        _ = Task.Run(async () =>
+        {
+            using Socket client = await listener.AcceptSocketAsync();
+            using var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            client.NoDelay = true;
+            await server.ConnectAsync(target);
+            await Task.WhenAny(PumpAsync(client, server, delay), PumpAsync(server, client, delay));
+        });
+        return (IPEndPoint)listener.LocalEndpoint;
+    }
+
+    private static async Task PumpAsync(Socket from, Socket to, TimeSpan delay)
+    {
+        var queue = System.Threading.Channels.Channel.CreateUnbounded<(long Due, byte[] Data)>();
+        Task writer = Task.Run(async () =>
+        {
+            await foreach ((long due, byte[] data) in queue.Reader.ReadAllAsync())
+            {
+                long wait = due - Environment.TickCount64;
+                if (wait > 0)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(wait));
+                }
+
+                await to.SendAsync(data);
+            }
+        });
+        var buffer = new byte[1 << 16];
+        try
+        {
+            int n;
+            while ((n = await from.ReceiveAsync(buffer)) > 0)
+            {
+                queue.Writer.TryWrite((Environment.TickCount64 + (long)delay.TotalMilliseconds, buffer.AsSpan(0, n).ToArray()));
+            }
+        }
+        catch (SocketException)
+        {
+        }
+
+        queue.Writer.Complete();
+        await writer;
+    }
+}

@@ -3,16 +3,21 @@
 # (-vga std -vnc), on the same fb test guest, with the same encodings, in the same run.
 #   bench/vnc.sh                      both scenes, ZRLE and Tight
 #   SECONDS_=20 ENCODINGS="zrle" SCENES="fill" bench/vnc.sh
+#   LINK_MS=25 bench/vnc.sh             also the fill scene with Tight over a link with 25 ms added each way (50 ms
+#                                       round trip), with continuous updates offered (LINK_MS=0 skips it)
 # Scenes (tests/guests/fb.c): fill flips between four pages of full-colour noise at 60 Hz (every pixel changes each
 # flip, and flipping costs the guest nothing); scroll is a text console scrolled by copying the screen up one line
 # (as fbcon does without panning) into the other page and flipping to it (flip=1), as fast as the guest can: under
 # PVM the copy is emulated and takes about half a second, the same for both VMMs, so scroll fps is the guest's.
 # The client (bench/vnc-client.cs) keeps one update request outstanding and counts updates and bytes; cpu/frame is
-# the host CPU of the VMM's threads other than its vCPUs (where both VMMs encode), per update received.
+# the host CPU of the VMM's threads other than its vCPUs (where both VMMs encode), per update received. Over the
+# delayed link the client also lists continuous updates and fences: a server that takes them pushes frames without a
+# round trip each (ours); one that does not (QEMU) is driven by one request per frame, as before.
 source "$(dirname "$0")/common.sh"
 window=${SECONDS_:-10}
 warmup=${WARMUP:-2}
 encodings=${ENCODINGS:-"zrle tight"}
+link_ms=${LINK_MS:-25}
 scenes=${SCENES:-"fill scroll"}
 mode=1024x768
 build_all
@@ -21,14 +26,14 @@ client=("$repo/artifacts/vnc-client/vnc-client")
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-wait_for() { # FILE TEXT
-    for _ in $(seq 600); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+wait_for() { # FILE TEXT (WAIT_S, default 60: the guest draws the fill scene's pages emulated, slower on a busy host)
+    for _ in $(seq $((${WAIT_S:-60} * 10))); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
     echo "bench: '$2' did not appear in $1:" >&2; cat "$1" >&2; return 1
 }
 
-# measure VMM SCENE ENCODINGS -> the client's line
+# measure VMM SCENE ENCODINGS [DELAY_MS] -> the client's line
 measure() {
-    local which=$1 scene=$2 enc=$3 port log pid
+    local which=$1 scene=$2 enc=$3 delay=${4:-0} port log pid
     port=$(free_port)
     while [ "$port" -lt 5900 ]; do port=$(free_port); done
     log=$(mktemp)
@@ -44,7 +49,7 @@ measure() {
     pid=$!
     wait_for "$log" "fb: bench $scene START"
     [ "$scene" = fill ] && wait_for "$log" "flips"
-    "${client[@]}" "127.0.0.1:$port" "$enc,copyrect,desktopsize" "$window" "$warmup" "$pid"
+    "${client[@]}" "127.0.0.1:$port" "$enc,copyrect,desktopsize" "$window" "$warmup" "$pid" "$delay"
     kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
     rm -f "$log"
 }
@@ -67,3 +72,18 @@ for scene in $scenes; do
             "$(ratio "$(field cpu_ms_per_frame "$ours")" "$(field cpu_ms_per_frame "$theirs")")"
     done
 done
+
+if [ "$link_ms" -gt 0 ]; then
+    # A frame's age when it arrives is about the one-way delay plus the wait for it to be sent: with one request per
+    # frame that wait is up to a round trip, with continuous updates none; 1000/fps is the interval between frames.
+    ours=$(measure ours fill "tight,continuous" "$link_ms")
+    theirs=$(measure qemu fill "tight,continuous" "$link_ms")
+    printf '\nfill, Tight, %s ms added each way:\n%-5s %8s %12s %16s %11s\n' "$link_ms" vmm fps "bytes/frame" "frame interval ms" continuous
+    for pair in "ours:$ours" "qemu:$theirs"; do
+        line=${pair#*:}
+        fps=$(field fps "$line")
+        printf '%-5s %8s %12s %16s %11s\n' "${pair%%:*}" "$fps" "$(field bytes_per_frame "$line")" \
+            "$(awk -v f="$fps" 'BEGIN { printf "%.1f", (f > 0 ? 1000 / f : 0) }')" "$(field continuous "$line")"
+    done
+    printf 'link ratio ours/qemu: frame interval %s\n' "$(ratio "$(field fps "$theirs")" "$(field fps "$ours")")"
+fi

@@ -10,6 +10,8 @@ internal static class RfbMessage
     public const byte KeyEvent = 4;
     public const byte PointerEvent = 5;
     public const byte ClientCutText = 6;
+    public const byte EnableContinuousUpdates = 150;
+    public const byte Fence = 248;   // both directions
     public const byte SetDesktopSize = 251;
     public const byte Qemu = 255;
     public const byte QemuExtendedKeyEvent = 0;   // QEMU client message sub-type
@@ -17,6 +19,17 @@ internal static class RfbMessage
     // Server to client.
     public const byte FramebufferUpdate = 0;
     public const byte SetColourMapEntries = 1;
+    public const byte EndOfContinuousUpdates = 150;
+}
+
+/// <summary>Fence message flags (rfbproto "Fence"); a fence's payload is at most 64 bytes.</summary>
+internal static class RfbFence
+{
+    public const uint BlockBefore = 1u << 0;
+    public const uint BlockAfter = 1u << 1;
+    public const uint SyncNext = 1u << 2;
+    public const uint Request = 1u << 31;
+    public const int MaxPayload = 64;
 }
 
 /// <summary>Encoding and pseudo-encoding numbers (RFC 6143 §7.7 and the rfbproto community registry).</summary>
@@ -33,11 +46,13 @@ internal static class RfbEncoding
     public const int ExtendedDesktopSize = -308;
     public const int QemuExtendedKeyEvent = -258;
     public const int QemuLedState = -261;
+    public const int Fence = -312;
+    public const int ContinuousUpdates = -313;
 
     /// <summary>-256 is compression level 0, -247 level 9.</summary>
     public const int CompressLevel0 = -256;
     public const int CompressLevel9 = -247;
-    /// <summary>-32 is JPEG quality 0, -23 quality 9 (accepted; we stay lossless).</summary>
+    /// <summary>-32 is JPEG quality 0, -23 quality 9: Tight sends photo-like areas as JPEG of that quality.</summary>
     public const int QualityLevel0 = -32;
     public const int QualityLevel9 = -23;
 }

@@ -2,7 +2,8 @@ using System.Buffers.Binary;
 
 namespace Platform.Engine.Vnc;
 
-// Client-to-server messages (RFC 6143 §7.5, plus SetDesktopSize and QEMU's extended key event). Every length a
+// Client-to-server messages (RFC 6143 §7.5, plus SetDesktopSize, QEMU's extended key event, and
+// EnableContinuousUpdates and Fence in VncConnection.Continuous.cs). Every length a
 // client states is checked before it is read; anything unknown or out of bounds ends this client.
 internal sealed partial class VncConnection
 {
@@ -40,6 +41,12 @@ internal sealed partial class VncConnection
                 case RfbMessage.Qemu:
                     await QemuMessageAsync(cancellationToken).ConfigureAwait(false);
                     break;
+                case RfbMessage.EnableContinuousUpdates:
+                    EnableContinuousUpdates((await _reader.ReadAsync(9, cancellationToken).ConfigureAwait(false)).Span);
+                    break;
+                case RfbMessage.Fence:
+                    await FenceAsync(cancellationToken).ConfigureAwait(false);
+                    break;
                 default:
                     throw new RfbProtocolException($"Unknown client message type {type}.");
             }
@@ -74,7 +81,7 @@ internal sealed partial class VncConnection
 
         int preferred = -1, compress = -1, quality = -1;
         bool copyRect = false, desktopSize = false, extendedDesktopSize = false, lastRect = false, cursor = false,
-            extendedKeyEvent = false, ledState = false;
+            extendedKeyEvent = false, ledState = false, fence = false, continuousUpdates = false;
         const int PerRead = RfbStreamReader.BufferSize / 4;
         for (int done = 0; done < count; done += PerRead)
         {
@@ -109,6 +116,12 @@ internal sealed partial class VncConnection
                     case RfbEncoding.QemuLedState:
                         ledState = true;
                         break;
+                    case RfbEncoding.Fence:
+                        fence = true;
+                        break;
+                    case RfbEncoding.ContinuousUpdates:
+                        continuousUpdates = true;
+                        break;
                     case >= RfbEncoding.CompressLevel0 and <= RfbEncoding.CompressLevel9 when compress < 0:
                         compress = encoding - RfbEncoding.CompressLevel0;
                         break;
@@ -121,11 +134,12 @@ internal sealed partial class VncConnection
 
         var encodings = new ClientEncodings(
             preferred < 0 ? RfbEncoding.Raw : preferred, copyRect, desktopSize, extendedDesktopSize, lastRect, cursor,
-            extendedKeyEvent, ledState, compress, quality);
+            extendedKeyEvent, ledState, compress, quality, fence, continuousUpdates);
         lock (_lock)
         {
             ClientEncodings before = _encodings;
             _encodings = encodings;
+            AnnounceFlowControl(before, encodings);
             // Each extension is confirmed by sending its pseudo-rectangle once the client asks for it.
             _extendedKeyAckPending |= encodings.ExtendedKeyEvent && !before.ExtendedKeyEvent;
             if (encodings.LedState && !before.LedState)

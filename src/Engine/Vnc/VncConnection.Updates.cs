@@ -4,7 +4,8 @@ namespace Platform.Engine.Vnc;
 
 // The sender: waits to be woken, builds everything owed to the client into one buffer, writes it, and waits again.
 // Size changes go as their own FramebufferUpdate (as QEMU sends them, without waiting for a request, so a client that
-// asked once for a full screen still gets it); pixels go only in answer to a request.
+// asked once for a full screen still gets it); pixels go in answer to a request, or as they change in continuous mode
+// (VncConnection.Continuous.cs).
 internal sealed partial class VncConnection
 {
     private const int DefaultZlibLevel = 6;
@@ -43,10 +44,12 @@ internal sealed partial class VncConnection
             int desktopReason, desktopStatus, leds, width, height;
             VncCursor? cursor = null;
             ScrollMove? copy = null;
+            bool fenceAfter = false;
             lock (_lock)
             {
                 translator = _translator;
                 encodings = _encodings;
+                WriteFlowControlMessages();
                 if (_colourMapPending)
                 {
                     _colourMapPending = false;
@@ -71,7 +74,10 @@ internal sealed partial class VncConnection
                 desktopStatus = _desktopSizeStatus;
                 _desktopSizeReason = -1;
 
-                pixels = _updateRequested;
+                // In continuous mode updates of the client's area go as things change; a request adds its own area.
+                bool continuous = ContinuousUpdateDue(encodings, out PixelRect continuousArea);
+                PixelRect wanted = !continuous ? _requested : _updateRequested ? Union(_requested, continuousArea) : continuousArea;
+                pixels = _updateRequested || continuous;
                 extendedKeyAck = false;
                 leds = -1;
                 if (pixels)
@@ -89,7 +95,7 @@ internal sealed partial class VncConnection
                     _pendingCopy = null;
                     _rectangles.Clear();
                     var visible = new PixelRect(0, 0, Math.Min(width, shadow.Width), Math.Min(height, shadow.Height));
-                    _dirty.TakeRectangles(_requested.Intersect(visible), _rectangles);
+                    _dirty.TakeRectangles(wanted.Intersect(visible), _rectangles);
                     for (int i = 0; i < _rectangles.Count; i++)
                     {
                         _rectangles[i] = _rectangles[i].Intersect(visible);
@@ -102,6 +108,9 @@ internal sealed partial class VncConnection
                         _updateRequested = false;
                         _extendedKeyAckPending = false;
                         _ledsPending = -1;
+                        // A fence after each continuous update tells when the client has taken it in.
+                        fenceAfter = continuous && encodings.Fence;
+                        _updatesInFlight += fenceAfter ? 1 : 0;
                     }
                 }
             }
@@ -119,6 +128,10 @@ internal sealed partial class VncConnection
             if (pixels)
             {
                 WritePixelUpdate(shadow, translator, encodings, width, height, extendedKeyAck, leds, cursor, copy);
+                if (fenceAfter)
+                {
+                    WriteUpdateFence();
+                }
             }
 
             return _output.Length > 0;
@@ -127,6 +140,12 @@ internal sealed partial class VncConnection
         {
             _server.ExitScreenRead();
         }
+    }
+
+    private static PixelRect Union(PixelRect a, PixelRect b)
+    {
+        int x = Math.Min(a.X, b.X), y = Math.Min(a.Y, b.Y);
+        return new PixelRect(x, y, Math.Max(a.Right, b.Right) - x, Math.Max(a.Bottom, b.Bottom) - y);
     }
 
     private void WriteSizeUpdate(ClientEncodings encodings, int reason, int status, int width, int height)
@@ -212,7 +231,7 @@ internal sealed partial class VncConnection
                     break;
                 case RfbEncoding.Tight:
                     _tight ??= new TightEncoder();
-                    _tight.SetLevel(level);
+                    _tight.SetLevel(encodings.CompressLevel);   // Tight has its own default level
                     _tight.SetQuality(encodings.QualityLevel);
                     count += _tight.Encode(screen, rect, translator, _output);
                     break;

@@ -13,10 +13,12 @@ internal readonly record struct ClientEncodings(
     bool ExtendedKeyEvent,
     bool LedState,
     int CompressLevel,
-    int QualityLevel)
+    int QualityLevel,
+    bool Fence,
+    bool ContinuousUpdates)
 {
     /// <summary>Before SetEncodings a client gets Raw only (RFC 6143 §7.5.2).</summary>
-    public static ClientEncodings Initial { get; } = new(RfbEncoding.Raw, false, false, false, false, false, false, false, -1, -1);
+    public static ClientEncodings Initial { get; } = new(RfbEncoding.Raw, false, false, false, false, false, false, false, -1, -1, false, false);
 
     public bool CanResize => DesktopSize || ExtendedDesktopSize;
 }

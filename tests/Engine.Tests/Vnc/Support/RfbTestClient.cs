@@ -50,6 +50,18 @@ internal sealed class RfbTestClient : IAsyncDisposable
 
     public int UpdatesRead { get; private set; }
 
+    /// <summary>Tight rectangles by subencoding: fill, mono, indexed, full, gradient, jpeg.</summary>
+    public Dictionary<string, int> TightKinds { get; } = [];
+
+    /// <summary>EndOfContinuousUpdates messages received.</summary>
+    public int EndOfContinuousUpdates { get; private set; }
+
+    /// <summary>Fence messages received: flags and payload.</summary>
+    public List<(uint Flags, byte[] Payload)> Fences { get; } = [];
+
+    /// <summary>Answers the server's fence requests as they are read, as noVNC does (with BlockBefore and BlockAfter kept).</summary>
+    public bool AnswerFences { get; set; }
+
     public string? FailureReason { get; private set; }
 
     /// <summary>Connects a new client to <paramref name="server"/> over an in-memory pipe and serves it.</summary>
@@ -224,6 +236,28 @@ internal sealed class RfbTestClient : IAsyncDisposable
         return WriteAsync(message);
     }
 
+    public Task SendEnableContinuousUpdatesAsync(bool enable, int x = 0, int y = 0, int width = -1, int height = -1)
+    {
+        var message = new byte[10];
+        message[0] = 150;
+        message[1] = enable ? (byte)1 : (byte)0;
+        BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(2), (ushort)x);
+        BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(4), (ushort)y);
+        BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(6), (ushort)(width < 0 ? Width : width));
+        BinaryPrimitives.WriteUInt16BigEndian(message.AsSpan(8), (ushort)(height < 0 ? Height : height));
+        return WriteAsync(message);
+    }
+
+    public Task SendFenceAsync(uint flags, byte[] payload)
+    {
+        var message = new byte[9 + payload.Length];
+        message[0] = 248;
+        BinaryPrimitives.WriteUInt32BigEndian(message.AsSpan(4), flags);
+        message[8] = (byte)payload.Length;
+        payload.CopyTo(message, 9);
+        return WriteAsync(message);
+    }
+
     public async Task WriteAsync(byte[] bytes)
     {
         await _stream.WriteAsync(bytes, TestContext.Current.CancellationToken);
@@ -260,6 +294,21 @@ internal sealed class RfbTestClient : IAsyncDisposable
                     uint g = (uint)BinaryPrimitives.ReadUInt16BigEndian(entries.AsSpan((i * 6) + 2)) >> 8;
                     uint b = (uint)BinaryPrimitives.ReadUInt16BigEndian(entries.AsSpan((i * 6) + 4)) >> 8;
                     ColourMap[first + i] = (r << 16) | (g << 8) | b;
+                }
+
+                break;
+            case 150:
+                EndOfContinuousUpdates++;
+                break;
+            case 248:
+                byte[] fence = await ReadAsync(8);
+                uint flags = BinaryPrimitives.ReadUInt32BigEndian(fence.AsSpan(3));
+                fence[7].Should().BeLessThanOrEqualTo(64, "a fence payload is at most 64 bytes");
+                byte[] payload = await ReadAsync(fence[7]);
+                Fences.Add((flags, payload));
+                if (AnswerFences && (flags & (1u << 31)) != 0)
+                {
+                    await SendFenceAsync(flags & 3, payload);
                 }
 
                 break;
@@ -591,6 +640,7 @@ internal sealed class RfbTestClient : IAsyncDisposable
         int tpp = TightRgb ? 3 : Format.BitsPerPixel / 8;
         if (type == 8)
         {
+            CountTight("fill");
             uint colour = ReadTightPixel(await ReadAsync(tpp));
             for (int i = 0; i < w * h; i++)
             {
@@ -612,6 +662,7 @@ internal sealed class RfbTestClient : IAsyncDisposable
             }
 
             JpegRectangles++;
+            CountTight("jpeg");
             return;
         }
 
@@ -635,10 +686,18 @@ internal sealed class RfbTestClient : IAsyncDisposable
             }
 
             size = colours == 2 ? (w + 7) / 8 * h : w * h;
+            CountTight(colours == 2 ? "mono" : "indexed");
         }
         else if (filter == 0)
         {
             size = w * h * tpp;
+            CountTight("full");
+        }
+        else if (filter == 2)
+        {
+            TightRgb.Should().BeTrue("we send the gradient filter only with three-byte TPIXELs");
+            size = w * h * 3;
+            CountTight("gradient");
         }
         else
         {
@@ -658,11 +717,16 @@ internal sealed class RfbTestClient : IAsyncDisposable
             _tightStreams[stream].Output.ReadExactly(data);
         }
 
+        if (filter == 2)
+        {
+            Ungradient(data, w, h);
+        }
+
         for (int row = 0; row < h; row++)
         {
             for (int col = 0; col < w; col++)
             {
-                uint colour = filter == 0
+                uint colour = filter is 0 or 2
                     ? ReadTightPixel(data.AsSpan(((row * w) + col) * tpp))
                     : palette.Length == 2
                         ? palette[(data[(row * ((w + 7) / 8)) + (col / 8)] >> (7 - (col % 8))) & 1]
@@ -671,6 +735,30 @@ internal sealed class RfbTestClient : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Undoes the gradient filter in place (rfbproto: each channel of a pixel is sent less its prediction, left + above
+    /// - above-left clamped to 0..255, modulo 256; neighbours outside the rectangle are zero).
+    /// </summary>
+    private static void Ungradient(byte[] data, int w, int h)
+    {
+        for (int row = 0; row < h; row++)
+        {
+            for (int col = 0; col < w; col++)
+            {
+                for (int c = 0; c < 3; c++)
+                {
+                    int left = col > 0 ? data[(((row * w) + col - 1) * 3) + c] : 0;
+                    int up = row > 0 ? data[((((row - 1) * w) + col) * 3) + c] : 0;
+                    int upLeft = row > 0 && col > 0 ? data[((((row - 1) * w) + col - 1) * 3) + c] : 0;
+                    int i = (((row * w) + col) * 3) + c;
+                    data[i] = (byte)(data[i] + Math.Clamp(left + up - upLeft, 0, 255));
+                }
+            }
+        }
+    }
+
+    private void CountTight(string kind) => TightKinds[kind] = TightKinds.GetValueOrDefault(kind) + 1;
 
     private async Task<int> ReadCompactLengthAsync()
     {
