@@ -31,7 +31,7 @@ wait_for() { # FILE TEXT
 }
 
 # cpu_ns PID: nanoseconds on a CPU, all live threads together.
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'; }
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 
 # thread_ns PID: "TID NAME NS" for each live thread.
 thread_ns() {
