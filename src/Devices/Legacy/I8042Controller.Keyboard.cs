@@ -29,6 +29,7 @@ public sealed partial class I8042Controller
     private byte _leds;
     private byte _keyboardLastSent;
     private HeldModifiers _modifiers;
+    private bool _keyRoomWanted;      // a TryKeyEvent was refused: tell the host when there is room
 
     [Flags]
     private enum HeldModifiers : byte
@@ -81,22 +82,43 @@ public sealed partial class I8042Controller
     /// under Alt; Pause as E1 1D 45 E1 9D C5 on press and nothing on release, or as Break (E0 46 E0 C6) under Ctrl.
     /// Keys are dropped while the guest has scanning disabled (0xF5), as a real keyboard does; while the guest has
     /// the keyboard interface disabled in the command byte they wait in the keyboard's 16-byte buffer. A sequence
-    /// that does not fit the buffer is dropped whole and counted in <see cref="DroppedBytes"/>. Auto-repeat is the
+    /// that does not fit the buffer is dropped whole and counted in <see cref="DroppedBytes"/> (a host that must not
+    /// lose keys uses <see cref="TryKeyEvent"/> and waits for room instead). Auto-repeat is the
     /// host's: repeated presses arrive as repeated calls, so the typematic rate (0xF3) is accepted and ignored.
     /// </remarks>
     public void KeyEvent(int xtScancode, bool down)
     {
+        if (!TryKeyEvent(xtScancode, down))
+        {
+            lock (_lock)
+            {
+                DroppedBytes += KeySequenceLength(xtScancode, down);
+                _keyRoomWanted = false; // nobody will offer it again
+            }
+        }
+    }
+
+    /// <summary>
+    /// Offers a key event as <see cref="KeyEvent"/> does, but never drops it: false when its bytes do not fit the
+    /// keyboard's buffer now, with nothing changed, and <see cref="KeyboardRoomAvailable"/> is called once the guest
+    /// has read half the buffer, so the host can offer it again (back-pressure: a paste arrives whole and in order
+    /// however slowly the guest reads). True when it was queued, or dropped on purpose because the guest has
+    /// scanning disabled or the key is unknown.
+    /// </summary>
+    public bool TryKeyEvent(int xtScancode, bool down)
+    {
         if (!TryDecodeXt(xtScancode, out byte code, out bool extended))
         {
-            return;
+            return true;
         }
 
         lock (_lock)
         {
+            HeldModifiers before = _modifiers;
             NoteModifier(code, extended, down);
             if (!_scanning)
             {
-                return;
+                return true;
             }
 
             Span<byte> set1 = stackalloc byte[MaxKeySequence];
@@ -105,13 +127,14 @@ public sealed partial class I8042Controller
             int sentLength = EncodeForGuest(set1[..length], sent);
             if (sentLength == 0)
             {
-                return;
+                return true;
             }
 
             if (_keyboardKeys.Count + sentLength > DeviceQueueSize)
             {
-                DroppedBytes += sentLength;
-                return;
+                _modifiers = before; // as if the key had not been offered
+                _keyRoomWanted = true;
+                return false;
             }
 
             foreach (byte b in sent[..sentLength])
@@ -121,7 +144,43 @@ public sealed partial class I8042Controller
 
             Refill();
             UpdateInterrupts();
+            return true;
         }
+    }
+
+    /// <summary>
+    /// Called after the guest made room in the keyboard's buffer following a refused <see cref="TryKeyEvent"/>: on the
+    /// thread of the guest's access (a vCPU thread), outside the device's lock. Keep it short (queue work elsewhere).
+    /// </summary>
+    public Action? KeyboardRoomAvailable { get; set; }
+
+    /// <summary>How many bytes the guest would have got for the key (what a drop counts).</summary>
+    private int KeySequenceLength(int xtScancode, bool down)
+    {
+        if (!TryDecodeXt(xtScancode, out byte code, out bool extended))
+        {
+            return 0;
+        }
+
+        Span<byte> set1 = stackalloc byte[MaxKeySequence];
+        Span<byte> sent = stackalloc byte[MaxKeySequence * 2];
+        return EncodeForGuest(set1[..BuildSet1Sequence(code, extended, down, set1)], sent);
+    }
+
+    /// <summary>
+    /// True once after a refusal when the buffer is half empty (under the lock): the caller then calls
+    /// <see cref="KeyboardRoomAvailable"/> after releasing it. Half, so a paste moves in batches of at least a
+    /// Pause key's 8 bytes rather than one callback per byte read.
+    /// </summary>
+    private bool TakeKeyboardRoomSignal()
+    {
+        if (!_keyRoomWanted || _keyboardKeys.Count > DeviceQueueSize / 2)
+        {
+            return false;
+        }
+
+        _keyRoomWanted = false;
+        return true;
     }
 
     private static bool TryDecodeXt(int xtScancode, out byte code, out bool extended)

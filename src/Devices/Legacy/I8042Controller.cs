@@ -87,7 +87,10 @@ public sealed partial class I8042Controller : IBusDevice
     /// <summary>Accesses to offsets 1–3 or past the range, accesses wider than a byte, and unknown controller commands.</summary>
     public long BadAccesses { get; private set; }
 
-    /// <summary>Bytes thrown away because a device's queue was full (a whole key sequence is dropped, never half of one).</summary>
+    /// <summary>
+    /// Bytes thrown away because a device's queue was full (a whole key sequence is dropped, never half of one); keys
+    /// offered through <see cref="TryKeyEvent"/> are held by the host instead and never counted here.
+    /// </summary>
     public long DroppedBytes { get; private set; }
 
     /// <summary>Times the guest asked the controller to reset the machine.</summary>
@@ -109,6 +112,7 @@ public sealed partial class I8042Controller : IBusDevice
 
     public void Read(ulong offset, Span<byte> data)
     {
+        bool room;
         lock (_lock)
         {
             if (data.Length != 1 || (offset != DataOffset && offset != StatusCommandOffset))
@@ -119,12 +123,18 @@ public sealed partial class I8042Controller : IBusDevice
             }
 
             data[0] = offset == DataOffset ? ReadData() : ReadStatus();
+            room = TakeKeyboardRoomSignal();
+        }
+
+        if (room)
+        {
+            KeyboardRoomAvailable?.Invoke();
         }
     }
 
     public void Write(ulong offset, ReadOnlySpan<byte> data)
     {
-        bool reset;
+        bool reset, room;
         lock (_lock)
         {
             if (data.Length != 1 || (offset != DataOffset && offset != StatusCommandOffset))
@@ -136,6 +146,12 @@ public sealed partial class I8042Controller : IBusDevice
             reset = offset == DataOffset ? WriteData(data[0]) : WriteCommand(data[0]);
             Refill();
             UpdateInterrupts();
+            room = TakeKeyboardRoomSignal(); // a keyboard reset or enable empties its buffer
+        }
+
+        if (room)
+        {
+            KeyboardRoomAvailable?.Invoke();
         }
 
         if (reset)
@@ -147,10 +163,17 @@ public sealed partial class I8042Controller : IBusDevice
     /// <summary>Back to the state after a machine reset: firmware's command byte, empty queues, keyboard defaults.</summary>
     public void Reset()
     {
+        bool room;
         lock (_lock)
         {
             ResetState();
             UpdateInterrupts();
+            room = TakeKeyboardRoomSignal();
+        }
+
+        if (room)
+        {
+            KeyboardRoomAvailable?.Invoke();
         }
     }
 

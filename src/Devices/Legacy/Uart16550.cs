@@ -29,6 +29,7 @@ public sealed partial class Uart16550 : IBusDevice
     private byte _ier, _lcr, _mcr, _scr, _fcr;
     private byte _divisorLow = 0x0C, _divisorHigh; // 9600 baud, as firmware leaves it
     private bool _overrun;
+    private int _roomWantedBelow;   // a TryReceive was refused: call back once the queue is this short
     private bool _thrEmptyPending;
     private bool _irqAsserted;
     private bool _msrDeltaPending;
@@ -69,6 +70,34 @@ public sealed partial class Uart16550 : IBusDevice
         }
     }
 
+    /// <summary>
+    /// Queues one byte of host input only while fewer than <paramref name="queueLimit"/> bytes wait for the guest:
+    /// false otherwise, with nothing changed, and <see cref="InputRoomAvailable"/> is called once the guest has read
+    /// the queue down to half that. A host that serves several typists keeps the queue this short so that none of
+    /// them waits behind another's paste.
+    /// </summary>
+    public bool TryReceive(byte value, int queueLimit)
+    {
+        lock (_lock)
+        {
+            if (_receive.Count >= queueLimit)
+            {
+                _roomWantedBelow = Math.Max(1, queueLimit / 2);
+                return false;
+            }
+
+            _receive.Enqueue(value);
+            UpdateInterrupt();
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Called after the guest read the input queue down following a refused <see cref="TryReceive"/>: on the thread of
+    /// the guest's access (a vCPU thread), outside the device's lock. Keep it short (queue work elsewhere).
+    /// </summary>
+    public Action? InputRoomAvailable { get; set; }
+
     public void Read(ulong offset, Span<byte> data)
     {
         if (data.Length != 1 || offset >= RegisterCount)
@@ -78,10 +107,17 @@ public sealed partial class Uart16550 : IBusDevice
             return;
         }
 
+        bool room;
         lock (_lock)
         {
             data[0] = ReadRegister((int)offset);
             UpdateInterrupt();
+            room = TakeRoomSignal();
+        }
+
+        if (room)
+        {
+            InputRoomAvailable?.Invoke();
         }
     }
 
@@ -93,11 +129,30 @@ public sealed partial class Uart16550 : IBusDevice
             return;
         }
 
+        bool room;
         lock (_lock)
         {
             WriteRegister((int)offset, data[0]);
             UpdateInterrupt();
+            room = TakeRoomSignal(); // a FIFO clear empties the queue
         }
+
+        if (room)
+        {
+            InputRoomAvailable?.Invoke();
+        }
+    }
+
+    /// <summary>True once after a refused <see cref="TryReceive"/> when the queue is short again; under the lock.</summary>
+    private bool TakeRoomSignal()
+    {
+        if (_roomWantedBelow == 0 || _receive.Count > _roomWantedBelow)
+        {
+            return false;
+        }
+
+        _roomWantedBelow = 0;
+        return true;
     }
 
     /// <summary>Back to the state after a machine reset (registers cleared, queued input kept).</summary>

@@ -5,34 +5,49 @@ namespace Platform.Engine.Control;
 
 /// <summary>
 /// Serves serial.sock: raw bytes both ways for any number of clients. Each client first receives the scroll-back,
-/// then live output; what any client sends is typed into COM1 (waiting while the UART's input queue is full).
-/// A client that reads too slowly skips ahead in the scroll-back rather than holding up the guest or the others.
+/// then live output; what any client sends is typed into COM1. A client that reads too slowly skips ahead in the
+/// scroll-back rather than holding up the guest or the others.
 /// </summary>
+/// <remarks>
+/// Input is fair: each client's bytes wait in its own queue of <see cref="ClientInputQueueBytes"/> (past that, the
+/// client's socket holds them: nothing is dropped), and the clients' queues feed COM1 a byte each in turn, only while
+/// the UART holds less than a FIFO's worth (<see cref="InputFeed{T}"/>). So one client's 1 MiB paste delays another's
+/// keystroke by a few bytes, not by the paste.
+/// </remarks>
 public sealed class SerialServer : IAsyncDisposable
 {
-    private static readonly TimeSpan InputRetryDelay = TimeSpan.FromMilliseconds(5);
+    /// <summary>Bytes a client may have waiting for the guest before the server stops reading its socket.</summary>
+    public const int ClientInputQueueBytes = 64 * 1024;
 
     private readonly Socket _listener;
     private readonly string _path;
     private readonly SerialConsoleStream _console;
-    private readonly Func<ReadOnlyMemory<byte>, int> _input;
+    private readonly InputFeed<byte> _input;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _lock = new();
     private readonly List<Task> _clients = [];
     private Task _acceptLoop = Task.CompletedTask;
     private int _disposed;
 
-    private SerialServer(Socket listener, string path, SerialConsoleStream console, Func<ReadOnlyMemory<byte>, int> input)
+    private SerialServer(Socket listener, string path, SerialConsoleStream console, ISerialInput input)
     {
         _listener = listener;
         _path = path;
         _console = console;
-        _input = input;
+        _input = new InputFeed<byte>(input.TryWrite);
+        input.RoomAvailable = _input.RoomAvailable;
     }
 
-    /// <summary>Listens on <paramref name="socketPath"/>; <paramref name="input"/> takes guest input and returns how much it accepted.</summary>
-    public static SerialServer Start(string socketPath, SerialConsoleStream console, Func<ReadOnlyMemory<byte>, int> input)
+    /// <summary>Bytes typed into the guest from all clients.</summary>
+    public long InputDelivered => _input.Delivered;
+
+    /// <summary>Bytes waiting in the clients' queues.</summary>
+    public int InputQueued => _input.Pending;
+
+    /// <summary>Listens on <paramref name="socketPath"/>; clients type into <paramref name="input"/> (the host's COM1).</summary>
+    public static SerialServer Start(string socketPath, SerialConsoleStream console, ISerialInput input)
     {
+        ArgumentNullException.ThrowIfNull(input);
         var server = new SerialServer(UnixSocketListener.Listen(socketPath), socketPath, console, input);
         server._acceptLoop = server.AcceptLoopAsync();
         return server;
@@ -85,27 +100,34 @@ public sealed class SerialServer : IAsyncDisposable
 
     private async Task ReceiveInputAsync(Socket client, CancellationToken cancellationToken)
     {
+        InputFeed<byte>.Client queue = _input.Open(ClientInputQueueBytes);
         byte[] buffer = new byte[4096];
         try
         {
             int read;
             while ((read = await client.ReceiveAsync(buffer, SocketFlags.None, cancellationToken).ConfigureAwait(false)) > 0)
             {
-                var pending = buffer.AsMemory(0, read);
-                while (!pending.IsEmpty)
+                for (int i = 0; i < read; i++)
                 {
-                    int taken = _input(pending);
-                    pending = pending[taken..];
-                    if (taken == 0)
+                    while (!queue.TryAdd(buffer[i]))
                     {
-                        await Task.Delay(InputRetryDelay, cancellationToken).ConfigureAwait(false);
+                        // The queue is at its bound: hand over what the guest takes, and leave the rest in the socket.
+                        _input.Pump();
+                        await queue.WaitForRoomAsync(cancellationToken).ConfigureAwait(false);
                     }
                 }
+
+                _input.Pump();
             }
         }
         catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
         {
             // The client went away.
+        }
+        finally
+        {
+            // What it sent before leaving is still typed (a script that writes and closes loses nothing).
+            queue.Close();
         }
     }
 

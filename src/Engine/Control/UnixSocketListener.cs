@@ -8,6 +8,18 @@ internal static class UnixSocketListener
     // sockaddr_un.sun_path is 108 bytes including the terminating zero.
     private const int MaxPathBytes = 107;
 
+    // What the kernel allowed before 5.4 and glibc's SOMAXCONN; only used when /proc cannot be read.
+    private const int FallbackBacklog = 4096;
+
+    private const string SomaxconnPath = "/proc/sys/net/core/somaxconn";
+
+    /// <summary>
+    /// The longest queue of not yet accepted connections the system allows (net.core.somaxconn). A burst of clients
+    /// (the dashboard reattaching to every VMM, a script opening many consoles) must queue, never fail: a full queue
+    /// makes a non-blocking connect on a Unix socket fail at once with EAGAIN, where TCP would retry.
+    /// </summary>
+    public static int SystemMaxBacklog { get; } = ReadSystemMaxBacklog();
+
     public static Socket Listen(string path)
     {
         if (System.Text.Encoding.UTF8.GetByteCount(path) > MaxPathBytes)
@@ -35,7 +47,7 @@ internal static class UnixSocketListener
                 File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
             }
 
-            socket.Listen(16);
+            socket.Listen(SystemMaxBacklog);
             return socket;
         }
         catch
@@ -64,6 +76,18 @@ internal static class UnixSocketListener
             }
 
             accepted(client);
+        }
+    }
+
+    private static int ReadSystemMaxBacklog()
+    {
+        try
+        {
+            return int.TryParse(File.ReadAllText(SomaxconnPath).Trim(), out int value) && value > 0 ? value : FallbackBacklog;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return FallbackBacklog;
         }
     }
 

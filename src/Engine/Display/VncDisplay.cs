@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using Platform.Devices.Display;
 using Platform.Engine.Control;
 using Platform.Engine.Machine;
@@ -15,39 +14,27 @@ namespace Platform.Engine.Display;
 /// </summary>
 /// <remarks>
 /// <para>
-/// Display work never runs on a vCPU thread: the refresh loop is a timer task, each connection is served by
-/// <see cref="ServeAsync"/> on the caller's task, and what a vCPU thread does for the display is only the std-vga's
-/// register logic and (on a BAR move) re-registering the memory slot.
+/// Display work never runs on a vCPU thread: refreshes run on the server's timer (<see cref="VncServer.StartRefreshing"/>),
+/// each connection is served by <see cref="ServeAsync"/> on the caller's task, and what a vCPU thread does for the
+/// display is only the std-vga's register logic and (on a BAR move) re-registering the memory slot.
 /// </para>
 /// <para>
-/// The refresh loop starts with the first client: a refresh with no client does nothing, so until someone looks the
-/// VMM starts no timer and wakes nobody 60 times a second (and a VM starts faster). The dirty log keeps what the guest
-/// drew meanwhile, and a new client gets the whole screen anyway.
+/// The server looks at the screen only while a client is connected, and backs off to one look in 3 s while the screen
+/// is still: with nobody watching, no timer is armed and the dirty log is not read, so an idle VM's display costs
+/// nothing. The dirty log keeps what the guest drew meanwhile, and a new client gets the whole screen anyway.
 /// </para>
 /// <para>
-/// Order at the end: <see cref="Dispose"/> disposes the server (after which it never reads the screen again), waits
-/// for the refresh loop, and only then unmaps the video memory. A machine's slot stops being read when the machine
+/// Order at the end: <see cref="Dispose"/> disposes the server (after which it never reads the screen again, a refresh
+/// in progress included) and only then unmaps the video memory. A machine's slot stops being read when the machine
 /// closes its display, before its VM descriptor is closed.
 /// </para>
 /// </remarks>
 public sealed class VncDisplay : IDisposable
 {
-    /// <summary>
-    /// How often the screen is compared: 60 times a second, so a viewer can follow a guest that redraws at 60 Hz (QEMU
-    /// refreshes every 30 ms). A still screen costs a dirty-log read per tick; pixels are compared only where the
-    /// guest wrote, and only while a client is connected.
-    /// </summary>
-    public static readonly TimeSpan RefreshInterval = TimeSpan.FromMilliseconds(16);
-
     private readonly VideoMemory _memory;
     private readonly CurrentScreen _screen;
     private readonly CurrentKeyboard _keyboard = new();
     private readonly CurrentPointer _pointer = new();
-    private readonly Lock _refreshLoopLock = new();
-    private PeriodicTimer? _refreshTimer; // null until the first client
-    private Task _refreshLoop = Task.CompletedTask;
-    private long _refreshErrors;
-    private string? _lastRefreshError;
     private int _disposed;
 
     /// <param name="videoMemoryBytes">The std-vga's video memory (<see cref="MachineConfig.VideoMemoryBytes"/>).</param>
@@ -57,6 +44,7 @@ public sealed class VncDisplay : IDisposable
         _memory = VideoMemory.Allocate(videoMemoryBytes);
         _screen = new CurrentScreen(_memory);
         Server = new VncServer(_screen, options, _keyboard, _pointer);
+        Server.StartRefreshing();
     }
 
     /// <summary>The memory every boot's std-vga draws into (pass it to <see cref="MachineInstance.Create"/>).</summary>
@@ -85,17 +73,16 @@ public sealed class VncDisplay : IDisposable
     /// Serves one VNC client on <paramref name="stream"/> until it leaves; never throws; closes the stream. With
     /// <paramref name="requirePassword"/> the client must give the server's password, if it has one.
     /// </summary>
-    public Task ServeAsync(Stream stream, bool requirePassword, CancellationToken cancellationToken)
-    {
-        StartRefreshLoop();
-        return Server.ServeAsync(stream, requirePassword, cancellationToken);
-    }
+    public Task ServeAsync(Stream stream, bool requirePassword, CancellationToken cancellationToken) =>
+        Server.ServeAsync(stream, requirePassword, cancellationToken);
 
     /// <summary>The VNC server's counters for query-stats: clients, bytes, frames, and where this boot's keys went.</summary>
     public DeviceStats Stats() => new("vnc", "vnc-server", new Dictionary<string, long>
     {
         ["keys_to_ps2"] = _keyboard.Current?.KeysToPs2 ?? 0,
         ["keys_to_virtio"] = _keyboard.Current?.KeysToVirtio ?? 0,
+        ["keys_queued"] = Server.KeysQueued,
+        ["keys_refused"] = Server.KeysRefused,
         ["clients"] = Server.ClientCount,
         ["connections"] = Server.Connections,
         ["bytes_sent"] = Server.BytesSent,
@@ -106,45 +93,9 @@ public sealed class VncDisplay : IDisposable
         ["refused_clients"] = Server.RefusedClients,
         ["internal_errors"] = Server.InternalErrors,
         ["last_refresh_pixels_compared"] = Server.LastRefreshPixelsCompared,
-        ["refresh_errors"] = Interlocked.Read(ref _refreshErrors),
-    }) { LastError = Volatile.Read(ref _lastRefreshError) };
-
-    /// <summary>Starts the refresh loop if it is not running yet (the first client); nothing once disposed.</summary>
-    private void StartRefreshLoop()
-    {
-        lock (_refreshLoopLock)
-        {
-            if (_refreshTimer is not null || Volatile.Read(ref _disposed) != 0)
-            {
-                return;
-            }
-
-            _refreshTimer = new PeriodicTimer(RefreshInterval);
-            _refreshLoop = RefreshLoopAsync(_refreshTimer);
-        }
-    }
-
-    /// <summary>
-    /// Refreshes at <see cref="RefreshInterval"/> until the timer is disposed (its wait then answers false: stopping
-    /// throws nothing). A refresh that fails (a bug) is counted and the next one tried: the screen must not freeze for
-    /// good, and the VMM must not fail at exit because of it.
-    /// </summary>
-    [SuppressMessage("Design", "CA1031:Do not catch general exception types", Justification = "A fault in one refresh must not stop the display or the VMM.")]
-    private async Task RefreshLoopAsync(PeriodicTimer timer)
-    {
-        while (await timer.WaitForNextTickAsync().ConfigureAwait(false))
-        {
-            try
-            {
-                Server.Refresh();
-            }
-            catch (Exception ex)
-            {
-                Interlocked.Increment(ref _refreshErrors);
-                Volatile.Write(ref _lastRefreshError, $"refresh failed: {ex.GetType().Name}: {ex.Message}");
-            }
-        }
-    }
+        ["refresh_errors"] = Server.RefreshErrors,
+        ["refresh_interval_ms"] = (long)(Server.RefreshInterval?.TotalMilliseconds ?? 0),
+    }) { LastError = Server.LastRefreshError };
 
     public void Dispose()
     {
@@ -154,14 +105,6 @@ public sealed class VncDisplay : IDisposable
         }
 
         Server.Dispose();
-        Task refreshLoop;
-        lock (_refreshLoopLock)
-        {
-            _refreshTimer?.Dispose(); // the loop's wait answers false, after the refresh in progress if any
-            refreshLoop = _refreshLoop;
-        }
-
-        refreshLoop.Wait();
         Detach();
         ((IDisposable)_memory).Dispose();
     }
@@ -221,20 +164,46 @@ public sealed class VncDisplay : IDisposable
             _refreshing is { } display && _scanout.CollectDirtyPages(dirtyPages, display.TryReadDirtyLog);
     }
 
-    /// <summary>The attached machine's keyboards; keys typed between boots are dropped.</summary>
+    /// <summary>
+    /// The attached machine's keyboards; keys offered between boots are dropped. A new boot's keyboards call the server
+    /// back when they have room, and the server is told at once so that keys held for the old boot go to the new one.
+    /// </summary>
     private sealed class CurrentKeyboard : IVncKeyboard
     {
         private VncKeyboardRouter? _current;
+        private Action? _roomAvailable;
 
         public VncKeyboardRouter? Current
         {
             get => Volatile.Read(ref _current);
-            set => Volatile.Write(ref _current, value);
+            set
+            {
+                if (value is not null)
+                {
+                    value.RoomAvailable = RoomAvailable;
+                }
+
+                Volatile.Write(ref _current, value);
+                RoomAvailable?.Invoke();
+            }
+        }
+
+        public Action? RoomAvailable
+        {
+            get => Volatile.Read(ref _roomAvailable);
+            set
+            {
+                Volatile.Write(ref _roomAvailable, value);
+                if (Current is { } current)
+                {
+                    current.RoomAvailable = value;
+                }
+            }
         }
 
         public byte Leds => Current?.Leds ?? 0;
 
-        public void KeyEvent(int xtScancode, bool down) => Current?.KeyEvent(xtScancode, down);
+        public bool TryKeyEvent(int xtScancode, bool down) => Current?.TryKeyEvent(xtScancode, down) ?? true;
     }
 
     /// <summary>The attached machine's tablet; pointer events between boots, or without a tablet, are dropped.</summary>

@@ -53,7 +53,7 @@ public sealed class VncListener : IAsyncDisposable
         {
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             socket.Bind(endPoint);
-            socket.Listen(16);
+            socket.Listen(UnixSocketListener.SystemMaxBacklog);
         }
         catch
         {

@@ -17,8 +17,14 @@ public sealed record VmmEvent(VmmEventKind Kind, string? Detail = null);
 /// restart, and maps how it ended to the process exit code. Owns what outlives one boot: the serial output and the
 /// event stream.
 /// </summary>
-public sealed class VmmHost : IDisposable
+public sealed class VmmHost : IDisposable, ISerialInput
 {
+    /// <summary>
+    /// Bytes of serial.sock input let into the UART's queue at once: one FIFO's worth. The rest waits in each client's
+    /// own queue (<see cref="SerialServer"/>), so a paste delays another client's typing by at most this much.
+    /// </summary>
+    public const int SerialInputBacklog = Devices.Legacy.Uart16550.FifoSize;
+
     // XT scancodes of the keys system_powerdown presses (0xE0 prefix for Delete on the cursor block).
     private const int LeftCtrl = 0x1D;
     private const int LeftAlt = 0x38;
@@ -133,6 +139,8 @@ public sealed class VmmHost : IDisposable
 
             // VNC clients stay connected across reboots: they now see (and type into) this boot's devices.
             Display?.Attach(machine);
+            machine.Serial.InputRoomAvailable = () => RoomAvailable?.Invoke();
+            RoomAvailable?.Invoke(); // serial input held while no machine ran
 
             machine.Start();
             SetState(VmRunState.Running, VmmEventKind.Resume);
@@ -273,6 +281,12 @@ public sealed class VmmHost : IDisposable
 
     /// <summary>Host input for the guest's COM1; returns how many bytes the UART took.</summary>
     public int SendSerialInput(ReadOnlySpan<byte> bytes) => Current?.Serial.Receive(bytes) ?? 0;
+
+    /// <summary>A byte from serial.sock: taken while fewer than <see cref="SerialInputBacklog"/> wait in the UART; held between boots.</summary>
+    public bool TryWrite(byte value) => Current?.Serial.TryReceive(value, SerialInputBacklog) ?? false;
+
+    /// <summary>Set by the serial server: each boot's UART calls it, and a new boot calls it at once for input held meanwhile.</summary>
+    public Action? RoomAvailable { get; set; }
 
     private void SetState(VmRunState state, VmmEventKind kind, string? detail = null)
     {

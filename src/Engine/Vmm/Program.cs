@@ -55,7 +55,7 @@ try
     {
         runtime = RuntimeDirectory.Create(options.Config.RuntimeDir);
         control = ControlServer.Start(runtime.ControlSocket, vmm);
-        serialServer = SerialServer.Start(runtime.SerialSocket, console, input => vmm.SendSerialInput(input.Span));
+        serialServer = SerialServer.Start(runtime.SerialSocket, console, vmm);
         if (vmm.Display is { } display)
         {
             vncListeners.Add(VncListener.ListenUnix(runtime.VncSocket, display));

@@ -45,17 +45,29 @@ public interface IFramebufferSource
     bool CollectDirtyPages(Span<ulong> dirtyPages);
 }
 
-/// <summary>Where keys typed in a VNC viewer go: the guest's keyboard (the i8042, later virtio-input).</summary>
+/// <summary>Where keys typed in a VNC viewer go: the guest's keyboard (the i8042, or the virtio keyboard).</summary>
+/// <remarks>
+/// The server never drops a key because the guest reads slowly: it holds a client's keys in that client's queue and
+/// offers them one at a time, and a keyboard that is full says so and calls <see cref="RoomAvailable"/> later.
+/// </remarks>
 public interface IVncKeyboard
 {
     /// <summary>
-    /// A key went down or up. <paramref name="xtScancode"/> is its set-1 (XT) make code: 0x01–0x7F for an ordinary key,
-    /// 0xE001–0xE07F for one sent with the 0xE0 prefix — the form <c>I8042Controller.KeyEvent</c> takes.
+    /// Offers a key going down or up. <paramref name="xtScancode"/> is its set-1 (XT) make code: 0x01–0x7F for an
+    /// ordinary key, 0xE001–0xE07F for one sent with the 0xE0 prefix — the form <c>I8042Controller.KeyEvent</c> takes.
+    /// True when the keyboard took it (or discarded it on purpose: nobody listens); false when it has no room now,
+    /// with nothing changed: it then calls <see cref="RoomAvailable"/> once it has room.
     /// </summary>
-    void KeyEvent(int xtScancode, bool down);
+    bool TryKeyEvent(int xtScancode, bool down);
 
     /// <summary>The keyboard LEDs the guest set: bit 0 Scroll Lock, bit 1 Num Lock, bit 2 Caps Lock (the i8042's <c>Leds</c>).</summary>
     byte Leds { get; }
+
+    /// <summary>
+    /// What the keyboard calls (on any thread, outside its locks; it must only schedule work) after refusing a key,
+    /// once it has room again. The server sets it before offering its first key.
+    /// </summary>
+    Action? RoomAvailable { get; set; }
 }
 
 /// <summary>Where the VNC pointer goes: an absolute pointing device (a virtio-input tablet).</summary>

@@ -225,7 +225,7 @@ internal sealed partial class VncConnection
     {
         int slot = (scancode & 0xFF) | (scancode >= 0xE000 ? 0x100 : 0);
         _keysDown[slot] = down;
-        _server.Keyboard?.KeyEvent(scancode, down);
+        _server.QueueKey(_keyQueue, scancode, down);
     }
 
     private void PointerEvent(ReadOnlySpan<byte> data)
@@ -247,6 +247,7 @@ internal sealed partial class VncConnection
 
         _lastPointer = (Math.Min(x, width - 1), Math.Min(y, height - 1), buttons, width, height);
         _server.Pointer?.PointerEvent(_lastPointer.X, _lastPointer.Y, buttons, width, height);
+        _server.NoteInput();
     }
 
     private async Task ClientCutTextAsync(CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using Platform.Engine.Host;
 using Platform.Engine.Vnc.Encoders;
 
 namespace Platform.Engine.Vnc;
@@ -42,6 +43,7 @@ internal sealed partial class VncConnection : IDisposable
     private readonly DirtyTiles _dirty = new();
     private readonly List<PixelRect> _rectangles = [];
     private readonly bool[] _keysDown = new bool[KeySlots];
+    private readonly InputFeed<int>.Client _keyQueue;
     private (int X, int Y, int Buttons, int Width, int Height) _lastPointer;   // the reader's alone
     private ZrleEncoder? _zrle;
     private TightEncoder? _tight;
@@ -70,6 +72,7 @@ internal sealed partial class VncConnection : IDisposable
         _stream = stream;
         _authentication = authentication;
         _reader = new RfbStreamReader(stream);
+        _keyQueue = server.OpenKeyQueue();
     }
 
     /// <summary>The protocol minor version agreed: 3, 7 or 8.</summary>
@@ -201,17 +204,22 @@ internal sealed partial class VncConnection : IDisposable
         }
     }
 
-    /// <summary>Lifts every key this client left pressed, so a viewer closed mid-chord leaves no stuck Ctrl.</summary>
+    /// <summary>
+    /// Lifts every key this client left pressed, so a viewer closed mid-chord leaves no stuck Ctrl: the releases go
+    /// after what it typed, which is still delivered.
+    /// </summary>
     private void ReleaseKeys()
     {
-        IVncKeyboard? keyboard = _server.Keyboard;
         for (int slot = 0; slot < KeySlots; slot++)
         {
             if (_keysDown[slot])
             {
                 _keysDown[slot] = false;
-                keyboard?.KeyEvent(slot >= 0x100 ? 0xE000 | (slot & 0xFF) : slot, false);
+                VncServer.QueueRelease(_keyQueue, slot >= 0x100 ? 0xE000 | (slot & 0xFF) : slot);
             }
         }
+
+        _keyQueue.Close();
+        _server.PumpKeys();
     }
 }

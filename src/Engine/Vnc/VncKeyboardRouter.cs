@@ -38,27 +38,52 @@ public sealed class VncKeyboardRouter(I8042Controller ps2, VirtioKeyboard? virti
     /// <summary>The LEDs of the keyboard that gets the keys (Linux sets the same LEDs on every keyboard).</summary>
     public byte Leds => virtio is { IsActive: true } ? virtio.Leds : ps2.Leds;
 
-    public void KeyEvent(int xtScancode, bool down)
+    /// <summary>Both keyboards call this when they have room again after refusing a key.</summary>
+    public Action? RoomAvailable
+    {
+        get => ps2.KeyboardRoomAvailable;
+        set
+        {
+            ps2.KeyboardRoomAvailable = value;
+            if (virtio is not null)
+            {
+                virtio.RoomAvailable = value;
+            }
+        }
+    }
+
+    public bool TryKeyEvent(int xtScancode, bool down)
     {
         int slot = (xtScancode & 0xFF) | (xtScancode >= 0xE000 ? 0x100 : 0);
-        bool toVirtio;
         lock (_lock)
         {
-            // A press picks the device; a client's repeated press and the release follow the first press.
+            // A press picks the device; a client's repeated press and the release follow the first press. The device
+            // is asked under the lock so a refused key leaves the choice as it was, to be made again when offered again.
             byte held = _heldOn[slot];
-            toVirtio = held == NotHeld ? virtio is { IsActive: true } : held == HeldOnVirtio;
-            _heldOn[slot] = !down ? NotHeld : toVirtio ? HeldOnVirtio : HeldOnPs2;
-        }
+            bool toVirtio = held == NotHeld ? virtio is { IsActive: true } : held == HeldOnVirtio;
+            if (toVirtio)
+            {
+                SendResult result = virtio!.TrySendScancode(xtScancode, down);
+                if (result == SendResult.Full)
+                {
+                    return false;
+                }
 
-        if (toVirtio)
-        {
-            Interlocked.Increment(ref _keysToVirtio);
-            virtio!.SendScancode(xtScancode, down);
-        }
-        else
-        {
-            Interlocked.Increment(ref _keysToPs2);
-            ps2.KeyEvent(xtScancode, down);
+                if (result == SendResult.NotListening && held == NotHeld)
+                {
+                    // The driver went away between the look and the send: the PS/2 keyboard takes it.
+                    toVirtio = false;
+                }
+            }
+
+            if (!toVirtio && !ps2.TryKeyEvent(xtScancode, down))
+            {
+                return false;
+            }
+
+            _heldOn[slot] = !down ? NotHeld : toVirtio ? HeldOnVirtio : HeldOnPs2;
+            Interlocked.Increment(ref (toVirtio ? ref _keysToVirtio : ref _keysToPs2));
+            return true;
         }
     }
 }

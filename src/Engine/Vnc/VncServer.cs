@@ -1,11 +1,13 @@
 using System.Diagnostics.CodeAnalysis;
+using Platform.Engine.Host;
 
 namespace Platform.Engine.Vnc;
 
 /// <summary>
 /// An RFB 3.8 server (RFC 6143; 3.3 and 3.7 clients too) for one VM's screen, keyboard and pointer. It knows no
 /// sockets: the engine accepts connections (on <c>vnc.sock</c>, or a TCP listener) and hands each stream to
-/// <see cref="ServeAsync"/>, and calls <see cref="Refresh"/> on a timer (or runs <see cref="RunRefreshLoopAsync"/>).
+/// <see cref="ServeAsync"/>, and either lets the server refresh on its own schedule (<see cref="StartRefreshing"/>:
+/// never without a client, backing off while the screen is still) or calls <see cref="Refresh"/> itself.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -20,6 +22,12 @@ namespace Platform.Engine.Vnc;
 /// A malformed message, a failed password or a broken connection ends that client only: <see cref="ServeAsync"/>
 /// never throws. Key presses a client leaves held when it goes are released.
 /// </para>
+/// <para>
+/// Keys are never lost to a slow guest: each client's key events wait in its own queue (up to
+/// <see cref="VncServerOptions.MaxQueuedKeys"/>, past which they are refused and counted) and go to the keyboard one at a
+/// time, clients in turn, while the keyboard has room (<see cref="InputFeed{T}"/>). A client that leaves still has what
+/// it typed delivered, then its held keys released.
+/// </para>
 /// </remarks>
 public sealed class VncServer : IDisposable
 {
@@ -30,6 +38,8 @@ public sealed class VncServer : IDisposable
     private readonly ScreenShadow _shadow = new();
     private readonly CancellationTokenSource _disposed = new();
     private readonly VncAuthentication? _authentication;
+    private readonly InputFeed<int> _keys;
+    private VncRefreshScheduler? _scheduler;
     private VncConnection[] _clients = [];
     private VncCursor? _cursor;
     private int _cursorVersion = 1;
@@ -54,6 +64,12 @@ public sealed class VncServer : IDisposable
         Keyboard = keyboard;
         Pointer = pointingDevice;
         _cursor = VncCursor.Arrow;
+        _keys = new InputFeed<int>(DeliverKey);
+        if (keyboard is not null)
+        {
+            keyboard.RoomAvailable = _keys.RoomAvailable;
+        }
+
         if (Options.Password is not null)
         {
             _authentication = new VncAuthentication(Options.Password);
@@ -92,6 +108,24 @@ public sealed class VncServer : IDisposable
 
     /// <summary>Bytes written to clients after their handshakes.</summary>
     public long BytesSent => Interlocked.Read(ref _bytesSent);
+
+    /// <summary>Key events waiting for room in the guest's keyboard, all clients together.</summary>
+    public int KeysQueued => _keys.Pending;
+
+    /// <summary>Key events handed to the keyboard.</summary>
+    public long KeysDelivered => _keys.Delivered;
+
+    /// <summary>Key events refused because their client already had <see cref="VncServerOptions.MaxQueuedKeys"/> waiting.</summary>
+    public long KeysRefused => _keys.Refused;
+
+    /// <summary>Refreshes on the server's own schedule that failed (a bug; the next one is tried).</summary>
+    public long RefreshErrors => _scheduler?.RefreshErrors ?? 0;
+
+    /// <summary>Why the last failed refresh failed; null if none did.</summary>
+    public string? LastRefreshError => _scheduler?.LastError;
+
+    /// <summary>The wait before the server's next look at the screen; null unless <see cref="StartRefreshing"/> was called.</summary>
+    public TimeSpan? RefreshInterval => _scheduler is { IsArmed: true } scheduler ? scheduler.Interval : null;
 
     /// <summary>Pixels the last refresh read from video memory and compared (small when the dirty log works).</summary>
     public long LastRefreshPixelsCompared { get; private set; }
@@ -182,31 +216,60 @@ public sealed class VncServer : IDisposable
     }
 
     /// <summary>
-    /// Looks at the screen: reads the mode and dirty log, updates the shadow, marks what changed for every client and
-    /// wakes their senders; also passes on keyboard LED changes. Cheap when nothing changed. Call it at the frame rate
-    /// wanted (30–60 Hz); does nothing while no client is connected.
+    /// From now on the server refreshes on its own (<see cref="VncRefreshScheduler"/>): not at all while no client is
+    /// connected, every <see cref="VncServerOptions.MinRefreshInterval"/> while the screen changes, backing off to
+    /// <see cref="VncServerOptions.MaxRefreshInterval"/> while it is still, and at once again on input or a new client.
     /// </summary>
-    public void Refresh()
+    /// <param name="time">The clock (the system's unless a test fakes it).</param>
+    public void StartRefreshing(TimeProvider? time = null)
+    {
+        lock (_refreshLock)
+        {
+            if (_scheduler is not null || _sourceReleased)
+            {
+                return;
+            }
+
+            _scheduler = new VncRefreshScheduler(this, time ?? TimeProvider.System);
+        }
+
+        if (ClientCount > 0)
+        {
+            _scheduler.Hurry();
+        }
+    }
+
+    /// <summary>
+    /// Looks at the screen: reads the mode and dirty log, updates the shadow, marks what changed for every client and
+    /// wakes their senders; also passes on keyboard LED changes. Cheap when nothing changed. Does nothing while no
+    /// client is connected: the dirty log is not even read. True when the screen or the LEDs changed.
+    /// </summary>
+    public bool Refresh()
     {
         lock (_refreshLock)
         {
             VncConnection[] clients = Volatile.Read(ref _clients);
             if (clients.Length == 0 || _sourceReleased)
             {
-                return;
+                return false;
             }
 
+            bool changed;
             _shadowLock.EnterWriteLock();
             try
             {
                 bool resized = _shadow.Update(_source, Options.DetectScrolling);
                 LastRefreshPixelsCompared = _shadow.PixelsCompared;
-                foreach (VncConnection client in clients)
+                changed = resized || _shadow.Scroll is not null || !_shadow.Changed.IsEmpty;
+                if (changed)
                 {
-                    client.OnScreenChanged(_shadow, resized);
-                }
+                    foreach (VncConnection client in clients)
+                    {
+                        client.OnScreenChanged(_shadow, resized);
+                    }
 
-                _shadow.Changed.Clear();
+                    _shadow.Changed.Clear();
+                }
             }
             finally
             {
@@ -217,16 +280,23 @@ public sealed class VncServer : IDisposable
             if (leds != _leds)
             {
                 _leds = leds;
+                changed = true;
                 foreach (VncConnection client in clients)
                 {
                     client.OnLedsChanged(leds);
                 }
             }
 
-            foreach (VncConnection client in clients)
+            if (changed)
             {
-                client.Wake();
+                // A still screen wakes nobody: each sender has been told of everything else on its own.
+                foreach (VncConnection client in clients)
+                {
+                    client.Wake();
+                }
             }
+
+            return changed;
         }
     }
 
@@ -238,7 +308,7 @@ public sealed class VncServer : IDisposable
         {
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
-                Refresh();
+                _ = Refresh();
             }
         }
         catch (OperationCanceledException)
@@ -263,6 +333,7 @@ public sealed class VncServer : IDisposable
             _sourceReleased = true;
         }
 
+        _scheduler?.Dispose();
         _authentication?.Dispose();
     }
 
@@ -302,11 +373,12 @@ public sealed class VncServer : IDisposable
 
                     _shadow.Changed.Clear();
                     _shadowPrimed = true;
+                    _leds = Keyboard?.Leds ?? 0; // the new client starts with these: only a later change is news
                 }
 
                 width = _shadow.Width;
                 height = _shadow.Height;
-                connection.Attach(width, height, _leds < 0 ? Keyboard?.Leds ?? 0 : _leds);
+                connection.Attach(width, height, _leds);
                 lock (_clientsLock)
                 {
                     _clients = [.. _clients, connection];
@@ -316,10 +388,40 @@ public sealed class VncServer : IDisposable
             {
                 _shadowLock.ExitWriteLock();
             }
-
-            return true;
         }
+
+        // Counted first, so a refresh that finds no client cannot stop the schedule after this.
+        _scheduler?.Hurry();
+        return true;
     }
+
+    /// <summary>A new client's key queue.</summary>
+    internal InputFeed<int>.Client OpenKeyQueue() => _keys.Open(Options.MaxQueuedKeys);
+
+    /// <summary>Queues a client's key event and hands the keyboard what it takes now; input also hurries the refresh.</summary>
+    internal void QueueKey(InputFeed<int>.Client queue, int xtScancode, bool down)
+    {
+        if (Keyboard is null)
+        {
+            return;
+        }
+
+        queue.Add(PackKey(xtScancode, down));
+        NoteInput();
+    }
+
+    /// <summary>Queues the release of a key a leaving client held, past its bound: a release is never refused.</summary>
+    internal static void QueueRelease(InputFeed<int>.Client queue, int xtScancode) => queue.AddPastLimit(PackKey(xtScancode, down: false));
+
+    /// <summary>Delivers what a closed queue still holds.</summary>
+    internal void PumpKeys() => _keys.Pump();
+
+    /// <summary>A client typed or pointed: the guest is likely to draw, so look at the screen soon.</summary>
+    internal void NoteInput() => _scheduler?.Hurry();
+
+    private static int PackKey(int xtScancode, bool down) => (xtScancode << 1) | (down ? 1 : 0);
+
+    private bool DeliverKey(int packed) => Keyboard?.TryKeyEvent(packed >> 1, (packed & 1) != 0) ?? true;
 
     private void RemoveClient(VncConnection connection)
     {

@@ -24,6 +24,21 @@ public sealed class VncServerOptions
     /// <summary>Look for vertical scrolls and send them as CopyRect to clients that support it.</summary>
     public bool DetectScrolling { get; init; } = true;
 
+    /// <summary>
+    /// Key events held per client while the guest's keyboard is full: a paste of this many waits its turn instead of
+    /// being lost; past it, keys are refused and counted (<see cref="VncServer.KeysRefused"/>).
+    /// </summary>
+    public int MaxQueuedKeys { get; init; } = 64 * 1024;
+
+    /// <summary>
+    /// How often the screen is compared while it changes: 60 times a second, so a viewer can follow a guest that
+    /// redraws at 60 Hz (QEMU's base is 30 ms). Used once <see cref="VncServer.StartRefreshing"/> is called.
+    /// </summary>
+    public TimeSpan MinRefreshInterval { get; init; } = TimeSpan.FromMilliseconds(16);
+
+    /// <summary>The longest wait between two looks at a screen that stopped changing (QEMU's 3 s).</summary>
+    public TimeSpan MaxRefreshInterval { get; init; } = TimeSpan.FromSeconds(3);
+
     /// <summary>Where the server's metrics go: the process's <see cref="VncCounters.Shared"/> unless a test gives it its own.</summary>
     public VncCounters Counters { get; init; } = VncCounters.Shared;
 }

@@ -343,6 +343,50 @@ public sealed class I8042ControllerTests
     }
 
     [Fact]
+    public void TryKeyEvent_refuses_what_does_not_fit_without_dropping_and_calls_back_when_half_the_buffer_is_read()
+    {
+        int calls = 0;
+        _kbc.KeyboardRoomAvailable = () => calls++;
+        for (int i = 0; i < 17; i++)
+        {
+            _kbc.TryKeyEvent(0x1E, down: true).Should().BeTrue();
+        }
+
+        _kbc.TryKeyEvent(0x2A, down: true).Should().BeFalse("the buffer is full: the host holds the key");
+        _kbc.TryKeyEvent(0xE048, down: false).Should().BeFalse();
+        _kbc.DroppedBytes.Should().Be(0, "nothing was dropped");
+
+        for (int i = 0; i < 7; i++)
+        {
+            In(Data);
+        }
+
+        calls.Should().Be(0, "9 of 16 bytes still wait");
+        In(Data);
+        calls.Should().Be(1, "half the buffer is free");
+        In(Data);
+        calls.Should().Be(1, "one call per refusal");
+
+        _kbc.TryKeyEvent(0x2A, down: true).Should().BeTrue();
+        Drain().Should().Equal([.. Enumerable.Repeat<byte>(0x1E, 8), 0x2A]);
+        _kbc.TryKeyEvent(0x1E, down: true).Should().BeTrue();
+        Drain().Should().Equal(new byte[] { 0x1E }, "a refused Shift left no modifier state behind, nor did it change the byte sent");
+    }
+
+    [Fact]
+    public void TryKeyEvent_takes_and_forgets_keys_while_the_guest_has_scanning_off()
+    {
+        Out(Data, 0xF5);   // disable scanning
+        Drain();
+        for (int i = 0; i < 40; i++)
+        {
+            _kbc.TryKeyEvent(0x1E, down: true).Should().BeTrue("nobody listens: a real keyboard drops them too");
+        }
+
+        Drain().Should().BeEmpty();
+    }
+
+    [Fact]
     public void Command_replies_go_ahead_of_waiting_key_bytes()
     {
         Out(Command, 0xAD);

@@ -47,6 +47,29 @@ public sealed class Uart16550Tests
     }
 
     [Fact]
+    public void TryReceive_keeps_the_queue_short_and_calls_back_once_the_guest_has_read_half_of_it()
+    {
+        int calls = 0;
+        _uart.InputRoomAvailable = () => calls++;
+        for (int i = 0; i < 16; i++)
+        {
+            _uart.TryReceive((byte)('a' + i), queueLimit: 16).Should().BeTrue();
+        }
+
+        _uart.TryReceive((byte)'!', queueLimit: 16).Should().BeFalse("16 bytes wait: the host holds the rest");
+        for (int i = 0; i < 7; i++)
+        {
+            In(Rbr);
+        }
+
+        calls.Should().Be(0);
+        In(Rbr).Should().Be((byte)'h');
+        calls.Should().Be(1, "8 bytes are left, half the limit");
+        _uart.TryReceive((byte)'!', queueLimit: 16).Should().BeTrue();
+        _uart.Receive("more"u8).Should().Be(4, "the host's own queue (stdin) is not limited by it");
+    }
+
+    [Fact]
     public void Divisor_latch_is_reached_through_DLAB_and_does_not_transmit()
     {
         Out(Lcr, 0x83);

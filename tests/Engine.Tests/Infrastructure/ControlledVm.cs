@@ -23,7 +23,7 @@ public sealed class ControlledVm : IAsyncDisposable
         Console = new SerialConsoleStream();
         Host = new VmmHost(config, Console);
         Control = ControlServer.Start(ControlSocket, Host);
-        Serial = SerialServer.Start(SerialSocket, Console, input => Host.SendSerialInput(input.Span));
+        Serial = SerialServer.Start(SerialSocket, Console, Host);
         if (Host.Display is { } display)
         {
             Vnc = VncListener.ListenUnix(VncSocket, display);

@@ -58,8 +58,8 @@ public sealed class VncKeyboardRouterTests : IDisposable
     {
         Ps2Bytes().Should().Equal(0xFA);   // ...and gets its acknowledgement
         var router = new VncKeyboardRouter(_ps2, null);
-        router.KeyEvent(ScancodeRightCtrl, true);
-        router.KeyEvent(ScancodeRightCtrl, false);
+        router.TryKeyEvent(ScancodeRightCtrl, true).Should().BeTrue();
+        router.TryKeyEvent(ScancodeRightCtrl, false).Should().BeTrue();
         Ps2Bytes().Should().Equal(0xE0, 0x1D, 0xE0, 0x9D);
         (router.KeysToPs2, router.KeysToVirtio).Should().Be((2, 0));
     }
@@ -69,8 +69,8 @@ public sealed class VncKeyboardRouterTests : IDisposable
     {
         Ps2Bytes();
         var router = new VncKeyboardRouter(_ps2, _virtio);
-        router.KeyEvent(ScancodeA, true);
-        router.KeyEvent(ScancodeA, false);
+        router.TryKeyEvent(ScancodeA, true).Should().BeTrue();
+        router.TryKeyEvent(ScancodeA, false).Should().BeTrue();
         Ps2Bytes().Should().Equal(0x1E, 0x9E);
         _virtio.ReportsQueued.Should().Be(0);
     }
@@ -81,10 +81,10 @@ public sealed class VncKeyboardRouterTests : IDisposable
         Ps2Bytes();
         StartVirtioDriver();
         var router = new VncKeyboardRouter(_ps2, _virtio);
-        router.KeyEvent(ScancodeRightCtrl, true);
-        router.KeyEvent(ScancodeA, true);
-        router.KeyEvent(ScancodeA, false);
-        router.KeyEvent(ScancodeRightCtrl, false);
+        router.TryKeyEvent(ScancodeRightCtrl, true).Should().BeTrue();
+        router.TryKeyEvent(ScancodeA, true).Should().BeTrue();
+        router.TryKeyEvent(ScancodeA, false).Should().BeTrue();
+        router.TryKeyEvent(ScancodeRightCtrl, false).Should().BeTrue();
 
         _driver!.Read(8).Should().Equal(
             Key(KeyRightCtrl, 1), InputEvent.SyncReport, Key(KeyA, 1), InputEvent.SyncReport,
@@ -98,11 +98,11 @@ public sealed class VncKeyboardRouterTests : IDisposable
     {
         Ps2Bytes();
         var router = new VncKeyboardRouter(_ps2, _virtio);
-        router.KeyEvent(ScancodeA, true);
+        router.TryKeyEvent(ScancodeA, true).Should().BeTrue();
         StartVirtioDriver();
-        router.KeyEvent(ScancodeA, true);    // the viewer's autorepeat
-        router.KeyEvent(ScancodeA, false);
-        router.KeyEvent(ScancodeA, true);    // a new press goes to the keyboard the guest now reads
+        router.TryKeyEvent(ScancodeA, true).Should().BeTrue();    // the viewer's autorepeat
+        router.TryKeyEvent(ScancodeA, false).Should().BeTrue();
+        router.TryKeyEvent(ScancodeA, true).Should().BeTrue();    // a new press goes to the keyboard the guest now reads
         Ps2Bytes().Should().Equal(0x1E, 0x1E, 0x9E);
         _driver!.Read(2).Should().Equal(Key(KeyA, 1), InputEvent.SyncReport);
     }
@@ -113,12 +113,12 @@ public sealed class VncKeyboardRouterTests : IDisposable
         Ps2Bytes();
         StartVirtioDriver();
         var router = new VncKeyboardRouter(_ps2, _virtio);
-        router.KeyEvent(ScancodeA, true);
+        router.TryKeyEvent(ScancodeA, true).Should().BeTrue();
         _driver!.Read(2);
         _virtio.Reset();
-        router.KeyEvent(ScancodeA, false);   // the reset driver has no key down; nothing for PS/2 to undo either
+        router.TryKeyEvent(ScancodeA, false).Should().BeTrue();   // the reset driver has no key down; nothing for PS/2 to undo either
         Ps2Bytes().Should().BeEmpty();
-        router.KeyEvent(ScancodeA, true);
+        router.TryKeyEvent(ScancodeA, true).Should().BeTrue();
         Ps2Bytes().Should().Equal(0x1E);
     }
 

@@ -38,6 +38,7 @@ public abstract class VirtioInput : VirtioDevice
     private readonly Lock _eventLock = new();
     private readonly InputEventBuffer _pending;
     private volatile bool _active;
+    private bool _roomWanted;   // a TrySendReport found the buffer full: tell the host when there is room
     private long _eventsDelivered;
     private long _reportsQueued;
     private long _statusEvents;
@@ -155,6 +156,53 @@ public abstract class VirtioInput : VirtioDevice
         return true;
     }
 
+    /// <summary>
+    /// Queues one report as <see cref="SendReport"/> does, but never drops one to make room: <see cref="SendResult.Full"/>
+    /// when it does not fit now, with nothing changed, and <see cref="RoomAvailable"/> is called once the driver has
+    /// taken half the buffer, so the host can offer it again (back-pressure for keys, which must all arrive).
+    /// </summary>
+    protected SendResult TrySendReport(ReadOnlySpan<InputEvent> report)
+    {
+        lock (_eventLock)
+        {
+            if (!IsActive)
+            {
+                return SendResult.NotListening;
+            }
+
+            if (_pending.Capacity - _pending.Count < report.Length)
+            {
+                _roomWanted = true;
+                return SendResult.Full;
+            }
+
+            _pending.TryAdd(report);
+        }
+
+        Interlocked.Increment(ref _reportsQueued);
+        Wake(EventsWakeBit);
+        return SendResult.Sent;
+    }
+
+    /// <summary>
+    /// Called after the driver made room following a <see cref="SendResult.Full"/> answer, or after the driver went
+    /// away (a reset: the host should route elsewhere): on the device's worker thread or the thread that reset it,
+    /// outside the device's locks. Keep it short (queue work elsewhere).
+    /// </summary>
+    public Action? RoomAvailable { get; set; }
+
+    /// <summary>True once after a refusal when the buffer is half empty, or empty; under <see cref="_eventLock"/>.</summary>
+    private bool TakeRoomSignal()
+    {
+        if (!_roomWanted || _pending.Count > _pending.Capacity / 2)
+        {
+            return false;
+        }
+
+        _roomWanted = false;
+        return true;
+    }
+
     /// <summary>The driver sent a status event (worker thread).</summary>
     protected virtual void OnStatusEvent(InputEvent status)
     {
@@ -167,21 +215,34 @@ public abstract class VirtioInput : VirtioDevice
 
     protected sealed override void OnActivate(VirtioActivation activation)
     {
+        bool room;
         lock (_eventLock)
         {
             _pending.Clear();
             _active = true;
+            room = TakeRoomSignal();
         }
 
         OnDriverChanged();
+        if (room)
+        {
+            RoomAvailable?.Invoke();
+        }
     }
 
     protected sealed override void OnReset()
     {
+        bool room;
         lock (_eventLock)
         {
             _active = false;
             _pending.Clear();
+            room = TakeRoomSignal();
+        }
+
+        if (room)
+        {
+            RoomAvailable?.Invoke();
         }
 
         lock (_configLock)
@@ -216,7 +277,7 @@ public abstract class VirtioInput : VirtioDevice
     private void Deliver(VirtQueue queue)
     {
         Span<byte> bytes = stackalloc byte[InputEvent.Size];
-        bool added = false;
+        bool added = false, room;
         ulong badLength = ulong.MaxValue;
         lock (_eventLock)
         {
@@ -235,11 +296,18 @@ public abstract class VirtioInput : VirtioDevice
                 added = true;
                 Interlocked.Increment(ref _eventsDelivered);
             }
+
+            room = TakeRoomSignal();
         }
 
         if (added)
         {
             SignalUsed(queue);
+        }
+
+        if (room)
+        {
+            RoomAvailable?.Invoke();
         }
 
         if (badLength != ulong.MaxValue)

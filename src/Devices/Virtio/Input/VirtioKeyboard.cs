@@ -52,6 +52,23 @@ public sealed class VirtioKeyboard : VirtioInput
     /// <summary>Presses or releases the key with set-1 scancode <paramref name="xtScancode"/> (0xE0xx for extended keys).</summary>
     public bool SendScancode(int xtScancode, bool down) => SendKey(XtScancodes.ToLinuxKey(xtScancode), down);
 
+    /// <summary>
+    /// Offers the key with set-1 scancode <paramref name="xtScancode"/> without ever dropping it: <see cref="SendResult.Full"/>
+    /// while the driver has not taken enough of what is pending (offer it again after <see cref="VirtioInput.RoomAvailable"/>).
+    /// </summary>
+    public SendResult TrySendScancode(int xtScancode, bool down)
+    {
+        ushort linuxKey = XtScancodes.ToLinuxKey(xtScancode);
+        if (!Description.Reports(LinuxInput.EventKey, linuxKey))
+        {
+            Interlocked.Increment(ref _unmappedKeys);
+            return SendResult.Unmapped;
+        }
+
+        ReadOnlySpan<InputEvent> report = [new InputEvent(LinuxInput.EventKey, linuxKey, down ? 1 : 0), InputEvent.SyncReport];
+        return TrySendReport(report);
+    }
+
     protected override void OnStatusEvent(InputEvent status)
     {
         if (status.Type != LinuxInput.EventLed)

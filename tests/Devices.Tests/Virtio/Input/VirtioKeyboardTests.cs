@@ -122,6 +122,34 @@ public sealed class VirtioKeyboardTests : IDisposable
     }
 
     [Fact]
+    public void TrySendScancode_holds_back_instead_of_dropping_and_calls_back_when_the_driver_has_taken_half()
+    {
+        int calls = 0;
+        _keyboard.RoomAvailable = () => Interlocked.Increment(ref calls);
+        _keyboard.TrySendScancode(0x1E, down: true).Should().Be(SendResult.NotListening, "no driver yet");
+        _driver.Start();
+
+        int sent = 0;
+        while (_keyboard.TrySendScancode(0x1E, down: sent % 2 == 0) == SendResult.Sent)
+        {
+            sent++;
+        }
+
+        sent.Should().Be(VirtioInput.DefaultBufferCapacity / 2, "two events per key, and the buffer holds 256");
+        _keyboard.TrySendScancode(0x7F, down: true).Should().Be(SendResult.Unmapped);
+        _keyboard.EventsDropped.Should().Be(0);
+
+        _driver.PostEventBuffers(64);
+        _driver.ReadEvents(64);
+        Volatile.Read(ref calls).Should().Be(0, "192 events still wait");
+        _driver.PostEventBuffers(64);
+        _driver.ReadEvents(64);
+        SpinWait.SpinUntil(() => Volatile.Read(ref calls) == 1, TimeSpan.FromSeconds(10)).Should().BeTrue("half the buffer is free");
+        _keyboard.TrySendScancode(0x1C, down: true).Should().Be(SendResult.Sent);
+        (_keyboard.EventsPending, _keyboard.EventsDropped).Should().Be((130, 0));
+    }
+
+    [Fact]
     public void Events_wait_for_buffers_and_arrive_in_order_once_the_driver_posts_some()
     {
         _driver.Start();

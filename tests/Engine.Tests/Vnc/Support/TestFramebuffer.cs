@@ -124,11 +124,47 @@ internal sealed class RecordingInput : IVncKeyboard, IVncPointer
         }
     }
 
-    public void KeyEvent(int xtScancode, bool down)
+    /// <summary>Keys the keyboard still takes before it is full; null: it never fills (the default).</summary>
+    public int? Room { get; private set; }
+
+    public Action? RoomAvailable { get; set; }
+
+    /// <summary>Key events refused because <see cref="Room"/> ran out.</summary>
+    public int Refusals { get; private set; }
+
+    /// <summary>From now on the keyboard takes <paramref name="keys"/> more, then refuses until <see cref="MakeRoom"/>.</summary>
+    public void LimitRoom(int keys)
     {
         lock (_gate)
         {
+            Room = keys;
+        }
+    }
+
+    /// <summary>The "guest" read <paramref name="keys"/> keys: the keyboard calls back as a real one does.</summary>
+    public void MakeRoom(int keys)
+    {
+        lock (_gate)
+        {
+            Room = (Room ?? 0) + keys;
+        }
+
+        RoomAvailable?.Invoke();
+    }
+
+    public bool TryKeyEvent(int xtScancode, bool down)
+    {
+        lock (_gate)
+        {
+            if (Room is 0)
+            {
+                Refusals++;
+                return false;
+            }
+
+            Room--;
             _keys.Add((xtScancode, down));
+            return true;
         }
     }
 
