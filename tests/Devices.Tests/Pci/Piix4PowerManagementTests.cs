@@ -156,7 +156,7 @@ public sealed class Piix4PowerManagementTests
     {
         Read(_pm.PmBlock, 0x10, 4).Should().Equal(0, 0, 0, 0);
         _pm.BadAccesses.Should().Be(4);
-        Read(_pm.PmBlock, 62, 4).Should().Equal(0xFF, 0xFF, 0xFF, 0xFF, "past the block's 64 ports");
+        Read(_pm.PmBlock, 62, 4).Should().Equal([0xFF, 0xFF, 0xFF, 0xFF], "past the block's 64 ports");
     }
 
     private ushort ReadPm16(ulong offset) => BinaryPrimitives.ReadUInt16LittleEndian(Read(_pm.PmBlock, offset, 2));
