@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Platform.Devices.Virtio.Block;
 using Platform.Engine.Control;
 using Platform.Engine.Host;
 using Platform.Engine.Machine;

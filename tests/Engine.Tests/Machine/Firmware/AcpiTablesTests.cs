@@ -124,7 +124,7 @@ public sealed class AcpiTablesTests
             // The disassembly compiles back to the same AML: nothing in it was guessed.
             var (recompiled, compileOutput) = Iasl(dir, "-p", Path.Combine(dir, "again"), Path.Combine(dir, "dsdt.dsl"));
             recompiled.Should().Be(0, compileOutput);
-            File.ReadAllBytes(Path.Combine(dir, "again.aml"))[36..].Should().Equal(File.ReadAllBytes(Path.Combine(dir, "dsdt.dat"))[36..]);
+            File.ReadAllBytes(Path.Combine(dir, "again.aml")).AsSpan(36).ToArray().Should().Equal(File.ReadAllBytes(Path.Combine(dir, "dsdt.dat")).AsSpan(36).ToArray());
         }
         finally
         {
@@ -144,13 +144,13 @@ public sealed class AcpiTablesTests
         files.Loader.Length.Should().Be(files.Loader.Length / TableLoaderCommands.CommandSize * TableLoaderCommands.CommandSize);
         for (int at = 0; at < files.Loader.Length; at += TableLoaderCommands.CommandSize)
         {
-            var c = files.Loader.AsSpan(at, TableLoaderCommands.CommandSize);
-            string Name(int offset) => Encoding.ASCII.GetString(c.Slice(offset, TableLoaderCommands.FileNameSize)).TrimEnd('\0');
+            byte[] c = files.Loader.AsSpan(at, TableLoaderCommands.CommandSize).ToArray();
+            string Name(int offset) => Encoding.ASCII.GetString(c, offset, TableLoaderCommands.FileNameSize).TrimEnd('\0');
             switch (BinaryPrimitives.ReadUInt32LittleEndian(c))
             {
                 case TableLoaderCommands.Allocate:
                     allocated.Add(Name(4)).Should().BeTrue();
-                    uint align = BinaryPrimitives.ReadUInt32LittleEndian(c[60..]);
+                    uint align = BinaryPrimitives.ReadUInt32LittleEndian(c.AsSpan(60));
                     (byName[Name(4)].Address % align).Should().Be(0);
                     c[64].Should().Be(Name(4) == AcpiFiles.RsdpFile ? (byte)2 : (byte)1);
                     break;
@@ -159,7 +159,7 @@ public sealed class AcpiTablesTests
                     var dest = byName[Name(4)];
                     var source = byName[Name(60)];
                     allocated.Should().Contain([Name(4), Name(60)]);
-                    int offset = (int)BinaryPrimitives.ReadUInt32LittleEndian(c[116..]);
+                    int offset = (int)BinaryPrimitives.ReadUInt32LittleEndian(c.AsSpan(116));
                     int size = c[120];
                     Span<byte> value = stackalloc byte[8];
                     value.Clear();
@@ -174,9 +174,9 @@ public sealed class AcpiTablesTests
                 {
                     var file = byName[Name(4)].Data;
                     allocated.Should().Contain(Name(4));
-                    int offset = (int)BinaryPrimitives.ReadUInt32LittleEndian(c[60..]);
-                    int start = (int)BinaryPrimitives.ReadUInt32LittleEndian(c[64..]);
-                    int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(c[68..]);
+                    int offset = (int)BinaryPrimitives.ReadUInt32LittleEndian(c.AsSpan(60));
+                    int start = (int)BinaryPrimitives.ReadUInt32LittleEndian(c.AsSpan(64));
+                    int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(c.AsSpan(68));
                     file[offset] -= Sum(file.AsSpan(start, length));
                     break;
                 }

@@ -34,7 +34,7 @@ internal static class Dsdt
         var processors = Enumerable.Range(0, cpuCount)
             .Select(cpu => Aml.Device($"C{cpu:X3}", Aml.Name("_HID", Aml.String("ACPI0007")), Aml.Name("_UID", Aml.Integer((ulong)cpu))));
         byte[][] system = [PciRoot(), .. processors];
-        return [.. Aml.Scope("\\_SB", system), .. Aml.Name("\\_S5", Aml.Package(Aml.Integer(0), Aml.Integer(0), Aml.Integer(0), Aml.Integer(0)))];
+        return [.. Aml.Scope("_SB", system), .. Aml.Name("_S5", Aml.Package(Aml.Integer(0), Aml.Integer(0), Aml.Integer(0), Aml.Integer(0)))];
     }
 
     private static byte[] PciRoot() =>
