@@ -117,8 +117,8 @@ public sealed class AcpiTablesTests
             dsl["DSDT"].Should().Contain("Device (PCI0)").And.Contain("EisaId (\"PNP0A03\")").And.Contain("EisaId (\"PNP0303\")")
                 .And.Contain("EisaId (\"PNP0501\")").And.Contain("Name (_S5, Package (0x04)").And.Contain("Name (_PRT, Package (0x7C)")
                 .And.Contain("Device (C001)").And.Contain("\"ACPI0007\"").And.Contain("IO (Decode16,");
-            dsl["FACP"].Should().Contain("PM1A Control Block Address : 0000000000000604")
-                .And.Contain("SCI Interrupt : 0009").And.Contain("Power Button is Generic (V1) : 0");
+            dsl["FACP"].Should().Contain("PM1A Control Block Address : 00000604")
+                .And.Contain("SCI Interrupt : 0009").And.Contain("Control Method Power Button (V1) : 0");
             dsl["APIC"].Should().Contain("Local Apic ID : 01").And.Contain("Interrupt : 00000009");
 
             // The disassembly compiles back to the same AML: nothing in it was guessed.
