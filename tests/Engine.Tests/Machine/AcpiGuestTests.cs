@@ -52,7 +52,8 @@ public sealed class AcpiGuestTests
             .And.NotContain("still running after S5");
         exit.Reason.Should().Be(MachineExitReason.PowerOff, "the guest wrote SLP_TYP 0 | SLP_EN: S5");
         exit.Detail.Should().Contain("ACPI S5");
-        log.Text.Should().Contain("Using pmtimer, ioport 0x608", "SeaBIOS read the FADT back")
+        log.Text.Should().Contain("PS2 keyboard initialized", "SeaBIOS parsed our DSDT and found the keyboard (PNP0303) in it")
+            .And.Contain("PCI: init bdf=00:01.3 id=8086:7113")
             .And.NotContain("WARNING", "every loader command named an allocated file and fitted it");
         var acpi = machine.GetDeviceStats().Single(d => d.Name == "acpi").Counters;
         acpi["pm_base"].Should().Be(0x600);
@@ -94,8 +95,7 @@ public sealed class AcpiGuestTests
         (await vm.Run.WaitAsync(BiosTimeout, Token)).Should().Be(VmmExitCode.PowerOff);
         vm.Output.Should().Contain("acpi: SCI pending on IRQ 9").And.Contain("PLATFORM-TEST acpibtn PASS");
         await WaitUntilAsync(() => events.Any(e => e.Name == ControlProtocol.Events.Shutdown));
-        events.First().Name.Should().Be(ControlProtocol.Events.Powerdown);
-        events.First().Reason.Should().Be(PowerdownMethods.AcpiPowerButton);
+        events.Single(e => e.Name == ControlProtocol.Events.Powerdown).Reason.Should().Be(PowerdownMethods.AcpiPowerButton);
         events.Single(e => e.Name == ControlProtocol.Events.Shutdown).Reason.Should().Be(ControlProtocol.ShutdownReasons.GuestShutdown);
     }
 
