@@ -32,6 +32,7 @@ internal static class AcpiTables
     private const int FacsLength = 64, FacsAlignment = 64, RsdpLength = 36;
     private const int FadtLength = 244;
     private const uint LocalApicAddress = 0xFEE0_0000, IoApicAddress = 0xFEC0_0000;
+    private const byte IoApicId = 0;
     private const byte ResetValue = 0x06; // PIIX reset control: system reset + reset CPU, as QEMU's FADT says
 
     public static AcpiFiles Build(AcpiPlatform platform)
@@ -150,7 +151,8 @@ internal static class AcpiTables
             Add32(body, 1); // enabled
         }
 
-        body.AddRange([1, 12, (byte)cpuCount, 0]); // the IOAPIC takes the ID after the CPUs', as in the MP table
+        // IOAPIC ID 0: what KVM's IOAPIC holds after reset and what SeaBIOS's MP table and QEMU's MADT say.
+        body.AddRange([1, 12, IoApicId, 0]);
         Add32(body, IoApicAddress);
         Add32(body, 0); // GSI base
         AddOverride(body, 0, 2, 0); // the PIT's IRQ 0 reaches IOAPIC pin 2, conforming polarity and trigger
