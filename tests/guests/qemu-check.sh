@@ -182,10 +182,44 @@ run_boot() {
     rm -f "$log"
 }
 
+# run_button: acpibtn under SeaBIOS, with QMP's system_powerdown once the guest waits for the power button; QEMU must end
+# by itself (the guest's S5), not by the timeout.
+run_button() {
+    local log; log=$(mktemp)
+    local port=$((20000 + RANDOM % 40000)) start=$SECONDS
+    timeout "$TIMEOUT" "$QEMU" -M "$MACHINE" -accel "$ACCEL" -m 128 -bios /usr/share/seabios/bios.bin -nographic -nodefaults \
+        -serial "file:$log" -monitor none -no-reboot -qmp "tcp:127.0.0.1:$port,server=on,wait=off" \
+        -drive "if=none,id=d0,file=$B/acpibtn.img,format=raw,readonly=on" -device virtio-blk-pci,drive=d0,disable-legacy=on \
+        </dev/null >/dev/null 2>&1 &
+    local qpid=$! i
+    for ((i = 0; i < TIMEOUT * 10; i++)); do
+        grep -q -e 'waiting for the power button' -e 'PLATFORM-TEST acpibtn FAIL' "$log" 2>/dev/null && break
+        sleep 0.1
+    done
+    if grep -q 'waiting for the power button' "$log" && exec 3<>"/dev/tcp/127.0.0.1/$port"; then
+        printf '%s\n' '{"execute":"qmp_capabilities"}' '{"execute":"system_powerdown"}' >&3
+        sleep 0.5
+        exec 3>&-
+    fi
+    wait "$qpid"; local rc=$?
+    local verdict=ok
+    tr -d '\r' <"$log" | grep -q "^PLATFORM-TEST acpibtn PASS" || verdict=FAIL
+    grep -q "SCI pending on IRQ 9" "$log" || verdict=FAIL
+    [[ $rc -eq 0 ]] || verdict=FAIL   # 124: still running at the timeout, so S5 did not power off
+    printf '%-4s %-8s %-28s (%ss)\n' "$verdict" acpibtn "system_powerdown, then S5" "$((SECONDS - start))"
+    if [[ $verdict != ok ]]; then
+        failures=$((failures + 1))
+        sed 's/^/    | /' "$log" | tail -20
+    fi
+    rm -f "$log"
+}
+
 if [[ $MACHINE == microvm* ]]; then
     pick mbr && echo "skip mbr      (microvm's qboot boots no disks here)"
 else
     pick mbr && run_boot mbr "mbr: int 10h teletype says hello"
+    pick acpi && run_boot acpi "acpi: PM timer advanced"
+    pick acpibtn && run_button
 fi
 
 echo "$failures failure(s)"

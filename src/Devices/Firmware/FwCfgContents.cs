@@ -16,6 +16,7 @@ public sealed class FwCfgContents
 
     private readonly Dictionary<ushort, byte[]> _items = [];
     private readonly SortedDictionary<string, byte[]> _files = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Func<byte[]>> _generators = new(StringComparer.Ordinal);
 
     public IReadOnlyCollection<string> FileNames => _files.Keys;
 
@@ -69,8 +70,24 @@ public sealed class FwCfgContents
         return this;
     }
 
+    /// <summary>
+    /// Adds file <paramref name="name"/> of <paramref name="length"/> bytes whose contents <paramref name="generate"/> makes
+    /// when the firmware first selects it, as QEMU builds its ACPI tables then: by that time the firmware has programmed
+    /// the chipset (the PM I/O base, say) that the contents describe. The directory gives the length from the start, so
+    /// the contents must keep it.
+    /// </summary>
+    public FwCfgContents AddGeneratedFile(string name, int length, Func<byte[]> generate)
+    {
+        ArgumentNullException.ThrowIfNull(generate);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        AddFile(name, new byte[length]);
+        _generators[name] = generate;
+        return this;
+    }
+
     /// <summary>Every item by number: the machine's, the signature, the ID (<paramref name="dma"/>: with the DMA bit), the directory and the files.</summary>
-    internal Dictionary<ushort, byte[]> Build(bool dma)
+    /// <param name="generators">Filled with the generated files' makers, by number.</param>
+    internal Dictionary<ushort, byte[]> Build(bool dma, Dictionary<ushort, Func<byte[]>> generators)
     {
         byte[] id = new byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(id, FwCfgKeys.IdTraditional | (dma ? FwCfgKeys.IdDma : 0));
@@ -90,6 +107,11 @@ public sealed class FwCfgContents
             BinaryPrimitives.WriteUInt32BigEndian(entry, (uint)data.Length);
             BinaryPrimitives.WriteUInt16BigEndian(entry[4..], key);
             Encoding.ASCII.GetBytes(name, entry[8..]);
+            if (_generators.TryGetValue(name, out var generate))
+            {
+                generators[key] = generate;
+            }
+
             items[key++] = data;
             at += DirectoryEntrySize;
         }

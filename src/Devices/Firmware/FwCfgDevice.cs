@@ -31,6 +31,7 @@ public sealed partial class FwCfgDevice : IBusDevice
     private static readonly KeyValuePair<string, object?> DeviceTag = new("device", "fw_cfg");
 
     private readonly Dictionary<ushort, byte[]> _items;
+    private readonly Dictionary<ushort, Func<byte[]>> _generators = [];
     private readonly IGuestMemory _memory;
     private readonly Lock _lock = new();
     private byte[]? _selected;
@@ -43,7 +44,7 @@ public sealed partial class FwCfgDevice : IBusDevice
     public FwCfgDevice(FwCfgContents contents, IGuestMemory memory)
     {
         ArgumentNullException.ThrowIfNull(contents);
-        _items = contents.Build(dma: true);
+        _items = contents.Build(dma: true, _generators);
         _memory = memory;
     }
 
@@ -103,8 +104,28 @@ public sealed partial class FwCfgDevice : IBusDevice
     /// <summary>Selects item <paramref name="key"/> from its first byte; an unknown key selects nothing (reads give zeros).</summary>
     private void Select(ushort key)
     {
-        _items.TryGetValue((ushort)(key & ~FwCfgKeys.WriteChannel), out _selected);
+        key = (ushort)(key & ~FwCfgKeys.WriteChannel);
+        if (_generators.Remove(key, out var generate))
+        {
+            Generate(key, generate);
+        }
+
+        _items.TryGetValue(key, out _selected);
         _offset = 0;
+    }
+
+    /// <summary>Makes a generated file's contents on its first selection (once per boot, as QEMU's ACPI tables).</summary>
+    private void Generate(ushort key, Func<byte[]> generate)
+    {
+        byte[] contents = generate();
+        if (contents.Length != _items[key].Length)
+        {
+            // The directory already told the firmware the length; a different one would be read short or padded.
+            throw new InvalidOperationException(
+                $"fw_cfg item 0x{key:x4} was generated with {contents.Length} bytes; its directory entry says {_items[key].Length}.");
+        }
+
+        _items[key] = contents;
     }
 
     private byte NextByte() => _selected is { } item && _offset < item.Length ? item[_offset++] : (byte)0;

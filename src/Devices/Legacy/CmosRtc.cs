@@ -61,7 +61,9 @@ public sealed class CmosRtc : IBusDevice, IDisposable
     private const int RegB = 0x0B;
     private const int RegC = 0x0C;
     private const int RegD = 0x0D;
-    private const int RegCentury = 0x32;     // where ACPI's FADT and every PC BIOS put it
+    /// <summary>Where the century is kept, as ACPI's FADT and every PC BIOS say.</summary>
+    public const int CenturyRegister = 0x32;
+    private const int RegCentury = CenturyRegister;
 
     private const byte AUpdateInProgress = 0b1000_0000;
     private const byte ADividerMask = 0b0111_0000;

@@ -11,7 +11,10 @@ public sealed class PciBus
 {
     public const int DeviceCount = 32;
 
+    public const int FunctionCount = 8;
+
     private readonly PciFunction?[] _devices = new PciFunction?[DeviceCount];
+    private readonly Dictionary<(int Device, int Function), PciFunction> _otherFunctions = [];
     private readonly Lock _windowLock = new();
     private WindowEntry[] _windowEntries = [];
 
@@ -25,7 +28,7 @@ public sealed class PciBus
 
     public IPciBarObserver? Observer { get; }
 
-    /// <summary>The attached functions, by device number (null for empty slots).</summary>
+    /// <summary>Each device's function 0, by device number (null for empty slots).</summary>
     public IReadOnlyList<PciFunction?> Devices => _devices;
 
     /// <summary>Puts <paramref name="function"/> at device <paramref name="deviceNumber"/> (1–31; 0 is the host bridge).</summary>
@@ -36,8 +39,25 @@ public sealed class PciBus
             throw new ArgumentOutOfRangeException(nameof(deviceNumber), $"PCI slot {deviceNumber} is taken or does not exist.");
         }
 
-        function.AttachTo(this, deviceNumber);
+        function.AttachTo(this, deviceNumber, 0);
         _devices[deviceNumber] = function;
+    }
+
+    /// <summary>
+    /// Puts <paramref name="function"/> at function <paramref name="functionNumber"/> (1–7) of a device that has a function 0,
+    /// whose header must say it is multi-function (firmware and OSes probe functions 1–7 only then).
+    /// </summary>
+    public void Attach(int deviceNumber, int functionNumber, PciFunction function)
+    {
+        if ((uint)deviceNumber >= DeviceCount || _devices[deviceNumber] is null || functionNumber is < 1 or >= FunctionCount
+            || _otherFunctions.ContainsKey((deviceNumber, functionNumber)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(functionNumber),
+                $"PCI function {deviceNumber:x2}.{functionNumber} is taken, does not exist, or its device has no function 0.");
+        }
+
+        function.AttachTo(this, deviceNumber, functionNumber);
+        _otherFunctions[(deviceNumber, functionNumber)] = function;
     }
 
     /// <summary>The first free device number, or -1 when the bus is full.</summary>
@@ -143,7 +163,9 @@ public sealed class PciBus
     }
 
     private PciFunction? Find(int bus, int device, int function) =>
-        bus == 0 && function == 0 && (uint)device < DeviceCount ? _devices[device] : null;
+        bus != 0 || (uint)device >= DeviceCount ? null
+        : function == 0 ? _devices[device]
+        : _otherFunctions.GetValueOrDefault((device, function));
 
     internal readonly record struct WindowEntry(ulong Start, ulong Length, PciFunction Function, int BarIndex);
 }

@@ -41,6 +41,9 @@ public abstract class PciFunction
     /// <summary>The slot on bus 0, set when the function is attached to a <see cref="PciBus"/>; -1 before.</summary>
     public int DeviceNumber { get; private set; } = -1;
 
+    /// <summary>The function number within its slot (0 for all but a multi-function device's others).</summary>
+    public int FunctionNumber { get; private set; }
+
     /// <summary>1 (INTA#) when the function has a legacy interrupt, else 0: the MP table routes slot + pin.</summary>
     public byte InterruptPin => Config.ReadByte(PciRegisters.InterruptPin);
 
@@ -234,7 +237,7 @@ public abstract class PciFunction
 
     protected static bool Overlaps(int start, int end, int register, int length) => start < register + length && register < end;
 
-    internal void AttachTo(PciBus bus, int deviceNumber)
+    internal void AttachTo(PciBus bus, int deviceNumber, int functionNumber)
     {
         if (Bus is not null)
         {
@@ -243,6 +246,7 @@ public abstract class PciFunction
 
         Bus = bus;
         DeviceNumber = deviceNumber;
+        FunctionNumber = functionNumber;
     }
 
     private void UpdateIntxDisable()

@@ -39,6 +39,8 @@ public static class PciRegisters
     public const ushort StatusErrorBits = 0xF900;
 
     public const byte HeaderTypeNormal = 0x00;
+    /// <summary>Header type bit 7: the device has functions besides 0, which firmware and OSes probe only then.</summary>
+    public const byte HeaderTypeMultiFunction = 0x80;
     public const byte InterruptPinA = 1;
 
     public const byte CapabilityIdMsix = 0x11;

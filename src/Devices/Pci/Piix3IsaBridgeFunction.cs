@@ -20,9 +20,16 @@ public sealed class Piix3IsaBridgeFunction : PciFunction
     private const byte IrqMask = 0x0F;
     private const int DeviceSpecificStart = 0x40;
 
-    public Piix3IsaBridgeFunction()
+    /// <param name="multiFunction">Whether functions besides 0 follow in the slot (the PIIX4 power management at 01.3),
+    /// which the header type says so firmware and OSes look for them.</param>
+    public Piix3IsaBridgeFunction(bool multiFunction = false)
         : base(new PciConfigSpace(PciHostBridgeFunction.IntelVendorId, DeviceId82371SB, IsaBridgeClass), intx: null)
     {
+        if (multiFunction)
+        {
+            Config.SetByte(PciRegisters.HeaderType, PciRegisters.HeaderTypeNormal | PciRegisters.HeaderTypeMultiFunction);
+        }
+
         Config.SetWord(PciRegisters.SubsystemVendorId, I440fxHostBridgeFunction.QemuSubsystemVendor);
         Config.SetWord(PciRegisters.SubsystemId, I440fxHostBridgeFunction.QemuSubsystem);
         for (int register = DeviceSpecificStart; register < PciConfigSpace.Size; register++)

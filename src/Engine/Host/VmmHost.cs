@@ -9,6 +9,13 @@ using Platform.Engine.Vnc;
 
 namespace Platform.Engine.Host;
 
+/// <summary>How <c>system_powerdown</c> asked the guest: the <c>POWERDOWN</c> event's reason.</summary>
+public static class PowerdownMethods
+{
+    public const string AcpiPowerButton = "acpi-power-button";
+    public const string CtrlAltDel = "ctrl-alt-del";
+}
+
 /// <summary>An asynchronous event; the control socket sends it by its QMP name (<see cref="ControlProtocol.Events"/>).</summary>
 public sealed record VmmEvent(VmmEventKind Kind, string? Detail = null);
 
@@ -204,15 +211,27 @@ public sealed class VmmHost : IDisposable, ISerialInput
         return true;
     }
 
-    /// <summary>Ctrl-Alt-Del on the PS/2 keyboard: the ACPI-less way to ask a PC guest to shut down or reboot.</summary>
-    /// <returns>False when no machine is running to take the keys.</returns>
+    /// <summary>
+    /// Asks the guest to shut down, as QEMU's <c>system_powerdown</c>: the ACPI power button when the guest has ACPI on
+    /// (a firmware machine whose OS set SCI_EN), otherwise Ctrl-Alt-Del on the PS/2 keyboard, the ACPI-less way to ask a
+    /// PC guest to shut down or reboot. The <c>POWERDOWN</c> event says which (<see cref="PowerdownMethods"/>).
+    /// </summary>
+    /// <returns>False when no machine is running to ask.</returns>
     public bool Powerdown()
     {
-        var keyboard = Current?.Keyboard;
-        if (keyboard is null)
+        var machine = Current;
+        if (machine is null)
         {
             return false;
         }
+
+        if (machine.PressPowerButton())
+        {
+            Raise(VmmEventKind.Powerdown, PowerdownMethods.AcpiPowerButton);
+            return true;
+        }
+
+        var keyboard = machine.Keyboard;
 
         ReadOnlySpan<int> keys = [LeftCtrl, LeftAlt, Delete];
         foreach (int key in keys)
@@ -225,7 +244,7 @@ public sealed class VmmHost : IDisposable, ISerialInput
             keyboard.KeyEvent(keys[i], down: false);
         }
 
-        Raise(VmmEventKind.Powerdown, "ctrl-alt-del");
+        Raise(VmmEventKind.Powerdown, PowerdownMethods.CtrlAltDel);
         return true;
     }
 

@@ -4,11 +4,13 @@ namespace Platform.Engine.Machine;
 
 /// <summary>
 /// A bus (port I/O or MMIO) that dispatches an access to the device whose range holds it, passing the offset into
-/// that range. Ranges are fixed before the vCPUs start, kept sorted, and found by binary search, so an exit costs
-/// no allocation and no lock. Accesses nobody claims are counted and read as all ones, as on a PC.
+/// that range. Ranges are kept sorted in an array that changes by replacement, and found by binary search, so an exit
+/// costs no allocation and no lock; a range may move while the guest runs (the PIIX4's PM block follows its PMBASE).
+/// Accesses nobody claims are counted and read as all ones, as on a PC.
 /// </summary>
 public sealed class IoBus
 {
+    private readonly Lock _changeLock = new();
     private BusRange[] _ranges = [];
     private long _unclaimedReads;
     private long _unclaimedWrites;
@@ -31,17 +33,36 @@ public sealed class IoBus
             throw new ArgumentOutOfRangeException(nameof(length), $"Bad range 0x{start:x}+0x{length:x} on the {Name} bus.");
         }
 
-        foreach (var r in _ranges)
+        lock (_changeLock)
         {
-            if (start < r.Start + r.Length && r.Start < start + length)
+            foreach (var r in _ranges)
             {
-                throw new InvalidOperationException(
-                    $"0x{start:x}+0x{length:x} overlaps {r.Device.GetType().Name} at 0x{r.Start:x}+0x{r.Length:x} on the {Name} bus.");
+                if (start < r.Start + r.Length && r.Start < start + length)
+                {
+                    throw new InvalidOperationException(
+                        $"0x{start:x}+0x{length:x} overlaps {r.Device.GetType().Name} at 0x{r.Start:x}+0x{r.Length:x} on the {Name} bus.");
+                }
             }
-        }
 
-        var ranges = _ranges.Append(new BusRange(start, length, device)).OrderBy(r => r.Start).ToArray();
-        Volatile.Write(ref _ranges, ranges);
+            var ranges = _ranges.Append(new BusRange(start, length, device)).OrderBy(r => r.Start).ToArray();
+            Volatile.Write(ref _ranges, ranges);
+        }
+    }
+
+    /// <summary>Removes <paramref name="device"/>'s range at <paramref name="start"/>; false when it is not there.</summary>
+    public bool Unregister(ulong start, IBusDevice device)
+    {
+        lock (_changeLock)
+        {
+            var ranges = _ranges.Where(r => !(r.Start == start && ReferenceEquals(r.Device, device))).ToArray();
+            if (ranges.Length == _ranges.Length)
+            {
+                return false;
+            }
+
+            Volatile.Write(ref _ranges, ranges);
+            return true;
+        }
     }
 
     /// <summary>True if a device took the read; false means unclaimed (data filled with 0xFF).</summary>

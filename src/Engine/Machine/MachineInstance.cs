@@ -10,6 +10,7 @@ using Platform.Engine.Host;
 using Platform.Engine.Kvm;
 using Platform.Engine.Kvm.Interop;
 using Platform.Engine.Machine.Firmware;
+using Platform.Engine.Machine.Firmware.Acpi;
 using Platform.Engine.Machine.Pci;
 using Platform.Engine.Memory;
 using Platform.Engine.Vcpu;
@@ -275,7 +276,10 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         Display?.MapLegacyWindow(Mmio); // where the VGA BIOS writes text and fonts; BiosMemory leaves the hole for it
         var diskSlots = _pci!.Virtio.Where(v => v.Kind == "virtio-blk").Select(v => v.Pci.DeviceNumber).ToList();
         var leaf1 = _kvm.GetSupportedCpuid().FirstOrDefault(e => e.Function == 1);
-        FirmwareConfig = new FwCfgDevice(Firmware.FirmwareConfig.Build(Config, Memory.Regions, diskSlots, leaf1.Eax | (ulong)leaf1.Edx << 32, vgaBios?.Bytes), Memory);
+        var pm = _pci.PowerManagement!;
+        // The ACPI tables describe the PM block where SeaBIOS put it, so they are made when SeaBIOS first reads them.
+        FirmwareConfig = new FwCfgDevice(Firmware.FirmwareConfig.Build(Config, Memory.Regions, diskSlots, leaf1.Eax | (ulong)leaf1.Edx << 32, vgaBios?.Bytes,
+            () => new AcpiPlatform(Config.CpuCount, pm.PmBase)), Memory);
         Ports.Register(FwCfgDevice.BasePort, FwCfgDevice.PortCount, FirmwareConfig);
         Boot = BootPlan.Firmware;
         CreateVcpus();
@@ -548,6 +552,15 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     public event Action<VmmEventKind, string>? DeviceEvent;
 
     internal void RaiseDeviceEvent(VmmEventKind kind, string reason) => DeviceEvent?.Invoke(kind, reason);
+
+    /// <summary>Called by devices (ACPI's S5) from a vCPU thread: the guest powered itself off.</summary>
+    internal void RequestPowerOff(string why) => Stop(MachineExitReason.PowerOff, why);
+
+    /// <summary>
+    /// Presses the ACPI power button (<c>system_powerdown</c>): true when the guest has ACPI on and so will see it; false
+    /// without the PIIX4 (no firmware) or before the guest enabled ACPI, when the caller asks another way.
+    /// </summary>
+    public bool PressPowerButton() => _pci?.PowerManagement?.PressPowerButton() ?? false;
 
     public void Dispose()
     {

@@ -18,49 +18,49 @@ public sealed class PciConfigPorts(PciHostBridge bridge)
         bridge.Write(Address, b);
     }
 
-    public uint Read32(int device, int register)
+    public uint Read32(int device, int register, int function = 0)
     {
-        Select(ConfigAddress(device, register));
+        Select(ConfigAddress(device, register, function: function));
         Span<byte> b = stackalloc byte[4];
         bridge.Read(Data, b);
         return BinaryPrimitives.ReadUInt32LittleEndian(b);
     }
 
-    public ushort Read16(int device, int register)
+    public ushort Read16(int device, int register, int function = 0)
     {
-        Select(ConfigAddress(device, register));
+        Select(ConfigAddress(device, register, function: function));
         Span<byte> b = stackalloc byte[2];
         bridge.Read(Data + (ulong)(register & 3), b);
         return BinaryPrimitives.ReadUInt16LittleEndian(b);
     }
 
-    public byte Read8(int device, int register)
+    public byte Read8(int device, int register, int function = 0)
     {
-        Select(ConfigAddress(device, register));
+        Select(ConfigAddress(device, register, function: function));
         Span<byte> b = stackalloc byte[1];
         bridge.Read(Data + (ulong)(register & 3), b);
         return b[0];
     }
 
-    public void Write32(int device, int register, uint value)
+    public void Write32(int device, int register, uint value, int function = 0)
     {
-        Select(ConfigAddress(device, register));
+        Select(ConfigAddress(device, register, function: function));
         Span<byte> b = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32LittleEndian(b, value);
         bridge.Write(Data, b);
     }
 
-    public void Write16(int device, int register, ushort value)
+    public void Write16(int device, int register, ushort value, int function = 0)
     {
-        Select(ConfigAddress(device, register));
+        Select(ConfigAddress(device, register, function: function));
         Span<byte> b = stackalloc byte[2];
         BinaryPrimitives.WriteUInt16LittleEndian(b, value);
         bridge.Write(Data + (ulong)(register & 3), b);
     }
 
-    public void Write8(int device, int register, byte value)
+    public void Write8(int device, int register, byte value, int function = 0)
     {
-        Select(ConfigAddress(device, register));
+        Select(ConfigAddress(device, register, function: function));
         bridge.Write(Data + (ulong)(register & 3), [value]);
     }
 

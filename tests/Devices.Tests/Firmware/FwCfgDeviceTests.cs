@@ -184,4 +184,31 @@ public sealed class FwCfgDeviceTests
         contents.Invoking(c => c.AddFile(new string('x', 56), [])).Should().Throw<ArgumentException>();
         contents.Invoking(c => c.AddItem(FwCfgKeys.Signature, [1])).Should().Throw<ArgumentOutOfRangeException>();
     }
+
+    [Fact]
+    public void A_generated_file_is_made_once_when_first_selected_with_the_length_the_directory_gave()
+    {
+        int calls = 0;
+        var contents = new FwCfgContents()
+            .AddGeneratedFile("etc/acpi/tables", 3, () => { calls++; return [7, 8, 9]; })
+            .AddGeneratedFile("etc/wrong", 2, () => [1]);
+        var device = new FwCfgDevice(contents, _memory);
+        calls.Should().Be(0, "nothing is made before the firmware asks");
+        Span<byte> word = stackalloc byte[2];
+
+        BinaryPrimitives.WriteUInt16LittleEndian(word, FwCfgKeys.FirstFile);
+        device.Write(Selector, word);
+        byte[] read = new byte[3];
+        for (int i = 0; i < 3; i++)
+        {
+            device.Read(Data, read.AsSpan(i, 1));
+        }
+
+        device.Write(Selector, word);
+        read.Should().Equal(7, 8, 9);
+        calls.Should().Be(1);
+        BinaryPrimitives.WriteUInt16LittleEndian(word, FwCfgKeys.FirstFile + 1);
+        byte[] wrong = word.ToArray();
+        device.Invoking(d => d.Write(Selector, wrong)).Should().Throw<InvalidOperationException>().WithMessage("*1 bytes*says 2*");
+    }
 }

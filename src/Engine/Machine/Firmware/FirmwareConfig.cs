@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using Platform.Devices.Firmware;
+using Platform.Engine.Machine.Firmware.Acpi;
 using Platform.Engine.Memory;
 
 namespace Platform.Engine.Machine.Firmware;
@@ -9,7 +10,8 @@ namespace Platform.Engine.Machine.Firmware;
 /// What the machine tells its BIOS through fw_cfg, as QEMU's pc machine does for SeaBIOS: the items SeaBIOS's QEMU
 /// platform code reads (RAM size, vCPUs, NUMA, the boot menu, IRQ 0's override, no legacy ACPI or SMBIOS) and the files
 /// <c>etc/e820</c> (the memory map SeaBIOS starts from), <c>bootorder</c> (the disks by PCI slot),
-/// <c>etc/boot-menu-wait</c>, the SMBIOS tables (<see cref="SmbiosTables"/>) and, with a display, the VGA BIOS.
+/// <c>etc/boot-menu-wait</c>, the SMBIOS tables (<see cref="SmbiosTables"/>), the ACPI tables through the linker/loader
+/// (<see cref="AcpiTables"/>) and, with a display, the VGA BIOS.
 /// </summary>
 internal static class FirmwareConfig
 {
@@ -26,8 +28,10 @@ internal static class FirmwareConfig
     /// <param name="diskSlots">Each disk's PCI device number, boot order first.</param>
     /// <param name="processorId">CPUID leaf 1's EAX and EDX, for SMBIOS's processor structures.</param>
     /// <param name="vgaBios">The std-vga's option ROM, or null without a display.</param>
+    /// <param name="acpiPlatform">What the ACPI tables describe, asked when the firmware first reads one of the ACPI files
+    /// (after it has programmed the PM block); null: no ACPI tables.</param>
     public static FwCfgContents Build(MachineConfig config, IReadOnlyList<MemoryRegion> ram, IReadOnlyList<int> diskSlots, ulong processorId = 0,
-        byte[]? vgaBios = null)
+        byte[]? vgaBios = null, Func<AcpiPlatform>? acpiPlatform = null)
     {
         var contents = new FwCfgContents()
             .AddItem(FwCfgKeys.RamSize, config.MemoryBytes)
@@ -58,7 +62,25 @@ internal static class FirmwareConfig
             contents.AddFile(StdVgaRomFile, vgaBios);
         }
 
+        if (acpiPlatform is not null)
+        {
+            AddAcpiFiles(contents, config.CpuCount, acpiPlatform);
+        }
+
         return contents;
+    }
+
+    /// <summary>
+    /// The linker/loader's three files, made together from one look at the platform when the first is read. Their lengths
+    /// do not depend on what is looked at (only addresses inside change), so a build now gives the directory's lengths.
+    /// </summary>
+    private static void AddAcpiFiles(FwCfgContents contents, int cpuCount, Func<AcpiPlatform> platform)
+    {
+        var sizes = AcpiTables.Build(new AcpiPlatform(cpuCount, 0));
+        var files = new Lazy<AcpiFiles>(() => AcpiTables.Build(platform()), LazyThreadSafetyMode.ExecutionAndPublication);
+        contents.AddGeneratedFile(AcpiFiles.TablesFile, sizes.Tables.Length, () => files.Value.Tables);
+        contents.AddGeneratedFile(AcpiFiles.RsdpFile, sizes.Rsdp.Length, () => files.Value.Rsdp);
+        contents.AddGeneratedFile(AcpiFiles.LoaderFile, sizes.Loader.Length, () => files.Value.Loader);
     }
 
     /// <summary>

@@ -6,6 +6,7 @@ using Platform.Devices.Virtio.Net;
 using Platform.Devices.Virtio.Rng;
 using Platform.Engine.Control;
 using Platform.Engine.Kvm;
+using Platform.Engine.Machine.Firmware;
 using Platform.Engine.Memory;
 using Platform.Engine.Net;
 using Platform.Engine.Storage;
@@ -31,7 +32,8 @@ internal sealed class PciDevices : IDisposable
     private readonly List<VirtioFunction> _virtio = [];
 
     /// <param name="shadowRam">With firmware: where the i440FX's PAM registers remap 0xC0000–0xFFFFF; the bus then has
-    /// the i440FX at 00:00.0 and the PIIX3 at 00:01.0, as QEMU's pc machine. Null: a plain host bridge and nothing else.</param>
+    /// the i440FX at 00:00.0, the PIIX3 at 00:01.0 and the PIIX4's power management at 00:01.3, as QEMU's pc machine.
+    /// Null: a plain host bridge and nothing else.</param>
     public PciDevices(MachineInstance machine, KvmVm vm, GuestMemory memory, MsiRouter msi, IoEventLoop events,
         IShadowRamControl? shadowRam = null)
     {
@@ -44,8 +46,15 @@ internal sealed class PciDevices : IDisposable
         Bus = new PciBus(_observers, shadowRam is null ? null : new I440fxHostBridgeFunction(shadowRam));
         if (shadowRam is not null)
         {
-            IsaBridge = new Piix3IsaBridgeFunction();
+            IsaBridge = new Piix3IsaBridgeFunction(multiFunction: true);
             Bus.Attach(1, IsaBridge);
+            PowerManagementPorts = new PowerManagementPorts(machine.Ports);
+            PowerManagement = new Piix4PowerManagement(new KvmIrqLine(vm, Piix4PowerManagement.SciIrq), PowerManagementPorts.MoveBlock)
+            {
+                PowerOffRequested = () => machine.RequestPowerOff("ACPI S5 (PM1 control)"),
+            };
+            Bus.Attach(1, PowerManagementFunction, PowerManagement);
+            PowerManagementPorts.Attach(PowerManagement);
         }
 
         Bridge = new PciHostBridge(Bus) { ResetRequested = () => machine.RequestReset("PCI reset control (port 0xCF9)") };
@@ -58,8 +67,17 @@ internal sealed class PciDevices : IDisposable
 
     public PciHostBridge Bridge { get; }
 
+    /// <summary>The PIIX4's power-management function is function 3 of the PIIX's slot, as on the chip.</summary>
+    public const int PowerManagementFunction = 3;
+
     /// <summary>The PIIX3 with firmware; null otherwise.</summary>
     public Piix3IsaBridgeFunction? IsaBridge { get; }
+
+    /// <summary>ACPI's fixed hardware (PM timer, SCI, power button, sleep) with firmware; null otherwise.</summary>
+    public Piix4PowerManagement? PowerManagement { get; }
+
+    /// <summary>Where <see cref="PowerManagement"/>'s registers sit on the port bus; null without it.</summary>
+    public PowerManagementPorts? PowerManagementPorts { get; }
 
     public PciMmioWindow Window { get; }
 
@@ -193,6 +211,10 @@ internal sealed class PciDevices : IDisposable
             ["msi_dropped"] = _msi.Dropped,
             ["ioeventfd_failures"] = _virtio.Sum(v => v.Notifiers.RegistrationFailures),
         });
+        if (PowerManagementPorts is not null)
+        {
+            yield return PowerManagementPorts.Stats();
+        }
     }
 
     /// <summary>

@@ -1,0 +1,221 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace Platform.Engine.Machine.Firmware.Acpi;
+
+/// <summary>
+/// A small builder of ACPI Machine Language (ACPI 6.x, chapter 20), enough for a DSDT that declares objects: names,
+/// scopes, devices, packages, integers, strings, EISA IDs and resource templates. Each method returns the encoded term,
+/// so a namespace is written as nested calls that read like the ASL it stands for.
+/// </summary>
+/// <remarks>No methods with code bodies: the machine's objects are all constant, which keeps the table easy to check
+/// with <c>iasl -d</c> and easy for SeaBIOS's own DSDT parser, which looks for the PS/2 keyboard's EISA ID.</remarks>
+internal static class Aml
+{
+    private const byte ZeroOp = 0x00, OneOp = 0x01, NameOp = 0x08, BytePrefix = 0x0A, WordPrefix = 0x0B, DWordPrefix = 0x0C,
+        StringPrefix = 0x0D, QWordPrefix = 0x0E, ScopeOp = 0x10, BufferOp = 0x11, PackageOp = 0x12, ExtOpPrefix = 0x5B,
+        DeviceOp = 0x82, RootChar = 0x5C, ParentPrefixChar = 0x5E, DualNamePrefix = 0x2E, MultiNamePrefix = 0x2F,
+        NullName = 0x00;
+
+    // Small resource descriptors: the tag byte is type << 3 | length.
+    private const byte IrqDescriptorNoFlags = (0x04 << 3) | 2, IoPortDescriptor = (0x08 << 3) | 7, EndTag = (0x0F << 3) | 1;
+    private const byte IoDecode16 = 1;
+
+    /// <summary><c>Name(path, value)</c>.</summary>
+    public static byte[] Name(string path, byte[] value) => [NameOp, .. NameString(path), .. value];
+
+    /// <summary><c>Scope(path) { terms }</c>.</summary>
+    public static byte[] Scope(string path, params byte[][] terms) => [ScopeOp, .. WithPackageLength([.. NameString(path), .. Concat(terms)])];
+
+    /// <summary><c>Device(path) { terms }</c>.</summary>
+    public static byte[] Device(string path, params byte[][] terms) =>
+        [ExtOpPrefix, DeviceOp, .. WithPackageLength([.. NameString(path), .. Concat(terms)])];
+
+    /// <summary><c>Package() { elements }</c> (at most 255 elements).</summary>
+    public static byte[] Package(params byte[][] elements)
+    {
+        if (elements.Length > byte.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(elements), $"A Package holds at most 255 elements, not {elements.Length}.");
+        }
+
+        return [PackageOp, .. WithPackageLength([(byte)elements.Length, .. Concat(elements)])];
+    }
+
+    /// <summary>An integer in the shortest encoding.</summary>
+    public static byte[] Integer(ulong value)
+    {
+        switch (value)
+        {
+            case 0:
+                return [ZeroOp];
+            case 1:
+                return [OneOp];
+            case <= byte.MaxValue:
+                return [BytePrefix, (byte)value];
+            case <= ushort.MaxValue:
+            {
+                byte[] word = [WordPrefix, 0, 0];
+                BinaryPrimitives.WriteUInt16LittleEndian(word.AsSpan(1), (ushort)value);
+                return word;
+            }
+
+            case <= uint.MaxValue:
+                return DWord((uint)value);
+            default:
+            {
+                byte[] qword = new byte[9];
+                qword[0] = QWordPrefix;
+                BinaryPrimitives.WriteUInt64LittleEndian(qword.AsSpan(1), value);
+                return qword;
+            }
+        }
+    }
+
+    /// <summary>A string of printable ASCII.</summary>
+    public static byte[] String(string value)
+    {
+        if (value.Any(c => c is < ' ' or > '~'))
+        {
+            throw new ArgumentException($"\"{value}\" is not printable ASCII.", nameof(value));
+        }
+
+        return [StringPrefix, .. Encoding.ASCII.GetBytes(value), 0];
+    }
+
+    /// <summary>
+    /// <c>EisaId("PNP0A03")</c>: three upper-case letters in five bits each and four hex digits, stored byte-swapped as
+    /// a DWord, the compressed form every PNP ID in a DSDT takes.
+    /// </summary>
+    public static byte[] EisaId(string id)
+    {
+        if (id.Length != 7 || !id[..3].All(c => c is >= 'A' and <= 'Z') || !id[3..].All(Uri.IsHexDigit))
+        {
+            throw new ArgumentException($"\"{id}\" is not an EISA ID (three capital letters, four hex digits).", nameof(id));
+        }
+
+        uint value = ((uint)(id[0] - '@') << 26) | ((uint)(id[1] - '@') << 21) | ((uint)(id[2] - '@') << 16)
+            | Convert.ToUInt32(id[3..], 16);
+        return DWord(BinaryPrimitives.ReverseEndianness(value));
+    }
+
+    /// <summary><c>Buffer() { bytes }</c>.</summary>
+    public static byte[] Buffer(ReadOnlySpan<byte> bytes) => [BufferOp, .. WithPackageLength([.. Integer((ulong)bytes.Length), .. bytes])];
+
+    /// <summary><c>ResourceTemplate() { descriptors }</c>: a buffer of descriptors closed by an end tag (checksum 0: "not summed").</summary>
+    public static byte[] ResourceTemplate(params byte[][] descriptors) => Buffer([.. Concat(descriptors), EndTag, 0]);
+
+    /// <summary><c>IO(Decode16, port, port, 1, length)</c>: a fixed range of I/O ports.</summary>
+    public static byte[] Io(ushort port, byte length) =>
+        [IoPortDescriptor, IoDecode16, (byte)port, (byte)(port >> 8), (byte)port, (byte)(port >> 8), 1, length];
+
+    /// <summary><c>IRQNoFlags() { irq }</c>: an edge-triggered, active-high ISA IRQ.</summary>
+    public static byte[] IrqNoFlags(int irq)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)irq, 15u, nameof(irq));
+        ushort mask = (ushort)(1 << irq);
+        return [IrqDescriptorNoFlags, (byte)mask, (byte)(mask >> 8)];
+    }
+
+    /// <summary>
+    /// A name path: an optional root (<c>\</c>) or parent prefixes (<c>^</c>), then dot-separated segments of up to four
+    /// characters (upper-case letters, digits, <c>_</c>; not a digit first), each padded with <c>_</c>.
+    /// </summary>
+    public static byte[] NameString(string path)
+    {
+        var bytes = new List<byte>();
+        int at = 0;
+        if (path.StartsWith('\\'))
+        {
+            bytes.Add(RootChar);
+            at = 1;
+        }
+        else
+        {
+            while (at < path.Length && path[at] == '^')
+            {
+                bytes.Add(ParentPrefixChar);
+                at++;
+            }
+        }
+
+        string[] segments = at == path.Length ? [] : path[at..].Split('.');
+        foreach (string segment in segments)
+        {
+            if (segment.Length is 0 or > 4 || !(segment[0] is '_' or >= 'A' and <= 'Z')
+                || !segment.All(c => c is '_' or >= 'A' and <= 'Z' or >= '0' and <= '9'))
+            {
+                throw new ArgumentException($"\"{segment}\" in \"{path}\" is not an ACPI name segment.", nameof(path));
+            }
+        }
+
+        switch (segments.Length)
+        {
+            case 0:
+                bytes.Add(NullName);
+                break;
+            case 1:
+                break;
+            case 2:
+                bytes.Add(DualNamePrefix);
+                break;
+            default:
+                bytes.Add(MultiNamePrefix);
+                bytes.Add(checked((byte)segments.Length));
+                break;
+        }
+
+        foreach (string segment in segments)
+        {
+            bytes.AddRange(Encoding.ASCII.GetBytes(segment.PadRight(4, '_')));
+        }
+
+        return [.. bytes];
+    }
+
+    /// <summary>
+    /// Prefixes <paramref name="body"/> with its PkgLength, which counts itself: one byte up to 63 in all, otherwise a lead
+    /// byte (the count of bytes that follow in bits 7–6, the length's low nibble in bits 3–0) and the rest of the length
+    /// eight bits at a time.
+    /// </summary>
+    public static byte[] WithPackageLength(ReadOnlySpan<byte> body)
+    {
+        for (int size = 1; size <= 4; size++)
+        {
+            int total = body.Length + size;
+            int limit = size == 1 ? 0x3F : (1 << (4 + (8 * (size - 1)))) - 1;
+            if (total > limit)
+            {
+                continue;
+            }
+
+            byte[] encoded = new byte[total];
+            if (size == 1)
+            {
+                encoded[0] = (byte)total;
+            }
+            else
+            {
+                encoded[0] = (byte)(((size - 1) << 6) | (total & 0x0F));
+                for (int i = 1; i < size; i++)
+                {
+                    encoded[i] = (byte)(total >> (4 + (8 * (i - 1))));
+                }
+            }
+
+            body.CopyTo(encoded.AsSpan(size));
+            return encoded;
+        }
+
+        throw new ArgumentOutOfRangeException(nameof(body), $"{body.Length} bytes is more than a PkgLength can count.");
+    }
+
+    private static byte[] DWord(uint value)
+    {
+        byte[] dword = [DWordPrefix, 0, 0, 0, 0];
+        BinaryPrimitives.WriteUInt32LittleEndian(dword.AsSpan(1), value);
+        return dword;
+    }
+
+    private static byte[] Concat(byte[][] parts) => [.. parts.SelectMany(p => p)];
+}

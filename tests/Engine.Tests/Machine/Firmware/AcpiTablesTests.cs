@@ -1,0 +1,252 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Text;
+using Platform.Devices.Firmware;
+using Platform.Engine.Machine.Firmware.Acpi;
+
+namespace Platform.Engine.Tests.Machine.Firmware;
+
+// Our ACPI tables after the linker/loader script has run as SeaBIOS runs it (files placed at addresses of our choosing,
+// pointers added, checksums fixed), read back field by field and disassembled by ACPICA's iasl.
+public sealed class AcpiTablesTests
+{
+    private const ulong TablesAt = 0x07FE_0000, RsdpAt = 0x000F_5A40;
+
+    [Fact]
+    public void The_loader_script_allocates_links_and_checksums_every_table_from_an_RSDP_in_the_F_segment()
+    {
+        var files = AcpiTables.Build(new AcpiPlatform(4, 0x600));
+        var memory = Load(files);
+
+        byte[] rsdp = memory[RsdpAt];
+        Encoding.ASCII.GetString(rsdp, 0, 8).Should().Be("RSD PTR ");
+        Sum(rsdp.AsSpan(0, 20)).Should().Be(0);
+        Sum(rsdp).Should().Be(0, "the extended checksum covers all 36 bytes");
+        rsdp[15].Should().Be(2);
+        ulong rsdt = BinaryPrimitives.ReadUInt32LittleEndian(rsdp.AsSpan(16));
+        ulong xsdt = BinaryPrimitives.ReadUInt64LittleEndian(rsdp.AsSpan(24));
+        var tables = memory[TablesAt];
+        string Signature(ulong address) => Encoding.ASCII.GetString(tables, (int)(address - TablesAt), 4);
+        Signature(rsdt).Should().Be("RSDT");
+        Signature(xsdt).Should().Be("XSDT");
+
+        var listed = Entries(tables, rsdt, 4);
+        Entries(tables, xsdt, 8).Should().Equal(listed);
+        listed.Select(Signature).Should().Equal("FACP", "APIC");
+        foreach (ulong table in listed.Append(rsdt).Append(xsdt))
+        {
+            int at = (int)(table - TablesAt);
+            Sum(tables.AsSpan(at, BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(at + 4)))).Should().Be(0, Signature(table));
+        }
+
+        var fadt = tables.AsSpan((int)(listed[0] - TablesAt));
+        ulong facs = BinaryPrimitives.ReadUInt32LittleEndian(fadt[36..]);
+        ulong dsdt = BinaryPrimitives.ReadUInt32LittleEndian(fadt[40..]);
+        BinaryPrimitives.ReadUInt64LittleEndian(fadt[132..]).Should().Be(facs);
+        BinaryPrimitives.ReadUInt64LittleEndian(fadt[140..]).Should().Be(dsdt);
+        Signature(facs).Should().Be("FACS");
+        (facs % 64).Should().Be(0, "the FACS must be 64-byte aligned");
+        Signature(dsdt).Should().Be("DSDT");
+        int dsdtAt = (int)(dsdt - TablesAt);
+        Sum(tables.AsSpan(dsdtAt, BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(dsdtAt + 4)))).Should().Be(0);
+    }
+
+    [Fact]
+    public void The_FADT_points_at_the_PM_block_where_it_was_programmed()
+    {
+        var files = AcpiTables.Build(new AcpiPlatform(1, 0xB000));
+        var tables = Load(files)[TablesAt];
+        int fadt = Find(tables, "FACP");
+        var f = tables.AsSpan(fadt);
+
+        BinaryPrimitives.ReadUInt16LittleEndian(f[46..]).Should().Be(9, "SCI_INT");
+        BinaryPrimitives.ReadUInt32LittleEndian(f[48..]).Should().Be(0xB2u, "SMI_CMD is the APM control port");
+        f[52].Should().Be(0xF1);
+        f[53].Should().Be(0xF0);
+        BinaryPrimitives.ReadUInt32LittleEndian(f[56..]).Should().Be(0xB000u);
+        BinaryPrimitives.ReadUInt32LittleEndian(f[64..]).Should().Be(0xB004u);
+        BinaryPrimitives.ReadUInt32LittleEndian(f[76..]).Should().Be(0xB008u);
+        BinaryPrimitives.ReadUInt32LittleEndian(f[80..]).Should().Be(0xAFE0u);
+        (BinaryPrimitives.ReadUInt32LittleEndian(f[112..]) & (1 << 4)).Should().Be(0, "the power button is the fixed-feature one");
+        BinaryPrimitives.ReadUInt64LittleEndian(f[(172 + 4)..]).Should().Be(0xB004ul, "X_PM1a_CNT_BLK agrees");
+        BinaryPrimitives.ReadUInt64LittleEndian(f[(116 + 4)..]).Should().Be(0xCF9ul, "the reset register");
+        f[128].Should().Be(6);
+    }
+
+    [Fact]
+    public void The_MADT_has_a_local_APIC_per_vCPU_the_IOAPIC_and_the_IRQ_0_and_SCI_overrides()
+    {
+        var tables = Load(AcpiTables.Build(new AcpiPlatform(3, 0x600)))[TablesAt];
+        int madt = Find(tables, "APIC");
+        int length = BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(madt + 4));
+        var entries = new List<byte[]>();
+        for (int at = madt + 44; at < madt + length; at += tables[at + 1])
+        {
+            entries.Add(tables.AsSpan(at, tables[at + 1]).ToArray());
+        }
+
+        entries.Where(e => e[0] == 0).Select(e => (e[2], e[3], e[4])).Should().Equal(((byte)0, (byte)0, (byte)1), ((byte)1, (byte)1, (byte)1), ((byte)2, (byte)2, (byte)1));
+        var ioapic = entries.Single(e => e[0] == 1);
+        ioapic[2].Should().Be(0, "KVM's IOAPIC has ID 0 after reset, and SeaBIOS's MP table says so too");
+        BinaryPrimitives.ReadUInt32LittleEndian(ioapic.AsSpan(4)).Should().Be(0xFEC0_0000u);
+        entries.Where(e => e[0] == 2).Select(e => (e[3], BinaryPrimitives.ReadUInt32LittleEndian(e.AsSpan(4)), BinaryPrimitives.ReadUInt16LittleEndian(e.AsSpan(8))))
+            .Should().Equal(((byte)0, 2u, (ushort)0), ((byte)9, 9u, (ushort)0xD));
+    }
+
+    [Fact]
+    public void iasl_disassembles_every_table_without_errors_and_finds_the_DSDTs_objects()
+    {
+        var files = AcpiTables.Build(new AcpiPlatform(2, 0x600));
+        var tables = Load(files)[TablesAt];
+        string dir = Directory.CreateTempSubdirectory("acpi-").FullName;
+        try
+        {
+            var dsl = new Dictionary<string, string>();
+            foreach (string signature in new[] { "DSDT", "FACP", "APIC", "RSDT", "XSDT", "FACS" })
+            {
+                int at = Find(tables, signature);
+                int length = BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(at + 4));
+                string file = Path.Combine(dir, signature.ToLowerInvariant() + ".dat");
+                File.WriteAllBytes(file, tables.AsSpan(at, length).ToArray());
+                var (code, output) = Iasl(dir, "-d", file);
+                code.Should().Be(0, $"iasl -d {signature} said:\n{output}");
+                output.Should().NotContainAny(["Error", "Warning", "Invalid", "Incorrect checksum"]);
+                dsl[signature] = File.ReadAllText(Path.ChangeExtension(file, ".dsl"));
+            }
+
+            dsl["DSDT"].Should().Contain("Device (PCI0)").And.Contain("EisaId (\"PNP0A03\")").And.Contain("EisaId (\"PNP0303\")")
+                .And.Contain("EisaId (\"PNP0501\")").And.Contain("Name (_S5, Package (0x04)").And.Contain("Name (_PRT, Package (0x7C)")
+                .And.Contain("Device (C001)").And.Contain("\"ACPI0007\"").And.Contain("IO (Decode16,");
+            dsl["FACP"].Should().Contain("PM1A Control Block Address : 00000604")
+                .And.Contain("SCI Interrupt : 0009").And.Contain("Control Method Power Button (V1) : 0");
+            dsl["APIC"].Should().Contain("Local Apic ID : 01").And.Contain("Interrupt : 00000009");
+
+            // The disassembly compiles back to the same AML: nothing in it was guessed.
+            var (recompiled, compileOutput) = Iasl(dir, "-p", Path.Combine(dir, "again"), Path.Combine(dir, "dsdt.dsl"));
+            recompiled.Should().Be(0, compileOutput);
+            File.ReadAllBytes(Path.Combine(dir, "again.aml")).AsSpan(36).ToArray().Should().Equal(File.ReadAllBytes(Path.Combine(dir, "dsdt.dat")).AsSpan(36).ToArray());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>Runs the script as SeaBIOS's romfile loader does, with the tables at <see cref="TablesAt"/> and the RSDP at <see cref="RsdpAt"/>.</summary>
+    private static Dictionary<ulong, byte[]> Load(AcpiFiles files)
+    {
+        var byName = new Dictionary<string, (byte[] Data, ulong Address)>
+        {
+            [AcpiFiles.TablesFile] = ((byte[])files.Tables.Clone(), TablesAt),
+            [AcpiFiles.RsdpFile] = ((byte[])files.Rsdp.Clone(), RsdpAt),
+        };
+        var allocated = new HashSet<string>();
+        files.Loader.Length.Should().Be(files.Loader.Length / TableLoaderCommands.CommandSize * TableLoaderCommands.CommandSize);
+        for (int at = 0; at < files.Loader.Length; at += TableLoaderCommands.CommandSize)
+        {
+            byte[] c = files.Loader.AsSpan(at, TableLoaderCommands.CommandSize).ToArray();
+            string Name(int offset) => Encoding.ASCII.GetString(c, offset, TableLoaderCommands.FileNameSize).TrimEnd('\0');
+            switch (BinaryPrimitives.ReadUInt32LittleEndian(c))
+            {
+                case TableLoaderCommands.Allocate:
+                    allocated.Add(Name(4)).Should().BeTrue();
+                    uint align = BinaryPrimitives.ReadUInt32LittleEndian(c.AsSpan(60));
+                    (byName[Name(4)].Address % align).Should().Be(0);
+                    c[64].Should().Be(Name(4) == AcpiFiles.RsdpFile ? (byte)2 : (byte)1);
+                    break;
+                case TableLoaderCommands.AddPointer:
+                {
+                    var dest = byName[Name(4)];
+                    var source = byName[Name(60)];
+                    allocated.Should().Contain([Name(4), Name(60)]);
+                    int offset = (int)BinaryPrimitives.ReadUInt32LittleEndian(c.AsSpan(116));
+                    int size = c[120];
+                    Span<byte> value = stackalloc byte[8];
+                    value.Clear();
+                    dest.Data.AsSpan(offset, size).CopyTo(value);
+                    ulong pointer = BinaryPrimitives.ReadUInt64LittleEndian(value) + source.Address;
+                    BinaryPrimitives.WriteUInt64LittleEndian(value, pointer);
+                    value[..size].CopyTo(dest.Data.AsSpan(offset));
+                    break;
+                }
+
+                case TableLoaderCommands.AddChecksum:
+                {
+                    var file = byName[Name(4)].Data;
+                    allocated.Should().Contain(Name(4));
+                    int offset = (int)BinaryPrimitives.ReadUInt32LittleEndian(c.AsSpan(60));
+                    int start = (int)BinaryPrimitives.ReadUInt32LittleEndian(c.AsSpan(64));
+                    int length = (int)BinaryPrimitives.ReadUInt32LittleEndian(c.AsSpan(68));
+                    file[offset] -= Sum(file.AsSpan(start, length));
+                    break;
+                }
+
+                default:
+                    throw new InvalidOperationException($"Unknown loader command at {at}.");
+            }
+        }
+
+        return byName.Values.ToDictionary(v => v.Address, v => v.Data);
+    }
+
+    private static int Find(byte[] tables, string signature)
+    {
+        for (int at = 0; at + 8 <= tables.Length;)
+        {
+            int length = BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(at + 4));
+            if (Encoding.ASCII.GetString(tables, at, 4) == signature)
+            {
+                return at;
+            }
+
+            at += length;
+        }
+
+        throw new InvalidOperationException($"No {signature} in the tables file.");
+    }
+
+    private static List<ulong> Entries(byte[] tables, ulong table, int size)
+    {
+        int at = (int)(table - TablesAt);
+        int length = BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(at + 4));
+        return [.. Enumerable.Range(0, (length - 36) / size)
+            .Select(i => size == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(tables.AsSpan(at + 36 + (4 * i))) : BinaryPrimitives.ReadUInt64LittleEndian(tables.AsSpan(at + 36 + (8 * i))))];
+    }
+
+    private static byte Sum(ReadOnlySpan<byte> bytes)
+    {
+        byte sum = 0;
+        foreach (byte b in bytes)
+        {
+            sum += b;
+        }
+
+        return sum;
+    }
+
+    private static (int Code, string Output) Iasl(string workingDirectory, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("iasl") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        Process process;
+        try
+        {
+            process = Process.Start(start)!;
+        }
+        catch (System.ComponentModel.Win32Exception ex)
+        {
+            throw new InvalidOperationException("iasl is missing: install Debian's acpica-tools (./platform test does).", ex);
+        }
+
+        using (process)
+        {
+            string output = process.StandardOutput.ReadToEnd() + process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            return (process.ExitCode, output);
+        }
+    }
+}
