@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using Platform.Devices.Virtio.Block.Images;
 using Platform.Devices.Virtio.Block.Qcow2;
 
 namespace Platform.Devices.Virtio.Block;
@@ -72,4 +73,11 @@ public static class DiskImages
             return ((IDiskImage)image).Describe();
         }
     }
+
+    /// <summary>
+    /// The image's format, virtual size and the host bytes it takes, as <c>qemu-img info</c> gives them. Opens the file
+    /// read-only with a shared lock, so it is refused (<see cref="DiskImageException"/>) while a VM writes it: ask the
+    /// VMM (<c>query-stats</c>) then.
+    /// </summary>
+    public static DiskImageInfo Inspect(string path) => throw new NotImplementedException();
 }
