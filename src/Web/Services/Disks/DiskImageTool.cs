@@ -1,54 +1,22 @@
 using System.Buffers.Binary;
 using Platform.Devices.Virtio.Block;
-using Platform.Devices.Virtio.Block.Qcow2;
+using Platform.Devices.Virtio.Block.Images;
 using Platform.Web.Data;
 
 namespace Platform.Web.Services.Disks;
 
-/// <summary><see cref="IDiskImageTool"/> over the VMM's own disk image code (<c>src/Devices/Virtio/Block</c>).</summary>
+/// <summary><see cref="IDiskImageTool"/> over the VMM's own disk image library (<c>src/Devices/Virtio/Block/Images</c>).</summary>
 public sealed class DiskImageTool : IDiskImageTool
 {
-    public void Create(string path, long sizeBytes, ImageFormat format, DiskPreallocation preallocation)
-    {
-        // Made under a temporary name, flushed, then renamed: a half-made disk never sits under the real name.
-        string temporary = Path.Combine(Path.GetDirectoryName(path)!, $".new-{Guid.NewGuid():N}");
-        try
+    public void Create(string path, long sizeBytes, ImageFormat format, DiskPreallocation preallocation) =>
+        DiskImageCreator.Create(path, sizeBytes, ToDevices(format), preallocation switch
         {
-            if (format == ImageFormat.Qcow2)
-            {
-                if (preallocation != DiskPreallocation.Off)
-                {
-                    throw new IOException("Preallocated qcow2 disks are not made yet; use preallocation off.");
-                }
+            DiskPreallocation.Metadata => Preallocation.Metadata,
+            DiskPreallocation.Full => Preallocation.Full,
+            _ => Preallocation.Off,
+        });
 
-                Qcow2Creator.Create(temporary, sizeBytes);
-            }
-            else
-            {
-                using var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write);
-                file.SetLength(sizeBytes);
-                if (preallocation == DiskPreallocation.Full)
-                {
-                    byte[] zeros = new byte[1 << 20];
-                    for (long at = 0; at < sizeBytes; at += zeros.Length)
-                    {
-                        file.Write(zeros, 0, (int)Math.Min(zeros.Length, sizeBytes - at));
-                    }
-                }
-
-                file.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, path, overwrite: false);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
-    }
-
-    public void Grow(string path, long newSizeBytes) =>
-        throw new IOException("Growing a disk comes with the disk image library, which this build does not have yet.");
+    public void Grow(string path, long newSizeBytes) => DiskImageResizer.Grow(path, newSizeBytes);
 
     /// <summary>
     /// Reads the format and virtual size from the file's first bytes without opening it as a disk: no lock, so a running
@@ -64,13 +32,14 @@ public sealed class DiskImageTool : IDiskImageTool
         return new DiskFileFacts(qcow2 ? ImageFormat.Qcow2 : ImageFormat.Raw, size, HostFileNative.AllocatedBytes(path));
     }
 
-    public IReadOnlyList<DiskSnapshotFacts> ListSnapshots(string path) => [];
+    public IReadOnlyList<DiskSnapshotFacts> ListSnapshots(string path) =>
+        [.. Qcow2Snapshots.List(path).Select(s => new DiskSnapshotFacts(s.Name, s.Created, s.VirtualSizeBytes, s.VmStateSizeBytes))];
 
-    public void CreateSnapshot(string path, string name) => throw NoSnapshots();
+    public void CreateSnapshot(string path, string name) => Qcow2Snapshots.Create(path, name);
 
-    public void RevertSnapshot(string path, string name) => throw NoSnapshots();
+    public void RevertSnapshot(string path, string name) => Qcow2Snapshots.Revert(path, name);
 
-    public void DeleteSnapshot(string path, string name) => throw NoSnapshots();
+    public void DeleteSnapshot(string path, string name) => Qcow2Snapshots.Delete(path, name);
 
-    private static IOException NoSnapshots() => new("Snapshots come with the disk image library, which this build does not have yet.");
+    private static DiskImageFormat ToDevices(ImageFormat format) => format == ImageFormat.Qcow2 ? DiskImageFormat.Qcow2 : DiskImageFormat.Raw;
 }
