@@ -70,7 +70,7 @@ public partial class VmSnapshotsTab
 
     private async Task RevertAsync(string name)
     {
-        bool? sure = await Dialogs.ShowMessageBox($"Revert {Vm.Name} to {name}?",
+        bool? sure = await Dialogs.ShowMessageBoxAsync($"Revert {Vm.Name} to {name}?",
             $"Every disk of the snapshot goes back to how it was when {name} was taken; what was written since is lost.", yesText: "Revert", cancelText: "Cancel");
         if (sure == true)
         {
@@ -80,7 +80,7 @@ public partial class VmSnapshotsTab
 
     private async Task DeleteAsync(string name)
     {
-        bool? sure = await Dialogs.ShowMessageBox($"Delete snapshot {name}?", "The disks stay as they are now; the snapshot's own data is freed.",
+        bool? sure = await Dialogs.ShowMessageBoxAsync($"Delete snapshot {name}?", "The disks stay as they are now; the snapshot's own data is freed.",
             yesText: "Delete", cancelText: "Cancel");
         if (sure == true)
         {
