@@ -31,8 +31,24 @@ public static class ControlProtocol
         public const string SystemPowerdown = "system_powerdown";
         public const string Quit = "quit";
 
+        /// <summary>Grows a disk while the VM runs: <c>{"device":"disk0","size":BYTES}</c>, as QMP's block_resize.</summary>
+        public const string BlockResize = "block_resize";
+
         public static IReadOnlyList<string> All { get; } =
-            [QueryVersion, QueryCommands, QueryStatus, QueryStats, Pause, Resume, SystemReset, SystemPowerdown, Quit];
+            [QueryVersion, QueryCommands, QueryStatus, QueryStats, Pause, Resume, SystemReset, SystemPowerdown, Quit, BlockResize];
+
+        /// <summary>The commands that take arguments; every other one refuses a non-empty <c>arguments</c>.</summary>
+        public static IReadOnlyList<string> WithArguments { get; } = [BlockResize];
+    }
+
+    /// <summary>The members of <c>block_resize</c>'s arguments, QMP's names.</summary>
+    public static class BlockResizeArguments
+    {
+        /// <summary>The disk's name as query-stats gives it: <c>disk0</c>, <c>disk1</c>…</summary>
+        public const string Device = "device";
+
+        /// <summary>The new size in bytes: larger than the current one, a multiple of 512.</summary>
+        public const string Size = "size";
     }
 
     /// <summary>The <c>class</c> of an error reply; a client can branch on it, the <c>desc</c> is for people.</summary>
@@ -47,6 +63,14 @@ public static class ControlProtocol
         public const string WrongState = "WrongState";
         /// <summary>The command was tried and failed.</summary>
         public const string Failed = "Failed";
+        /// <summary>No device by that name (QMP's class too).</summary>
+        public const string DeviceNotFound = "DeviceNotFound";
+        /// <summary>An argument's value is not one the command takes (a size not a multiple of 512, past the limit).</summary>
+        public const string InvalidArgument = "InvalidArgument";
+        /// <summary>The new size is smaller than the disk: shrinking would cut off the guest's data.</summary>
+        public const string ShrinkRefused = "ShrinkRefused";
+        /// <summary>The disk is read-only and cannot change.</summary>
+        public const string ReadOnlyDevice = "ReadOnlyDevice";
     }
 
     /// <summary>The events a client may receive, named on the wire as QMP names them.</summary>

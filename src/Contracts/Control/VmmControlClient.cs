@@ -95,16 +95,36 @@ public sealed class VmmControlClient : IAsyncDisposable
     /// <summary>Ends the VMM at once; it answers first, then exits with code 0.</summary>
     public Task QuitAsync(CancellationToken cancellationToken = default) => ExecuteAsync(ControlProtocol.Commands.Quit, cancellationToken);
 
+    /// <summary>
+    /// Grows disk <paramref name="device"/> (<c>disk0</c>…) to <paramref name="sizeBytes"/> while the VM runs; the guest
+    /// hears of it through virtio-blk's configuration change interrupt. Throws <see cref="VmmControlException"/> with
+    /// class <c>DeviceNotFound</c>, <c>InvalidArgument</c> (not a multiple of 512, too large), <c>ShrinkRefused</c>,
+    /// <c>ReadOnlyDevice</c>, <c>WrongState</c> (no machine running) or <c>Failed</c> (the image could not grow).
+    /// </summary>
+    public Task BlockResizeAsync(string device, long sizeBytes, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(device);
+        return ExecuteAsync(ControlProtocol.Commands.BlockResize, writer =>
+        {
+            writer.WriteString(ControlProtocol.BlockResizeArguments.Device, device);
+            writer.WriteNumber(ControlProtocol.BlockResizeArguments.Size, sizeBytes);
+        }, cancellationToken);
+    }
+
     /// <summary>Runs any command by name and returns its <c>return</c> value.</summary>
     /// <exception cref="VmmControlException">The VMM answered with an error, or the connection ended first.</exception>
-    public async Task<JsonElement> ExecuteAsync(string command, CancellationToken cancellationToken = default)
+    public Task<JsonElement> ExecuteAsync(string command, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(command, null, cancellationToken);
+
+    /// <summary>Runs a command with arguments, written by <paramref name="writeArguments"/> into the <c>arguments</c> object.</summary>
+    public async Task<JsonElement> ExecuteAsync(string command, Action<Utf8JsonWriter>? writeArguments, CancellationToken cancellationToken = default)
     {
         long id = Interlocked.Increment(ref _nextId);
         var reply = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[id] = reply;
         try
         {
-            byte[] line = BuildCommand(command, id);
+            byte[] line = BuildCommand(command, id, writeArguments);
             await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
@@ -127,13 +147,20 @@ public sealed class VmmControlClient : IAsyncDisposable
         }
     }
 
-    private static byte[] BuildCommand(string command, long id)
+    private static byte[] BuildCommand(string command, long id, Action<Utf8JsonWriter>? writeArguments)
     {
         var buffer = new ArrayBufferWriter<byte>(64);
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
             writer.WriteString("execute", command);
+            if (writeArguments is not null)
+            {
+                writer.WriteStartObject("arguments");
+                writeArguments(writer);
+                writer.WriteEndObject();
+            }
+
             writer.WriteNumber("id", id);
             writer.WriteEndObject();
         }

@@ -127,15 +127,24 @@ public sealed class ControlServer : IAsyncDisposable
             }
 
             string command = execute.GetString()!;
-            if (root.TryGetProperty("arguments", out var arguments)
-                && (arguments.ValueKind != JsonValueKind.Object || arguments.EnumerateObject().Any()))
+            JsonElement? arguments = root.TryGetProperty("arguments", out var given) ? given : null;
+            if (arguments is { ValueKind: not JsonValueKind.Object })
+            {
+                return ControlReplies.Error(id, ErrorClasses.InvalidCommand, "\"arguments\" must be an object");
+            }
+
+            if (arguments is { } args && args.EnumerateObject().Any() && !Commands.WithArguments.Contains(command))
             {
                 return ControlReplies.Error(id, ErrorClasses.InvalidCommand, $"{command} takes no arguments");
             }
 
             try
             {
-                return Execute(command, id);
+                return command == Commands.BlockResize ? BlockResize(id, arguments) : Execute(command, id);
+            }
+            catch (ControlCommandException ex)
+            {
+                return ControlReplies.Error(id, ex.ErrorClass, $"{command}: {ex.Message}");
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -195,6 +204,41 @@ public sealed class ControlServer : IAsyncDisposable
             default:
                 return ControlReplies.Error(id, ErrorClasses.CommandNotFound, $"unknown command \"{command}\"; query-commands lists them");
         }
+    }
+
+    /// <summary>block_resize {"device": NAME, "size": BYTES}: both required, nothing else.</summary>
+    private byte[] BlockResize(JsonElement? id, JsonElement? arguments)
+    {
+        const string Usage = "block_resize takes {\"device\": \"disk0\", \"size\": BYTES}";
+        if (arguments is not { } given)
+        {
+            return ControlReplies.Error(id, ErrorClasses.InvalidCommand, $"{Usage}; both are required");
+        }
+
+        string? device = null;
+        long? size = null;
+        foreach (var member in given.EnumerateObject())
+        {
+            switch (member.Name)
+            {
+                case ControlProtocol.BlockResizeArguments.Device when member.Value.ValueKind == JsonValueKind.String:
+                    device = member.Value.GetString();
+                    break;
+                case ControlProtocol.BlockResizeArguments.Size when member.Value.ValueKind == JsonValueKind.Number && member.Value.TryGetInt64(out long bytes):
+                    size = bytes;
+                    break;
+                default:
+                    return ControlReplies.Error(id, ErrorClasses.InvalidCommand, $"{Usage}; \"{member.Name}\" is not one of them or not of its type");
+            }
+        }
+
+        if (string.IsNullOrEmpty(device) || size is null)
+        {
+            return ControlReplies.Error(id, ErrorClasses.InvalidCommand, $"{Usage}; both are required");
+        }
+
+        _host.ResizeDisk(device, size.Value);
+        return ControlReplies.EmptyReturn(id);
     }
 
     private byte[] Pause(JsonElement? id) => _host.State switch

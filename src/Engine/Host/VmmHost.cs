@@ -283,6 +283,61 @@ public sealed class VmmHost : IDisposable, ISerialInput
         return machine;
     }
 
+    /// <summary>
+    /// Grows disk <paramref name="device"/> (<c>disk0</c>…) of the running or paused machine to <paramref name="sizeBytes"/>
+    /// (block_resize): the image file grows on the open backend, and virtio-blk raises its configuration change
+    /// interrupt. The image keeps the size, so the next boot sees it too. Refusals throw
+    /// <see cref="ControlCommandException"/> with the error class a client branches on.
+    /// </summary>
+    public void ResizeDisk(string device, long sizeBytes)
+    {
+        var machine = Current ?? throw new ControlCommandException(ControlProtocol.ErrorClasses.WrongState,
+            $"block_resize needs a running or paused VM; the VM is {GetStatus().Status}");
+        var disk = machine.PciDevices.Virtio.FirstOrDefault(v => v.Name == device && v.Device is Platform.Devices.Virtio.Block.VirtioBlock);
+        if (disk?.Device is not Platform.Devices.Virtio.Block.VirtioBlock blk)
+        {
+            string[] disks = [.. machine.PciDevices.Virtio.Where(v => v.Device is Platform.Devices.Virtio.Block.VirtioBlock).Select(v => v.Name)];
+            throw new ControlCommandException(ControlProtocol.ErrorClasses.DeviceNotFound, disks.Length == 0
+                ? $"no disk named '{device}': the VM has no disks"
+                : $"no disk named '{device}': the VM has {string.Join(", ", disks)}");
+        }
+
+        if (blk.IsReadOnly)
+        {
+            throw new ControlCommandException(ControlProtocol.ErrorClasses.ReadOnlyDevice, $"{device} is read-only; a read-only disk cannot grow");
+        }
+
+        long size = blk.SizeBytes;
+        if (sizeBytes < size)
+        {
+            throw new ControlCommandException(ControlProtocol.ErrorClasses.ShrinkRefused,
+                $"{device} is {size} bytes; shrinking it to {sizeBytes} would cut off the guest's partitions and file systems, so only growing is allowed");
+        }
+
+        if (sizeBytes <= 0 || sizeBytes % Platform.Devices.Virtio.Block.VirtioBlock.SectorSize != 0)
+        {
+            throw new ControlCommandException(ControlProtocol.ErrorClasses.InvalidArgument,
+                $"size {sizeBytes} is not a whole number of 512-byte sectors");
+        }
+
+        if (sizeBytes > Platform.Devices.Virtio.Block.Images.DiskImageCreator.MaxSizeBytes)
+        {
+            throw new ControlCommandException(ControlProtocol.ErrorClasses.InvalidArgument,
+                $"size {sizeBytes} is more than the largest disk, {Platform.Devices.Virtio.Block.Images.DiskImageCreator.MaxSizeBytes >> 40} TiB");
+        }
+
+        try
+        {
+            blk.Grow(sizeBytes);
+        }
+        catch (IOException ex)
+        {
+            throw new ControlCommandException(ControlProtocol.ErrorClasses.Failed, $"{device} could not grow: {ex.Message}", ex);
+        }
+
+        Log?.WriteLine($"platform-vmm: {device} grew from {size} to {sizeBytes} bytes (block_resize)");
+    }
+
     /// <summary>A hard reset, as the reset button: the machine is rebuilt (or the VMM exits, per policy).</summary>
     public void Reset() => Current?.Stop(MachineExitReason.Reset, "host reset");
 

@@ -23,6 +23,8 @@ public sealed class PlatformDbContext(DbContextOptions<PlatformDbContext> option
 
     public DbSet<VmEvent> VmEvents => Set<VmEvent>();
 
+    public DbSet<VmSnapshot> VmSnapshots => Set<VmSnapshot>();
+
     public DbSet<AccessRole> AccessRoles => Set<AccessRole>();
 
     public DbSet<AccessGroup> AccessGroups => Set<AccessGroup>();

@@ -1,6 +1,6 @@
 namespace Platform.Web.Data;
 
-/// <summary>One virtio-blk disk of a VM: an image from the library or a host file.</summary>
+/// <summary>One virtio-blk disk of a VM: an image from the library, a host file, or a disk file of the VM's own.</summary>
 public sealed class VmDisk
 {
     public Guid Id { get; set; } = Guid.NewGuid();
@@ -10,7 +10,10 @@ public sealed class VmDisk
     /// <summary>0-based boot order within the VM.</summary>
     public int Position { get; set; }
 
-    /// <summary>A disk image from the library; <see cref="Path"/> names a host file instead. Exactly one is set.</summary>
+    /// <summary>
+    /// A disk image from the library; <see cref="Path"/> names a host file instead, <see cref="FileName"/> a file of the
+    /// VM's own. Exactly one of the three is set.
+    /// </summary>
     public Guid? ImageId { get; set; }
 
     public ImageFile? Image { get; set; }
@@ -27,6 +30,15 @@ public sealed class VmDisk
     public bool LinkedClone { get; set; }
 
     public DiskCacheMode Cache { get; set; } = DiskCacheMode.Writeback;
+
+    /// <summary>
+    /// The VM's own disk (a blank disk made for it): a file of this name in <c>{DataDirectory}/disks/{vm id}/</c>, made by
+    /// the dashboard and deleted with the VM (unless kept) or when it is detached. No one else uses it.
+    /// </summary>
+    public string? FileName { get; set; }
+
+    /// <summary>With <see cref="FileName"/>: how the file stores the disk, as made (the VMM is told, never left to guess).</summary>
+    public ImageFormat? Format { get; set; }
 }
 
 /// <summary>How the VMM opens a disk file, as QEMU's <c>cache=</c>.</summary>

@@ -1,4 +1,5 @@
 using Platform.Web.Data;
+using Platform.Web.Services.Disks;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Images;
 using Platform.Web.Services.Runtime;
@@ -21,15 +22,60 @@ public sealed record VmResponse(
         vm.KernelImageId, vm.KernelImage?.FileName, vm.KernelPath,
         vm.InitrdImageId, vm.InitrdImage?.FileName, vm.InitrdPath, vm.CommandLine,
         vm.Disks.OrderBy(d => d.Position)
-            .Select(d => new VmDiskResponse(d.Position, d.ImageId, d.Image?.FileName, d.Path, d.ReadOnly, d.Cache) { LinkedClone = d.LinkedClone }).ToList(),
+            .Select(VmDiskResponse.From).ToList(),
         vm.Nics.OrderBy(n => n.Position).Select(n => new VmNicResponse(n.Position, n.NetworkId, n.Network?.Name, n.TapName, n.MacAddress, n.PortForwards)).ToList(),
         vm.DisplayEnabled, vm.DisplayEnabled ? vm.Input ?? InputKind.Virtio : null, vm.Autostart, vm.OnReboot, vm.OnCrash, vm.CreatedAt, vm.UpdatedAt, vm.ConcurrencyStamp, state);
+
+    /// <summary>
+    /// The VM with each disk's file as it is now (<see cref="VmDiskService.Describe"/>): format, virtual size, allocated
+    /// bytes, and the file's path when <paramref name="showPaths"/> (administrators: the path names the host's folders).
+    /// </summary>
+    public VmResponse WithDetails(IReadOnlyList<VmDiskDetails> details, bool showPaths) => this with
+    {
+        Disks = [.. Disks.Select(d => details.FirstOrDefault(x => x.Disk.Id == d.Id) is { } found
+            ? d with
+            {
+                Format = found.Format ?? d.Format, VirtualSizeBytes = found.VirtualSizeBytes ?? d.VirtualSizeBytes, AllocatedBytes = found.AllocatedBytes,
+                FilePath = showPaths ? found.FilePath : null, Problem = found.Problem,
+            }
+            : d)],
+    };
 }
 
+/// <summary>A disk: a library image (<see cref="ImageId"/>), a host file (<see cref="Path"/>) or the VM's own (<see cref="Own"/>).</summary>
 public sealed record VmDiskResponse(int Position, Guid? ImageId, string? ImageFileName, string? Path, bool ReadOnly, DiskCacheMode Cache)
 {
+    /// <summary>The disk's id: PUT sends it back to keep the disk (its own file, its overlay) wherever it moves it.</summary>
+    public Guid Id { get; init; }
+
     /// <summary>The VM has a qcow2 overlay of its own over the library image, which it never writes.</summary>
     public bool LinkedClone { get; init; }
+
+    /// <summary>The VM's own disk (a blank disk made for it in the data folder), deleted with the VM unless kept.</summary>
+    public bool Own { get; init; }
+
+    public ImageFormat? Format { get; init; }
+
+    /// <summary>The size the guest sees (from the file, in GET /vms/{id}).</summary>
+    public long? VirtualSizeBytes { get; init; }
+
+    /// <summary>The bytes the host's file system gives the file (GET /vms/{id} only).</summary>
+    public long? AllocatedBytes { get; init; }
+
+    /// <summary>The file the VM reads and writes; shown to administrators (User.Manage) only, in GET /vms/{id}.</summary>
+    public string? FilePath { get; init; }
+
+    /// <summary>Why the file could not be read (missing, say); null when it could.</summary>
+    public string? Problem { get; init; }
+
+    public static VmDiskResponse From(VmDisk d) => new(d.Position, d.ImageId, d.Image?.FileName, d.Path, d.ReadOnly, d.Cache)
+    {
+        Id = d.Id,
+        LinkedClone = d.LinkedClone,
+        Own = d.FileName is not null,
+        Format = d.FileName is not null ? d.Format : d.LinkedClone ? ImageFormat.Qcow2 : d.Image?.Format,
+        VirtualSizeBytes = d.Image?.VirtualSizeBytes,
+    };
 }
 
 /// <summary>A NIC: on a network (<see cref="NetworkId"/>) or on a host TAP device (<see cref="TapName"/>).</summary>

@@ -23,7 +23,8 @@ public static class ApiEndpoints
             .ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status500InternalServerError);
 
-        api.MapGroup("/vms").WithTags("VMs").MapVmEndpoints().MapVmPowerEndpoints().MapVmEventEndpoints().MapConsoleTicketEndpoints().MapVmInterfaceEndpoints();
+        api.MapGroup("/vms").WithTags("VMs").MapVmEndpoints().MapVmPowerEndpoints().MapVmEventEndpoints().MapConsoleTicketEndpoints().MapVmInterfaceEndpoints()
+            .MapVmDiskEndpoints().MapVmSnapshotEndpoints();
         api.MapGroup("/networks").WithTags("Networks").MapNetworkEndpoints();
         api.MapGroup("/images").WithTags("Images").MapImageEndpoints();
         api.MapGroup("/events").WithTags("Events").MapEventEndpoints();

@@ -10,6 +10,7 @@ internal static class ApiResults
         ServiceStatus.Invalid => TypedResults.ValidationProblem(result.Errors.ToDictionary(),
             detail: result.Errors.Count == 0 ? result.Message : null, title: "The request has invalid values."),
         ServiceStatus.NotFound => TypedResults.Problem(result.Message, statusCode: StatusCodes.Status404NotFound, title: "Not found"),
+        ServiceStatus.Forbidden => TypedResults.Problem(result.Message, statusCode: StatusCodes.Status403Forbidden, title: "Forbidden"),
         ServiceStatus.Conflict => TypedResults.Problem(result.Message, statusCode: StatusCodes.Status409Conflict, title: "Conflict"),
         ServiceStatus.TooLarge => TypedResults.Problem(result.Message, statusCode: StatusCodes.Status413PayloadTooLarge, title: "Too large"),
         ServiceStatus.Unavailable => TypedResults.Problem(result.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Unavailable"),

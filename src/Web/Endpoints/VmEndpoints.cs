@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Net.Http.Headers;
 using Platform.Web.Data;
 using Platform.Web.Security;
+using Platform.Web.Services.Disks;
 using Platform.Web.Services.Networks;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Vms;
@@ -35,7 +36,7 @@ internal static class VmEndpoints
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status428PreconditionRequired);
         vms.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteVm")
-            .WithSummary("Delete a stopped VM (VM.Allocate); keepDiskImages=false (Image.Manage) also deletes library disk images no other VM uses")
+            .WithSummary("Delete a stopped VM (VM.Allocate) with its own disks (keepOwnDisks=true keeps their files); keepDiskImages=false (Image.Manage) also deletes library disk images no other VM uses")
             .RequirePrivilege(Privileges.VmAllocate, AuditActions.VmDelete)
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -51,7 +52,8 @@ internal static class VmEndpoints
         return TypedResults.Ok(list.Where(vm => access.CanSee(vm.Id)).Select(vm => VmResponse.From(vm, runtime.GetState(vm.Id))).ToList());
     }
 
-    private static async Task<IResult> GetAsync(Guid id, VmService vms, IVmRuntime runtime, HttpContext http, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(Guid id, VmService vms, VmDiskService disks, IVmRuntime runtime, IPermissionService permissions,
+        HttpContext http, CancellationToken cancellationToken)
     {
         var vm = await vms.FindAsync(id, cancellationToken);
         if (vm is null)
@@ -60,7 +62,9 @@ internal static class VmEndpoints
         }
 
         SetETag(http, vm.ConcurrencyStamp);
-        return TypedResults.Ok(VmResponse.From(vm, runtime.GetState(id)));
+        // A disk's file path names the host's folders, which is the host's administrators' business (as host paths are).
+        bool showPaths = await permissions.HasAsync(http.User, HostPaths.Needed, null, cancellationToken);
+        return TypedResults.Ok(VmResponse.From(vm, runtime.GetState(id)).WithDetails(disks.Describe(vm), showPaths));
     }
 
     private static async Task<IResult> CreateAsync(
@@ -125,7 +129,7 @@ internal static class VmEndpoints
 
     private static async Task<IResult> DeleteAsync(
         Guid id, [FromHeader(Name = "If-Match")] string? ifMatch, VmService vms, IPermissionService permissions, HttpContext http,
-        CancellationToken cancellationToken, bool keepDiskImages = true)
+        CancellationToken cancellationToken, bool keepDiskImages = true, bool keepOwnDisks = false)
     {
         if (!keepDiskImages && !await permissions.HasAsync(http.User, Privileges.ImageManage, null, cancellationToken))
         {
@@ -143,15 +147,15 @@ internal static class VmEndpoints
             }
         }
 
-        var result = await vms.DeleteAsync(id, version, keepDiskImages, cancellationToken);
+        var result = await vms.DeleteAsync(id, version, keepDiskImages, cancellationToken, keepOwnDisks);
         return result.Succeeded ? TypedResults.NoContent() : ApiResults.Problem(result);
     }
 
-    private static bool UsesLibraryImages(VmDefinitionInput input) =>
+    internal static bool UsesLibraryImages(VmDefinitionInput input) =>
         input.KernelImageId is not null || input.InitrdImageId is not null || input.Disks.Any(d => d.ImageId is not null);
 
     /// <summary>403 when the input adds host paths (see <see cref="HostPaths"/>) and the caller may not.</summary>
-    private static async Task<ProblemHttpResult?> HostPathsRefusedAsync(
+    internal static async Task<ProblemHttpResult?> HostPathsRefusedAsync(
         VmDefinitionInput input, VirtualMachine? current, IPermissionService permissions, HttpContext http, CancellationToken cancellationToken)
     {
         var refusedNetworks = NetworkAccess.Refused(input, current, await permissions.GetAccessAsync(http.User, cancellationToken));
@@ -176,7 +180,7 @@ internal static class VmEndpoints
             statusCode: StatusCodes.Status403Forbidden, title: "Forbidden");
     }
 
-    private static ProblemHttpResult ImageUseRequired() => TypedResults.Problem(
+    internal static ProblemHttpResult ImageUseRequired() => TypedResults.Problem(
         "Using images from the library needs Image.Use.", statusCode: StatusCodes.Status403Forbidden, title: "Forbidden");
 
     internal static void SetETag(HttpContext http, Guid version) =>

@@ -81,6 +81,14 @@ public static class AuditActions
     public const string VmUpdate = "VM.Update";
     public const string VmDelete = "VM.Delete";
     public const string VmView = "VM.View";
+    public const string DiskAdd = "VM.DiskAdd";
+    public const string DiskDetach = "VM.DiskDetach";
+    public const string DiskUpdate = "VM.DiskUpdate";
+    public const string DiskResize = "VM.DiskResize";
+    public const string DiskReorder = "VM.DiskReorder";
+    public const string SnapshotCreate = "VM.SnapshotCreate";
+    public const string SnapshotRevert = "VM.SnapshotRevert";
+    public const string SnapshotDelete = "VM.SnapshotDelete";
     public const string ConsoleTicket = "VM.ConsoleTicket";
     public const string ConsoleOpen = "VM.ConsoleOpen";
     public const string ConsoleClosed = "VM.ConsoleClosed";

@@ -24,7 +24,7 @@ public static class BuiltInRoles
     public static IReadOnlyList<(Guid Id, string Name, Privileges Privileges, string Description)> All { get; } =
     [
         (AdministratorId, Administrator, Privileges.All, "Everything, including users and permissions."),
-        (VmAdminId, VmAdmin, Privileges.VmScoped | Privileges.ImageUse | Privileges.NetworkUse, "Create, change, run and delete VMs, use images and networks."),
+        (VmAdminId, VmAdmin, Privileges.VmScoped | Privileges.ImageUse | Privileges.NetworkUse, "Create, change, run, snapshot and delete VMs, use images and networks."),
         (VmUserId, VmUser, Privileges.VmAudit | Privileges.VmConsole | Privileges.VmPowerMgmt, "See, use the consoles of, and power VMs."),
         (AuditorId, Auditor, Privileges.VmAudit | Privileges.SysAudit, "Read-only: VMs, images, the host and the logs."),
         (NoAccessId, NoAccess, Privileges.None, "Nothing: on one VM it hides that VM from a broader grant."),

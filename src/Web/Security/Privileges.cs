@@ -40,10 +40,13 @@ public enum Privileges
     /// <summary>Attach VMs' NICs to the network (checked on <c>/networks/{id}</c>, or on <c>/</c>).</summary>
     NetworkUse = 1 << 9,
 
-    All = VmAudit | VmConsole | VmPowerMgmt | VmConfig | VmAllocate | ImageUse | ImageManage | SysAudit | UserManage | NetworkUse,
+    /// <summary>Take, revert and delete the VM's disk snapshots (seeing them needs only <see cref="VmAudit"/>).</summary>
+    VmSnapshot = 1 << 10,
+
+    All = VmAudit | VmConsole | VmPowerMgmt | VmConfig | VmAllocate | ImageUse | ImageManage | SysAudit | UserManage | NetworkUse | VmSnapshot,
 
     /// <summary>The privileges that mean something on one VM; the rest are evaluated on <c>/</c>.</summary>
-    VmScoped = VmAudit | VmConsole | VmPowerMgmt | VmConfig | VmAllocate,
+    VmScoped = VmAudit | VmConsole | VmPowerMgmt | VmConfig | VmAllocate | VmSnapshot,
 
     /// <summary>The privileges that mean something on one network.</summary>
     NetworkScoped = NetworkUse,
@@ -59,6 +62,7 @@ public static class PrivilegeNames
         (Privileges.VmPowerMgmt, "VM.PowerMgmt", "start, stop, pause, resume and reset"),
         (Privileges.VmConfig, "VM.Config", "change a VM's definition"),
         (Privileges.VmAllocate, "VM.Allocate", "create (on /) and delete VMs"),
+        (Privileges.VmSnapshot, "VM.Snapshot", "take, revert and delete disk snapshots"),
         (Privileges.ImageUse, "Image.Use", "see the image library and use its images in VMs"),
         (Privileges.ImageManage, "Image.Manage", "upload and delete images"),
         (Privileges.SysAudit, "Sys.Audit", "see the host, the image library, the event log and the audit log"),

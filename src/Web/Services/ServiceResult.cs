@@ -9,6 +9,8 @@ public enum ServiceStatus
     Invalid,
     /// <summary>The current state forbids it: someone else changed the VM, the image is in use, the VM runs.</summary>
     Conflict,
+    /// <summary>The caller may not do this (a privilege the service checked itself, beside the endpoint's).</summary>
+    Forbidden,
     /// <summary>An upload went past the size limit.</summary>
     TooLarge,
     /// <summary>A service it needs cannot act now (the VM supervisor is not running).</summary>

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Platform.Web.Data;
 using Platform.Web.Extensions;
 using Platform.Web.Security;
+using Platform.Web.Services.Disks;
 using Platform.Web.Services.Images;
 using Platform.Web.Services.Networks;
 using Platform.Web.Services.Vms;
@@ -34,7 +35,8 @@ public sealed class TestDatabase : IDisposable
         AdminId = AddUser("admin", (BuiltInRoles.AdministratorId, null));
         Events = new VmEventLog(Factory, NullLogger<VmEventLog>.Instance);
         Images = new ImageLibrary(Factory, Options, NullLogger<ImageLibrary>.Instance);
-        Vms = new VmService(Factory, Host, Runtime, Events, Images);
+        DiskFiles = new VmDiskFiles(Options, new DiskImageTool(), NullLogger<VmDiskFiles>.Instance);
+        Vms = new VmService(Factory, Host, Runtime, Events, Images, DiskFiles);
         Power = new VmPowerService(Factory, Runtime, Events);
         Networks = new NetworkService(Factory, Bridges, Audit);
     }
@@ -59,6 +61,8 @@ public sealed class TestDatabase : IDisposable
     public ImageLibrary Images { get; }
 
     public VmService Vms { get; }
+
+    public VmDiskFiles DiskFiles { get; }
 
     public VmPowerService Power { get; }
 

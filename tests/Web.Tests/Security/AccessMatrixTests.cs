@@ -52,6 +52,12 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
         ["PauseVm"] = /*                    */ "A A A F N",
         ["ResumeVm"] = /*                   */ "A A A F N",
         ["ResetVm"] = /*                    */ "A A A F N",
+        ["AddVmDisk"] = /*                  */ "A A F F N",
+        ["ResizeVmDisk"] = /*               */ "A A F F N",
+        ["ListVmSnapshots"] = /*            */ "A A A A N",
+        ["CreateVmSnapshot"] = /*           */ "A A F F N",
+        ["RevertVmSnapshot"] = /*           */ "A A F F N",
+        ["DeleteVmSnapshot"] = /*           */ "A A F F N",
         ["ConsoleTicketByToken"] = /*       */ "F F F F N",
         ["ListEvents"] = /*                 */ "A A A A H",
         ["ListEventsOfVm"] = /*             */ "A A A A N",
@@ -410,7 +416,9 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
 
     private static HttpStatusCode AllowedStatus(string action) => action switch
     {
-        "CreateVm" or "CreateVmWithHostPath" or "CreateUser" or "CreateGroup" or "CreateRole" or "CreateGrant" => HttpStatusCode.Created,
+        "CreateVm" or "CreateVmWithHostPath" or "CreateUser" or "CreateGroup" or "CreateRole" or "CreateGrant" or "AddVmDisk" or "CreateVmSnapshot"
+            => HttpStatusCode.Created,
+        "RevertVmSnapshot" or "DeleteVmSnapshot" => HttpStatusCode.NoContent,
         "DeleteVm" or "DeleteImage" or "DisableUser" or "DeleteUser" or "AddGroupMember" or "DeleteGroup" or "DeleteRole" or "DeleteGrant"
             => HttpStatusCode.NoContent,
         "UploadImage" => HttpStatusCode.BadRequest, // past the privilege check, refused for having no file
@@ -450,6 +458,20 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
             case "DeleteVm": return await client.DeleteAsync($"/api/v1/vms/{vm.Id}", Ct);
             case "StartVm" or "ShutdownVm" or "StopVm" or "PauseVm" or "ResumeVm" or "ResetVm":
                 return await client.PostAsync($"/api/v1/vms/{vm.Id}/{action[..^2].ToLowerInvariant()}", null, Ct);
+            case "AddVmDisk": return await client.PostAsJsonAsync($"/api/v1/vms/{vm.Id}/disks", new { sizeBytes = 1 << 20 }, ApiJson.Options, Ct);
+            case "ResizeVmDisk":
+                await BlankDiskAsync(admin, vm);
+                return await client.PostAsJsonAsync($"/api/v1/vms/{vm.Id}/disks/0/resize", new { sizeBytes = 2 << 20 }, ApiJson.Options, Ct);
+            case "ListVmSnapshots": return await client.GetAsync($"/api/v1/vms/{vm.Id}/snapshots", Ct);
+            case "CreateVmSnapshot":
+                await BlankDiskAsync(admin, vm);
+                return await client.PostAsJsonAsync($"/api/v1/vms/{vm.Id}/snapshots", new { name = "s1" }, ApiJson.Options, Ct);
+            case "RevertVmSnapshot" or "DeleteVmSnapshot":
+                await BlankDiskAsync(admin, vm);
+                (await admin.PostAsJsonAsync($"/api/v1/vms/{vm.Id}/snapshots", new { name = "s1" }, ApiJson.Options, Ct)).StatusCode.Should().Be(HttpStatusCode.Created);
+                return action == "RevertVmSnapshot"
+                    ? await client.PostAsync($"/api/v1/vms/{vm.Id}/snapshots/s1/revert", null, Ct)
+                    : await client.DeleteAsync($"/api/v1/vms/{vm.Id}/snapshots/s1", Ct);
             case "ConsoleTicketByToken": return await client.PostAsync($"/api/v1/vms/{vm.Id}/console/vnc/ticket", null, Ct);
             case "ListEvents": return await client.GetAsync("/api/v1/events?take=500", Ct);
             case "ListEventsOfVm": return await client.GetAsync($"/api/v1/events?vmId={vm.Id}", Ct);
@@ -498,6 +520,10 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
             default: throw new ArgumentOutOfRangeException(nameof(action), action, "not in the table");
         }
     }
+
+    /// <summary>A 1 MiB blank qcow2 disk for the row's VM, made by the administrator.</summary>
+    private static async Task BlankDiskAsync(HttpClient admin, VmResponse vm) =>
+        (await admin.PostAsJsonAsync($"/api/v1/vms/{vm.Id}/disks", new { sizeBytes = 1 << 20 }, ApiJson.Options, Ct)).StatusCode.Should().Be(HttpStatusCode.Created);
 
     /// <summary>The first administrator's API token (the one the test clients use), which no other user may touch.</summary>
     private static async Task<Guid> AdminTokenIdAsync(HttpClient admin) =>

@@ -9,6 +9,7 @@
 #define CC_CONFIG_MSIX_VECTOR 0x10
 #define CC_NUM_QUEUES 0x12
 #define CC_DEVICE_STATUS 0x14
+#define CC_CONFIG_GENERATION 0x15
 #define CC_QUEUE_SELECT 0x16
 #define CC_QUEUE_SIZE 0x18
 #define CC_QUEUE_MSIX_VECTOR 0x1A
@@ -64,6 +65,7 @@ uint64_t virtio_cfg64(struct virtio_dev *v, int off)
     return mmio_read32(v->devcfg + off) | ((uint64_t)mmio_read32(v->devcfg + off + 4) << 32);
 }
 void virtio_cfg_write8(struct virtio_dev *v, int off, uint8_t value) { mmio_write8(v->devcfg + off, value); }
+uint8_t virtio_config_generation(struct virtio_dev *v) { return mmio_read8(v->common + CC_CONFIG_GENERATION); }
 
 void virtio_reset(struct virtio_dev *v)
 {
@@ -77,6 +79,8 @@ static void msix_isr(struct intr_frame *f)
     for (int i = n_msix - 1; i >= 0; i--)
         if ((int)f->vector >= msix_devs[i]->vector_base) {
             msix_devs[i]->irqs++;
+            if ((int)f->vector == msix_devs[i]->vector_base)
+                msix_devs[i]->config_irqs++;
             break;
         }
     lapic_eoi();
@@ -87,9 +91,15 @@ static void intx_isr(struct intr_frame *f)
     (void)f;
     /* Reading ISR status acknowledges the interrupt and lowers INTx; do it
      * before the EOI so the level-triggered pin is not delivered again. */
-    for (int i = 0; i < n_intx; i++)
-        if (intx_devs[i]->intx_pin + VEC_IOAPIC_BASE == (int)f->vector && mmio_read8(intx_devs[i]->isr))
+    for (int i = 0; i < n_intx; i++) {
+        if (intx_devs[i]->intx_pin + VEC_IOAPIC_BASE != (int)f->vector)
+            continue;
+        uint8_t isr = mmio_read8(intx_devs[i]->isr);
+        if (isr)
             intx_devs[i]->irqs++;
+        if (isr & 2)
+            intx_devs[i]->config_irqs++;
+    }
     lapic_eoi();
 }
 
@@ -362,4 +372,25 @@ int virtq_wait(struct virtio_dev *v, struct virtq *q, uint32_t *len, uint64_t ti
     sti();
     lapic_timer_stop();
     return head;
+}
+
+int virtio_wait_config_change(struct virtio_dev *v, uint64_t timeout_ms)
+{
+    uint64_t before = v->config_irqs;
+    int result = 0;
+    watchdog_fired = 0;
+    lapic_timer_oneshot(VEC_LAPIC_TIMER, (uint32_t)(timeout_ms < 60000 ? timeout_ms * 62500 : 0xFFFFFFFFu));
+    for (;;) {
+        cli();
+        if (v->config_irqs != before)
+            break;
+        if (watchdog_fired) {
+            result = -1;
+            break;
+        }
+        sti_hlt();
+    }
+    sti();
+    lapic_timer_stop();
+    return result;
 }

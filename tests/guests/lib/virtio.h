@@ -52,6 +52,7 @@ struct virtio_dev {
     enum virtio_irq irq;
     int msix_cap, vector_base, intx_pin;
     volatile uint64_t irqs;                         /* interrupts taken for this device */
+    volatile uint64_t config_irqs;                  /* of which configuration changes (MSI-X vector 0, ISR bit 1) */
 };
 
 struct vbuf { uint64_t addr; uint32_t len; int device_writes; };
@@ -73,6 +74,11 @@ uint8_t virtio_cfg8(struct virtio_dev *v, int off);
 uint32_t virtio_cfg32(struct virtio_dev *v, int off);
 uint64_t virtio_cfg64(struct virtio_dev *v, int off);
 void virtio_cfg_write8(struct virtio_dev *v, int off, uint8_t value);
+/* The common configuration's config_generation (it changes with the device configuration). */
+uint8_t virtio_config_generation(struct virtio_dev *v);
+/* Sleeps until the device raises a configuration change interrupt (MSI-X or
+ * INTx) or timeout_ms pass; 0 when one came, -1 on timeout. */
+int virtio_wait_config_change(struct virtio_dev *v, uint64_t timeout_ms);
 
 /* Puts a chain of n buffers in the avail ring; returns its head, -1 if the
  * queue is full. Does not notify. */

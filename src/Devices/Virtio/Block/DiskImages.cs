@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using Platform.Devices.Virtio.Block.Images;
 using Platform.Devices.Virtio.Block.Qcow2;
 
 namespace Platform.Devices.Virtio.Block;
@@ -70,6 +71,55 @@ public static class DiskImages
         using (image)
         {
             return ((IDiskImage)image).Describe();
+        }
+    }
+
+    /// <summary>
+    /// The image's format, virtual size and the host bytes it takes, as <c>qemu-img info</c> gives them. Opens the file
+    /// read-only with a shared lock, so it is refused (<see cref="DiskImageException"/>) while a VM writes it: ask the
+    /// VMM (<c>query-stats</c>) then.
+    /// </summary>
+    public static DiskImageInfo Inspect(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var file = OpenForMaintenance(path, writable: false);
+        long length = RandomAccess.GetLength(file);
+        long allocated = FileAllocationNative.AllocatedBytes(file) ?? length;
+        if (DiskImageProbe.Detect(file) == DiskImageFormat.Raw)
+        {
+            return new DiskImageInfo(path, DiskImageFormat.Raw, length, allocated, length, 0, null);
+        }
+
+        var header = Qcow2HeaderReader.Read(file, path);
+        return new DiskImageInfo(path, DiskImageFormat.Qcow2, header.Size, allocated, length, header.SnapshotCount, header.BackingFile);
+    }
+
+    /// <summary>
+    /// Opens an image for an offline operation: writable ones exclusively (as a VM does), read-only ones shared. A file a
+    /// running VM holds is refused with a <see cref="DiskImageException"/> that says so.
+    /// </summary>
+    internal static SafeFileHandle OpenForMaintenance(string path, bool writable)
+    {
+        try
+        {
+            return File.OpenHandle(path, FileMode.Open, writable ? FileAccess.ReadWrite : FileAccess.Read, writable ? FileShare.None : FileShare.Read);
+        }
+        catch (FileNotFoundException ex)
+        {
+            throw new DiskImageException($"{path}: no such disk image.", ex);
+        }
+        catch (DirectoryNotFoundException ex)
+        {
+            throw new DiskImageException($"{path}: no such disk image.", ex);
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            throw new DiskImageException($"{path}: no permission to {(writable ? "change" : "read")} the image.", ex);
+        }
+        catch (IOException ex)
+        {
+            throw new DiskImageException(
+                $"{path} is in use (a running VM holds it): {ex.Message}. Stop the VM first, or grow a running VM's disk through the VMM.", ex);
         }
     }
 }

@@ -16,7 +16,7 @@ namespace Platform.Devices.Virtio.Block;
 /// <para>Images opened writable take an exclusive advisory lock (read-only ones a shared lock), so two VMMs cannot
 /// write one image, and a read-only user cannot watch it change underneath.</para>
 /// </remarks>
-public sealed class RawFileBlockBackend : IBlockBackend, IDiskImage
+public sealed class RawFileBlockBackend : IBlockBackend, IDiskImage, IGrowableDisk
 {
     private static readonly byte[] Zeros = new byte[64 * 1024];
 
@@ -41,10 +41,12 @@ public sealed class RawFileBlockBackend : IBlockBackend, IDiskImage
         IsReadOnly = readOnly;
         _space = space;
         RequiredAlignment = requiredAlignment;
-        Length = RandomAccess.GetLength(file);
+        _length = RandomAccess.GetLength(file);
     }
 
-    public long Length { get; }
+    private long _length;
+
+    public long Length => Volatile.Read(ref _length);
 
     public bool IsReadOnly { get; }
 
@@ -277,6 +279,41 @@ public sealed class RawFileBlockBackend : IBlockBackend, IDiskImage
         }
 
         return true;
+    }
+
+    /// <summary>Extends the file (sparse: the new sectors read as zeros) and makes the new length durable.</summary>
+    public void Grow(long newSize)
+    {
+        string name = Path ?? "(raw image)";
+        if (IsReadOnly)
+        {
+            throw new DiskImageException($"{name}: the disk is read-only; it cannot grow.");
+        }
+
+        long size = Length;
+        if (newSize < size)
+        {
+            throw new DiskImageException(
+                $"{name}: shrinking a disk from {DiskImageDescription.Bytes(size)} to {DiskImageDescription.Bytes(newSize)} is refused: the guest's partitions and file systems reach to the end, and cutting it off loses their data.");
+        }
+
+        if (newSize % 512 != 0)
+        {
+            throw new DiskImageException($"{name}: {newSize} bytes is not a whole number of 512-byte sectors.");
+        }
+
+        if (newSize == size)
+        {
+            return;
+        }
+
+        lock (_flushLock)
+        {
+            RandomAccess.SetLength(_file, newSize);
+            RandomAccess.FlushToDisk(_file);
+        }
+
+        Volatile.Write(ref _length, newSize);
     }
 
     public void Dispose() => _file.Dispose();

@@ -92,6 +92,28 @@ public sealed partial class VirtioBlock : VirtioDevice
     /// <summary>Disk size in 512-byte sectors (a partial last sector is not visible).</summary>
     public ulong CapacitySectors => (ulong)_backend.Length / SectorSize;
 
+    /// <summary>The disk's size in bytes now.</summary>
+    public long SizeBytes => _backend.Length;
+
+    public bool IsReadOnly => _backend.IsReadOnly;
+
+    /// <summary>
+    /// Grows the disk while the guest runs, as QEMU's block_resize does: the image grows (durably), the capacity in the
+    /// configuration space follows at once, and a driver that is running (DRIVER_OK) gets the configuration change
+    /// interrupt with a new configuration generation, on which Linux re-reads the capacity. Requests already in flight
+    /// are unaffected; the range check of later ones sees the new capacity. Throws as <see cref="IGrowableDisk.Grow"/>.
+    /// </summary>
+    public void Grow(long newSize)
+    {
+        if (_backend is not IGrowableDisk growable)
+        {
+            throw new DiskImageException("this disk's backend cannot grow");
+        }
+
+        growable.Grow(newSize);
+        Activation?.Transport.SignalConfigChanged();
+    }
+
     public override ulong DeviceFeatures
     {
         get

@@ -95,7 +95,8 @@ public partial class VmDetail
         {
             { d => d.VmName, _vm!.Name },
             { d => d.LibraryDiskCount, _vm.Disks.Count(d => d.ImageId is not null) },
-            { d => d.PathDiskCount, _vm.Disks.Count(d => d.ImageId is null) },
+            { d => d.PathDiskCount, _vm.Disks.Count(d => d.ImageId is null && d.FileName is null) },
+            { d => d.OwnDiskCount, _vm.Disks.Count(d => d.FileName is not null) },
         };
         var dialog = await Dialogs.ShowAsync<DeleteVmDialog>($"Delete {_vm.Name}", parameters);
         var answer = await dialog.Result;
@@ -104,7 +105,8 @@ public partial class VmDetail
             return;
         }
 
-        bool deleteImages = answer.Data is true;
+        var choice = answer.Data as DeleteVmAnswer ?? new DeleteVmAnswer(false, false);
+        bool deleteImages = choice.DeleteImages;
         var needed = Privileges.VmAllocate | (deleteImages ? Privileges.ImageManage : Privileges.None);
         if (!await Current.CheckAsync(needed, _vm.Id, AuditActions.VmDelete, _vm.Name))
         {
@@ -115,7 +117,7 @@ public partial class VmDetail
         _deleting = true;
         try
         {
-            var result = await Vms.DeleteAsync(_vm.Id, _vm.ConcurrencyStamp, keepDiskImages: !deleteImages, CancellationToken.None);
+            var result = await Vms.DeleteAsync(_vm.Id, _vm.ConcurrencyStamp, keepDiskImages: !deleteImages, CancellationToken.None, keepOwnDisks: choice.KeepOwnDisks);
             await Current.AuditAsync(AuditActions.VmDelete, result.Succeeded ? AuditResult.Succeeded : AuditResult.Failed, _vm.Id, _vm.Name, result.Message);
             if (result.Succeeded)
             {

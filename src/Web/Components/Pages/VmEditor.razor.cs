@@ -3,6 +3,7 @@ using MudBlazor;
 using Platform.Web.Data;
 using Platform.Web.Security;
 using Platform.Web.Services.Host;
+using Platform.Web.Services.Disks;
 using Platform.Web.Services.Images;
 using Platform.Web.Services.Networks;
 using Platform.Web.Services.Runtime;
@@ -287,6 +288,13 @@ public partial class VmEditor
     private void AddDisk()
     {
         _input!.Disks.Add(new VmDiskInput { LinkedClone = true }); // with a library image: its own overlay, the image kept as it is
+        Validate();
+    }
+
+    /// <summary>A new, empty disk of the VM's own: 8 GiB of sparse qcow2 unless the user says otherwise.</summary>
+    private void AddBlankDisk()
+    {
+        _input!.Disks.Add(new VmDiskInput { Blank = new BlankDiskInput() });
         Validate();
     }
 

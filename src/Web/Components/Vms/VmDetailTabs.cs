@@ -24,6 +24,7 @@ public static class VmDetailTabs
         // Not "serial": /vms/{id}/serial is the serial WebSocket bridge, and a page must not share its URL.
         new("serial-console", "Serial", Icons.Material.Filled.Terminal, typeof(VmSerialTab), Privileges.VmConsole),
         new("hardware", "Hardware", Icons.Material.Filled.Memory, typeof(VmHardwareTab)),
+        new("snapshots", "Snapshots", Icons.Material.Filled.CameraAlt, typeof(VmSnapshotsTab)),
         new("events", "Events", Icons.Material.Filled.History, typeof(VmEventsTab)),
     ];
 

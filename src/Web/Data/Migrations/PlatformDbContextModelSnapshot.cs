@@ -200,15 +200,15 @@ namespace Platform.Web.Data.Migrations
                             BuiltIn = true,
                             Description = "Everything, including users and permissions.",
                             Name = "Administrator",
-                            Privileges = 1023
+                            Privileges = 2047
                         },
                         new
                         {
                             Id = new Guid("00000000-0000-0000-0000-0000000000a2"),
                             BuiltIn = true,
-                            Description = "Create, change, run and delete VMs, use images and networks.",
+                            Description = "Create, change, run, snapshot and delete VMs, use images and networks.",
                             Name = "VMAdmin",
-                            Privileges = 575
+                            Privileges = 1599
                         },
                         new
                         {
@@ -613,6 +613,14 @@ namespace Platform.Web.Data.Migrations
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("FileName")
+                        .HasMaxLength(128)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Format")
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
                     b.Property<Guid?>("ImageId")
                         .HasColumnType("TEXT");
 
@@ -714,6 +722,35 @@ namespace Platform.Web.Data.Migrations
                         .IsUnique();
 
                     b.ToTable("VmNics", (string)null);
+                });
+
+            modelBuilder.Entity("Platform.Web.Data.VmSnapshot", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("CreatedBy")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("VirtualMachineId")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("VirtualMachineId", "Name")
+                        .IsUnique();
+
+                    b.ToTable("VmSnapshots", (string)null);
                 });
 
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityUserClaim<string>", b =>
@@ -876,6 +913,15 @@ namespace Platform.Web.Data.Migrations
                     b.Navigation("Network");
 
                     b.Navigation("PortForwards");
+                });
+
+            modelBuilder.Entity("Platform.Web.Data.VmSnapshot", b =>
+                {
+                    b.HasOne("Platform.Web.Data.VirtualMachine", null)
+                        .WithMany()
+                        .HasForeignKey("VirtualMachineId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Platform.Web.Data.AccessGroup", b =>

@@ -261,13 +261,26 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
         return overlay;
     }
 
-    /// <summary>Deletes a VM's linked-clone overlays (after the VM is deleted).</summary>
+    /// <summary>
+    /// Deletes a VM's linked-clone overlays (after the VM is deleted), and its folder once nothing else is in it: the VM's
+    /// own disks (<c>{disk}.qcow2</c>, no '-') share the folder and go or stay by their own rule.
+    /// </summary>
     public void DeleteLinkedClones(Guid vmId)
     {
         string folder = Path.Combine(options.DisksDirectory, vmId.ToString("N"));
-        if (Directory.Exists(folder))
+        if (!Directory.Exists(folder))
         {
-            Directory.Delete(folder, recursive: true);
+            return;
+        }
+
+        foreach (string overlay in Directory.EnumerateFiles(folder, "*-*.qcow2"))
+        {
+            File.Delete(overlay);
+        }
+
+        if (!Directory.EnumerateFileSystemEntries(folder).Any())
+        {
+            Directory.Delete(folder);
         }
     }
 

@@ -13,8 +13,9 @@ public static class VmmConfigBuilder
     /// <param name="pathOf">Where the image library keeps an image's file.</param>
     /// <param name="runtimeDirectory">The VM's runtime folder.</param>
     /// <param name="linkedCloneOf">The overlay file of a linked-clone disk (made on first use); null: such disks are refused.</param>
+    /// <param name="ownDiskOf">The file of one of the VM's own disks; null: such disks are refused.</param>
     public static VmConfig Build(VirtualMachine vm, Func<ImageFile, string> pathOf, string runtimeDirectory,
-        Func<VmDisk, string>? linkedCloneOf = null)
+        Func<VmDisk, string>? linkedCloneOf = null, Func<VmDisk, string>? ownDiskOf = null)
     {
         ArgumentNullException.ThrowIfNull(vm);
         ArgumentNullException.ThrowIfNull(pathOf);
@@ -51,7 +52,7 @@ public static class VmmConfigBuilder
             MemoryMiB = vm.MemoryMiB,
             Cpus = vm.VcpuCount,
             OnReboot = vm.OnReboot,
-            Disks = [.. vm.Disks.OrderBy(d => d.Position).Select(disk => Disk(disk, pathOf, linkedCloneOf))],
+            Disks = [.. vm.Disks.OrderBy(d => d.Position).Select(disk => Disk(disk, pathOf, linkedCloneOf, ownDiskOf))],
             Nics = [.. vm.Nics.OrderBy(n => n.Position).Select(Nic)],
             Display = vm.DisplayEnabled ? DisplayKind.Std : DisplayKind.None,
             // Always said, even for virtio (the VMM's default): the VM's setting, not the VMM's default, decides.
@@ -82,11 +83,16 @@ public static class VmmConfigBuilder
         _ => throw new VmRuntimeException($"NIC {nic.Position + 1}'s network is gone. Edit the VM to choose another."),
     };
 
-    private static DiskConfig Disk(VmDisk disk, Func<ImageFile, string> pathOf, Func<VmDisk, string>? linkedCloneOf)
+    private static DiskConfig Disk(VmDisk disk, Func<ImageFile, string> pathOf, Func<VmDisk, string>? linkedCloneOf, Func<VmDisk, string>? ownDiskOf)
     {
         string? path;
         DiskFormat? format;
-        if (disk.LinkedClone && disk.Image is { } baseImage)
+        if (disk.FileName is not null)
+        {
+            path = RequireFile(ownDiskOf?.Invoke(disk) ?? throw new VmRuntimeException($"Disk {disk.Position + 1} is the VM's own, which this start cannot find."), "disk");
+            format = disk.Format == ImageFormat.Raw ? DiskFormat.Raw : DiskFormat.Qcow2;
+        }
+        else if (disk.LinkedClone && disk.Image is { } baseImage)
         {
             RequireFile(pathOf(baseImage), "disk");
             path = LinkedClone(disk, linkedCloneOf);

@@ -38,6 +38,8 @@ public static class VmEventKinds
     public const string Pause = "Pause";
     public const string Resume = "Resume";
     public const string Reset = "Reset";
+    public const string DiskResize = "DiskResize";
+    public const string Snapshot = "Snapshot";
     /// <summary>For the supervisor: a state it saw (guest powered off, VMM crashed…).</summary>
     public const string StateChanged = "StateChanged";
     /// <summary>For the supervisor: the on-crash policy restarting a VM, or giving up on it.</summary>

@@ -1,4 +1,5 @@
 using Platform.Web.Data;
+using Platform.Web.Services.Disks;
 
 namespace Platform.Web.Services.Vms;
 
@@ -61,7 +62,7 @@ public sealed class VmDefinitionInput
         InitrdPath = vm.InitrdPath,
         CommandLine = vm.CommandLine,
         Disks = vm.Disks.OrderBy(d => d.Position)
-            .Select(d => new VmDiskInput { ImageId = d.ImageId, Path = d.Path, ReadOnly = d.ReadOnly, Cache = d.Cache, LinkedClone = d.LinkedClone })
+            .Select(d => new VmDiskInput { Id = d.Id, ImageId = d.ImageId, Path = d.Path, ReadOnly = d.ReadOnly, Cache = d.Cache, LinkedClone = d.LinkedClone })
             .ToList(),
         Nics = vm.Nics.OrderBy(n => n.Position).Select(n => new VmNicInput
         {
@@ -78,10 +79,20 @@ public sealed class VmDefinitionInput
 
 public sealed class VmDiskInput
 {
-    /// <summary>A disk image from the library, or <see cref="Path"/>: exactly one.</summary>
+    /// <summary>
+    /// The VM's existing disk this entry is (as <c>GET /api/v1/vms/{id}</c> lists them): the disk keeps what is its own —
+    /// its file if it is the VM's own disk, its linked-clone overlay — wherever the entry moves it. Alone (no image, path
+    /// or blank) it names one of the VM's own disks. Left out, an image or path disk takes the row at its position.
+    /// </summary>
+    public Guid? Id { get; set; }
+
+    /// <summary>A disk image from the library, or <see cref="Path"/>, or <see cref="Blank"/>: at most one (none with an <see cref="Id"/> of an own disk).</summary>
     public Guid? ImageId { get; set; }
 
     public string? Path { get; set; }
+
+    /// <summary>A new, empty disk of the VM's own, made when the definition is saved.</summary>
+    public BlankDiskInput? Blank { get; set; }
 
     public bool ReadOnly { get; set; }
 

@@ -160,13 +160,22 @@ public static class VmDefinitionRules
         for (int i = 0; i < input.Disks.Count; i++)
         {
             var disk = input.Disks[i];
-            Add($"disks[{i}]", (disk.ImageId, disk.Path) switch
+            int sources = (disk.ImageId is null ? 0 : 1) + (string.IsNullOrEmpty(disk.Path) ? 0 : 1) + (disk.Blank is null ? 0 : 1);
+            Add($"disks[{i}]", sources switch
             {
-                (null, null or "") => "Choose a disk image from the library or give a path on the host.",
-                (not null, { Length: > 0 }) => "Choose a disk image or give a path, not both.",
-                (null, var path) => CheckHostPath(path),
+                // An id alone names one of the VM's own disks, which VmService checks against the database.
+                0 when disk.Id is not null => null,
+                0 => "Choose a disk image from the library, give a path on the host, or ask for a new blank disk.",
+                > 1 => "Choose one of a library disk image, a host path or a new blank disk.",
+                _ when disk.Blank is not null && disk.Id is not null => "A new blank disk has no id yet: leave the id out.",
+                _ when disk.Path is { Length: > 0 } path => CheckHostPath(path),
                 _ => null,
             });
+            if (disk.Blank is { } blank)
+            {
+                Add($"disks[{i}].sizeBytes", Disks.DiskSizeRules.Check(blank));
+            }
+
             Add($"disks[{i}].cache", Enum.IsDefined(disk.Cache) ? null : "Cache mode is writeback or none.");
         }
 

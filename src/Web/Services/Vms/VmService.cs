@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Platform.Web.Data;
+using Platform.Web.Services.Disks;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Images;
 using Platform.Web.Services.Networks;
@@ -12,12 +13,13 @@ namespace Platform.Web.Services.Vms;
 /// accept and refuse exactly the same things. Edits carry the concurrency stamp the user started from; a save over
 /// someone else's change is refused (Conflict), never merged.
 /// </summary>
-public sealed class VmService(
+public sealed partial class VmService(
     IDbContextFactory<PlatformDbContext> dbFactory,
     IHostInfo host,
     IVmRuntime runtime,
     IVmEventLog events,
-    ImageLibrary images)
+    ImageLibrary images,
+    VmDiskFiles diskFiles)
 {
     public async Task<IReadOnlyList<VirtualMachine>> ListAsync(CancellationToken cancellationToken)
     {
@@ -51,8 +53,8 @@ public sealed class VmService(
 
         var vm = new VirtualMachine { Name = input.Name };
         db.VirtualMachines.Add(vm);
-        await ApplyAsync(db, vm, input, cancellationToken);
-        if (await SaveAsync(db, input, cancellationToken) is { } failure)
+        var plan = await ApplyAsync(db, vm, input, cancellationToken);
+        if (await SaveWithDisksAsync(db, input, plan, cancellationToken) is { } failure)
         {
             return failure;
         }
@@ -88,14 +90,14 @@ public sealed class VmService(
         }
 
         string oldName = vm.Name;
-        await ApplyAsync(db, vm, input, cancellationToken);
+        var plan = await ApplyAsync(db, vm, input, cancellationToken);
         vm.UpdatedAt = DateTimeOffset.UtcNow;
         // The UPDATE's WHERE carries the stamp the user started from: a save in between makes it match no row.
         db.Entry(vm).Property(v => v.ConcurrencyStamp).OriginalValue = expectedStamp;
         vm.ConcurrencyStamp = Guid.NewGuid();
         try
         {
-            if (await SaveAsync(db, input, cancellationToken) is { } failure)
+            if (await SaveWithDisksAsync(db, input, plan, cancellationToken) is { } failure)
             {
                 return failure;
             }
@@ -118,9 +120,11 @@ public sealed class VmService(
     /// <paramref name="keepDiskImages"/>, the library disk images it used and no other VM uses are deleted too
     /// (host-path disks, kernels and initrds are always kept). Returns the file names of the images deleted.
     /// </summary>
-    public async Task<ServiceResult<IReadOnlyList<string>>> DeleteAsync(Guid id, Guid? expectedStamp, bool keepDiskImages, CancellationToken cancellationToken)
+    public async Task<ServiceResult<IReadOnlyList<string>>> DeleteAsync(Guid id, Guid? expectedStamp, bool keepDiskImages, CancellationToken cancellationToken,
+        bool keepOwnDisks = false)
     {
         List<Guid> diskImages;
+        List<string> ownDisks;
         bool clones;
         string name;
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
@@ -147,6 +151,7 @@ public sealed class VmService(
             // A linked clone's base is a shared template, not this VM's disk: its overlay is (deleted below).
             diskImages = vm.Disks.Where(d => d.ImageId is not null && !d.LinkedClone).Select(d => d.ImageId!.Value).Distinct().ToList();
             clones = vm.Disks.Any(d => d.LinkedClone);
+            ownDisks = vm.Disks.Where(d => d.FileName is not null).Select(diskFiles.PathOf).ToList();
             // The DELETE's WHERE carries the stamp just read: an edit saved in between makes it match no row.
             db.VirtualMachines.Remove(vm);
             try
@@ -180,7 +185,13 @@ public sealed class VmService(
             images.DeleteLinkedClones(id);
         }
 
+        if (!keepOwnDisks)
+        {
+            diskFiles.Delete(ownDisks);
+        }
+
         string message = $"Deleted {name}." + (keepDiskImages && (diskImages.Count > 0 || clones) ? " Its disk images were kept." : "")
+            + (ownDisks.Count == 0 ? "" : keepOwnDisks ? $" Kept its own disk{(ownDisks.Count == 1 ? "" : "s")} {string.Join(", ", ownDisks)}." : $" Deleted its own disk{(ownDisks.Count == 1 ? "" : "s")}.")
             + (!keepDiskImages && clones ? " Deleted its linked clones." : "")
             + (deleted.Count > 0 ? $" Deleted its disk images {string.Join(", ", deleted)}." : "")
             + (kept.Count > 0 ? $" Kept {string.Join(", ", kept)}: other VMs use them." : "");
@@ -252,6 +263,7 @@ public sealed class VmService(
             }
         }
 
+        await ValidateOwnDisksAsync(db, input, existingId, Add, cancellationToken);
         await ValidateLinkedClonesAsync(db, input, existingId, Add, cancellationToken);
         var macs = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int i = 0; i < input.Nics.Count; i++)
@@ -337,6 +349,52 @@ public sealed class VmService(
     }
 
     /// <summary>
+    /// Ids name this VM's disks, each once; an id alone names one of its own disks (which stays what it is: detach it to
+    /// put something else there); and the new blank disks fit in the data folder's free space, all together.
+    /// </summary>
+    private async Task ValidateOwnDisksAsync(PlatformDbContext db, VmDefinitionInput input, Guid? existingId,
+        Action<string, string> add, CancellationToken cancellationToken)
+    {
+        var ids = input.Disks.Where(d => d.Id is not null).Select(d => d.Id!.Value).ToList();
+        var rows = ids.Count == 0 || existingId is null ? []
+            : await db.VmDisks.AsNoTracking().Where(d => d.VirtualMachineId == existingId && ids.Contains(d.Id)).ToDictionaryAsync(d => d.Id, cancellationToken);
+        var seen = new HashSet<Guid>();
+        for (int i = 0; i < input.Disks.Count; i++)
+        {
+            var disk = input.Disks[i];
+            if (disk.Id is not { } id || disk.Blank is not null)
+            {
+                continue;
+            }
+
+            bool hasSource = disk.ImageId is not null || !string.IsNullOrEmpty(disk.Path);
+            if (!rows.TryGetValue(id, out var row))
+            {
+                add($"disks[{i}].id", "This VM has no disk with that id (it may have been detached).");
+            }
+            else if (!seen.Add(id))
+            {
+                add($"disks[{i}].id", "The same disk is listed twice.");
+            }
+            else if (row.FileName is not null && hasSource)
+            {
+                add($"disks[{i}]", "This is one of the VM's own disks and stays one: detach it, then attach the image or path as a new disk.");
+            }
+            else if (row.FileName is null && !hasSource)
+            {
+                add($"disks[{i}]", "Choose a disk image from the library or give a path on the host.");
+            }
+        }
+
+        long blanks = input.Disks.Where(d => d.Blank is not null && DiskSizeRules.Check(d.Blank) is null).Sum(d => d.Blank!.SizeBytes);
+        int first = input.Disks.FindIndex(d => d.Blank is not null);
+        if (blanks > 0 && diskFiles.CheckSpace(blanks) is { } problem)
+        {
+            add($"disks[{first}].sizeBytes", problem);
+        }
+    }
+
+    /// <summary>
     /// A linked clone's base must never change under it: an image that is the base of a linked clone (here or in another
     /// VM) may be attached directly only read-only, and an image attached directly writable cannot become a base.
     /// </summary>
@@ -385,8 +443,8 @@ public sealed class VmService(
 
     /// <summary>Copies the input onto the entity, normalized: empty text becomes null, MACs lower-case (generated
     /// when missing), a disk boot drops the kernel fields (the command line stays: extra arguments for the disk's
-    /// kernel), and disks/NICs are updated in place by position.</summary>
-    private static async Task ApplyAsync(PlatformDbContext db, VirtualMachine vm, VmDefinitionInput input, CancellationToken cancellationToken)
+    /// kernel), disks go by id (see <see cref="ApplyDisks"/>), NICs are updated in place by position.</summary>
+    private static async Task<DiskPlan> ApplyAsync(PlatformDbContext db, VirtualMachine vm, VmDefinitionInput input, CancellationToken cancellationToken)
     {
         static string? Text(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
@@ -407,29 +465,7 @@ public sealed class VmService(
         vm.OnReboot = input.OnReboot;
         vm.OnCrash = input.OnCrash;
 
-        var disks = vm.Disks.OrderBy(d => d.Position).ToList();
-        for (int i = 0; i < input.Disks.Count; i++)
-        {
-            var disk = i < disks.Count ? disks[i] : new VmDisk { Position = i };
-            disk.ImageId = input.Disks[i].ImageId;
-            disk.Path = disk.ImageId is null ? Text(input.Disks[i].Path) : null;
-            disk.ReadOnly = input.Disks[i].ReadOnly;
-            disk.Cache = input.Disks[i].Cache;
-            disk.LinkedClone = disk.ImageId is not null && input.Disks[i].LinkedClone;
-            if (i >= disks.Count)
-            {
-                // Added explicitly: a child found through the navigation with its Guid already set would be taken
-                // for an existing row and UPDATEd.
-                vm.Disks.Add(disk);
-                db.VmDisks.Add(disk);
-            }
-        }
-
-        foreach (var extra in disks.Skip(input.Disks.Count))
-        {
-            vm.Disks.Remove(extra);
-            db.VmDisks.Remove(extra);
-        }
+        var plan = ApplyDisks(db, vm, input);
 
         var nics = vm.Nics.OrderBy(n => n.Position).ToList();
         for (int i = 0; i < input.Nics.Count; i++)
@@ -462,6 +498,8 @@ public sealed class VmService(
             vm.Nics.Remove(extra);
             db.VmNics.Remove(extra);
         }
+
+        return plan;
     }
 
     private static async Task<string> UnusedMacAsync(PlatformDbContext db, CancellationToken cancellationToken)

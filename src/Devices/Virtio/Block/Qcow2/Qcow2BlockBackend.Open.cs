@@ -38,6 +38,10 @@ public sealed partial class Qcow2BlockBackend
         _file = file;
         _header = header;
         _l1 = l1;
+        _l1TableOffset = header.L1TableOffset;
+        _size = header.Size;
+        _snapshotCount = header.SnapshotCount;
+        _snapshotsOffset = header.SnapshotsOffset;
         _metadata = metadata;
         _space = space;
         IsReadOnly = readOnly;

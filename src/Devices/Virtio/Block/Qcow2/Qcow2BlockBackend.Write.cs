@@ -230,7 +230,7 @@ public sealed partial class Qcow2BlockBackend
         ulong entry = (ulong)fresh | Qcow2Layout.Copied;
         Span<byte> bytes = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64BigEndian(bytes, entry);
-        if (!_file.WriteUnaligned(_header.L1TableOffset + (l1Index * 8), bytes))
+        if (!_file.WriteUnaligned(_l1TableOffset + (l1Index * 8), bytes))
         {
             _l2Cache.Remove(fresh);
             return IoFailed("L1 table write");

@@ -24,7 +24,7 @@ namespace Platform.Devices.Virtio.Block.Qcow2;
 /// checked entry by entry when it is loaded. Corruption met while running fails the request (the guest gets IOERR,
 /// the device counts it), and after corruption of refcounts the image takes no more writes.</para>
 /// </remarks>
-public sealed partial class Qcow2BlockBackend : IBlockBackend, IDiskImage
+public sealed partial class Qcow2BlockBackend : IBlockBackend, IDiskImage, IGrowableDisk
 {
     /// <summary>L2 entries looked at per lookup (a run of clusters is served by one pread/pwrite when contiguous).</summary>
     private const int MaxEntriesPerLookup = 64;
@@ -37,7 +37,12 @@ public sealed partial class Qcow2BlockBackend : IBlockBackend, IDiskImage
 
     private readonly Qcow2ImageFile _file;
     private readonly Qcow2Header _header;
-    private readonly ulong[] _l1;
+    /// <summary>The active L1 table; replaced (never resized in place) when the disk grows past it or a snapshot is applied.</summary>
+    private ulong[] _l1;
+    private long _l1TableOffset;
+    private long _size;
+    private int _snapshotCount;
+    private long _snapshotsOffset;
     private readonly Qcow2L2Cache _l2Cache;
     private readonly Qcow2MetadataMap _metadata;
     private readonly Qcow2Refcounts? _refcounts;
@@ -54,7 +59,7 @@ public sealed partial class Qcow2BlockBackend : IBlockBackend, IDiskImage
     /// <summary>The image file's path, as opened.</summary>
     public string Path { get; }
 
-    public long Length => _header.Size;
+    public long Length => Volatile.Read(ref _size);
 
     public bool IsReadOnly { get; }
 
@@ -135,7 +140,7 @@ public sealed partial class Qcow2BlockBackend : IBlockBackend, IDiskImage
         ReadOnly = IsReadOnly,
         Version = _header.Version,
         ClusterSize = _clusterSize,
-        Snapshots = _header.SnapshotCount,
+        Snapshots = _snapshotCount,
         BackingName = _header.BackingFile,
         Backing = (Backing as IDiskImage)?.Describe(),
     };
@@ -178,7 +183,8 @@ public sealed partial class Qcow2BlockBackend : IBlockBackend, IDiskImage
         long l1Index = cluster >> _l2Bits;
         int l2Index = (int)(cluster & (L2Entries - 1));
         long limit = Math.Min(maxLength, ((long)(L2Entries - l2Index) << _clusterBits) - intra);
-        ulong l1Entry = l1Index < _l1.Length ? Volatile.Read(ref _l1[l1Index]) : 0;
+        var l1 = Volatile.Read(ref _l1);
+        ulong l1Entry = l1Index < l1.Length ? Volatile.Read(ref l1[l1Index]) : 0;
         long table = (long)(l1Entry & Qcow2Layout.OffsetMask);
         if (table == 0)
         {

@@ -374,3 +374,19 @@ internal sealed class Qcow2Header
         }
     }
 }
+
+/// <summary>Reads and checks the header of a qcow2 image on an open handle (page cache, no O_DIRECT).</summary>
+internal static class Qcow2HeaderReader
+{
+    public static Qcow2Header Read(Microsoft.Win32.SafeHandles.SafeFileHandle file, string path)
+    {
+        long length = RandomAccess.GetLength(file);
+        byte[] start = new byte[(int)Math.Min(length, Qcow2Header.V3MinHeaderLength)];
+        RandomAccess.Read(file, start, 0);
+        int clusterBytes = start.Length >= 24 && BinaryPrimitives.ReadUInt32BigEndian(start.AsSpan(20)) is var bits &&
+            bits is >= Qcow2Header.MinClusterBits and <= Qcow2Header.MaxClusterBits ? 1 << (int)bits : start.Length;
+        byte[] first = new byte[(int)Math.Min(length, Math.Max(clusterBytes, start.Length))];
+        RandomAccess.Read(file, first, 0);
+        return Qcow2Header.Parse(first, length, path);
+    }
+}
