@@ -13,6 +13,7 @@ internal static class ApiResults
         ServiceStatus.Forbidden => TypedResults.Problem(result.Message, statusCode: StatusCodes.Status403Forbidden, title: "Forbidden"),
         ServiceStatus.Conflict => TypedResults.Problem(result.Message, statusCode: StatusCodes.Status409Conflict, title: "Conflict"),
         ServiceStatus.TooLarge => TypedResults.Problem(result.Message, statusCode: StatusCodes.Status413PayloadTooLarge, title: "Too large"),
+        ServiceStatus.NoSpace => TypedResults.Problem(result.Message, statusCode: StatusCodes.Status507InsufficientStorage, title: "No room on the host's disk"),
         ServiceStatus.Unavailable => TypedResults.Problem(result.Message, statusCode: StatusCodes.Status503ServiceUnavailable, title: "Unavailable"),
         _ => throw new InvalidOperationException($"{result.Status} is not a failure"),
     };

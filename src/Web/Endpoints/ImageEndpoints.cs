@@ -34,6 +34,7 @@ internal static class ImageEndpoints
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status507InsufficientStorage)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType);
         images.MapDelete("/{id:guid}", DeleteAsync).WithName("DeleteImage").WithSummary("Delete an image no VM uses")
             .RequirePrivilege(Privileges.ImageManage, AuditActions.ImageDelete)

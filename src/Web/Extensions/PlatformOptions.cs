@@ -12,6 +12,12 @@ public sealed class PlatformOptions
     /// <summary>The largest image the library accepts, in bytes (64 GiB unless configured).</summary>
     public long MaxImageSizeBytes { get; set; } = 64L << 30;
 
+    /// <summary>
+    /// Room an upload leaves free on the disk holding the data folder (1 GiB unless configured): the database, logs and
+    /// VMs' disks need it more than one more image does.
+    /// </summary>
+    public long MinFreeBytes { get; set; } = 1L << 30;
+
     /// <summary>The image library's folder.</summary>
     public string ImagesDirectory => Path.Combine(DataDirectory, "images");
 

@@ -81,6 +81,18 @@ public static class SecurityServiceExtensions
             // The API and the hubs answer with a status, not a redirect to a page.
             cookie.Events.OnRedirectToLogin = context => StatusOrRedirect(context, StatusCodes.Status401Unauthorized);
             cookie.Events.OnRedirectToAccessDenied = context => StatusOrRedirect(context, StatusCodes.Status403Forbidden);
+            // The security stamp check replaces the principal with a fresh one, which lacks the session's key: keep it,
+            // so a page or hub that starts on this request can still tell when its session is signed out.
+            var validateStamp = cookie.Events.OnValidatePrincipal;
+            cookie.Events.OnValidatePrincipal = async context =>
+            {
+                string? key = context.Principal?.FindFirst(SignInSessions.KeyClaim)?.Value;
+                await validateStamp(context);
+                if (key is not null && context.Principal?.Identity is System.Security.Claims.ClaimsIdentity identity && !identity.HasClaim(c => c.Type == SignInSessions.KeyClaim))
+                {
+                    identity.AddClaim(new System.Security.Claims.Claim(SignInSessions.KeyClaim, key));
+                }
+            };
         });
         services.ConfigureExternalCookie(cookie => cookie.Cookie.SameSite = SameSiteMode.Strict);
         foreach (string scheme in new[] { IdentityConstants.TwoFactorUserIdScheme, IdentityConstants.TwoFactorRememberMeScheme })
@@ -92,6 +104,10 @@ public static class SecurityServiceExtensions
             });
         }
 
+        // Sessions live on the server (SignInSessions): the cookie names one, and sign-out ends it for every copy.
+        services.AddSingleton<SignInSessions>();
+        services.AddOptions<CookieAuthenticationOptions>(IdentityConstants.ApplicationScheme)
+            .Configure<SignInSessions>((cookie, sessions) => cookie.SessionStore = sessions);
         services.Configure<SecurityStampValidatorOptions>(options => options.ValidationInterval = security.RevalidationInterval);
         services.AddAntiforgery(options =>
         {
@@ -176,7 +192,7 @@ public static class SecurityServiceExtensions
             }
 
             context.Response.StatusCode = status;
-            return Task.CompletedTask;
+            return path.StartsWithSegments(ApiEndpoints.Prefix) ? ApiProblems.WriteAsync(context.HttpContext, status) : Task.CompletedTask;
         }
 
         context.Response.Redirect(context.RedirectUri);

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using MudBlazor.Services;
 using Platform.Web.Data;
 using Platform.Web.Services;
+using Platform.Web.Services.Database;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Disks;
 using Platform.Web.Services.Images;
@@ -17,12 +18,17 @@ public static class ServiceCollectionExtensions
     public static void AddPlatformServices(this WebApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection(PlatformOptions.Section).Get<PlatformOptions>() ?? new PlatformOptions();
-        Directory.CreateDirectory(options.DataDirectory);
+        DataFolderPermissions.Secure(options.DataDirectory);
         builder.Services.AddSingleton(options);
 
-        string connectionString = builder.Configuration.GetConnectionString("Platform")
-            ?? $"Data Source={Path.Combine(options.DataDirectory, "platform.db")}";
+        string connectionString = PlatformDatabase.ConnectionString(builder.Configuration, options);
         builder.Services.AddDbContextFactory<PlatformDbContext>(db => db.UseSqlite(connectionString).AddInterceptors(new SqlitePragmaInterceptor()));
+        if (DatabaseStartup.FileOf(connectionString) is { } databaseFile)
+        {
+            // Daily and before each migration (DatabaseStartup); listed on the Host page.
+            builder.Services.AddSingleton(sp => new DatabaseBackups(databaseFile, sp.GetRequiredService<TimeProvider>()));
+            builder.Services.AddHostedService<DatabaseBackupScheduler>();
+        }
 
         // A build run with `dotnet run` (./platform run) serves package assets (MudBlazor's css/js, blazor.web.js)
         // from the build's static web assets manifest, which ASP.NET Core only reads by itself in Development.
@@ -31,6 +37,8 @@ public static class ServiceCollectionExtensions
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         // Snackbars at the bottom: at the top right (MudBlazor's default) they covered the power buttons after each action.
         builder.Services.AddMudServices(config => config.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomRight);
+        // Per circuit: which power actions the user said not to confirm again.
+        builder.Services.AddScoped<Platform.Web.Components.Vms.PowerConfirmations>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         builder.AddPlatformSecurity();
 

@@ -4,19 +4,25 @@ using Platform.Web.Components;
 using Platform.Web.Data;
 using Platform.Web.Endpoints;
 using Platform.Web.Hubs;
+using Platform.Web.Services;
+using Platform.Web.Services.Database;
 using Scalar.AspNetCore;
 
 namespace Platform.Web.Extensions;
 
 public static class WebApplicationExtensions
 {
-    /// <summary>Applies pending migrations and switches SQLite to WAL, so readers never wait on the writer.</summary>
+    /// <summary>
+    /// Checks the database, backs it up before a migration, applies pending migrations and switches SQLite to WAL, so
+    /// readers never wait on the writer (<see cref="DatabaseStartup"/>).
+    /// </summary>
+    /// <exception cref="DatabaseDamagedException">The database file is damaged; the message says what to do.</exception>
     public static async Task MigrateDatabaseAsync(this WebApplication app)
     {
-        var factory = app.Services.GetRequiredService<IDbContextFactory<PlatformDbContext>>();
-        await using var db = await factory.CreateDbContextAsync();
-        await db.Database.MigrateAsync();
-        await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;");
+        await DatabaseStartup.MigrateAsync(app.Services.GetRequiredService<IDbContextFactory<PlatformDbContext>>(),
+            app.Services.GetService<DatabaseBackups>(), app.Logger, app.Lifetime.ApplicationStopping);
+        // SQLite made platform.db, its -wal and -shm files with the process's umask (0644): owner-only, like the rest.
+        DataFolderPermissions.Secure(app.Services.GetRequiredService<PlatformOptions>().DataDirectory);
     }
 
     public static void UsePlatformPipeline(this WebApplication app)

@@ -18,7 +18,8 @@ public sealed record GrantSummary(Guid Id, string Subject, bool ToGroup, string 
 /// rules (a built-in role cannot change, you cannot lock yourself out).
 /// </summary>
 public sealed class AccessAdministration(
-    UserManager<PlatformUser> users, IDbContextFactory<PlatformDbContext> dbFactory, IPermissionService permissions, IAuditLog audit)
+    UserManager<PlatformUser> users, IDbContextFactory<PlatformDbContext> dbFactory, IPermissionService permissions, IAuditLog audit,
+    SignInSessions sessions)
 {
     public async Task<IReadOnlyList<UserSummary>> ListUsersAsync(CancellationToken cancellationToken)
     {
@@ -61,8 +62,12 @@ public sealed class AccessAdministration(
         var result = await users.UpdateAsync(user);
         if (result.Succeeded)
         {
-            // A new stamp ends the user's sessions at their next check (seconds).
+            // A new stamp ends the user's sessions at their next check (seconds); their session records go at once.
             result = await users.UpdateSecurityStampAsync(user);
+            if (disabled)
+            {
+                await sessions.EndAllAsync(user.Id);
+            }
         }
 
         return await FinishAsync(actor, AuditActions.UserUpdate, $"user {user.UserName}", result, disabled ? "disabled" : "enabled");

@@ -6,7 +6,8 @@ namespace Platform.Web.Security;
 /// <summary>
 /// Keeps long-lived connections (console WebSockets, hub connections) honest: each one registers what it needs, and
 /// whenever access may have changed (<see cref="IPermissionService.Invalidate"/>), and every
-/// <see cref="SecurityOptions.AccessRecheckInterval"/> in any case, every registration is checked again; one that no
+/// <see cref="SecurityOptions.AccessRecheckInterval"/> in any case, every registration is checked again (the grants, the
+/// account, and that the browser session it came from was not signed out); one that no
 /// longer holds has its <c>onRevoked</c> called once (the caller aborts its connection).
 /// </summary>
 public sealed partial class AccessWatcher : BackgroundService
@@ -14,12 +15,14 @@ public sealed partial class AccessWatcher : BackgroundService
     private readonly ConcurrentDictionary<long, Registered> _watches = new();
     private readonly IPermissionService _permissions;
     private readonly SecurityOptions _options;
+    private readonly SignInSessions _sessions;
     private readonly ILogger<AccessWatcher> _logger;
     private readonly SemaphoreSlim _wake = new(0);
     private long _next;
 
-    public AccessWatcher(IPermissionService permissions, SecurityOptions options, ILogger<AccessWatcher> logger)
+    public AccessWatcher(IPermissionService permissions, SecurityOptions options, SignInSessions sessions, ILogger<AccessWatcher> logger)
     {
+        _sessions = sessions;
         _permissions = permissions;
         _options = options;
         _logger = logger;
@@ -41,7 +44,7 @@ public sealed partial class AccessWatcher : BackgroundService
         foreach (var (id, watch) in _watches)
         {
             var access = await _permissions.GetAccessAsync(watch.User, cancellationToken);
-            bool holds = access.IsActive && access.Has(watch.Privileges, watch.VmId);
+            bool holds = access.IsActive && access.Has(watch.Privileges, watch.VmId) && await _sessions.IsCurrentAsync(watch.User, cancellationToken);
             if (!holds && _watches.TryRemove(id, out _))
             {
                 try

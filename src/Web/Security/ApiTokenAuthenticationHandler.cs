@@ -44,6 +44,6 @@ internal sealed class ApiTokenAuthenticationHandler(
     {
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Bearer";
-        return Task.CompletedTask;
+        return Endpoints.ApiProblems.WriteAsync(Context, StatusCodes.Status401Unauthorized);
     }
 }

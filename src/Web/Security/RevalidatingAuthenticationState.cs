@@ -10,10 +10,11 @@ namespace Platform.Web.Security;
 /// <summary>
 /// The signed-in user of an open page (a Blazor circuit), checked again every
 /// <see cref="SecurityOptions.RevalidationInterval"/>: a user who was disabled, deleted, or whose password changed
-/// elsewhere becomes anonymous, and the page sends them to the sign-in page.
+/// elsewhere, or whose session was signed out (here, elsewhere or everywhere) becomes anonymous, and the page sends them to the sign-in page.
 /// </summary>
 internal sealed class RevalidatingAuthenticationState(
-    ILoggerFactory loggerFactory, IServiceScopeFactory scopeFactory, IOptions<IdentityOptions> identityOptions, SecurityOptions security)
+    ILoggerFactory loggerFactory, IServiceScopeFactory scopeFactory, IOptions<IdentityOptions> identityOptions, SecurityOptions security,
+    SignInSessions sessions)
     : RevalidatingServerAuthenticationStateProvider(loggerFactory)
 {
     protected override TimeSpan RevalidationInterval => security.RevalidationInterval;
@@ -24,7 +25,7 @@ internal sealed class RevalidatingAuthenticationState(
         var users = scope.ServiceProvider.GetRequiredService<UserManager<PlatformUser>>();
         var principal = authenticationState.User;
         var user = await users.GetUserAsync(principal);
-        if (user is null || user.Disabled)
+        if (user is null || user.Disabled || !await sessions.IsCurrentAsync(principal, cancellationToken))
         {
             return false;
         }

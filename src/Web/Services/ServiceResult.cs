@@ -13,6 +13,8 @@ public enum ServiceStatus
     Forbidden,
     /// <summary>An upload went past the size limit.</summary>
     TooLarge,
+    /// <summary>The host's disk has no room for it.</summary>
+    NoSpace,
     /// <summary>A service it needs cannot act now (the VM supervisor is not running).</summary>
     Unavailable,
 }

@@ -38,6 +38,7 @@ public abstract class DashboardTestContext : BunitContext
         Services.AddSingleton(Db.Audit);
         Services.AddHttpContextAccessor();
         Services.AddScoped<CurrentUser>();
+        Services.AddScoped<Platform.Web.Components.Vms.PowerConfirmations>();
         Services.AddSingleton(new ConsoleTickets(new SecurityOptions(), TimeProvider.System));
         Services.AddCascadingValue(_ => Access);
         Authorization = AddAuthorization();

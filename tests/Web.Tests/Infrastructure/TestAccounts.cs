@@ -143,8 +143,11 @@ public static partial class TestAccounts
         return await browser.PostAsync("/account/login", new FormUrlEncodedContent(fields));
     }
 
-    /// <summary>Changes the signed-in browser's password through the change-password form; the form must say it did.</summary>
-    public static async Task PostChangePasswordAsync(HttpClient browser, string current, string next)
+    /// <summary>
+    /// Changes the signed-in browser's password through the change-password form; the form must say it did, or, when
+    /// the change was <paramref name="forced"/> (a password someone else chose), send the user on to the dashboard.
+    /// </summary>
+    public static async Task PostChangePasswordAsync(HttpClient browser, string current, string next, bool forced = false)
     {
         var form = await browser.GetStringAsync("/account/password");
         var fields = new Dictionary<string, string>
@@ -156,6 +159,13 @@ public static partial class TestAccounts
             ["Input.ConfirmPassword"] = next,
         };
         var response = await browser.PostAsync("/account/password", new FormUrlEncodedContent(fields));
+        if (forced)
+        {
+            response.StatusCode.Should().Be(HttpStatusCode.Redirect, "after the forced change the user goes on");
+            response.Headers.Location!.ToString().Should().EndWith("/vms");
+            return;
+        }
+
         string page = await response.Content.ReadAsStringAsync();
         response.IsSuccessStatusCode.Should().BeTrue(page);
         page.Should().Contain("Your password is changed", "the form says it worked");

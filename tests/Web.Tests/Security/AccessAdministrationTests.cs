@@ -269,6 +269,6 @@ public sealed class AccessAdministrationTests(PlatformAppFactory factory) : ICla
         var page = await browser.GetAsync("/vms", Ct);
         page.StatusCode.Should().Be(HttpStatusCode.Redirect);
         page.Headers.Location!.ToString().Should().Contain(MustChangePasswordMiddleware.ChangePasswordPath, "a chosen password must be changed first");
-        await TestAccounts.PostChangePasswordAsync(browser, password, newPassword);
+        await TestAccounts.PostChangePasswordAsync(browser, password, newPassword, forced: true);
     }
 }

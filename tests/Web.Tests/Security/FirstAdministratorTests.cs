@@ -46,7 +46,7 @@ public sealed partial class FirstAdministratorTests
         page.Headers.Location!.ToString().Should().Contain(MustChangePasswordMiddleware.ChangePasswordPath);
         (await browser.GetFromJsonAsync<MeResponse>("/api/v1/me", ApiJson.Options, Ct))!.RootPrivileges.Should().BeEmpty();
 
-        await TestAccounts.PostChangePasswordAsync(browser, password, "roots-own-password-42");
+        await TestAccounts.PostChangePasswordAsync(browser, password, "roots-own-password-42", forced: true);
         (await browser.GetAsync("/vms", Ct)).StatusCode.Should().Be(HttpStatusCode.OK, "with her own password she is the administrator");
         var me = await browser.GetFromJsonAsync<MeResponse>("/api/v1/me", ApiJson.Options, Ct);
         me!.RootPrivileges.Should().Contain("User.Manage");

@@ -3,6 +3,8 @@ using System.Globalization;
 using Microsoft.AspNetCore.Components;
 using Platform.Web.Data;
 using Platform.Web.Security;
+using Platform.Web.Services.Database;
+using Platform.Web.Services.Images;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Supervisor;
@@ -19,6 +21,12 @@ public partial class HostPage
     private HostSnapshot _host = null!;
     private IReadOnlyList<VirtualMachine> _vms = [];
     private long _definedMemoryMiB;
+    private IReadOnlyList<DatabaseBackup> _backups = [];
+    private string? _backupFolder;
+
+    /// <summary>Null when the database is no file (nothing to back up).</summary>
+    [Inject]
+    public required IServiceProvider Services { get; set; }
 
     [Inject]
     public required IHostInfo Host { get; set; }
@@ -69,6 +77,12 @@ public partial class HostPage
             _states[change.VmId] = change.State;
             _host = Host.Read();
         })));
+        if (Services.GetService<DatabaseBackups>() is { } backups)
+        {
+            _backups = backups.List();
+            _backupFolder = backups.Folder;
+        }
+
         _vms = await Vms.ListAsync(CancellationToken.None);
         _definedMemoryMiB = _vms.Sum(vm => (long)vm.MemoryMiB);
         foreach (var vm in _vms)

@@ -13,9 +13,18 @@ namespace Platform.Web.Components.Vms;
 /// shows; the outcome (and the reason of a failure) comes as a snackbar. The state itself arrives through the
 /// runtime's subscription in the parent page.
 /// </summary>
-public partial class VmPowerButtons
+public partial class VmPowerButtons : IDisposable
 {
-    private VmPowerAction? _busy;
+    /// <summary>The actions under way: one at a time, except that Stop may cut a Shutdown's wait short.</summary>
+    private readonly HashSet<VmPowerAction> _running = [];
+    private DateTimeOffset? _shutdownDeadline;
+    private Timer? _countdown;
+
+    [Inject]
+    public required IDialogService Dialogs { get; set; }
+
+    [Inject]
+    public required PowerConfirmations Confirmations { get; set; }
 
     [Inject]
     public required VmPowerService Power { get; set; }
@@ -56,8 +65,51 @@ public partial class VmPowerButtons
 
     private IReadOnlyList<VmPowerAction> Available => ActionsFor(State);
 
+    private bool CanPress(VmPowerAction action) =>
+        _running.Count == 0 || (action == VmPowerAction.Stop && _running.SetEquals([VmPowerAction.Shutdown]));
+
+    private static int SecondsLeft(DateTimeOffset deadline) => Math.Max(0, (int)Math.Ceiling((deadline - DateTimeOffset.UtcNow).TotalSeconds));
+
+    /// <summary>Stop and Reset lose the guest's unwritten work: they ask first, unless the user said not to this session.</summary>
+    private async Task<bool> ConfirmAsync(VmPowerAction action)
+    {
+        if (!Confirmations.ShouldAsk(action))
+        {
+            return true;
+        }
+
+        string verb = VmPowerService.Verb(action);
+        var parameters = new DialogParameters<ConfirmPowerDialog>
+        {
+            { d => d.Verb, verb },
+            {
+                d => d.Question, action == VmPowerAction.Stop
+                    ? $"Stop {VmName} now? Like pulling the plug: what the guest has not saved is lost. Shut down asks the guest instead."
+                    : $"Reset {VmName} now? It reboots at once: what the guest has not saved is lost."
+            },
+        };
+        var dialog = await Dialogs.ShowAsync<ConfirmPowerDialog>($"{verb} {VmName}", parameters);
+        var answer = await dialog.Result;
+        if (answer is null || answer.Canceled)
+        {
+            return false;
+        }
+
+        if (answer.Data is true)
+        {
+            Confirmations.StopAsking(action);
+        }
+
+        return true;
+    }
+
     private async Task RunAsync(VmPowerAction action)
     {
+        if (!await ConfirmAsync(action))
+        {
+            return;
+        }
+
         // The button only shows with VM.PowerMgmt, but the circuit may be older than a revocation: ask again.
         string auditAction = AuditActions.Power(action.ToString());
         if (!await Current.CheckAsync(Privileges.VmPowerMgmt, VmId, auditAction, VmName))
@@ -66,7 +118,13 @@ public partial class VmPowerButtons
             return;
         }
 
-        _busy = action;
+        _running.Add(action);
+        if (action == VmPowerAction.Shutdown)
+        {
+            _shutdownDeadline = DateTimeOffset.UtcNow + VmPowerService.DefaultShutdownTimeout;
+            _countdown ??= new Timer(_ => InvokeAsync(StateHasChanged), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        }
+
         try
         {
             var result = await Power.RunAsync(VmId, action, null, CancellationToken.None);
@@ -84,8 +142,20 @@ public partial class VmPowerButtons
         }
         finally
         {
-            _busy = null;
+            _running.Remove(action);
+            if (action == VmPowerAction.Shutdown)
+            {
+                _shutdownDeadline = null;
+                _countdown?.Dispose();
+                _countdown = null;
+            }
         }
+    }
+
+    public void Dispose()
+    {
+        _countdown?.Dispose();
+        GC.SuppressFinalize(this);
     }
 
     private static string IconOf(VmPowerAction action) => action switch

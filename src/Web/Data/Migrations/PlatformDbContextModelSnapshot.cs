@@ -515,6 +515,33 @@ namespace Platform.Web.Data.Migrations
                     b.ToTable("AspNetUsers", (string)null);
                 });
 
+            modelBuilder.Entity("Platform.Web.Data.SignInSession", b =>
+                {
+                    b.Property<string>("Key")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CreatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("Ticket")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Key");
+
+                    b.HasIndex("UserId");
+
+                    b.ToTable("SignInSessions", (string)null);
+                });
+
             modelBuilder.Entity("Platform.Web.Data.VirtualMachine", b =>
                 {
                     b.Property<Guid>("Id")
@@ -827,6 +854,15 @@ namespace Platform.Web.Data.Migrations
                 });
 
             modelBuilder.Entity("Platform.Web.Data.ApiToken", b =>
+                {
+                    b.HasOne("Platform.Web.Data.PlatformUser", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Platform.Web.Data.SignInSession", b =>
                 {
                     b.HasOne("Platform.Web.Data.PlatformUser", null)
                         .WithMany()

@@ -85,16 +85,23 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
         }
 
         Directory.CreateDirectory(options.ImagesDirectory);
+        if (NoRoom(DeclaredLength(content) ?? 0) is { } full)
+        {
+            return full;
+        }
+
         string temporary = Path.Combine(options.ImagesDirectory, $".upload-{Guid.NewGuid():N}");
         string final = Path.Combine(options.ImagesDirectory, fileName);
         try
         {
             long size;
             string sha256;
-            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize, FileOptions.Asynchronous))
+            await using (var file = new FileStream(temporary, NewImageFile()))
             using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
             {
                 var buffer = new byte[BufferSize];
+                var sparse = new SparseFileWriter(file);
+                long checkedAt = 0;
                 size = 0;
                 int read;
                 while ((read = await content.ReadAsync(buffer, cancellationToken)) > 0)
@@ -107,9 +114,21 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
                     }
 
                     hash.AppendData(buffer, 0, read);
-                    await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    await sparse.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                    if (sparse.WrittenBytes - checkedAt >= FreeSpaceCheckBytes)
+                    {
+                        // The disk fills as the upload goes (and others write too): look again now and then.
+                        checkedAt = sparse.WrittenBytes;
+                        if (NoRoom(0) is { } filled)
+                        {
+                            return filled;
+                        }
+                    }
+
                     progress?.Report(size);
                 }
+
+                sparse.Complete();
 
                 // Visible in the library only once it is on disk for good.
                 file.Flush(flushToDisk: true);
@@ -315,6 +334,52 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
         ImageKind.Initrd => "an initrd",
         _ => "a disk image",
     };
+
+    /// <summary>How much an upload writes between two looks at the free space.</summary>
+    private const long FreeSpaceCheckBytes = 64L << 20;
+
+    /// <summary>How an upload's file is opened: owner-only from its creation, like the rest of the data folder.</summary>
+    private static FileStreamOptions NewImageFile()
+    {
+        var file = new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = BufferSize, Options = FileOptions.Asynchronous,
+        };
+        if (!OperatingSystem.IsWindows())
+        {
+            file.UnixCreateMode = DataFolderPermissions.File;
+        }
+
+        return file;
+    }
+
+    /// <summary>The size the stream says it has (a browser's file does), or null.</summary>
+    private static long? DeclaredLength(Stream content)
+    {
+        try
+        {
+            return content.Length;
+        }
+        catch (NotSupportedException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The refusal when writing <paramref name="more"/> bytes would leave less than the reserve free; null when there is room.</summary>
+    private ServiceResult<ImageFile>? NoRoom(long more)
+    {
+        long free = new DriveInfo(options.ImagesDirectory).AvailableFreeSpace;
+        if (free - more >= options.MinFreeBytes)
+        {
+            return null;
+        }
+
+        string need = more > 0 ? $"this upload needs up to {FormatSize(more)} and " : "";
+        return ServiceResult<ImageFile>.Fail(ServiceStatus.NoSpace,
+            $"Not enough free space for the image: the disk holding {options.ImagesDirectory} has {FormatSize(free)} free, {need}"
+            + $"{FormatSize(options.MinFreeBytes)} must stay free (Platform:MinFreeBytes). Free some space (delete unused images) and try again.");
+    }
 
     public static string FormatSize(long bytes) => bytes switch
     {

@@ -61,6 +61,18 @@ internal sealed partial class SupervisorContext(
         [LoggerMessage(LogLevel.Warning, "Could not write to the event log: {Message}")]
         public static partial void EventLogFailed(ILogger logger, Exception exception, string message);
 
+        [LoggerMessage(LogLevel.Error, "VM {Name}: following its VMM (pid {Pid}) failed; it is taken as ended")]
+        public static partial void FollowFailed(ILogger logger, Exception exception, string name, int pid);
+
+        [LoggerMessage(LogLevel.Warning, "VM {Name}: its runtime folder {Directory} was deleted while its VMM (pid {Pid}) runs")]
+        public static partial void FolderLost(ILogger logger, string name, string directory, int pid);
+
+        [LoggerMessage(LogLevel.Warning, "VM {Name}: the VMM (pid {Pid}) did not quit when asked; killing it")]
+        public static partial void QuitFailed(ILogger logger, Exception exception, string name, int pid);
+
+        [LoggerMessage(LogLevel.Warning, "VM {Name}: the VMM refused {Command}")]
+        public static partial void CommandFailed(ILogger logger, Exception exception, string name, string command);
+
         [LoggerMessage(LogLevel.Error, "VM {VmId}: the supervisor failed handling {Message}")]
         public static partial void ActorFailed(ILogger logger, Exception exception, Guid vmId, string message);
     }

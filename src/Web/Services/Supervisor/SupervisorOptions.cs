@@ -20,6 +20,9 @@ public sealed class SupervisorOptions
     /// <summary>How often running VMs' counters are read for the live pages and the hub.</summary>
     public TimeSpan StatsInterval { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How often a running VM's runtime folder is checked for having been deleted under its VMM.</summary>
+    public TimeSpan FolderCheckInterval { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>The pause before restarting a VM whose on-crash policy is restart; it doubles with each further crash.</summary>
     public TimeSpan CrashRestartDelay { get; set; } = TimeSpan.FromSeconds(1);
 

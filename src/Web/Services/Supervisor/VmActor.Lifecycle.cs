@@ -104,6 +104,7 @@ internal sealed partial class VmActor
         _vmm = vmm;
         _run = new VmmRun();
         _ = FollowAsync(vmm);
+        _ = WatchFolderAsync(vmm);
         SetState(VmmStates.PowerStateOf(vmm.InitialState), null, force: true);
         if (attached)
         {
@@ -125,12 +126,61 @@ internal sealed partial class VmActor
     /// <summary>Brings the VMM's events, then its end, into the mailbox in the order they happened.</summary>
     private async Task FollowAsync(IVmmHandle vmm)
     {
-        await foreach (var e in vmm.Events.ReadAllAsync())
+        VmmEnd end;
+        try
         {
-            Post(new VmmEventArrived(vmm, e));
+            await foreach (var e in vmm.Events.ReadAllAsync())
+            {
+                Post(new VmmEventArrived(vmm, e));
+            }
+
+            end = await vmm.Ended;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Whatever went wrong while following, the VMM's end must reach the mailbox, or the VM sticks at its last state.
+            SupervisorContext.Log.FollowFailed(_context.Logger, ex, _name, vmm.Pid);
+            end = new VmmEnd(null);
         }
 
-        Post(new VmmEnded(vmm, await vmm.Ended));
+        Post(new VmmEnded(vmm, end));
+    }
+
+    /// <summary>
+    /// Looks every <see cref="SupervisorOptions.FolderCheckInterval"/> whether the VMM's runtime folder still exists:
+    /// a folder deleted by hand takes the sockets' names with it, while the control connection and the process live on.
+    /// </summary>
+    private async Task WatchFolderAsync(IVmmHandle vmm)
+    {
+        using var timer = new PeriodicTimer(_context.Options.FolderCheckInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_context.Stopping) && !vmm.Ended.IsCompleted)
+            {
+                if (!Directory.Exists(vmm.RuntimeDirectory))
+                {
+                    Post(new RuntimeFolderLost(vmm));
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The dashboard is stopping.
+        }
+    }
+
+    private Task OnRuntimeFolderLostAsync(IVmmHandle vmm)
+    {
+        if (vmm != _vmm)
+        {
+            return Task.CompletedTask;
+        }
+
+        SupervisorContext.Log.FolderLost(_context.Logger, _name, vmm.RuntimeDirectory, vmm.Pid);
+        return _context.RecordAsync(VmId, _name, VmEventResult.Failed,
+            $"The runtime folder of {_name} ({vmm.RuntimeDirectory}) was deleted while its VMM (pid {vmm.Pid}) runs: its consoles "
+            + "cannot be reached and a restarted dashboard would not find it. Stop or Shut down still end it; Start makes the folder again.");
     }
 
     private Task OnVmmEventAsync(IVmmHandle vmm, VmmControlEvent e)

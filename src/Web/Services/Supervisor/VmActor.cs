@@ -121,6 +121,8 @@ internal sealed partial class VmActor : IAsyncDisposable
                 _restart = null;
                 BeginLaunch(restart: true, reply: null);
                 return Task.CompletedTask;
+            case RuntimeFolderLost lost:
+                return OnRuntimeFolderLostAsync(lost.Vmm);
             case ShutdownOverdue overdue when overdue.Vmm == _vmm:
                 BeginQuit(overdue.Vmm);
                 return _context.RecordAsync(VmId, _name, VmEventResult.Info,
@@ -198,6 +200,7 @@ internal sealed partial class VmActor : IAsyncDisposable
         }
         catch (VmRuntimeException ex)
         {
+            SupervisorContext.Log.CommandFailed(_context.Logger, ex, _name, "system_powerdown");
             reply.TrySetException(ex);
             return;
         }
@@ -234,6 +237,7 @@ internal sealed partial class VmActor : IAsyncDisposable
             }
             catch (VmRuntimeException ex)
             {
+                SupervisorContext.Log.CommandFailed(_context.Logger, ex, _name, kind.ToString());
                 reply.TrySetException(ex);
             }
         });
@@ -255,6 +259,8 @@ internal sealed partial class VmActor : IAsyncDisposable
             {
                 if (!vmm.Ended.IsCompleted)
                 {
+                    // It cannot be asked (no answer, or its control connection is gone): it is ended by its pid.
+                    SupervisorContext.Log.QuitFailed(_context.Logger, ex, _name, vmm.Pid);
                     vmm.Kill();
                 }
             }

@@ -45,6 +45,9 @@ internal sealed record VmmEnded(IVmmHandle Vmm, VmmEnd End) : VmActorMessage;
 
 internal sealed record RestartDue(PendingRestart Restart) : VmActorMessage;
 
+/// <summary>The running VMM's runtime folder is gone (deleted by hand): its sockets can no longer be reached by path.</summary>
+internal sealed record RuntimeFolderLost(IVmmHandle Vmm) : VmActorMessage;
+
 internal sealed record ShutdownOverdue(IVmmHandle Vmm, TimeSpan Timeout) : VmActorMessage;
 
 /// <summary>A launch under way; a Stop calls it off through <see cref="Cancel"/>.</summary>

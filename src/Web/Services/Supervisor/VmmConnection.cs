@@ -139,8 +139,9 @@ internal sealed class VmmConnection : IVmmHandle
             _client.EventReceived += Forward;
             return true;
         }
-        catch (Exception ex) when (ex is VmmControlException or OperationCanceledException)
+        catch (Exception ex) when (ex is VmmControlException or OperationCanceledException or TimeoutException or IOException)
         {
+            // Its socket is gone (a deleted runtime folder) or it no longer answers: nobody could control it, so it ends.
             Kill();
             return false;
         }

@@ -91,7 +91,14 @@ internal static class VmmProcess
     {
         foreach (string name in new[] { ControlProtocol.PidFileName, ControlProtocol.ControlSocketName, ControlProtocol.SerialSocketName, ControlProtocol.VncSocketName })
         {
-            File.Delete(Path.Combine(runtimeDirectory, name));
+            try
+            {
+                File.Delete(Path.Combine(runtimeDirectory, name));
+            }
+            catch (DirectoryNotFoundException)
+            {
+                return; // Someone deleted the whole folder: nothing is left to remove.
+            }
         }
     }
 

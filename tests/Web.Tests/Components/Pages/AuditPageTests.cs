@@ -9,6 +9,22 @@ namespace Platform.Web.Tests.Components.Pages;
 public sealed class AuditPageTests : DashboardTestContext
 {
     [Fact]
+    public async Task Ids_read_as_names_and_the_ids_stay_in_a_tooltip()
+    {
+        var vm = await CreateVmAsync("audit-named");
+        string userId = Db.AddUser("alice-audit", (BuiltInRoles.VmUserId, null));
+        string target = $"role {BuiltInRoles.VmUserId} to user {userId}";
+        await Db.Audit.AddAsync(new AuditActor(Db.AdminId, "admin", null), AuditActions.Power("Start"), AuditResult.Succeeded, vm.Id, target);
+
+        var page = Render<Platform.Web.Components.Pages.AuditPage>();
+
+        page.WaitForAssertion(() => page.Find("[data-testid=audit-target]").TextContent.Should().Be("role VMUser to user alice-audit"));
+        page.Find("[data-testid=audit-target]").GetAttribute("title").Should().Be(target, "the ids are kept for whoever needs them");
+        page.Find($"a[href='vms/{vm.Id}']").TextContent.Trim().Should().Be("audit-named");
+        page.Find($"a[href='vms/{vm.Id}']").GetAttribute("title").Should().Be(vm.Id.ToString());
+    }
+
+    [Fact]
     public async Task Entries_about_a_vm_the_reader_may_not_see_are_left_out()
     {
         var seen = await CreateVmAsync("audit-seen");

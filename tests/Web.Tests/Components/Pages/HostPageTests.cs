@@ -2,6 +2,7 @@ using Bunit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Platform.Web.Components.Pages;
+using Platform.Web.Services.Database;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Supervisor;
 
@@ -16,6 +17,20 @@ public sealed class HostPageTests : DashboardTestContext, IDisposable
 
     private void UseVmm(string? path) =>
         Services.AddSingleton(new VmmProgram(new SupervisorOptions { VmmPath = path }, NullLogger<VmmProgram>.Instance));
+
+    [Fact]
+    public void Lists_the_database_backups_and_says_how_to_restore_one()
+    {
+        UseVmm(null);
+        var backups = new DatabaseBackups(Path.Combine(Db.DataDirectory, "platform.db"), TimeProvider.System);
+        var taken = backups.Take("daily");
+        Services.AddSingleton(backups);
+
+        var page = Render<HostPage>();
+
+        page.WaitForAssertion(() => page.Find("[data-testid=host-backups]").TextContent.Should().Contain("daily").And.Contain(taken.FileName));
+        page.Find("[data-testid=host-backups-about]").TextContent.Should().Contain("./platform restore-db").And.Contain("7 days");
+    }
 
     [Fact]
     public void Names_the_vmm_binary_its_build_and_the_reason()

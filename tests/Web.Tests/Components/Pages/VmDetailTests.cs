@@ -37,6 +37,7 @@ public sealed class VmDetailTests : DashboardTestContext
         var page = Render<VmDetail>(p => p.Add(d => d.Id, vm.Id).Add(d => d.Tab, "hardware"));
 
         page.WaitForAssertion(() => page.Find("[data-testid=vm-disks]").TextContent.Should().Contain("/data/root.img").And.Contain("read-only"));
+        page.Find("[data-testid=vm-kernel]").TextContent.Should().Be("/boot/vmlinuz", "Hardware names the kernel too, not only Summary");
     }
 
     [Fact]

@@ -36,6 +36,48 @@ public sealed class ImageLibraryTests : IDisposable
     }
 
     [Fact]
+    public async Task A_sparse_image_stays_sparse_and_reads_back_the_same()
+    {
+        // 32 MiB, mostly zeros: data at 1 MiB, at 20 MiB, and zeros up to the end (a hole at the end must keep the size).
+        byte[] bytes = new byte[32 << 20];
+        RandomNumberGenerator.Fill(bytes.AsSpan(1 << 20, 8192));
+        RandomNumberGenerator.Fill(bytes.AsSpan(20 << 20, 100));
+        using var content = new MemoryStream(bytes);
+
+        var result = await _db.Images.UploadAsync(ImageKind.Disk, "sparse.img", content, null, null, _ct);
+
+        result.Succeeded.Should().BeTrue(result.Message);
+        string path = _db.Images.PathOf(result.Value!);
+        new FileInfo(path).Length.Should().Be(bytes.Length);
+        (await File.ReadAllBytesAsync(path, _ct)).AsSpan().SequenceEqual(bytes).Should().BeTrue("holes read back as zeros");
+        result.Value!.Sha256.Should().Be(Convert.ToHexStringLower(SHA256.HashData(bytes)));
+        AllocatedBytes(path).Should().BeLessThan(1 << 20, "only the data blocks take room on the host, not 32 MiB");
+    }
+
+    [Fact]
+    public async Task An_upload_without_room_on_the_host_disk_is_refused_with_the_reason_and_leaves_nothing()
+    {
+        _db.Options.MinFreeBytes = long.MaxValue / 2;
+        using var content = new MemoryStream(new byte[4096]);
+
+        var result = await _db.Images.UploadAsync(ImageKind.Disk, "no-room.img", content, null, null, _ct);
+
+        result.Status.Should().Be(ServiceStatus.NoSpace);
+        result.Message.Should().Contain("Not enough free space").And.Contain(_db.Options.ImagesDirectory).And.Contain("must stay free");
+        Directory.GetFiles(_db.Options.ImagesDirectory).Should().BeEmpty();
+        content.Position.Should().Be(0, "nothing was read: the check comes first");
+    }
+
+    /// <summary>The bytes the file takes on disk (st_blocks × 512), from stat(1).</summary>
+    private static long AllocatedBytes(string path)
+    {
+        using var stat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-c", "%b", path]) { RedirectStandardOutput = true })!;
+        string blocks = stat.StandardOutput.ReadToEnd().Trim();
+        stat.WaitForExit();
+        return long.Parse(blocks, System.Globalization.CultureInfo.InvariantCulture) * 512;
+    }
+
+    [Fact]
     public async Task A_given_checksum_must_match()
     {
         using var content = new MemoryStream([1, 2, 3]);

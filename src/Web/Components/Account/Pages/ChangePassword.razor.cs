@@ -42,6 +42,9 @@ public partial class ChangePassword
     [Inject]
     public required SecurityOptions Options { get; set; }
 
+    [Inject]
+    public required NavigationManager Navigation { get; set; }
+
     protected override async Task OnInitializedAsync() =>
         _mustChange = (await Users.GetUserAsync(HttpContext.User))?.MustChangePassword ?? false;
 
@@ -78,7 +81,8 @@ public partial class ChangePassword
         }
 
         await Users.ResetAccessFailedCountAsync(user);
-        if (user.MustChangePassword)
+        bool forced = user.MustChangePassword;
+        if (forced)
         {
             user.MustChangePassword = false;
             await Users.UpdateAsync(user);
@@ -88,6 +92,13 @@ public partial class ChangePassword
         // A fresh cookie for this browser (the old one no longer matches the security stamp).
         await SignIn.RefreshSignInAsync(user);
         await Audit.AddAsync(actor, AuditActions.PasswordChange, AuditResult.Succeeded);
+        if (forced)
+        {
+            // The change was the only thing in the way: on to the dashboard, as after signing in.
+            Navigation.NavigateTo("/vms", forceLoad: true);
+            return;
+        }
+
         _mustChange = false;
         _error = false;
         _message = "Your password is changed. Other sessions of yours are signed out.";
