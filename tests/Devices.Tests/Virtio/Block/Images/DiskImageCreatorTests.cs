@@ -101,6 +101,18 @@ public sealed class DiskImageCreatorTests : IDisposable
     }
 
     [Fact]
+    public void More_than_the_file_system_has_free_is_refused_before_anything_is_written()
+    {
+        long free = new DriveInfo(_dir.Path).AvailableFreeSpace;
+        long size = Math.Min(DiskImageCreator.MaxSizeBytes, ((free / MiB) + 1024) * MiB);
+        var create = () => DiskImageCreator.Create(_dir["big.raw"], size, DiskImageFormat.Raw, Preallocation.Full);
+        create.Should().Throw<DiskImageException>().WithMessage("*needs*free*");
+        Directory.GetFileSystemEntries(_dir.Path).Should().BeEmpty();
+        DiskImageCreator.Create(_dir["thin.raw"], size, DiskImageFormat.Raw, Preallocation.Off); // sparse: takes nothing now
+        new FileInfo(_dir["thin.raw"]).Length.Should().Be(size);
+    }
+
+    [Fact]
     public void A_cancelled_creation_leaves_nothing_behind()
     {
         using var cancel = new CancellationTokenSource();
