@@ -54,6 +54,30 @@ public sealed class DiskImageCreatorTests : IDisposable
     }
 
     [Fact]
+    public void Inspect_reports_snapshots_and_the_backing_file_and_refuses_an_image_a_vm_writes()
+    {
+        string backing = _dir["base.raw"];
+        DiskImageCreator.Create(backing, 8 * MiB, DiskImageFormat.Raw, Preallocation.Off);
+        string overlay = _dir["overlay.qcow2"];
+        QemuImg.Create(overlay, $"{8 * MiB}", backing: "base.raw", backingFormat: "raw");
+        QemuImg.Img("snapshot", "-c", "one", overlay);
+        QemuImg.Img("snapshot", "-c", "two", overlay);
+
+        var info = DiskImages.Inspect(overlay);
+        info.Should().BeEquivalentTo(new { Format = DiskImageFormat.Qcow2, VirtualSizeBytes = 8 * MiB, Snapshots = 2, BackingFile = "base.raw" });
+        info.FileBytes.Should().Be(new FileInfo(overlay).Length);
+
+        using (File.Open(overlay, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+        {
+            var busy = () => DiskImages.Inspect(overlay);
+            busy.Should().Throw<DiskImageException>().WithMessage("*in use*query-stats*");
+        }
+
+        var missing = () => DiskImages.Inspect(_dir["nothing.qcow2"]);
+        missing.Should().Throw<DiskImageException>().WithMessage("*no such disk image*");
+    }
+
+    [Fact]
     public void A_preallocated_qcow2_image_takes_guest_writes_in_place_and_reads_them_back()
     {
         string path = _dir["disk.qcow2"];
