@@ -92,6 +92,42 @@ run_input() {
     rm -f "$log"
 }
 
+# run_resize IRQ: blk mode=resize on a 16 MiB raw disk; once the guest waits, QMP's block_resize grows the drive to
+# 24 MiB and the guest must see the configuration change interrupt and the new capacity.
+run_resize() {
+    local irq=$1 log img; log=$(mktemp); img=$(mktemp --suffix=.img); truncate -s 16M "$img"
+    local port=$((20000 + RANDOM % 40000)) start=$SECONDS i
+    "$QEMU" -M "$MACHINE" -accel "$ACCEL" -m 256 -smp 1 -nodefaults -display none -monitor none \
+        -qmp "tcp:127.0.0.1:$port,server=on,wait=off" -serial "file:$log" -no-reboot -kernel "$B/blk.elf" \
+        -append "mode=resize irq=$irq seed=0x77" -device virtio-blk-pci,drive=d0,disable-legacy=on \
+        -drive "if=none,id=d0,file=$img,format=raw" >/dev/null 2>&1 &
+    local qpid=$!
+    for ((i = 0; i < TIMEOUT * 10; i++)); do
+        grep -q -e 'waiting for a configuration change' -e 'PLATFORM-TEST blk FAIL' "$log" 2>/dev/null && break
+        sleep 0.1
+    done
+    if grep -q 'waiting for a configuration change' "$log" && exec 3<>"/dev/tcp/127.0.0.1/$port"; then
+        printf '%s\n' '{"execute":"qmp_capabilities"}' \
+            '{"execute":"block_resize","arguments":{"device":"d0","size":25165824}}' >&3
+        for ((i = 0; i < TIMEOUT * 10; i++)); do
+            grep -qE 'PLATFORM-TEST blk (PASS|FAIL)' "$log" && break
+            sleep 0.1
+        done
+        exec 3>&-
+    fi
+    kill "$qpid" 2>/dev/null; wait "$qpid" 2>/dev/null
+    local verdict=ok expect
+    for expect in "PLATFORM-TEST blk PASS" "blk: configuration change: capacity 49152 sectors (was 32768)"; do
+        grep -qF -- "$expect" "$log" || verdict=FAIL
+    done
+    printf '%-4s %-8s smp=1 %-22s (%ss)\n' "$verdict" blk "\"QMP block_resize $irq\"" "$((SECONDS - start))"
+    if [[ $verdict != ok ]]; then
+        failures=$((failures + 1))
+        sed 's/^/    | /' "$log" | tail -20
+    fi
+    rm -f "$log" "$img"
+}
+
 shopt -s extglob
 sel=("$@")
 pick() { [[ ${#sel[@]} -eq 0 ]] && return 0; local s; for s in "${sel[@]}"; do [[ $s == "$1" ]] && return 0; done; return 1; }
@@ -144,6 +180,7 @@ else
     pick blk && run blk 1 "mode=ro" "(IOERR)"
     QEXTRA=()
     rm -f "$img"
+    for irq in msix intx; do pick blk && run_resize "$irq"; done
     pick input && run_input
     # nat: the same passt our --net user starts, reached through QEMU's -netdev stream (the framing we speak too).
     if pick nat; then

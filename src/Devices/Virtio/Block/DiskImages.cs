@@ -119,7 +119,7 @@ public static class DiskImages
         catch (IOException ex)
         {
             throw new DiskImageException(
-                $"{path} is in use (a running VM holds it): {ex.Message}. Stop the VM first, or grow a running VM's disk through the VMM.", ex);
+                $"{path} is in use (a running VM holds it): {ex.Message}. Stop the VM first; while it runs, its VMM reports the disk (query-stats) and grows it (block_resize).", ex);
         }
     }
 }

@@ -19,7 +19,8 @@ public static class DiskImageCreator
     /// <summary>
     /// Creates <paramref name="path"/>, which must not exist. Throws <see cref="DiskImageException"/> for a size that is
     /// not a whole number of MiB, zero or past <see cref="MaxSizeBytes"/>, a preallocation the format has not, or a
-    /// path that exists, and <see cref="IOException"/> when the file system refuses (then nothing is left behind).
+    /// path that exists, or more space than the file system has free (<see cref="RequiredBytes"/>), and
+    /// <see cref="IOException"/> when the file system refuses (then nothing is left behind).
     /// </summary>
     public static void Create(string path, long sizeBytes, DiskImageFormat format, Preallocation preallocation) =>
         Create(path, sizeBytes, format, preallocation, null, CancellationToken.None);
@@ -46,6 +47,14 @@ public static class DiskImageCreator
         if (!Directory.Exists(folder))
         {
             throw new DiskImageException($"{path}: the folder {folder} does not exist.");
+        }
+
+        long required = RequiredBytes(sizeBytes, format, preallocation);
+        long available = new DriveInfo(folder).AvailableFreeSpace;
+        if (required > available)
+        {
+            throw new DiskImageException(
+                $"{path}: the new image needs {DiskImageDescription.Bytes(required)} now, but the file system has only {DiskImageDescription.Bytes(available)} free.");
         }
 
         string temporary = System.IO.Path.Combine(folder, $".{System.IO.Path.GetFileName(full)}.creating-{Environment.ProcessId}-{Guid.NewGuid():N}");

@@ -82,16 +82,17 @@ public static class Qcow2Snapshots
         }
 
         disk.Dispose();
-        RefuseRaw(path, DiskImageFormat.Raw);
-        throw new InvalidOperationException("unreachable");
+        throw NotQcow2(path);
     }
 
     private static void RefuseRaw(string path, DiskImageFormat format)
     {
         if (format != DiskImageFormat.Qcow2)
         {
-            throw new DiskImageException(
-                $"{path} is a raw image; snapshots need a qcow2 image. Convert it first: qemu-img convert -f raw -O qcow2 IN OUT.");
+            throw NotQcow2(path);
         }
     }
+
+    private static DiskImageException NotQcow2(string path) =>
+        new($"{path} is a raw image; snapshots need a qcow2 image. Convert it first: qemu-img convert -f raw -O qcow2 IN OUT.");
 }

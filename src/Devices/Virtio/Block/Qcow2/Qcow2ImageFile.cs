@@ -38,6 +38,9 @@ internal sealed class Qcow2ImageFile : IDisposable
         set => Interlocked.Exchange(ref _writesLeft, value);
     }
 
+    /// <summary>Tests: runs before every write (and flush) may go ahead; a crash test blocks in it and is killed there.</summary>
+    internal Action? BeforeWrite { get; set; }
+
     /// <summary>Tests: writes (and flushes) that reached the file so far.</summary>
     internal long WritesDone => Interlocked.Read(ref _writesDone);
 
@@ -206,6 +209,7 @@ internal sealed class Qcow2ImageFile : IDisposable
 
     private bool MayWrite(long offset)
     {
+        BeforeWrite?.Invoke();
         long left = Interlocked.Read(ref _writesLeft);
         while (left >= 0)
         {

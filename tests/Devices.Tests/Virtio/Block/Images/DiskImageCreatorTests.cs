@@ -54,6 +54,30 @@ public sealed class DiskImageCreatorTests : IDisposable
     }
 
     [Fact]
+    public void Inspect_reports_snapshots_and_the_backing_file_and_refuses_an_image_a_vm_writes()
+    {
+        string backing = _dir["base.raw"];
+        DiskImageCreator.Create(backing, 8 * MiB, DiskImageFormat.Raw, Preallocation.Off);
+        string overlay = _dir["overlay.qcow2"];
+        QemuImg.Create(overlay, $"{8 * MiB}", backing: "base.raw", backingFormat: "raw");
+        QemuImg.Img("snapshot", "-c", "one", overlay);
+        QemuImg.Img("snapshot", "-c", "two", overlay);
+
+        var info = DiskImages.Inspect(overlay);
+        info.Should().BeEquivalentTo(new { Format = DiskImageFormat.Qcow2, VirtualSizeBytes = 8 * MiB, Snapshots = 2, BackingFile = "base.raw" });
+        info.FileBytes.Should().Be(new FileInfo(overlay).Length);
+
+        using (File.Open(overlay, FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+        {
+            var busy = () => DiskImages.Inspect(overlay);
+            busy.Should().Throw<DiskImageException>().WithMessage("*in use*query-stats*");
+        }
+
+        var missing = () => DiskImages.Inspect(_dir["nothing.qcow2"]);
+        missing.Should().Throw<DiskImageException>().WithMessage("*no such disk image*");
+    }
+
+    [Fact]
     public void A_preallocated_qcow2_image_takes_guest_writes_in_place_and_reads_them_back()
     {
         string path = _dir["disk.qcow2"];
@@ -98,6 +122,18 @@ public sealed class DiskImageCreatorTests : IDisposable
         var again = () => DiskImageCreator.Create(path, MiB, DiskImageFormat.Raw, Preallocation.Off);
         again.Should().Throw<DiskImageException>().WithMessage("*already exists*");
         File.ReadAllText(path).Should().Be("precious");
+    }
+
+    [Fact]
+    public void More_than_the_file_system_has_free_is_refused_before_anything_is_written()
+    {
+        long free = new DriveInfo(_dir.Path).AvailableFreeSpace;
+        long size = Math.Min(DiskImageCreator.MaxSizeBytes, ((free / MiB) + 1024) * MiB);
+        var create = () => DiskImageCreator.Create(_dir["big.raw"], size, DiskImageFormat.Raw, Preallocation.Full);
+        create.Should().Throw<DiskImageException>().WithMessage("*needs*free*");
+        Directory.GetFileSystemEntries(_dir.Path).Should().BeEmpty();
+        DiskImageCreator.Create(_dir["thin.raw"], size, DiskImageFormat.Raw, Preallocation.Off); // sparse: takes nothing now
+        new FileInfo(_dir["thin.raw"]).Length.Should().Be(size);
     }
 
     [Fact]

@@ -129,6 +129,26 @@ public sealed class Qcow2SnapshotsTests : IDisposable
     }
 
     [Fact]
+    public void Compressed_and_preallocated_zero_clusters_are_counted_by_a_snapshot_and_released_by_its_deletion()
+    {
+        string image = _dir["disk.qcow2"];
+        QemuImg.Create(image, $"{4 * MiB}", "cluster_size=65536");
+        QemuImg.Io(image, "qcow2", "write -c -P 0x31 0 64k", "write -c -P 0x32 64k 64k", "write -P 0x33 1M 128k", "write -z 1M 64k");
+        byte[] before = QemuImg.ContentsAsRaw(image);
+
+        Qcow2Snapshots.Create(image, "mixed");
+        QemuImg.CheckClean(image);
+        QemuImg.Io(image, "qcow2", "write -P 0x44 0 2M");
+        QemuImg.CheckClean(image);
+        Qcow2Snapshots.Revert(image, "mixed");
+        QemuImg.CheckClean(image);
+        QemuImg.ContentsAsRaw(image).Should().Equal(before);
+        Qcow2Snapshots.Delete(image, "mixed");
+        QemuImg.CheckClean(image);
+        QemuImg.ContentsAsRaw(image).Should().Equal(before);
+    }
+
+    [Fact]
     public void Reverting_brings_back_the_size_the_disk_had_when_the_snapshot_was_taken()
     {
         string image = _dir["disk.qcow2"];
