@@ -6,7 +6,9 @@
 #   bench/density.sh                        30 s windows
 #   SECONDS_=60 SETTLE=10 bench/density.sh
 # CPU is the sum over the process's threads of /proc/PID/task/TID/schedstat's first field (nanoseconds on a CPU, not
-# the 10 ms ticks of stat), read after SETTLE seconds at the halt and again WINDOW seconds later, as % of one core.
+# the 10 ms ticks of stat), read SETTLE seconds after the halt and again WINDOW seconds later, as % of one core.
+# Three cases: no viewer ever; a viewer that connected for a second and left before the window (a closed console);
+# a viewer connected through the window, its screen unchanging.
 # For platform-vmm the threads that used any CPU in the window are listed by name, so idle costs can be found.
 # The viewer is bench/vnc-client.cs (one update request outstanding, as noVNC keeps): it connects over TCP before
 # the window and stays for all of it.
@@ -30,9 +32,6 @@ wait_for() { # FILE TEXT
     echo "bench: '$2' did not appear in $1:" >&2; cat "$1" >&2; return 1
 }
 
-# cpu_ns PID: nanoseconds on a CPU, all live threads together.
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
-
 # thread_ns PID: "TID NAME NS" for each live thread.
 thread_ns() {
     local task
@@ -41,10 +40,11 @@ thread_ns() {
     done
 }
 
-# measure NAME VIEWER(yes|no) -- command...: prints "% of a core" over the window; for ours, the busy threads to stderr.
+# measure NAME VIEWER(no|left|yes) -- command...: prints "% of a core" over the window; for ours, the busy threads
+# to stderr. left: a viewer connects for a second and leaves before the window (what a closed console tab leaves).
 measure() {
     local name=$1 viewer=$2; shift 3
-    local log port pid viewer_pid="" before after threads_before
+    local log port pid viewer_pid="" before after
     log=$(mktemp)
     port=$(free_port)
     local cmd=("${@//@PORT@/$port}")
@@ -53,24 +53,31 @@ measure() {
     "${cmd[@]}" >>"$log" 2>&1 </dev/null &
     pid=$!
     wait_for "$log" "PLATFORM-TEST hello PASS"
-    if [ "$viewer" = yes ]; then
-        "${client[@]}" "127.0.0.1:$port" "zrle,copyrect,desktopsize" "$((window + settle + 5))" 0 "$pid" >/dev/null 2>&1 &
-        viewer_pid=$!
-    fi
+    case $viewer in
+        yes) "${client[@]}" "127.0.0.1:$port" "zrle,copyrect,desktopsize" "$((window + settle + 5))" 0 "$pid" >/dev/null 2>&1 &
+             viewer_pid=$! ;;
+        left) # The client waits for updates that a still screen never sends: it is stopped after a second.
+              "${client[@]}" "127.0.0.1:$port" "zrle,copyrect,desktopsize" 1 0 "$pid" >/dev/null 2>&1 &
+              viewer_pid=$!
+              sleep 1
+              kill "$viewer_pid" 2>/dev/null; wait "$viewer_pid" 2>/dev/null || true
+              viewer_pid="" ;;
+    esac
     sleep "$settle"
-    threads_before=$(thread_ns "$pid")
-    before=$(cpu_ns "$pid")
+    before=$(thread_ns "$pid" | sort)
     sleep "$window"
-    after=$(cpu_ns "$pid")
+    after=$(thread_ns "$pid" | sort)
+    # Per thread: the time it ran in the window (a thread started inside it counts whole; one that ended inside it
+    # is left out: threads end here only after idling, a thread pool worker after 20 s without work).
+    local threads
+    threads=$(join -a 2 -e 0 -o 0,2.2,1.3,2.3 <(echo "$before") <(echo "$after") | awk '{ print $1, $2, $4 - $3 }')
     if [ "$name" = ours ]; then
-        # Threads that ran in the window, busiest first (threads started or ended inside it are left out).
-        join <(sort <<<"$threads_before") <(thread_ns "$pid" | sort) 2>/dev/null |
-            awk -v w="$window" '$5 > $3 { printf "    %-16s %8.3f ms/s\n", $2, ($5 - $3) / 1e6 / w }' | sort -k2 -nr >&2
+        awk -v w="$window" '$3 > 0 { printf "    %-16s %8.3f ms/s\n", $2, $3 / 1e6 / w }' <<<"$threads" | sort -k2 -nr >&2
     fi
     [ -n "$viewer_pid" ] && { kill "$viewer_pid" 2>/dev/null; wait "$viewer_pid" 2>/dev/null || true; }
     kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
     rm -f "$log"
-    awk -v a="$before" -v b="$after" -v w="$window" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 / w * 100 }'
+    awk -v w="$window" '{ s += $3 } END { printf "%.3f\n", s / 1e9 / w * 100 }' <<<"$threads"
 }
 
 ours=("$vmm" --kernel "$guests/hello.elf" --memory 64M --serial stdio --append end=halt --vnc 127.0.0.1:@PORT@)
@@ -81,8 +88,12 @@ pc=("$qemu" -M pc -accel kvm -m 64 -nodefaults -vga std -vnc 127.0.0.1:@DISPLAY@
 
 printf 'one idle VM (hello guest halted, 64 MiB, display on), %% of one core over %d s:\n' "$window"
 printf '%-30s %12s %14s %12s\n' "" platform-vmm "qemu microvm" "qemu pc"
-for viewer in no yes; do
-    [ "$viewer" = no ] && label="no viewer" || label="viewer, unchanging screen"
+for viewer in no left yes; do
+    case $viewer in
+        no) label="no viewer" ;;
+        left) label="a viewer came and went" ;;
+        yes) label="viewer, unchanging screen" ;;
+    esac
     echo "platform-vmm threads ($label):" >&2
     a=$(measure ours "$viewer" -- "${ours[@]}")
     b=$(measure microvm "$viewer" -- "${microvm[@]}")
