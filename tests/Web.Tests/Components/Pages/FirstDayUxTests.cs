@@ -14,6 +14,7 @@ public sealed class FirstDayUxTests : DashboardTestContext
     {
         Services.AddSingleton(new ApiTokenService(Db.Factory, Db.Permissions, TimeProvider.System));
         var copy = JSInterop.SetupVoid("navigator.clipboard.writeText", _ => true);
+        copy.SetVoidResult();
         var page = Render<TokensPage>();
 
         page.Find("input[data-testid=token-name], [data-testid=token-name] input").Change("ci");
