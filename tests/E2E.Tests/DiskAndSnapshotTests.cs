@@ -72,11 +72,11 @@ public sealed class DiskAndSnapshotTests : DashboardBrowserTest
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.PathFor("disks-snapshots.png"), FullPage = true });
 
         await page.GetByTestId("snapshot-revert-first").ClickAsync();
-        await page.GetByRole(AriaRole.Button, new() { Name = "Revert", Exact = true }).Last.ClickAsync();
+        await page.GetByTestId("snapshot-confirm").ClickAsync();
         await Assertions.Expect(page.GetByText("Reverted to first.")).ToBeVisibleAsync();
 
         await page.GetByTestId("snapshot-delete-first").ClickAsync();
-        await page.GetByRole(AriaRole.Button, new() { Name = "Delete", Exact = true }).Last.ClickAsync();
+        await page.GetByTestId("snapshot-confirm").ClickAsync();
         await Assertions.Expect(page.GetByText("Deleted snapshot first.")).ToBeVisibleAsync();
         await Assertions.Expect(page.GetByTestId("snapshots-none")).ToBeVisibleAsync();
     }

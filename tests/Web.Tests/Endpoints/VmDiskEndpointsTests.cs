@@ -90,7 +90,8 @@ public sealed class VmDiskEndpointsTests(PlatformAppFactory factory) : IClassFix
         put.Headers.IfMatch.Add(current.Headers.ETag!);
         var saved = await client.SendAsync(put, _ct);
         saved.StatusCode.Should().Be(HttpStatusCode.OK, await saved.Content.ReadAsStringAsync(_ct));
-        (await saved.ReadAsync<VmResponse>())!.Disks.Single().FilePath.Should().Be(disk.FilePath);
+        (await saved.ReadAsync<VmResponse>())!.Disks.Single().Should().Match<VmDiskResponse>(d => d.Id == disk.Id && d.Own);
+        (await client.GetFromJsonAsync<VmResponse>($"/api/v1/vms/{vm.Id}", ApiJson.Options, _ct))!.Disks.Single().FilePath.Should().Be(disk.FilePath);
         File.Exists(disk.FilePath).Should().BeTrue();
     }
 

@@ -16,6 +16,7 @@ public partial class VmSnapshotsTab
     private string? _nameError;
     private string? _error;
     private bool _busy;
+    private (string Name, bool Revert)? _confirm;
 
     [CascadingParameter]
     public UserAccess Access { get; set; } = UserAccess.None;
@@ -28,9 +29,6 @@ public partial class VmSnapshotsTab
 
     [Inject]
     public required ISnackbar Snackbar { get; set; }
-
-    [Inject]
-    public required IDialogService Dialogs { get; set; }
 
     private bool CanSnapshot => Access.Has(Privileges.VmSnapshot, Vm.Id);
 
@@ -53,6 +51,11 @@ public partial class VmSnapshotsTab
 
     private async Task TakeAsync()
     {
+        if (_busy)
+        {
+            return;
+        }
+
         _nameError = SnapshotNameRules.Check(_name?.Trim());
         if (_nameError is not null)
         {
@@ -68,24 +71,28 @@ public partial class VmSnapshotsTab
         _name = null;
     }
 
-    private async Task RevertAsync(string name)
+    /// <summary>Asks first, on the page itself: revert and delete lose data, so each needs a second click.</summary>
+    private void Ask(string name, bool revert)
     {
-        bool? sure = await Dialogs.ShowMessageBoxAsync($"Revert {Vm.Name} to {name}?",
-            $"Every disk of the snapshot goes back to how it was when {name} was taken; what was written since is lost.", yesText: "Revert", cancelText: "Cancel");
-        if (sure == true)
+        if (!_busy)
         {
-            await RunAsync(AuditActions.SnapshotRevert, name, () => Snapshots.RevertAsync(Vm.Id, name, CancellationToken.None), $"Reverted to {name}.");
+            _confirm = (name, revert);
         }
     }
 
-    private async Task DeleteAsync(string name)
+    private async Task ConfirmAsync()
     {
-        bool? sure = await Dialogs.ShowMessageBoxAsync($"Delete snapshot {name}?", "The disks stay as they are now; the snapshot's own data is freed.",
-            yesText: "Delete", cancelText: "Cancel");
-        if (sure == true)
+        if (_confirm is not { } pending || _busy)
         {
-            await RunAsync(AuditActions.SnapshotDelete, name, () => Snapshots.DeleteAsync(Vm.Id, name, CancellationToken.None), $"Deleted snapshot {name}.");
+            return;
         }
+
+        var (name, revert) = pending;
+
+        _confirm = null;
+        await (revert
+            ? RunAsync(AuditActions.SnapshotRevert, name, () => Snapshots.RevertAsync(Vm.Id, name, CancellationToken.None), $"Reverted to {name}.")
+            : RunAsync(AuditActions.SnapshotDelete, name, () => Snapshots.DeleteAsync(Vm.Id, name, CancellationToken.None), $"Deleted snapshot {name}."));
     }
 
     private async Task RunAsync(string action, string name, Func<Task<ServiceResult>> run, string done)
