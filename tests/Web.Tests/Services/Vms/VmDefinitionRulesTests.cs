@@ -110,7 +110,7 @@ public sealed class VmDefinitionRulesTests
         var errors = VmDefinitionRules.Validate(input, HostMiB);
         errors["disks[0]"].Single().Should().Contain("Choose a disk image");
         errors["disks[1]"].Single().Should().Contain("control characters");
-        errors["disks[2]"].Single().Should().Contain("not both");
+        errors["disks[2]"].Single().Should().Be("Choose one of a library disk image, a host path or a new blank disk.");
         errors.Should().NotContainKey("disks[3]");
         errors.Should().NotContainKey("disks[4]", "the path travels in vm.json, where ',' separates nothing");
         errors["disks[5]"].Single().Should().Contain("absolute");
