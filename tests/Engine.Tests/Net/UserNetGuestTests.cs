@@ -136,7 +136,7 @@ public sealed class UserNetGuestTests
         string output = vm.Output;
 
         // The link-local address the guest solicits from is the MAC's modified EUI-64.
-        byte[] mac = NicOptions.From(new NicConfig { Kind = NicKind.User }, 0).Mac;
+        byte[] mac = NicOptions.From(new NicConfig { Kind = NicKind.User }, 0).Mac.GetAddressBytes();
         byte[] linkLocal = [0xFE, 0x80, 0, 0, 0, 0, 0, 0, (byte)(mac[0] ^ 2), mac[1], mac[2], 0xFF, 0xFE, mac[3], mac[4], mac[5]];
         output.Should().MatchRegex(System.Text.RegularExpressions.Regex.Escape($"ndp: link-local {new IPAddress(linkLocal)}") + @"\r?\n");
 
