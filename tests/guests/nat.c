@@ -7,9 +7,18 @@
  *   fwd=PORT      the guest's UDP port a host forward leads to; 0 skips it
  *   ping=0|1      ping the router (default 1: needs the host to allow passt
  *                 ping sockets, net.ipv4.ping_group_range)
+ *   v6=0|1        IPv6 too (default 0: passt offers IPv6 only when the host
+ *                 has an IPv6 default route): a Router Solicitation from the
+ *                 EUI-64 link-local address, the Router Advertisement's prefix,
+ *                 DHCPv6 Solicit/Advertise and Request/Reply for an address,
+ *                 then an unsolicited Neighbor Advertisement from that address
+ *                 (what a stack sends once an address is up), so the host sees
+ *                 the guest use it; Neighbor Solicitations for our addresses
+ *                 are answered on the way
  *   timeout=ms    each step's limit (default 20000)
  * Prints "dhcp: lease A mask M router R dns D", "arp: router MAC",
- * "ping: reply", "udp: echo 'TEXT'", "READY-FWD", "fwd: got 'TEXT'".
+ * "ping: reply", "ndp: router LL prefix P/64", "dhcpv6: address A dns D",
+ * "ndp: announced A", "udp: echo 'TEXT'", "READY-FWD", "fwd: got 'TEXT'".
  * No offloads: every frame carries a zeroed virtio_net_hdr_v1 and whole
  * checksums (passt drops UDP without one, though IPv4 allows that).
  */
@@ -25,6 +34,8 @@ const char guest_name[] = "nat";
 #define TX_BUFS 16
 #define ETH_ARP 0x0806
 #define ETH_IP 0x0800
+#define ETH_IP6 0x86DD
+#define ICMP6 58
 #define OUR_PORT 40000
 
 static struct pci_dev devs[PCI_MAX_FUNCS];
@@ -38,6 +49,8 @@ static const uint8_t any_ip[4], broadcast_ip[4] = { 255, 255, 255, 255 };
 static int tx_next;
 static uint64_t timeout_ms;
 static const uint32_t xid = 0x6e617431; /* "nat1" */
+static uint8_t ip6_ll[16], ip6[16], router6[16], router6_mac[6], prefix6[16], dns6[16];
+static int prefix6_len;
 
 static uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
@@ -139,7 +152,10 @@ static void send_arp(uint16_t op, const uint8_t *dst_mac, const uint8_t *target_
     send(out, sizeof(out));
 }
 
-/* The frame the next call hands out; 0 on timeout. ARP requests for our address are answered on the way. */
+static int answer_neighbor_solicitation(const uint8_t *f, uint32_t len);
+
+/* The frame the next call hands out; 0 on timeout. ARP requests and Neighbor Solicitations for our addresses are
+ * answered on the way. */
 static uint8_t *next_frame(uint32_t *len, uint64_t wait_ms)
 {
     static int held = -1;
@@ -161,6 +177,11 @@ static uint8_t *next_frame(uint32_t *len, uint64_t wait_ms)
         uint32_t n = used > HDR ? used - HDR : 0;
         if (n >= 42 && be16(f + 12) == ETH_ARP && be16(f + 20) == 1 && !memcmp(f + 38, ip, 4) && memcmp(ip, any_ip, 4)) {
             send_arp(2, f + 6, f + 22, f + 28);
+            post_rx(slot);
+            virtq_kick(&rxq);
+            continue;
+        }
+        if (answer_neighbor_solicitation(f, n)) {
             post_rx(slot);
             virtq_kick(&rxq);
             continue;
@@ -368,10 +389,308 @@ static void forwarded(uint16_t port)
     test_fail("nothing arrived on forwarded port %u in %lu ms", port, timeout_ms);
 }
 
+/* IPv6: addresses are 16 bytes; the checksums of ICMPv6 and UDP cover a pseudo-header (source, destination, upper-layer
+ * length, next header) and the whole message, and are mandatory for both. */
+static const uint8_t all_nodes6[16] = { 0xFF, 2, [15] = 1 }, all_routers6[16] = { 0xFF, 2, [15] = 2 };
+static const uint8_t dhcp6_servers[16] = { 0xFF, 2, [13] = 1, [15] = 2 }; /* ff02::1:2 */
+static const uint8_t zero6[16];
+
+static uint32_t sum_words(uint32_t sum, const uint8_t *p, uint32_t len)
+{
+    for (uint32_t i = 0; i + 1 < len; i += 2)
+        sum += be16(p + i);
+    if (len & 1)
+        sum += (uint32_t)p[len - 1] << 8;
+    return sum;
+}
+
+static uint16_t checksum6(const uint8_t *src, const uint8_t *dst, uint8_t next, const uint8_t *payload, uint32_t len)
+{
+    uint32_t sum = sum_words(sum_words(0, src, 16), dst, 16) + (len >> 16) + (len & 0xFFFF) + next;
+    sum = sum_words(sum, payload, len);
+    while (sum >> 16)
+        sum = (sum & 0xFFFF) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+/* RFC 5952 text: lower case, the longest run of two or more zero groups as "::". */
+static const char *fmt6(const uint8_t *a, char *out)
+{
+    int best = -1, best_len = 0;
+    for (int i = 0; i < 8;) {
+        int j = i;
+        while (j < 8 && !be16(a + 2 * j))
+            j++;
+        if (j - i > best_len && j - i >= 2)
+            best = i, best_len = j - i;
+        i = j > i ? j : i + 1;
+    }
+    char *o = out;
+    for (int i = 0; i < 8; i++) {
+        if (i == best) {
+            *o++ = ':';
+            if (i == 0)
+                *o++ = ':';
+            i += best_len - 1;
+            continue;
+        }
+        static const char hex[] = "0123456789abcdef";
+        uint16_t g = be16(a + 2 * i);
+        int started = 0;
+        for (int shift = 12; shift >= 0; shift -= 4) {
+            int d = (g >> shift) & 0xF;
+            if (d || started || shift == 0)
+                *o++ = hex[d], started = 1;
+        }
+        if (i < 7)
+            *o++ = ':';
+    }
+    *o = 0;
+    return out;
+}
+
+/* Sends PAYLOAD (an ICMPv6 or UDP message) from SRC to DST, first filling in its checksum at CSUM_AT. */
+static void send_ip6(const uint8_t *dst_mac, const uint8_t *src, const uint8_t *dst, uint8_t next, uint8_t *payload,
+                     uint32_t len, uint32_t csum_at)
+{
+    static uint8_t out[1600];
+    put16(payload + csum_at, 0);
+    uint16_t c = checksum6(src, dst, next, payload, len);
+    put16(payload + csum_at, next == 17 && !c ? 0xFFFF : c);
+    memcpy(out, dst_mac, 6);
+    memcpy(out + 6, mac, 6);
+    put16(out + 12, ETH_IP6);
+    uint8_t *h = out + 14;
+    memset(h, 0, 40);
+    h[0] = 0x60;
+    put16(h + 4, (uint16_t)len);
+    h[6] = next;
+    h[7] = 255; /* NDP needs 255; the others do not mind */
+    memcpy(h + 8, src, 16);
+    memcpy(h + 24, dst, 16);
+    memcpy(h + 54 - 14, payload, len);
+    send(out, 54 + len);
+}
+
+/* Multicast to 33:33 and the group's last four bytes. */
+static void multicast_mac6(const uint8_t *group, uint8_t *out)
+{
+    out[0] = out[1] = 0x33;
+    memcpy(out + 2, group + 12, 4);
+}
+
+/* The upper-layer message of F if it is IPv6 with next header NEXT (no extension headers) to one of our addresses or a
+ * multicast group; sets its length and the source address. */
+static uint8_t *ip6_payload(uint8_t *f, uint32_t len, uint8_t next, uint32_t *payload_len, uint8_t *src)
+{
+    if (len < 54 || be16(f + 12) != ETH_IP6 || (f[14] >> 4) != 6 || f[14 + 6] != next)
+        return 0;
+    uint32_t plen = be16(f + 14 + 4);
+    const uint8_t *dst = f + 14 + 24;
+    if (54 + plen > len || (dst[0] != 0xFF && memcmp(dst, ip6_ll, 16) && memcmp(dst, ip6, 16)))
+        return 0;
+    if (src)
+        memcpy(src, f + 14 + 8, 16);
+    *payload_len = plen;
+    return f + 54;
+}
+
+static void send_neighbor_advertisement(const uint8_t *dst_mac, const uint8_t *dst, const uint8_t *target, int solicited)
+{
+    uint8_t na[32];
+    memset(na, 0, sizeof(na));
+    na[0] = 136;
+    na[4] = solicited ? 0x60 : 0x20; /* Solicited (to an NS), Override */
+    memcpy(na + 8, target, 16);
+    na[24] = 2; /* target link-layer address */
+    na[25] = 1;
+    memcpy(na + 26, mac, 6);
+    send_ip6(dst_mac, target, dst, ICMP6, na, sizeof(na), 2);
+}
+
+/* Answers a Neighbor Solicitation for our link-local or global address; 1 if F was one. */
+static int answer_neighbor_solicitation(const uint8_t *f, uint32_t len)
+{
+    uint32_t n;
+    uint8_t src[16];
+    const uint8_t *m = ip6_payload((uint8_t *)f, len, ICMP6, &n, src);
+    if (!m || n < 24 || m[0] != 135 || !memcmp(ip6_ll, zero6, 16))
+        return 0;
+    const uint8_t *target = m + 8;
+    if (memcmp(target, ip6_ll, 16) && (!memcmp(ip6, zero6, 16) || memcmp(target, ip6, 16)))
+        return 0;
+    if (!memcmp(src, zero6, 16)) { /* a duplicate address check: the answer goes to all nodes */
+        uint8_t group_mac[6];
+        multicast_mac6(all_nodes6, group_mac);
+        send_neighbor_advertisement(group_mac, all_nodes6, target, 0);
+    } else {
+        send_neighbor_advertisement(f + 6, src, target, 1);
+    }
+    return 1;
+}
+
+static void send_router_solicitation(void)
+{
+    uint8_t rs[16], group_mac[6];
+    memset(rs, 0, sizeof(rs));
+    rs[0] = 133;
+    rs[8] = 1; /* source link-layer address */
+    rs[9] = 1;
+    memcpy(rs + 10, mac, 6);
+    multicast_mac6(all_routers6, group_mac);
+    send_ip6(group_mac, ip6_ll, all_routers6, ICMP6, rs, sizeof(rs), 2);
+}
+
+/* Router Solicitations until a Router Advertisement with a prefix comes: the router is its source. */
+static void solicit_router(void)
+{
+    uint64_t waited = 0;
+    send_router_solicitation();
+    while (waited < timeout_ms) {
+        uint32_t len, n;
+        uint8_t src[16];
+        uint8_t *f = next_frame(&len, 1000);
+        if (!f) {
+            waited += 1000;
+            if (waited % 3000 == 0)
+                send_router_solicitation();
+            continue;
+        }
+        uint8_t *m = ip6_payload(f, len, ICMP6, &n, src);
+        if (!m || n < 16 || m[0] != 134 || m[1] != 0)
+            continue;
+        memcpy(router6_mac, f + 6, 6);
+        for (uint32_t i = 16; i + 8 <= n && m[i + 1];) {
+            uint32_t olen = m[i + 1] * 8u;
+            if (i + olen > n)
+                break;
+            if (m[i] == 1 && olen >= 8)
+                memcpy(router6_mac, m + i + 2, 6);
+            if (m[i] == 3 && olen == 32 && m[i + 2] <= 128) {
+                prefix6_len = m[i + 2];
+                memcpy(prefix6, m + i + 16, 16);
+            }
+            i += olen;
+        }
+        if (!prefix6_len)
+            test_fail("the Router Advertisement has no prefix");
+        memcpy(router6, src, 16);
+        return;
+    }
+    test_fail("no Router Advertisement in %lu ms", timeout_ms);
+}
+
+static uint8_t server_id6[130];
+static uint32_t server_id6_len;
+static const uint32_t xid6 = 0x4e3631; /* "N61", 24 bits */
+
+/* A DHCPv6 Solicit (type 1) or Request (type 3, for the advertised address from the server that advertised it). */
+static void dhcp6_send(uint8_t type)
+{
+    static uint8_t u[8 + 256], group_mac[6];
+    uint8_t *m = u + 8, *o = m + 4;
+    m[0] = type;
+    m[1] = (uint8_t)(xid6 >> 16), m[2] = (uint8_t)(xid6 >> 8), m[3] = (uint8_t)xid6;
+    put16(o, 1), put16(o + 2, 10), put16(o + 4, 3), put16(o + 6, 1), memcpy(o + 8, mac, 6), o += 14; /* client id: DUID-LL */
+    if (type == 3)
+        memcpy(o, server_id6, server_id6_len), o += server_id6_len;
+    put16(o, 3), put16(o + 2, type == 3 ? 12 + 28 : 12), memset(o + 4, 0, 12), memcpy(o + 4, mac + 2, 4), o += 16; /* IA_NA */
+    if (type == 3)
+        put16(o, 5), put16(o + 2, 24), memcpy(o + 4, ip6, 16), memset(o + 20, 0, 8), o += 28; /* its IA_ADDR */
+    put16(o, 8), put16(o + 2, 2), put16(o + 4, 0), o += 6;  /* elapsed time */
+    put16(o, 6), put16(o + 2, 2), put16(o + 4, 23), o += 6; /* option request: DNS servers */
+    uint32_t len = 8 + (uint32_t)(o - m);
+    put16(u, 546);
+    put16(u + 2, 547);
+    put16(u + 4, (uint16_t)len);
+    multicast_mac6(dhcp6_servers, group_mac);
+    send_ip6(group_mac, ip6_ll, dhcp6_servers, 17, u, len, 6);
+}
+
+/* Waits for a DHCPv6 TYPE (2 Advertise, 7 Reply) to our transaction and takes its address, server id and DNS server. */
+static void dhcp6_wait(uint8_t type, uint8_t request_type)
+{
+    uint64_t waited = 0;
+    dhcp6_send(request_type);
+    while (waited < timeout_ms) {
+        uint32_t len, n;
+        uint8_t *f = next_frame(&len, 1000);
+        if (!f) {
+            waited += 1000;
+            if (waited % 3000 == 0)
+                dhcp6_send(request_type);
+            continue;
+        }
+        uint8_t *u = ip6_payload(f, len, 17, &n, 0);
+        if (!u || n < 12 || be16(u) != 547 || be16(u + 2) != 546 || be16(u + 4) != n)
+            continue;
+        uint8_t *m = u + 8;
+        n -= 8;
+        if (m[0] != type || m[1] != (uint8_t)(xid6 >> 16) || m[2] != (uint8_t)(xid6 >> 8) || m[3] != (uint8_t)xid6)
+            continue;
+        int got_address = 0;
+        for (uint32_t i = 4; i + 4 <= n;) {
+            uint16_t code = be16(m + i), olen = be16(m + i + 2);
+            const uint8_t *v = m + i + 4;
+            if (i + 4 + olen > n)
+                break;
+            if (code == 2 && olen + 4u <= sizeof(server_id6))
+                memcpy(server_id6, m + i, 4u + olen), server_id6_len = 4u + olen;
+            if (code == 23 && olen >= 16)
+                memcpy(dns6, v, 16);
+            if (code == 13 && olen >= 2 && be16(v))
+                test_fail("the DHCPv6 server said status %u", be16(v));
+            if (code == 3 && olen >= 12) { /* IA_NA: IAID, T1, T2, then its options */
+                for (uint32_t j = 12; j + 4 <= olen;) {
+                    uint16_t sub = be16(v + j), slen = be16(v + j + 2);
+                    if (j + 4 + slen > olen)
+                        break;
+                    if (sub == 5 && slen >= 24)
+                        memcpy(ip6, v + j + 4, 16), got_address = 1;
+                    if (sub == 13 && slen >= 2 && be16(v + j + 4))
+                        test_fail("the DHCPv6 server said status %u for our IA_NA", be16(v + j + 4));
+                    j += 4u + slen;
+                }
+            }
+            i += 4u + olen;
+        }
+        if (!got_address)
+            test_fail("the DHCPv6 %s has no IA_ADDR", type == 2 ? "Advertise" : "Reply");
+        if (!server_id6_len)
+            test_fail("the DHCPv6 %s has no server id", type == 2 ? "Advertise" : "Reply");
+        return;
+    }
+    test_fail("no DHCPv6 %s in %lu ms", type == 2 ? "Advertise" : "Reply", timeout_ms);
+}
+
+static void ipv6(void)
+{
+    char a[48], b[48];
+    /* fe80::/64 with the modified EUI-64 interface id: the MAC with ff:fe in its middle and the universal bit flipped. */
+    memset(ip6_ll, 0, 16);
+    ip6_ll[0] = 0xFE, ip6_ll[1] = 0x80;
+    ip6_ll[8] = mac[0] ^ 2, ip6_ll[9] = mac[1], ip6_ll[10] = mac[2], ip6_ll[11] = 0xFF, ip6_ll[12] = 0xFE;
+    memcpy(ip6_ll + 13, mac + 3, 3);
+    printf("ndp: link-local %s\n", fmt6(ip6_ll, a));
+    solicit_router();
+    printf("ndp: router %s prefix %s/%u\n", fmt6(router6, a), fmt6(prefix6, b), prefix6_len);
+    dhcp6_wait(2, 1); /* Solicit until an Advertise */
+    printf("dhcpv6: advertised %s\n", fmt6(ip6, a));
+    dhcp6_wait(7, 3); /* Request until a Reply */
+    printf("dhcpv6: address %s dns %s\n", fmt6(ip6, a), memcmp(dns6, zero6, 16) ? fmt6(dns6, b) : "none");
+    if (prefix6_len == 64 && memcmp(ip6, prefix6, 8))
+        test_fail("the DHCPv6 address is not in the advertised prefix");
+    uint8_t group_mac[6];
+    multicast_mac6(all_nodes6, group_mac);
+    send_neighbor_advertisement(group_mac, all_nodes6, ip6, 0);
+    printf("ndp: announced %s\n", fmt6(ip6, a));
+}
+
 int main(void)
 {
     timeout_ms = cmdline_u64("timeout", 20000);
     uint64_t echo_port = cmdline_u64("echo", 0), fwd_port = cmdline_u64("fwd", 0), ping = cmdline_u64("ping", 1);
+    uint64_t v6 = cmdline_u64("v6", 0);
     enum virtio_irq irq = virtio_irq_from_cmdline();
     int n = pci_scan(devs, PCI_MAX_FUNCS);
     struct pci_dev *d = virtio_find(devs, n, VIRTIO_ID_NET, 0);
@@ -400,6 +719,8 @@ int main(void)
         ping_router();
         printf("ping: reply\n");
     }
+    if (v6)
+        ipv6();
     if (echo_port)
         udp_echo((uint16_t)echo_port);
     if (fwd_port)

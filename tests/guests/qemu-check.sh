@@ -35,7 +35,10 @@ run() {
     local secs=$((SECONDS - start)) verdict=ok
     grep -q "^PLATFORM-TEST $name PASS" "$log" || verdict=FAIL
     grep -q "^PLATFORM-TEST $name FAIL" "$log" && verdict=FAIL
-    [[ -n $expect ]] && ! grep -qF -- "$expect" "$log" && verdict=FAIL
+    local want # EXPECT may hold several lines, each of which must appear
+    while IFS= read -r want; do
+        [[ -n $want ]] && ! grep -qF -- "$want" "$log" && verdict=FAIL
+    done <<<"$expect"
     printf '%-4s %-8s smp=%s %-22s (%ss)\n' "$verdict" "$name" "$smp" "\"$append\"" "$secs"
     if [[ $verdict != ok ]]; then
         failures=$((failures + 1))
@@ -193,7 +196,16 @@ while True:
         passt --foreground --quiet --mtu 1500 "${runas[@]}" --socket "$sock" --one-off >/dev/null 2>&1 & passt_pid=$!
         for ((i = 0; i < 50; i++)); do [[ -S $sock ]] && break; sleep 0.1; done
         QEXTRA=(-netdev "stream,id=n0,server=off,addr.type=unix,addr.path=$sock" -device virtio-net-pci,netdev=n0,disable-legacy=on)
-        run nat 1 "echo=$echo_port" "udp: echo 'through-the-nat'"
+        # IPv6 (NDP and DHCPv6) only where passt offers it: it needs an IPv6 default route on the host.
+        if awk '$1 ~ /^0+$/ && $2 == "00" && $10 != "lo" { found = 1 } END { exit !found }' /proc/net/ipv6_route 2>/dev/null; then
+            run nat 1 "echo=$echo_port v6=1" "udp: echo 'through-the-nat'
+ndp: router fe80::
+dhcpv6: address
+ndp: announced"
+        else
+            echo "note nat: the host has no IPv6 default route, so passt offers no IPv6: IPv4 only"
+            run nat 1 "echo=$echo_port" "udp: echo 'through-the-nat'"
+        fi
         QEXTRA=()
         kill "$echo_pid" "$passt_pid" 2>/dev/null; wait "$echo_pid" "$passt_pid" 2>/dev/null; rm -f "$sock"
     fi

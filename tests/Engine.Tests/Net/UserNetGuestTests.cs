@@ -10,7 +10,7 @@ namespace Platform.Engine.Tests.Net;
 
 // --net user end to end: the nat test guest takes a DHCP lease from the passt our VMM starts, ARPs for and pings the
 // router, reaches a UDP echo service on the host's loopback through the NAT, and answers a datagram a host port
-// forward brings it. The same guest runs under QEMU with the same passt (qemu-check.sh nat) as the reference.
+// forward brings it; with v6=1 it learns the router and prefix by NDP and takes an IPv6 address by DHCPv6. The same guest runs under QEMU with the same passt (qemu-check.sh nat) as the reference.
 public sealed class UserNetGuestTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
@@ -24,6 +24,18 @@ public sealed class UserNetGuestTests
         (low <= 65534 && 65534 <= high).Should().BeTrue(
             $"passt (as nobody, gid 65534) needs ping sockets for the guest's ICMP; net.ipv4.ping_group_range is {low} {high} " +
             "(./platform sets it to 0 2147483647, systemd's default)");
+    }
+
+    /// <summary>passt offers the guest IPv6 (NDP, DHCPv6) only when the host has an IPv6 default route to copy.</summary>
+    private static void RequireHostIpv6DefaultRoute()
+    {
+        // /proc/net/ipv6_route: destination, prefix length, ..., device; the default route is ::/0 on a real device
+        // (the kernel keeps an unreachable ::/0 on lo).
+        bool found = File.ReadAllLines("/proc/net/ipv6_route")
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Any(f => f.Length >= 10 && f[0].All(c => c == '0') && f[1] == "00" && f[9] != "lo");
+        found.Should().BeTrue("passt disables IPv6 without an IPv6 default route on the host, so the guest would get no Router " +
+                              "Advertisement; give the host one (ip -6 route add default via ... dev ...)");
     }
 
     private static UdpClient EchoService()
@@ -113,6 +125,41 @@ public sealed class UserNetGuestTests
         nic.Addresses.Should().NotBeNull().And.Contain(lease);
         nic.Mac.Should().Be(NicOptions.FormatMac(NicOptions.From(new NicConfig { Kind = NicKind.User }, 0).Mac));
         nic.Counters["backend_restarts"].Should().Be(0);
+    }
+
+    [Fact]
+    public async Task The_guest_gets_an_ipv6_address_through_dhcpv6_and_the_router_prefix_through_ndp()
+    {
+        RequireHostIpv6DefaultRoute();
+        await using var vm = StartNat("ping=0 v6=1 end=halt");
+        await WaitForAsync(vm, "PLATFORM-TEST nat PASS");
+        string output = vm.Output;
+
+        // The link-local address the guest solicits from is the MAC's modified EUI-64.
+        byte[] mac = NicOptions.From(new NicConfig { Kind = NicKind.User }, 0).Mac.GetAddressBytes();
+        byte[] linkLocal = [0xFE, 0x80, 0, 0, 0, 0, 0, 0, (byte)(mac[0] ^ 2), mac[1], mac[2], 0xFF, 0xFE, mac[3], mac[4], mac[5]];
+        output.Should().MatchRegex(System.Text.RegularExpressions.Regex.Escape($"ndp: link-local {new IPAddress(linkLocal)}") + @"\r?\n");
+
+        var ndp = System.Text.RegularExpressions.Regex.Match(output, @"ndp: router (\S+) prefix (\S+)/64\r?\n");
+        ndp.Success.Should().BeTrue(output);
+        var router = IPAddress.Parse(ndp.Groups[1].Value);
+        var prefix = IPAddress.Parse(ndp.Groups[2].Value);
+        router.IsIPv6LinkLocal.Should().BeTrue("a Router Advertisement comes from the router's link-local address");
+
+        var dhcp = System.Text.RegularExpressions.Regex.Match(output, @"dhcpv6: address (\S+) dns (\S+)\r?\n");
+        dhcp.Success.Should().BeTrue(output);
+        var address = IPAddress.Parse(dhcp.Groups[1].Value);
+        address.AddressFamily.Should().Be(AddressFamily.InterNetworkV6);
+        address.GetAddressBytes()[..8].Should().Equal(prefix.GetAddressBytes()[..8], "the DHCPv6 address lies in the advertised prefix");
+        // passt hands the guest the host's own address (the guest's traffic leaves from it), so the host has it.
+        System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .SelectMany(i => i.GetIPProperties().UnicastAddresses).Select(u => u.Address)
+            .Should().Contain(address, "passt assigns the address the host has on its default route's interface");
+        output.Should().MatchRegex(System.Text.RegularExpressions.Regex.Escape($"ndp: announced {address}") + @"\r?\n");
+
+        // The guest sent from the address (its unsolicited Neighbor Advertisement), so query-stats shows it with the lease.
+        string lease = System.Text.RegularExpressions.Regex.Match(output, @"dhcp: lease (\S+)").Groups[1].Value;
+        vm.Host.GetStats().Devices.Single(d => d.Name == "net0").Addresses.Should().BeEquivalentTo(new[] { lease, address.ToString() });
     }
 
     [Fact]
