@@ -6,10 +6,13 @@ namespace Platform.Web.Endpoints;
 /// </summary>
 internal static class ApiProblems
 {
-    public static Task WriteAsync(HttpContext http, int status)
+    public static async Task WriteAsync(HttpContext http, int status)
     {
         var problems = http.RequestServices.GetRequiredService<IProblemDetailsService>();
-        return problems.WriteAsync(new ProblemDetailsContext
+        // A client that accepts only what no writer speaks (an event stream's Accept: text/event-stream) still gets
+        // the status, with the body left empty, rather than a 500 from the writer.
+        http.Response.StatusCode = status;
+        await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = http,
             ProblemDetails =
@@ -20,6 +23,6 @@ internal static class ApiProblems
                     ? "Send an API token (Authorization: Bearer plt_…, made on the API tokens page) or sign in; a token that is wrong, revoked or expired counts as none."
                     : "You may not do this.",
             },
-        }).AsTask();
+        });
     }
 }

@@ -6,7 +6,8 @@ namespace Platform.Web.Endpoints;
 
 /// <summary>
 /// The VM event/task log, newest first: under <c>/events</c> the events of every VM the caller may see (and, with
-/// Sys.Audit, those about the host), one VM's under <c>/vms/{id}/events</c> (VM.Audit).
+/// Sys.Audit, those about the host), one VM's under <c>/vms/{id}/events</c> (VM.Audit). <c>/events</c> asked for <c>text/event-stream</c>
+/// follows the log live instead (<see cref="VmEventStream"/>), with the same filtering.
 /// </summary>
 internal static class EventEndpoints
 {
@@ -16,12 +17,20 @@ internal static class EventEndpoints
                     Guid? vmId, int skip = 0, int take = 50) =>
                 {
                     var visibility = (await permissions.GetAccessAsync(http.User, cancellationToken)).Visibility;
-                    return vmId is { } id && !visibility.CanSee(id)
-                        ? ApiResults.NotFound("VM")
+                    if (vmId is { } id && !visibility.CanSee(id))
+                    {
+                        return ApiResults.NotFound("VM");
+                    }
+
+                    return VmEventStream.Wants(http.Request)
+                        ? new StreamResult(vmId)
                         : await ListAsync(log, vmId, visibility, skip, take, cancellationToken);
                 })
-            .WithName("ListEvents").WithSummary("The event log, newest first, of what you may see (take at most 500)")
+            .WithName("ListEvents")
+            .WithSummary("The event log, newest first, of what you may see (take at most 500); with Accept: text/event-stream, "
+                + "the entries as they are written, as server-sent events")
             .Produces<VmEventPageResponse>()
+            .Produces<VmEventResponse>(StatusCodes.Status200OK, VmEventStream.ContentType)
             .RequireSignedIn();
         return events;
     }
@@ -39,5 +48,10 @@ internal static class EventEndpoints
     {
         var page = await log.ListAsync(vmId, visibility, skip, take, cancellationToken);
         return TypedResults.Ok(new VmEventPageResponse(page.Items.Select(VmEventResponse.From).ToList(), page.Total));
+    }
+
+    private sealed class StreamResult(Guid? vmId) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext) => VmEventStream.WriteAsync(httpContext, vmId, httpContext.RequestAborted);
     }
 }
