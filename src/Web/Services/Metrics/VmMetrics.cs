@@ -22,7 +22,7 @@ internal sealed class VmMetrics : BackgroundService
     private readonly Meter _meter = new(PlatformMeter.Name);
     private readonly ConcurrentDictionary<Guid, VmStatsSample> _latest = new();
     private readonly SemaphoreSlim _namesWanted = new(0, 1);
-    private volatile IReadOnlyDictionary<Guid, string> _names = new Dictionary<Guid, string>();
+    private volatile Dictionary<Guid, string> _names = [];
 
     public VmMetrics(IVmRuntimeInfo info, IVmRuntime runtime, VmService vms, ILogger<VmMetrics> logger)
     {
