@@ -22,7 +22,8 @@ public static class MetricsServiceExtensions
         builder.Services.AddSingleton<HostMetrics>();
         builder.Services.AddSingleton<IAuthorizationHandler, MetricsAccessHandler>();
         builder.Services.AddAuthorizationBuilder().AddPolicy(MetricsAccessRequirement.Policy, policy => policy
-            .AddAuthenticationSchemes(SecurityServiceExtensions.ApiScheme)
+            // Tokens only: a scraper has no cookie, and without a token the answer is 401 with WWW-Authenticate: Bearer.
+            .AddAuthenticationSchemes(ApiTokenAuthenticationHandler.SchemeName)
             .AddRequirements(new MetricsAccessRequirement()));
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(PlatformMeter.Name)

@@ -17,7 +17,7 @@ public sealed class MetricsOptions
 }
 
 /// <summary>
-/// Who may scrape <c>/metrics</c>: an API token (or session) of a user with Sys.Audit on <c>/</c> — the metrics name every
+/// Who may scrape <c>/metrics</c>: an API token of a user with Sys.Audit on <c>/</c> — the metrics name every
 /// VM — or, with <see cref="MetricsOptions.AllowLoopback"/>, anyone on this machine. Without a token the answer is 401,
 /// with a token lacking Sys.Audit 403.
 /// </summary>
