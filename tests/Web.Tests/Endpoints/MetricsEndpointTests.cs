@@ -65,11 +65,6 @@ public sealed class MetricsEndpointTests(PlatformAppFactory factory) : IClassFix
         samples.Should().Contain(s => s.Name == "platform_host_data_free_bytes" && s.Value > 0);
         samples.Should().Contain(s => s.Name == "platform_host_vms_running" && s.Value >= 1);
         samples.Should().Contain(s => s.Name == "http_server_request_duration_seconds_count", "ASP.NET Core's requests are counted");
-
-        // Stopped, the VM has no series any more.
-        factory.Runtime.Raise(vm.Id, VmPowerState.Stopped);
-        PrometheusText.Parse(await ScrapeAsync(auditor, HttpStatusCode.OK))
-            .Should().NotContain(s => s.Labels.GetValueOrDefault("vm_id") == vm.Id.ToString() && s.Name == "platform_vm_memory_rss_bytes");
     }
 
     [Fact]
