@@ -93,10 +93,10 @@ public sealed class MetricsEndpointTests(PlatformAppFactory factory) : IClassFix
     public async Task Loopback_reads_without_a_token_only_when_configured_and_another_address_never_does()
     {
         using var allowed = factory.WithWebHostBuilder(b => b.UseSetting("Platform:Metrics:AllowLoopback", "true"));
-        (await ScrapeFromAsync(allowed, IPAddress.Loopback)).StatusCode.Should().Be(StatusCodes.Status200OK);
-        (await ScrapeFromAsync(allowed, IPAddress.IPv6Loopback)).StatusCode.Should().Be(StatusCodes.Status200OK);
-        (await ScrapeFromAsync(allowed, IPAddress.Parse("203.0.113.7"))).StatusCode.Should().Be(StatusCodes.Status401Unauthorized);
-        (await ScrapeFromAsync(factory, IPAddress.Loopback)).StatusCode.Should().Be(StatusCodes.Status401Unauthorized, "loopback is off by default");
+        (await ScrapeFromAsync(allowed, IPAddress.Loopback)).Response.StatusCode.Should().Be(StatusCodes.Status200OK);
+        (await ScrapeFromAsync(allowed, IPAddress.IPv6Loopback)).Response.StatusCode.Should().Be(StatusCodes.Status200OK);
+        (await ScrapeFromAsync(allowed, IPAddress.Parse("203.0.113.7"))).Response.StatusCode.Should().Be(StatusCodes.Status401Unauthorized);
+        (await ScrapeFromAsync(factory, IPAddress.Loopback)).Response.StatusCode.Should().Be(StatusCodes.Status401Unauthorized, "loopback is off by default");
     }
 
     private static async Task<HttpContext> ScrapeFromAsync(WebApplicationFactory<Program> app, IPAddress remote) =>
