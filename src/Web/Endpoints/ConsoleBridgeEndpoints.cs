@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Net.WebSockets;
 using Platform.Web.Security;
+using Platform.Web.Services.Metrics;
 using Platform.Web.Services.Runtime;
 
 namespace Platform.Web.Endpoints;
@@ -60,6 +61,7 @@ public static class ConsoleBridgeEndpoints
         // noVNC asks for the "binary" subprotocol when given one; answer it if asked, as websockify does.
         string? subProtocol = context.WebSockets.WebSocketRequestedProtocols.Contains("binary") ? "binary" : null;
         using var browser = await context.WebSockets.AcceptWebSocketAsync(subProtocol);
+        using var open = PlatformMeter.ConsoleOpened(which == VmSocket.Vnc ? "vnc" : "serial");
         using var done = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         var toBrowser = VmmToBrowserAsync(vmm, browser, done.Token);
         var toVmm = BrowserToVmmAsync(browser, vmm, done.Token);

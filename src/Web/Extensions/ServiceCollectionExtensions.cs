@@ -45,6 +45,7 @@ public static class ServiceCollectionExtensions
         builder.Services.AddVmServices();
         builder.AddVmSupervisor();
         builder.AddApiServices();
+        builder.AddPlatformMetrics();
     }
 
     /// <summary>The domain services pages and the API share.</summary>

@@ -70,6 +70,7 @@ public static class WebApplicationExtensions
         // The repository's wwwroot (npm assets, our css/js) is not part of the static web assets manifest.
         app.UseStaticFiles();
         app.MapHealthChecks("/healthz");
+        app.MapPlatformMetrics();
         app.MapAccountEndpoints();
         app.MapPlatformApi();
         app.MapConsoleBridges();
@@ -94,5 +95,7 @@ public static class WebApplicationExtensions
         });
     }
 
-    private static bool IsApi(HttpContext context) => context.Request.Path.StartsWithSegments(ApiEndpoints.Prefix);
+    // /metrics answers scrapers like the API: a 401 or 403 with problem details, never the not-found page.
+    private static bool IsApi(HttpContext context) =>
+        context.Request.Path.StartsWithSegments(ApiEndpoints.Prefix) || context.Request.Path.StartsWithSegments(MetricsServiceExtensions.Path);
 }

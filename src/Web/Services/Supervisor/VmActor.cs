@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Platform.Web.Data;
+using Platform.Web.Services.Metrics;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Vms;
 
@@ -67,8 +68,25 @@ internal sealed partial class VmActor : IAsyncDisposable
             throw new VmRuntimeException("The VM supervisor is stopping.") { Unavailable = true };
         }
 
-        await reply.Task.WaitAsync(cancellationToken);
+        try
+        {
+            await reply.Task.WaitAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            PlatformMeter.SupervisorAction(ActionName(command), succeeded: false);
+            throw;
+        }
+
+        PlatformMeter.SupervisorAction(ActionName(command), succeeded: true);
     }
+
+    /// <summary>"start", "pause"…: the metrics' action label.</summary>
+    private static string ActionName(VmActorMessage command) => command switch
+    {
+        VmmCommand vmm => vmm.Kind.ToString().ToLowerInvariant(),
+        _ => command.GetType().Name.Replace("Command", "", StringComparison.Ordinal).ToLowerInvariant(),
+    };
 
     /// <summary>For the actor's own background work: reports back into the mailbox (dropped once the actor is done).</summary>
     private void Post(VmActorMessage message) => _mailbox.Writer.TryWrite(message);
