@@ -104,4 +104,4 @@ public sealed class IsoImage : IDisposable
 }
 
 /// <summary>A CD-ROM image that cannot serve as a medium; the message names the file and the reason.</summary>
-public sealed class IsoImageException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class IsoImageException(string message, Exception? inner = null) : IOException(message, inner);
