@@ -157,11 +157,12 @@ public sealed class VmmHost : IDisposable, ISerialInput
             lock (_lock)
             {
                 _current = null;
+                // The drive keeps its disc (or its emptiness, after an eject) across a reboot, as a real drive does; from
+                // here to the next boot the media commands change what that boot's drive will hold.
+                _cdromMedium = machine.PciDevices.Cdrom?.MediumPath;
             }
 
             Display?.Detach();
-            // The drive keeps its disc (or its emptiness, after an eject) across a reboot, as a real drive does.
-            _cdromMedium = machine.PciDevices.Cdrom?.MediumPath;
             machine.Dispose();
             if (_quitRequested)
             {
@@ -362,11 +363,18 @@ public sealed class VmmHost : IDisposable, ISerialInput
     /// </summary>
     public void EjectMedium(string device, bool force)
     {
-        var drive = CdromDrive(device, ControlProtocol.Commands.Eject);
-        if (!drive.Eject(force))
+        lock (_lock)
         {
-            throw new ControlCommandException(ControlProtocol.ErrorClasses.DeviceLocked,
-                $"the guest has locked {device}'s tray and was asked to eject; retry, or give force to take the disc out anyway");
+            var drive = CdromDrive(device, ControlProtocol.Commands.Eject);
+            if (drive is null)
+            {
+                _cdromMedium = null; // between boots: the next boot's drive is empty
+            }
+            else if (!drive.Eject(force))
+            {
+                throw new ControlCommandException(ControlProtocol.ErrorClasses.DeviceLocked,
+                    $"the guest has locked {device}'s tray and was asked to eject; retry, or give force to take the disc out anyway");
+            }
         }
 
         Log?.WriteLine($"platform-vmm: {device}: ejected{(force ? " (forced)" : "")}");
@@ -375,7 +383,6 @@ public sealed class VmmHost : IDisposable, ISerialInput
     /// <summary>Puts the ISO image at <paramref name="path"/> in CD-ROM drive <paramref name="device"/>, replacing any disc.</summary>
     public void ChangeMedium(string device, string path)
     {
-        var drive = CdromDrive(device, ControlProtocol.Commands.ChangeMedium);
         Devices.Storage.Ahci.IsoImage image;
         try
         {
@@ -386,23 +393,50 @@ public sealed class VmmHost : IDisposable, ISerialInput
             throw new ControlCommandException(ControlProtocol.ErrorClasses.InvalidArgument, ex.Message, ex);
         }
 
-        drive.Insert(image);
+        lock (_lock)
+        {
+            Devices.Storage.Ahci.AtapiCdrom? drive;
+            try
+            {
+                drive = CdromDrive(device, ControlProtocol.Commands.ChangeMedium);
+            }
+            catch
+            {
+                image.Dispose();
+                throw;
+            }
+
+            if (drive is null)
+            {
+                image.Dispose(); // between boots: the next boot opens it again
+                _cdromMedium = path;
+            }
+            else
+            {
+                drive.Insert(image);
+            }
+        }
+
         Log?.WriteLine($"platform-vmm: {device}: inserted {path}");
     }
 
-    private Devices.Storage.Ahci.AtapiCdrom CdromDrive(string device, string command)
+    /// <summary>The running machine's drive; null between two boots (called under <see cref="_lock"/>).</summary>
+    private Devices.Storage.Ahci.AtapiCdrom? CdromDrive(string device, string command)
     {
-        var machine = Current ?? throw new ControlCommandException(ControlProtocol.ErrorClasses.WrongState,
-            $"{command} needs a running or paused VM; the VM is {GetStatus().Status}");
-        var drive = machine.PciDevices.Cdrom;
-        if (drive is null || device != Machine.Pci.PciDevices.CdromName)
+        if (!_config.HasCdrom || device != Machine.Pci.PciDevices.CdromName)
         {
-            throw new ControlCommandException(ControlProtocol.ErrorClasses.DeviceNotFound, drive is null
-                ? $"no CD-ROM drive named '{device}': the VM has none"
-                : $"no CD-ROM drive named '{device}': the VM has {Machine.Pci.PciDevices.CdromName}");
+            throw new ControlCommandException(ControlProtocol.ErrorClasses.DeviceNotFound, _config.HasCdrom
+                ? $"no CD-ROM drive named '{device}': the VM has {Machine.Pci.PciDevices.CdromName}"
+                : $"no CD-ROM drive named '{device}': the VM has none");
         }
 
-        return drive;
+        if (_current is null && (Boots == 0 || State is VmRunState.Stopped or VmRunState.ShuttingDown))
+        {
+            throw new ControlCommandException(ControlProtocol.ErrorClasses.WrongState,
+                $"{command} needs a running or paused VM; the VM is {GetStatus().Status}");
+        }
+
+        return _current?.PciDevices.Cdrom;
     }
 
     /// <summary>A hard reset, as the reset button: the machine is rebuilt (or the VMM exits, per policy).</summary>
