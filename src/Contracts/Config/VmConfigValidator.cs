@@ -54,7 +54,7 @@ public static class VmConfigValidator
             config.StoragePciDevices;
         if (pciDevices > VmConfigLimits.MaxPciDevices)
         {
-            Add("disks", $"at most {VmConfigLimits.MaxPciDevices} PCI devices (disks, NICs, the rng, the display and its input devices, and with firmware the ISA bridge, together; got {pciDevices})");
+            Add("disks", $"at most {VmConfigLimits.MaxPciDevices} PCI devices (disks, NICs, the rng, the display and its input devices, with firmware the ISA bridge, and a CD-ROM's AHCI controller, together; got {pciDevices})");
         }
 
         if (config.Display == DisplayKind.None && config.Input is not null)
