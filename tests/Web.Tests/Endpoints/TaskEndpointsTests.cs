@@ -84,8 +84,8 @@ public sealed class TaskEndpointsTests(PlatformAppFactory factory) : IClassFixtu
         task.StartedAt.Should().BeOnOrAfter(before.AddSeconds(-1));
         task.EndedAt.Should().NotBeNull().And.BeOnOrAfter(task.StartedAt);
         task.Lines.Should().NotBeNull();
-        task.Lines!.First().Text.Should().Contain($"task-{verb}");
-        task.Lines!.Last().Text.Should().StartWith("OK: ");
+        task.Lines![0].Text.Should().Contain($"task-{verb}");
+        task.Lines![^1].Text.Should().StartWith("OK: ");
     }
 
     [Fact]
@@ -115,7 +115,7 @@ public sealed class TaskEndpointsTests(PlatformAppFactory factory) : IClassFixtu
         using var client = factory.CreateClient();
         var vm = await CreateVmAsync(client, "task-disks");
 
-        (await client.PostAsJsonAsync($"/api/v1/vms/{vm.Id}/disks", new { sizeBytes = 16 * MiB }, ApiJson.Options, _ct)).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await client.PostAsJsonAsync($"/api/v1/vms/{vm.Id}/disks", new { sizeBytes = 16 * MiB }, ApiJson.Options, _ct)).StatusCode.Should().Be(HttpStatusCode.Created);
         var created = await NewestAsync(client, vm.Id, "disk.create");
         created.Status.Should().Be(TaskEntryStatus.Ok);
         created.Target.Should().Be("disk 0");

@@ -107,9 +107,10 @@ public sealed class TaskLogTests : IDisposable
         await using (var db = await _db.Factory.CreateDbContextAsync(Ct))
         {
             long now = _clock.GetUtcNow().UtcTicks;
-            await db.Database.ExecuteSqlRawAsync(
-                $"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {TaskRetention.KeepCount + 5}) " +
-                $"INSERT INTO Tasks (Action, StartedAt, Status, Log) SELECT 'vm.start', {now}, 'Ok', '' FROM n", Ct);
+            int count = TaskRetention.KeepCount + 5;
+            await db.Database.ExecuteSqlAsync(
+                $"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) INSERT INTO Tasks (Action, StartedAt, Status, Log) SELECT 'vm.start', {now}, 'Ok', '' FROM n",
+                Ct);
         }
 
         await TaskRetention.PruneAsync(_db.Factory, _clock, NullLogger.Instance, Ct);
