@@ -81,13 +81,14 @@ public sealed class VmPowerService(IDbContextFactory<PlatformDbContext> dbFactor
             throw;
         }
 
-        var state = runtime.GetState(vmId);
-        task.Succeed($"{name} is {state.ToString().ToLowerInvariant()}");
         await events.AddAsync(new VmEvent
         {
             VmId = vmId, VmName = name, Kind = action.ToString(), Result = VmEventResult.Succeeded,
             Message = $"{Verb(action)} {name}: done.",
         }, CancellationToken.None);
+        // Read after the entry is written, as before tasks: a pause's STOP event lands a moment after its reply.
+        var state = runtime.GetState(vmId);
+        task.Succeed($"{name} is {state.ToString().ToLowerInvariant()}");
         return ServiceResult<VmPowerState>.Ok(state);
     }
 
