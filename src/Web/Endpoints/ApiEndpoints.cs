@@ -28,6 +28,7 @@ public static class ApiEndpoints
         api.MapGroup("/networks").WithTags("Networks").MapNetworkEndpoints();
         api.MapGroup("/images").WithTags("Images").MapImageEndpoints();
         api.MapGroup("/events").WithTags("Events").MapEventEndpoints();
+        api.MapGroup("/tasks").WithTags("Tasks").MapTaskEndpoints();
         api.MapGroup("/host").WithTags("Host").MapHostEndpoints();
         api.MapGroup("/audit").WithTags("Audit log").MapAuditEndpoints();
         api.MapGroup("/tokens").WithTags("API tokens").MapTokenEndpoints();

@@ -8,6 +8,7 @@ using Platform.Web.Services.Host;
 using Platform.Web.Services.Disks;
 using Platform.Web.Services.Images;
 using Platform.Web.Services.Networks;
+using Platform.Web.Services.Tasks;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Extensions;
@@ -53,6 +54,10 @@ public static class ServiceCollectionExtensions
     {
         services.AddSingleton<IHostInfo, ProcHostInfo>();
         services.AddSingleton<IVmEventLog, VmEventLog>();
+        services.AddSingleton<TaskLog>();
+        services.AddSingleton<ITaskLog>(sp => sp.GetRequiredService<TaskLog>());
+        // Before the supervisor's start-up, which may begin tasks (autostart): see TaskRetention.StartAsync.
+        services.AddHostedService<TaskRetention>();
         services.AddSingleton<ImageLibrary>();
         services.AddSingleton<IDiskImageTool, DiskImageTool>();
         services.AddSingleton<VmDiskFiles>();

@@ -29,12 +29,14 @@ public abstract class DashboardTestContext : BunitContext
         Services.AddSingleton<IVmRuntime>(Db.Runtime);
         Services.AddSingleton<IVmRuntimeInfo>(RuntimeInfo);
         Services.AddSingleton(Db.Events);
+        Services.AddSingleton(Db.Tasks);
+        Services.AddSingleton(TimeProvider.System);
         Services.AddSingleton(Db.Images);
         Services.AddSingleton(Db.Vms);
         Services.AddSingleton(Db.DiskFiles);
         Services.AddSingleton(new Platform.Web.Services.Disks.VmDiskService(
-            Db.Vms, Db.Runtime, Db.DiskFiles, Db.Images, new Platform.Web.Services.Disks.ControlSocketDiskResizer(RuntimeInfo), Db.Events));
-        Services.AddSingleton(new Platform.Web.Services.Disks.VmSnapshotService(Db.Factory, Db.Vms, Db.Runtime, Db.DiskFiles, Db.Images, Db.Events));
+            Db.Vms, Db.Runtime, Db.DiskFiles, Db.Images, new Platform.Web.Services.Disks.ControlSocketDiskResizer(RuntimeInfo), Db.Events, Db.Tasks));
+        Services.AddSingleton(new Platform.Web.Services.Disks.VmSnapshotService(Db.Factory, Db.Vms, Db.Runtime, Db.DiskFiles, Db.Images, Db.Events, Db.Tasks));
         Services.AddSingleton(Db.Networks);
         Services.AddSingleton<Platform.Web.Services.Networks.IHostBridges>(Db.Bridges);
         Services.AddSingleton(Db.Power);

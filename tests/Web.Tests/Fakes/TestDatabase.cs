@@ -6,6 +6,7 @@ using Platform.Web.Security;
 using Platform.Web.Services.Disks;
 using Platform.Web.Services.Images;
 using Platform.Web.Services.Networks;
+using Platform.Web.Services.Tasks;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Tests.Fakes;
@@ -34,10 +35,11 @@ public sealed class TestDatabase : IDisposable
         Audit = new AuditLog(Factory, NullLogger<AuditLog>.Instance);
         AdminId = AddUser("admin", (BuiltInRoles.AdministratorId, null));
         Events = new VmEventLog(Factory, NullLogger<VmEventLog>.Instance);
-        Images = new ImageLibrary(Factory, Options, NullLogger<ImageLibrary>.Instance);
+        Tasks = new TaskLog(Factory, TimeProvider.System, NullLogger<TaskLog>.Instance);
+        Images = new ImageLibrary(Factory, Options, Tasks, NullLogger<ImageLibrary>.Instance);
         DiskFiles = new VmDiskFiles(Options, new DiskImageTool(), NullLogger<VmDiskFiles>.Instance);
-        Vms = new VmService(Factory, Host, Runtime, Events, Images, DiskFiles);
-        Power = new VmPowerService(Factory, Runtime, Events);
+        Vms = new VmService(Factory, Host, Runtime, Events, Images, DiskFiles, Tasks);
+        Power = new VmPowerService(Factory, Runtime, Events, Tasks);
         Networks = new NetworkService(Factory, Bridges, Audit);
     }
 
@@ -57,6 +59,9 @@ public sealed class TestDatabase : IDisposable
     public RecordingVmRuntime Runtime { get; } = new();
 
     public IVmEventLog Events { get; }
+
+    /// <summary>The task log the services write to.</summary>
+    public ITaskLog Tasks { get; }
 
     public ImageLibrary Images { get; }
 

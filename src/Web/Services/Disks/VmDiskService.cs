@@ -1,6 +1,7 @@
 using Platform.Web.Data;
 using Platform.Web.Services.Images;
 using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Tasks;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Services.Disks;
@@ -13,7 +14,7 @@ namespace Platform.Web.Services.Disks;
 /// what the new definition adds (library images, host paths): a refusal message, or null.
 /// </summary>
 public sealed class VmDiskService(
-    VmService vms, IVmRuntime runtime, VmDiskFiles files, ImageLibrary images, IRunningDiskResizer resizer, IVmEventLog events)
+    VmService vms, IVmRuntime runtime, VmDiskFiles files, ImageLibrary images, IRunningDiskResizer resizer, IVmEventLog events, ITaskLog tasks)
 {
     public delegate Task<string?> Authorize(VmDefinitionInput input, VirtualMachine current);
 
@@ -80,6 +81,15 @@ public sealed class VmDiskService(
             return ServiceResult<VmDiskDetails>.Fail(ServiceStatus.NotFound, "There is no such VM; it may have been deleted.");
         }
 
+        // A task from here on, refusals included: "why did my disk not grow" is what the task log is for.
+        using var task = tasks.Begin(TaskActions.DiskResize, vmId, $"disk {index}", vm.Name);
+        task.Log($"Grow disk {index} of {vm.Name} to {ImageLibrary.FormatSize(sizeBytes)} ({sizeBytes} bytes)");
+        return task.End(await GrowAsync(vm, index, sizeBytes, task, cancellationToken), $"disk {index} is {ImageLibrary.FormatSize(sizeBytes)}");
+    }
+
+    private async Task<ServiceResult<VmDiskDetails>> GrowAsync(VirtualMachine vm, int index, long sizeBytes, TaskScope task, CancellationToken cancellationToken)
+    {
+        var vmId = vm.Id;
         var disk = vm.Disks.FirstOrDefault(d => d.Position == index);
         if (disk is null)
         {
@@ -131,8 +141,15 @@ public sealed class VmDiskService(
             return SizeInvalid(space);
         }
 
+        task.Log($"{path}: {ImageLibrary.FormatName(before.Format)}, {ImageLibrary.FormatSize(before.VirtualSizeBytes)} now");
+        if (sizeBytes == before.VirtualSizeBytes)
+        {
+            task.Log("It is that size already: nothing to do.");
+        }
+
         if (sizeBytes > before.VirtualSizeBytes)
         {
+            task.Log(running ? "The VM runs: its VMM grows the file and tells the guest (block_resize)." : "The VM is stopped: growing the file.");
             try
             {
                 if (running)

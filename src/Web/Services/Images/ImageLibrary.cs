@@ -4,6 +4,7 @@ using Platform.Devices.Virtio.Block;
 using Platform.Devices.Virtio.Block.Qcow2;
 using Platform.Web.Data;
 using Platform.Web.Extensions;
+using Platform.Web.Services.Tasks;
 
 namespace Platform.Web.Services.Images;
 
@@ -19,7 +20,7 @@ public sealed record ImageUsage(ImageFile Image, IReadOnlyList<string> UsedBy);
 /// which could point at any host file). Linked clones are qcow2 overlays under
 /// <see cref="PlatformOptions.DisksDirectory"/> whose backing file is the library image.
 /// </summary>
-public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory, PlatformOptions options, ILogger<ImageLibrary> logger)
+public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory, PlatformOptions options, ITaskLog tasks, ILogger<ImageLibrary> logger)
 {
     private const int BufferSize = 1 << 20;
 
@@ -57,6 +58,29 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
         ImageKind kind, string fileName, Stream content, string? expectedSha256, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(content);
+        using var task = tasks.Begin(TaskActions.ImageUpload, null, fileName);
+        task.Log($"Upload {fileName} ({kind.ToString().ToLowerInvariant()}) into the library{(DeclaredLength(content) is { } length ? $", {FormatSize(length)}" : "")}");
+        try
+        {
+            var result = await UploadCoreAsync(kind, fileName, content, expectedSha256, progress, cancellationToken);
+            if (result.Value is { } stored)
+            {
+                task.Log($"Stored {FormatSize(stored.SizeBytes)}, SHA-256 {stored.Sha256}"
+                    + (stored.Format is { } format ? $", {FormatName(format)} disk of {FormatSize(stored.VirtualSizeBytes ?? 0)}" : ""));
+            }
+
+            return task.End(result, $"stored {fileName}");
+        }
+        catch (OperationCanceledException)
+        {
+            task.Cancel("The upload was called off before it finished; nothing was stored.");
+            throw;
+        }
+    }
+
+    private async Task<ServiceResult<ImageFile>> UploadCoreAsync(
+        ImageKind kind, string fileName, Stream content, string? expectedSha256, IProgress<long>? progress, CancellationToken cancellationToken)
+    {
         var errors = new Dictionary<string, string[]>();
         if (ImageFileNameRules.Check(fileName) is { } nameProblem)
         {
@@ -253,6 +277,26 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
             return overlay;
         }
 
+        using var task = tasks.Begin(TaskActions.LinkedClone, disk.VirtualMachineId, $"disk {disk.Position} from {image.FileName}");
+        task.Log($"Overlay {overlay} over {image.FileName}");
+        try
+        {
+            MakeOverlay(image, overlay);
+        }
+        catch (Exception ex)
+        {
+            // Whatever it was goes on to the caller (a start, a resize) as before; the task says it too.
+            task.Fail(ex.Message);
+            throw;
+        }
+
+        task.Succeed($"made the linked clone of {image.FileName}");
+        logger.LogInformation("Created linked clone {Overlay} of {Image}", overlay, image.FileName);
+        return overlay;
+    }
+
+    private void MakeOverlay(ImageFile image, string overlay)
+    {
         string folder = Path.GetDirectoryName(overlay)!;
         Directory.CreateDirectory(folder);
         string basePath = PathOf(image);
@@ -275,9 +319,6 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
         {
             File.Delete(temporary);
         }
-
-        logger.LogInformation("Created linked clone {Overlay} of {Image}", overlay, image.FileName);
-        return overlay;
     }
 
     /// <summary>

@@ -16,6 +16,9 @@ internal sealed class ProcessVmmLauncher(VmmProgram program, ImageLibrary images
     /// <summary>How often the launch looks for the pid file and the control socket: short, since it is the start's latency.</summary>
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
 
+    /// <summary>How much of vmm.log a failed start's task keeps: more than the one-line reason, which stays short for a snackbar.</summary>
+    private const int LogLinesForTask = 20;
+
     public async Task<IVmmHandle> LaunchAsync(VirtualMachine vm, string runtimeDirectory, CancellationToken cancellationToken)
     {
         var binary = program.Current;
@@ -59,7 +62,10 @@ internal sealed class ProcessVmmLauncher(VmmProgram program, ImageLibrary images
                 await process.WaitForExitAsync(CancellationToken.None);
                 int code = process.ExitCode;
                 process.Dispose();
-                throw new VmRuntimeException($"The VMM exited at start (code {code}): {VmmProcess.LogTail(directory)}");
+                throw new VmRuntimeException($"The VMM exited at start (code {code}): {VmmProcess.LogTail(directory)}")
+                {
+                    VmmLog = VmmProcess.LogTailLines(directory, LogLinesForTask) ?? [],
+                };
             }
 
             if (VmmProcess.ReadLivePid(directory) == process.Id)
@@ -78,7 +84,10 @@ internal sealed class ProcessVmmLauncher(VmmProgram program, ImageLibrary images
             {
                 process.Kill();
                 throw new VmRuntimeException(
-                    $"The VMM did not open its control socket within {options.StartTimeout.TotalSeconds} s and was stopped: {VmmProcess.LogTail(directory)}");
+                    $"The VMM did not open its control socket within {options.StartTimeout.TotalSeconds} s and was stopped: {VmmProcess.LogTail(directory)}")
+                {
+                    VmmLog = VmmProcess.LogTailLines(directory, LogLinesForTask) ?? [],
+                };
             }
 
             await Task.Delay(PollInterval, cancellationToken);

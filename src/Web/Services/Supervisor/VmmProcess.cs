@@ -44,15 +44,21 @@ internal static class VmmProcess
     /// <summary>The last lines the VMM wrote to its log: why it failed to start, in its own words.</summary>
     public static string LogTail(string runtimeDirectory, int maxLines = 5)
     {
+        var lines = LogTailLines(runtimeDirectory, maxLines);
+        return lines is null ? "it left no log" : lines.Count == 0 ? "it printed nothing" : string.Join(" ", lines);
+    }
+
+    /// <summary>The last non-blank lines of the folder's vmm.log; null when there is no log to read.</summary>
+    public static IReadOnlyList<string>? LogTailLines(string runtimeDirectory, int maxLines = 5)
+    {
         string log = Path.Combine(runtimeDirectory, LogFileName);
         try
         {
-            var lines = File.ReadAllLines(log).Where(l => !string.IsNullOrWhiteSpace(l)).TakeLast(maxLines).ToArray();
-            return lines.Length == 0 ? "it printed nothing" : string.Join(" ", lines);
+            return File.ReadAllLines(log).Where(l => !string.IsNullOrWhiteSpace(l)).TakeLast(maxLines).ToArray();
         }
         catch (IOException)
         {
-            return "it left no log";
+            return null;
         }
     }
 

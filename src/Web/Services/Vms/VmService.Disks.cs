@@ -1,6 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using Platform.Web.Data;
 using Platform.Web.Services.Disks;
+using Platform.Web.Services.Images;
+using Platform.Web.Services.Tasks;
 
 namespace Platform.Web.Services.Vms;
 
@@ -105,12 +107,17 @@ public sealed partial class VmService
         {
             foreach (var (disk, blank) in plan.Blanks)
             {
+                int position = plan.Order.First(o => o.Disk == disk).Position;
+                using var task = tasks.Begin(TaskActions.DiskCreate, disk.VirtualMachineId, $"disk {position}", input.Name);
+                task.Log($"Blank {ImageLibrary.FormatName(blank.Format)} disk of {ImageLibrary.FormatSize(blank.SizeBytes)} for {input.Name}");
                 try
                 {
                     made.Add(diskFiles.CreateBlank(disk, blank));
+                    task.Succeed($"made {made[^1]}");
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
+                    task.Fail($"The new disk could not be made: {ex.Message}");
                     return ServiceResult<VirtualMachine>.Invalid(new Dictionary<string, string[]>
                     {
                         [$"disks[{plan.Order.First(o => o.Disk == disk).Position}].sizeBytes"] = [$"The new disk could not be made: {ex.Message}"],

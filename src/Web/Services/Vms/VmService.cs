@@ -5,6 +5,7 @@ using Platform.Web.Services.Host;
 using Platform.Web.Services.Images;
 using Platform.Web.Services.Networks;
 using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Tasks;
 
 namespace Platform.Web.Services.Vms;
 
@@ -19,7 +20,8 @@ public sealed partial class VmService(
     IVmRuntime runtime,
     IVmEventLog events,
     ImageLibrary images,
-    VmDiskFiles diskFiles)
+    VmDiskFiles diskFiles,
+    ITaskLog tasks)
 {
     public async Task<IReadOnlyList<VirtualMachine>> ListAsync(CancellationToken cancellationToken)
     {
