@@ -19,6 +19,7 @@ internal sealed partial class VmActor : IAsyncDisposable
     private readonly SupervisorContext _context;
     private readonly Task _loop;
     private readonly List<TaskCompletionSource> _endWaiters = [];
+    private readonly List<TaskCompletionSource> _shutdownWaiters = [];
     private List<DateTimeOffset> _crashes = [];
     private LaunchAttempt? _launch;
     private PendingRestart? _restart;
@@ -148,10 +149,11 @@ internal sealed partial class VmActor : IAsyncDisposable
                 return Task.CompletedTask;
             case RuntimeFolderLost lost:
                 return OnRuntimeFolderLostAsync(lost.Vmm);
-            case ShutdownOverdue overdue when overdue.Vmm == _vmm:
+            case ShutdownOverdue overdue when overdue.Vmm == _vmm && _run is { ShutdownCutShort: null } run:
+                run.ShutdownCutShort = $"the guest did not shut down within {overdue.Timeout.TotalSeconds:0.#} s, so it was stopped";
                 BeginQuit(overdue.Vmm);
                 return _context.RecordAsync(VmId, _name, VmEventResult.Info,
-                    $"{_name} did not shut down within {overdue.Timeout.TotalSeconds:0} s; stopping it.");
+                    $"{_name} did not shut down within {overdue.Timeout.TotalSeconds:0.#} s; stopping it.");
             default:
                 return Task.CompletedTask; // A timer or a VMM this actor has let go of since.
         }
@@ -189,16 +191,24 @@ internal sealed partial class VmActor : IAsyncDisposable
 
         if (_vmm is { } vmm && _run is { } run)
         {
-            _endWaiters.Add(reply);
             run.StopRequested = true;
             if (shutdown is { } timeout)
             {
+                // A Shut down succeeds only if the guest powers off; the VMM's end decides (OnVmmEndedAsync).
+                _shutdownWaiters.Add(reply);
                 run.ShutdownRequested = true;
                 SetState(VmPowerState.Stopping, "shutdown requested", force: true);
                 _ = PowerdownAsync(vmm, timeout, reply);
             }
             else
             {
+                _endWaiters.Add(reply);
+                if (run.ShutdownRequested)
+                {
+                    // Stop stays available while a guest takes its time to shut down; the story then says so.
+                    run.ShutdownCutShort ??= "stopped from the dashboard before the guest finished shutting down";
+                }
+
                 BeginQuit(vmm);
             }
 
@@ -312,8 +322,9 @@ internal sealed partial class VmActor : IAsyncDisposable
         // A launch under way finishes without this dashboard (the next one reattaches to what it started).
         var stopping = new VmRuntimeException("The dashboard is stopping.") { Unavailable = true };
         _launch?.Waiters.ForEach(w => w.TrySetException(stopping));
-        _endWaiters.ForEach(w => w.TrySetException(stopping));
+        _endWaiters.Concat(_shutdownWaiters).ToList().ForEach(w => w.TrySetException(stopping));
         _endWaiters.Clear();
+        _shutdownWaiters.Clear();
         if (_vmm is { } vmm)
         {
             _vmm = null; // Its end is no longer this dashboard's to record.
