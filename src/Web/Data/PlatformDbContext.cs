@@ -25,6 +25,8 @@ public sealed class PlatformDbContext(DbContextOptions<PlatformDbContext> option
 
     public DbSet<VmSnapshot> VmSnapshots => Set<VmSnapshot>();
 
+    public DbSet<VmCloudInit> VmCloudInits => Set<VmCloudInit>();
+
     public DbSet<AccessRole> AccessRoles => Set<AccessRole>();
 
     public DbSet<AccessGroup> AccessGroups => Set<AccessGroup>();

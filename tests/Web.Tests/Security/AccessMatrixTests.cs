@@ -58,6 +58,8 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
         ["CreateVmSnapshot"] = /*           */ "A A F F N",
         ["RevertVmSnapshot"] = /*           */ "A A F F N",
         ["DeleteVmSnapshot"] = /*           */ "A A F F N",
+        ["GetVmCloudInit"] = /*             */ "A A A A N",
+        ["SetVmCloudInit"] = /*             */ "A A F F N",
         ["ConsoleTicketByToken"] = /*       */ "F F F F N",
         ["ListEvents"] = /*                 */ "A A A A H",
         ["ListEventsOfVm"] = /*             */ "A A A A N",
@@ -472,6 +474,9 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
                 return action == "RevertVmSnapshot"
                     ? await client.PostAsync($"/api/v1/vms/{vm.Id}/snapshots/s1/revert", null, Ct)
                     : await client.DeleteAsync($"/api/v1/vms/{vm.Id}/snapshots/s1", Ct);
+            case "GetVmCloudInit": return await client.GetAsync($"/api/v1/vms/{vm.Id}/cloud-init", Ct);
+            case "SetVmCloudInit":
+                return await client.PutAsJsonAsync($"/api/v1/vms/{vm.Id}/cloud-init", new { userName = "alice", password = "secret-pass" }, ApiJson.Options, Ct);
             case "ConsoleTicketByToken": return await client.PostAsync($"/api/v1/vms/{vm.Id}/console/vnc/ticket", null, Ct);
             case "ListEvents": return await client.GetAsync("/api/v1/events?take=500", Ct);
             case "ListEventsOfVm": return await client.GetAsync($"/api/v1/events?vmId={vm.Id}", Ct);

@@ -1,4 +1,5 @@
 using Platform.Web.Data;
+using Platform.Web.Services.CloudInit;
 using Platform.Web.Services.Disks;
 
 namespace Platform.Web.Services.Vms;
@@ -48,6 +49,12 @@ public sealed class VmDefinitionInput
     public RebootPolicy OnReboot { get; set; } = RebootPolicy.Restart;
 
     public CrashPolicy OnCrash { get; set; } = CrashPolicy.Stay;
+
+    /// <summary>
+    /// cloud-init settings to set with the definition (the wizard's step, <c>POST /api/v1/vms</c>'s <c>cloudInit</c>);
+    /// null leaves the VM's as they are (<c>/api/v1/vms/{id}/cloud-init</c> changes them on their own).
+    /// </summary>
+    public CloudInitInput? CloudInit { get; set; }
 
     public static VmDefinitionInput From(VirtualMachine vm) => new()
     {

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Platform.Web.Data;
+using Platform.Web.Services.CloudInit;
 using Platform.Web.Services.Disks;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Images;
@@ -166,6 +167,7 @@ public sealed partial class VmService(
 
         // Gone from the database: nothing may run or restart for it any more (its linked clones are deleted next).
         await runtime.ForgetAsync(id, CancellationToken.None);
+        diskFiles.Delete(CloudInitService.SeedFilesIn(diskFiles.FolderOf(id)).Where(File.Exists));
         var deleted = new List<string>();
         var kept = new List<string>();
         if (!keepDiskImages)
@@ -259,6 +261,19 @@ public sealed partial class VmService(
                 else if (image.Kind != kind)
                 {
                     Add(key, $"{image.FileName} is {ImageLibrary.Describe(image.Kind)}, not {ImageLibrary.Describe(kind)}.");
+                }
+            }
+        }
+
+        if (input.CloudInit is { } cloudInit)
+        {
+            bool passwordKept = existingId is { } vmId
+                && await db.VmCloudInits.AsNoTracking().AnyAsync(c => c.VirtualMachineId == vmId && c.PasswordHash != null, cancellationToken);
+            foreach (var (key, problems) in CloudInitRules.Validate(cloudInit, passwordKept))
+            {
+                foreach (string problem in problems)
+                {
+                    Add($"cloudInit.{key}", problem);
                 }
             }
         }
@@ -466,6 +481,17 @@ public sealed partial class VmService(
         vm.OnCrash = input.OnCrash;
 
         var plan = ApplyDisks(db, vm, input);
+        if (input.CloudInit is { } cloudInit)
+        {
+            if (vm.CloudInit is null)
+            {
+                // Added explicitly, as new disks are: its key is set, so through the navigation alone it would be UPDATEd.
+                vm.CloudInit = new VmCloudInit { VirtualMachineId = vm.Id };
+                db.VmCloudInits.Add(vm.CloudInit);
+            }
+
+            CloudInitService.Apply(vm.CloudInit, cloudInit);
+        }
 
         var nics = vm.Nics.OrderBy(n => n.Position).ToList();
         for (int i = 0; i < input.Nics.Count; i++)
