@@ -56,7 +56,7 @@ internal static class VmCloudInitEndpoints
         if (!result.Succeeded)
         {
             return result.Status == ServiceStatus.Invalid
-                ? TypedResults.ValidationProblem(result.Errors, title: "The cloud-init settings have invalid values.")
+                ? TypedResults.ValidationProblem(result.Errors.ToDictionary(), title: "The cloud-init settings have invalid values.")
                 : ApiResults.Problem(result);
         }
 

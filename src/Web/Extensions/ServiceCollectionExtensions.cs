@@ -60,6 +60,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<VmDiskService>();
         services.AddSingleton<VmSnapshotService>();
         services.AddSingleton<CloudInitService>();
+        services.AddSingleton<VmCloneService>();
         services.AddSingleton<IRunningDiskResizer, ControlSocketDiskResizer>();
         services.AddSingleton<VmService>();
         services.AddSingleton<VmPowerService>();

@@ -23,6 +23,12 @@ public static class VmmConfigBuilder
     {
         ArgumentNullException.ThrowIfNull(vm);
         ArgumentNullException.ThrowIfNull(pathOf);
+        if (vm.IsTemplate)
+        {
+            // Every start comes here (the page, the API, autostart, a crash restart): a template's disks never change.
+            throw new VmRuntimeException(Platform.Web.Services.Vms.VmPowerService.TemplateStartMessage(vm.Name));
+        }
+
         bool diskBoot = vm.BootMode == BootMode.Disk;
         string? kernel = null, initrd = null;
         if (diskBoot)

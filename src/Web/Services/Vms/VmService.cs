@@ -42,7 +42,10 @@ public sealed partial class VmService(
         return await ValidateAsync(db, input, existingId, cancellationToken);
     }
 
-    public async Task<ServiceResult<VirtualMachine>> CreateAsync(VmDefinitionInput input, CancellationToken cancellationToken)
+    /// <param name="templateId">For a linked clone: the template its own disks are overlays of.</param>
+    /// <param name="cloudInit">cloud-init settings to copy as they are stored (a clone's: the password stays a hash).</param>
+    public async Task<ServiceResult<VirtualMachine>> CreateAsync(VmDefinitionInput input, CancellationToken cancellationToken,
+        Guid? templateId = null, VmCloudInit? cloudInit = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
@@ -52,9 +55,19 @@ public sealed partial class VmService(
             return ServiceResult<VirtualMachine>.Invalid(errors);
         }
 
-        var vm = new VirtualMachine { Name = input.Name };
+        var vm = new VirtualMachine { Name = input.Name, TemplateId = templateId };
         db.VirtualMachines.Add(vm);
         var plan = await ApplyAsync(db, vm, input, cancellationToken);
+        if (cloudInit is not null && input.CloudInit is null)
+        {
+            vm.CloudInit = new VmCloudInit
+            {
+                VirtualMachineId = vm.Id, Enabled = cloudInit.Enabled, Hostname = null, UserName = cloudInit.UserName,
+                PasswordHash = cloudInit.PasswordHash, SshAuthorizedKeys = cloudInit.SshAuthorizedKeys, Packages = cloudInit.Packages, UserData = cloudInit.UserData,
+            };
+            db.VmCloudInits.Add(vm.CloudInit);
+        }
+
         if (await SaveWithDisksAsync(db, input, plan, cancellationToken) is { } failure)
         {
             return failure;
@@ -82,6 +95,11 @@ public sealed partial class VmService(
         if (vm.ConcurrencyStamp != expectedStamp)
         {
             return ServiceResult<VirtualMachine>.Fail(ServiceStatus.Conflict, ConflictMessage(vm.Name));
+        }
+
+        if (vm.IsTemplate && !SameDisks(vm, input))
+        {
+            return ServiceResult<VirtualMachine>.Fail(ServiceStatus.Conflict, TemplateDisksMessage(vm.Name));
         }
 
         var errors = await ValidateAsync(db, input, id, cancellationToken);
@@ -148,6 +166,13 @@ public sealed partial class VmService(
                 return ServiceResult<IReadOnlyList<string>>.Fail(ServiceStatus.Conflict, $"{vm.Name} is {state.ToString().ToLowerInvariant()}; stop it before deleting it.");
             }
 
+            var linked = await db.VirtualMachines.IgnoreAutoIncludes().Where(v => v.TemplateId == id).Select(v => v.Name).ToListAsync(cancellationToken);
+            if (linked.Count > 0)
+            {
+                return ServiceResult<IReadOnlyList<string>>.Fail(ServiceStatus.Conflict,
+                    $"{vm.Name} is the template of {string.Join(", ", linked)}, whose disks are built on its disks: delete them first.");
+            }
+
             name = vm.Name;
             // A linked clone's base is a shared template, not this VM's disk: its overlay is (deleted below).
             diskImages = vm.Disks.Where(d => d.ImageId is not null && !d.LinkedClone).Select(d => d.ImageId!.Value).Distinct().ToList();
@@ -199,6 +224,65 @@ public sealed partial class VmService(
             + (kept.Count > 0 ? $" Kept {string.Join(", ", kept)}: other VMs use them." : "");
         await events.AddAsync(new VmEvent { VmId = id, VmName = name, Kind = VmEventKinds.Deleted, Result = VmEventResult.Succeeded, Message = message }, cancellationToken);
         return ServiceResult<IReadOnlyList<string>>.Ok(deleted);
+    }
+
+    /// <summary>
+    /// Makes a stopped VM a template (never started; its disks never change) or an ordinary VM again, which is refused
+    /// while linked clones are built on its disks.
+    /// </summary>
+    public async Task<ServiceResult<VirtualMachine>> SetTemplateAsync(Guid id, bool isTemplate, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var vm = await db.VirtualMachines.FirstOrDefaultAsync(v => v.Id == id, cancellationToken);
+        if (vm is null)
+        {
+            return ServiceResult<VirtualMachine>.Fail(ServiceStatus.NotFound, "There is no such VM; it may have been deleted.");
+        }
+
+        var state = runtime.GetState(id);
+        if (state is not (VmPowerState.Stopped or VmPowerState.Crashed))
+        {
+            return ServiceResult<VirtualMachine>.Fail(ServiceStatus.Conflict, $"{vm.Name} is {state.ToString().ToLowerInvariant()}; stop it first.");
+        }
+
+        if (!isTemplate && vm.IsTemplate)
+        {
+            var clones = await db.VirtualMachines.IgnoreAutoIncludes().Where(v => v.TemplateId == id).Select(v => v.Name).ToListAsync(cancellationToken);
+            if (clones.Count > 0)
+            {
+                return ServiceResult<VirtualMachine>.Fail(ServiceStatus.Conflict,
+                    $"{string.Join(", ", clones)} {(clones.Count == 1 ? "is a linked clone" : "are linked clones")} of {vm.Name}, whose disks must not change: it stays a template while they exist.");
+            }
+        }
+
+        if (vm.IsTemplate != isTemplate)
+        {
+            vm.IsTemplate = isTemplate;
+            vm.Autostart &= !isTemplate;
+            vm.UpdatedAt = DateTimeOffset.UtcNow;
+            vm.ConcurrencyStamp = Guid.NewGuid();
+            await db.SaveChangesAsync(cancellationToken);
+            await events.AddAsync(new VmEvent
+            {
+                VmId = vm.Id, VmName = vm.Name, Kind = VmEventKinds.Template, Result = VmEventResult.Succeeded,
+                Message = isTemplate ? $"Made {vm.Name} a template." : $"Made {vm.Name} an ordinary VM again.",
+            }, cancellationToken);
+        }
+
+        return ServiceResult<VirtualMachine>.Ok((await FindAsync(id, cancellationToken))!);
+    }
+
+    public static string TemplateDisksMessage(string name) =>
+        $"{name} is a template: its disks do not change while it is one (linked clones are built on them). Make it an ordinary VM first.";
+
+    /// <summary>Whether <paramref name="input"/> keeps the VM's disks as they are: the same ones, in order, with the same flags.</summary>
+    private static bool SameDisks(VirtualMachine vm, VmDefinitionInput input)
+    {
+        var current = vm.Disks.OrderBy(d => d.Position).ToList();
+        return current.Count == input.Disks.Count && current.Zip(input.Disks).All(p =>
+            p.Second.Blank is null && p.Second.Adopt is null && (p.Second.Id is null || p.Second.Id == p.First.Id)
+            && p.Second.ImageId == p.First.ImageId && (p.First.FileName is not null || p.Second.Path == p.First.Path)
+            && p.Second.ReadOnly == p.First.ReadOnly && (p.First.ImageId is null || p.Second.LinkedClone == p.First.LinkedClone));
     }
 
     public static string Describe(VirtualMachine vm) =>
