@@ -27,6 +27,8 @@ public sealed class PlatformDbContext(DbContextOptions<PlatformDbContext> option
 
     public DbSet<TaskEntry> Tasks => Set<TaskEntry>();
 
+    public DbSet<VmCloudInit> VmCloudInits => Set<VmCloudInit>();
+
     public DbSet<AccessRole> AccessRoles => Set<AccessRole>();
 
     public DbSet<AccessGroup> AccessGroups => Set<AccessGroup>();

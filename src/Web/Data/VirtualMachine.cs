@@ -38,6 +38,18 @@ public sealed class VirtualMachine
 
     public List<VmNic> Nics { get; set; } = [];
 
+    /// <summary>The cloud-init seed the VM gets as its last disk; null: none.</summary>
+    public VmCloudInit? CloudInit { get; set; }
+
+    /// <summary>
+    /// A template: never started, its disks never change, and new VMs are made from it as linked clones (qcow2 overlays
+    /// whose backing files are its disks) or full copies.
+    /// </summary>
+    public bool IsTemplate { get; set; }
+
+    /// <summary>The template this VM is a linked clone of: its own disks' backing files are that template's disks.</summary>
+    public Guid? TemplateId { get; set; }
+
     public bool DisplayEnabled { get; set; } = true;
 
     /// <summary>

@@ -17,6 +17,18 @@ public sealed record VmResponse(
     bool DisplayEnabled, InputKind? Input, bool Autostart, RebootPolicy OnReboot, CrashPolicy OnCrash,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, Guid Version, VmPowerState State)
 {
+    /// <summary>A template: never started; new VMs are made of it (<c>POST /api/v1/vms/{id}/clone</c>).</summary>
+    public bool IsTemplate { get; init; }
+
+    /// <summary>The template this VM is a linked clone of.</summary>
+    public Guid? TemplateId { get; init; }
+
+    /// <summary>
+    /// Whether the VM gets a cloud-init seed (<c>GET /api/v1/vms/{id}/cloud-init</c> has the settings). Not named like the
+    /// request's <c>cloudInit</c> object, so a PUT of what GET gave still binds.
+    /// </summary>
+    public bool CloudInitEnabled { get; init; }
+
     public static VmResponse From(VirtualMachine vm, VmPowerState state) => new(
         vm.Id, vm.Name, vm.Description, vm.VcpuCount, vm.MemoryMiB, vm.BootMode,
         vm.KernelImageId, vm.KernelImage?.FileName, vm.KernelPath,
@@ -24,7 +36,10 @@ public sealed record VmResponse(
         vm.Disks.OrderBy(d => d.Position)
             .Select(VmDiskResponse.From).ToList(),
         vm.Nics.OrderBy(n => n.Position).Select(n => new VmNicResponse(n.Position, n.NetworkId, n.Network?.Name, n.TapName, n.MacAddress, n.PortForwards)).ToList(),
-        vm.DisplayEnabled, vm.DisplayEnabled ? vm.Input ?? InputKind.Virtio : null, vm.Autostart, vm.OnReboot, vm.OnCrash, vm.CreatedAt, vm.UpdatedAt, vm.ConcurrencyStamp, state);
+        vm.DisplayEnabled, vm.DisplayEnabled ? vm.Input ?? InputKind.Virtio : null, vm.Autostart, vm.OnReboot, vm.OnCrash, vm.CreatedAt, vm.UpdatedAt, vm.ConcurrencyStamp, state)
+    {
+        IsTemplate = vm.IsTemplate, TemplateId = vm.TemplateId, CloudInitEnabled = vm.CloudInit is { Enabled: true },
+    };
 
     /// <summary>
     /// The VM with each disk's file as it is now (<see cref="VmDiskService.Describe"/>): format, virtual size, allocated

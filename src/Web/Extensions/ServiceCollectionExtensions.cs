@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using MudBlazor.Services;
 using Platform.Web.Data;
 using Platform.Web.Services;
+using Platform.Web.Services.CloudInit;
 using Platform.Web.Services.Database;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Disks;
@@ -63,6 +64,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<VmDiskFiles>();
         services.AddSingleton<VmDiskService>();
         services.AddSingleton<VmSnapshotService>();
+        services.AddSingleton<CloudInitService>();
+        services.AddSingleton<VmCloneService>();
         services.AddSingleton<IRunningDiskResizer, ControlSocketDiskResizer>();
         services.AddSingleton<VmService>();
         services.AddSingleton<VmPowerService>();

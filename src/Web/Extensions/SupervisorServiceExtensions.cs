@@ -21,6 +21,7 @@ public static class SupervisorServiceExtensions
         builder.Services.AddSingleton<VmSupervisor>();
         // Before the supervisor: its autostart then boots the sample on the very first start.
         builder.Services.AddHostedService<SampleVmSeeder>();
+        builder.Services.AddHostedService<GuestImageSeeder>();
         builder.Services.AddSingleton<IVmRuntime>(sp => sp.GetRequiredService<VmSupervisor>());
         builder.Services.AddSingleton<IVmRuntimeInfo>(sp => sp.GetRequiredService<VmSupervisor>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<VmSupervisor>());

@@ -89,6 +89,10 @@ public static class AuditActions
     public const string SnapshotCreate = "VM.SnapshotCreate";
     public const string SnapshotRevert = "VM.SnapshotRevert";
     public const string SnapshotDelete = "VM.SnapshotDelete";
+    public const string CloudInitUpdate = "VM.CloudInitUpdate";
+    public const string VmClone = "VM.Clone";
+    public const string CloneCancel = "VM.CloneCancel";
+    public const string TemplateSet = "VM.TemplateSet";
     public const string ConsoleTicket = "VM.ConsoleTicket";
     public const string ConsoleOpen = "VM.ConsoleOpen";
     public const string ConsoleClosed = "VM.ConsoleClosed";

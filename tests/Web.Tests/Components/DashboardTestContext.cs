@@ -37,6 +37,10 @@ public abstract class DashboardTestContext : BunitContext
         Services.AddSingleton(new Platform.Web.Services.Disks.VmDiskService(
             Db.Vms, Db.Runtime, Db.DiskFiles, Db.Images, new Platform.Web.Services.Disks.ControlSocketDiskResizer(RuntimeInfo), Db.Events, Db.Tasks));
         Services.AddSingleton(new Platform.Web.Services.Disks.VmSnapshotService(Db.Factory, Db.Vms, Db.Runtime, Db.DiskFiles, Db.Images, Db.Events, Db.Tasks));
+        Services.AddSingleton(new Platform.Web.Services.CloudInit.CloudInitService(Db.Factory, Db.DiskFiles, Db.Events,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<Platform.Web.Services.CloudInit.CloudInitService>.Instance));
+        Services.AddSingleton(sp => new VmCloneService(Db.Vms, Db.Runtime, sp.GetRequiredService<Platform.Web.Services.Disks.VmDiskService>(), Db.DiskFiles,
+            Db.Images, Db.Events, Db.Options, Microsoft.Extensions.Logging.Abstractions.NullLogger<VmCloneService>.Instance));
         Services.AddSingleton(Db.Networks);
         Services.AddSingleton<Platform.Web.Services.Networks.IHostBridges>(Db.Bridges);
         Services.AddSingleton(Db.Power);

@@ -21,7 +21,7 @@ namespace Platform.Web.Components.Pages;
 public partial class VmEditor
 {
     /// <summary>The wizard's steps, in order; <see cref="StepOf"/> says which step shows a field.</summary>
-    public static readonly string[] Steps = ["General", "Hardware", "Boot", "Disks & network", "Options"];
+    public static readonly string[] Steps = ["General", "Hardware", "Boot", "Disks & network", "Cloud-init", "Options"];
 
     private readonly HashSet<string> _touched = new(StringComparer.Ordinal);
     private VmDefinitionInput? _input;
@@ -87,7 +87,8 @@ public partial class VmEditor
         "vcpuCount" or "memoryMiB" or "input" => 1,
         "bootMode" or "kernel" or "initrd" or "commandLine" => 2,
         _ when key.StartsWith("disks", StringComparison.Ordinal) || key.StartsWith("nics", StringComparison.Ordinal) => 3,
-        _ => 4,
+        _ when key.StartsWith("cloudInit", StringComparison.Ordinal) => 4,
+        _ => 5,
     };
 
     protected override async Task OnParametersSetAsync()
@@ -152,6 +153,17 @@ public partial class VmEditor
     }
 
     private void Validate() => _errors = VmDefinitionRules.Validate(_input!, _host.TotalMemoryMiB);
+
+    /// <summary>cloud-init's rules span its fields (a password or a key): a change to one clears what the server said of all.</summary>
+    private void TouchCloudInit(string key)
+    {
+        foreach (string stale in _serverErrors.Keys.Where(k => k.StartsWith("cloudInit.", StringComparison.Ordinal)).ToList())
+        {
+            _serverErrors.Remove(stale);
+        }
+
+        Touch(key);
+    }
 
     private void Touch(string key)
     {

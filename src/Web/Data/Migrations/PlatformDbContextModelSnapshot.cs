@@ -642,6 +642,9 @@ namespace Platform.Web.Data.Migrations
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
 
+                    b.Property<bool>("IsTemplate")
+                        .HasColumnType("INTEGER");
+
                     b.Property<Guid?>("KernelImageId")
                         .HasColumnType("TEXT");
 
@@ -668,6 +671,9 @@ namespace Platform.Web.Data.Migrations
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
 
+                    b.Property<Guid?>("TemplateId")
+                        .HasColumnType("TEXT");
+
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("TEXT");
 
@@ -683,7 +689,50 @@ namespace Platform.Web.Data.Migrations
                     b.HasIndex("Name")
                         .IsUnique();
 
+                    b.HasIndex("TemplateId");
+
                     b.ToTable("VirtualMachines", (string)null);
+                });
+
+            modelBuilder.Entity("Platform.Web.Data.VmCloudInit", b =>
+                {
+                    b.Property<Guid>("VirtualMachineId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Hostname")
+                        .HasMaxLength(253)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Packages")
+                        .HasMaxLength(4096)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PasswordHash")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SshAuthorizedKeys")
+                        .HasMaxLength(65536)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("UserData")
+                        .HasMaxLength(65536)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("UserName")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("VirtualMachineId");
+
+                    b.ToTable("VmCloudInits", (string)null);
                 });
 
             modelBuilder.Entity("Platform.Web.Data.VmDisk", b =>
@@ -945,6 +994,15 @@ namespace Platform.Web.Data.Migrations
                     b.Navigation("KernelImage");
                 });
 
+            modelBuilder.Entity("Platform.Web.Data.VmCloudInit", b =>
+                {
+                    b.HasOne("Platform.Web.Data.VirtualMachine", null)
+                        .WithOne("CloudInit")
+                        .HasForeignKey("Platform.Web.Data.VmCloudInit", "VirtualMachineId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Platform.Web.Data.VmDisk", b =>
                 {
                     b.HasOne("Platform.Web.Data.ImageFile", "Image")
@@ -1024,6 +1082,8 @@ namespace Platform.Web.Data.Migrations
 
             modelBuilder.Entity("Platform.Web.Data.VirtualMachine", b =>
                 {
+                    b.Navigation("CloudInit");
+
                     b.Navigation("Disks");
 
                     b.Navigation("Nics");

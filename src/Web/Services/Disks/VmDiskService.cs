@@ -25,7 +25,12 @@ public sealed class VmDiskService(
             return null;
         }, authorize, cancellationToken);
 
-    public Task<ServiceResult<VirtualMachine>> DetachAsync(Guid vmId, int index, Authorize authorize, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Detaches disk <paramref name="index"/>. A disk of the VM's own is deleted, unless <paramref name="keepFile"/>: then
+    /// its file stays in the VM's folder (<c>disks/{vm}/</c>), kept when the VM is deleted too, for the host to use.
+    /// </summary>
+    public Task<ServiceResult<VirtualMachine>> DetachAsync(Guid vmId, int index, Authorize authorize, CancellationToken cancellationToken,
+        bool keepFile = false) =>
         ChangeAsync(vmId, "detach a disk", (vm, input) =>
         {
             if (NoSuchDisk(input, index) is { } missing)
@@ -34,6 +39,7 @@ public sealed class VmDiskService(
             }
 
             input.Disks.RemoveAt(index);
+            input.KeepRemovedFiles = keepFile;
             return null;
         }, authorize, cancellationToken);
 
@@ -94,6 +100,11 @@ public sealed class VmDiskService(
         if (disk is null)
         {
             return ServiceResult<VmDiskDetails>.Fail(ServiceStatus.NotFound, $"{vm.Name} has no disk {index} (disks are numbered from 0).");
+        }
+
+        if (vm.IsTemplate)
+        {
+            return ServiceResult<VmDiskDetails>.Fail(ServiceStatus.Conflict, VmService.TemplateDisksMessage(vm.Name));
         }
 
         if (DiskSizeRules.Check(sizeBytes) is { } sizeProblem)

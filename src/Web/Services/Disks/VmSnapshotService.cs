@@ -209,6 +209,11 @@ public sealed class VmSnapshotService(
             return (null, [], ServiceResult<T>.Fail(ServiceStatus.NotFound, "There is no such VM; it may have been deleted."));
         }
 
+        if (vm.IsTemplate)
+        {
+            return (vm, [], ServiceResult<T>.Fail(ServiceStatus.Conflict, VmService.TemplateDisksMessage(vm.Name)));
+        }
+
         var state = runtime.GetState(vmId);
         if (state is not (VmPowerState.Stopped or VmPowerState.Crashed))
         {

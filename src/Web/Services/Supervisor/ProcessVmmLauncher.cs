@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Platform.Web.Data;
 using Platform.Web.Services.Runtime;
+using Platform.Web.Services.CloudInit;
 using Platform.Web.Services.Disks;
 using Platform.Web.Services.Images;
 
@@ -11,7 +12,8 @@ namespace Platform.Web.Services.Supervisor;
 /// runtime folder, the VMM starts in its own session (<see cref="VmmProcess"/>), and the launch returns once the
 /// control socket answers. A VMM that exits first failed, and its log says why.
 /// </summary>
-internal sealed class ProcessVmmLauncher(VmmProgram program, ImageLibrary images, VmDiskFiles diskFiles, SupervisorOptions options) : IVmmLauncher
+internal sealed class ProcessVmmLauncher(
+    VmmProgram program, ImageLibrary images, VmDiskFiles diskFiles, CloudInitService cloudInit, SupervisorOptions options) : IVmmLauncher
 {
     /// <summary>How often the launch looks for the pid file and the control socket: short, since it is the start's latency.</summary>
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
@@ -23,7 +25,7 @@ internal sealed class ProcessVmmLauncher(VmmProgram program, ImageLibrary images
     {
         var binary = program.Current;
         string vmmPath = binary.Path ?? throw new VmRuntimeException(binary.Reason) { Unavailable = true };
-        var config = VmmConfigBuilder.Build(vm, images.PathOf, runtimeDirectory, images.EnsureLinkedClone, diskFiles.PathOf);
+        var config = VmmConfigBuilder.Build(vm, images.PathOf, runtimeDirectory, images.EnsureLinkedClone, diskFiles.PathOf, cloudInit.EnsureSeed);
         Process process;
         try
         {

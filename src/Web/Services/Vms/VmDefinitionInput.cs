@@ -1,4 +1,5 @@
 using Platform.Web.Data;
+using Platform.Web.Services.CloudInit;
 using Platform.Web.Services.Disks;
 
 namespace Platform.Web.Services.Vms;
@@ -49,6 +50,16 @@ public sealed class VmDefinitionInput
 
     public CrashPolicy OnCrash { get; set; } = CrashPolicy.Stay;
 
+    /// <summary>
+    /// cloud-init settings to set with the definition (the wizard's step, <c>POST /api/v1/vms</c>'s <c>cloudInit</c>);
+    /// null leaves the VM's as they are (<c>/api/v1/vms/{id}/cloud-init</c> changes them on their own).
+    /// </summary>
+    public CloudInitInput? CloudInit { get; set; }
+
+    /// <summary>The files of own disks this change removes stay in the VM's folder (a detach with "keep the file").</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    internal bool KeepRemovedFiles { get; set; }
+
     public static VmDefinitionInput From(VirtualMachine vm) => new()
     {
         Name = vm.Name,
@@ -94,6 +105,13 @@ public sealed class VmDiskInput
     /// <summary>A new, empty disk of the VM's own, made when the definition is saved.</summary>
     public BlankDiskInput? Blank { get; set; }
 
+    /// <summary>
+    /// A disk file made for the VM before it exists (a clone's copy or overlay), moved into its folder as its own disk
+    /// when the definition is saved. Never from a request body: only <see cref="VmCloneService"/> sets it.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    internal AdoptedDisk? Adopt { get; set; }
+
     public bool ReadOnly { get; set; }
 
     public DiskCacheMode Cache { get; set; } = DiskCacheMode.Writeback;
@@ -122,3 +140,6 @@ public sealed class VmNicInput
     /// <summary>A NIC on the default NAT network: what a new VM gets.</summary>
     public static VmNicInput OnDefaultNetwork() => new() { NetworkId = Network.DefaultId };
 }
+
+/// <summary>A disk file at <paramref name="Path"/>, of <paramref name="Format"/>, that a new VM takes as its own.</summary>
+internal sealed record AdoptedDisk(string Path, ImageFormat Format);

@@ -160,7 +160,7 @@ public static class VmDefinitionRules
         for (int i = 0; i < input.Disks.Count; i++)
         {
             var disk = input.Disks[i];
-            int sources = (disk.ImageId is null ? 0 : 1) + (string.IsNullOrEmpty(disk.Path) ? 0 : 1) + (disk.Blank is null ? 0 : 1);
+            int sources = (disk.ImageId is null ? 0 : 1) + (string.IsNullOrEmpty(disk.Path) ? 0 : 1) + (disk.Blank is null ? 0 : 1) + (disk.Adopt is null ? 0 : 1);
             Add($"disks[{i}]", sources switch
             {
                 // An id alone names one of the VM's own disks, which VmService checks against the database.

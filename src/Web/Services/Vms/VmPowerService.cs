@@ -32,14 +32,21 @@ public sealed class VmPowerService(IDbContextFactory<PlatformDbContext> dbFactor
     public async Task<ServiceResult<VmPowerState>> RunAsync(Guid vmId, VmPowerAction action, TimeSpan? shutdownTimeout, CancellationToken cancellationToken)
     {
         string? name;
+        bool template;
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
         {
-            name = await db.VirtualMachines.IgnoreAutoIncludes().Where(vm => vm.Id == vmId).Select(vm => vm.Name).FirstOrDefaultAsync(cancellationToken);
+            var found = await db.VirtualMachines.IgnoreAutoIncludes().Where(vm => vm.Id == vmId).Select(vm => new { vm.Name, vm.IsTemplate }).FirstOrDefaultAsync(cancellationToken);
+            (name, template) = (found?.Name, found?.IsTemplate == true);
         }
 
         if (name is null)
         {
             return ServiceResult<VmPowerState>.Fail(ServiceStatus.NotFound, "There is no such VM; it may have been deleted.");
+        }
+
+        if (template && action == VmPowerAction.Start)
+        {
+            return ServiceResult<VmPowerState>.Fail(ServiceStatus.Conflict, TemplateStartMessage(name));
         }
 
         using var task = tasks.Begin(TaskOf(action), vmId, vmName: name);
@@ -101,6 +108,9 @@ public sealed class VmPowerService(IDbContextFactory<PlatformDbContext> dbFactor
         VmPowerAction.Resume => TaskActions.VmResume,
         _ => TaskActions.VmReset,
     };
+
+    public static string TemplateStartMessage(string name) =>
+        $"{name} is a template, which is never started (its disks are the base of its linked clones). Clone it, or make it an ordinary VM first.";
 
     /// <summary>"Start", "Shut down"…: the action as a button or log line says it.</summary>
     public static string Verb(VmPowerAction action) => action switch

@@ -15,7 +15,11 @@ public sealed partial class VmService
     private sealed record DiskPlan(
         IReadOnlyList<(VmDisk Disk, int Position)> Order,
         IReadOnlyList<(VmDisk Disk, BlankDiskInput Blank)> Blanks,
-        IReadOnlyList<VmDisk> Removed);
+        IReadOnlyList<VmDisk> Removed)
+    {
+        /// <summary>Files made before the VM (a clone's disks), moved into its folder as it is saved.</summary>
+        public IReadOnlyList<(VmDisk Disk, AdoptedDisk File)> Adopted { get; init; } = [];
+    }
 
     /// <summary>
     /// Matches the input's disks to the VM's rows — by id first, then (an image or path disk without an id) the row at
@@ -40,7 +44,7 @@ public sealed partial class VmService
 
         for (int i = 0; i < input.Disks.Count; i++)
         {
-            if (rows[i] is null && input.Disks[i] is { Id: null, Blank: null }
+            if (rows[i] is null && input.Disks[i] is { Id: null, Blank: null, Adopt: null }
                 && existing.FirstOrDefault(d => d.Position == i && d.FileName is null && !claimed.Contains(d.Id)) is { } row)
             {
                 rows[i] = row;
@@ -50,6 +54,7 @@ public sealed partial class VmService
 
         var order = new List<(VmDisk, int)>();
         var blanks = new List<(VmDisk, BlankDiskInput)>();
+        var adopted = new List<(VmDisk, AdoptedDisk)>();
         for (int i = 0; i < input.Disks.Count; i++)
         {
             var wanted = input.Disks[i];
@@ -72,6 +77,12 @@ public sealed partial class VmService
                 disk.Format = blank.Format;
                 blanks.Add((disk, blank));
             }
+            else if (wanted.Adopt is { } file)
+            {
+                disk.FileName = VmDiskFiles.FileNameFor(disk.Id, file.Format);
+                disk.Format = file.Format;
+                adopted.Add((disk, file));
+            }
 
             if (disk.FileName is null)
             {
@@ -90,7 +101,7 @@ public sealed partial class VmService
             db.VmDisks.Remove(extra);
         }
 
-        return new DiskPlan(order, blanks, removed.Where(d => d.FileName is not null).ToList());
+        return new DiskPlan(order, blanks, removed.Where(d => d.FileName is not null).ToList()) { Adopted = adopted };
     }
 
     /// <summary>
@@ -125,6 +136,14 @@ public sealed partial class VmService
                 }
             }
 
+            foreach (var (disk, file) in plan.Adopted)
+            {
+                string path = diskFiles.PathOf(disk);
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                File.Move(file.Path, path);
+                made.Add(path);
+            }
+
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
             if (await SaveAsync(db, input, cancellationToken) is { } failure)
             {
@@ -152,7 +171,11 @@ public sealed partial class VmService
             }
         }
 
-        diskFiles.Delete(plan.Removed.Select(diskFiles.PathOf));
+        if (!input.KeepRemovedFiles)
+        {
+            diskFiles.Delete(plan.Removed.Select(diskFiles.PathOf));
+        }
+
         return null;
     }
 }

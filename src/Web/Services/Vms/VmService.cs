@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Platform.Web.Data;
+using Platform.Web.Services.CloudInit;
 using Platform.Web.Services.Disks;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Images;
@@ -43,7 +44,10 @@ public sealed partial class VmService(
         return await ValidateAsync(db, input, existingId, cancellationToken);
     }
 
-    public async Task<ServiceResult<VirtualMachine>> CreateAsync(VmDefinitionInput input, CancellationToken cancellationToken)
+    /// <param name="templateId">For a linked clone: the template its own disks are overlays of.</param>
+    /// <param name="cloudInit">cloud-init settings to copy as they are stored (a clone's: the password stays a hash).</param>
+    public async Task<ServiceResult<VirtualMachine>> CreateAsync(VmDefinitionInput input, CancellationToken cancellationToken,
+        Guid? templateId = null, VmCloudInit? cloudInit = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
@@ -53,9 +57,19 @@ public sealed partial class VmService(
             return ServiceResult<VirtualMachine>.Invalid(errors);
         }
 
-        var vm = new VirtualMachine { Name = input.Name };
+        var vm = new VirtualMachine { Name = input.Name, TemplateId = templateId };
         db.VirtualMachines.Add(vm);
         var plan = await ApplyAsync(db, vm, input, cancellationToken);
+        if (cloudInit is not null && input.CloudInit is null)
+        {
+            vm.CloudInit = new VmCloudInit
+            {
+                VirtualMachineId = vm.Id, Enabled = cloudInit.Enabled, Hostname = null, UserName = cloudInit.UserName,
+                PasswordHash = cloudInit.PasswordHash, SshAuthorizedKeys = cloudInit.SshAuthorizedKeys, Packages = cloudInit.Packages, UserData = cloudInit.UserData,
+            };
+            db.VmCloudInits.Add(vm.CloudInit);
+        }
+
         if (await SaveWithDisksAsync(db, input, plan, cancellationToken) is { } failure)
         {
             return failure;
@@ -83,6 +97,11 @@ public sealed partial class VmService(
         if (vm.ConcurrencyStamp != expectedStamp)
         {
             return ServiceResult<VirtualMachine>.Fail(ServiceStatus.Conflict, ConflictMessage(vm.Name));
+        }
+
+        if (vm.IsTemplate && !SameDisks(vm, input))
+        {
+            return ServiceResult<VirtualMachine>.Fail(ServiceStatus.Conflict, TemplateDisksMessage(vm.Name));
         }
 
         var errors = await ValidateAsync(db, input, id, cancellationToken);
@@ -149,6 +168,13 @@ public sealed partial class VmService(
                 return ServiceResult<IReadOnlyList<string>>.Fail(ServiceStatus.Conflict, $"{vm.Name} is {state.ToString().ToLowerInvariant()}; stop it before deleting it.");
             }
 
+            var linked = await db.VirtualMachines.IgnoreAutoIncludes().Where(v => v.TemplateId == id).Select(v => v.Name).ToListAsync(cancellationToken);
+            if (linked.Count > 0)
+            {
+                return ServiceResult<IReadOnlyList<string>>.Fail(ServiceStatus.Conflict,
+                    $"{vm.Name} is the template of {string.Join(", ", linked)}, whose disks are built on its disks: delete them first.");
+            }
+
             name = vm.Name;
             // A linked clone's base is a shared template, not this VM's disk: its overlay is (deleted below).
             diskImages = vm.Disks.Where(d => d.ImageId is not null && !d.LinkedClone).Select(d => d.ImageId!.Value).Distinct().ToList();
@@ -168,6 +194,7 @@ public sealed partial class VmService(
 
         // Gone from the database: nothing may run or restart for it any more (its linked clones are deleted next).
         await runtime.ForgetAsync(id, CancellationToken.None);
+        diskFiles.Delete(CloudInitService.SeedFilesIn(diskFiles.FolderOf(id)).Where(File.Exists));
         var deleted = new List<string>();
         var kept = new List<string>();
         if (!keepDiskImages)
@@ -199,6 +226,65 @@ public sealed partial class VmService(
             + (kept.Count > 0 ? $" Kept {string.Join(", ", kept)}: other VMs use them." : "");
         await events.AddAsync(new VmEvent { VmId = id, VmName = name, Kind = VmEventKinds.Deleted, Result = VmEventResult.Succeeded, Message = message }, cancellationToken);
         return ServiceResult<IReadOnlyList<string>>.Ok(deleted);
+    }
+
+    /// <summary>
+    /// Makes a stopped VM a template (never started; its disks never change) or an ordinary VM again, which is refused
+    /// while linked clones are built on its disks.
+    /// </summary>
+    public async Task<ServiceResult<VirtualMachine>> SetTemplateAsync(Guid id, bool isTemplate, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var vm = await db.VirtualMachines.FirstOrDefaultAsync(v => v.Id == id, cancellationToken);
+        if (vm is null)
+        {
+            return ServiceResult<VirtualMachine>.Fail(ServiceStatus.NotFound, "There is no such VM; it may have been deleted.");
+        }
+
+        var state = runtime.GetState(id);
+        if (state is not (VmPowerState.Stopped or VmPowerState.Crashed))
+        {
+            return ServiceResult<VirtualMachine>.Fail(ServiceStatus.Conflict, $"{vm.Name} is {state.ToString().ToLowerInvariant()}; stop it first.");
+        }
+
+        if (!isTemplate && vm.IsTemplate)
+        {
+            var clones = await db.VirtualMachines.IgnoreAutoIncludes().Where(v => v.TemplateId == id).Select(v => v.Name).ToListAsync(cancellationToken);
+            if (clones.Count > 0)
+            {
+                return ServiceResult<VirtualMachine>.Fail(ServiceStatus.Conflict,
+                    $"{string.Join(", ", clones)} {(clones.Count == 1 ? "is a linked clone" : "are linked clones")} of {vm.Name}, whose disks must not change: it stays a template while they exist.");
+            }
+        }
+
+        if (vm.IsTemplate != isTemplate)
+        {
+            vm.IsTemplate = isTemplate;
+            vm.Autostart &= !isTemplate;
+            vm.UpdatedAt = DateTimeOffset.UtcNow;
+            vm.ConcurrencyStamp = Guid.NewGuid();
+            await db.SaveChangesAsync(cancellationToken);
+            await events.AddAsync(new VmEvent
+            {
+                VmId = vm.Id, VmName = vm.Name, Kind = VmEventKinds.Template, Result = VmEventResult.Succeeded,
+                Message = isTemplate ? $"Made {vm.Name} a template." : $"Made {vm.Name} an ordinary VM again.",
+            }, cancellationToken);
+        }
+
+        return ServiceResult<VirtualMachine>.Ok((await FindAsync(id, cancellationToken))!);
+    }
+
+    public static string TemplateDisksMessage(string name) =>
+        $"{name} is a template: its disks do not change while it is one (linked clones are built on them). Make it an ordinary VM first.";
+
+    /// <summary>Whether <paramref name="input"/> keeps the VM's disks as they are: the same ones, in order, with the same flags.</summary>
+    private static bool SameDisks(VirtualMachine vm, VmDefinitionInput input)
+    {
+        var current = vm.Disks.OrderBy(d => d.Position).ToList();
+        return current.Count == input.Disks.Count && current.Zip(input.Disks).All(p =>
+            p.Second.Blank is null && p.Second.Adopt is null && (p.Second.Id is null || p.Second.Id == p.First.Id)
+            && p.Second.ImageId == p.First.ImageId && (p.First.FileName is not null || p.Second.Path == p.First.Path)
+            && p.Second.ReadOnly == p.First.ReadOnly && (p.First.ImageId is null || p.Second.LinkedClone == p.First.LinkedClone));
     }
 
     public static string Describe(VirtualMachine vm) =>
@@ -261,6 +347,19 @@ public sealed partial class VmService(
                 else if (image.Kind != kind)
                 {
                     Add(key, $"{image.FileName} is {ImageLibrary.Describe(image.Kind)}, not {ImageLibrary.Describe(kind)}.");
+                }
+            }
+        }
+
+        if (input.CloudInit is { } cloudInit)
+        {
+            bool passwordKept = existingId is { } vmId
+                && await db.VmCloudInits.AsNoTracking().AnyAsync(c => c.VirtualMachineId == vmId && c.PasswordHash != null, cancellationToken);
+            foreach (var (key, problems) in CloudInitRules.Validate(cloudInit, passwordKept))
+            {
+                foreach (string problem in problems)
+                {
+                    Add($"cloudInit.{key}", problem);
                 }
             }
         }
@@ -468,6 +567,17 @@ public sealed partial class VmService(
         vm.OnCrash = input.OnCrash;
 
         var plan = ApplyDisks(db, vm, input);
+        if (input.CloudInit is { } cloudInit)
+        {
+            if (vm.CloudInit is null)
+            {
+                // Added explicitly, as new disks are: its key is set, so through the navigation alone it would be UPDATEd.
+                vm.CloudInit = new VmCloudInit { VirtualMachineId = vm.Id };
+                db.VmCloudInits.Add(vm.CloudInit);
+            }
+
+            CloudInitService.Apply(vm.CloudInit, cloudInit);
+        }
 
         var nics = vm.Nics.OrderBy(n => n.Position).ToList();
         for (int i = 0; i < input.Nics.Count; i++)
