@@ -59,6 +59,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<VmDiskService>();
         services.AddSingleton<VmSnapshotService>();
         services.AddSingleton<IRunningDiskResizer, ControlSocketDiskResizer>();
+        services.AddSingleton<Platform.Web.Services.Quotas.QuotaService>();
         services.AddSingleton<VmService>();
         services.AddSingleton<VmPowerService>();
         services.AddSingleton<IHostBridges, SysfsHostBridges>();

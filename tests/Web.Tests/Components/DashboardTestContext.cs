@@ -36,6 +36,10 @@ public abstract class DashboardTestContext : BunitContext
             Db.Vms, Db.Runtime, Db.DiskFiles, Db.Images, new Platform.Web.Services.Disks.ControlSocketDiskResizer(RuntimeInfo), Db.Events));
         Services.AddSingleton(new Platform.Web.Services.Disks.VmSnapshotService(Db.Factory, Db.Vms, Db.Runtime, Db.DiskFiles, Db.Images, Db.Events));
         Services.AddSingleton(Db.Networks);
+        Services.AddSingleton(Db.Quotas);
+        Services.AddSingleton(new Platform.Web.Services.Limits.VmCgroups(
+            new Platform.Web.Services.Limits.LimitsOptions { Enabled = false }, Db.DataDirectory,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<Platform.Web.Services.Limits.VmCgroups>.Instance));
         Services.AddSingleton<Platform.Web.Services.Networks.IHostBridges>(Db.Bridges);
         Services.AddSingleton(Db.Power);
         Services.AddSingleton(Db.Permissions);

@@ -36,7 +36,8 @@ public sealed class TestDatabase : IDisposable
         Events = new VmEventLog(Factory, NullLogger<VmEventLog>.Instance);
         Images = new ImageLibrary(Factory, Options, NullLogger<ImageLibrary>.Instance);
         DiskFiles = new VmDiskFiles(Options, new DiskImageTool(), NullLogger<VmDiskFiles>.Instance);
-        Vms = new VmService(Factory, Host, Runtime, Events, Images, DiskFiles);
+        Quotas = new Platform.Web.Services.Quotas.QuotaService(Factory, DiskFiles);
+        Vms = new VmService(Factory, Host, Runtime, Events, Images, DiskFiles, quotas: Quotas);
         Power = new VmPowerService(Factory, Runtime, Events);
         Networks = new NetworkService(Factory, Bridges, Audit);
     }
@@ -61,6 +62,8 @@ public sealed class TestDatabase : IDisposable
     public ImageLibrary Images { get; }
 
     public VmService Vms { get; }
+
+    public Platform.Web.Services.Quotas.QuotaService Quotas { get; }
 
     public VmDiskFiles DiskFiles { get; }
 
