@@ -120,4 +120,28 @@ public sealed class QuotaEndpointsTests(PlatformAppFactory factory) : IClassFixt
         (await admin.PutAsJsonAsync("/api/v1/quotas/users/no-such-user", new { maxVms = 1 }, ApiJson.Options, Ct)).StatusCode.Should().Be(HttpStatusCode.NotFound);
         (await admin.DeleteAsync($"/api/v1/quotas/users/{userId}", Ct)).StatusCode.Should().Be(HttpStatusCode.NotFound, "there was none");
     }
+
+    [Fact]
+    public async Task Uploading_past_the_image_library_quota_is_refused_and_nothing_is_stored()
+    {
+        string userId = await TestAccounts.CreateUserAsync(factory.Services, "quota-images", (BuiltInRoles.AdministratorId, null));
+        using var uploader = factory.CreateClient().WithToken(await TestAccounts.CreateTokenAsync(factory.Services, userId));
+        using var admin = factory.CreateClient();
+        (await admin.PutAsJsonAsync($"/api/v1/quotas/users/{userId}", new { maxImageBytes = 6144 }, ApiJson.Options, Ct)).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        async Task<HttpResponseMessage> UploadAsync(string name, int bytes)
+        {
+            using var form = new MultipartFormDataContent { { new StringContent("kernel", Encoding.UTF8), "kind" } };
+            form.Add(new ByteArrayContent(new byte[bytes]), "file", name);
+            return await uploader.PostAsync("/api/v1/images", form, Ct);
+        }
+
+        (await UploadAsync("quota-first.kernel", 4096)).StatusCode.Should().Be(HttpStatusCode.Created);
+        var refused = await UploadAsync("quota-second.kernel", 4096);
+        refused.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        (await DetailAsync(refused)).Should().Be("Quota exceeded: you use 4 KiB of 6 KiB of the image library; this image needs 4 KiB.");
+        (await admin.GetStringAsync("/api/v1/images", Ct)).Should().NotContain("quota-second.kernel");
+        var quotas = (await admin.GetFromJsonAsync<List<QuotaResponse>>("/api/v1/quotas", ApiJson.Options, Ct))!;
+        quotas.Single(q => q.UserId == userId).UsedImageBytes.Should().Be(4096);
+    }
 }

@@ -34,9 +34,9 @@ public sealed class TestDatabase : IDisposable
         Audit = new AuditLog(Factory, NullLogger<AuditLog>.Instance);
         AdminId = AddUser("admin", (BuiltInRoles.AdministratorId, null));
         Events = new VmEventLog(Factory, NullLogger<VmEventLog>.Instance);
-        Images = new ImageLibrary(Factory, Options, NullLogger<ImageLibrary>.Instance);
         DiskFiles = new VmDiskFiles(Options, new DiskImageTool(), NullLogger<VmDiskFiles>.Instance);
         Quotas = new Platform.Web.Services.Quotas.QuotaService(Factory, DiskFiles);
+        Images = new ImageLibrary(Factory, Options, NullLogger<ImageLibrary>.Instance, Quotas);
         Vms = new VmService(Factory, Host, Runtime, Events, Images, DiskFiles, quotas: Quotas);
         Power = new VmPowerService(Factory, Runtime, Events);
         Networks = new NetworkService(Factory, Bridges, Audit);

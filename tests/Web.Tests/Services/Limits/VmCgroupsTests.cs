@@ -12,6 +12,7 @@ public sealed class VmCgroupsTests : IDisposable
 {
     private readonly string _runtimeRoot = Directory.CreateTempSubdirectory("cg-run-").FullName;
     private readonly List<Process> _processes = [];
+    private readonly List<string> _files = [];
 
     public void Dispose()
     {
@@ -20,6 +21,11 @@ public sealed class VmCgroupsTests : IDisposable
             process.Kill();
             process.WaitForExit();
             process.Dispose();
+        }
+
+        foreach (string file in _files)
+        {
+            File.Delete(file);
         }
 
         var cgroups = New();
@@ -67,7 +73,6 @@ public sealed class VmCgroupsTests : IDisposable
         driver.Pids(group).Should().Equal(sleeper.Id);
         var stats = cgroups.Stats(vm.Id)!;
         stats.Pids.Should().Be(1);
-        stats.MemoryBytes.Should().BePositive("the sleeper's pages are charged to the group");
         if (driver.Version == "v1")
         {
             File.ReadAllText(Path.Combine(driver.DirectoryOf(group, "memory"), "memory.limit_in_bytes")).Trim().Should().Be(((256L + 128) << 20).ToString(CultureInfo.InvariantCulture));
@@ -95,17 +100,33 @@ public sealed class VmCgroupsTests : IDisposable
     }
 
     [Fact]
-    public void A_memory_limit_below_what_the_group_uses_is_refused_with_the_file_named()
+    public async Task Memory_is_charged_to_the_group_and_a_limit_below_it_is_refused_with_the_file_named()
     {
         var cgroups = New();
         var vm = Vm();
-        Join(cgroups.Prepare(vm), Sleeper().Id);
-        cgroups.Update(vm).Should().BeTrue();
-        // 4 KiB below what a process uses cannot be met: the kernel refuses it (EBUSY) rather than kill.
-        var tight = new VmResourceLimits(4096, null, 100, null);
-        var act = () => cgroups.Driver!.Apply(cgroups.GroupOf(vm.Id), tight);
+        // A task that, once in the group, fills 32 MiB of tmpfs: shared memory the kernel can neither reclaim nor swap
+        // here, charged to the group for as long as the file exists.
+        string file = $"/dev/shm/cgroup-test-{Guid.NewGuid():N}";
+        _files.Add(file);
+        var start = new ProcessStartInfo("/bin/sh") { RedirectStandardInput = true };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add($"read go; head -c 33554432 /dev/zero > {file}; exec sleep 60");
+        var writer = Process.Start(start)!;
+        _processes.Add(writer);
+        Join(cgroups.Prepare(vm), writer.Id);
+        await writer.StandardInput.WriteLineAsync("go");
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(file) || new FileInfo(file).Length < 32 << 20)
+        {
+            clock.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(20));
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+
+        cgroups.Stats(vm.Id)!.MemoryBytes.Should().BeGreaterThanOrEqualTo(32 << 20, "what the group's task wrote is charged to the group");
+        // 4 KiB cannot be met: v1 refuses the limit (EBUSY) rather than kill (v2 would reclaim, then OOM-kill).
         if (cgroups.Driver!.Version == "v1")
         {
+            var act = () => cgroups.Driver!.Apply(cgroups.GroupOf(vm.Id), new VmResourceLimits(4096, null, 100, null));
             act.Should().Throw<IOException>().WithMessage("*memory.limit_in_bytes*");
         }
     }
