@@ -45,7 +45,7 @@ public sealed class VmEditorQuotaTests : DashboardTestContext
         Type(page, "field-vcpus", "2");
         Type(page, "field-cpu-limit", "3");
         await NextAsync(page);
-        page.WaitForAssertion(() => page.Markup.Should().Contain("A CPU limit is at most the VM&#x27;s 2 vCPUs; got 3."));
+        page.WaitForAssertion(() => page.Markup.Should().Contain("A CPU limit is at most the VM's 2 vCPUs; got 3."));
         Type(page, "field-cpu-limit", "1.5");
         Type(page, "field-cpu-units", "400");
         Type(page, "field-pids-limit", "256");
