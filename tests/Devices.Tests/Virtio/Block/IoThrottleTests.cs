@@ -62,15 +62,15 @@ public sealed class IoThrottleTests
     }
 
     [Fact]
-    public void Release_lets_a_waiting_request_go_at_once()
+    public async Task Release_lets_a_waiting_request_go_at_once()
     {
         var throttle = new IoThrottle(bytesPerSecond: 4096, iops: null);
         var watch = Stopwatch.StartNew();
-        var waiter = Task.Run(() => throttle.Wait(40_960)); // ten seconds' worth
-        Thread.Sleep(100);
+        var waiter = Task.Run(() => throttle.Wait(40_960), TestContext.Current.CancellationToken); // ten seconds' worth
+        await Task.Delay(100, TestContext.Current.CancellationToken);
         throttle.Release();
-        waiter.Wait(TimeSpan.FromSeconds(5)).Should().BeTrue("a reset does not wait for the schedule");
-        watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5));
+        await waiter.WaitAsync(TimeSpan.FromSeconds(5), TestContext.Current.CancellationToken);
+        watch.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(5), "a reset does not wait for the schedule");
     }
 
     [Fact]
