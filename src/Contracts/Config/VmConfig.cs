@@ -129,6 +129,12 @@ public sealed record DiskConfig(string Path)
 
     /// <summary>Left out: an image starting with the qcow2 magic is qcow2, any other raw (which may then not write that magic).</summary>
     public DiskFormat? Format { get; set; }
+
+    /// <summary>At most this many bytes a second, reads and writes together (QEMU's <c>throttle.bps-total</c>); left out: unlimited.</summary>
+    public long? Bps { get; set; }
+
+    /// <summary>At most this many read and write requests a second (QEMU's <c>throttle.iops-total</c>); left out: unlimited.</summary>
+    public int? Iops { get; set; }
 }
 
 /// <summary>A DVD/CD-ROM drive (ATAPI, on an AHCI controller).</summary>

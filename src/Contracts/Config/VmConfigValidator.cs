@@ -259,6 +259,16 @@ public static class VmConfigValidator
             {
                 add($"disks[{i}].serial", $"must be 1 to {VmConfigLimits.DiskSerialMaxLength} printable ASCII characters (got \"{serial}\")");
             }
+
+            if (disk.Bps is < VmConfigLimits.MinDiskBps)
+            {
+                add($"disks[{i}].bps", $"must be at least {VmConfigLimits.MinDiskBps} bytes a second, or left out for no limit (got {disk.Bps})");
+            }
+
+            if (disk.Iops is < VmConfigLimits.MinDiskIops)
+            {
+                add($"disks[{i}].iops", $"must be at least {VmConfigLimits.MinDiskIops} request a second, or left out for no limit (got {disk.Iops})");
+            }
         }
     }
 

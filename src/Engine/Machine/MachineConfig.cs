@@ -128,7 +128,9 @@ public sealed record MachineConfig
             DiskFormat.Raw => DiskImageFormat.Raw,
             DiskFormat.Qcow2 => DiskImageFormat.Qcow2,
             _ => null,
-        });
+        },
+        disk.Bps,
+        disk.Iops);
 
     /// <summary>A disk the command line parsed (<see cref="DiskOptions.Parse"/>) as vm.json says it.</summary>
     public static DiskConfig ConfigOf(DiskOptions disk) => new(disk.Path)
@@ -142,6 +144,8 @@ public sealed record MachineConfig
             DiskImageFormat.Qcow2 => DiskFormat.Qcow2,
             _ => null,
         },
+        Bps = disk.BytesPerSecond,
+        Iops = disk.Iops,
     };
 
     /// <summary>

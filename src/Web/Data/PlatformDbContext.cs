@@ -43,6 +43,8 @@ public sealed class PlatformDbContext(DbContextOptions<PlatformDbContext> option
 
     public DbSet<SignInSession> SignInSessions => Set<SignInSession>();
 
+    public DbSet<ResourceQuota> ResourceQuotas => Set<ResourceQuota>();
+
     protected override void OnModelCreating(ModelBuilder builder)
     {
         base.OnModelCreating(builder);

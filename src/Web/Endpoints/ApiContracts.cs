@@ -10,7 +10,7 @@ namespace Platform.Web.Endpoints;
 /// its power state now. Requests send a <c>VmDefinitionInput</c>: the same fields less the read-only ones.
 /// <see cref="Input"/> is null exactly when the VM has no display.</summary>
 public sealed record VmResponse(
-    Guid Id, string Name, string? Description, int VcpuCount, int MemoryMiB, BootMode BootMode,
+    Guid Id, string Name, string? Description, int VcpuCount, int MemoryMiB, double? CpuLimit, int CpuUnits, int? PidsLimit, BootMode BootMode,
     Guid? KernelImageId, string? KernelImageFileName, string? KernelPath,
     Guid? InitrdImageId, string? InitrdImageFileName, string? InitrdPath, string? CommandLine,
     IReadOnlyList<VmDiskResponse> Disks, IReadOnlyList<VmNicResponse> Nics,
@@ -30,7 +30,7 @@ public sealed record VmResponse(
     public bool CloudInitEnabled { get; init; }
 
     public static VmResponse From(VirtualMachine vm, VmPowerState state) => new(
-        vm.Id, vm.Name, vm.Description, vm.VcpuCount, vm.MemoryMiB, vm.BootMode,
+        vm.Id, vm.Name, vm.Description, vm.VcpuCount, vm.MemoryMiB, vm.CpuLimit, vm.CpuUnits, vm.PidsLimit, vm.BootMode,
         vm.KernelImageId, vm.KernelImage?.FileName, vm.KernelPath,
         vm.InitrdImageId, vm.InitrdImage?.FileName, vm.InitrdPath, vm.CommandLine,
         vm.Disks.OrderBy(d => d.Position)
@@ -66,6 +66,12 @@ public sealed record VmDiskResponse(int Position, Guid? ImageId, string? ImageFi
     /// <summary>The VM has a qcow2 overlay of its own over the library image, which it never writes.</summary>
     public bool LinkedClone { get; init; }
 
+    /// <summary>The disk's bandwidth limit, reads and writes together; null: none.</summary>
+    public long? MaxBytesPerSecond { get; init; }
+
+    /// <summary>The disk's request-rate limit; null: none.</summary>
+    public int? MaxIops { get; init; }
+
     /// <summary>The VM's own disk (a blank disk made for it in the data folder), deleted with the VM unless kept.</summary>
     public bool Own { get; init; }
 
@@ -87,6 +93,8 @@ public sealed record VmDiskResponse(int Position, Guid? ImageId, string? ImageFi
     {
         Id = d.Id,
         LinkedClone = d.LinkedClone,
+        MaxBytesPerSecond = d.MaxBytesPerSecond,
+        MaxIops = d.MaxIops,
         Own = d.FileName is not null,
         Format = d.FileName is not null ? d.Format : d.LinkedClone ? ImageFormat.Qcow2 : d.Image?.Format,
         VirtualSizeBytes = d.Image?.VirtualSizeBytes,

@@ -37,6 +37,7 @@ public static class ApiEndpoints
         api.MapGroup("/groups").WithTags("Users and permissions").MapGroupEndpoints();
         api.MapGroup("/roles").WithTags("Users and permissions").MapRoleEndpoints();
         api.MapGroup("/grants").WithTags("Users and permissions").MapGrantEndpoints();
+        api.MapGroup("/quotas").WithTags("Users and permissions").MapQuotaEndpoints();
         return api;
     }
 }

@@ -67,6 +67,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<CloudInitService>();
         services.AddSingleton<VmCloneService>();
         services.AddSingleton<IRunningDiskResizer, ControlSocketDiskResizer>();
+        services.AddSingleton<Platform.Web.Services.Quotas.QuotaService>();
         services.AddSingleton<VmService>();
         services.AddSingleton<VmPowerService>();
         services.AddSingleton<IHostBridges, SysfsHostBridges>();

@@ -1,4 +1,5 @@
 using Platform.Web.Hubs;
+using Platform.Web.Services.Limits;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Sample;
 using Platform.Web.Services.Supervisor;
@@ -16,6 +17,10 @@ public static class SupervisorServiceExtensions
         var options = builder.Configuration.GetSection(SupervisorOptions.Section).Get<SupervisorOptions>() ?? new SupervisorOptions();
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<VmmProgram>();
+        var limits = builder.Configuration.GetSection(LimitsOptions.Section).Get<LimitsOptions>() ?? new LimitsOptions();
+        builder.Services.AddSingleton(limits);
+        builder.Services.AddSingleton(sp => new VmCgroups(
+            limits, options.RuntimeRoot ?? Path.Combine(sp.GetRequiredService<PlatformOptions>().DataDirectory, "run"), sp.GetRequiredService<ILogger<VmCgroups>>()));
         builder.Services.AddSingleton<IVmmLauncher, ProcessVmmLauncher>();
         builder.Services.AddSingleton<IVmDefinitions, DatabaseVmDefinitions>();
         builder.Services.AddSingleton<VmSupervisor>();

@@ -77,6 +77,8 @@ public static class AuditActions
     public const string RoleDelete = "Role.Delete";
     public const string GrantAdd = "Grant.Add";
     public const string GrantRemove = "Grant.Remove";
+    public const string QuotaSet = "Quota.Set";
+    public const string QuotaRemove = "Quota.Remove";
     public const string VmCreate = "VM.Create";
     public const string VmUpdate = "VM.Update";
     public const string VmDelete = "VM.Delete";

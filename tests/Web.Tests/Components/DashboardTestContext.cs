@@ -42,6 +42,10 @@ public abstract class DashboardTestContext : BunitContext
         Services.AddSingleton(sp => new VmCloneService(Db.Vms, Db.Runtime, sp.GetRequiredService<Platform.Web.Services.Disks.VmDiskService>(), Db.DiskFiles,
             Db.Images, Db.Events, Db.Options, Microsoft.Extensions.Logging.Abstractions.NullLogger<VmCloneService>.Instance));
         Services.AddSingleton(Db.Networks);
+        Services.AddSingleton(Db.Quotas);
+        Services.AddSingleton(new Platform.Web.Services.Limits.VmCgroups(
+            new Platform.Web.Services.Limits.LimitsOptions { Enabled = false }, Db.DataDirectory,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<Platform.Web.Services.Limits.VmCgroups>.Instance));
         Services.AddSingleton<Platform.Web.Services.Networks.IHostBridges>(Db.Bridges);
         Services.AddSingleton(Db.Power);
         Services.AddSingleton(Db.Permissions);

@@ -36,9 +36,10 @@ public sealed class TestDatabase : IDisposable
         AdminId = AddUser("admin", (BuiltInRoles.AdministratorId, null));
         Events = new VmEventLog(Factory, NullLogger<VmEventLog>.Instance);
         Tasks = new TaskLog(Factory, TimeProvider.System, NullLogger<TaskLog>.Instance);
-        Images = new ImageLibrary(Factory, Options, Tasks, NullLogger<ImageLibrary>.Instance);
         DiskFiles = new VmDiskFiles(Options, new DiskImageTool(), NullLogger<VmDiskFiles>.Instance);
-        Vms = new VmService(Factory, Host, Runtime, Events, Images, DiskFiles, Tasks);
+        Quotas = new Platform.Web.Services.Quotas.QuotaService(Factory, DiskFiles);
+        Images = new ImageLibrary(Factory, Options, Tasks, NullLogger<ImageLibrary>.Instance, Quotas);
+        Vms = new VmService(Factory, Host, Runtime, Events, Images, DiskFiles, Tasks, quotas: Quotas);
         Power = new VmPowerService(Factory, Runtime, Events, Tasks);
         Networks = new NetworkService(Factory, Bridges, Audit);
     }
@@ -66,6 +67,8 @@ public sealed class TestDatabase : IDisposable
     public ImageLibrary Images { get; }
 
     public VmService Vms { get; }
+
+    public Platform.Web.Services.Quotas.QuotaService Quotas { get; }
 
     public VmDiskFiles DiskFiles { get; }
 

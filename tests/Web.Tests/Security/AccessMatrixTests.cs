@@ -93,6 +93,12 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
         ["ListGrants"] = /*                 */ "A F F F F",
         ["CreateGrant"] = /*                */ "A F F F F",
         ["DeleteGrant"] = /*                */ "A F F F F",
+        // Quotas: administrators (User.Manage) set them; Sys.Audit sees them with their use, as on the Host page.
+        ["ListQuotas"] = /*                 */ "A F F A F",
+        ["SetUserQuota"] = /*               */ "A F F F F",
+        ["SetGroupQuota"] = /*              */ "A F F F F",
+        ["RemoveUserQuota"] = /*            */ "A F F F F",
+        ["RemoveGroupQuota"] = /*           */ "A F F F F",
     };
 
     // The hub: A: the call succeeds, R: refused (HubException); Push: whether a WatchAll connection hears the VM.
@@ -442,6 +448,7 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
         "CloneVm" => HttpStatusCode.Accepted,
         "CancelVmCloneJob" => HttpStatusCode.Conflict, // past the privilege check, refused because the clone has ended
         "DeleteVm" or "DeleteImage" or "DisableUser" or "DeleteUser" or "AddGroupMember" or "DeleteGroup" or "DeleteRole" or "DeleteGrant"
+            or "RemoveUserQuota" or "RemoveGroupQuota"
             => HttpStatusCode.NoContent,
         "UploadImage" => HttpStatusCode.BadRequest, // past the privilege check, refused for having no file
         _ => HttpStatusCode.OK,
@@ -531,6 +538,18 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
                 return await client.PostAsJsonAsync($"/api/v1/users/{await TargetUserAsync(admin, vm)}/password", new ResetPasswordRequest(null), ApiJson.Options, Ct);
             case "DeleteUser": return await client.DeleteAsync($"/api/v1/users/{await TargetUserAsync(admin, vm)}", Ct);
             case "ListGroups": return await client.GetAsync("/api/v1/groups", Ct);
+            case "ListQuotas": return await client.GetAsync("/api/v1/quotas", Ct);
+            case "SetUserQuota":
+                return await client.PutAsJsonAsync($"/api/v1/quotas/users/{await TargetUserAsync(admin, vm)}", new { maxVms = 3 }, ApiJson.Options, Ct);
+            case "SetGroupQuota":
+                return await client.PutAsJsonAsync($"/api/v1/quotas/groups/{await TargetGroupAsync(admin, vm)}", new { maxVcpus = 8 }, ApiJson.Options, Ct);
+            case "RemoveUserQuota" or "RemoveGroupQuota":
+            {
+                bool user = action == "RemoveUserQuota";
+                string path = user ? $"/api/v1/quotas/users/{await TargetUserAsync(admin, vm)}" : $"/api/v1/quotas/groups/{await TargetGroupAsync(admin, vm)}";
+                (await admin.PutAsJsonAsync(path, new { maxVms = 1 }, ApiJson.Options, Ct)).StatusCode.Should().Be(HttpStatusCode.OK);
+                return await client.DeleteAsync(path, Ct);
+            }
             case "AddGroupMember":
                 return await client.PutAsync($"/api/v1/groups/{await TargetGroupAsync(admin, vm)}/members/{await TargetUserAsync(admin, vm)}", null, Ct);
             case "DeleteGroup": return await client.DeleteAsync($"/api/v1/groups/{await TargetGroupAsync(admin, vm)}", Ct);

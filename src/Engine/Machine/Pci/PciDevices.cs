@@ -101,7 +101,7 @@ internal sealed class PciDevices : IDisposable
             VirtioBlock device;
             try
             {
-                device = new VirtioBlock(backend, disks[i].Serial);
+                device = new VirtioBlock(backend, disks[i].Serial) { Throttle = disks[i].CreateThrottle() };
             }
             catch
             {

@@ -36,6 +36,8 @@ public partial class VmEditor
     private int _step;
     private bool _saving;
     private string? _conflict;
+    /// <summary>Why the save was refused (a quota, with its numbers), shown above the steps.</summary>
+    private string? _refused;
     private string? _loadError;
     private VmPowerState _state;
 
@@ -84,7 +86,7 @@ public partial class VmEditor
     public static int StepOf(string key) => key switch
     {
         "name" or "description" => 0,
-        "vcpuCount" or "memoryMiB" or "input" => 1,
+        "vcpuCount" or "memoryMiB" or "input" or "cpuLimit" or "cpuUnits" or "pidsLimit" => 1,
         "bootMode" or "kernel" or "initrd" or "commandLine" => 2,
         _ when key.StartsWith("disks", StringComparison.Ordinal) || key.StartsWith("nics", StringComparison.Ordinal) => 3,
         _ when key.StartsWith("cloudInit", StringComparison.Ordinal) => 4,
@@ -258,10 +260,11 @@ public partial class VmEditor
         }
 
         _saving = true;
+        _refused = null;
         try
         {
             var result = IsNew
-                ? await Vms.CreateAsync(_input!, CancellationToken.None)
+                ? await Vms.CreateAsync(_input!, CancellationToken.None, ownerId: (await Current.GetPrincipalAsync()).UserId())
                 : await Vms.UpdateAsync(Id!.Value, _input!, _stamp, CancellationToken.None);
             await Current.AuditAsync(action, result.Succeeded ? AuditResult.Succeeded : AuditResult.Failed,
                 result.Value?.Id ?? Id, _input!.Name, result.Succeeded ? null : result.Message);
@@ -278,6 +281,9 @@ public partial class VmEditor
                     break;
                 case ServiceStatus.Conflict:
                     _conflict = result.Message;
+                    break;
+                case ServiceStatus.Forbidden:
+                    _refused = result.Message;
                     break;
                 default:
                     Snackbar.Add(result.Message ?? "Saving failed.", Severity.Error);

@@ -370,6 +370,9 @@ namespace Platform.Web.Data.Migrations
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("OwnerId")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Sha256")
                         .IsRequired()
                         .HasMaxLength(64)
@@ -515,6 +518,53 @@ namespace Platform.Web.Data.Migrations
                     b.ToTable("AspNetUsers", (string)null);
                 });
 
+            modelBuilder.Entity("Platform.Web.Data.ResourceQuota", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("GroupId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("MaxDiskBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("MaxImageBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("MaxMemoryMiB")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("MaxVcpus")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("MaxVms")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("UserId")
+                        .HasMaxLength(450)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("GroupId")
+                        .IsUnique()
+                        .HasFilter("\"GroupId\" IS NOT NULL");
+
+                    b.HasIndex("UserId")
+                        .IsUnique()
+                        .HasFilter("\"UserId\" IS NOT NULL");
+
+                    b.ToTable("ResourceQuotas", null, t =>
+                        {
+                            t.HasCheckConstraint("CK_ResourceQuotas_OneHolder", "(\"UserId\" IS NULL) <> (\"GroupId\" IS NULL)");
+                        });
+                });
+
             modelBuilder.Entity("Platform.Web.Data.SignInSession", b =>
                 {
                     b.Property<string>("Key")
@@ -621,6 +671,12 @@ namespace Platform.Web.Data.Migrations
                         .IsConcurrencyToken()
                         .HasColumnType("TEXT");
 
+                    b.Property<double?>("CpuLimit")
+                        .HasColumnType("REAL");
+
+                    b.Property<int>("CpuUnits")
+                        .HasColumnType("INTEGER");
+
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("TEXT");
 
@@ -670,6 +726,12 @@ namespace Platform.Web.Data.Migrations
                         .IsRequired()
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
+
+                    b.Property<string>("OwnerId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("PidsLimit")
+                        .HasColumnType("INTEGER");
 
                     b.Property<Guid?>("TemplateId")
                         .HasColumnType("TEXT");
@@ -758,6 +820,12 @@ namespace Platform.Web.Data.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<bool>("LinkedClone")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("MaxBytesPerSecond")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("MaxIops")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("Path")
@@ -966,6 +1034,19 @@ namespace Platform.Web.Data.Migrations
                         .HasForeignKey("UserId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
+                });
+
+            modelBuilder.Entity("Platform.Web.Data.ResourceQuota", b =>
+                {
+                    b.HasOne("Platform.Web.Data.AccessGroup", null)
+                        .WithMany()
+                        .HasForeignKey("GroupId")
+                        .OnDelete(DeleteBehavior.Cascade);
+
+                    b.HasOne("Platform.Web.Data.PlatformUser", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade);
                 });
 
             modelBuilder.Entity("Platform.Web.Data.SignInSession", b =>

@@ -14,7 +14,8 @@ namespace Platform.Web.Services.Disks;
 /// what the new definition adds (library images, host paths): a refusal message, or null.
 /// </summary>
 public sealed class VmDiskService(
-    VmService vms, IVmRuntime runtime, VmDiskFiles files, ImageLibrary images, IRunningDiskResizer resizer, IVmEventLog events, ITaskLog tasks)
+    VmService vms, IVmRuntime runtime, VmDiskFiles files, ImageLibrary images, IRunningDiskResizer resizer, IVmEventLog events, ITaskLog tasks,
+    Quotas.QuotaService? quotas = null)
 {
     public delegate Task<string?> Authorize(VmDefinitionInput input, VirtualMachine current);
 
@@ -150,6 +151,13 @@ public sealed class VmDiskService(
         if (sizeBytes > before.VirtualSizeBytes && files.CheckSpace(sizeBytes - before.VirtualSizeBytes) is { } space)
         {
             return SizeInvalid(space);
+        }
+
+        // Growing counts against the VM owner's disk quota (adding a disk does too, through VmService).
+        if (quotas is not null && sizeBytes > before.VirtualSizeBytes
+            && await quotas.CheckAsync(vm.OwnerId, new Quotas.QuotaAmounts(DiskBytes: sizeBytes - before.VirtualSizeBytes), "growing this disk", cancellationToken) is { } refused)
+        {
+            return ServiceResult<VmDiskDetails>.Fail(ServiceStatus.Forbidden, refused);
         }
 
         task.Log($"{path}: {ImageLibrary.FormatName(before.Format)}, {ImageLibrary.FormatSize(before.VirtualSizeBytes)} now");

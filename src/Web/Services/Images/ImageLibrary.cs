@@ -20,7 +20,8 @@ public sealed record ImageUsage(ImageFile Image, IReadOnlyList<string> UsedBy);
 /// which could point at any host file). Linked clones are qcow2 overlays under
 /// <see cref="PlatformOptions.DisksDirectory"/> whose backing file is the library image.
 /// </summary>
-public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory, PlatformOptions options, ITaskLog tasks, ILogger<ImageLibrary> logger)
+public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory, PlatformOptions options, ITaskLog tasks, ILogger<ImageLibrary> logger,
+    Quotas.QuotaService? quotas = null)
 {
     private const int BufferSize = 1 << 20;
 
@@ -52,10 +53,13 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
     /// <summary>
     /// Stores <paramref name="content"/> as <paramref name="fileName"/>. Fails Invalid for a bad name, an empty
     /// file or a checksum that does not match <paramref name="expectedSha256"/>; TooLarge past the limit (the
-    /// stream is not read further); Conflict when the name is taken. <paramref name="progress"/> hears bytes stored so far.
+    /// stream is not read further); Conflict when the name is taken; Forbidden past the image-library quota of
+    /// <paramref name="ownerId"/> (the uploader, whose quota the image counts against). <paramref name="progress"/> hears
+    /// bytes stored so far.
     /// </summary>
     public async Task<ServiceResult<ImageFile>> UploadAsync(
-        ImageKind kind, string fileName, Stream content, string? expectedSha256, IProgress<long>? progress, CancellationToken cancellationToken)
+        ImageKind kind, string fileName, Stream content, string? expectedSha256, IProgress<long>? progress, CancellationToken cancellationToken,
+        string? ownerId = null)
     {
         ArgumentNullException.ThrowIfNull(content);
         using var task = tasks.Begin(TaskActions.ImageUpload, null, fileName);
@@ -172,6 +176,11 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
                 });
             }
 
+            if (quotas is not null && await quotas.CheckAsync(ownerId, new Quotas.QuotaAmounts(ImageBytes: size), "this image", cancellationToken) is { } refused)
+            {
+                return ServiceResult<ImageFile>.Fail(ServiceStatus.Forbidden, refused);
+            }
+
             ImageFormat? format = null;
             long? virtualSize = null;
             if (kind == ImageKind.Disk)
@@ -197,6 +206,7 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
             var image = new ImageFile
             {
                 Kind = kind, FileName = fileName, SizeBytes = size, Sha256 = sha256, Format = format, VirtualSizeBytes = virtualSize,
+                OwnerId = ownerId,
             };
             try
             {

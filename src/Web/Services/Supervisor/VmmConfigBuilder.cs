@@ -120,6 +120,8 @@ public static class VmmConfigBuilder
             ReadOnly = disk.ReadOnly,
             Cache = disk.Cache == DiskCacheMode.None ? DiskCache.None : DiskCache.Writeback,
             Format = format,
+            Bps = disk.MaxBytesPerSecond,
+            Iops = disk.MaxIops,
         };
     }
 

@@ -19,6 +19,15 @@ public sealed class VmDefinitionInput
 
     public int MemoryMiB { get; set; } = 512;
 
+    /// <summary>At most this many CPUs' worth of time (Proxmox's <c>cpulimit</c>, 0.01 to the vCPU count); null: no limit.</summary>
+    public double? CpuLimit { get; set; }
+
+    /// <summary>Relative CPU weight against other VMs, 1 to 10000 (Proxmox's <c>cpuunits</c>).</summary>
+    public int CpuUnits { get; set; } = 100;
+
+    /// <summary>Tasks (processes and threads) the VM's VMM may have; null: no limit of its own.</summary>
+    public int? PidsLimit { get; set; }
+
     public BootMode BootMode { get; set; } = BootMode.Kernel;
 
     /// <summary>A kernel from the image library, or <see cref="KernelPath"/>: exactly one for a kernel boot.</summary>
@@ -66,6 +75,9 @@ public sealed class VmDefinitionInput
         Description = vm.Description,
         VcpuCount = vm.VcpuCount,
         MemoryMiB = vm.MemoryMiB,
+        CpuLimit = vm.CpuLimit,
+        CpuUnits = vm.CpuUnits,
+        PidsLimit = vm.PidsLimit,
         BootMode = vm.BootMode,
         KernelImageId = vm.KernelImageId,
         KernelPath = vm.KernelPath,
@@ -73,7 +85,7 @@ public sealed class VmDefinitionInput
         InitrdPath = vm.InitrdPath,
         CommandLine = vm.CommandLine,
         Disks = vm.Disks.OrderBy(d => d.Position)
-            .Select(d => new VmDiskInput { Id = d.Id, ImageId = d.ImageId, Path = d.Path, ReadOnly = d.ReadOnly, Cache = d.Cache, LinkedClone = d.LinkedClone })
+            .Select(d => new VmDiskInput { Id = d.Id, ImageId = d.ImageId, Path = d.Path, ReadOnly = d.ReadOnly, Cache = d.Cache, LinkedClone = d.LinkedClone, MaxBytesPerSecond = d.MaxBytesPerSecond, MaxIops = d.MaxIops })
             .ToList(),
         Nics = vm.Nics.OrderBy(n => n.Position).Select(n => new VmNicInput
         {
@@ -115,6 +127,12 @@ public sealed class VmDiskInput
     public bool ReadOnly { get; set; }
 
     public DiskCacheMode Cache { get; set; } = DiskCacheMode.Writeback;
+
+    /// <summary>Bytes a second, reads and writes together; null: unlimited (see <see cref="Data.VmDisk.MaxBytesPerSecond"/>).</summary>
+    public long? MaxBytesPerSecond { get; set; }
+
+    /// <summary>Requests a second; null: unlimited.</summary>
+    public int? MaxIops { get; set; }
 
     /// <summary>
     /// With <see cref="ImageId"/>: a qcow2 overlay of the image for this VM alone (see <see cref="Data.VmDisk.LinkedClone"/>);

@@ -71,6 +71,8 @@ public sealed partial class VmService
             disk.Position = -1 - i;
             disk.ReadOnly = wanted.ReadOnly;
             disk.Cache = wanted.Cache;
+            disk.MaxBytesPerSecond = wanted.MaxBytesPerSecond;
+            disk.MaxIops = wanted.MaxIops;
             if (wanted.Blank is { } blank)
             {
                 disk.FileName = VmDiskFiles.FileNameFor(disk.Id, blank.Format);

@@ -22,7 +22,9 @@ public sealed partial class VmService(
     IVmEventLog events,
     ImageLibrary images,
     VmDiskFiles diskFiles,
-    ITaskLog tasks)
+    ITaskLog tasks,
+    Limits.VmCgroups? cgroups = null,
+    Quotas.QuotaService? quotas = null)
 {
     public async Task<IReadOnlyList<VirtualMachine>> ListAsync(CancellationToken cancellationToken)
     {
@@ -44,10 +46,11 @@ public sealed partial class VmService(
         return await ValidateAsync(db, input, existingId, cancellationToken);
     }
 
+    /// <param name="ownerId">Who the VM belongs to: its quotas count it (null: no one's).</param>
     /// <param name="templateId">For a linked clone: the template its own disks are overlays of.</param>
     /// <param name="cloudInit">cloud-init settings to copy as they are stored (a clone's: the password stays a hash).</param>
     public async Task<ServiceResult<VirtualMachine>> CreateAsync(VmDefinitionInput input, CancellationToken cancellationToken,
-        Guid? templateId = null, VmCloudInit? cloudInit = null)
+        Guid? templateId = null, VmCloudInit? cloudInit = null, string? ownerId = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
@@ -57,7 +60,13 @@ public sealed partial class VmService(
             return ServiceResult<VirtualMachine>.Invalid(errors);
         }
 
-        var vm = new VirtualMachine { Name = input.Name, TemplateId = templateId };
+        var demand = new Quotas.QuotaAmounts(1, input.VcpuCount, input.MemoryMiB, await NewDiskBytesAsync(db, input, null, cancellationToken));
+        if (quotas is not null && await quotas.CheckAsync(ownerId, demand, "this VM", cancellationToken) is { } refused)
+        {
+            return ServiceResult<VirtualMachine>.Fail(ServiceStatus.Forbidden, refused);
+        }
+
+        var vm = new VirtualMachine { Name = input.Name, TemplateId = templateId, OwnerId = ownerId };
         db.VirtualMachines.Add(vm);
         var plan = await ApplyAsync(db, vm, input, cancellationToken);
         if (cloudInit is not null && input.CloudInit is null)
@@ -110,6 +119,14 @@ public sealed partial class VmService(
             return ServiceResult<VirtualMachine>.Invalid(errors);
         }
 
+        // Growing counts against the owner's quotas; shrinking never needs room.
+        var growth = new Quotas.QuotaAmounts(0, Math.Max(0, input.VcpuCount - vm.VcpuCount), Math.Max(0, input.MemoryMiB - vm.MemoryMiB),
+            await NewDiskBytesAsync(db, input, vm, cancellationToken));
+        if (quotas is not null && await quotas.CheckAsync(vm.OwnerId, growth, "this change", cancellationToken) is { } refused)
+        {
+            return ServiceResult<VirtualMachine>.Fail(ServiceStatus.Forbidden, refused);
+        }
+
         string oldName = vm.Name;
         var plan = await ApplyAsync(db, vm, input, cancellationToken);
         vm.UpdatedAt = DateTimeOffset.UtcNow;
@@ -131,7 +148,8 @@ public sealed partial class VmService(
         await events.AddAsync(new VmEvent
         {
             VmId = vm.Id, VmName = vm.Name, Kind = VmEventKinds.Updated, Result = VmEventResult.Succeeded,
-            Message = oldName == vm.Name ? $"Changed {vm.Name}: {Describe(vm)}." : $"Changed {oldName}, now named {vm.Name}: {Describe(vm)}.",
+            Message = (oldName == vm.Name ? $"Changed {vm.Name}: {Describe(vm)}." : $"Changed {oldName}, now named {vm.Name}: {Describe(vm)}.")
+                + ApplyLimitsLive(vm),
         }, cancellationToken);
         return ServiceResult<VirtualMachine>.Ok((await FindAsync(vm.Id, cancellationToken))!);
     }
@@ -542,6 +560,38 @@ public sealed partial class VmService(
         }
     }
 
+    /// <summary>Bytes of disk the input adds to the VM: new blank disks, and linked clones it did not have (their image's size).</summary>
+    private static async Task<long> NewDiskBytesAsync(PlatformDbContext db, VmDefinitionInput input, VirtualMachine? current, CancellationToken cancellationToken)
+    {
+        long bytes = input.Disks.Where(d => d.Blank is not null).Sum(d => d.Blank!.SizeBytes);
+        var cloned = input.Disks.Where(d => d.ImageId is not null && d.LinkedClone && d.Blank is null
+                && current?.Disks.Any(existing => existing.LinkedClone && existing.ImageId == d.ImageId && (d.Id is null || existing.Id == d.Id)) != true)
+            .Select(d => d.ImageId!.Value).ToList();
+        if (cloned.Count > 0)
+        {
+            var sizes = await db.Images.Where(i => cloned.Contains(i.Id)).ToDictionaryAsync(i => i.Id, i => i.VirtualSizeBytes ?? i.SizeBytes, cancellationToken);
+            bytes += cloned.Sum(id => sizes.GetValueOrDefault(id));
+        }
+
+        return bytes;
+    }
+
+    /// <summary>
+    /// A running VM's cgroup takes its new memory, CPU and task limits at once; the rest of an edit (disk limits
+    /// included) applies at its next start. Says which, for the event log.
+    /// </summary>
+    private string ApplyLimitsLive(VirtualMachine vm)
+    {
+        try
+        {
+            return cgroups?.Update(vm) == true ? " Its memory, CPU and task limits apply now; the rest at its next start." : "";
+        }
+        catch (IOException ex)
+        {
+            return $" Its new limits could not be applied while it runs ({ex.Message}); they apply at its next start.";
+        }
+    }
+
     /// <summary>Copies the input onto the entity, normalized: empty text becomes null, MACs lower-case (generated
     /// when missing), a disk boot drops the kernel fields (the command line stays: extra arguments for the disk's
     /// kernel), disks go by id (see <see cref="ApplyDisks"/>), NICs are updated in place by position.</summary>
@@ -553,6 +603,9 @@ public sealed partial class VmService(
         vm.Description = Text(input.Description);
         vm.VcpuCount = input.VcpuCount;
         vm.MemoryMiB = input.MemoryMiB;
+        vm.CpuLimit = input.CpuLimit;
+        vm.CpuUnits = input.CpuUnits;
+        vm.PidsLimit = input.PidsLimit;
         vm.BootMode = input.BootMode;
         bool kernelBoot = input.BootMode == BootMode.Kernel;
         vm.KernelImageId = kernelBoot ? input.KernelImageId : null;
