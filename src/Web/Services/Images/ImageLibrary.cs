@@ -66,7 +66,7 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
         task.Log($"Upload {fileName} ({kind.ToString().ToLowerInvariant()}) into the library{(DeclaredLength(content) is { } length ? $", {FormatSize(length)}" : "")}");
         try
         {
-            var result = await UploadCoreAsync(kind, fileName, content, expectedSha256, progress, cancellationToken);
+            var result = await UploadCoreAsync(kind, fileName, content, expectedSha256, progress, ownerId, cancellationToken);
             if (result.Value is { } stored)
             {
                 task.Log($"Stored {FormatSize(stored.SizeBytes)}, SHA-256 {stored.Sha256}"
@@ -83,7 +83,7 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
     }
 
     private async Task<ServiceResult<ImageFile>> UploadCoreAsync(
-        ImageKind kind, string fileName, Stream content, string? expectedSha256, IProgress<long>? progress, CancellationToken cancellationToken)
+        ImageKind kind, string fileName, Stream content, string? expectedSha256, IProgress<long>? progress, string? ownerId, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         if (ImageFileNameRules.Check(fileName) is { } nameProblem)

@@ -19,7 +19,7 @@ public sealed class VmEditorQuotaTests : DashboardTestContext
     public async Task Creating_past_the_memory_quota_in_the_wizard_shows_the_numbers_and_creates_nothing()
     {
         (await Db.Quotas.SetAsync(new ResourceQuota { UserId = Db.AdminId, MaxMemoryMiB = 1024 }, Ct)).Succeeded.Should().BeTrue();
-        (await Db.Vms.CreateAsync(new VmDefinitionInput { Name = "owned", MemoryMiB = 768, KernelPath = "/boot/vmlinuz" }, Ct, Db.AdminId)).Succeeded.Should().BeTrue();
+        (await Db.Vms.CreateAsync(new VmDefinitionInput { Name = "owned", MemoryMiB = 768, KernelPath = "/boot/vmlinuz" }, Ct, ownerId: Db.AdminId)).Succeeded.Should().BeTrue();
 
         var page = Render<VmEditor>();
         Type(page, "field-name", "one-too-many");

@@ -24,7 +24,7 @@ public sealed class VmCloneServiceTests : IDisposable
 
     public VmCloneServiceTests()
     {
-        _disks = new VmDiskService(_db.Vms, _db.Runtime, _db.DiskFiles, _db.Images, new NoRunningResizer(), _db.Events);
+        _disks = new VmDiskService(_db.Vms, _db.Runtime, _db.DiskFiles, _db.Images, new NoRunningResizer(), _db.Events, _db.Tasks);
         _clones = new VmCloneService(_db.Vms, _db.Runtime, _disks, _db.DiskFiles, _db.Images, _db.Events, _db.Options, NullLogger<VmCloneService>.Instance);
     }
 
