@@ -14,7 +14,7 @@ public sealed record HistoryChartGroup(string Key, string Title, IReadOnlyList<s
 {
     public static readonly IReadOnlyList<HistoryChartGroup> Vm =
     [
-        new("cpu", "CPU", ["cpu"], false, "%"),
+        new("cpu", "CPU, percent of one host CPU", ["cpu"], false, "%"),
         new("memory", "Memory", ["memory_used", "memory_total"], true, "B"),
         new("disk", "Disk", ["disk_read_bytes", "disk_write_bytes"], true, "B/s"),
         new("disk-ops", "Disk requests", ["disk_read_ops", "disk_write_ops"], false, "ops/s"),
@@ -25,7 +25,7 @@ public sealed record HistoryChartGroup(string Key, string Title, IReadOnlyList<s
 
     public static readonly IReadOnlyList<HistoryChartGroup> Host =
     [
-        new("cpu", "CPU", ["cpu"], false, "%"),
+        new("cpu", "CPU, percent of all CPUs", ["cpu"], false, "%"),
         new("memory", "Memory", ["memory_used", "memory_total"], true, "B"),
         new("load", "Load", ["load1", "load5", "load15"], false, "threads"),
         new("data", "Data folder's disk", ["data_used", "data_free"], true, "B"),

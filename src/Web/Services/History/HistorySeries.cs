@@ -3,7 +3,7 @@ namespace Platform.Web.Services.History;
 /// <summary>One series a history file keeps.</summary>
 /// <param name="Name">Its name in the API (snake_case, as the control protocol's counters).</param>
 /// <param name="Unit">percent, bytes, bytes/s, ops/s, packets/s, exits/s, threads or vms.</param>
-/// <param name="Title">What a chart calls it.</param>
+/// <param name="Title">What a chart calls it (short: it is the tooltip's title too).</param>
 public sealed record HistorySeries(string Name, string Unit, string Title);
 
 /// <summary>The series of a VM's and of the host's history, in the order their values are stored.</summary>
@@ -11,7 +11,7 @@ public static class HistorySeriesSets
 {
     public static readonly IReadOnlyList<HistorySeries> Vm =
     [
-        new("cpu", "percent", "vCPU time, percent of one host CPU"),
+        new("cpu", "percent", "vCPU time"),
         new("memory_used", "bytes", "VMM resident memory"),
         new("memory_total", "bytes", "Guest memory"),
         new("disk_read_bytes", "bytes/s", "Disk read"),
@@ -27,7 +27,7 @@ public static class HistorySeriesSets
 
     public static readonly IReadOnlyList<HistorySeries> Host =
     [
-        new("cpu", "percent", "CPU busy, percent of all CPUs"),
+        new("cpu", "percent", "CPU busy"),
         new("memory_used", "bytes", "Memory in use"),
         new("memory_total", "bytes", "Memory"),
         new("load1", "threads", "Load, 1 min"),

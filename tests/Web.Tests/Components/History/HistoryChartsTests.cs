@@ -28,7 +28,7 @@ public sealed class HistoryChartsTests : DashboardTestContext
             .Which.GetAttribute("d").Should().Contain(" L ", "30 points make a line");
         cpu.QuerySelectorAll(".mud-charts-xaxis text").Should().HaveCount(360, "every point has its time for the tooltip");
         cpu.ClassList.Should().Contain("history-x-every-60", "the stylesheet shows one label in 60");
-        cpu.TextContent.Should().Contain("CPU (%)").And.Contain("last: vCPU time, percent of one host CPU 40 %");
+        cpu.TextContent.Should().Contain("CPU, percent of one host CPU (%)").And.Contain("last: vCPU time 40 %");
         cut.Find("[data-testid=history-chart-memory]").TextContent.Should().Contain("Memory (MiB)").And.Contain("VMM resident memory 300 MiB");
         cut.Find("[data-testid=history-chart-disk]").TextContent.Should().Contain("(MiB/s)").And.Contain("Disk read 2 MiB/s");
         cut.Find("[data-testid=history-chart-network]").TextContent.Should().Contain("(KiB/s)").And.Contain("Network in 1.46 KiB/s");
