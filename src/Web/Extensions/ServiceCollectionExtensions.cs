@@ -48,6 +48,7 @@ public static class ServiceCollectionExtensions
         builder.AddVmSupervisor();
         builder.AddApiServices();
         builder.AddPlatformMetrics();
+        builder.Services.AddPlatformHistory();
     }
 
     /// <summary>The domain services pages and the API share.</summary>

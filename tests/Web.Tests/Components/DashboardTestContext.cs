@@ -6,6 +6,8 @@ using MudBlazor;
 using MudBlazor.Services;
 using Platform.Web.Data;
 using Platform.Web.Security;
+using Microsoft.Extensions.Time.Testing;
+using Platform.Web.Services.History;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Images;
 using Platform.Web.Services.Runtime;
@@ -54,6 +56,12 @@ public abstract class DashboardTestContext : BunitContext
         Services.AddScoped<CurrentUser>();
         Services.AddScoped<Platform.Web.Components.Vms.PowerConfirmations>();
         Services.AddSingleton(new ConsoleTickets(new SecurityOptions(), TimeProvider.System));
+        History = new HistoryStore(Path.Combine(Db.DataDirectory, "history"));
+        Recorder = new HistoryRecorder(RuntimeInfo, Db.Runtime, Db.Events, History, new FixedHostSampler(), Clock,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<HistoryRecorder>.Instance);
+        Services.AddSingleton(History);
+        Services.AddSingleton(Recorder);
+        Services.AddSingleton<TimeProvider>(Clock);
         Services.AddCascadingValue(_ => Access);
         Authorization = AddAuthorization();
         ActAs(Db.AdminId, "admin");
@@ -82,6 +90,13 @@ public abstract class DashboardTestContext : BunitContext
 
     protected FakeVmRuntimeInfo RuntimeInfo { get; } = new();
 
+    /// <summary>The clock the history charts read by; the recorder is not started (tests call SampleOnce).</summary>
+    protected FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero));
+
+    protected HistoryStore History { get; }
+
+    protected HistoryRecorder Recorder { get; }
+
     protected RecordingVmRuntime Runtime => Db.Runtime;
 
     protected static CancellationToken Ct => Xunit.TestContext.Current.CancellationToken;
@@ -101,6 +116,7 @@ public abstract class DashboardTestContext : BunitContext
         base.Dispose(disposing);
         if (disposing)
         {
+            History.Dispose();
             Db.Dispose();
         }
     }
