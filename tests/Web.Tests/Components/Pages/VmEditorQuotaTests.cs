@@ -27,8 +27,9 @@ public sealed class VmEditorQuotaTests : DashboardTestContext
         Type(page, "field-memory", "512");
         await NextAsync(page);
         Type(page, "field-kernel-path", "/boot/vmlinuz");
-        await NextAsync(page);
-        await NextAsync(page);
+        await NextAsync(page); // to disks and network
+        await NextAsync(page); // to cloud-init
+        await NextAsync(page); // to the review
         await page.Find("[data-testid=wizard-save]").ClickAsync(new());
 
         page.WaitForAssertion(() => page.Find("[data-testid=editor-refused]").TextContent.Trim()
@@ -51,8 +52,9 @@ public sealed class VmEditorQuotaTests : DashboardTestContext
         Type(page, "field-pids-limit", "256");
         await NextAsync(page);
         Type(page, "field-kernel-path", "/boot/vmlinuz");
-        await NextAsync(page);
-        await NextAsync(page);
+        await NextAsync(page); // to disks and network
+        await NextAsync(page); // to cloud-init
+        await NextAsync(page); // to the review
         await page.Find("[data-testid=wizard-save]").ClickAsync(new());
 
         page.WaitForAssertion(() => Db.Vms.ListAsync(Ct).GetAwaiter().GetResult().Should().Contain(vm => vm.Name == "limited-wizard"));
