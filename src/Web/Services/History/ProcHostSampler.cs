@@ -28,19 +28,15 @@ internal sealed class ProcHostSampler(IHostInfo host, PlatformOptions options) :
         ];
     }
 
-    /// <summary>Busy ticks over all ticks of all CPUs since the last sample ("cpu  user nice system idle iowait irq softirq steal").</summary>
+    /// <summary>Busy ticks over all ticks of all CPUs since the last sample.</summary>
     private double CpuBusyPercent()
     {
-        string? line = ReadFirstLine("/proc/stat");
-        if (line is null || !line.StartsWith("cpu ", StringComparison.Ordinal))
+        if (ProcStat.CpuTicks() is not var (busy, idle))
         {
             return 0;
         }
 
-        long[] ticks = line[4..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Take(8)
-            .Select(t => long.Parse(t, CultureInfo.InvariantCulture)).ToArray();
-        long total = ticks.Sum();
-        long busy = total - ticks[3] - (ticks.Length > 4 ? ticks[4] : 0);
+        long total = busy + idle;
         var previous = _previousCpu;
         _previousCpu = (busy, total);
         return previous is { } p && total > p.Total ? 100.0 * (busy - p.Busy) / (total - p.Total) : 0;
@@ -48,7 +44,7 @@ internal sealed class ProcHostSampler(IHostInfo host, PlatformOptions options) :
 
     private static double[] ReadLoad()
     {
-        string[] fields = ReadFirstLine("/proc/loadavg")?.Split(' ') ?? [];
+        string[] fields = ProcStat.LoadAverageFields();
         return [.. Enumerable.Range(0, 3).Select(i => i < fields.Length && double.TryParse(fields[i], CultureInfo.InvariantCulture, out double v) ? v : 0)];
     }
 
@@ -62,19 +58,6 @@ internal sealed class ProcHostSampler(IHostInfo host, PlatformOptions options) :
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
         {
             return (0, 0);
-        }
-    }
-
-    private static string? ReadFirstLine(string path)
-    {
-        try
-        {
-            using var reader = new StreamReader(path);
-            return reader.ReadLine();
-        }
-        catch (IOException)
-        {
-            return null;
         }
     }
 }
