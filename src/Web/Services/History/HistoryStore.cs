@@ -63,7 +63,14 @@ public sealed class HistoryStore : IDisposable
                 file.Dispose();
             }
 
-            File.Delete(VmPath(vmId));
+            try
+            {
+                File.Delete(VmPath(vmId));
+            }
+            catch (DirectoryNotFoundException)
+            {
+                // No history was ever written (the folder is made on the first sample): nothing to forget.
+            }
         }
     }
 
