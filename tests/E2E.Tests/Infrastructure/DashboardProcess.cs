@@ -52,7 +52,8 @@ public sealed class DashboardProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        // Not ASPNETCORE_URLS: appsettings.json's Urls would win over it; a plain environment variable wins over appsettings.
+        start.Environment["Urls"] = $"http://127.0.0.1:{port}";
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         start.Environment["Platform__DataDirectory"] = dataDirectory;
         start.Environment["Platform__Admin__UserName"] = DashboardServer.AdminName;
