@@ -41,6 +41,8 @@ public static class ServiceCollectionExtensions
         builder.Services.AddMudServices(config => config.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomRight);
         // Per circuit: which power actions the user said not to confirm again.
         builder.Services.AddScoped<Platform.Web.Components.Vms.PowerConfirmations>();
+        // Per circuit: the browser's time zone, for times on charts.
+        builder.Services.AddScoped<Platform.Web.Components.BrowserTimeZone>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         builder.AddPlatformSecurity();
 

@@ -55,6 +55,7 @@ public abstract class DashboardTestContext : BunitContext
         Services.AddHttpContextAccessor();
         Services.AddScoped<CurrentUser>();
         Services.AddScoped<Platform.Web.Components.Vms.PowerConfirmations>();
+        Services.AddScoped<Platform.Web.Components.BrowserTimeZone>();
         Services.AddSingleton(new ConsoleTickets(new SecurityOptions(), TimeProvider.System));
         History = new HistoryStore(Path.Combine(Db.DataDirectory, "history"));
         Recorder = new HistoryRecorder(RuntimeInfo, Db.Runtime, Db.Events, History, new FixedHostSampler(), Clock,
