@@ -4,6 +4,7 @@ using Platform.Engine.Boot;
 using Platform.Engine.Control;
 using Platform.Engine.Display;
 using Platform.Engine.Host;
+using Platform.Engine.Jail;
 using Platform.Engine.Kvm;
 using Platform.Engine.Machine;
 using Platform.Engine.Vmm;
@@ -40,6 +41,32 @@ if (options.Check)
     return checkResult;
 }
 
+var jail = options.JailDefault(root: VmmJail.StartedAsRoot);
+if (options.NoJail)
+{
+    Console.Error.WriteLine("platform-vmm: WARNING: --no-jail: this VMM is NOT confined. It runs with every right of the user " +
+        "that started it (root: all of them), so a guest that breaks a device model owns the host. For development only.");
+}
+
+try
+{
+    if (jail is not null && !VmmJail.IsJailedChild)
+    {
+        // The keeper: new namespaces, this program again inside them, then it waits (JailKeeper).
+        return JailKeeper.Run(args, options.Config.RuntimeDir, Console.Error);
+    }
+
+    if (VmmJail.IsJailedChild)
+    {
+        VmmJail.ReadHostPid();
+    }
+}
+catch (JailException ex)
+{
+    Console.Error.WriteLine($"platform-vmm: {ex.Message}");
+    return (int)VmmExitCode.StartFailure;
+}
+
 RuntimeDirectory? runtime = null;
 ControlServer? control = null;
 SerialServer? serialServer = null;
@@ -67,6 +94,13 @@ try
         vncListeners.Add(ListenTcp(vnc, vmm.Display!));
     }
 
+    if (jail is not null)
+    {
+        // Everything the first boot needs is open and the sockets are bound: from here on, the jail.
+        VmmJail.Enter(jail, options.Machine!, options.Config.RuntimeDir, Console.Error);
+        JailSelfTest.RunIfAsked(Console.Error);
+    }
+
     runtime?.PublishPid();
 
     var stdoutPump = Task.CompletedTask;
@@ -90,7 +124,7 @@ try
         vmm.Quit();
     }
 }
-catch (Exception ex) when (ex is BootException or KvmException or ArgumentException or IOException or UnauthorizedAccessException)
+catch (Exception ex) when (ex is BootException or KvmException or ArgumentException or IOException or UnauthorizedAccessException or JailException)
 {
     Console.Error.WriteLine($"platform-vmm: {ex.Message}");
     return (int)VmmExitCode.StartFailure;

@@ -1,0 +1,190 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using Platform.Engine.Kvm.Interop;
+
+namespace Platform.Engine.Jail;
+
+/// <summary>
+/// The process the dashboard (or a user) starts when the VMM is jailed: it makes new mount, PID, IPC and UTS
+/// namespaces for its main thread, starts platform-vmm again inside them (as their pid 1, so the VMM's own threads
+/// are all inside), tells it its host pid, and then only waits: it passes SIGTERM, SIGINT and SIGHUP on, and ends as
+/// the VMM ended — with its exit code, or killed by the same signal. A VMM killed by seccomp (SIGSYS) is reported in
+/// vmm.log with the syscall's name, read from the kernel's audit line. A PID namespace can only be entered by a new
+/// process, which is why the keeper exists (Firecracker's jailer forks for --new-pid-ns too).
+/// </summary>
+public static class JailKeeper
+{
+    private const int ChildFd = 3;
+    private const int OCloexec = 0x80000;
+
+    /// <summary>Runs the jailed VMM with <paramref name="arguments"/> and returns its exit code (or re-raises its signal).</summary>
+    public static int Run(string[] arguments, string? runtimeDirectory, TextWriter log)
+    {
+        string program = Environment.ProcessPath ?? throw new JailException("The VMM cannot find its own program file.");
+        string root = runtimeDirectory is not null
+            ? Path.Combine(runtimeDirectory, ".jail")
+            : Directory.CreateTempSubdirectory("platform-vmm-jail-").FullName;
+        Directory.CreateDirectory(root);
+        try
+        {
+            if (LibcNative.Unshare(LibcNative.CloneNewNs | LibcNative.CloneNewPid | LibcNative.CloneNewIpc | LibcNative.CloneNewUts) != 0)
+            {
+                throw new JailException($"The jail needs new namespaces (unshare failed: errno {Marshal.GetLastPInvokeError()}); run as root, or with --no-jail.");
+            }
+
+            int pid = Spawn(program, arguments, root, out int pidWriter);
+            WritePid(pidWriter, pid);
+            return Wait(pid, log);
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(root);
+            }
+            catch (IOException)
+            {
+                // Still a mount point somewhere, or not empty: left for the next start.
+            }
+        }
+    }
+
+    private static unsafe int Spawn(string program, string[] arguments, string root, out int pidWriter)
+    {
+        int* pipe = stackalloc int[2];
+        if (LibcNative.Pipe2(pipe, OCloexec) != 0)
+        {
+            throw new JailException($"pipe2 failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        var environment = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+            .Where(e => (string)e.Key is not (VmmJail.ChildVariable or VmmJail.RootVariable))
+            .Select(e => $"{e.Key}={e.Value}")
+            .Append(string.Create(CultureInfo.InvariantCulture, $"{VmmJail.ChildVariable}={ChildFd}"))
+            .Append($"{VmmJail.RootVariable}={root}")
+            .ToList();
+        var strings = new List<byte[]> { Utf8(program) };
+        strings.AddRange(arguments.Select(Utf8));
+        int argc = strings.Count;
+        strings.AddRange(environment.Select(Utf8));
+        var pins = strings.Select(s => GCHandle.Alloc(s, GCHandleType.Pinned)).ToList();
+        byte* fileActions = stackalloc byte[LibcNative.SpawnFileActionsSize];
+        try
+        {
+            // SAFETY: a stack buffer larger than glibc's posix_spawn_file_actions_t, destroyed below.
+            int setup = LibcNative.SpawnFileActionsInit(fileActions);
+            setup |= LibcNative.SpawnFileActionsAddDup2(fileActions, pipe[0], ChildFd);
+            if (setup != 0)
+            {
+                throw new JailException("Cannot prepare to start the jailed VMM (posix_spawn file actions failed).");
+            }
+
+            byte** argv = stackalloc byte*[argc + 1];
+            byte** envp = stackalloc byte*[strings.Count - argc + 1];
+            for (int i = 0; i < strings.Count; i++)
+            {
+                byte* text = (byte*)pins[i].AddrOfPinnedObject();
+                if (i < argc)
+                {
+                    argv[i] = text;
+                }
+                else
+                {
+                    envp[i - argc] = text;
+                }
+            }
+
+            argv[argc] = null;
+            envp[strings.Count - argc] = null;
+            int pid;
+            // SAFETY: argv and envp are NULL-terminated arrays of pinned NUL-terminated strings, alive for the call.
+            // posix_spawn clones this (the main) thread, whose namespaces unshare changed: the VMM starts inside them.
+            int error = LibcNative.PosixSpawn(&pid, argv[0], fileActions, null, argv, envp);
+            if (error != 0)
+            {
+                throw new JailException($"Cannot start the jailed VMM: errno {error}");
+            }
+
+            pidWriter = pipe[1];
+            return pid;
+        }
+        finally
+        {
+            _ = LibcNative.SpawnFileActionsDestroy(fileActions);
+            pins.ForEach(p => p.Free());
+            LibcNative.Close(pipe[0]);
+        }
+    }
+
+    private static unsafe void WritePid(int fd, int pid)
+    {
+        byte[] text = Encoding.ASCII.GetBytes(pid.ToString(CultureInfo.InvariantCulture) + "\n");
+        fixed (byte* p = text)
+        {
+            // SAFETY: text is pinned; a pipe takes these few bytes in one write.
+            _ = LibcNative.WriteNumber(fd, p, (nuint)text.Length);
+        }
+
+        LibcNative.Close(fd);
+    }
+
+    private static unsafe int Wait(int pid, TextWriter log)
+    {
+        // The dashboard's SIGTERM (and a terminal's Ctrl-C) are for the VMM; it asks the guest to end as it would unjailed.
+        void Forward(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            LibcNative.Kill(pid, context.Signal switch
+            {
+                PosixSignal.SIGINT => 2,
+                PosixSignal.SIGHUP => 1,
+                _ => LibcNative.SigTerm,
+            });
+        }
+
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Forward);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Forward);
+        using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Forward);
+        int status;
+        while (true)
+        {
+            // SAFETY: status is a local waitpid writes.
+            int result = LibcNative.WaitPid(pid, &status, 0);
+            if (result == pid)
+            {
+                break;
+            }
+
+            if (result < 0 && Marshal.GetLastPInvokeError() != LibcNative.EINTR)
+            {
+                throw new JailException($"Lost the jailed VMM (waitpid: errno {Marshal.GetLastPInvokeError()}).");
+            }
+        }
+
+        if ((status & 0x7F) == 0)
+        {
+            return (status >> 8) & 0xFF;
+        }
+
+        int signal = status & 0x7F;
+        if (signal == LibcNative.SigSys)
+        {
+            log.WriteLine($"platform-vmm: the jailed VMM (pid {pid}) was killed by seccomp (SIGSYS): {SeccompAudit.Describe(pid)}");
+        }
+        else
+        {
+            log.WriteLine($"platform-vmm: the jailed VMM (pid {pid}) was killed by signal {signal}");
+        }
+
+        log.Flush();
+        // End as it ended, so whoever waits for this process (the dashboard) sees the same signal. No core file.
+        _ = LibcNative.Prctl(LibcNative.PrSetDumpable, 0, 0, 0, 0);
+        _ = LibcNative.Signal(signal, 0);
+        LibcNative.Kill(LibcNative.GetPid(), signal);
+        Thread.Sleep(1000);
+        return 128 + signal;
+    }
+
+    private static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text + "\0");
+}
