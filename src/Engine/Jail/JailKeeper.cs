@@ -26,6 +26,27 @@ public static class JailKeeper
             ? Path.Combine(runtimeDirectory, ".jail")
             : Directory.CreateTempSubdirectory("platform-vmm-jail-").FullName;
         Directory.CreateDirectory(root);
+        // Registered before unshare: a thread whose PID namespace for children is new may not create threads, and the
+        // runtime's signal handling starts one on first use.
+        int child = 0;
+        void Forward(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            if (Volatile.Read(ref child) is > 0 and int pid)
+            {
+                LibcNative.Kill(pid, context.Signal switch
+                {
+                    PosixSignal.SIGINT => 2,
+                    PosixSignal.SIGHUP => 1,
+                    _ => LibcNative.SigTerm,
+                });
+            }
+        }
+
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Forward);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Forward);
+        using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Forward);
+        int status;
         try
         {
             if (LibcNative.Unshare(LibcNative.CloneNewNs | LibcNative.CloneNewPid | LibcNative.CloneNewIpc | LibcNative.CloneNewUts) != 0)
@@ -34,8 +55,9 @@ public static class JailKeeper
             }
 
             int pid = Spawn(program, arguments, root, out int pidWriter);
+            Volatile.Write(ref child, pid);
             WritePid(pidWriter, pid);
-            return Wait(pid, log);
+            status = Wait(pid);
         }
         finally
         {
@@ -48,6 +70,8 @@ public static class JailKeeper
                 // Still a mount point somewhere, or not empty: left for the next start.
             }
         }
+
+        return EndAsTheVmmEnded(status, Volatile.Read(ref child), log);
     }
 
     private static unsafe int Spawn(string program, string[] arguments, string root, out int pidWriter)
@@ -129,23 +153,9 @@ public static class JailKeeper
         LibcNative.Close(fd);
     }
 
-    private static unsafe int Wait(int pid, TextWriter log)
+    /// <summary>Waits for the VMM on this (the spawning) thread, which must outlive it: its death is the VMM's PR_SET_PDEATHSIG.</summary>
+    private static unsafe int Wait(int pid)
     {
-        // The dashboard's SIGTERM (and a terminal's Ctrl-C) are for the VMM; it asks the guest to end as it would unjailed.
-        void Forward(PosixSignalContext context)
-        {
-            context.Cancel = true;
-            LibcNative.Kill(pid, context.Signal switch
-            {
-                PosixSignal.SIGINT => 2,
-                PosixSignal.SIGHUP => 1,
-                _ => LibcNative.SigTerm,
-            });
-        }
-
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Forward);
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Forward);
-        using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Forward);
         int status;
         while (true)
         {
@@ -162,6 +172,12 @@ public static class JailKeeper
             }
         }
 
+        return status;
+    }
+
+    /// <summary>The VMM's exit code, or its death by a signal (said in the log, then raised on the keeper itself).</summary>
+    private static int EndAsTheVmmEnded(int status, int pid, TextWriter log)
+    {
         if ((status & 0x7F) == 0)
         {
             return (status >> 8) & 0xFF;

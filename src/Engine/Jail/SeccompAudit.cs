@@ -15,7 +15,17 @@ internal static class SeccompAudit
     /// <summary>"ptrace (syscall 101)", or why the syscall is unknown.</summary>
     public static string Describe(int pid)
     {
-        int? number = FindSyscall(pid);
+        // The kernel's audit thread prints the record a moment after the kill, so it may not be there yet.
+        int? number = null;
+        for (int attempt = 0; attempt < 40 && number is null; attempt++)
+        {
+            number = FindSyscall(pid);
+            if (number is null)
+            {
+                Thread.Sleep(25);
+            }
+        }
+
         return number is { } n
             ? $"it called {SeccompNative.NameOf(n)} (syscall {n}), which its allowlist does not have"
             : "the kernel's audit log names no syscall for it (see dmesg: audit type=1326)";

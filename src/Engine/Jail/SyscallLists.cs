@@ -18,7 +18,8 @@ internal static class SyscallLists
         "mmap", "munmap", "mprotect", "madvise", "mremap", "brk", "membarrier", "get_mempolicy", "mincore",
         // threads, futexes, scheduling, time
         "futex", "set_robust_list", "get_robust_list", "rseq", "sched_yield", "sched_getaffinity", "sched_getparam",
-        "sched_getscheduler", "nanosleep", "clock_nanosleep", "clock_gettime", "clock_getres", "gettimeofday",
+        "sched_getscheduler", "sched_setscheduler", "sched_get_priority_max", "sched_get_priority_min", "sched_setaffinity",
+        "nanosleep", "clock_nanosleep", "clock_gettime", "clock_getres", "gettimeofday",
         "exit", "exit_group", "restart_syscall", "gettid", "getpid", "getppid", "getuid", "geteuid", "getgid", "getegid",
         "getrusage", "getrlimit", "prlimit64", "sysinfo", "uname", "getrandom",
         // signals: the vCPU kick, SIGTERM, the runtime's own
