@@ -16,15 +16,24 @@ namespace Platform.Engine.Jail;
 public static class JailKeeper
 {
     private const int ChildFd = 3;
+
+    /// <summary>The jail's root is mounted on "RUNTIME/.jail-KEEPERPID" (an empty folder outside the jail).</summary>
+    public const string RootPrefix = ".jail-";
     private const int OCloexec = 0x80000;
 
     /// <summary>Runs the jailed VMM with <paramref name="arguments"/> and returns its exit code (or re-raises its signal).</summary>
     public static int Run(string[] arguments, string? runtimeDirectory, TextWriter log)
     {
         string program = Environment.ProcessPath ?? throw new JailException("The VMM cannot find its own program file.");
+        // A folder per keeper: removing one that is another VMM's jail root would unmount that root in its namespace.
         string root = runtimeDirectory is not null
-            ? Path.Combine(runtimeDirectory, ".jail")
-            : Directory.CreateTempSubdirectory("platform-vmm-jail-").FullName;
+            ? Path.Combine(runtimeDirectory, $"{RootPrefix}{Environment.ProcessId}")
+            : Directory.CreateTempSubdirectory(RootPrefix).FullName;
+        if (runtimeDirectory is not null)
+        {
+            RemoveStaleRoots(runtimeDirectory);
+        }
+
         Directory.CreateDirectory(root);
         // Registered before unshare: a thread whose PID namespace for children is new may not create threads, and the
         // runtime's signal handling starts one on first use.
@@ -72,6 +81,29 @@ public static class JailKeeper
         }
 
         return EndAsTheVmmEnded(status, Volatile.Read(ref child), log);
+    }
+
+    /// <summary>Removes the empty root folders of keepers that were killed (their pid is gone).</summary>
+    private static void RemoveStaleRoots(string runtimeDirectory)
+    {
+        if (!Directory.Exists(runtimeDirectory))
+        {
+            return;
+        }
+
+        foreach (string folder in Directory.EnumerateDirectories(runtimeDirectory, RootPrefix + "*"))
+        {
+            if (int.TryParse(Path.GetFileName(folder)[RootPrefix.Length..], NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && !Directory.Exists($"/proc/{pid}"))
+            {
+                try
+                {
+                    Directory.Delete(folder);
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
     }
 
     private static unsafe int Spawn(string program, string[] arguments, string root, out int pidWriter)

@@ -28,7 +28,7 @@ internal sealed class ProcessVmmLauncher(VmmProgram program, ImageLibrary images
             VmmProcess.RemoveStaleFiles(runtimeDirectory);
             string configFile = Path.Combine(runtimeDirectory, VmConfigFile.FileName);
             VmConfigFile.Write(configFile, config);
-            process = VmmProcess.Start(vmmPath, ["--config", configFile], runtimeDirectory);
+            process = VmmProcess.Start(vmmPath, ["--config", configFile, .. options.Jail.ArgumentsFor(vm.Id, Environment.IsPrivilegedProcess)], runtimeDirectory);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or System.ComponentModel.Win32Exception)
         {
@@ -62,11 +62,12 @@ internal sealed class ProcessVmmLauncher(VmmProgram program, ImageLibrary images
                 throw new VmRuntimeException($"The VMM exited at start (code {code}): {VmmProcess.LogTail(directory)}");
             }
 
-            if (VmmProcess.ReadLivePid(directory) == process.Id)
+            // Jailed, the VMM is the child of the process started (its jail's keeper), and vmm.pid names the VMM.
+            if (VmmProcess.ReadLivePid(directory) is { } pid && (pid == process.Id || VmmProcess.ParentOf(pid) == process.Id))
             {
                 try
                 {
-                    return await VmmConnection.ConnectAsync(directory, process.Id, process, cancellationToken);
+                    return await VmmConnection.ConnectAsync(directory, pid, process, cancellationToken);
                 }
                 catch (VmmControlException) when (deadline.Elapsed < options.StartTimeout)
                 {

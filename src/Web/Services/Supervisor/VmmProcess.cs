@@ -70,6 +70,22 @@ internal static class VmmProcess
         }
     }
 
+    /// <summary>The parent pid of <paramref name="pid"/> (from /proc), or null when it is gone.</summary>
+    public static int? ParentOf(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            // After the command name in parentheses: the state, then the parent pid.
+            string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return fields.Length > 1 && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out int parent) ? parent : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>True while the process exists and is not a zombie.</summary>
     public static bool IsAlive(int pid)
     {
