@@ -55,6 +55,10 @@ public static class JailKeeper
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Forward);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Forward);
         using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Forward);
+        // The VMM's pivot_root moves the root of every thread in its mount namespace, this (the main) thread's too: what
+        // needs the host's file system after the VMM ends (its root folder, /dev/kmsg) is done on a thread made now,
+        // which stays in the host's namespaces.
+        using var host = new HostThread();
         int status;
         try
         {
@@ -68,19 +72,70 @@ public static class JailKeeper
             WritePid(pidWriter, pid);
             status = Wait(pid);
         }
-        finally
+        catch
         {
-            try
-            {
-                Directory.Delete(root);
-            }
-            catch (IOException)
-            {
-                // Still a mount point somewhere, or not empty: left for the next start.
-            }
+            host.Run(() => RemoveRoot(root));
+            throw;
         }
 
-        return EndAsTheVmmEnded(status, Volatile.Read(ref child), log);
+        int vmm = Volatile.Read(ref child);
+        string? seccompReason = null;
+        host.Run(() =>
+        {
+            RemoveRoot(root);
+            if ((status & 0x7F) == LibcNative.SigSys)
+            {
+                seccompReason = SeccompAudit.Describe(vmm);
+            }
+        });
+        return EndAsTheVmmEnded(status, vmm, seccompReason, log);
+    }
+
+    private static void RemoveRoot(string root)
+    {
+        try
+        {
+            Directory.Delete(root);
+        }
+        catch (IOException)
+        {
+            // Still a mount point somewhere, or not empty: RemoveStaleRoots takes it at a later start.
+        }
+    }
+
+    /// <summary>A thread that runs actions in the host's mount namespace for the keeper's main thread.</summary>
+    private sealed class HostThread : IDisposable
+    {
+        private readonly System.Collections.Concurrent.BlockingCollection<(Action Action, ManualResetEventSlim Done)> _work = [];
+        private readonly Thread _thread;
+
+        public HostThread()
+        {
+            _thread = new Thread(() =>
+            {
+                foreach (var (action, done) in _work.GetConsumingEnumerable())
+                {
+                    try
+                    {
+                        action();
+                    }
+                    finally
+                    {
+                        done.Set();
+                    }
+                }
+            }) { IsBackground = true, Name = "jail-keeper" };
+            _thread.Start();
+        }
+
+        public void Run(Action action)
+        {
+            using var done = new ManualResetEventSlim();
+            _work.Add((action, done));
+            done.Wait();
+        }
+
+        public void Dispose() => _work.CompleteAdding();
     }
 
     /// <summary>Removes the empty root folders of keepers that were killed (their pid is gone).</summary>
@@ -208,7 +263,7 @@ public static class JailKeeper
     }
 
     /// <summary>The VMM's exit code, or its death by a signal (said in the log, then raised on the keeper itself).</summary>
-    private static int EndAsTheVmmEnded(int status, int pid, TextWriter log)
+    private static int EndAsTheVmmEnded(int status, int pid, string? seccompReason, TextWriter log)
     {
         if ((status & 0x7F) == 0)
         {
@@ -218,7 +273,7 @@ public static class JailKeeper
         int signal = status & 0x7F;
         if (signal == LibcNative.SigSys)
         {
-            log.WriteLine($"platform-vmm: the jailed VMM (pid {pid}) was killed by seccomp (SIGSYS): {SeccompAudit.Describe(pid)}");
+            log.WriteLine($"platform-vmm: the jailed VMM (pid {pid}) was killed by seccomp (SIGSYS): {seccompReason}");
         }
         else
         {

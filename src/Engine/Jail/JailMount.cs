@@ -1,4 +1,5 @@
 using System.Globalization;
+using Platform.Engine.Kvm.Interop;
 using Platform.Engine.Machine;
 
 namespace Platform.Engine.Jail;
@@ -80,6 +81,11 @@ internal sealed record JailMount(string Path, bool Writable, bool Directory = fa
     {
         foreach (string link in System.IO.Directory.EnumerateFileSystemEntries("/proc/self/fd"))
         {
+            if (int.TryParse(System.IO.Path.GetFileName(link), out int fd) && fd <= 2)
+            {
+                continue; // stdin, stdout and stderr: a terminal, a pipe or the log, never the VM's
+            }
+
             string? target;
             try
             {
@@ -92,7 +98,7 @@ internal sealed record JailMount(string Path, bool Writable, bool Directory = fa
 
             if (target is null || !target.StartsWith('/') || target.EndsWith(" (deleted)", StringComparison.Ordinal) ||
                 target.StartsWith("/dev/", StringComparison.Ordinal) || target.StartsWith("/proc/", StringComparison.Ordinal) ||
-                !File.Exists(target))
+                !LibcNative.IsRegularFile(target))
             {
                 continue; // sockets, pipes, anon inodes, devices
             }

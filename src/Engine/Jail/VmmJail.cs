@@ -79,7 +79,7 @@ public static class VmmJail
         var filter = new SeccompFilter(logOnly);
         var mounts = JailMount.Collect(config, runtimeDirectory);
 
-        GiveFiles(mounts, options);
+        GiveFiles(config, runtimeDirectory, options);
         Check(LibcNative.Mount(null, "/", null, LibcNative.MsRec | LibcNative.MsPrivate, null), "making every mount private");
         Check(LibcNative.Mount("tmpfs", root, "tmpfs", LibcNative.MsNoSuid | LibcNative.MsNoDev | LibcNative.MsNoExec, "mode=0755,size=64k,nr_inodes=256"),
             $"mounting the jail's root on {root}");
@@ -112,11 +112,12 @@ public static class VmmJail
     }
 
     /// <summary>The VM's uid owns its runtime folder and its writable disks, so a reboot opens them again; read-only files need only be readable.</summary>
-    private static void GiveFiles(IReadOnlyList<JailMount> mounts, JailOptions options)
+    private static void GiveFiles(MachineConfig config, string? runtimeDirectory, JailOptions options)
     {
-        foreach (var mount in mounts.Where(m => m.Writable && !m.Device))
+        var owned = config.Disks.Where(d => !d.ReadOnly).Select(d => d.Path);
+        foreach (string path in runtimeDirectory is null ? owned : owned.Prepend(runtimeDirectory))
         {
-            Check(LibcNative.Chown(mount.Path, options.Uid, options.Gid), $"giving {mount.Path} to uid {options.Uid}");
+            Check(LibcNative.Chown(path, options.Uid, options.Gid), $"giving {path} to uid {options.Uid}");
         }
     }
 
