@@ -31,6 +31,8 @@ public static class JailKeeper
             : Directory.CreateTempSubdirectory(RootPrefix).FullName;
         if (runtimeDirectory is not null)
         {
+            // Owner-only, as the VMM makes it (made here first, as the parent of the root folder).
+            Directory.CreateDirectory(runtimeDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             RemoveStaleRoots(runtimeDirectory);
         }
 

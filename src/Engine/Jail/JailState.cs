@@ -2,7 +2,7 @@ namespace Platform.Engine.Jail;
 
 /// <summary>
 /// What the rest of the engine needs to know about the jail: whether this process is in one (then no program may be
-/// started: execve is not on the allowlist), the filter each new thread adds for its kind, and the VMM's pid as the
+/// started: execve is not on the allowlist), and the VMM's pid as the
 /// host sees it (inside its PID namespace it is 1).
 /// </summary>
 public static class JailState
@@ -20,9 +20,6 @@ public static class JailState
         s_filter = filter;
         Active = true;
     }
-
-    /// <summary>Called first on each thread of <paramref name="kind"/>: adds its narrower filter when jailed.</summary>
-    public static void EnterThread(ThreadKind kind) => s_filter?.LoadForCurrentThread(kind);
 
     /// <summary>Throws what the jail means for starting a program, for the callers that would (passt).</summary>
     public static void ThrowIfProgramsForbidden(string program)

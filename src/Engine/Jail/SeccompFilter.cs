@@ -1,19 +1,8 @@
 namespace Platform.Engine.Jail;
 
-/// <summary>Which allowlist a thread runs under (<see cref="SyscallLists"/>).</summary>
-public enum ThreadKind
-{
-    /// <summary>A vCPU thread: KVM_RUN and the register handlers of the devices.</summary>
-    Vcpu,
-
-    /// <summary>The device I/O thread: virtio queues, disk I/O, TAP and passt frames.</summary>
-    DeviceIo,
-}
-
 /// <summary>
-/// The jailed VMM's seccomp filters, built with libseccomp: one for the whole process (loaded with TSYNC, so every
-/// thread the runtime already has gets it, and no_new_privs with it), and per thread kind one more that takes calls
-/// away again. Anything else kills the process (SCMP_ACT_KILL_PROCESS); the kernel's audit line names the call, and
+/// The jailed VMM's seccomp filter, built with libseccomp: one for the whole process, loaded with TSYNC, so every
+/// thread the runtime already has gets it (and no_new_privs with it); threads made later inherit it. Anything else kills the process (SCMP_ACT_KILL_PROCESS); the kernel's audit line names the call, and
 /// the jail's keeper copies it into vmm.log (<see cref="JailKeeper"/>).
 /// </summary>
 internal sealed unsafe class SeccompFilter : IDisposable
@@ -22,7 +11,6 @@ internal sealed unsafe class SeccompFilter : IDisposable
     private const int ENOSYS = 38;
 
     private readonly nint _process;
-    private readonly Dictionary<ThreadKind, nint> _threads = [];
     private readonly Lock _loadLock = new();
 
     /// <param name="logOnly">Log what would be killed and let it run (SCMP_ACT_LOG): for building the lists.</param>
@@ -49,9 +37,6 @@ internal sealed unsafe class SeccompFilter : IDisposable
             Argument = 0, Operator = SeccompNative.CompareMaskedEqual, DatumA = CloneThread, DatumB = CloneThread,
         });
         Rule(_process, SeccompNative.ActErrno(ENOSYS), "clone3");
-
-        _threads[ThreadKind.Vcpu] = Narrower(SyscallLists.VcpuDenied, refuse);
-        _threads[ThreadKind.DeviceIo] = Narrower(SyscallLists.DeviceIoDenied, refuse);
     }
 
     /// <summary>Loads the process filter on every thread (TSYNC); no_new_privs comes with it.</summary>
@@ -63,33 +48,9 @@ internal sealed unsafe class SeccompFilter : IDisposable
         }
     }
 
-    /// <summary>Adds <paramref name="kind"/>'s narrower filter to the calling thread only.</summary>
-    public void LoadForCurrentThread(ThreadKind kind)
-    {
-        lock (_loadLock)
-        {
-            Require(SeccompNative.Load(_threads[kind]), $"loading the {kind} thread filter");
-        }
-    }
-
     public void Dispose()
     {
         SeccompNative.Release(_process);
-        foreach (var context in _threads.Values)
-        {
-            SeccompNative.Release(context);
-        }
-    }
-
-    private static nint Narrower(string[] denied, uint refuse)
-    {
-        nint context = Create(SeccompNative.ActAllow);
-        foreach (string name in denied)
-        {
-            Rule(context, refuse, name);
-        }
-
-        return context;
     }
 
     private static nint Create(uint defaultAction)

@@ -1,7 +1,8 @@
 namespace Platform.Engine.Jail;
 
 /// <summary>
-/// What a jailed VMM may call, by thread kind (docs/architecture.md, "Confinement", lists them with the reasons).
+/// What a jailed VMM may call (docs/architecture.md, "Confinement", lists them with the reasons, and why one list
+/// serves every thread: .NET thread-pool threads inherit the filter of whichever thread made them).
 /// Built from what runs: strace -f of the VMM under each test guest, then the filter in log mode
 /// (<c>PLATFORM_VMM_SECCOMP=log</c>) over the process-level test classes, reading the kernel's audit lines.
 /// </summary>
@@ -21,6 +22,7 @@ internal static class SyscallLists
         "sched_getscheduler", "sched_setscheduler", "sched_get_priority_max", "sched_get_priority_min", "sched_setaffinity",
         "nanosleep", "clock_nanosleep", "clock_gettime", "clock_getres", "gettimeofday",
         "exit", "exit_group", "restart_syscall", "gettid", "getpid", "getppid", "getuid", "geteuid", "getgid", "getegid",
+        "getresuid", "getresgid", "getgroups",
         "getrusage", "getrlimit", "prlimit64", "sysinfo", "uname", "getrandom",
         // signals: the vCPU kick, SIGTERM, the runtime's own
         "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait", "sigaltstack", "tgkill", "tkill",
@@ -43,20 +45,4 @@ internal static class SyscallLists
 
     /// <summary>prctl options any thread may use: thread names, and no_new_privs (set already; libseccomp sets it again).</summary>
     public static readonly int[] PrctlOptions = [15 /* PR_SET_NAME */, 16 /* PR_GET_NAME */, 38 /* PR_SET_NO_NEW_PRIVS */, 39 /* PR_GET_NO_NEW_PRIVS */];
-
-    /// <summary>
-    /// Taken away again on vCPU threads, which only run KVM_RUN and the devices' register handlers: no file is
-    /// opened, renamed or removed, no connection accepted, no process signalled or reaped there.
-    /// </summary>
-    public static readonly string[] VcpuDenied =
-    [
-        "open", "openat", "unlink", "unlinkat", "rename", "renameat", "renameat2", "accept", "accept4", "kill", "wait4",
-        "waitid", "getdents64",
-    ];
-
-    /// <summary>Taken away on the device I/O thread (virtio queues, TAP and passt frames): no file opened or removed, no connection accepted.</summary>
-    public static readonly string[] DeviceIoDenied =
-    [
-        "open", "openat", "unlink", "unlinkat", "rename", "renameat", "renameat2", "accept", "accept4", "getdents64",
-    ];
 }

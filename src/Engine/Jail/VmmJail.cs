@@ -115,6 +115,11 @@ public static class VmmJail
     private static void GiveFiles(MachineConfig config, string? runtimeDirectory, JailOptions options)
     {
         var owned = config.Disks.Where(d => !d.ReadOnly).Select(d => d.Path);
+        if (runtimeDirectory is not null)
+        {
+            File.SetUnixFileMode(runtimeDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+
         foreach (string path in runtimeDirectory is null ? owned : owned.Prepend(runtimeDirectory))
         {
             Check(LibcNative.Chown(path, options.Uid, options.Gid), $"giving {path} to uid {options.Uid}");

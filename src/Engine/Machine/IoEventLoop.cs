@@ -135,7 +135,6 @@ internal sealed class IoEventLoop : IDisposable
 
     private void Loop()
     {
-        Jail.JailState.EnterThread(Jail.ThreadKind.DeviceIo);
         Span<LibcNative.EpollEvent> events = stackalloc LibcNative.EpollEvent[BatchSize];
         var sources = _sources;
         while (!_stopRequested)

@@ -71,7 +71,6 @@ internal sealed class VcpuRunner
     {
         try
         {
-            Jail.JailState.EnterThread(Jail.ThreadKind.Vcpu);
             _vcpu.SetSignalMask(VcpuKick.BlockOnCurrentThread());
             _threadId = LibcNative.GetTid();
             _lastThreadId = _threadId;

@@ -97,6 +97,11 @@ try
     if (jail is not null)
     {
         // Everything the first boot needs is open and the sockets are bound: from here on, the jail.
+        if (options.Vnc?.Password is not null)
+        {
+            WarmVncAuthentication();
+        }
+
         VmmJail.Enter(jail, options.Machine!, options.Config.RuntimeDir, Console.Error);
         JailSelfTest.RunIfAsked(Console.Error);
     }
@@ -150,6 +155,17 @@ finally
 
     host?.Dispose();
     runtime?.Dispose();
+}
+
+// VNC authentication's DES comes from OpenSSL, which .NET loads (with its legacy provider) at the first use: made
+// once before the jail, whose root has no /usr/lib to load it from later.
+static void WarmVncAuthentication()
+{
+#pragma warning disable CA5351 // DES is what RFB's VNC authentication defines
+    using var des = System.Security.Cryptography.DES.Create();
+#pragma warning restore CA5351
+    des.Key = new byte[8];
+    _ = des.EncryptEcb(new byte[16], System.Security.Cryptography.PaddingMode.None);
 }
 
 static VncListener ListenTcp(VncListenOptions vnc, VncDisplay display)
