@@ -13,6 +13,7 @@ namespace Platform.Engine.Jail;
 /// vmm.log with the syscall's name, read from the kernel's audit line. A PID namespace can only be entered by a new
 /// process, which is why the keeper exists (Firecracker's jailer forks for --new-pid-ns too).
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public static class JailKeeper
 {
     private const int ChildFd = 3;

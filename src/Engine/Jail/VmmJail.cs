@@ -10,6 +10,7 @@ namespace Platform.Engine.Jail;
 /// <see cref="JailKeeper"/> as pid 1 of new mount, PID, IPC and UTS namespaces, still root; here it builds a root of
 /// its own, pivots into it, becomes the VM's unprivileged uid/gid with no capabilities and loads its seccomp filter.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public static class VmmJail
 {
     /// <summary>Set by the keeper: the descriptor the jailed VMM reads its host pid from.</summary>
