@@ -164,7 +164,7 @@ static void WarmVncAuthentication()
 #pragma warning disable CA5351 // DES is what RFB's VNC authentication defines
     using var des = System.Security.Cryptography.DES.Create();
 #pragma warning restore CA5351
-    des.Key = new byte[8];
+    des.Key = [0x13, 0x34, 0x57, 0x79, 0x9B, 0xBC, 0xDF, 0xF1]; // any key DES does not call weak
     _ = des.EncryptEcb(new byte[16], System.Security.Cryptography.PaddingMode.None);
 }
 

@@ -123,13 +123,17 @@ public sealed class VmmJailTests : IDisposable
 
         // Another local user (nobody) is refused; root (the dashboard) is let in, as the connection above shows.
         string socket = Path.Combine(_dir, ControlProtocol.ControlSocketName);
+        string connect = $"import socket; socket.socket(socket.AF_UNIX).connect('{socket}')";
         var attempt = Process.Start(new ProcessStartInfo("setpriv",
-            ["--reuid=65534", "--regid=65534", "--clear-groups", "python3", "-c", $"import socket; socket.socket(socket.AF_UNIX).connect('{socket}')"])
-        { RedirectStandardError = true })!;
+            ["--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", connect])
+        { RedirectStandardError = true, WorkingDirectory = "/" })!;
         string error = await attempt.StandardError.ReadToEndAsync(Token);
         await attempt.WaitForExitAsync(Token);
         attempt.ExitCode.Should().NotBe(0);
         error.Should().Contain("PermissionError");
+        var asRoot = Process.Start(new ProcessStartInfo("/usr/bin/python3", ["-c", connect]) { WorkingDirectory = "/" })!;
+        await asRoot.WaitForExitAsync(Token);
+        asRoot.ExitCode.Should().Be(0, "the same connection as root (the dashboard) is let in");
 
         await client.QuitAsync(Token);
         await keeper.WaitForExitAsync(Token).WaitAsync(Timeout, Token);
