@@ -152,6 +152,7 @@ public static class SecurityServiceExtensions
         services.AddScoped<AdminBootstrap>();
         services.TryAddSingleton(new FirstAdminConsole(Console.Out));
         services.AddScoped<CurrentUser>();
+        services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, TaskActorCircuitHandler>();
         services.AddScoped<AccessAdministration>();
         services.AddScoped<ApiAuthorizationFilter>();
         services.AddSingleton<ConsoleTickets>();
@@ -162,10 +163,12 @@ public static class SecurityServiceExtensions
         services.Configure<HubOptions>(hubs => hubs.AddFilter<HubAuthorizationFilter>());
     }
 
-    /// <summary>Security headers, Origin checks on WebSockets, authentication, authorization and the rate limiter.</summary>
+    /// <summary>
+    /// Origin checks on WebSockets, authentication, authorization and the rate limiter. The security headers come
+    /// earlier (<see cref="WebApplicationExtensions.UsePlatformPipeline"/>), so static files carry them too.
+    /// </summary>
     public static void UsePlatformSecurity(this WebApplication app)
     {
-        app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseMiddleware<WebSocketOriginMiddleware>();
         app.UseAuthentication();
         app.UseAuthorization();

@@ -4,6 +4,7 @@ using Platform.Web.Components;
 using Platform.Web.Data;
 using Platform.Web.Endpoints;
 using Platform.Web.Hubs;
+using Platform.Web.Security;
 using Platform.Web.Services;
 using Platform.Web.Services.Database;
 using Scalar.AspNetCore;
@@ -45,12 +46,20 @@ public static class WebApplicationExtensions
 
             pages.UseStatusCodePagesWithReExecute("/not-found");
         });
+        // After the error handlers, which clear the headers of a failed response and run the rest again.
+        app.UseMiddleware<SecurityHeadersMiddleware>();
+        app.UseRepositoryWebRoot();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.UsePlatformSecurity();
         app.UseAntiforgery();
     }
 
-    public static void MapPlatformEndpoints(this WebApplication app)
+    /// <summary>
+    /// Serves the repository's wwwroot (npm assets, our css/js), which is not in the build's static web assets
+    /// manifest, before routing: a request routing had matched would reach MapStaticAssets' development handler,
+    /// which serves the file too but logs a warning for each one (181 on a console page in Development).
+    /// </summary>
+    private static void UseRepositoryWebRoot(this WebApplication app)
     {
         // npm's manifests sit in the web root (npm installs into wwwroot/lib): build inputs that would tell anyone
         // every front-end package and version. Refused before any static-file handler (MapStaticAssets serves the
@@ -66,9 +75,14 @@ public static class WebApplicationExtensions
 
             return next(context);
         });
-        app.MapStaticAssets();
-        // The repository's wwwroot (npm assets, our css/js) is not part of the static web assets manifest.
         app.UseStaticFiles();
+        app.UseRouting();
+    }
+
+    public static void MapPlatformEndpoints(this WebApplication app)
+    {
+        // The framework's and MudBlazor's files (_framework/, _content/), fingerprinted and compressed at build time.
+        app.MapStaticAssets();
         app.MapHealthChecks("/healthz");
         app.MapPlatformMetrics();
         app.MapAccountEndpoints();

@@ -5,7 +5,7 @@ namespace Platform.Web.Components.Vms;
 
 /// <summary>
 /// A running VM's live figures on its Summary tab: vCPU time, exits per second and VMM memory as short histories,
-/// and every device's counters, from the supervisor's periodic samples (the same ones the hub pushes).
+/// each disk's and NIC's bytes per second and any trouble in words, and every device's raw counters under "Details", from the supervisor's periodic samples (the same ones the hub pushes).
 /// </summary>
 public sealed partial class VmLiveStats
 {
@@ -15,6 +15,8 @@ public sealed partial class VmLiveStats
     private readonly List<double> _exitsPerSecond = [];
     private readonly List<double> _rssMiB = [];
     private VmStatsSample? _latest;
+    private List<DeviceActivity> _activity = [];
+    private bool _detailsOpen;
 
     [Parameter, EditorRequired]
     public Guid VmId { get; set; }
@@ -39,9 +41,10 @@ public sealed partial class VmLiveStats
     /// <summary>Turns two consecutive samples into rates; counters restart on a reboot, so a drop starts afresh.</summary>
     internal void Add(VmStatsSample sample)
     {
+        double seconds = _latest is { } last ? Math.Max((sample.At - last.At).TotalSeconds, 1e-3) : 1;
+        _activity = DeviceActivity.Between(_latest?.Stats, sample.Stats, seconds);
         if (_latest is { } previous && sample.Stats.Boots == previous.Stats.Boots)
         {
-            double seconds = Math.Max((sample.At - previous.At).TotalSeconds, 1e-3);
             long cpu = sample.Stats.Vcpus.Sum(v => v.CpuTimeMs) - previous.Stats.Vcpus.Sum(v => v.CpuTimeMs);
             long exits = sample.Stats.Vcpus.Sum(v => v.Exits) - previous.Stats.Vcpus.Sum(v => v.Exits);
             Push(_cpuPercent, Math.Max(0, cpu / 10.0 / seconds));

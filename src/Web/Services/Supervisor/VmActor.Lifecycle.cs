@@ -242,7 +242,16 @@ internal sealed partial class VmActor
             await _context.RecordAsync(VmId, _name, VmEventResult.Info, $"{_name} stopped: {reason}.");
         }
 
+        CompleteShutdownWaiters(state == VmPowerState.Crashed ? reason : run.ShutdownCutShort);
         CompleteEndWaiters();
+    }
+
+    /// <summary>A Shut down whose guest did not power off by itself failed, even though the VM is now stopped.</summary>
+    private void CompleteShutdownWaiters(string? failure)
+    {
+        var error = failure is null ? null : new VmRuntimeException(char.ToUpperInvariant(failure[0]) + failure[1..] + ".");
+        _shutdownWaiters.ForEach(w => _ = error is null ? w.TrySetResult() : w.TrySetException(error));
+        _shutdownWaiters.Clear();
     }
 
     private void CompleteEndWaiters()

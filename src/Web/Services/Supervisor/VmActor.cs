@@ -19,6 +19,7 @@ internal sealed partial class VmActor : IAsyncDisposable
     private readonly SupervisorContext _context;
     private readonly Task _loop;
     private readonly List<TaskCompletionSource> _endWaiters = [];
+    private readonly List<TaskCompletionSource> _shutdownWaiters = [];
     private List<DateTimeOffset> _crashes = [];
     private LaunchAttempt? _launch;
     private PendingRestart? _restart;
@@ -32,7 +33,12 @@ internal sealed partial class VmActor : IAsyncDisposable
         VmId = vmId;
         _name = name ?? vmId.ToString();
         _context = context;
-        _loop = RunAsync();
+        // The loop must not inherit the flow of whoever made the actor (a request's task and user would be on every
+        // line the actor ever logs): it starts clean, with this VM's id as its only logging scope.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _loop = Task.Run(RunAsync);
+        }
     }
 
     public Guid VmId { get; }
@@ -93,6 +99,8 @@ internal sealed partial class VmActor : IAsyncDisposable
 
     private async Task RunAsync()
     {
+        // Whatever the actor logs, and the launches and followers it starts, carry the VM's id.
+        using var scope = _context.Logger.BeginScope(LogScope.ForVm(VmId));
         await foreach (var message in _mailbox.Reader.ReadAllAsync())
         {
             try
@@ -141,10 +149,11 @@ internal sealed partial class VmActor : IAsyncDisposable
                 return Task.CompletedTask;
             case RuntimeFolderLost lost:
                 return OnRuntimeFolderLostAsync(lost.Vmm);
-            case ShutdownOverdue overdue when overdue.Vmm == _vmm:
+            case ShutdownOverdue overdue when overdue.Vmm == _vmm && _run is { ShutdownCutShort: null } run:
+                run.ShutdownCutShort = $"the guest did not shut down within {overdue.Timeout.TotalSeconds:0.#} s, so it was stopped";
                 BeginQuit(overdue.Vmm);
                 return _context.RecordAsync(VmId, _name, VmEventResult.Info,
-                    $"{_name} did not shut down within {overdue.Timeout.TotalSeconds:0} s; stopping it.");
+                    $"{_name} did not shut down within {overdue.Timeout.TotalSeconds:0.#} s; stopping it.");
             default:
                 return Task.CompletedTask; // A timer or a VMM this actor has let go of since.
         }
@@ -182,16 +191,24 @@ internal sealed partial class VmActor : IAsyncDisposable
 
         if (_vmm is { } vmm && _run is { } run)
         {
-            _endWaiters.Add(reply);
             run.StopRequested = true;
             if (shutdown is { } timeout)
             {
+                // A Shut down succeeds only if the guest powers off; the VMM's end decides (OnVmmEndedAsync).
+                _shutdownWaiters.Add(reply);
                 run.ShutdownRequested = true;
                 SetState(VmPowerState.Stopping, "shutdown requested", force: true);
                 _ = PowerdownAsync(vmm, timeout, reply);
             }
             else
             {
+                _endWaiters.Add(reply);
+                if (run.ShutdownRequested)
+                {
+                    // Stop stays available while a guest takes its time to shut down; the story then says so.
+                    run.ShutdownCutShort ??= "stopped from the dashboard before the guest finished shutting down";
+                }
+
                 BeginQuit(vmm);
             }
 
@@ -305,8 +322,9 @@ internal sealed partial class VmActor : IAsyncDisposable
         // A launch under way finishes without this dashboard (the next one reattaches to what it started).
         var stopping = new VmRuntimeException("The dashboard is stopping.") { Unavailable = true };
         _launch?.Waiters.ForEach(w => w.TrySetException(stopping));
-        _endWaiters.ForEach(w => w.TrySetException(stopping));
+        _endWaiters.Concat(_shutdownWaiters).ToList().ForEach(w => w.TrySetException(stopping));
         _endWaiters.Clear();
+        _shutdownWaiters.Clear();
         if (_vmm is { } vmm)
         {
             _vmm = null; // Its end is no longer this dashboard's to record.

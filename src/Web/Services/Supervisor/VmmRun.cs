@@ -20,12 +20,23 @@ internal sealed class VmmRun
     /// <summary>A user asked for Stop or Shutdown: however the VMM ends now, the on-crash policy never restarts it.</summary>
     public bool StopRequested { get; set; }
 
+    /// <summary>
+    /// Why a shutdown ended as a stop instead (the guest did not answer in time, or a user pressed Stop during the
+    /// wait); null while it is, or was, graceful. The end's reason and the Shut down action's outcome both tell it.
+    /// </summary>
+    public string? ShutdownCutShort { get; set; }
+
     /// <summary>How the VMM ended, from its last events and (when it was our child) its exit code.</summary>
     public (VmPowerState State, string Reason) Outcome(int? exitCode, string runtimeDirectory)
     {
         if (PanicDetail is { } panic)
         {
             return (VmPowerState.Crashed, $"the guest died ({panic})");
+        }
+
+        if (ShutdownReason == ControlProtocol.ShutdownReasons.HostQuit && ShutdownCutShort is { } cutShort)
+        {
+            return (VmPowerState.Stopped, cutShort);
         }
 
         if (ShutdownReason is { } reason)

@@ -29,6 +29,9 @@ public sealed class VmLiveStatsTests : DashboardTestContext
             cut.Find("[data-testid=live-exits]").TextContent.Should().Be("10,000");
             cut.Find("[data-testid=live-rss]").TextContent.Should().Be("9 MiB");
         });
+        cut.Find("[data-testid=live-details]").ClassList.Should().NotContain("mud-panel-expanded", "the raw counters are folded under Details");
+        cut.Find("[data-testid=live-details] .mud-expand-panel-header").Click();
+        cut.WaitForAssertion(() => cut.Find("[data-testid=live-details]").ClassList.Should().Contain("mud-panel-expanded"));
         cut.Find("[data-testid=live-devices]").TextContent.Should().Contain("com1").And.Contain("tx bytes 1,234");
         cut.FindAll("[data-testid=live-cpu-chart] polyline").Should().BeEmpty("one rate is not a line yet");
     }
@@ -49,5 +52,32 @@ public sealed class VmLiveStatsTests : DashboardTestContext
 
         cut.Render(p => p.Add(c => c.State, VmPowerState.Stopped));
         cut.Markup.Trim().Should().BeEmpty();
+    }
+
+    [Fact]
+    public void Disk_and_network_traffic_read_as_bytes_per_second_and_trouble_counters_are_named()
+    {
+        var vmId = Guid.NewGuid();
+        var cut = Render<VmLiveStats>(p => p.Add(c => c.VmId, vmId).Add(c => c.State, VmPowerState.Running));
+        var start = DateTimeOffset.UtcNow;
+        VmmStats Io(long read, long rx, long errors) => new(1, 1000, 64 << 20, 1 << 20, [new VcpuStats(0, 1, 1)],
+        [
+            new DeviceStats("disk0", "virtio-blk", new Dictionary<string, long> { ["read_bytes"] = read, ["write_bytes"] = 0, ["failed_requests"] = errors }),
+            new DeviceStats("net0", "virtio-net", new Dictionary<string, long> { ["rx_bytes"] = rx, ["tx_bytes"] = 2048 }),
+            new DeviceStats("rng0", "virtio-rng", new Dictionary<string, long> { ["bytes"] = 99 }),
+        ]);
+
+        RuntimeInfo.Publish(new VmStatsSample(vmId, Io(0, 0, 0), start));
+        cut.WaitForAssertion(() => cut.Find("[data-testid=live-activity]").TextContent.Should().Contain("measuring"));
+        RuntimeInfo.Publish(new VmStatsSample(vmId, Io(4 << 20, 20 << 10, 3), start.AddSeconds(2)));
+
+        cut.WaitForAssertion(() =>
+        {
+            string text = cut.Find("[data-testid=live-activity]").TextContent;
+            text.Should().Contain("disk0").And.Contain("2 MiB/s read, 0 bytes/s written");
+            text.Should().Contain("net0").And.Contain("10 KiB/s received, 0 bytes/s sent");
+            text.Should().NotContain("rng0", "a device with neither traffic in words nor trouble stays under Details");
+            cut.Find("[data-testid=live-problem]").TextContent.Should().Be("failed requests: 3");
+        });
     }
 }

@@ -309,7 +309,7 @@ public sealed class VmActorRaceTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task A_guest_that_ignores_shutdown_is_stopped_after_the_timeout()
+    public async Task A_guest_that_ignores_shutdown_is_stopped_after_the_timeout_and_the_shutdown_says_it_failed()
     {
         var supervisor = NewSupervisor();
         var vm = _definitions.Add("stubborn");
@@ -317,10 +317,46 @@ public sealed class VmActorRaceTests : IAsyncDisposable
         var vmm = _launcher.Launched.Single();
         vmm.ObeysPowerdown = false;
 
-        await supervisor.ShutdownAsync(vm.Id, TimeSpan.FromMilliseconds(200), Ct).WaitAsync(Wait, Ct);
+        var shutdown = () => supervisor.ShutdownAsync(vm.Id, TimeSpan.FromMilliseconds(200), Ct).WaitAsync(Wait, Ct);
 
+        (await shutdown.Should().ThrowAsync<VmRuntimeException>()).Which.Message
+            .Should().Be("The guest did not shut down within 0.2 s, so it was stopped.");
         (vmm.Powerdowns, vmm.Quits).Should().Be((1, 1));
         supervisor.GetState(vm.Id).Should().Be(VmPowerState.Stopped);
-        _events.Messages.Should().Contain(m => m.Contains("did not shut down within", StringComparison.Ordinal));
+        _changes.Last(c => c.VmId == vm.Id).Reason.Should().Be("the guest did not shut down within 0.2 s, so it was stopped");
+        _events.Messages.Should().Contain(m => m.Contains("did not shut down within", StringComparison.Ordinal))
+            .And.NotContain(m => m.Contains("the guest shut down", StringComparison.Ordinal), "one true story: it never did");
+    }
+
+    [Fact]
+    public async Task Stop_during_a_shutdown_ends_the_vm_at_once_and_the_shutdown_says_it_was_cut_short()
+    {
+        var supervisor = NewSupervisor();
+        var vm = _definitions.Add("slow-to-stop");
+        await supervisor.StartAsync(vm.Id, Ct);
+        var vmm = _launcher.Launched.Single();
+        vmm.ObeysPowerdown = false;
+
+        var shutdown = supervisor.ShutdownAsync(vm.Id, TimeSpan.FromMinutes(10), Ct);
+        await UntilAsync(() => vmm.Powerdowns == 1, "the powerdown request");
+        await supervisor.StopAsync(vm.Id, Ct).WaitAsync(Wait, Ct);
+
+        supervisor.GetState(vm.Id).Should().Be(VmPowerState.Stopped);
+        (await shutdown.Awaiting(s => s.WaitAsync(Wait, Ct)).Should().ThrowAsync<VmRuntimeException>()).Which.Message
+            .Should().Be("Stopped from the dashboard before the guest finished shutting down.");
+        _changes.Last(c => c.VmId == vm.Id).Reason.Should().Be("stopped from the dashboard before the guest finished shutting down");
+    }
+
+    [Fact]
+    public async Task A_guest_that_powers_off_when_asked_completes_the_shutdown()
+    {
+        var supervisor = NewSupervisor();
+        var vm = _definitions.Add("obliging");
+        await supervisor.StartAsync(vm.Id, Ct);
+
+        await supervisor.ShutdownAsync(vm.Id, TimeSpan.FromMinutes(1), Ct).WaitAsync(Wait, Ct);
+
+        supervisor.GetState(vm.Id).Should().Be(VmPowerState.Stopped);
+        _changes.Last(c => c.VmId == vm.Id).Reason.Should().Be("the guest powered off");
     }
 }
