@@ -18,10 +18,11 @@ public sealed class VmmJailTests : IDisposable
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    private Process StartVmm(IReadOnlyList<string> jail, string? selfTest = null)
+    private Process StartVmm(IReadOnlyList<string> jail, string? selfTest = null, IReadOnlyList<string>? guest = null)
     {
         var start = new ProcessStartInfo(VmmProcess.ProgramPath) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in (string[])["--kernel", TestGuests.Path("echo"), "--memory", "64M", "--display", "none", "--serial", "socket", "--runtime-dir", _dir, .. jail])
+        guest ??= ["--kernel", TestGuests.Path("echo"), "--serial", "socket"];
+        foreach (string arg in (string[])[.. guest, "--memory", "64M", "--display", "none", "--runtime-dir", _dir, .. jail])
         {
             start.ArgumentList.Add(arg);
         }
@@ -167,6 +168,64 @@ public sealed class VmmJailTests : IDisposable
 
         keeper.ExitCode.Should().Be(0);
         (await stderr).Should().Contain("jail self-test: open-shadow: errno 2", "ENOENT: the root holds the VM's files only");
+    }
+
+    [Fact]
+    public async Task A_jailed_vm_with_a_user_nic_reboots_and_its_nic_still_reaches_the_host()
+    {
+        // The nat guest takes a lease from passt, sends a datagram to a UDP echo service on the host's loopback through
+        // the NAT, prints its verdict and resets; with --on-reboot restart it boots again inside the same jail, where
+        // no passt can be started (no execve): the first boot's passt must serve the second.
+        using var echo = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        _ = Task.Run(async () =>
+        {
+            while (true)
+            {
+                var datagram = await echo.ReceiveAsync(Token);
+                await echo.SendAsync(datagram.Buffer, datagram.RemoteEndPoint, Token);
+            }
+        }, Token);
+        int port = ((System.Net.IPEndPoint)echo.Client.LocalEndPoint!).Port;
+        using var keeper = StartVmm(["--jail", $"{JailUid}:{JailGid}"], guest:
+            ["--kernel", TestGuests.Path("nat"), "--append", $"ping=0 echo={port}", "--net", "user", "--on-reboot", "restart", "--serial", "stdio"]);
+        var output = new System.Text.StringBuilder();
+        var stderr = keeper.StandardError.ReadToEndAsync(Token);
+        _ = Task.Run(async () =>
+        {
+            char[] buffer = new char[4096];
+            int read;
+            while ((read = await keeper.StandardOutput.ReadAsync(buffer, Token)) > 0)
+            {
+                lock (output)
+                {
+                    output.Append(buffer, 0, read);
+                }
+            }
+        }, Token);
+        string Output()
+        {
+            lock (output)
+            {
+                return output.ToString();
+            }
+        }
+
+        var deadline = Stopwatch.StartNew();
+        while (System.Text.RegularExpressions.Regex.Count(Output(), "udp: echo 'through-the-nat'") < 2)
+        {
+            Output().Should().NotContain("PLATFORM-TEST nat FAIL");
+            keeper.HasExited.Should().BeFalse($"the VMM ended (code {(keeper.HasExited ? keeper.ExitCode : 0)}): {(keeper.HasExited ? await stderr : "")}\n{Output()}");
+            deadline.Elapsed.Should().BeLessThan(2 * Timeout, Output());
+            await Task.Delay(50, Token);
+        }
+
+        var (client, pid) = await ConnectAsync(keeper);
+        await using var __ = client;
+        (await client.QueryStatusAsync(Token)).Boots.Should().BeGreaterThanOrEqualTo(2);
+        Status(pid)["Seccomp"].Should().Be("2", "the second boot ran jailed as the first did");
+        await client.QuitAsync(Token);
+        await keeper.WaitForExitAsync(Token).WaitAsync(Timeout, Token);
+        (await stderr).Should().NotContain("cannot be started inside the jail");
     }
 
     [Fact]
