@@ -8,6 +8,8 @@ namespace Platform.Engine.Jail;
 /// <c>ptrace</c> or <c>execve</c>, which the filter kills it for, or <c>open-shadow</c>, opening /etc/shadow, which
 /// the jail's root does not have (open is on the allowlist: a reboot opens the VM's files again), so it fails and the
 /// VMM says with which errno. It can only get the VMM killed, so it needs no special build; an unjailed VMM ignores it.
+/// <c>WHAT,delay=MS</c> makes the attempt that long later, while the VMM runs its guest and serves its sockets (as a
+/// device model a guest reaches at run time would), so a supervisor sees a running VM die of it.
 /// </summary>
 public static class JailSelfTest
 {
@@ -15,17 +17,31 @@ public static class JailSelfTest
 
     public static void RunIfAsked(TextWriter log)
     {
-        if (!JailState.Active || Environment.GetEnvironmentVariable(Variable) is not { Length: > 0 } what)
+        if (!JailState.Active || Environment.GetEnvironmentVariable(Variable) is not { Length: > 0 } value)
         {
             return;
         }
 
-        log.WriteLine($"platform-vmm: jail self-test: trying {what}");
-        log.Flush();
-        var thread = new Thread(() => Attempt(what)) { Name = "jail-selftest" };
+        string[] parts = value.Split(',', 2);
+        string what = parts[0];
+        int delayMs = parts.Length == 2 && parts[1].StartsWith("delay=", StringComparison.Ordinal)
+            && int.TryParse(parts[1]["delay=".Length..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int ms)
+            ? ms
+            : 0;
+        var thread = new Thread(() =>
+        {
+            Thread.Sleep(delayMs);
+            log.WriteLine($"platform-vmm: jail self-test: trying {what}");
+            log.Flush();
+            Attempt(what);
+            log.WriteLine($"platform-vmm: jail self-test: {what} was not killed by the jail");
+            log.Flush();
+        }) { Name = "jail-selftest", IsBackground = true };
         thread.Start();
-        thread.Join();
-        log.WriteLine($"platform-vmm: jail self-test: {what} was not killed by the jail");
+        if (delayMs == 0)
+        {
+            thread.Join(); // before the VMM announces itself: it never comes up
+        }
     }
 
     private static unsafe void Attempt(string what)

@@ -37,7 +37,7 @@ internal sealed class ProcessVmmLauncher(
             VmConfigFile.Write(configFile, config);
             var cgroupProcs = PrepareCgroup(vm);
             process = VmmProcess.Start(
-                vmmPath, ["--config", configFile, .. options.Jail.ArgumentsFor(vm.Id, Environment.IsPrivilegedProcess)], runtimeDirectory, cgroupProcs);
+                vmmPath, ["--config", configFile, .. options.Jail.ArgumentsFor(vm.Id, Environment.IsPrivilegedProcess)], runtimeDirectory, cgroupProcs, options.VmmEnvironment);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or System.ComponentModel.Win32Exception)
         {

@@ -37,6 +37,13 @@ public sealed class SupervisorOptions
 
     /// <summary>How each VMM is confined (<c>Platform:Supervisor:Jail</c>).</summary>
     public JailSettings Jail { get; set; } = new();
+
+    /// <summary>
+    /// Environment variables every VMM gets besides the dashboard's own (<c>Platform:Supervisor:VmmEnvironment</c>):
+    /// <c>PLATFORM_PASST</c> to pick a passt, <c>PLATFORM_VMM_SECCOMP=log</c> while building the jail's allowlist,
+    /// <c>PLATFORM_VMM_JAIL_SELFTEST</c> to see a jailed VMM killed (docs/architecture.md, Confinement).
+    /// </summary>
+    public Dictionary<string, string> VmmEnvironment { get; set; } = [];
 }
 
 /// <summary>
