@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
+using Platform.Engine.Host;
 using Platform.Engine.Kvm.Interop;
 
 namespace Platform.Engine.Jail;
@@ -8,7 +9,7 @@ namespace Platform.Engine.Jail;
 /// <summary>
 /// The process the dashboard (or a user) starts when the VMM is jailed: it makes new mount, PID, IPC and UTS
 /// namespaces for its main thread, starts platform-vmm again inside them (as their pid 1, so the VMM's own threads
-/// are all inside), tells it its host pid, and then only waits: it passes SIGTERM, SIGINT and SIGHUP on, and ends as
+/// are all inside), and then only waits: it passes SIGTERM, SIGINT and SIGHUP on, and ends as
 /// the VMM ended — with its exit code, or killed by the same signal. A VMM killed by seccomp (SIGSYS) is reported in
 /// vmm.log with the syscall's name, read from the kernel's audit line. A PID namespace can only be entered by a new
 /// process, which is why the keeper exists (Firecracker's jailer forks for --new-pid-ns too).
@@ -16,11 +17,8 @@ namespace Platform.Engine.Jail;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public static class JailKeeper
 {
-    private const int ChildFd = 3;
-
     /// <summary>The jail's root is mounted on "RUNTIME/.jail-KEEPERPID" (an empty folder outside the jail).</summary>
     public const string RootPrefix = ".jail-";
-    private const int OCloexec = 0x80000;
 
     /// <summary>Runs the jailed VMM with <paramref name="arguments"/> and returns its exit code (or re-raises its signal).</summary>
     public static int Run(string[] arguments, string? runtimeDirectory, TextWriter log)
@@ -62,6 +60,7 @@ public static class JailKeeper
         // needs the host's file system after the VMM ends (its root folder, /dev/kmsg) is done on a thread made now,
         // which stays in the host's namespaces.
         using var host = new HostThread();
+        StartupTrace.Mark("keeper: ready to unshare");
         int status;
         try
         {
@@ -70,9 +69,10 @@ public static class JailKeeper
                 throw new JailException($"The jail needs new namespaces (unshare failed: errno {Marshal.GetLastPInvokeError()}); run as root, or with --no-jail.");
             }
 
-            int pid = Spawn(program, arguments, root, out int pidWriter);
+            StartupTrace.Mark("keeper: unshared");
+            int pid = Spawn(program, arguments, root);
+            StartupTrace.Mark("keeper: spawned");
             Volatile.Write(ref child, pid);
-            WritePid(pidWriter, pid);
             status = Wait(pid);
         }
         catch
@@ -164,18 +164,12 @@ public static class JailKeeper
         }
     }
 
-    private static unsafe int Spawn(string program, string[] arguments, string root, out int pidWriter)
+    private static unsafe int Spawn(string program, string[] arguments, string root)
     {
-        int* pipe = stackalloc int[2];
-        if (LibcNative.Pipe2(pipe, OCloexec) != 0)
-        {
-            throw new JailException($"pipe2 failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-
         var environment = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
             .Where(e => (string)e.Key is not (VmmJail.ChildVariable or VmmJail.RootVariable))
             .Select(e => $"{e.Key}={e.Value}")
-            .Append(string.Create(CultureInfo.InvariantCulture, $"{VmmJail.ChildVariable}={ChildFd}"))
+            .Append($"{VmmJail.ChildVariable}=1")
             .Append($"{VmmJail.RootVariable}={root}")
             .ToList();
         var strings = new List<byte[]> { Utf8(program) };
@@ -183,17 +177,8 @@ public static class JailKeeper
         int argc = strings.Count;
         strings.AddRange(environment.Select(Utf8));
         var pins = strings.Select(s => GCHandle.Alloc(s, GCHandleType.Pinned)).ToList();
-        byte* fileActions = stackalloc byte[LibcNative.SpawnFileActionsSize];
         try
         {
-            // SAFETY: a stack buffer larger than glibc's posix_spawn_file_actions_t, destroyed below.
-            int setup = LibcNative.SpawnFileActionsInit(fileActions);
-            setup |= LibcNative.SpawnFileActionsAddDup2(fileActions, pipe[0], ChildFd);
-            if (setup != 0)
-            {
-                throw new JailException("Cannot prepare to start the jailed VMM (posix_spawn file actions failed).");
-            }
-
             byte** argv = stackalloc byte*[argc + 1];
             byte** envp = stackalloc byte*[strings.Count - argc + 1];
             for (int i = 0; i < strings.Count; i++)
@@ -214,33 +199,18 @@ public static class JailKeeper
             int pid;
             // SAFETY: argv and envp are NULL-terminated arrays of pinned NUL-terminated strings, alive for the call.
             // posix_spawn clones this (the main) thread, whose namespaces unshare changed: the VMM starts inside them.
-            int error = LibcNative.PosixSpawn(&pid, argv[0], fileActions, null, argv, envp);
+            int error = LibcNative.PosixSpawn(&pid, argv[0], null, null, argv, envp);
             if (error != 0)
             {
                 throw new JailException($"Cannot start the jailed VMM: errno {error}");
             }
 
-            pidWriter = pipe[1];
             return pid;
         }
         finally
         {
-            _ = LibcNative.SpawnFileActionsDestroy(fileActions);
             pins.ForEach(p => p.Free());
-            LibcNative.Close(pipe[0]);
         }
-    }
-
-    private static unsafe void WritePid(int fd, int pid)
-    {
-        byte[] text = Encoding.ASCII.GetBytes(pid.ToString(CultureInfo.InvariantCulture) + "\n");
-        fixed (byte* p = text)
-        {
-            // SAFETY: text is pinned; a pipe takes these few bytes in one write.
-            _ = LibcNative.WriteNumber(fd, p, (nuint)text.Length);
-        }
-
-        LibcNative.Close(fd);
     }
 
     /// <summary>Waits for the VMM on this (the spawning) thread, which must outlive it: its death is the VMM's PR_SET_PDEATHSIG.</summary>

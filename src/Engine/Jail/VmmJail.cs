@@ -1,4 +1,5 @@
 using System.Text;
+using Platform.Engine.Host;
 using Platform.Engine.Kvm.Interop;
 using Platform.Engine.Machine;
 
@@ -13,7 +14,7 @@ namespace Platform.Engine.Jail;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public static class VmmJail
 {
-    /// <summary>Set by the keeper: the descriptor the jailed VMM reads its host pid from.</summary>
+    /// <summary>Set ("1") by the keeper in the environment of the VMM it starts.</summary>
     public const string ChildVariable = "PLATFORM_VMM_JAIL_CHILD";
 
     /// <summary>Set by the keeper: the empty folder the jail's root is mounted on.</summary>
@@ -25,37 +26,17 @@ public static class VmmJail
     /// <summary>True in the process the keeper started (which must then jail itself before it runs the guest).</summary>
     public static bool IsJailedChild => Environment.GetEnvironmentVariable(ChildVariable) is { Length: > 0 };
 
-    /// <summary>Reads the pid the host sees from the keeper (inside the new PID namespace this process is 1).</summary>
-    public static unsafe void ReadHostPid()
+    /// <summary>
+    /// Learns the pid the host sees (inside the new PID namespace this process is 1) from <c>/proc/self</c>: the /proc
+    /// mounted now is still the host's, whose "self" names a process in the host's PID namespace. No word from the
+    /// keeper is needed, so the VMM never waits for its keeper to be scheduled again after the spawn.
+    /// </summary>
+    public static void ReadHostPid()
     {
-        if (!int.TryParse(Environment.GetEnvironmentVariable(ChildVariable), out int fd))
+        string? self = new FileInfo("/proc/self").LinkTarget;
+        if (!int.TryParse(self, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid) || pid <= 1)
         {
-            throw new JailException($"{ChildVariable} must name a descriptor.");
-        }
-
-        Span<byte> buffer = stackalloc byte[16];
-        int length = 0;
-        while (length < buffer.Length)
-        {
-            nint read;
-            fixed (byte* p = buffer[length..])
-            {
-                // SAFETY: the slice is pinned; read writes at most its length.
-                read = LibcNative.ReadNumber(fd, p, (nuint)(buffer.Length - length));
-            }
-
-            if (read <= 0)
-            {
-                break;
-            }
-
-            length += (int)read;
-        }
-
-        LibcNative.Close(fd);
-        if (!int.TryParse(Encoding.ASCII.GetString(buffer[..length]).Trim(), out int pid) || pid <= 0)
-        {
-            throw new JailException("The jail keeper did not say the VMM's pid.");
+            throw new JailException($"The jailed VMM cannot tell its host pid (/proc/self is {self ?? "missing"}).");
         }
 
         JailState.HostProcessId = pid;
@@ -78,7 +59,9 @@ public static class VmmJail
         bool logOnly = Environment.GetEnvironmentVariable(JailOptions.LogModeVariable) == "log";
         // libseccomp is loaded (and the filter built) now, while the host's /usr/lib is still there to load it from.
         var filter = new SeccompFilter(logOnly);
+        StartupTrace.Mark("jail: filter built");
         var mounts = JailMount.Collect(config, runtimeDirectory);
+        StartupTrace.Mark("jail: mounts collected");
 
         GiveFiles(config, runtimeDirectory, options);
         Check(LibcNative.Mount(null, "/", null, LibcNative.MsRec | LibcNative.MsPrivate, null), "making every mount private");
@@ -97,6 +80,7 @@ public static class VmmJail
             Check(LibcNative.Mount("proc", root + "/proc", "proc", LibcNative.MsNoSuid | LibcNative.MsNoDev | LibcNative.MsNoExec, null), "mounting /proc");
         }
 
+        StartupTrace.Mark("jail: root mounted");
         Check(LibcNative.Chdir(root), "entering the jail's root");
         Check(LibcNative.PivotRoot(".", "."), "pivot_root");
         Check(LibcNative.Umount2(".", LibcNative.MntDetach), "detaching the host's root");
@@ -104,9 +88,12 @@ public static class VmmJail
         Check(LibcNative.Mount(null, "/", null, LibcNative.MsRemount | LibcNative.MsBind | LibcNative.MsRdOnly | LibcNative.MsNoSuid | LibcNative.MsNoDev | LibcNative.MsNoExec, null),
             "making the jail's root read-only");
         SetHostname("platform-vm");
+        StartupTrace.Mark("jail: pivoted");
 
         DropPrivileges(options);
+        StartupTrace.Mark("jail: privileges dropped");
         filter.LoadForProcess();
+        StartupTrace.Mark("jail: filter loaded");
         JailState.Activate(filter);
         log.WriteLine($"platform-vmm: jailed as {options} (no capabilities, no_new_privs, seccomp{(logOnly ? " in LOG mode: nothing is killed" : "")}; " +
             $"new mount, PID, IPC and UTS namespaces; {mounts.Count} paths in its root)");

@@ -11,6 +11,7 @@ using Platform.Engine.Vmm;
 using Platform.Engine.Vnc;
 
 // platform-vmm: one process per VM. Exit codes are listed in CommandLine.Usage and docs/control-protocol.md.
+StartupTrace.Mark(VmmJail.IsJailedChild ? "jailed vmm: main" : "main");
 VmmOptions options;
 try
 {
@@ -78,6 +79,7 @@ try
     var vmm = new VmmHost(options.Machine!, console, new VncServerOptions { Password = options.Vnc?.Password }) { Log = Console.Error };
     host = vmm;
     vmm.Prepare(); // a bad kernel or missing KVM feature fails here, before the sockets say we are up
+    StartupTrace.Mark("first boot built");
     if (options.Config.RuntimeDir is not null)
     {
         runtime = RuntimeDirectory.Create(options.Config.RuntimeDir);
@@ -102,11 +104,14 @@ try
             WarmVncAuthentication();
         }
 
+        StartupTrace.Mark("sockets bound");
         VmmJail.Enter(jail, options.Machine!, options.Config.RuntimeDir, Console.Error);
+        StartupTrace.Mark("jail entered");
         JailSelfTest.RunIfAsked(Console.Error);
     }
 
     runtime?.PublishPid();
+    StartupTrace.Mark("pid published");
 
     var stdoutPump = Task.CompletedTask;
     if (options.Config.Serial == SerialMode.Stdio)

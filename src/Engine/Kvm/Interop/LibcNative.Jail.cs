@@ -61,9 +61,6 @@ internal static partial class LibcNative
     [LibraryImport("libc", EntryPoint = "prctl", SetLastError = true)]
     public static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
 
-    [LibraryImport("libc", EntryPoint = "pipe2", SetLastError = true)]
-    public static unsafe partial int Pipe2(int* fds, int flags);
-
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     public static unsafe partial nint ReadNumber(int fd, void* buffer, nuint count);
 
