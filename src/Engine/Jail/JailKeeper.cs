@@ -56,10 +56,16 @@ public static class JailKeeper
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Forward);
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Forward);
         using var hangup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Forward);
-        // The VMM's pivot_root moves the root of every thread in its mount namespace, this (the main) thread's too: what
-        // needs the host's file system after the VMM ends (its root folder, /dev/kmsg) is done on a thread made now,
-        // which stays in the host's namespaces.
-        using var host = new HostThread();
+        // The VMM's pivot_root moves the root of every thread in its mount namespace, the keeper's too: the host's root
+        // is kept as a descriptor, and the keeper goes back to it once the VMM ended (its root folder, /dev/kmsg and
+        // libseccomp for the audit line are the host's). A descriptor, not a thread kept in the host's namespace: a thread
+        // start is milliseconds on a busy host, and it would be on the path to the guest's first instruction.
+        int hostRoot = LibcNative.OpenRaw("/", LibcNative.OPath | LibcNative.ODirectory | LibcNative.OCloexec);
+        if (hostRoot < 0)
+        {
+            throw new JailException($"Cannot open the host's root folder: errno {Marshal.GetLastPInvokeError()}");
+        }
+
         StartupTrace.Mark("keeper: ready to unshare");
         int status;
         try
@@ -75,22 +81,14 @@ public static class JailKeeper
             Volatile.Write(ref child, pid);
             status = Wait(pid);
         }
-        catch
+        finally
         {
-            host.Run(() => RemoveRoot(root));
-            throw;
+            ReturnToHostRoot(hostRoot);
+            RemoveRoot(root);
         }
 
         int vmm = Volatile.Read(ref child);
-        string? seccompReason = null;
-        host.Run(() =>
-        {
-            RemoveRoot(root);
-            if ((status & 0x7F) == LibcNative.SigSys)
-            {
-                seccompReason = SeccompAudit.Describe(vmm);
-            }
-        });
+        string? seccompReason = (status & 0x7F) == LibcNative.SigSys ? SeccompAudit.Describe(vmm) : null;
         return EndAsTheVmmEnded(status, vmm, seccompReason, log);
     }
 
@@ -106,39 +104,15 @@ public static class JailKeeper
         }
     }
 
-    /// <summary>A thread that runs actions in the host's mount namespace for the keeper's main thread.</summary>
-    private sealed class HostThread : IDisposable
+    /// <summary>Makes the host's root (a descriptor opened before unshare) this thread's root and working folder again.</summary>
+    private static void ReturnToHostRoot(int hostRoot)
     {
-        private readonly System.Collections.Concurrent.BlockingCollection<(Action Action, ManualResetEventSlim Done)> _work = [];
-        private readonly Thread _thread;
-
-        public HostThread()
+        if (LibcNative.Fchdir(hostRoot) != 0 || LibcNative.Chroot(".") != 0)
         {
-            _thread = new Thread(() =>
-            {
-                foreach (var (action, done) in _work.GetConsumingEnumerable())
-                {
-                    try
-                    {
-                        action();
-                    }
-                    finally
-                    {
-                        done.Set();
-                    }
-                }
-            }) { IsBackground = true, Name = "jail-keeper" };
-            _thread.Start();
+            throw new JailException($"The keeper cannot return to the host's root: errno {Marshal.GetLastPInvokeError()}");
         }
 
-        public void Run(Action action)
-        {
-            using var done = new ManualResetEventSlim();
-            _work.Add((action, done));
-            done.Wait();
-        }
-
-        public void Dispose() => _work.CompleteAdding();
+        LibcNative.Close(hostRoot);
     }
 
     /// <summary>Removes the empty root folders of keepers that were killed (their pid is gone).</summary>

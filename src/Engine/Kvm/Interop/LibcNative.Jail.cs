@@ -43,6 +43,16 @@ internal static partial class LibcNative
     [LibraryImport("libc", EntryPoint = "chdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Chdir(string path);
 
+    [LibraryImport("libc", EntryPoint = "fchdir", SetLastError = true)]
+    public static partial int Fchdir(int fd);
+
+    [LibraryImport("libc", EntryPoint = "chroot", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Chroot(string path);
+
+    public const int OPath = 0x200000;
+    public const int ODirectory = 0x10000;
+    public const int OCloexec = 0x80000;
+
     [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Chown(string path, uint uid, uint gid);
 
