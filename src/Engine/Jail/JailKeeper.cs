@@ -20,22 +20,41 @@ public static class JailKeeper
     /// <summary>The jail's root is mounted on "RUNTIME/.jail-KEEPERPID" (an empty folder outside the jail).</summary>
     public const string RootPrefix = ".jail-";
 
-    /// <summary>Runs the jailed VMM with <paramref name="arguments"/> and returns its exit code (or re-raises its signal).</summary>
-    public static int Run(string[] arguments, string? runtimeDirectory, TextWriter log)
+    /// <summary>
+    /// Whether the command line alone asks for the jail: not <c>--no-jail</c>, <c>--check</c> or <c>--help</c>, and
+    /// <c>--jail</c> or started as root. The keeper decides on this before anything else, so the configuration is
+    /// read, checked and built once, by the jailed VMM, while the keeper only makes the namespaces and starts it.
+    /// </summary>
+    public static bool Wanted(string[] arguments, bool startedAsRoot)
     {
-        string program = Environment.ProcessPath ?? throw new JailException("The VMM cannot find its own program file.");
-        // A folder per keeper: removing one that is another VMM's jail root would unmount that root in its namespace.
-        string root = runtimeDirectory is not null
-            ? Path.Combine(runtimeDirectory, $"{RootPrefix}{Environment.ProcessId}")
-            : Directory.CreateTempSubdirectory(RootPrefix).FullName;
-        if (runtimeDirectory is not null)
+        bool jail = startedAsRoot;
+        foreach (string argument in arguments)
         {
-            // Owner-only, as the VMM makes it (made here first, as the parent of the root folder).
-            Directory.CreateDirectory(runtimeDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-            RemoveStaleRoots(runtimeDirectory);
+            switch (argument)
+            {
+                case "--no-jail" or "--check" or "--help" or "-h":
+                    return false;
+                case "--jail":
+                    jail = true;
+                    break;
+            }
         }
 
-        Directory.CreateDirectory(root);
+        return jail;
+    }
+
+    /// <summary>The folder the jail's root is mounted on: one per keeper (<paramref name="keeperPid"/>), in the runtime folder or /tmp.</summary>
+    public static string RootFolder(string? runtimeDirectory, int keeperPid) =>
+        Path.Combine(runtimeDirectory ?? Path.GetTempPath(), string.Create(CultureInfo.InvariantCulture, $"{RootPrefix}{keeperPid}"));
+
+    /// <summary>
+    /// Runs the jailed VMM with <paramref name="arguments"/> and returns its exit code (or re-raises its signal).
+    /// <paramref name="runtimeDirectory"/> is asked only once the VMM ended, for the root folder to remove: the VMM
+    /// reads the configuration, makes the folder and removes stale ones (<see cref="VmmJail.Enter"/>).
+    /// </summary>
+    public static int Run(string[] arguments, Func<string?> runtimeDirectory, TextWriter log)
+    {
+        string program = Environment.ProcessPath ?? throw new JailException("The VMM cannot find its own program file.");
         // Registered before unshare: a thread whose PID namespace for children is new may not create threads, and the
         // runtime's signal handling starts one on first use.
         int child = 0;
@@ -76,7 +95,7 @@ public static class JailKeeper
             }
 
             StartupTrace.Mark("keeper: unshared");
-            int pid = Spawn(program, arguments, root);
+            int pid = Spawn(program, arguments);
             StartupTrace.Mark("keeper: spawned");
             Volatile.Write(ref child, pid);
             status = Wait(pid);
@@ -84,7 +103,7 @@ public static class JailKeeper
         finally
         {
             ReturnToHostRoot(hostRoot);
-            RemoveRoot(root);
+            RemoveRoot(RootFolder(runtimeDirectory(), Environment.ProcessId));
         }
 
         int vmm = Volatile.Read(ref child);
@@ -116,7 +135,7 @@ public static class JailKeeper
     }
 
     /// <summary>Removes the empty root folders of keepers that were killed (their pid is gone).</summary>
-    private static void RemoveStaleRoots(string runtimeDirectory)
+    internal static void RemoveStaleRoots(string runtimeDirectory)
     {
         if (!Directory.Exists(runtimeDirectory))
         {
@@ -138,42 +157,42 @@ public static class JailKeeper
         }
     }
 
-    private static unsafe int Spawn(string program, string[] arguments, string root)
+    /// <summary>
+    /// Starts <paramref name="program"/> again with the keeper's arguments and environment plus
+    /// <see cref="VmmJail.ChildVariable"/> (the keeper's pid), added to the C library's environment with setenv and
+    /// passed as its <c>environ</c>: no managed copy of the environment (a randomised hash table) on the start's path.
+    /// </summary>
+    private static unsafe int Spawn(string program, string[] arguments)
     {
-        var environment = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
-            .Where(e => (string)e.Key is not (VmmJail.ChildVariable or VmmJail.RootVariable))
-            .Select(e => $"{e.Key}={e.Value}")
-            .Append($"{VmmJail.ChildVariable}=1")
-            .Append($"{VmmJail.RootVariable}={root}")
-            .ToList();
-        var strings = new List<byte[]> { Utf8(program) };
-        strings.AddRange(arguments.Select(Utf8));
-        int argc = strings.Count;
-        strings.AddRange(environment.Select(Utf8));
-        var pins = strings.Select(s => GCHandle.Alloc(s, GCHandleType.Pinned)).ToList();
+        if (LibcNative.SetEnv(VmmJail.ChildVariable, Environment.ProcessId.ToString(CultureInfo.InvariantCulture), 1) != 0)
+        {
+            throw new JailException($"setenv failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        byte** environment = *(byte***)NativeLibrary.GetExport(NativeLibrary.GetMainProgramHandle(), "environ");
+        var strings = new byte[arguments.Length + 1][];
+        strings[0] = Utf8(program);
+        for (int i = 0; i < arguments.Length; i++)
+        {
+            strings[i + 1] = Utf8(arguments[i]);
+        }
+
+        var pins = new GCHandle[strings.Length];
+        byte** argv = stackalloc byte*[strings.Length + 1];
         try
         {
-            byte** argv = stackalloc byte*[argc + 1];
-            byte** envp = stackalloc byte*[strings.Count - argc + 1];
-            for (int i = 0; i < strings.Count; i++)
+            for (int i = 0; i < strings.Length; i++)
             {
-                byte* text = (byte*)pins[i].AddrOfPinnedObject();
-                if (i < argc)
-                {
-                    argv[i] = text;
-                }
-                else
-                {
-                    envp[i - argc] = text;
-                }
+                pins[i] = GCHandle.Alloc(strings[i], GCHandleType.Pinned);
+                argv[i] = (byte*)pins[i].AddrOfPinnedObject();
             }
 
-            argv[argc] = null;
-            envp[strings.Count - argc] = null;
+            argv[strings.Length] = null;
             int pid;
-            // SAFETY: argv and envp are NULL-terminated arrays of pinned NUL-terminated strings, alive for the call.
-            // posix_spawn clones this (the main) thread, whose namespaces unshare changed: the VMM starts inside them.
-            int error = LibcNative.PosixSpawn(&pid, argv[0], null, null, argv, envp);
+            // SAFETY: argv is a NULL-terminated array of pinned NUL-terminated strings, alive for the call; environ is
+            // the C library's own, NULL-terminated. posix_spawn clones this (the main) thread, whose namespaces unshare
+            // changed: the VMM starts inside them.
+            int error = LibcNative.PosixSpawn(&pid, argv[0], null, null, argv, environment);
             if (error != 0)
             {
                 throw new JailException($"Cannot start the jailed VMM: errno {error}");
@@ -183,7 +202,13 @@ public static class JailKeeper
         }
         finally
         {
-            pins.ForEach(p => p.Free());
+            foreach (var pin in pins)
+            {
+                if (pin.IsAllocated)
+                {
+                    pin.Free();
+                }
+            }
         }
     }
 

@@ -14,11 +14,8 @@ namespace Platform.Engine.Jail;
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public static class VmmJail
 {
-    /// <summary>Set ("1") by the keeper in the environment of the VMM it starts.</summary>
+    /// <summary>Set by the keeper in the environment of the VMM it starts: the keeper's pid, which names the jail's root folder.</summary>
     public const string ChildVariable = "PLATFORM_VMM_JAIL_CHILD";
-
-    /// <summary>Set by the keeper: the empty folder the jail's root is mounted on.</summary>
-    public const string RootVariable = "PLATFORM_VMM_JAIL_ROOT";
 
     /// <summary>True when the VMM was started as root: then it is jailed unless told --no-jail.</summary>
     public static bool StartedAsRoot => LibcNative.GetEuid() == 0;
@@ -53,9 +50,20 @@ public static class VmmJail
             throw new JailException("The jail is entered only by the VMM its keeper started (pid 1 of a new PID namespace).");
         }
 
-        string root = Environment.GetEnvironmentVariable(RootVariable) is { Length: > 0 } r
-            ? r
-            : throw new JailException($"{RootVariable} must name the jail's root folder.");
+        if (!int.TryParse(Environment.GetEnvironmentVariable(ChildVariable), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out int keeper))
+        {
+            throw new JailException($"{ChildVariable} must be the keeper's pid.");
+        }
+
+        // The empty folder the root is mounted on, made here (not by the keeper, which only starts this process).
+        string root = JailKeeper.RootFolder(runtimeDirectory, keeper);
+        if (runtimeDirectory is not null)
+        {
+            JailKeeper.RemoveStaleRoots(runtimeDirectory);
+        }
+
+        Directory.CreateDirectory(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         bool logOnly = Environment.GetEnvironmentVariable(JailOptions.LogModeVariable) == "log";
         // libseccomp is loaded (and the filter built) now, while the host's /usr/lib is still there to load it from.
         var filter = new SeccompFilter(logOnly);

@@ -12,6 +12,21 @@ using Platform.Engine.Vnc;
 
 // platform-vmm: one process per VM. Exit codes are listed in CommandLine.Usage and docs/control-protocol.md.
 StartupTrace.Mark(VmmJail.IsJailedChild ? "jailed vmm: main" : "main");
+if (!VmmJail.IsJailedChild && JailKeeper.Wanted(args, VmmJail.StartedAsRoot))
+{
+    // The keeper: new namespaces, this program again inside them, then it waits (JailKeeper). The configuration is
+    // the jailed VMM's to read, so it is read once; the keeper reads it only after, for the folder to clean up.
+    try
+    {
+        return JailKeeper.Run(args, () => TryParse(args)?.Config.RuntimeDir, Console.Error);
+    }
+    catch (JailException ex)
+    {
+        Console.Error.WriteLine($"platform-vmm: {ex.Message}");
+        return (int)VmmExitCode.StartFailure;
+    }
+}
+
 VmmOptions options;
 try
 {
@@ -53,12 +68,17 @@ try
 {
     if (jail is not null && !VmmJail.IsJailedChild)
     {
-        // The keeper: new namespaces, this program again inside them, then it waits (JailKeeper).
-        return JailKeeper.Run(args, options.Config.RuntimeDir, Console.Error);
+        // Asked for by what only the parse sees (the command line scan above said no): the keeper all the same.
+        return JailKeeper.Run(args, () => options.Config.RuntimeDir, Console.Error);
     }
 
     if (VmmJail.IsJailedChild)
     {
+        if (jail is null)
+        {
+            throw new JailException("The keeper started this VMM to be jailed, but its options say no jail; it does not run unjailed as root.");
+        }
+
         VmmJail.ReadHostPid();
     }
 }
@@ -160,6 +180,18 @@ finally
 
     host?.Dispose();
     runtime?.Dispose();
+}
+
+static VmmOptions? TryParse(string[] arguments)
+{
+    try
+    {
+        return CommandLine.Parse(arguments);
+    }
+    catch (UsageException)
+    {
+        return null;
+    }
 }
 
 // VNC authentication's DES comes from OpenSSL, which .NET loads (with its legacy provider) at the first use: made

@@ -49,6 +49,9 @@ internal static partial class LibcNative
     [LibraryImport("libc", EntryPoint = "chroot", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Chroot(string path);
 
+    [LibraryImport("libc", EntryPoint = "setenv", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int SetEnv(string name, string value, int overwrite);
+
     public const int OPath = 0x200000;
     public const int ODirectory = 0x10000;
     public const int OCloexec = 0x80000;
