@@ -100,7 +100,7 @@ public sealed partial class VmSupervisorTests
     private static string Comm(int pid) => File.ReadAllText($"/proc/{pid}/comm").Trim();
 
     /// <summary>Every process whose parent is <paramref name="pid"/> (whichever of its threads started it).</summary>
-    private static IEnumerable<int> ChildrenOf(int pid) => Directory.EnumerateDirectories("/proc")
+    private static int[] ChildrenOf(int pid) => Directory.EnumerateDirectories("/proc")
         .Select(Path.GetFileName)
         .Where(name => name!.All(char.IsAsciiDigit))
         .Select(name => int.Parse(name!, CultureInfo.InvariantCulture))
