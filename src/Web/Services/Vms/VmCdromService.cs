@@ -108,7 +108,16 @@ public sealed class VmCdromService(
         vm.CdromImageId = image?.Id;
         vm.UpdatedAt = DateTimeOffset.UtcNow;
         vm.ConcurrencyStamp = Guid.NewGuid();
-        await db.SaveChangesAsync(cancellationToken);
+        try
+        {
+            await db.SaveChangesAsync(cancellationToken);
+        }
+        catch (DbUpdateConcurrencyException)
+        {
+            // Someone saved the VM in between (the VMM, if it runs, has the new disc already: the next Insert or Eject mends it).
+            return ServiceResult.Fail(ServiceStatus.Conflict, $"{vm.Name} was changed by someone else meanwhile; look again and repeat the change.");
+        }
+
         await LogAsync(vm, live ? $"{done}; the guest sees it now." : $"{done}; the VM has it when it starts.", VmEventResult.Succeeded, cancellationToken);
         return ServiceResult.Ok();
     }
