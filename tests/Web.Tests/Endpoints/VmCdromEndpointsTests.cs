@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text.Json;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Platform.Web.Endpoints;
@@ -119,7 +120,7 @@ public sealed class VmCdromEndpointsTests(PlatformAppFactory factory) : IClassFi
 
         inserted.StatusCode.Should().Be(HttpStatusCode.OK, await inserted.Content.ReadAsStringAsync(_ct));
         var status = (await inserted.ReadAsync<VmCdromStatusResponse>())!;
-        (status.Present, status.ImageId, status.ImageFileName, status.Running).Should().Be((true, iso.Id, "cd-stopped.iso", false));
+        (status.Present, status.ImageId, status.ImageFileName, status.Running).Should().Be((true, (Guid?)iso.Id, (string?)"cd-stopped.iso", false));
         (await client.GetFromJsonAsync<VmResponse>($"/api/v1/vms/{vm.Id}", ApiJson.Options, _ct))!.Cdrom!.ImageId.Should().Be(iso.Id);
 
         var ejected = await client.DeleteAsync($"/api/v1/vms/{vm.Id}/cdrom/medium", _ct);
@@ -150,19 +151,19 @@ public sealed class VmCdromEndpointsTests(PlatformAppFactory factory) : IClassFi
         inserted.StatusCode.Should().Be(HttpStatusCode.OK, await inserted.Content.ReadAsStringAsync(_ct));
         drive.Calls.Should().Equal($"insert {vm.Id} {path}");
         var status = (await inserted.ReadAsync<VmCdromStatusResponse>())!;
-        (status.Running, status.MediumImageId, status.MediumFileName, status.ImageId).Should().Be((true, iso.Id, "cd-live.iso", iso.Id));
+        (status.Running, status.MediumImageId, status.MediumFileName, status.ImageId).Should().Be((true, (Guid?)iso.Id, (string?)"cd-live.iso", (Guid?)iso.Id));
 
         drive.SetDrive(vm.Id, path, locked: true);
         var refused = await client.DeleteAsync($"/api/v1/vms/{vm.Id}/cdrom/medium", _ct);
         refused.StatusCode.Should().Be(HttpStatusCode.Conflict);
         (await refused.ReadJsonAsync()).GetProperty("detail").GetString().Should().Contain("locked the drive").And.Contain("force");
         var kept = (await client.GetFromJsonAsync<VmCdromStatusResponse>($"/api/v1/vms/{vm.Id}/cdrom", ApiJson.Options, _ct))!;
-        (kept.ImageId, kept.MediumImageId, kept.Locked).Should().Be((iso.Id, iso.Id, true), "a refused eject changes nothing");
+        (kept.ImageId, kept.MediumImageId, kept.Locked).Should().Be(((Guid?)iso.Id, (Guid?)iso.Id, true), "a refused eject changes nothing");
 
         var forced = await client.DeleteAsync($"/api/v1/vms/{vm.Id}/cdrom/medium?force=true", _ct);
         forced.StatusCode.Should().Be(HttpStatusCode.OK);
         var empty = (await forced.ReadAsync<VmCdromStatusResponse>())!;
-        (empty.ImageId, empty.MediumImageId, empty.OtherMedium).Should().Be((null, null, false));
+        (empty.ImageId, empty.MediumImageId, empty.OtherMedium).Should().Be(((Guid?)null, (Guid?)null, false));
         drive.Calls.Should().EndWith($"eject {vm.Id} force=True");
         factory.Runtime.SetState(vm.Id, VmPowerState.Stopped);
     }

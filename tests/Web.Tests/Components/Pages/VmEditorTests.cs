@@ -149,7 +149,7 @@ public sealed class VmEditorTests : DashboardTestContext
         await page.Find("[data-testid=wizard-save]").ClickAsync(new());
 
         var vm = (await Db.Vms.ListAsync(Ct)).Single(v => v.Name == "from-cd");
-        (vm.BootMode, vm.HasCdrom, vm.CdromImageId, vm.KernelPath, vm.CommandLine).Should().Be((BootMode.Firmware, true, isoId, (string?)null, (string?)null));
+        (vm.BootMode, vm.HasCdrom, vm.CdromImageId, vm.KernelPath, vm.CommandLine).Should().Be((BootMode.Firmware, true, (Guid?)isoId, (string?)null, (string?)null));
         vm.BootOrder.Should().Equal(BootDevice.Cdrom, BootDevice.Disk);
         vm.Disks.Should().ContainSingle();
     }

@@ -48,13 +48,13 @@ public sealed partial class VmSupervisorTests
         string vmJson = await File.ReadAllTextAsync(Path.Combine(app.DataDirectory, "run", vm.Id.ToString("N"), "vm.json"), Token);
         vmJson.Should().Contain("\"firmware\": \"bios\"").And.Contain("\"boot_order\": [").And.Contain("cdboot.iso");
         var live = (await client.GetFromJsonAsync<VmCdromStatusResponse>($"/api/v1/vms/{vm.Id}/cdrom", ApiJson.Options, Token))!;
-        (live.Running, live.MediumImageId, live.ImageId).Should().Be((true, iso.Id, iso.Id), "the VMM reports the library's ISO in its drive");
+        (live.Running, live.MediumImageId, live.ImageId).Should().Be((true, (Guid?)iso.Id, (Guid?)iso.Id), "the VMM reports the library's ISO in its drive");
 
         var ejected = await client.DeleteAsync($"/api/v1/vms/{vm.Id}/cdrom/medium", Token);
 
         ejected.StatusCode.Should().Be(HttpStatusCode.OK, await ejected.Content.ReadAsStringAsync(Token));
         var empty = (await ejected.ReadAsync<VmCdromStatusResponse>())!;
-        (empty.Running, empty.MediumImageId, empty.OtherMedium, empty.ImageId).Should().Be((true, null, false, null), "the running VMM's drive is empty now");
+        (empty.Running, empty.MediumImageId, empty.OtherMedium, empty.ImageId).Should().Be((true, (Guid?)null, false, (Guid?)null), "the running VMM's drive is empty now");
         var stats = await app.Services.GetRequiredService<IVmRuntimeInfo>().GetStatsAsync(vm.Id, Token);
         stats!.Devices.Single(d => d.Name == "cdrom0").Medium.Should().BeNull();
         (await client.DeleteAsync($"/api/v1/images/{iso.Id}", Token)).StatusCode.Should().Be(HttpStatusCode.NoContent,
