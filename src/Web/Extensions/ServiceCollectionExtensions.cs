@@ -70,6 +70,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<CloudInitService>();
         services.AddSingleton<VmCloneService>();
         services.AddSingleton<IRunningDiskResizer, ControlSocketDiskResizer>();
+        services.AddSingleton<IRunningCdrom, ControlSocketCdrom>();
+        services.AddSingleton<VmCdromService>();
         services.AddSingleton<Platform.Web.Services.Quotas.QuotaService>();
         services.AddSingleton<VmService>();
         services.AddSingleton<VmPowerService>();
