@@ -30,7 +30,7 @@ public sealed class ClusterMembershipTests(TestPostgres postgres)
         var seenBySecond = await WaitForActiveHostsAsync(onSecond, 2);
 
         Names(seenByFirst).Should().Equal("host-a", "host-b");
-        Names(seenBySecond).Should().Equal("host-b", "host-a", "each lists itself first");
+        Names(seenBySecond).Should().Equal(new[] { "host-b", "host-a" }, "each lists itself first");
         seenByFirst[0].GetProperty("isThisHost").GetBoolean().Should().BeTrue();
         seenByFirst[1].GetProperty("isThisHost").GetBoolean().Should().BeFalse();
         seenByFirst[1].GetProperty("address").GetString().Should().Be($"127.0.0.1:{second.SiloPort}");
