@@ -31,6 +31,7 @@ public static class ApiEndpoints
         api.MapGroup("/events").WithTags("Events").MapEventEndpoints();
         api.MapGroup("/tasks").WithTags("Tasks").MapTaskEndpoints();
         api.MapGroup("/host").WithTags("Host").MapHostEndpoints().MapHostHistoryEndpoints();
+        api.MapGroup("/hosts").WithTags("Host").MapHostsEndpoints();
         api.MapGroup("/audit").WithTags("Audit log").MapAuditEndpoints();
         api.MapGroup("/tokens").WithTags("API tokens").MapTokenEndpoints();
         api.MapGroup("/me").WithTags("API tokens").MapMeEndpoints();

@@ -33,6 +33,7 @@ public abstract class DashboardTestContext : BunitContext
         Services.AddSingleton(Db.Events);
         Services.AddSingleton(Db.Tasks);
         Services.AddSingleton(TimeProvider.System);
+        Services.AddSingleton<Platform.Web.Services.Cluster.IClusterHosts>(sp => new Platform.Web.Services.Cluster.SingleHost(TimeProvider.System));
         Services.AddSingleton(Db.Images);
         Services.AddSingleton(Db.Vms);
         Services.AddSingleton(Db.DiskFiles);
