@@ -7,6 +7,7 @@
 //
 //   dashboard-load.cs BASE_URL USER PASSWORD KERNEL MINUTES VMS RUNNING USERS
 #:package Microsoft.Playwright
+#:property PublishAot=false
 using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -36,7 +37,16 @@ await page.WaitForURLAsync(url => !url.Contains("/account/login", StringComparis
 
 await page.GotoAsync(new Uri(baseUrl, "/account/tokens").ToString());
 await WaitForCircuit(page);
-await page.GetByTestId("token-name").Locator("input").FillAsync("dashboard-load");
+await page.Locator("input[data-testid=token-name]").FillAsync("dashboard-load"); // MudTextField puts the test id on its input
+// Every privilege the admin has (the page starts with read-only ones): the driver creates and starts VMs.
+foreach (var box in await page.Locator("input[type=checkbox]").AllAsync())
+{
+    if (!await box.IsCheckedAsync())
+    {
+        await box.CheckAsync(new() { Force = true });
+    }
+}
+
 await page.GetByTestId("create-token").ClickAsync();
 string token = (await page.GetByTestId("token-secret").InnerTextAsync()).Trim();
 await page.CloseAsync();
