@@ -8,7 +8,8 @@
 #   bench/dashboard-memory.sh                                   5 minutes per configuration
 #   MINUTES=60 VMS=200 RUNNING=20 USERS=3 bench/dashboard-memory.sh
 # Configurations: server GC as .NET 10 sets it (DATAS on), server GC with DATAS off (the classic), workstation GC
-# (concurrent), and workstation GC with GCConserveMemory=5. No QEMU peer: QEMU has no dashboard.
+# (concurrent), and workstation GC with GCConserveMemory=5 (what Web.csproj sets). Each is set through DOTNET_*
+# variables, which win over the build's runtimeconfig.json. No QEMU peer: QEMU has no dashboard.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 minutes=${MINUTES:-5}
@@ -61,9 +62,9 @@ echo "dashboard RSS, MiB, over $minutes min of use ($users tabs, $vms VMs, $runn
 printf '%-22s %10s %10s %10s   %s\n' "GC" "peak" "at end" "idle 60 s" "load done"
 for config in $only; do
     case $config in
-        server) run server DOTNET_gcServer=1 ;;
-        server-nodatas) run server-nodatas DOTNET_gcServer=1 DOTNET_GCDynamicAdaptationMode=0 ;;
-        workstation) run workstation DOTNET_gcServer=0 DOTNET_gcConcurrent=1 ;;
+        server) run server DOTNET_gcServer=1 DOTNET_GCConserveMemory=0 ;;
+        server-nodatas) run server-nodatas DOTNET_gcServer=1 DOTNET_GCDynamicAdaptationMode=0 DOTNET_GCConserveMemory=0 ;;
+        workstation) run workstation DOTNET_gcServer=0 DOTNET_gcConcurrent=1 DOTNET_GCConserveMemory=0 ;;
         workstation-conserve) run workstation-conserve DOTNET_gcServer=0 DOTNET_gcConcurrent=1 DOTNET_GCConserveMemory=5 ;;
         *) echo "bench: unknown configuration $config" >&2; exit 1 ;;
     esac
