@@ -8,6 +8,8 @@ RUN dotnet publish src/Web/Web.csproj -c Release -o /app \
  && dotnet publish src/Engine/Vmm/Vmm.csproj -c Release -r linux-x64 -o /app/vmm
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0-bookworm-slim
+# xorriso writes the cloud-init seed images (ISO 9660 labelled cidata) of VMs with cloud-init.
+RUN apt-get update && apt-get install -y --no-install-recommends xorriso && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app .
 # VMs run the NativeAOT platform-vmm in /app/vmm (VmmLocator finds it beside the dashboard; the Host page says so).

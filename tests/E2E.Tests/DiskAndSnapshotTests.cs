@@ -52,6 +52,13 @@ public sealed class DiskAndSnapshotTests : DashboardBrowserTest
         await Assertions.Expect(page.GetByTestId("field-disk-1-blank")).ToContainTextAsync("64 MiB");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.PathFor("disks-wizard.png"), FullPage = true });
         await page.GetByTestId("wizard-next").ClickAsync();
+
+        // Cloud-init: a user with a password, for a cloud image.
+        await Assertions.Expect(page.GetByTestId("wizard-step-4")).ToBeVisibleAsync();
+        await page.Locator("input[data-testid=field-cloud-init]").CheckAsync();
+        await page.Locator("input[data-testid=field-cloud-init-user]").FillAsync("alice");
+        await page.Locator("input[data-testid=field-cloud-init-password]").FillAsync("e2e-password");
+        await page.GetByTestId("wizard-next").ClickAsync();
         await Assertions.Expect(page.GetByTestId("wizard-review")).ToContainTextAsync("disks-e2e");
         await page.GetByTestId("wizard-save").ClickAsync();
         await Assertions.Expect(page.Locator("#page-title")).ToHaveTextAsync("disks-e2e");
@@ -61,6 +68,13 @@ public sealed class DiskAndSnapshotTests : DashboardBrowserTest
         await Assertions.Expect(page.GetByTestId("disk-source-1")).ToContainTextAsync("own disk");
         await Assertions.Expect(page.GetByTestId("disk-size-1")).ToHaveTextAsync("64 MiB");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.PathFor("disks-hardware.png"), FullPage = true });
+
+        // Cloud-init: the user, the password shown only as set.
+        await page.GetByRole(AriaRole.Tab, new() { Name = "Cloud-init" }).ClickAsync();
+        await Assertions.Expect(page.Locator("input[data-testid=cloud-init-user]")).ToHaveValueAsync("alice");
+        await Assertions.Expect(page.Locator("input[data-testid=cloud-init-enabled]")).ToBeCheckedAsync();
+        await Assertions.Expect(page.Locator("input[data-testid=cloud-init-password]")).ToHaveValueAsync("");
+        await Assertions.Expect(page.GetByText("A password is set (stored hashed)")).ToBeVisibleAsync();
 
         // Snapshots: take one, revert to it, delete it.
         await page.GetByRole(AriaRole.Tab, new() { Name = "Snapshots" }).ClickAsync();

@@ -70,6 +70,8 @@ public sealed class VmWizardTests : DashboardBrowserTest
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.PathFor($"{name}-disks.png"), FullPage = true });
         (await page.EvaluateAsync<int>("document.documentElement.scrollWidth")).Should().BeLessThanOrEqualTo(width, "the wizard fits the screen");
         await page.GetByTestId("wizard-next").ClickAsync();
+        await Assertions.Expect(page.GetByTestId("wizard-step-4")).ToBeVisibleAsync(); // cloud-init: none
+        await page.GetByTestId("wizard-next").ClickAsync();
 
         await Assertions.Expect(page.GetByTestId("wizard-review")).ToContainTextAsync(name);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.PathFor($"{name}-review.png"), FullPage = true });

@@ -231,6 +231,26 @@ run_boot() {
     rm -f "$log"
 }
 
+# run_cd NAME EXPECT: an El Torito guest (build/NAME.iso) from an ATAPI CD-ROM on QEMU's ICH9 AHCI, as ours.
+run_cd() {
+    local name=$1 expect=$2
+    local log; log=$(mktemp)
+    local start=$SECONDS
+    timeout "$TIMEOUT" "$QEMU" -M "$MACHINE" -accel "$ACCEL" -m 128 -bios /usr/share/seabios/bios.bin -nographic -nodefaults \
+        -serial stdio -monitor none -no-reboot -device ahci,id=ahci \
+        -drive "if=none,id=cd,media=cdrom,file=$B/$name.iso,format=raw,readonly=on" -device ide-cd,drive=cd,bus=ahci.0 \
+        </dev/null 2>&1 | tr -d '\r' >"$log"
+    local verdict=ok
+    grep -q "^PLATFORM-TEST $name PASS" "$log" || verdict=FAIL
+    grep -qF -- "$expect" "$log" || verdict=FAIL
+    printf '%-4s %-8s %-28s (%ss)\n' "$verdict" "$name" "SeaBIOS from an AHCI CD-ROM" "$((SECONDS - start))"
+    if [[ $verdict != ok ]]; then
+        failures=$((failures + 1))
+        sed 's/^/    | /' "$log" | tail -20
+    fi
+    rm -f "$log"
+}
+
 # run_button: acpibtn under SeaBIOS, with QMP's system_powerdown once the guest waits for the power button; QEMU must end
 # by itself (the guest's S5), not by the timeout.
 run_button() {
@@ -265,10 +285,12 @@ run_button() {
 
 if [[ $MACHINE == microvm* ]]; then
     pick mbr && echo "skip mbr      (microvm's qboot boots no disks here)"
+    pick cdboot && echo "skip cdboot   (microvm's qboot boots no CDs here)"
 else
     pick mbr && run_boot mbr "mbr: int 10h teletype says hello"
     pick acpi && run_boot acpi "acpi: PM timer advanced"
     pick acpibtn && run_button
+    pick cdboot && run_cd cdboot "cdboot: int 13h extended read of sector 16: volume PLATFORM_CDTEST"
 fi
 
 echo "$failures failure(s)"

@@ -6,6 +6,8 @@
  * "CPU <apic id> checked in" under a spinlock and increments a counter. The
  * BSP waits up to timeout=ms (default 10000; 1000 when the count is unknown)
  * measured on the PIT, then prints "smp: N CPUs".
+ * With spin=1 every CPU then spins for ever (no verdict): "smp: spinning on N
+ * CPUs" says they all have started, for tests that hold the VM to a CPU limit.
  */
 #include "guest.h"
 
@@ -13,6 +15,15 @@ const char guest_name[] = "smp";
 
 static spinlock_t lock;
 static volatile uint32_t checked_in;
+static int spin;
+
+/* Plain work, no pause: PAUSE may exit to the host, which could yield the CPU. */
+static void __attribute__((noreturn)) spin_forever(void)
+{
+    volatile uint64_t n = 0;
+    for (;;)
+        n++;
+}
 
 static void ap_entry(void)
 {
@@ -21,12 +32,15 @@ static void ap_entry(void)
     printf("CPU %u checked in\n", id);
     checked_in++;
     spin_unlock(&lock);
+    if (spin)
+        spin_forever();
 }
 
 int main(void)
 {
     pit_clock_start();
     lapic_enable();
+    spin = cmdline_u64("spin", 0) != 0;
     mp_scan();
     uint64_t madt = 0;
     int acpi_cpus = acpi_madt_cpus(&madt);
@@ -55,6 +69,10 @@ int main(void)
            expected ? source : "unknown: counting whoever answers within the timeout");
     if (expected == 1) {
         printf("smp: 1 CPUs\n");
+        if (spin) {
+            printf("smp: spinning on 1 CPUs\n");
+            spin_forever();
+        }
         return 0;
     }
     uint64_t timeout = cmdline_u64("timeout", expected ? 10000 : 1000);
@@ -72,5 +90,9 @@ int main(void)
     if (expected && total < expected)
         test_fail("only %u of %lu CPUs checked in within %lu ms", total, expected, timeout);
     printf("smp: %u CPUs\n", total);
+    if (spin) {
+        printf("smp: spinning on %u CPUs\n", total);
+        spin_forever();
+    }
     return 0;
 }

@@ -58,6 +58,16 @@ public sealed record VmConfig
     /// <summary>virtio-net NICs, in PCI slot order (eth0 first).</summary>
     public IReadOnlyList<NicConfig> Nics { get; set; } = [];
 
+    /// <summary>A DVD/CD-ROM drive on an AHCI controller (port 0), with an ISO image in it or empty; left out: no drive.</summary>
+    public CdromConfig? Cdrom { get; set; }
+
+    /// <summary>
+    /// With firmware bios: the order the BIOS tries the boot devices in (<c>["cdrom", "disk"]</c>), handed to SeaBIOS as
+    /// fw_cfg's <c>bootorder</c>. Left out: the disks, then the CD-ROM.
+    /// </summary>
+    [JsonPropertyName("boot_order")]
+    public IReadOnlyList<BootDevice>? BootOrder { get; set; }
+
     /// <summary>A virtio-rng (host entropy); off unless asked for, as in QEMU.</summary>
     public bool Rng { get; set; }
 
@@ -87,6 +97,14 @@ public sealed record VmConfig
     [JsonIgnore]
     public InputKind EffectiveInput => Input ?? InputKind.Virtio;
 
+    /// <summary>The boot order the BIOS gets, defaults applied: the disks, then the CD-ROM.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<BootDevice> EffectiveBootOrder => BootOrder ?? [BootDevice.Disk, BootDevice.Cdrom];
+
+    /// <summary>PCI slots storage controllers besides virtio-blk take: the AHCI controller when there is a CD-ROM.</summary>
+    [JsonIgnore]
+    public int StoragePciDevices => Cdrom is null ? 0 : 1;
+
     /// <summary>PCI slots the chipset takes besides the host bridge: with firmware, the PIIX3 ISA bridge at 00:01.0.</summary>
     [JsonIgnore]
     public int ChipsetPciDevices => Firmware == FirmwareKind.Bios ? 1 : 0;
@@ -111,7 +129,17 @@ public sealed record DiskConfig(string Path)
 
     /// <summary>Left out: an image starting with the qcow2 magic is qcow2, any other raw (which may then not write that magic).</summary>
     public DiskFormat? Format { get; set; }
+
+    /// <summary>At most this many bytes a second, reads and writes together (QEMU's <c>throttle.bps-total</c>); left out: unlimited.</summary>
+    public long? Bps { get; set; }
+
+    /// <summary>At most this many read and write requests a second (QEMU's <c>throttle.iops-total</c>); left out: unlimited.</summary>
+    public int? Iops { get; set; }
 }
+
+/// <summary>A DVD/CD-ROM drive (ATAPI, on an AHCI controller).</summary>
+/// <param name="Path">The ISO 9660 image in the drive, read-only; null: the drive is empty (insert one at run time).</param>
+public sealed record CdromConfig(string? Path = null);
 
 /// <summary>One virtio-net NIC and where its frames go.</summary>
 /// <param name="Tap">With <see cref="NicKind.Tap"/>: the existing TAP device's name.</param>

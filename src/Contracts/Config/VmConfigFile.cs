@@ -99,7 +99,7 @@ public sealed class VmConfigFormatException : Exception
         typeof(SnakeCaseNames<BootSource>), typeof(SnakeCaseNames<RebootPolicy>), typeof(SnakeCaseNames<DisplayKind>),
         typeof(SnakeCaseNames<InputKind>), typeof(SnakeCaseNames<DiskCache>), typeof(SnakeCaseNames<DiskFormat>),
         typeof(SnakeCaseNames<SerialMode>), typeof(SnakeCaseNames<NicKind>), typeof(SnakeCaseNames<ForwardProtocol>),
-        typeof(SnakeCaseNames<FirmwareKind>),
+        typeof(SnakeCaseNames<FirmwareKind>), typeof(SnakeCaseNames<BootDevice>),
     ],
     WriteIndented = true,
     AllowTrailingCommas = true,

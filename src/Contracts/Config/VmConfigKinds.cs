@@ -25,6 +25,15 @@ public enum FirmwareKind
     Bios,
 }
 
+/// <summary>A kind of boot device, as a firmware boot order names it.</summary>
+public enum BootDevice
+{
+    /// <summary>The virtio-blk disks, in their order.</summary>
+    Disk,
+    /// <summary>The DVD/CD-ROM drive (El Torito).</summary>
+    Cdrom,
+}
+
 /// <summary>What to do when the guest resets (i8042 pulse, triple fault, reset system event).</summary>
 public enum RebootPolicy
 {

@@ -13,6 +13,12 @@ public static class VmConfigLimits
     /// <summary>PCI slots 1–31 are free for devices (0 is the host bridge).</summary>
     public const int MaxPciDevices = 31;
 
+    /// <summary>The smallest disk bandwidth limit, 4 KiB/s: below it one page-sized request waits over a second.</summary>
+    public const long MinDiskBps = 4096;
+
+    /// <summary>The smallest disk request-rate limit.</summary>
+    public const int MinDiskIops = 1;
+
     /// <summary>virtio-blk's ID string (VIRTIO_BLK_ID_BYTES).</summary>
     public const int DiskSerialMaxLength = 20;
 

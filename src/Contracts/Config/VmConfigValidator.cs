@@ -48,11 +48,13 @@ public static class VmConfigValidator
         CheckBoot(config, Add);
         CheckDisks(config.Disks, Add);
         CheckNics(config.Nics, Add);
+        CheckCdrom(config, Add);
 
-        int pciDevices = config.Disks.Count + config.Nics.Count + (config.Rng ? 1 : 0) + config.DisplayPciDevices + config.ChipsetPciDevices;
+        int pciDevices = config.Disks.Count + config.Nics.Count + (config.Rng ? 1 : 0) + config.DisplayPciDevices + config.ChipsetPciDevices +
+            config.StoragePciDevices;
         if (pciDevices > VmConfigLimits.MaxPciDevices)
         {
-            Add("disks", $"at most {VmConfigLimits.MaxPciDevices} PCI devices (disks, NICs, the rng, the display and its input devices, and with firmware the ISA bridge, together; got {pciDevices})");
+            Add("disks", $"at most {VmConfigLimits.MaxPciDevices} PCI devices (disks, NICs, the rng, the display and its input devices, with firmware the ISA bridge, and a CD-ROM's AHCI controller, together; got {pciDevices})");
         }
 
         if (config.Display == DisplayKind.None && config.Input is not null)
@@ -175,6 +177,52 @@ public static class VmConfigValidator
         CheckPath("firmware_log", config.FirmwareLog, "name the file, or leave it out", add);
     }
 
+    /// <summary>The CD-ROM's image, and a boot order that names each device once and only devices the VM has.</summary>
+    private static void CheckCdrom(VmConfig config, Action<string, string> add)
+    {
+        if (config.Cdrom is { } cdrom)
+        {
+            CheckPath("cdrom.path", cdrom.Path, "name the ISO image, or leave path out for an empty drive", add);
+        }
+
+        if (config.BootOrder is not { } order)
+        {
+            return;
+        }
+
+        if (config.Firmware != FirmwareKind.Bios)
+        {
+            add("boot_order", "is the order the BIOS boots devices in: set firmware to bios, or leave it out");
+            return;
+        }
+
+        if (order.Count == 0)
+        {
+            add("boot_order", "is empty: name cdrom, disk or both, or leave it out");
+        }
+
+        for (int i = 0; i < order.Count; i++)
+        {
+            var device = order[i];
+            if (!Enum.IsDefined(device))
+            {
+                add($"boot_order[{i}]", $"{device} is not one of {string.Join(", ", VmConfigNames.Of<BootDevice>())}");
+            }
+            else if (order.Take(i).Contains(device))
+            {
+                add($"boot_order[{i}]", $"names {VmConfigNames.Of(device)} twice");
+            }
+            else if (device == BootDevice.Cdrom && config.Cdrom is null)
+            {
+                add($"boot_order[{i}]", "names cdrom, but the VM has no CD-ROM drive: add one (cdrom) or leave cdrom out");
+            }
+            else if (device == BootDevice.Disk && config.Disks.Count == 0)
+            {
+                add($"boot_order[{i}]", "names disk, but the VM has no disks: add one or leave disk out");
+            }
+        }
+    }
+
     private static void CheckPath(string field, string? path, string fix, Action<string, string> add)
     {
         if (path is { Length: 0 })
@@ -210,6 +258,16 @@ public static class VmConfigValidator
             if (disk.Serial is { } serial && (serial.Length is 0 or > VmConfigLimits.DiskSerialMaxLength || serial.Any(c => c is < ' ' or > '~')))
             {
                 add($"disks[{i}].serial", $"must be 1 to {VmConfigLimits.DiskSerialMaxLength} printable ASCII characters (got \"{serial}\")");
+            }
+
+            if (disk.Bps is < VmConfigLimits.MinDiskBps)
+            {
+                add($"disks[{i}].bps", $"must be at least {VmConfigLimits.MinDiskBps} bytes a second, or left out for no limit (got {disk.Bps})");
+            }
+
+            if (disk.Iops is < VmConfigLimits.MinDiskIops)
+            {
+                add($"disks[{i}].iops", $"must be at least {VmConfigLimits.MinDiskIops} request a second, or left out for no limit (got {disk.Iops})");
             }
         }
     }

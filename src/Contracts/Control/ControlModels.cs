@@ -33,6 +33,9 @@ public sealed record DeviceStats(string Name, string Kind, IReadOnlyDictionary<s
     /// <summary>NICs: the MAC address; omitted for other devices.</summary>
     public string? Mac { get; init; }
 
+    /// <summary>CD-ROM drives: the ISO image in the drive; omitted when it is empty and for other devices.</summary>
+    public string? Medium { get; init; }
+
     /// <summary>NICs: the IPv4 and IPv6 addresses the guest has sent from (IPv4 first); omitted until it has sent any.</summary>
     public IReadOnlyList<string>? Addresses { get; init; }
 }

@@ -34,11 +34,17 @@ public static class ControlProtocol
         /// <summary>Grows a disk while the VM runs: <c>{"device":"disk0","size":BYTES}</c>, as QMP's block_resize.</summary>
         public const string BlockResize = "block_resize";
 
+        /// <summary>Takes the disc out of a CD-ROM drive: <c>{"device":"cdrom0","force":false}</c>, as QMP's eject.</summary>
+        public const string Eject = "eject";
+
+        /// <summary>Puts an ISO image in a CD-ROM drive: <c>{"device":"cdrom0","filename":PATH}</c>, as QMP's.</summary>
+        public const string ChangeMedium = "blockdev-change-medium";
+
         public static IReadOnlyList<string> All { get; } =
-            [QueryVersion, QueryCommands, QueryStatus, QueryStats, Pause, Resume, SystemReset, SystemPowerdown, Quit, BlockResize];
+            [QueryVersion, QueryCommands, QueryStatus, QueryStats, Pause, Resume, SystemReset, SystemPowerdown, Quit, BlockResize, Eject, ChangeMedium];
 
         /// <summary>The commands that take arguments; every other one refuses a non-empty <c>arguments</c>.</summary>
-        public static IReadOnlyList<string> WithArguments { get; } = [BlockResize];
+        public static IReadOnlyList<string> WithArguments { get; } = [BlockResize, Eject, ChangeMedium];
     }
 
     /// <summary>The members of <c>block_resize</c>'s arguments, QMP's names.</summary>
@@ -49,6 +55,19 @@ public static class ControlProtocol
 
         /// <summary>The new size in bytes: larger than the current one, a multiple of 512.</summary>
         public const string Size = "size";
+    }
+
+    /// <summary>The members of <c>eject</c>'s and <c>blockdev-change-medium</c>'s arguments.</summary>
+    public static class MediumArguments
+    {
+        /// <summary>The drive's name as query-stats gives it: <c>cdrom0</c>.</summary>
+        public const string Device = "device";
+
+        /// <summary>eject: take the disc out even though the guest has locked the tray.</summary>
+        public const string Force = "force";
+
+        /// <summary>blockdev-change-medium: the ISO image on the host.</summary>
+        public const string Filename = "filename";
     }
 
     /// <summary>The <c>class</c> of an error reply; a client can branch on it, the <c>desc</c> is for people.</summary>
@@ -71,6 +90,9 @@ public static class ControlProtocol
         public const string ShrinkRefused = "ShrinkRefused";
         /// <summary>The disk is read-only and cannot change.</summary>
         public const string ReadOnlyDevice = "ReadOnlyDevice";
+
+        /// <summary>eject without force while the guest has locked the drive's tray; the guest was asked to eject.</summary>
+        public const string DeviceLocked = "DeviceLocked";
     }
 
     /// <summary>The events a client may receive, named on the wire as QMP names them.</summary>

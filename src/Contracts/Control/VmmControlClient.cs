@@ -111,6 +111,37 @@ public sealed class VmmControlClient : IAsyncDisposable
         }, cancellationToken);
     }
 
+    /// <summary>
+    /// Takes the disc out of CD-ROM drive <paramref name="device"/> (<c>cdrom0</c>). Throws <see cref="VmmControlException"/>
+    /// with class <c>DeviceLocked</c> when the guest has locked the tray (the guest is asked to eject; pass
+    /// <paramref name="force"/> to take it out anyway), <c>DeviceNotFound</c> or <c>WrongState</c>.
+    /// </summary>
+    public Task EjectAsync(string device, bool force = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(device);
+        return ExecuteAsync(ControlProtocol.Commands.Eject, writer =>
+        {
+            writer.WriteString(ControlProtocol.MediumArguments.Device, device);
+            writer.WriteBoolean(ControlProtocol.MediumArguments.Force, force);
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Puts the ISO image at <paramref name="filename"/> (a path on the VMM's host) in CD-ROM drive <paramref name="device"/>;
+    /// the guest sees a new disc. Throws <see cref="VmmControlException"/> with class <c>InvalidArgument</c> for a file
+    /// that is missing or not ISO 9660, <c>DeviceNotFound</c> or <c>WrongState</c>.
+    /// </summary>
+    public Task ChangeMediumAsync(string device, string filename, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(device);
+        ArgumentException.ThrowIfNullOrEmpty(filename);
+        return ExecuteAsync(ControlProtocol.Commands.ChangeMedium, writer =>
+        {
+            writer.WriteString(ControlProtocol.MediumArguments.Device, device);
+            writer.WriteString(ControlProtocol.MediumArguments.Filename, filename);
+        }, cancellationToken);
+    }
+
     /// <summary>Runs any command by name and returns its <c>return</c> value.</summary>
     /// <exception cref="VmmControlException">The VMM answered with an error, or the connection ended first.</exception>
     public Task<JsonElement> ExecuteAsync(string command, CancellationToken cancellationToken = default) =>

@@ -126,6 +126,14 @@ public abstract class VirtioDevice : IVirtioDevice
     {
     }
 
+    /// <summary>
+    /// Called under the lifecycle lock when the worker is asked to stop, before it is waited for: wake whatever the
+    /// worker may be blocked on besides its queues (a throttled request's turn).
+    /// </summary>
+    protected virtual void OnStopping()
+    {
+    }
+
     /// <summary>Called under the lifecycle lock after the worker stopped: forget per-activation state.</summary>
     protected virtual void OnReset()
     {
@@ -185,6 +193,7 @@ public abstract class VirtioDevice : IVirtioDevice
             Monitor.PulseAll(_gate);
         }
 
+        OnStopping();
         if (worker != Thread.CurrentThread)
         {
             worker.Join();

@@ -140,7 +140,12 @@ public sealed class ControlServer : IAsyncDisposable
 
             try
             {
-                return command == Commands.BlockResize ? BlockResize(id, arguments) : Execute(command, id);
+                return command switch
+                {
+                    Commands.BlockResize => BlockResize(id, arguments),
+                    Commands.Eject or Commands.ChangeMedium => Medium(command, id, arguments),
+                    _ => Execute(command, id),
+                };
             }
             catch (ControlCommandException ex)
             {
@@ -238,6 +243,50 @@ public sealed class ControlServer : IAsyncDisposable
         }
 
         _host.ResizeDisk(device, size.Value);
+        return ControlReplies.EmptyReturn(id);
+    }
+
+    /// <summary>eject {"device", "force"?} and blockdev-change-medium {"device", "filename"}.</summary>
+    private byte[] Medium(string command, JsonElement? id, JsonElement? arguments)
+    {
+        bool eject = command == Commands.Eject;
+        string usage = eject
+            ? "eject takes {\"device\": \"cdrom0\", \"force\": false}; force may be left out"
+            : "blockdev-change-medium takes {\"device\": \"cdrom0\", \"filename\": \"/path/to/image.iso\"}; both are required";
+        string? device = null, filename = null;
+        bool force = false;
+        foreach (var member in arguments?.EnumerateObject() ?? default)
+        {
+            switch (member.Name)
+            {
+                case ControlProtocol.MediumArguments.Device when member.Value.ValueKind == JsonValueKind.String:
+                    device = member.Value.GetString();
+                    break;
+                case ControlProtocol.MediumArguments.Force when eject && member.Value.ValueKind is JsonValueKind.True or JsonValueKind.False:
+                    force = member.Value.GetBoolean();
+                    break;
+                case ControlProtocol.MediumArguments.Filename when !eject && member.Value.ValueKind == JsonValueKind.String:
+                    filename = member.Value.GetString();
+                    break;
+                default:
+                    return ControlReplies.Error(id, ErrorClasses.InvalidCommand, $"{usage}; \"{member.Name}\" is not one of them or not of its type");
+            }
+        }
+
+        if (string.IsNullOrEmpty(device) || (!eject && string.IsNullOrEmpty(filename)))
+        {
+            return ControlReplies.Error(id, ErrorClasses.InvalidCommand, usage);
+        }
+
+        if (eject)
+        {
+            _host.EjectMedium(device, force);
+        }
+        else
+        {
+            _host.ChangeMedium(device, filename!);
+        }
+
         return ControlReplies.EmptyReturn(id);
     }
 

@@ -45,6 +45,7 @@ public sealed class VmmHost : IDisposable, ISerialInput
     private readonly FileStream? _firmwareLog;
     private MachineInstance? _current;
     private MachineInstance? _prepared;
+    private string? _cdromMedium;
     private bool _quitRequested;
 
     /// <param name="vnc">How the VNC server greets clients (desktop name, password); used when the machine has a display.</param>
@@ -65,6 +66,7 @@ public sealed class VmmHost : IDisposable, ISerialInput
             });
         }
 
+        _cdromMedium = config.CdromPath;
         _kvm = KvmSystem.Open();
         if (config.Display != DisplayKind.None)
         {
@@ -155,6 +157,9 @@ public sealed class VmmHost : IDisposable, ISerialInput
             lock (_lock)
             {
                 _current = null;
+                // The drive keeps its disc (or its emptiness, after an eject) across a reboot, as a real drive does; from
+                // here to the next boot the media commands change what that boot's drive will hold.
+                _cdromMedium = machine.PciDevices.Cdrom?.MediumPath;
             }
 
             Display?.Detach();
@@ -268,7 +273,20 @@ public sealed class VmmHost : IDisposable, ISerialInput
 
     private MachineInstance CreateMachine()
     {
-        var machine = MachineInstance.Create(_config, _serialOutput, _kvm, Display?.VideoMemory, _firmwareLog);
+        var config = _config.HasCdrom ? _config with { CdromPath = _cdromMedium } : _config;
+        MachineInstance machine;
+        try
+        {
+            machine = MachineInstance.Create(config, _serialOutput, _kvm, Display?.VideoMemory, _firmwareLog);
+        }
+        catch (Devices.Storage.Ahci.IsoImageException ex) when (Boots > 0)
+        {
+            // The image inserted earlier is gone or changed since: this boot finds the drive empty rather than failing.
+            Log?.WriteLine($"platform-vmm: {ex.Message}; the CD-ROM drive is empty this boot");
+            _cdromMedium = null;
+            machine = MachineInstance.Create(config with { CdromPath = null }, _serialOutput, _kvm, Display?.VideoMemory, _firmwareLog);
+        }
+
         machine.DeviceEvent += Raise;
         if (machine.BootedFromDisk is { } disk && Log is { } log)
         {
@@ -336,6 +354,89 @@ public sealed class VmmHost : IDisposable, ISerialInput
         }
 
         Log?.WriteLine($"platform-vmm: {device} grew from {size} to {sizeBytes} bytes (block_resize)");
+    }
+
+    /// <summary>
+    /// Takes the disc out of CD-ROM drive <paramref name="device"/> (eject). While the guest has locked the tray the
+    /// drive only tells the guest that the user pressed eject (GESN), and the command fails with DeviceLocked unless
+    /// <paramref name="force"/>, as QEMU's eject does.
+    /// </summary>
+    public void EjectMedium(string device, bool force)
+    {
+        lock (_lock)
+        {
+            var drive = CdromDrive(device, ControlProtocol.Commands.Eject);
+            if (drive is null)
+            {
+                _cdromMedium = null; // between boots: the next boot's drive is empty
+            }
+            else if (!drive.Eject(force))
+            {
+                throw new ControlCommandException(ControlProtocol.ErrorClasses.DeviceLocked,
+                    $"the guest has locked {device}'s tray and was asked to eject; retry, or give force to take the disc out anyway");
+            }
+        }
+
+        Log?.WriteLine($"platform-vmm: {device}: ejected{(force ? " (forced)" : "")}");
+    }
+
+    /// <summary>Puts the ISO image at <paramref name="path"/> in CD-ROM drive <paramref name="device"/>, replacing any disc.</summary>
+    public void ChangeMedium(string device, string path)
+    {
+        Devices.Storage.Ahci.IsoImage image;
+        try
+        {
+            image = Devices.Storage.Ahci.IsoImage.Open(path);
+        }
+        catch (Devices.Storage.Ahci.IsoImageException ex)
+        {
+            throw new ControlCommandException(ControlProtocol.ErrorClasses.InvalidArgument, ex.Message, ex);
+        }
+
+        lock (_lock)
+        {
+            Devices.Storage.Ahci.AtapiCdrom? drive;
+            try
+            {
+                drive = CdromDrive(device, ControlProtocol.Commands.ChangeMedium);
+            }
+            catch
+            {
+                image.Dispose();
+                throw;
+            }
+
+            if (drive is null)
+            {
+                image.Dispose(); // between boots: the next boot opens it again
+                _cdromMedium = path;
+            }
+            else
+            {
+                drive.Insert(image);
+            }
+        }
+
+        Log?.WriteLine($"platform-vmm: {device}: inserted {path}");
+    }
+
+    /// <summary>The running machine's drive; null between two boots (called under <see cref="_lock"/>).</summary>
+    private Devices.Storage.Ahci.AtapiCdrom? CdromDrive(string device, string command)
+    {
+        if (!_config.HasCdrom || device != Machine.Pci.PciDevices.CdromName)
+        {
+            throw new ControlCommandException(ControlProtocol.ErrorClasses.DeviceNotFound, _config.HasCdrom
+                ? $"no CD-ROM drive named '{device}': the VM has {Machine.Pci.PciDevices.CdromName}"
+                : $"no CD-ROM drive named '{device}': the VM has none");
+        }
+
+        if (_current is null && (Boots == 0 || State is VmRunState.Stopped or VmRunState.ShuttingDown))
+        {
+            throw new ControlCommandException(ControlProtocol.ErrorClasses.WrongState,
+                $"{command} needs a running or paused VM; the VM is {GetStatus().Status}");
+        }
+
+        return _current?.PciDevices.Cdrom;
     }
 
     /// <summary>A hard reset, as the reset button: the machine is rebuilt (or the VMM exits, per policy).</summary>

@@ -57,6 +57,15 @@ public sealed record MachineConfig
     /// <summary>virtio-net NICs on host TAP devices, in PCI slot order (eth0 first).</summary>
     public IReadOnlyList<NicOptions> Nics { get; init; } = [];
 
+    /// <summary>Whether the machine has a DVD/CD-ROM drive (an AHCI controller with the drive on port 0).</summary>
+    public bool HasCdrom { get; init; }
+
+    /// <summary>The ISO image in the drive at start; null: empty (or no drive).</summary>
+    public string? CdromPath { get; init; }
+
+    /// <summary>With firmware: the order the BIOS boots devices in.</summary>
+    public IReadOnlyList<BootDevice> BootOrder { get; init; } = [BootDevice.Disk, BootDevice.Cdrom];
+
     /// <summary>Whether the machine has a virtio-rng (host entropy). Off unless asked for, as in QEMU.</summary>
     public bool Rng { get; init; }
 
@@ -100,6 +109,9 @@ public sealed record MachineConfig
             Disks = [.. config.Disks.Select(DiskOf)],
             Nics = [.. config.Nics.Select(NicOptions.From)],
             Rng = config.Rng,
+            HasCdrom = config.Cdrom is not null,
+            CdromPath = config.Cdrom?.Path,
+            BootOrder = config.EffectiveBootOrder,
             Display = config.Display,
             Input = config.EffectiveInput,
         };
@@ -116,7 +128,9 @@ public sealed record MachineConfig
             DiskFormat.Raw => DiskImageFormat.Raw,
             DiskFormat.Qcow2 => DiskImageFormat.Qcow2,
             _ => null,
-        });
+        },
+        disk.Bps,
+        disk.Iops);
 
     /// <summary>A disk the command line parsed (<see cref="DiskOptions.Parse"/>) as vm.json says it.</summary>
     public static DiskConfig ConfigOf(DiskOptions disk) => new(disk.Path)
@@ -130,6 +144,8 @@ public sealed record MachineConfig
             DiskImageFormat.Qcow2 => DiskFormat.Qcow2,
             _ => null,
         },
+        Bps = disk.BytesPerSecond,
+        Iops = disk.Iops,
     };
 
     /// <summary>
@@ -155,9 +171,14 @@ public sealed record MachineConfig
             throw new ArgumentException(Boot == BootSource.Kernel ? "A kernel boot needs a kernel." : "A disk boot needs a disk and no kernel or initrd.");
         }
 
-        if (Disks.Count + Nics.Count + (Rng ? 1 : 0) + DisplayPciDevices + ChipsetPciDevices > MaxPciDevices)
+        if (Disks.Count + Nics.Count + (Rng ? 1 : 0) + DisplayPciDevices + ChipsetPciDevices + (HasCdrom ? 1 : 0) > MaxPciDevices)
         {
             throw new ArgumentException($"At most {MaxPciDevices} PCI devices fit.");
+        }
+
+        if (CdromPath is not null && !HasCdrom)
+        {
+            throw new ArgumentException("A CD-ROM image needs a CD-ROM drive (HasCdrom).");
         }
 
         if (VideoMemoryBytes is < StdVga.MinVideoMemorySize or > StdVga.MaxVideoMemorySize || (VideoMemoryBytes & (VideoMemoryBytes - 1)) != 0)

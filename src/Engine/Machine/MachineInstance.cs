@@ -274,15 +274,33 @@ public sealed class MachineInstance : IVcpuController, IDisposable
 
         AttachPciDevices();
         Display?.MapLegacyWindow(Mmio); // where the VGA BIOS writes text and fonts; BiosMemory leaves the hole for it
-        var diskSlots = _pci!.Virtio.Where(v => v.Kind == "virtio-blk").Select(v => v.Pci.DeviceNumber).ToList();
         var leaf1 = _kvm.GetSupportedCpuid().FirstOrDefault(e => e.Function == 1);
-        var pm = _pci.PowerManagement!;
+        var pm = _pci!.PowerManagement!;
         // The ACPI tables describe the PM block where SeaBIOS put it, so they are made when SeaBIOS first reads them.
-        FirmwareConfig = new FwCfgDevice(Firmware.FirmwareConfig.Build(Config, Memory.Regions, diskSlots, leaf1.Eax | (ulong)leaf1.Edx << 32, vgaBios?.Bytes,
+        FirmwareConfig = new FwCfgDevice(Firmware.FirmwareConfig.Build(Config, Memory.Regions, BootPaths(), leaf1.Eax | (ulong)leaf1.Edx << 32, vgaBios?.Bytes,
             () => new AcpiPlatform(Config.CpuCount, pm.PmBase)), Memory);
         Ports.Register(FwCfgDevice.BasePort, FwCfgDevice.PortCount, FirmwareConfig);
         Boot = BootPlan.Firmware;
         CreateVcpus();
+    }
+
+    /// <summary>The boot devices in the configured order as the BIOS names them: each disk, the CD-ROM drive.</summary>
+    private List<string> BootPaths()
+    {
+        var paths = new List<string>();
+        foreach (var device in Config.BootOrder)
+        {
+            if (device == BootDevice.Disk)
+            {
+                paths.AddRange(_pci!.Virtio.Where(v => v.Kind == "virtio-blk").Select(v => Firmware.FirmwareConfig.VirtioDiskPath(v.Pci.DeviceNumber)));
+            }
+            else if (device == BootDevice.Cdrom && _pci!.Ahci is { } ahci)
+            {
+                paths.Add(Firmware.FirmwareConfig.AhciDrivePath(ahci.DeviceNumber, port: 0));
+            }
+        }
+
+        return paths;
     }
 
     /// <summary>KVM's real-mode helpers, the in-kernel irqchip and PIT, and MSI routing: every machine's first step.</summary>
@@ -341,6 +359,12 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             {
                 (Tablet, VirtioKeyboard) = _pci.AttachInput();
             }
+        }
+
+        // Last, so no other device's slot depends on whether there is a drive.
+        if (Config.HasCdrom)
+        {
+            _pci.AttachCdrom(Config.CdromPath);
         }
 
         // Without firmware we place the BARs as firmware would; a BIOS places them itself (and sizes them first, which

@@ -23,6 +23,7 @@ internal static class CommandLine
         Usage: platform-vmm --kernel FILE [options]
                platform-vmm --boot disk --disk IMAGE [options]
                platform-vmm --firmware bios --disk IMAGE [options]
+               platform-vmm --firmware bios --cdrom IMAGE.iso [options]
                platform-vmm --config vm.json [options]
                platform-vmm --check [--boot disk --disk IMAGE]
 
@@ -43,6 +44,12 @@ internal static class CommandLine
                                 COM1 with --display none
           --bios FILE           the BIOS image for --firmware bios (default /usr/share/seabios/bios.bin,
                                 Debian's seabios package)
+          --cdrom FILE.iso|empty
+                                a DVD/CD-ROM drive (ATAPI on an AHCI controller, QEMU's ICH9 AHCI) with the
+                                ISO 9660 image read-only in it; empty: a drive with no disc (insert one
+                                with the control socket's blockdev-change-medium; ./empty names a file)
+          --boot-order LIST     with --firmware bios: the order SeaBIOS boots from, e.g. cdrom,disk
+                                (default disk,cdrom)
           --firmware-log FILE   append what the firmware writes to its debug port 0x402 (SeaBIOS's log)
           --memory SIZE         guest RAM, e.g. 512M, 2G (default 512M)
           --cpus N              vCPUs, 1 to 16 (default 1)
@@ -102,7 +109,7 @@ internal static class CommandLine
     /// <summary>The option that sets each of vm.json's fields, for messages about a configuration made on the command line.</summary>
     private static readonly Dictionary<string, string> OptionOfField = new(StringComparer.Ordinal)
     {
-        ["firmware"] = "--firmware", ["bios"] = "--bios", ["firmware_log"] = "--firmware-log", ["boot"] = "--boot", ["kernel"] = "--kernel", ["initrd"] = "--initrd", ["cmdline"] = "--append",
+        ["firmware"] = "--firmware", ["bios"] = "--bios", ["firmware_log"] = "--firmware-log", ["cdrom"] = "--cdrom", ["boot_order"] = "--boot-order", ["boot"] = "--boot", ["kernel"] = "--kernel", ["initrd"] = "--initrd", ["cmdline"] = "--append",
         ["memory_mib"] = "--memory", ["cpus"] = "--cpus", ["on_reboot"] = "--on-reboot", ["disks"] = "--disk",
         ["nics"] = "--net", ["rng"] = "--rng", ["display"] = "--display", ["input"] = "--input", ["vnc"] = "--vnc",
         ["serial"] = "--serial", ["runtime_dir"] = "--runtime-dir",
@@ -121,6 +128,8 @@ internal static class CommandLine
         DisplayKind? display = null;
         InputKind? input = null;
         VncConfig? vnc = null;
+        CdromConfig? cdrom = null;
+        List<BootDevice>? bootOrder = null;
         var disks = new List<DiskConfig>();
         var nics = new List<NicConfig>();
 
@@ -151,6 +160,8 @@ internal static class CommandLine
                 case "--display": display = ParseName<DisplayKind>(Value(), arg); break;
                 case "--input": input = ParseName<InputKind>(Value(), arg); break;
                 case "--vnc": vnc = Parse(Value(), VncListenOptions.ParseSpec); break;
+                case "--cdrom": cdrom = Value() is var iso && iso == "empty" ? new CdromConfig() : new CdromConfig(iso); break;
+                case "--boot-order": bootOrder = [.. Value().Split(',').Select(name => ParseName<BootDevice>(name, arg))]; break;
                 default: throw new UsageException($"unknown option {arg}");
             }
         }
@@ -170,6 +181,8 @@ internal static class CommandLine
             OnReboot = onReboot ?? basis.OnReboot,
             Disks = [.. basis.Disks, .. disks],
             Nics = [.. basis.Nics, .. nics],
+            Cdrom = cdrom ?? basis.Cdrom,
+            BootOrder = bootOrder ?? basis.BootOrder,
             Rng = rng || basis.Rng,
             Display = display ?? basis.Display,
             Input = input ?? basis.Input,

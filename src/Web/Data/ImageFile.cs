@@ -19,6 +19,9 @@ public sealed class ImageFile
 
     public DateTimeOffset UploadedAt { get; set; } = DateTimeOffset.UtcNow;
 
+    /// <summary>Who uploaded it, whose image-library quota it counts against (null: before quotas).</summary>
+    public string? OwnerId { get; set; }
+
     /// <summary>
     /// Disk images: how the file stores the disk, found at upload (the VMM is then told, never left to guess). Null for
     /// kernels and initrds, and for disks stored before formats were recorded (the VMM detects those).

@@ -25,6 +25,10 @@ public sealed class PlatformDbContext(DbContextOptions<PlatformDbContext> option
 
     public DbSet<VmSnapshot> VmSnapshots => Set<VmSnapshot>();
 
+    public DbSet<TaskEntry> Tasks => Set<TaskEntry>();
+
+    public DbSet<VmCloudInit> VmCloudInits => Set<VmCloudInit>();
+
     public DbSet<AccessRole> AccessRoles => Set<AccessRole>();
 
     public DbSet<AccessGroup> AccessGroups => Set<AccessGroup>();
@@ -38,6 +42,8 @@ public sealed class PlatformDbContext(DbContextOptions<PlatformDbContext> option
     public DbSet<AuditEntry> AuditLog => Set<AuditEntry>();
 
     public DbSet<SignInSession> SignInSessions => Set<SignInSession>();
+
+    public DbSet<ResourceQuota> ResourceQuotas => Set<ResourceQuota>();
 
     protected override void OnModelCreating(ModelBuilder builder)
     {

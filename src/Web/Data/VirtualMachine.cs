@@ -15,6 +15,21 @@ public sealed class VirtualMachine
 
     public int MemoryMiB { get; set; } = 512;
 
+    /// <summary>
+    /// At most this many CPUs' worth of time (Proxmox's <c>cpulimit</c>): 0.5 is half a CPU, 2 two whole ones, spread
+    /// over the VM's vCPUs. Null: no limit beyond its vCPUs. Held by its cgroup (<c>Services/Limits</c>).
+    /// </summary>
+    public double? CpuLimit { get; set; }
+
+    /// <summary>Its share of the CPUs against other VMs when they compete, 1 to 10000 (Proxmox's <c>cpuunits</c>, cgroup v2's <c>cpu.weight</c>).</summary>
+    public int CpuUnits { get; set; } = 100;
+
+    /// <summary>Tasks (processes and threads) its VMM may have; null: no limit of its own.</summary>
+    public int? PidsLimit { get; set; }
+
+    /// <summary>The user who created it, whose quota it counts against (null: made before quotas, or by the sample seeder).</summary>
+    public string? OwnerId { get; set; }
+
     public BootMode BootMode { get; set; } = BootMode.Kernel;
 
     /// <summary>Kernel from the image library; <see cref="KernelPath"/> names a host file instead. One of the two for a kernel boot.</summary>
@@ -37,6 +52,18 @@ public sealed class VirtualMachine
     public List<VmDisk> Disks { get; set; } = [];
 
     public List<VmNic> Nics { get; set; } = [];
+
+    /// <summary>The cloud-init seed the VM gets as its last disk; null: none.</summary>
+    public VmCloudInit? CloudInit { get; set; }
+
+    /// <summary>
+    /// A template: never started, its disks never change, and new VMs are made from it as linked clones (qcow2 overlays
+    /// whose backing files are its disks) or full copies.
+    /// </summary>
+    public bool IsTemplate { get; set; }
+
+    /// <summary>The template this VM is a linked clone of: its own disks' backing files are that template's disks.</summary>
+    public Guid? TemplateId { get; set; }
 
     public bool DisplayEnabled { get; set; } = true;
 

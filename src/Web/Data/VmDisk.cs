@@ -31,6 +31,12 @@ public sealed class VmDisk
 
     public DiskCacheMode Cache { get; set; } = DiskCacheMode.Writeback;
 
+    /// <summary>Reads and writes together at most this many bytes a second (Proxmox's <c>mbps</c>, QEMU's <c>throttle.bps-total</c>); null: unlimited.</summary>
+    public long? MaxBytesPerSecond { get; set; }
+
+    /// <summary>Requests a second, reads and writes together (QEMU's <c>throttle.iops-total</c>); null: unlimited.</summary>
+    public int? MaxIops { get; set; }
+
     /// <summary>
     /// The VM's own disk (a blank disk made for it): a file of this name in <c>{DataDirectory}/disks/{vm id}/</c>, made by
     /// the dashboard and deleted with the VM (unless kept) or when it is detached. No one else uses it.

@@ -10,21 +10,36 @@ namespace Platform.Web.Endpoints;
 /// its power state now. Requests send a <c>VmDefinitionInput</c>: the same fields less the read-only ones.
 /// <see cref="Input"/> is null exactly when the VM has no display.</summary>
 public sealed record VmResponse(
-    Guid Id, string Name, string? Description, int VcpuCount, int MemoryMiB, BootMode BootMode,
+    Guid Id, string Name, string? Description, int VcpuCount, int MemoryMiB, double? CpuLimit, int CpuUnits, int? PidsLimit, BootMode BootMode,
     Guid? KernelImageId, string? KernelImageFileName, string? KernelPath,
     Guid? InitrdImageId, string? InitrdImageFileName, string? InitrdPath, string? CommandLine,
     IReadOnlyList<VmDiskResponse> Disks, IReadOnlyList<VmNicResponse> Nics,
     bool DisplayEnabled, InputKind? Input, bool Autostart, RebootPolicy OnReboot, CrashPolicy OnCrash,
     DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, Guid Version, VmPowerState State)
 {
+    /// <summary>A template: never started; new VMs are made of it (<c>POST /api/v1/vms/{id}/clone</c>).</summary>
+    public bool IsTemplate { get; init; }
+
+    /// <summary>The template this VM is a linked clone of.</summary>
+    public Guid? TemplateId { get; init; }
+
+    /// <summary>
+    /// Whether the VM gets a cloud-init seed (<c>GET /api/v1/vms/{id}/cloud-init</c> has the settings). Not named like the
+    /// request's <c>cloudInit</c> object, so a PUT of what GET gave still binds.
+    /// </summary>
+    public bool CloudInitEnabled { get; init; }
+
     public static VmResponse From(VirtualMachine vm, VmPowerState state) => new(
-        vm.Id, vm.Name, vm.Description, vm.VcpuCount, vm.MemoryMiB, vm.BootMode,
+        vm.Id, vm.Name, vm.Description, vm.VcpuCount, vm.MemoryMiB, vm.CpuLimit, vm.CpuUnits, vm.PidsLimit, vm.BootMode,
         vm.KernelImageId, vm.KernelImage?.FileName, vm.KernelPath,
         vm.InitrdImageId, vm.InitrdImage?.FileName, vm.InitrdPath, vm.CommandLine,
         vm.Disks.OrderBy(d => d.Position)
             .Select(VmDiskResponse.From).ToList(),
         vm.Nics.OrderBy(n => n.Position).Select(n => new VmNicResponse(n.Position, n.NetworkId, n.Network?.Name, n.TapName, n.MacAddress, n.PortForwards)).ToList(),
-        vm.DisplayEnabled, vm.DisplayEnabled ? vm.Input ?? InputKind.Virtio : null, vm.Autostart, vm.OnReboot, vm.OnCrash, vm.CreatedAt, vm.UpdatedAt, vm.ConcurrencyStamp, state);
+        vm.DisplayEnabled, vm.DisplayEnabled ? vm.Input ?? InputKind.Virtio : null, vm.Autostart, vm.OnReboot, vm.OnCrash, vm.CreatedAt, vm.UpdatedAt, vm.ConcurrencyStamp, state)
+    {
+        IsTemplate = vm.IsTemplate, TemplateId = vm.TemplateId, CloudInitEnabled = vm.CloudInit is { Enabled: true },
+    };
 
     /// <summary>
     /// The VM with each disk's file as it is now (<see cref="VmDiskService.Describe"/>): format, virtual size, allocated
@@ -51,6 +66,12 @@ public sealed record VmDiskResponse(int Position, Guid? ImageId, string? ImageFi
     /// <summary>The VM has a qcow2 overlay of its own over the library image, which it never writes.</summary>
     public bool LinkedClone { get; init; }
 
+    /// <summary>The disk's bandwidth limit, reads and writes together; null: none.</summary>
+    public long? MaxBytesPerSecond { get; init; }
+
+    /// <summary>The disk's request-rate limit; null: none.</summary>
+    public int? MaxIops { get; init; }
+
     /// <summary>The VM's own disk (a blank disk made for it in the data folder), deleted with the VM unless kept.</summary>
     public bool Own { get; init; }
 
@@ -72,6 +93,8 @@ public sealed record VmDiskResponse(int Position, Guid? ImageId, string? ImageFi
     {
         Id = d.Id,
         LinkedClone = d.LinkedClone,
+        MaxBytesPerSecond = d.MaxBytesPerSecond,
+        MaxIops = d.MaxIops,
         Own = d.FileName is not null,
         Format = d.FileName is not null ? d.Format : d.LinkedClone ? ImageFormat.Qcow2 : d.Image?.Format,
         VirtualSizeBytes = d.Image?.VirtualSizeBytes,

@@ -24,11 +24,13 @@ public static class ApiEndpoints
             .ProducesProblem(StatusCodes.Status500InternalServerError);
 
         api.MapGroup("/vms").WithTags("VMs").MapVmEndpoints().MapVmPowerEndpoints().MapVmEventEndpoints().MapConsoleTicketEndpoints().MapVmInterfaceEndpoints()
-            .MapVmDiskEndpoints().MapVmSnapshotEndpoints();
+            .MapVmDiskEndpoints().MapVmSnapshotEndpoints().MapVmCloudInitEndpoints().MapVmCloneEndpoints()
+            .MapVmHistoryEndpoints();
         api.MapGroup("/networks").WithTags("Networks").MapNetworkEndpoints();
         api.MapGroup("/images").WithTags("Images").MapImageEndpoints();
         api.MapGroup("/events").WithTags("Events").MapEventEndpoints();
-        api.MapGroup("/host").WithTags("Host").MapHostEndpoints();
+        api.MapGroup("/tasks").WithTags("Tasks").MapTaskEndpoints();
+        api.MapGroup("/host").WithTags("Host").MapHostEndpoints().MapHostHistoryEndpoints();
         api.MapGroup("/audit").WithTags("Audit log").MapAuditEndpoints();
         api.MapGroup("/tokens").WithTags("API tokens").MapTokenEndpoints();
         api.MapGroup("/me").WithTags("API tokens").MapMeEndpoints();
@@ -36,6 +38,7 @@ public static class ApiEndpoints
         api.MapGroup("/groups").WithTags("Users and permissions").MapGroupEndpoints();
         api.MapGroup("/roles").WithTags("Users and permissions").MapRoleEndpoints();
         api.MapGroup("/grants").WithTags("Users and permissions").MapGrantEndpoints();
+        api.MapGroup("/quotas").WithTags("Users and permissions").MapQuotaEndpoints();
         return api;
     }
 }

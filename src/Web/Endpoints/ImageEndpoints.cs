@@ -144,7 +144,7 @@ internal static class ImageEndpoints
             }
 
             string fileName = Path.GetFileName(HeaderUtilities.RemoveQuotes(disposition.FileNameStar.HasValue ? disposition.FileNameStar : disposition.FileName).Value ?? "");
-            var result = await library.UploadAsync(kind, fileName, section.Body, sha256, null, cancellationToken);
+            var result = await library.UploadAsync(kind, fileName, section.Body, sha256, null, cancellationToken, http.User.UserId());
             if (!result.Succeeded)
             {
                 return ApiResults.Problem(result);

@@ -39,7 +39,7 @@ internal static class VmDiskEndpoints
             .Produces<VmResponse>(StatusCodes.Status201Created).ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         vms.MapDelete("/{id:guid}/disks/{index:int}", DetachAsync).WithName("DetachVmDisk")
-            .WithSummary("Detach a disk from a stopped VM (a disk of its own is deleted)")
+            .WithSummary("Detach a disk from a stopped VM (a disk of its own is deleted, unless ?keepFile=true)")
             .RequirePrivilege(Privileges.VmConfig, AuditActions.DiskDetach)
             .Produces<VmResponse>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         vms.MapPatch("/{id:guid}/disks/{index:int}", UpdateAsync).WithName("UpdateVmDisk")
@@ -68,8 +68,9 @@ internal static class VmDiskEndpoints
         return await context.AnswerAsync(result, created: true, cancellationToken);
     }
 
-    private static async Task<IResult> DetachAsync(Guid id, int index, VmDiskService disks, Context context, CancellationToken cancellationToken) =>
-        await context.AnswerAsync(await disks.DetachAsync(id, index, context.Authorize, cancellationToken), created: false, cancellationToken);
+    private static async Task<IResult> DetachAsync(Guid id, int index, VmDiskService disks, Context context, CancellationToken cancellationToken,
+        bool keepFile = false) =>
+        await context.AnswerAsync(await disks.DetachAsync(id, index, context.Authorize, cancellationToken, keepFile), created: false, cancellationToken);
 
     private static async Task<IResult> UpdateAsync(Guid id, int index, UpdateDiskRequest request, VmDiskService disks, Context context, CancellationToken cancellationToken)
     {

@@ -80,7 +80,7 @@ internal static class VmEndpoints
             return refused;
         }
 
-        var result = await vms.CreateAsync(input, cancellationToken);
+        var result = await vms.CreateAsync(input, cancellationToken, ownerId: http.User.UserId());
         if (!result.Succeeded)
         {
             return ApiResults.Problem(result);

@@ -152,6 +152,7 @@ public static class SecurityServiceExtensions
         services.AddScoped<AdminBootstrap>();
         services.TryAddSingleton(new FirstAdminConsole(Console.Out));
         services.AddScoped<CurrentUser>();
+        services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, TaskActorCircuitHandler>();
         services.AddScoped<AccessAdministration>();
         services.AddScoped<ApiAuthorizationFilter>();
         services.AddSingleton<ConsoleTickets>();

@@ -3,11 +3,13 @@ using Microsoft.EntityFrameworkCore;
 using MudBlazor.Services;
 using Platform.Web.Data;
 using Platform.Web.Services;
+using Platform.Web.Services.CloudInit;
 using Platform.Web.Services.Database;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Disks;
 using Platform.Web.Services.Images;
 using Platform.Web.Services.Networks;
+using Platform.Web.Services.Tasks;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Extensions;
@@ -46,6 +48,7 @@ public static class ServiceCollectionExtensions
         builder.AddVmSupervisor();
         builder.AddApiServices();
         builder.AddPlatformMetrics();
+        builder.Services.AddPlatformHistory();
     }
 
     /// <summary>The domain services pages and the API share.</summary>
@@ -53,12 +56,19 @@ public static class ServiceCollectionExtensions
     {
         services.AddSingleton<IHostInfo, ProcHostInfo>();
         services.AddSingleton<IVmEventLog, VmEventLog>();
+        services.AddSingleton<TaskLog>();
+        services.AddSingleton<ITaskLog>(sp => sp.GetRequiredService<TaskLog>());
+        // Before the supervisor's start-up, which may begin tasks (autostart): see TaskRetention.StartAsync.
+        services.AddHostedService<TaskRetention>();
         services.AddSingleton<ImageLibrary>();
         services.AddSingleton<IDiskImageTool, DiskImageTool>();
         services.AddSingleton<VmDiskFiles>();
         services.AddSingleton<VmDiskService>();
         services.AddSingleton<VmSnapshotService>();
+        services.AddSingleton<CloudInitService>();
+        services.AddSingleton<VmCloneService>();
         services.AddSingleton<IRunningDiskResizer, ControlSocketDiskResizer>();
+        services.AddSingleton<Platform.Web.Services.Quotas.QuotaService>();
         services.AddSingleton<VmService>();
         services.AddSingleton<VmPowerService>();
         services.AddSingleton<IHostBridges, SysfsHostBridges>();

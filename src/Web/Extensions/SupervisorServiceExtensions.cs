@@ -1,4 +1,5 @@
 using Platform.Web.Hubs;
+using Platform.Web.Services.Limits;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Sample;
 using Platform.Web.Services.Supervisor;
@@ -16,11 +17,16 @@ public static class SupervisorServiceExtensions
         var options = builder.Configuration.GetSection(SupervisorOptions.Section).Get<SupervisorOptions>() ?? new SupervisorOptions();
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<VmmProgram>();
+        var limits = builder.Configuration.GetSection(LimitsOptions.Section).Get<LimitsOptions>() ?? new LimitsOptions();
+        builder.Services.AddSingleton(limits);
+        builder.Services.AddSingleton(sp => new VmCgroups(
+            limits, options.RuntimeRoot ?? Path.Combine(sp.GetRequiredService<PlatformOptions>().DataDirectory, "run"), sp.GetRequiredService<ILogger<VmCgroups>>()));
         builder.Services.AddSingleton<IVmmLauncher, ProcessVmmLauncher>();
         builder.Services.AddSingleton<IVmDefinitions, DatabaseVmDefinitions>();
         builder.Services.AddSingleton<VmSupervisor>();
         // Before the supervisor: its autostart then boots the sample on the very first start.
         builder.Services.AddHostedService<SampleVmSeeder>();
+        builder.Services.AddHostedService<GuestImageSeeder>();
         builder.Services.AddSingleton<IVmRuntime>(sp => sp.GetRequiredService<VmSupervisor>());
         builder.Services.AddSingleton<IVmRuntimeInfo>(sp => sp.GetRequiredService<VmSupervisor>());
         builder.Services.AddHostedService(sp => sp.GetRequiredService<VmSupervisor>());

@@ -100,7 +100,13 @@ internal sealed class ApiAuthorizationFilter(IPermissionService permissions, IAu
             }
         }
 
-        var result = await next(context);
+        object? result;
+        // The tasks the handler begins name this caller (TaskActor), as the audit entry does.
+        using (Platform.Web.Services.Tasks.TaskActor.Use(actor.UserName))
+        {
+            result = await next(context);
+        }
+
         if (changes && !requirement.AuditedByHandler)
         {
             int status = result is IStatusCodeHttpResult { StatusCode: { } code } ? code : http.Response.StatusCode;

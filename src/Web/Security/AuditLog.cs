@@ -77,6 +77,8 @@ public static class AuditActions
     public const string RoleDelete = "Role.Delete";
     public const string GrantAdd = "Grant.Add";
     public const string GrantRemove = "Grant.Remove";
+    public const string QuotaSet = "Quota.Set";
+    public const string QuotaRemove = "Quota.Remove";
     public const string VmCreate = "VM.Create";
     public const string VmUpdate = "VM.Update";
     public const string VmDelete = "VM.Delete";
@@ -89,6 +91,10 @@ public static class AuditActions
     public const string SnapshotCreate = "VM.SnapshotCreate";
     public const string SnapshotRevert = "VM.SnapshotRevert";
     public const string SnapshotDelete = "VM.SnapshotDelete";
+    public const string CloudInitUpdate = "VM.CloudInitUpdate";
+    public const string VmClone = "VM.Clone";
+    public const string CloneCancel = "VM.CloneCancel";
+    public const string TemplateSet = "VM.TemplateSet";
     public const string ConsoleTicket = "VM.ConsoleTicket";
     public const string ConsoleOpen = "VM.ConsoleOpen";
     public const string ConsoleClosed = "VM.ConsoleClosed";

@@ -137,6 +137,25 @@ public sealed class VmConfigFileTests : IDisposable
         AssertNames<DiskFormat>();
         AssertNames<SerialMode>();
         AssertNames<FirmwareKind>();
+        AssertNames<BootDevice>();
+    }
+
+    [Fact]
+    public void A_CD_ROM_drive_and_the_boot_order_are_written_as_docs_vm_config_md_shows_them()
+    {
+        var config = new VmConfig
+        {
+            Firmware = FirmwareKind.Bios, Disks = [new DiskConfig("/d.img")], Cdrom = new CdromConfig("/isos/netinst.iso"),
+            BootOrder = [BootDevice.Cdrom, BootDevice.Disk],
+        };
+
+        using var json = JsonDocument.Parse(VmConfigFile.Serialize(config));
+        json.RootElement.GetProperty("cdrom").GetProperty("path").GetString().Should().Be("/isos/netinst.iso");
+        json.RootElement.GetProperty("boot_order").EnumerateArray().Select(e => e.GetString()).Should().Equal("cdrom", "disk");
+        VmConfigFile.Deserialize(json.RootElement.GetRawText()).Should().BeEquivalentTo(config);
+        var empty = VmConfigFile.Deserialize("""{ "firmware": "bios", "cdrom": {} }""");
+        empty.Cdrom.Should().Be(new CdromConfig());
+        empty.EffectiveBootOrder.Should().Equal(BootDevice.Disk, BootDevice.Cdrom);
     }
 
     [Fact]

@@ -15,6 +15,8 @@ public sealed class VmConfigValidatorTests
         Problems(Valid).Should().BeEmpty();
         Problems(Bios).Should().BeEmpty();
         Problems(new VmConfig { Firmware = FirmwareKind.Bios, Bios = "/b.bin", FirmwareLog = "/l" }).Should().BeEmpty();
+        Problems(Bios with { Cdrom = new CdromConfig("/i.iso"), BootOrder = [BootDevice.Cdrom, BootDevice.Disk] }).Should().BeEmpty();
+        Problems(Valid with { Cdrom = new CdromConfig() }).Should().BeEmpty("a drive without firmware is there for the kernel's own driver");
         Problems(new VmConfig
         {
             Boot = BootSource.Disk, Disks = [new DiskConfig("/d") { Serial = "01234567890123456789" }],
@@ -62,8 +64,8 @@ public sealed class VmConfigValidatorTests
         { Valid with { Nics = [new NicConfig { Forwards = [new PortForwardConfig { HostAddress = "localhost", HostPort = 2222, GuestPort = 22 }] }] }, "nics[0].forwards[0].host_address", "'localhost' is not an IP address (127.0.0.1, ::1, 0.0.0.0 for every address)" },
         { Valid with { Nics = [new NicConfig { Forwards = [new PortForwardConfig { Protocol = (ForwardProtocol)3, HostPort = 1, GuestPort = 1 }] }] }, "nics[0].forwards[0].protocol", "must be tcp or udp" },
         { Valid with { Nics = [new NicConfig { Forwards = [new PortForwardConfig { HostPort = 2222, GuestPort = 22 }] }, new NicConfig { Mac = "52:54:00:00:00:02", Forwards = [new PortForwardConfig { HostPort = 2222, GuestPort = 80 }] }] }, "nics[1].forwards[0].host_port", "tcp:127.0.0.1:2222-:80 takes the host port nics[0].forwards[0] already forwards" },
-        { Valid with { Disks = [.. Enumerable.Range(0, 20).Select(i => new DiskConfig($"/d{i}"))], Nics = [.. Enumerable.Range(0, 9).Select(i => new NicConfig($"tap{i}"))] }, "disks", "at most 31 PCI devices (disks, NICs, the rng, the display and its input devices, and with firmware the ISA bridge, together; got 32)" },
-        { Bios with { Disks = [.. Enumerable.Range(0, 28).Select(i => new DiskConfig($"/d{i}"))] }, "disks", "at most 31 PCI devices (disks, NICs, the rng, the display and its input devices, and with firmware the ISA bridge, together; got 32)" },
+        { Valid with { Disks = [.. Enumerable.Range(0, 20).Select(i => new DiskConfig($"/d{i}"))], Nics = [.. Enumerable.Range(0, 9).Select(i => new NicConfig($"tap{i}"))] }, "disks", "at most 31 PCI devices (disks, NICs, the rng, the display and its input devices, with firmware the ISA bridge, and a CD-ROM's AHCI controller, together; got 32)" },
+        { Bios with { Disks = [.. Enumerable.Range(0, 28).Select(i => new DiskConfig($"/d{i}"))] }, "disks", "at most 31 PCI devices (disks, NICs, the rng, the display and its input devices, with firmware the ISA bridge, and a CD-ROM's AHCI controller, together; got 32)" },
         { Bios with { Kernel = "/k" }, "kernel", "must be left out: with firmware bios the BIOS boots from the disks" },
         { Bios with { Initrd = "/i" }, "initrd", "must be left out: with firmware bios the BIOS boots from the disks" },
         { Bios with { CommandLine = "quiet" }, "cmdline", "must be left out: with firmware bios the BIOS boots from the disks, and the boot loader on the disk gives the kernel its command line" },
@@ -73,6 +75,15 @@ public sealed class VmConfigValidatorTests
         { Valid with { Bios = "/b.bin" }, "bios", "names the BIOS image that firmware bios runs: set firmware to bios, or leave it out" },
         { Valid with { FirmwareLog = "/l" }, "firmware_log", "gets the firmware's debug output: set firmware to bios, or leave it out" },
         { Valid with { Firmware = (FirmwareKind)5 }, "firmware", "5 is not one of none, bios" },
+        { Bios with { Disks = [.. Enumerable.Range(0, 27).Select(i => new DiskConfig($"/d{i}"))], Cdrom = new CdromConfig() }, "disks", "at most 31 PCI devices (disks, NICs, the rng, the display and its input devices, with firmware the ISA bridge, and a CD-ROM's AHCI controller, together; got 32)" },
+        { Bios with { Cdrom = new CdromConfig("") }, "cdrom.path", "is empty: name the ISO image, or leave path out for an empty drive" },
+        { Bios with { Cdrom = new CdromConfig("/a\0.iso") }, "cdrom.path", "contains a NUL character" },
+        { Valid with { Cdrom = new CdromConfig(), BootOrder = [BootDevice.Cdrom] }, "boot_order", "is the order the BIOS boots devices in: set firmware to bios, or leave it out" },
+        { Bios with { BootOrder = [] }, "boot_order", "is empty: name cdrom, disk or both, or leave it out" },
+        { Bios with { BootOrder = [BootDevice.Cdrom, BootDevice.Disk] }, "boot_order[0]", "names cdrom, but the VM has no CD-ROM drive: add one (cdrom) or leave cdrom out" },
+        { Bios with { Disks = [], Cdrom = new CdromConfig(), BootOrder = [BootDevice.Disk, BootDevice.Cdrom] }, "boot_order[0]", "names disk, but the VM has no disks: add one or leave disk out" },
+        { Bios with { Cdrom = new CdromConfig(), BootOrder = [BootDevice.Cdrom, BootDevice.Cdrom] }, "boot_order[1]", "names cdrom twice" },
+        { Bios with { BootOrder = [(BootDevice)7] }, "boot_order[0]", "7 is not one of disk, cdrom" },
         { Valid with { Display = DisplayKind.None, Input = InputKind.Ps2 }, "input", "chooses the display's input devices: leave it out when display is none" },
         { Valid with { Display = DisplayKind.None, Vnc = new VncConfig("127.0.0.1:5901") }, "vnc", "serves the display: leave it out when display is none" },
         { Valid with { Vnc = new VncConfig("5901") }, "vnc.listen", "needs ADDR:PORT, e.g. 127.0.0.1:5901 (got \"5901\")" },

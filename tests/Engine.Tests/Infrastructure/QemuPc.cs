@@ -11,7 +11,16 @@ public static class QemuPc
     public const string Program = "qemu-system-x86_64";
 
     /// <summary>Boots <paramref name="image"/> (read-only) through SeaBIOS until the guest resets (-no-reboot ends QEMU).</summary>
-    public static async Task<(int ExitCode, string Stdout, string Stderr)> BootDiskAsync(string image, int memoryMiB, TimeSpan timeout)
+    public static Task<(int ExitCode, string Stdout, string Stderr)> BootDiskAsync(string image, int memoryMiB, TimeSpan timeout) =>
+        RunAsync(image, memoryMiB, timeout,
+            ["-drive", $"if=none,id=d0,file={image},format=raw,readonly=on", "-device", "virtio-blk-pci,drive=d0,disable-legacy=on"]);
+
+    /// <summary>Boots the ISO image <paramref name="iso"/> from an ATAPI CD-ROM on QEMU's ICH9 AHCI (as ours), -no-reboot.</summary>
+    public static Task<(int ExitCode, string Stdout, string Stderr)> BootCdromAsync(string iso, int memoryMiB, TimeSpan timeout) =>
+        RunAsync(iso, memoryMiB, timeout,
+            ["-device", "ahci,id=ahci", "-drive", $"if=none,id=cd,media=cdrom,file={iso},format=raw,readonly=on", "-device", "ide-cd,drive=cd,bus=ahci.0"]);
+
+    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string image, int memoryMiB, TimeSpan timeout, string[] devices)
     {
         var start = new ProcessStartInfo(Program)
         {
@@ -20,8 +29,7 @@ public static class QemuPc
             RedirectStandardInput = true,
         };
         foreach (string arg in (string[])["-M", "pc", "-accel", "kvm", "-m", memoryMiB.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "-bios", VmConfig.DebianSeaBios, "-nographic", "-nodefaults", "-serial", "stdio", "-monitor", "none", "-no-reboot",
-            "-drive", $"if=none,id=d0,file={image},format=raw,readonly=on", "-device", "virtio-blk-pci,drive=d0,disable-legacy=on"])
+            "-bios", VmConfig.DebianSeaBios, "-nographic", "-nodefaults", "-serial", "stdio", "-monitor", "none", "-no-reboot", .. devices])
         {
             start.ArgumentList.Add(arg);
         }

@@ -20,6 +20,15 @@ public static class TestGuests
             : throw new FileNotFoundException($"Boot-sector guest {file} is missing: run `make -C tests/guests` (the README's test command does).");
     }
 
+    /// <summary>An El Torito CD image of the kit (tests/guests/boot/NAME.S, built into build/NAME.iso with xorriso).</summary>
+    public static string CdImage(string name)
+    {
+        string file = System.IO.Path.Combine(RepositoryRoot, "tests", "guests", "build", name + ".iso");
+        return File.Exists(file)
+            ? file
+            : throw new FileNotFoundException($"CD guest {file} is missing: run `make -C tests/guests` (it needs xorriso; ./platform installs it).");
+    }
+
     public static string RepositoryRoot { get; } = FindRoot();
 
     private static string FindRoot()

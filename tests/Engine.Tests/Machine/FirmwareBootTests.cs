@@ -28,9 +28,10 @@ public sealed class FirmwareBootTests
         using var machine = MachineInstance.Create(Bios(), serial, firmwareLog: log);
         machine.Start();
 
-        string text = await log.WaitForAsync("SeaBIOS (version", BiosTimeout);
+        // The version line and the build line arrive byte by byte: wait for the later one, then check both.
+        string text = await log.WaitForAsync("BUILD: gcc", BiosTimeout);
 
-        text.Should().Contain("BUILD: gcc");
+        text.Should().Contain("SeaBIOS (version");
         machine.FirmwareDebugPort!.BytesWritten.Should().BePositive();
     }
 

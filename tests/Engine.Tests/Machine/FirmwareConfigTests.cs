@@ -27,9 +27,18 @@ public sealed class FirmwareConfigTests
     [Fact]
     public void The_boot_order_names_each_disk_by_its_PCI_slot_as_QEMU_does()
     {
-        string order = Encoding.ASCII.GetString(FirmwareConfig.BootOrder([2, 3, 0x1f]));
+        string order = Encoding.ASCII.GetString(FirmwareConfig.BootOrder([.. new[] { 2, 3, 0x1f }.Select(FirmwareConfig.VirtioDiskPath)]));
 
         order.Should().Be("/pci@i0cf8/scsi@2/disk@0,0\n/pci@i0cf8/scsi@3/disk@0,0\n/pci@i0cf8/scsi@1f/disk@0,0\0");
+    }
+
+    [Fact]
+    public void A_CD_ROM_on_an_AHCI_port_is_named_as_SeaBIOS_looks_for_an_ATA_drive()
+    {
+        string order = Encoding.ASCII.GetString(FirmwareConfig.BootOrder([FirmwareConfig.AhciDrivePath(0x1f, 0), FirmwareConfig.VirtioDiskPath(2)]));
+
+        // SeaBIOS builds "/pci@i0cf8/*@1f/drive@0/disk@0" for AHCI port 0 of the function at 00:1f.0 and matches it as a glob.
+        order.Should().Be("/pci@i0cf8/sata@1f/drive@0/disk@0\n/pci@i0cf8/scsi@2/disk@0,0\0");
     }
 
     [Fact]
@@ -37,7 +46,7 @@ public sealed class FirmwareConfigTests
     {
         var config = new MachineConfig { Firmware = FirmwareKind.Bios, Display = DisplayKind.None, CpuCount = 2 };
 
-        var contents = FirmwareConfig.Build(config, [new(0, 64ul << 20, 0)], [2]);
+        var contents = FirmwareConfig.Build(config, [new(0, 64ul << 20, 0)], [FirmwareConfig.VirtioDiskPath(2)]);
         using var memory = GuestMemory.Allocate([(0, 1 << 20)]);
         var device = new FwCfgDevice(contents, memory);
 

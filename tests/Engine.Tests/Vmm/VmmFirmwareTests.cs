@@ -34,6 +34,47 @@ public sealed class VmmFirmwareTests
             .Where(l => !l.StartsWith("mbr: e820 0", StringComparison.Ordinal) || Convert.ToUInt64(l[10..26], 16) < 0x10_0000)];
 
     [Fact]
+    public async Task The_CD_guest_boots_from_cdrom_under_platform_vmm_as_under_QEMUs_AHCI()
+    {
+        string iso = TestGuests.CdImage("cdboot");
+
+        var ours = await VmmProcess.RunAsync(Timeout, "--firmware", "bios", "--display", "none", "--memory", "128M", "--cdrom", iso,
+            "--disk", $"{TestGuests.BootImage("mbr")},ro", "--boot-order", "cdrom,disk");
+        var qemu = await QemuPc.BootCdromAsync(iso, memoryMiB: 128, Timeout);
+
+        ours.ExitCode.Should().Be(2, ours.Stderr);
+        qemu.ExitCode.Should().Be(0, qemu.Stderr);
+        var ourLines = CdLines(ours.Stdout);
+        ourLines.Should().Contain("PLATFORM-TEST cdboot PASS", ours.Stdout);
+        ourLines.Should().Equal(CdLines(qemu.Stdout), $"ours:\n{ours.Stdout}\nQEMU's:\n{qemu.Stdout}");
+        ours.Stdout.Should().Contain("Booting from DVD/CD...");
+    }
+
+    private static List<string> CdLines(string output) =>
+        [.. output.Split('\n').Select(l => l.TrimEnd('\r'))
+            .Where(l => l.StartsWith("cdboot: ", StringComparison.Ordinal) || l.StartsWith("PLATFORM-TEST ", StringComparison.Ordinal))];
+
+    [Fact]
+    public async Task A_CD_image_that_is_not_ISO_9660_fails_the_start_with_exit_code_1()
+    {
+        string image = TestGuests.BootImage("mbr");
+
+        var (code, _, stderr) = await VmmProcess.RunAsync(Timeout, "--firmware", "bios", "--display", "none", "--cdrom", image);
+
+        code.Should().Be(1);
+        stderr.Should().Contain($"The CD-ROM image '{image}' is not an ISO 9660 image");
+    }
+
+    [Fact]
+    public async Task A_boot_order_naming_a_drive_the_VM_lacks_is_a_usage_error()
+    {
+        var (code, _, stderr) = await VmmProcess.RunAsync(Timeout, "--firmware", "bios", "--display", "none", "--boot-order", "cdrom");
+
+        code.Should().Be(64);
+        stderr.Should().Contain("--boot-order (boot_order[0]): names cdrom, but the VM has no CD-ROM drive");
+    }
+
+    [Fact]
     public async Task A_missing_BIOS_image_fails_the_start_with_exit_code_1()
     {
         var (code, _, stderr) = await VmmProcess.RunAsync(Timeout, "--firmware", "bios", "--bios", "/nonexistent/bios.bin", "--display", "none");

@@ -6,6 +6,8 @@ using MudBlazor;
 using MudBlazor.Services;
 using Platform.Web.Data;
 using Platform.Web.Security;
+using Microsoft.Extensions.Time.Testing;
+using Platform.Web.Services.History;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Images;
 using Platform.Web.Services.Runtime;
@@ -29,13 +31,23 @@ public abstract class DashboardTestContext : BunitContext
         Services.AddSingleton<IVmRuntime>(Db.Runtime);
         Services.AddSingleton<IVmRuntimeInfo>(RuntimeInfo);
         Services.AddSingleton(Db.Events);
+        Services.AddSingleton(Db.Tasks);
+        Services.AddSingleton(TimeProvider.System);
         Services.AddSingleton(Db.Images);
         Services.AddSingleton(Db.Vms);
         Services.AddSingleton(Db.DiskFiles);
         Services.AddSingleton(new Platform.Web.Services.Disks.VmDiskService(
-            Db.Vms, Db.Runtime, Db.DiskFiles, Db.Images, new Platform.Web.Services.Disks.ControlSocketDiskResizer(RuntimeInfo), Db.Events));
-        Services.AddSingleton(new Platform.Web.Services.Disks.VmSnapshotService(Db.Factory, Db.Vms, Db.Runtime, Db.DiskFiles, Db.Images, Db.Events));
+            Db.Vms, Db.Runtime, Db.DiskFiles, Db.Images, new Platform.Web.Services.Disks.ControlSocketDiskResizer(RuntimeInfo), Db.Events, Db.Tasks));
+        Services.AddSingleton(new Platform.Web.Services.Disks.VmSnapshotService(Db.Factory, Db.Vms, Db.Runtime, Db.DiskFiles, Db.Images, Db.Events, Db.Tasks));
+        Services.AddSingleton(new Platform.Web.Services.CloudInit.CloudInitService(Db.Factory, Db.DiskFiles, Db.Events,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<Platform.Web.Services.CloudInit.CloudInitService>.Instance));
+        Services.AddSingleton(sp => new VmCloneService(Db.Vms, Db.Runtime, sp.GetRequiredService<Platform.Web.Services.Disks.VmDiskService>(), Db.DiskFiles,
+            Db.Images, Db.Events, Db.Options, Microsoft.Extensions.Logging.Abstractions.NullLogger<VmCloneService>.Instance));
         Services.AddSingleton(Db.Networks);
+        Services.AddSingleton(Db.Quotas);
+        Services.AddSingleton(new Platform.Web.Services.Limits.VmCgroups(
+            new Platform.Web.Services.Limits.LimitsOptions { Enabled = false }, Db.DataDirectory,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<Platform.Web.Services.Limits.VmCgroups>.Instance));
         Services.AddSingleton<Platform.Web.Services.Networks.IHostBridges>(Db.Bridges);
         Services.AddSingleton(Db.Power);
         Services.AddSingleton(Db.Permissions);
@@ -44,6 +56,12 @@ public abstract class DashboardTestContext : BunitContext
         Services.AddScoped<CurrentUser>();
         Services.AddScoped<Platform.Web.Components.Vms.PowerConfirmations>();
         Services.AddSingleton(new ConsoleTickets(new SecurityOptions(), TimeProvider.System));
+        History = new HistoryStore(Path.Combine(Db.DataDirectory, "history"));
+        Recorder = new HistoryRecorder(RuntimeInfo, Db.Runtime, Db.Events, History, new FixedHostSampler(), Clock,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<HistoryRecorder>.Instance);
+        Services.AddSingleton(History);
+        Services.AddSingleton(Recorder);
+        Services.AddSingleton<TimeProvider>(Clock);
         Services.AddCascadingValue(_ => Access);
         Authorization = AddAuthorization();
         ActAs(Db.AdminId, "admin");
@@ -72,6 +90,13 @@ public abstract class DashboardTestContext : BunitContext
 
     protected FakeVmRuntimeInfo RuntimeInfo { get; } = new();
 
+    /// <summary>The clock the history charts read by; the recorder is not started (tests call SampleOnce).</summary>
+    protected FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero));
+
+    protected HistoryStore History { get; }
+
+    protected HistoryRecorder Recorder { get; }
+
     protected RecordingVmRuntime Runtime => Db.Runtime;
 
     protected static CancellationToken Ct => Xunit.TestContext.Current.CancellationToken;
@@ -91,6 +116,7 @@ public abstract class DashboardTestContext : BunitContext
         base.Dispose(disposing);
         if (disposing)
         {
+            History.Dispose();
             Db.Dispose();
         }
     }

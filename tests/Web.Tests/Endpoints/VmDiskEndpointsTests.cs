@@ -147,6 +147,24 @@ public sealed class VmDiskEndpointsTests(PlatformAppFactory factory) : IClassFix
     }
 
     [Fact]
+    public async Task A_detach_with_keep_file_leaves_the_file_which_the_vms_deletion_keeps_too()
+    {
+        using var client = factory.CreateClient();
+        var vm = await CreateVmAsync(client, "detach-keep");
+        var disk = (await (await AddAsync(client, vm.Id, new { sizeBytes = 8 * MiB })).ReadAsync<VmResponse>())!.Disks.Single();
+        QemuTools.WritePattern(disk.FilePath!, 0, 0x3c);
+
+        var detached = await client.DeleteAsync($"/api/v1/vms/{vm.Id}/disks/0?keepFile=true", _ct);
+
+        detached.StatusCode.Should().Be(HttpStatusCode.OK);
+        (await detached.ReadAsync<VmResponse>())!.Disks.Should().BeEmpty();
+        QemuTools.Holds(disk.FilePath!, 0, 0x3c).Should().BeTrue("the file was kept as it was");
+        QemuTools.CheckClean(disk.FilePath!);
+        (await client.DeleteAsync($"/api/v1/vms/{vm.Id}", _ct)).StatusCode.Should().Be(HttpStatusCode.NoContent);
+        File.Exists(disk.FilePath).Should().BeTrue("a kept file is no disk of the VM's any more, so its deletion leaves it");
+    }
+
+    [Fact]
     public async Task A_stopped_vms_own_disk_grows_and_never_shrinks()
     {
         using var client = factory.CreateClient();

@@ -6,6 +6,7 @@ using Platform.Web.Security;
 using Platform.Web.Services.Disks;
 using Platform.Web.Services.Images;
 using Platform.Web.Services.Networks;
+using Platform.Web.Services.Tasks;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Tests.Fakes;
@@ -34,10 +35,12 @@ public sealed class TestDatabase : IDisposable
         Audit = new AuditLog(Factory, NullLogger<AuditLog>.Instance);
         AdminId = AddUser("admin", (BuiltInRoles.AdministratorId, null));
         Events = new VmEventLog(Factory, NullLogger<VmEventLog>.Instance);
-        Images = new ImageLibrary(Factory, Options, NullLogger<ImageLibrary>.Instance);
+        Tasks = new TaskLog(Factory, TimeProvider.System, NullLogger<TaskLog>.Instance);
         DiskFiles = new VmDiskFiles(Options, new DiskImageTool(), NullLogger<VmDiskFiles>.Instance);
-        Vms = new VmService(Factory, Host, Runtime, Events, Images, DiskFiles);
-        Power = new VmPowerService(Factory, Runtime, Events);
+        Quotas = new Platform.Web.Services.Quotas.QuotaService(Factory, DiskFiles);
+        Images = new ImageLibrary(Factory, Options, Tasks, NullLogger<ImageLibrary>.Instance, Quotas);
+        Vms = new VmService(Factory, Host, Runtime, Events, Images, DiskFiles, Tasks, quotas: Quotas);
+        Power = new VmPowerService(Factory, Runtime, Events, Tasks);
         Networks = new NetworkService(Factory, Bridges, Audit);
     }
 
@@ -58,9 +61,14 @@ public sealed class TestDatabase : IDisposable
 
     public IVmEventLog Events { get; }
 
+    /// <summary>The task log the services write to.</summary>
+    public ITaskLog Tasks { get; }
+
     public ImageLibrary Images { get; }
 
     public VmService Vms { get; }
+
+    public Platform.Web.Services.Quotas.QuotaService Quotas { get; }
 
     public VmDiskFiles DiskFiles { get; }
 

@@ -58,6 +58,12 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
         ["CreateVmSnapshot"] = /*           */ "A A F F N",
         ["RevertVmSnapshot"] = /*           */ "A A F F N",
         ["DeleteVmSnapshot"] = /*           */ "A A F F N",
+        ["GetVmCloudInit"] = /*             */ "A A A A N",
+        ["SetVmCloudInit"] = /*             */ "A A F F N",
+        ["SetVmTemplate"] = /*              */ "A A F F N",
+        ["CloneVm"] = /*                    */ "A A F F N",
+        ["GetVmCloneJob"] = /*              */ "A A A A N",
+        ["CancelVmCloneJob"] = /*           */ "A A F F N",
         ["ConsoleTicketByToken"] = /*       */ "F F F F N",
         ["ListEvents"] = /*                 */ "A A A A H",
         ["ListEventsOfVm"] = /*             */ "A A A A N",
@@ -87,6 +93,12 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
         ["ListGrants"] = /*                 */ "A F F F F",
         ["CreateGrant"] = /*                */ "A F F F F",
         ["DeleteGrant"] = /*                */ "A F F F F",
+        // Quotas: administrators (User.Manage) set them; Sys.Audit sees them with their use, as on the Host page.
+        ["ListQuotas"] = /*                 */ "A F F A F",
+        ["SetUserQuota"] = /*               */ "A F F F F",
+        ["SetGroupQuota"] = /*              */ "A F F F F",
+        ["RemoveUserQuota"] = /*            */ "A F F F F",
+        ["RemoveGroupQuota"] = /*           */ "A F F F F",
     };
 
     // The hub: A: the call succeeds, R: refused (HubException); Push: whether a WatchAll connection hears the VM.
@@ -414,12 +426,29 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
         return (await response.ReadAsync<VmResponse>())!;
     }
 
+    /// <summary>The address of a clone of <paramref name="vm"/> (no disks, so done at once) that the administrator made.</summary>
+    private static async Task<Uri> FinishedCloneAsync(HttpClient admin, VmResponse vm)
+    {
+        var started = await admin.PostAsJsonAsync($"/api/v1/vms/{vm.Id}/clone", new { name = $"{vm.Name}-job" }, ApiJson.Options, Ct);
+        started.StatusCode.Should().Be(HttpStatusCode.Accepted);
+        for (var job = (await started.ReadAsync<CloneJobResponse>())!; job.State == Platform.Web.Services.Vms.CloneJobState.Running;)
+        {
+            await Task.Delay(20, Ct);
+            job = (await admin.GetFromJsonAsync<CloneJobResponse>(started.Headers.Location, ApiJson.Options, Ct))!;
+        }
+
+        return started.Headers.Location!;
+    }
+
     private static HttpStatusCode AllowedStatus(string action) => action switch
     {
         "CreateVm" or "CreateVmWithHostPath" or "CreateUser" or "CreateGroup" or "CreateRole" or "CreateGrant" or "AddVmDisk" or "CreateVmSnapshot"
             => HttpStatusCode.Created,
         "RevertVmSnapshot" or "DeleteVmSnapshot" => HttpStatusCode.NoContent,
+        "CloneVm" => HttpStatusCode.Accepted,
+        "CancelVmCloneJob" => HttpStatusCode.Conflict, // past the privilege check, refused because the clone has ended
         "DeleteVm" or "DeleteImage" or "DisableUser" or "DeleteUser" or "AddGroupMember" or "DeleteGroup" or "DeleteRole" or "DeleteGrant"
+            or "RemoveUserQuota" or "RemoveGroupQuota"
             => HttpStatusCode.NoContent,
         "UploadImage" => HttpStatusCode.BadRequest, // past the privilege check, refused for having no file
         _ => HttpStatusCode.OK,
@@ -472,6 +501,15 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
                 return action == "RevertVmSnapshot"
                     ? await client.PostAsync($"/api/v1/vms/{vm.Id}/snapshots/s1/revert", null, Ct)
                     : await client.DeleteAsync($"/api/v1/vms/{vm.Id}/snapshots/s1", Ct);
+            case "GetVmCloudInit": return await client.GetAsync($"/api/v1/vms/{vm.Id}/cloud-init", Ct);
+            case "SetVmCloudInit":
+                return await client.PutAsJsonAsync($"/api/v1/vms/{vm.Id}/cloud-init", new { userName = "alice", password = "secret-pass" }, ApiJson.Options, Ct);
+            case "SetVmTemplate":
+                return await client.PostAsJsonAsync($"/api/v1/vms/{vm.Id}/template", new { isTemplate = true }, ApiJson.Options, Ct);
+            case "CloneVm": return await client.PostAsJsonAsync($"/api/v1/vms/{vm.Id}/clone", new { name = $"{vm.Name}-copy" }, ApiJson.Options, Ct);
+            case "GetVmCloneJob" or "CancelVmCloneJob":
+                var job = await FinishedCloneAsync(admin, vm);
+                return action == "GetVmCloneJob" ? await client.GetAsync(job, Ct) : await client.DeleteAsync(job, Ct);
             case "ConsoleTicketByToken": return await client.PostAsync($"/api/v1/vms/{vm.Id}/console/vnc/ticket", null, Ct);
             case "ListEvents": return await client.GetAsync("/api/v1/events?take=500", Ct);
             case "ListEventsOfVm": return await client.GetAsync($"/api/v1/events?vmId={vm.Id}", Ct);
@@ -500,6 +538,18 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
                 return await client.PostAsJsonAsync($"/api/v1/users/{await TargetUserAsync(admin, vm)}/password", new ResetPasswordRequest(null), ApiJson.Options, Ct);
             case "DeleteUser": return await client.DeleteAsync($"/api/v1/users/{await TargetUserAsync(admin, vm)}", Ct);
             case "ListGroups": return await client.GetAsync("/api/v1/groups", Ct);
+            case "ListQuotas": return await client.GetAsync("/api/v1/quotas", Ct);
+            case "SetUserQuota":
+                return await client.PutAsJsonAsync($"/api/v1/quotas/users/{await TargetUserAsync(admin, vm)}", new { maxVms = 3 }, ApiJson.Options, Ct);
+            case "SetGroupQuota":
+                return await client.PutAsJsonAsync($"/api/v1/quotas/groups/{await TargetGroupAsync(admin, vm)}", new { maxVcpus = 8 }, ApiJson.Options, Ct);
+            case "RemoveUserQuota" or "RemoveGroupQuota":
+            {
+                bool user = action == "RemoveUserQuota";
+                string path = user ? $"/api/v1/quotas/users/{await TargetUserAsync(admin, vm)}" : $"/api/v1/quotas/groups/{await TargetGroupAsync(admin, vm)}";
+                (await admin.PutAsJsonAsync(path, new { maxVms = 1 }, ApiJson.Options, Ct)).StatusCode.Should().Be(HttpStatusCode.OK);
+                return await client.DeleteAsync(path, Ct);
+            }
             case "AddGroupMember":
                 return await client.PutAsync($"/api/v1/groups/{await TargetGroupAsync(admin, vm)}/members/{await TargetUserAsync(admin, vm)}", null, Ct);
             case "DeleteGroup": return await client.DeleteAsync($"/api/v1/groups/{await TargetGroupAsync(admin, vm)}", Ct);

@@ -79,11 +79,19 @@ internal sealed class BlockRequest
         _fromGuest.Clear();
     }
 
-    /// <summary>Does the I/O and sets <see cref="Status"/>. Never throws: a failure is the guest's IOERR.</summary>
-    public void Execute(IBlockBackend backend)
+    /// <summary>
+    /// Waits for its turn under <paramref name="throttle"/> (reads and writes), does the I/O and sets <see cref="Status"/>.
+    /// Never throws: a failure is the guest's IOERR.
+    /// </summary>
+    public void Execute(IBlockBackend backend, IoThrottle? throttle = null)
     {
         try
         {
+            if (throttle is not null && Type is VirtioBlock.RequestIn or VirtioBlock.RequestOut)
+            {
+                throttle.Wait(Type == VirtioBlock.RequestIn ? Bytes(_toGuest) : Bytes(_fromGuest));
+            }
+
             bool ok = Type switch
             {
                 VirtioBlock.RequestIn => backend.Read(Offset, _toGuest),
@@ -99,5 +107,27 @@ internal sealed class BlockRequest
         {
             Status = VirtioBlock.StatusIoError;
         }
+    }
+
+    private static long Bytes(List<Memory<byte>> views)
+    {
+        long total = 0;
+        foreach (var view in views)
+        {
+            total += view.Length;
+        }
+
+        return total;
+    }
+
+    private static long Bytes(List<ReadOnlyMemory<byte>> views)
+    {
+        long total = 0;
+        foreach (var view in views)
+        {
+            total += view.Length;
+        }
+
+        return total;
     }
 }

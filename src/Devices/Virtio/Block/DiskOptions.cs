@@ -13,11 +13,17 @@ public enum DiskCacheMode
     None,
 }
 
-/// <summary>A <c>--disk path[,ro][,cache=writeback|none][,serial=ID][,format=raw|qcow2]</c> argument.</summary>
+/// <summary>A <c>--disk path[,ro][,cache=writeback|none][,serial=ID][,format=raw|qcow2][,bps=N][,iops=N]</c> argument.</summary>
 /// <param name="Format">The image's format; null detects it (qcow2 by its magic, else raw: see <see cref="DiskImages"/>).</param>
+/// <param name="BytesPerSecond">The disk's bandwidth limit, reads and writes together (<see cref="IoThrottle"/>); null: none.</param>
+/// <param name="Iops">The disk's request-rate limit; null: none.</param>
 public sealed record DiskOptions(
-    string Path, bool ReadOnly = false, DiskCacheMode Cache = DiskCacheMode.Writeback, string? Serial = null, DiskImageFormat? Format = null)
+    string Path, bool ReadOnly = false, DiskCacheMode Cache = DiskCacheMode.Writeback, string? Serial = null, DiskImageFormat? Format = null,
+    long? BytesPerSecond = null, int? Iops = null)
 {
+    /// <summary>The throttle these options ask for, or null when they set no limit.</summary>
+    public IoThrottle? CreateThrottle() => BytesPerSecond is null && Iops is null ? null : new IoThrottle(BytesPerSecond, Iops);
+
     /// <summary>Parses the command-line form; throws <see cref="FormatException"/> naming the bad part.</summary>
     public static DiskOptions Parse(string spec)
     {
@@ -39,10 +45,14 @@ public sealed record DiskOptions(
                 "cache=none" => options with { Cache = DiskCacheMode.None },
                 "format=raw" => options with { Format = DiskImageFormat.Raw },
                 "format=qcow2" => options with { Format = DiskImageFormat.Qcow2 },
+                _ when part.StartsWith("bps=", StringComparison.Ordinal) && long.TryParse(part.AsSpan(4), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long bps) =>
+                    options with { BytesPerSecond = bps },
+                _ when part.StartsWith("iops=", StringComparison.Ordinal) && int.TryParse(part.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int iops) =>
+                    options with { Iops = iops },
                 _ when part.StartsWith("serial=", StringComparison.Ordinal) && part.Length > 7 && part.Length <= 7 + VirtioBlock.IdLength =>
                     options with { Serial = part[7..] },
                 _ => throw new FormatException(
-                    $"--disk {spec}: unknown option '{part}' (expected ro, cache=writeback, cache=none, format=raw, format=qcow2 or serial=ID of up to {VirtioBlock.IdLength} characters)"),
+                    $"--disk {spec}: unknown option '{part}' (expected ro, cache=writeback, cache=none, format=raw, format=qcow2, bps=BYTES-PER-SECOND, iops=REQUESTS-PER-SECOND or serial=ID of up to {VirtioBlock.IdLength} characters)"),
             };
         }
 

@@ -102,7 +102,7 @@ public sealed partial class VirtioBlock
     private bool RunOnWorker(VirtQueue queue, IGuestMemory memory, BlockRequest request)
     {
         NoteInFlight(1);
-        request.Execute(_backend);
+        request.Execute(_backend, Throttle);
         return Publish(queue, memory, request);
     }
 
@@ -117,7 +117,7 @@ public sealed partial class VirtioBlock
     /// <summary>On an I/O thread: the I/O, then the request goes back to the worker, which publishes it.</summary>
     private void ExecuteOnIoThread(BlockRequest request)
     {
-        request.Execute(_backend);
+        request.Execute(_backend, Throttle);
         _completed.Enqueue(request);
         if (Interlocked.Decrement(ref _executing) == 0)
         {

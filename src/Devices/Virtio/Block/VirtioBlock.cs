@@ -166,6 +166,15 @@ public sealed partial class VirtioBlock : VirtioDevice
 
     protected override void OnReset() => ForgetRequests();
 
+    /// <summary>Requests waiting for their throttled turn go now, so a reset never waits for the schedule.</summary>
+    protected override void OnStopping() => Throttle?.Release();
+
+    /// <summary>
+    /// The disk's I/O limits (bytes and requests a second), or null for none; reads and writes wait their turn on the
+    /// thread that carries them out (see <see cref="IoThrottle"/>). Its limits may be changed while the guest runs.
+    /// </summary>
+    public IoThrottle? Throttle { get; init; }
+
     protected override void Dispose(bool disposing)
     {
         if (disposing)
@@ -266,6 +275,7 @@ public sealed partial class VirtioBlock : VirtioDevice
             Interlocked.Increment(ref _stats.Bounced);
         }
 
+        Throttle?.Wait((long)length);
         var bounce = Bounce;
         for (ulong done = 0; done < length;)
         {
@@ -299,6 +309,7 @@ public sealed partial class VirtioBlock : VirtioDevice
             Interlocked.Increment(ref _stats.Bounced);
         }
 
+        Throttle?.Wait((long)length);
         var bounce = Bounce;
         for (ulong done = 0; done < length;)
         {

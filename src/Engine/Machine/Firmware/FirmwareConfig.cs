@@ -25,12 +25,13 @@ internal static class FirmwareConfig
     public const string StdVgaRomFile = "pci1234,1111.rom";
 
     /// <param name="ram">Guest RAM as mapped: below the PCI hole, then above 4 GiB.</param>
-    /// <param name="diskSlots">Each disk's PCI device number, boot order first.</param>
+    /// <param name="bootPaths">The boot devices as Open Firmware paths, first to boot first (<see cref="VirtioDiskPath"/>,
+    /// <see cref="AhciDrivePath"/>).</param>
     /// <param name="processorId">CPUID leaf 1's EAX and EDX, for SMBIOS's processor structures.</param>
     /// <param name="vgaBios">The std-vga's option ROM, or null without a display.</param>
     /// <param name="acpiPlatform">What the ACPI tables describe, asked when the firmware first reads one of the ACPI files
     /// (after it has programmed the PM block); null: no ACPI tables.</param>
-    public static FwCfgContents Build(MachineConfig config, IReadOnlyList<MemoryRegion> ram, IReadOnlyList<int> diskSlots, ulong processorId = 0,
+    public static FwCfgContents Build(MachineConfig config, IReadOnlyList<MemoryRegion> ram, IReadOnlyList<string> bootPaths, ulong processorId = 0,
         byte[]? vgaBios = null, Func<AcpiPlatform>? acpiPlatform = null)
     {
         var contents = new FwCfgContents()
@@ -52,9 +53,9 @@ internal static class FirmwareConfig
         var (tables, anchor) = SmbiosTables.Build(below4G, config.MemoryBytes - below4G, config.CpuCount, processorId);
         contents.AddFile("etc/smbios/smbios-tables", tables);
         contents.AddFile("etc/smbios/smbios-anchor", anchor);
-        if (diskSlots.Count > 0)
+        if (bootPaths.Count > 0)
         {
-            contents.AddFile("bootorder", BootOrder(diskSlots));
+            contents.AddFile("bootorder", BootOrder(bootPaths));
         }
 
         if (vgaBios is not null)
@@ -104,9 +105,17 @@ internal static class FirmwareConfig
     }
 
     /// <summary>
-    /// Open Firmware paths, one a line, as QEMU writes them for virtio-blk disks ("/pci@i0cf8/scsi@2/disk@0,0"); SeaBIOS
-    /// matches its own "/pci@i0cf8/*@2" against their beginnings. The string ends with a NUL, as QEMU's does.
+    /// Open Firmware paths, one a line, first to boot first; the string ends with a NUL, as QEMU's does. SeaBIOS gives
+    /// each device it finds the priority of the first line its own glob matches the beginning of.
     /// </summary>
-    public static byte[] BootOrder(IReadOnlyList<int> diskSlots) =>
-        Encoding.ASCII.GetBytes(string.Join('\n', diskSlots.Select(slot => $"/pci@i0cf8/scsi@{slot:x}/disk@0,0")) + '\0');
+    public static byte[] BootOrder(IReadOnlyList<string> paths) => Encoding.ASCII.GetBytes(string.Join('\n', paths) + '\0');
+
+    /// <summary>A virtio-blk disk, as QEMU writes it ("/pci@i0cf8/scsi@2/disk@0,0"); SeaBIOS matches "/pci@i0cf8/*@2".</summary>
+    public static string VirtioDiskPath(int slot) => $"/pci@i0cf8/scsi@{slot:x}/disk@0,0";
+
+    /// <summary>
+    /// A drive on an AHCI port: SeaBIOS's <c>bootprio_find_ata_device</c> looks for "/pci@i0cf8/*@SLOT/drive@PORT/disk@0"
+    /// (the port as the channel, never a slave), so the controller's name before '@' is free; QEMU's own is longer.
+    /// </summary>
+    public static string AhciDrivePath(int slot, int port) => $"/pci@i0cf8/sata@{slot:x}/drive@{port:x}/disk@0";
 }

@@ -1,4 +1,5 @@
 using Platform.Devices.Pci;
+using Platform.Devices.Storage.Ahci;
 using Platform.Devices.Virtio;
 using Platform.Devices.Virtio.Block;
 using Platform.Devices.Virtio.Input;
@@ -67,6 +68,9 @@ internal sealed class PciDevices : IDisposable
 
     public PciHostBridge Bridge { get; }
 
+    /// <summary>The CD-ROM drive's name in query-stats and the media commands.</summary>
+    public const string CdromName = "cdrom0";
+
     /// <summary>The PIIX4's power-management function is function 3 of the PIIX's slot, as on the chip.</summary>
     public const int PowerManagementFunction = 3;
 
@@ -97,7 +101,7 @@ internal sealed class PciDevices : IDisposable
             VirtioBlock device;
             try
             {
-                device = new VirtioBlock(backend, disks[i].Serial);
+                device = new VirtioBlock(backend, disks[i].Serial) { Throttle = disks[i].CreateThrottle() };
             }
             catch
             {
@@ -149,6 +153,32 @@ internal sealed class PciDevices : IDisposable
                         gaveUp ? VmmEventKind.NicBackendFailed : VmmEventKind.NicBackendRestarted, $"{name}: {what}"));
                     break;
             }
+        }
+    }
+
+    /// <summary>The AHCI controller, when the machine has a CD-ROM drive; null otherwise.</summary>
+    public AhciController? Ahci { get; private set; }
+
+    /// <summary>The DVD/CD-ROM drive on the AHCI controller's port 0; null without one.</summary>
+    public AtapiCdrom? Cdrom { get; private set; }
+
+    /// <summary>
+    /// An AHCI controller (QEMU's ICH9 AHCI function) with a DVD/CD-ROM drive on port 0, holding the ISO image at
+    /// <paramref name="isoPath"/> or nothing. The image is checked here, so one that is not ISO 9660 fails the start.
+    /// </summary>
+    public void AttachCdrom(string? isoPath)
+    {
+        var medium = isoPath is null ? null : IsoImage.Open(isoPath);
+        var drive = new AtapiCdrom(medium);
+        try
+        {
+            Ahci = AttachFunction((intx, _) => new AhciController(_memory, intx, [drive]), msiVectors: 0);
+            Cdrom = drive;
+        }
+        catch
+        {
+            drive.Dispose();
+            throw;
         }
     }
 
@@ -215,6 +245,24 @@ internal sealed class PciDevices : IDisposable
         {
             yield return PowerManagementPorts.Stats();
         }
+
+        if (Ahci is not null && Cdrom is not null)
+        {
+            var port = Ahci.Ports[0];
+            yield return new DeviceStats(CdromName, "ahci-cdrom", new Dictionary<string, long>
+            {
+                ["requests"] = port.CommandsCompleted,
+                ["bytes"] = port.BytesTransferred,
+                ["read_sectors"] = Cdrom.SectorsRead,
+                ["packet_commands"] = Cdrom.PacketCommands,
+                ["failed_packet_commands"] = Cdrom.FailedPacketCommands,
+                ["bad_commands"] = port.BadCommands,
+                ["bad_accesses"] = Ahci.BadAccesses,
+                ["medium"] = Cdrom.MediumPath is null ? 0 : 1,
+                ["locked"] = Cdrom.Locked ? 1 : 0,
+            })
+            { Medium = Cdrom.MediumPath };
+        }
     }
 
     /// <summary>
@@ -230,6 +278,7 @@ internal sealed class PciDevices : IDisposable
         }
 
         _virtio.Clear();
+        Cdrom?.Dispose();
     }
 
     private void AttachVirtio(string name, string kind, IVirtioDevice device, Func<string?>? backendError, IDiskImage? image = null)

@@ -91,7 +91,7 @@ public partial class ImageUpload : IDisposable
             }
 
             await using var stream = _file.OpenReadStream(Library.MaxImageSizeBytes, _cancel.Token);
-            var result = await Library.UploadAsync(_kind, _file.Name, stream, null, progress, _cancel.Token);
+            var result = await Library.UploadAsync(_kind, _file.Name, stream, null, progress, _cancel.Token, (await Current.GetPrincipalAsync()).UserId());
             await Current.AuditAsync(AuditActions.ImageUpload, result.Succeeded ? AuditResult.Succeeded : AuditResult.Failed,
                 target: _file.Name, detail: result.Message);
             if (result.Succeeded)

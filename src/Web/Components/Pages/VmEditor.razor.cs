@@ -21,7 +21,7 @@ namespace Platform.Web.Components.Pages;
 public partial class VmEditor
 {
     /// <summary>The wizard's steps, in order; <see cref="StepOf"/> says which step shows a field.</summary>
-    public static readonly string[] Steps = ["General", "Hardware", "Boot", "Disks & network", "Options"];
+    public static readonly string[] Steps = ["General", "Hardware", "Boot", "Disks & network", "Cloud-init", "Options"];
 
     private readonly HashSet<string> _touched = new(StringComparer.Ordinal);
     private VmDefinitionInput? _input;
@@ -36,6 +36,8 @@ public partial class VmEditor
     private int _step;
     private bool _saving;
     private string? _conflict;
+    /// <summary>Why the save was refused (a quota, with its numbers), shown above the steps.</summary>
+    private string? _refused;
     private string? _loadError;
     private VmPowerState _state;
 
@@ -84,10 +86,11 @@ public partial class VmEditor
     public static int StepOf(string key) => key switch
     {
         "name" or "description" => 0,
-        "vcpuCount" or "memoryMiB" or "input" => 1,
+        "vcpuCount" or "memoryMiB" or "input" or "cpuLimit" or "cpuUnits" or "pidsLimit" => 1,
         "bootMode" or "kernel" or "initrd" or "commandLine" => 2,
         _ when key.StartsWith("disks", StringComparison.Ordinal) || key.StartsWith("nics", StringComparison.Ordinal) => 3,
-        _ => 4,
+        _ when key.StartsWith("cloudInit", StringComparison.Ordinal) => 4,
+        _ => 5,
     };
 
     protected override async Task OnParametersSetAsync()
@@ -152,6 +155,17 @@ public partial class VmEditor
     }
 
     private void Validate() => _errors = VmDefinitionRules.Validate(_input!, _host.TotalMemoryMiB);
+
+    /// <summary>cloud-init's rules span its fields (a password or a key): a change to one clears what the server said of all.</summary>
+    private void TouchCloudInit(string key)
+    {
+        foreach (string stale in _serverErrors.Keys.Where(k => k.StartsWith("cloudInit.", StringComparison.Ordinal)).ToList())
+        {
+            _serverErrors.Remove(stale);
+        }
+
+        Touch(key);
+    }
 
     private void Touch(string key)
     {
@@ -246,10 +260,11 @@ public partial class VmEditor
         }
 
         _saving = true;
+        _refused = null;
         try
         {
             var result = IsNew
-                ? await Vms.CreateAsync(_input!, CancellationToken.None)
+                ? await Vms.CreateAsync(_input!, CancellationToken.None, ownerId: (await Current.GetPrincipalAsync()).UserId())
                 : await Vms.UpdateAsync(Id!.Value, _input!, _stamp, CancellationToken.None);
             await Current.AuditAsync(action, result.Succeeded ? AuditResult.Succeeded : AuditResult.Failed,
                 result.Value?.Id ?? Id, _input!.Name, result.Succeeded ? null : result.Message);
@@ -266,6 +281,9 @@ public partial class VmEditor
                     break;
                 case ServiceStatus.Conflict:
                     _conflict = result.Message;
+                    break;
+                case ServiceStatus.Forbidden:
+                    _refused = result.Message;
                     break;
                 default:
                     Snackbar.Add(result.Message ?? "Saving failed.", Severity.Error);

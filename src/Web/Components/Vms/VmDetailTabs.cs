@@ -25,6 +25,8 @@ public static class VmDetailTabs
         new("serial-console", "Serial", Icons.Material.Filled.Terminal, typeof(VmSerialTab), Privileges.VmConsole),
         new("hardware", "Hardware", Icons.Material.Filled.Memory, typeof(VmHardwareTab)),
         new("snapshots", "Snapshots", Icons.Material.Filled.CameraAlt, typeof(VmSnapshotsTab)),
+        new("cloud-init", "Cloud-init", Icons.Material.Filled.Cloud, typeof(VmCloudInitTab)),
+        new("clone", "Clone", Icons.Material.Filled.ContentCopy, typeof(VmCloneTab)),
         new("events", "Events", Icons.Material.Filled.History, typeof(VmEventsTab)),
     ];
 

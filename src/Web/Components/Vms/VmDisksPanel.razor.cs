@@ -15,6 +15,9 @@ namespace Platform.Web.Components.Vms;
 /// </summary>
 public partial class VmDisksPanel
 {
+    /// <summary>Detaching one of the VM's own disks keeps its file instead of deleting it.</summary>
+    private bool _keepDetachedFiles;
+
     private VirtualMachine _vm = null!;
     private IReadOnlyList<VmDiskDetails> _details = [];
     private readonly Dictionary<Guid, long> _growMiB = [];
@@ -73,8 +76,9 @@ public partial class VmDisksPanel
         authorize, CancellationToken.None));
 
     private Task DetachAsync(VmDisk disk) => ChangeAsync(AuditActions.DiskDetach,
-        disk.FileName is not null ? $"Detached and deleted disk {disk.Position + 1}." : $"Detached disk {disk.Position + 1}.",
-        authorize => Disks.DetachAsync(_vm.Id, disk.Position, authorize, CancellationToken.None));
+        disk.FileName is null ? $"Detached disk {disk.Position + 1}."
+            : _keepDetachedFiles ? $"Detached disk {disk.Position + 1}; its file stays in the VM's folder." : $"Detached and deleted disk {disk.Position + 1}.",
+        authorize => Disks.DetachAsync(_vm.Id, disk.Position, authorize, CancellationToken.None, keepFile: _keepDetachedFiles));
 
     private Task UpdateAsync(int index, DiskCacheMode? cache, bool? readOnly) => ChangeAsync(AuditActions.DiskUpdate, $"Changed disk {index + 1}.",
         authorize => Disks.UpdateAsync(_vm.Id, index, cache, readOnly, authorize, CancellationToken.None));

@@ -31,5 +31,7 @@ internal sealed class VirtualMachineConfiguration : IEntityTypeConfiguration<Vir
         builder.HasMany(vm => vm.Nics).WithOne().HasForeignKey(n => n.VirtualMachineId).OnDelete(DeleteBehavior.Cascade);
         builder.Navigation(vm => vm.Disks).AutoInclude();
         builder.Navigation(vm => vm.Nics).AutoInclude();
+        builder.Navigation(vm => vm.CloudInit).AutoInclude();
+        builder.HasIndex(vm => vm.TemplateId);
     }
 }

@@ -370,6 +370,9 @@ namespace Platform.Web.Data.Migrations
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("OwnerId")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Sha256")
                         .IsRequired()
                         .HasMaxLength(64)
@@ -515,6 +518,53 @@ namespace Platform.Web.Data.Migrations
                     b.ToTable("AspNetUsers", (string)null);
                 });
 
+            modelBuilder.Entity("Platform.Web.Data.ResourceQuota", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("GroupId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("MaxDiskBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("MaxImageBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("MaxMemoryMiB")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("MaxVcpus")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("MaxVms")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("UserId")
+                        .HasMaxLength(450)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("GroupId")
+                        .IsUnique()
+                        .HasFilter("\"GroupId\" IS NOT NULL");
+
+                    b.HasIndex("UserId")
+                        .IsUnique()
+                        .HasFilter("\"UserId\" IS NOT NULL");
+
+                    b.ToTable("ResourceQuotas", null, t =>
+                        {
+                            t.HasCheckConstraint("CK_ResourceQuotas_OneHolder", "(\"UserId\" IS NULL) <> (\"GroupId\" IS NULL)");
+                        });
+                });
+
             modelBuilder.Entity("Platform.Web.Data.SignInSession", b =>
                 {
                     b.Property<string>("Key")
@@ -542,6 +592,63 @@ namespace Platform.Web.Data.Migrations
                     b.ToTable("SignInSessions", (string)null);
                 });
 
+            modelBuilder.Entity("Platform.Web.Data.TaskEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Action")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("EndedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Log")
+                        .IsRequired()
+                        .HasMaxLength(211200)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Result")
+                        .HasMaxLength(1024)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("StartedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Target")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("UserName")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("VmId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("VmName")
+                        .HasMaxLength(63)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("StartedAt");
+
+                    b.HasIndex("Status");
+
+                    b.HasIndex("VmId");
+
+                    b.ToTable("Tasks", (string)null);
+                });
+
             modelBuilder.Entity("Platform.Web.Data.VirtualMachine", b =>
                 {
                     b.Property<Guid>("Id")
@@ -564,6 +671,12 @@ namespace Platform.Web.Data.Migrations
                         .IsConcurrencyToken()
                         .HasColumnType("TEXT");
 
+                    b.Property<double?>("CpuLimit")
+                        .HasColumnType("REAL");
+
+                    b.Property<int>("CpuUnits")
+                        .HasColumnType("INTEGER");
+
                     b.Property<DateTimeOffset>("CreatedAt")
                         .HasColumnType("TEXT");
 
@@ -584,6 +697,9 @@ namespace Platform.Web.Data.Migrations
                     b.Property<string>("Input")
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
+
+                    b.Property<bool>("IsTemplate")
+                        .HasColumnType("INTEGER");
 
                     b.Property<Guid?>("KernelImageId")
                         .HasColumnType("TEXT");
@@ -611,6 +727,15 @@ namespace Platform.Web.Data.Migrations
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("OwnerId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("PidsLimit")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid?>("TemplateId")
+                        .HasColumnType("TEXT");
+
                     b.Property<DateTimeOffset>("UpdatedAt")
                         .HasColumnType("TEXT");
 
@@ -626,7 +751,50 @@ namespace Platform.Web.Data.Migrations
                     b.HasIndex("Name")
                         .IsUnique();
 
+                    b.HasIndex("TemplateId");
+
                     b.ToTable("VirtualMachines", (string)null);
+                });
+
+            modelBuilder.Entity("Platform.Web.Data.VmCloudInit", b =>
+                {
+                    b.Property<Guid>("VirtualMachineId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<bool>("Enabled")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Hostname")
+                        .HasMaxLength(253)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Packages")
+                        .HasMaxLength(4096)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("PasswordHash")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SshAuthorizedKeys")
+                        .HasMaxLength(65536)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("UpdatedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("UserData")
+                        .HasMaxLength(65536)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("UserName")
+                        .IsRequired()
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("VirtualMachineId");
+
+                    b.ToTable("VmCloudInits", (string)null);
                 });
 
             modelBuilder.Entity("Platform.Web.Data.VmDisk", b =>
@@ -652,6 +820,12 @@ namespace Platform.Web.Data.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<bool>("LinkedClone")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("MaxBytesPerSecond")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("MaxIops")
                         .HasColumnType("INTEGER");
 
                     b.Property<string>("Path")
@@ -862,6 +1036,19 @@ namespace Platform.Web.Data.Migrations
                         .IsRequired();
                 });
 
+            modelBuilder.Entity("Platform.Web.Data.ResourceQuota", b =>
+                {
+                    b.HasOne("Platform.Web.Data.AccessGroup", null)
+                        .WithMany()
+                        .HasForeignKey("GroupId")
+                        .OnDelete(DeleteBehavior.Cascade);
+
+                    b.HasOne("Platform.Web.Data.PlatformUser", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade);
+                });
+
             modelBuilder.Entity("Platform.Web.Data.SignInSession", b =>
                 {
                     b.HasOne("Platform.Web.Data.PlatformUser", null)
@@ -886,6 +1073,15 @@ namespace Platform.Web.Data.Migrations
                     b.Navigation("InitrdImage");
 
                     b.Navigation("KernelImage");
+                });
+
+            modelBuilder.Entity("Platform.Web.Data.VmCloudInit", b =>
+                {
+                    b.HasOne("Platform.Web.Data.VirtualMachine", null)
+                        .WithOne("CloudInit")
+                        .HasForeignKey("Platform.Web.Data.VmCloudInit", "VirtualMachineId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Platform.Web.Data.VmDisk", b =>
@@ -967,6 +1163,8 @@ namespace Platform.Web.Data.Migrations
 
             modelBuilder.Entity("Platform.Web.Data.VirtualMachine", b =>
                 {
+                    b.Navigation("CloudInit");
+
                     b.Navigation("Disks");
 
                     b.Navigation("Nics");

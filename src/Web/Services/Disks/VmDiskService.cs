@@ -1,6 +1,7 @@
 using Platform.Web.Data;
 using Platform.Web.Services.Images;
 using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Tasks;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Services.Disks;
@@ -13,7 +14,8 @@ namespace Platform.Web.Services.Disks;
 /// what the new definition adds (library images, host paths): a refusal message, or null.
 /// </summary>
 public sealed class VmDiskService(
-    VmService vms, IVmRuntime runtime, VmDiskFiles files, ImageLibrary images, IRunningDiskResizer resizer, IVmEventLog events)
+    VmService vms, IVmRuntime runtime, VmDiskFiles files, ImageLibrary images, IRunningDiskResizer resizer, IVmEventLog events, ITaskLog tasks,
+    Quotas.QuotaService? quotas = null)
 {
     public delegate Task<string?> Authorize(VmDefinitionInput input, VirtualMachine current);
 
@@ -24,7 +26,12 @@ public sealed class VmDiskService(
             return null;
         }, authorize, cancellationToken);
 
-    public Task<ServiceResult<VirtualMachine>> DetachAsync(Guid vmId, int index, Authorize authorize, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// Detaches disk <paramref name="index"/>. A disk of the VM's own is deleted, unless <paramref name="keepFile"/>: then
+    /// its file stays in the VM's folder (<c>disks/{vm}/</c>), kept when the VM is deleted too, for the host to use.
+    /// </summary>
+    public Task<ServiceResult<VirtualMachine>> DetachAsync(Guid vmId, int index, Authorize authorize, CancellationToken cancellationToken,
+        bool keepFile = false) =>
         ChangeAsync(vmId, "detach a disk", (vm, input) =>
         {
             if (NoSuchDisk(input, index) is { } missing)
@@ -33,6 +40,7 @@ public sealed class VmDiskService(
             }
 
             input.Disks.RemoveAt(index);
+            input.KeepRemovedFiles = keepFile;
             return null;
         }, authorize, cancellationToken);
 
@@ -80,10 +88,24 @@ public sealed class VmDiskService(
             return ServiceResult<VmDiskDetails>.Fail(ServiceStatus.NotFound, "There is no such VM; it may have been deleted.");
         }
 
+        // A task from here on, refusals included: "why did my disk not grow" is what the task log is for.
+        using var task = tasks.Begin(TaskActions.DiskResize, vmId, $"disk {index}", vm.Name);
+        task.Log($"Grow disk {index} of {vm.Name} to {ImageLibrary.FormatSize(sizeBytes)} ({sizeBytes} bytes)");
+        return task.End(await GrowAsync(vm, index, sizeBytes, task, cancellationToken), $"disk {index} is {ImageLibrary.FormatSize(sizeBytes)}");
+    }
+
+    private async Task<ServiceResult<VmDiskDetails>> GrowAsync(VirtualMachine vm, int index, long sizeBytes, TaskScope task, CancellationToken cancellationToken)
+    {
+        var vmId = vm.Id;
         var disk = vm.Disks.FirstOrDefault(d => d.Position == index);
         if (disk is null)
         {
             return ServiceResult<VmDiskDetails>.Fail(ServiceStatus.NotFound, $"{vm.Name} has no disk {index} (disks are numbered from 0).");
+        }
+
+        if (vm.IsTemplate)
+        {
+            return ServiceResult<VmDiskDetails>.Fail(ServiceStatus.Conflict, VmService.TemplateDisksMessage(vm.Name));
         }
 
         if (DiskSizeRules.Check(sizeBytes) is { } sizeProblem)
@@ -131,8 +153,22 @@ public sealed class VmDiskService(
             return SizeInvalid(space);
         }
 
+        // Growing counts against the VM owner's disk quota (adding a disk does too, through VmService).
+        if (quotas is not null && sizeBytes > before.VirtualSizeBytes
+            && await quotas.CheckAsync(vm.OwnerId, new Quotas.QuotaAmounts(DiskBytes: sizeBytes - before.VirtualSizeBytes), "growing this disk", cancellationToken) is { } refused)
+        {
+            return ServiceResult<VmDiskDetails>.Fail(ServiceStatus.Forbidden, refused);
+        }
+
+        task.Log($"{path}: {ImageLibrary.FormatName(before.Format)}, {ImageLibrary.FormatSize(before.VirtualSizeBytes)} now");
+        if (sizeBytes == before.VirtualSizeBytes)
+        {
+            task.Log("It is that size already: nothing to do.");
+        }
+
         if (sizeBytes > before.VirtualSizeBytes)
         {
+            task.Log(running ? "The VM runs: its VMM grows the file and tells the guest (block_resize)." : "The VM is stopped: growing the file.");
             try
             {
                 if (running)

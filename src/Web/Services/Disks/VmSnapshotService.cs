@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Platform.Web.Data;
 using Platform.Web.Services.Images;
 using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Tasks;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Services.Disks;
@@ -19,7 +20,7 @@ public sealed record VmSnapshotInfo(string Name, DateTimeOffset CreatedAt, strin
 /// fails has the snapshot removed from the disks already done.
 /// </summary>
 public sealed class VmSnapshotService(
-    IDbContextFactory<PlatformDbContext> dbFactory, VmService vms, IVmRuntime runtime, VmDiskFiles files, ImageLibrary images, IVmEventLog events)
+    IDbContextFactory<PlatformDbContext> dbFactory, VmService vms, IVmRuntime runtime, VmDiskFiles files, ImageLibrary images, IVmEventLog events, ITaskLog tasks)
 {
     public async Task<ServiceResult<IReadOnlyList<VmSnapshotInfo>>> ListAsync(Guid vmId, CancellationToken cancellationToken)
     {
@@ -55,6 +56,17 @@ public sealed class VmSnapshotService(
 
     public async Task<ServiceResult<VmSnapshotInfo>> CreateAsync(Guid vmId, string? name, string? userName, CancellationToken cancellationToken)
     {
+        if (await vms.FindAsync(vmId, cancellationToken) is null)
+        {
+            return ServiceResult<VmSnapshotInfo>.Fail(ServiceStatus.NotFound, "There is no such VM; it may have been deleted.");
+        }
+
+        using var task = tasks.Begin(TaskActions.SnapshotCreate, vmId, $"snapshot {name}", userName: TaskActor.Current ?? userName);
+        return task.End(await CreateCoreAsync(vmId, name, userName, task, cancellationToken), $"took snapshot {name}");
+    }
+
+    private async Task<ServiceResult<VmSnapshotInfo>> CreateCoreAsync(Guid vmId, string? name, string? userName, TaskScope task, CancellationToken cancellationToken)
+    {
         if (SnapshotNameRules.Check(name) is { } problem)
         {
             return ServiceResult<VmSnapshotInfo>.Invalid(new Dictionary<string, string[]> { ["name"] = [problem] });
@@ -81,6 +93,7 @@ public sealed class VmSnapshotService(
         var done = new List<string>();
         foreach (string path in disks)
         {
+            task.Log($"Snapshot {name} of {path}");
             try
             {
                 files.Tool.CreateSnapshot(path, name!);
@@ -90,6 +103,7 @@ public sealed class VmSnapshotService(
             {
                 foreach (string undo in done)
                 {
+                    task.Log($"Undo: deleting snapshot {name} of {undo}");
                     TryDelete(undo, name!);
                 }
 
@@ -112,11 +126,11 @@ public sealed class VmSnapshotService(
 
     /// <summary>Puts every disk back as it was when the snapshot was taken; what was written since is lost.</summary>
     public Task<ServiceResult> RevertAsync(Guid vmId, string name, CancellationToken cancellationToken) =>
-        ApplyAsync(vmId, name, "revert to a snapshot", files.Tool.RevertSnapshot, "Reverted {0} to snapshot {1}.", cancellationToken);
+        ApplyAsync(vmId, name, TaskActions.SnapshotRevert, "revert to a snapshot", files.Tool.RevertSnapshot, "Reverted {0} to snapshot {1}.", cancellationToken);
 
     public async Task<ServiceResult> DeleteAsync(Guid vmId, string name, CancellationToken cancellationToken)
     {
-        var result = await ApplyAsync(vmId, name, "delete a snapshot", files.Tool.DeleteSnapshot, "Deleted snapshot {1} of {0}.", cancellationToken);
+        var result = await ApplyAsync(vmId, name, TaskActions.SnapshotDelete, "delete a snapshot", files.Tool.DeleteSnapshot, "Deleted snapshot {1} of {0}.", cancellationToken);
         if (result.Succeeded)
         {
             await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
@@ -126,7 +140,19 @@ public sealed class VmSnapshotService(
         return result;
     }
 
-    private async Task<ServiceResult> ApplyAsync(Guid vmId, string name, string what, Action<string, string> action, string done, CancellationToken cancellationToken)
+    private async Task<ServiceResult> ApplyAsync(Guid vmId, string name, string taskAction, string what, Action<string, string> action, string done, CancellationToken cancellationToken)
+    {
+        if (await vms.FindAsync(vmId, cancellationToken) is null)
+        {
+            return ServiceResult.Fail(ServiceStatus.NotFound, "There is no such VM; it may have been deleted.");
+        }
+
+        using var task = tasks.Begin(taskAction, vmId, $"snapshot {name}");
+        return task.End(await ApplyCoreAsync(vmId, name, what, action, done, task, cancellationToken), $"{what}: {name}");
+    }
+
+    private async Task<ServiceResult> ApplyCoreAsync(Guid vmId, string name, string what, Action<string, string> action, string done, TaskScope task,
+        CancellationToken cancellationToken)
     {
         var (vm, disks, refused) = await PrepareAsync<bool>(vmId, what, create: false, cancellationToken);
         if (refused is not null)
@@ -157,6 +183,7 @@ public sealed class VmSnapshotService(
 
         foreach (string path in holding)
         {
+            task.Log($"{char.ToUpperInvariant(what[0])}{what[1..]} ({name}) in {path}");
             try
             {
                 action(path, name);
@@ -180,6 +207,11 @@ public sealed class VmSnapshotService(
         if (vm is null)
         {
             return (null, [], ServiceResult<T>.Fail(ServiceStatus.NotFound, "There is no such VM; it may have been deleted."));
+        }
+
+        if (vm.IsTemplate)
+        {
+            return (vm, [], ServiceResult<T>.Fail(ServiceStatus.Conflict, VmService.TemplateDisksMessage(vm.Name)));
         }
 
         var state = runtime.GetState(vmId);

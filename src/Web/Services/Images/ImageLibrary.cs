@@ -4,6 +4,7 @@ using Platform.Devices.Virtio.Block;
 using Platform.Devices.Virtio.Block.Qcow2;
 using Platform.Web.Data;
 using Platform.Web.Extensions;
+using Platform.Web.Services.Tasks;
 
 namespace Platform.Web.Services.Images;
 
@@ -19,7 +20,8 @@ public sealed record ImageUsage(ImageFile Image, IReadOnlyList<string> UsedBy);
 /// which could point at any host file). Linked clones are qcow2 overlays under
 /// <see cref="PlatformOptions.DisksDirectory"/> whose backing file is the library image.
 /// </summary>
-public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory, PlatformOptions options, ILogger<ImageLibrary> logger)
+public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory, PlatformOptions options, ITaskLog tasks, ILogger<ImageLibrary> logger,
+    Quotas.QuotaService? quotas = null)
 {
     private const int BufferSize = 1 << 20;
 
@@ -51,12 +53,38 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
     /// <summary>
     /// Stores <paramref name="content"/> as <paramref name="fileName"/>. Fails Invalid for a bad name, an empty
     /// file or a checksum that does not match <paramref name="expectedSha256"/>; TooLarge past the limit (the
-    /// stream is not read further); Conflict when the name is taken. <paramref name="progress"/> hears bytes stored so far.
+    /// stream is not read further); Conflict when the name is taken; Forbidden past the image-library quota of
+    /// <paramref name="ownerId"/> (the uploader, whose quota the image counts against). <paramref name="progress"/> hears
+    /// bytes stored so far.
     /// </summary>
     public async Task<ServiceResult<ImageFile>> UploadAsync(
-        ImageKind kind, string fileName, Stream content, string? expectedSha256, IProgress<long>? progress, CancellationToken cancellationToken)
+        ImageKind kind, string fileName, Stream content, string? expectedSha256, IProgress<long>? progress, CancellationToken cancellationToken,
+        string? ownerId = null)
     {
         ArgumentNullException.ThrowIfNull(content);
+        using var task = tasks.Begin(TaskActions.ImageUpload, null, fileName);
+        task.Log($"Upload {fileName} ({kind.ToString().ToLowerInvariant()}) into the library{(DeclaredLength(content) is { } length ? $", {FormatSize(length)}" : "")}");
+        try
+        {
+            var result = await UploadCoreAsync(kind, fileName, content, expectedSha256, progress, ownerId, cancellationToken);
+            if (result.Value is { } stored)
+            {
+                task.Log($"Stored {FormatSize(stored.SizeBytes)}, SHA-256 {stored.Sha256}"
+                    + (stored.Format is { } format ? $", {FormatName(format)} disk of {FormatSize(stored.VirtualSizeBytes ?? 0)}" : ""));
+            }
+
+            return task.End(result, $"stored {fileName}");
+        }
+        catch (OperationCanceledException)
+        {
+            task.Cancel("The upload was called off before it finished; nothing was stored.");
+            throw;
+        }
+    }
+
+    private async Task<ServiceResult<ImageFile>> UploadCoreAsync(
+        ImageKind kind, string fileName, Stream content, string? expectedSha256, IProgress<long>? progress, string? ownerId, CancellationToken cancellationToken)
+    {
         var errors = new Dictionary<string, string[]>();
         if (ImageFileNameRules.Check(fileName) is { } nameProblem)
         {
@@ -148,6 +176,11 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
                 });
             }
 
+            if (quotas is not null && await quotas.CheckAsync(ownerId, new Quotas.QuotaAmounts(ImageBytes: size), "this image", cancellationToken) is { } refused)
+            {
+                return ServiceResult<ImageFile>.Fail(ServiceStatus.Forbidden, refused);
+            }
+
             ImageFormat? format = null;
             long? virtualSize = null;
             if (kind == ImageKind.Disk)
@@ -173,6 +206,7 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
             var image = new ImageFile
             {
                 Kind = kind, FileName = fileName, SizeBytes = size, Sha256 = sha256, Format = format, VirtualSizeBytes = virtualSize,
+                OwnerId = ownerId,
             };
             try
             {
@@ -253,6 +287,26 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
             return overlay;
         }
 
+        using var task = tasks.Begin(TaskActions.LinkedClone, disk.VirtualMachineId, $"disk {disk.Position} from {image.FileName}");
+        task.Log($"Overlay {overlay} over {image.FileName}");
+        try
+        {
+            MakeOverlay(image, overlay);
+        }
+        catch (Exception ex)
+        {
+            // Whatever it was goes on to the caller (a start, a resize) as before; the task says it too.
+            task.Fail(ex.Message);
+            throw;
+        }
+
+        task.Succeed($"made the linked clone of {image.FileName}");
+        logger.LogInformation("Created linked clone {Overlay} of {Image}", overlay, image.FileName);
+        return overlay;
+    }
+
+    private void MakeOverlay(ImageFile image, string overlay)
+    {
         string folder = Path.GetDirectoryName(overlay)!;
         Directory.CreateDirectory(folder);
         string basePath = PathOf(image);
@@ -275,9 +329,6 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
         {
             File.Delete(temporary);
         }
-
-        logger.LogInformation("Created linked clone {Overlay} of {Image}", overlay, image.FileName);
-        return overlay;
     }
 
     /// <summary>

@@ -36,25 +36,20 @@ internal sealed class HostMetrics : IDisposable
 
     private static IEnumerable<Measurement<double>> CpuTime()
     {
-        // "cpu  user nice system idle iowait irq softirq steal guest guest_nice"; guest time is already in user.
-        string? line = ReadFirstLine("/proc/stat");
-        if (line is null || !line.StartsWith("cpu ", StringComparison.Ordinal))
+        if (ProcStat.CpuTicks() is not var (busy, idle))
         {
             yield break;
         }
 
-        long[] ticks = line[4..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(t => long.Parse(t, CultureInfo.InvariantCulture)).ToArray();
-        long idle = ticks[3] + (ticks.Length > 4 ? ticks[4] : 0);
-        long busy = ticks.Take(Math.Min(ticks.Length, 8)).Sum() - idle;
         yield return new Measurement<double>(busy / TicksPerSecond, new KeyValuePair<string, object?>("mode", "busy"));
         yield return new Measurement<double>(idle / TicksPerSecond, new KeyValuePair<string, object?>("mode", "idle"));
     }
 
     private static IEnumerable<Measurement<double>> Load()
     {
-        string[] fields = ReadFirstLine("/proc/loadavg")?.Split(' ') ?? [];
+        string[] fields = ProcStat.LoadAverageFields();
         string[] periods = ["1m", "5m", "15m"];
-        for (int i = 0; i < Math.Min(fields.Length, periods.Length); i++)
+        for (int i = 0; i < fields.Length; i++)
         {
             yield return new Measurement<double>(double.Parse(fields[i], CultureInfo.InvariantCulture), new KeyValuePair<string, object?>("period", periods[i]));
         }
@@ -75,18 +70,5 @@ internal sealed class HostMetrics : IDisposable
         }
 
         yield return new Measurement<long>(value(drive));
-    }
-
-    private static string? ReadFirstLine(string path)
-    {
-        try
-        {
-            using var reader = new StreamReader(path);
-            return reader.ReadLine();
-        }
-        catch (IOException)
-        {
-            return null;
-        }
     }
 }

@@ -60,4 +60,7 @@ public sealed class VmRuntimeException : Exception
     /// False when this VM's state forbids the action or the VMM refused it: the API answers 409.
     /// </summary>
     public bool Unavailable { get; init; }
+
+    /// <summary>The last lines of the VMM's <c>vmm.log</c> when they explain the failure (a VMM that would not start); else empty.</summary>
+    public IReadOnlyList<string> VmmLog { get; init; } = [];
 }

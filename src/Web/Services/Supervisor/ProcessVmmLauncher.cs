@@ -1,26 +1,33 @@
 using System.Diagnostics;
 using Platform.Web.Data;
 using Platform.Web.Services.Runtime;
+using Platform.Web.Services.CloudInit;
 using Platform.Web.Services.Disks;
 using Platform.Web.Services.Images;
+using Platform.Web.Services.Limits;
 
 namespace Platform.Web.Services.Supervisor;
 
 /// <summary>
 /// Launches the platform-vmm <see cref="VmmProgram"/> chooses: the VM's configuration goes to <c>vm.json</c> in its
 /// runtime folder, the VMM starts in its own session (<see cref="VmmProcess"/>), and the launch returns once the
-/// control socket answers. A VMM that exits first failed, and its log says why.
+/// control socket answers. A VMM that exits first failed, and its log says why. Each VMM runs in its VM's cgroup
+/// (<see cref="VmCgroups"/>), made before it starts and removed when it ends.
 /// </summary>
-internal sealed class ProcessVmmLauncher(VmmProgram program, ImageLibrary images, VmDiskFiles diskFiles, SupervisorOptions options) : IVmmLauncher
+internal sealed class ProcessVmmLauncher(
+    VmmProgram program, ImageLibrary images, VmDiskFiles diskFiles, CloudInitService cloudInit, SupervisorOptions options, VmCgroups cgroups) : IVmmLauncher
 {
     /// <summary>How often the launch looks for the pid file and the control socket: short, since it is the start's latency.</summary>
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>How much of vmm.log a failed start's task keeps: more than the one-line reason, which stays short for a snackbar.</summary>
+    private const int LogLinesForTask = 20;
 
     public async Task<IVmmHandle> LaunchAsync(VirtualMachine vm, string runtimeDirectory, CancellationToken cancellationToken)
     {
         var binary = program.Current;
         string vmmPath = binary.Path ?? throw new VmRuntimeException(binary.Reason) { Unavailable = true };
-        var config = VmmConfigBuilder.Build(vm, images.PathOf, runtimeDirectory, images.EnsureLinkedClone, diskFiles.PathOf);
+        var config = VmmConfigBuilder.Build(vm, images.PathOf, runtimeDirectory, images.EnsureLinkedClone, diskFiles.PathOf, cloudInit.EnsureSeed);
         Process process;
         try
         {
@@ -28,7 +35,8 @@ internal sealed class ProcessVmmLauncher(VmmProgram program, ImageLibrary images
             VmmProcess.RemoveStaleFiles(runtimeDirectory);
             string configFile = Path.Combine(runtimeDirectory, VmConfigFile.FileName);
             VmConfigFile.Write(configFile, config);
-            process = VmmProcess.Start(vmmPath, ["--config", configFile], runtimeDirectory);
+            var cgroupProcs = PrepareCgroup(vm);
+            process = VmmProcess.Start(vmmPath, ["--config", configFile], runtimeDirectory, cgroupProcs);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or System.ComponentModel.Win32Exception)
         {
@@ -37,7 +45,9 @@ internal sealed class ProcessVmmLauncher(VmmProgram program, ImageLibrary images
 
         try
         {
-            return await WaitUntilReadyAsync(process, runtimeDirectory, cancellationToken);
+            var handle = await WaitUntilReadyAsync(process, runtimeDirectory, cancellationToken);
+            RemoveCgroupWhenEnded(vm.Id, handle);
+            return handle;
         }
         catch (OperationCanceledException)
         {
@@ -45,9 +55,36 @@ internal sealed class ProcessVmmLauncher(VmmProgram program, ImageLibrary images
             process.Kill();
             await process.WaitForExitAsync(CancellationToken.None);
             process.Dispose();
+            await cgroups.RemoveAsync(vm.Id);
+            throw;
+        }
+        catch (VmRuntimeException)
+        {
+            await cgroups.RemoveAsync(vm.Id);
             throw;
         }
     }
+
+    private IReadOnlyList<string> PrepareCgroup(VirtualMachine vm)
+    {
+        try
+        {
+            return cgroups.Prepare(vm);
+        }
+        catch (IOException ex)
+        {
+            throw new VmRuntimeException($"The VM's resource limits could not be set: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// The group goes with the VMM (a reattached one's too: it was adopted at start-up). A handle let go of while its
+    /// VMM runs on (the dashboard stopping) leaves the group for the next dashboard to adopt.
+    /// </summary>
+    private void RemoveCgroupWhenEnded(Guid vmId, IVmmHandle handle) =>
+        _ = handle.Ended.ContinueWith(
+            _ => VmmProcess.IsAlive(handle.Pid) ? Task.CompletedTask : cgroups.RemoveAsync(vmId),
+            CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
 
     private async Task<IVmmHandle> WaitUntilReadyAsync(Process process, string directory, CancellationToken cancellationToken)
     {
@@ -59,7 +96,10 @@ internal sealed class ProcessVmmLauncher(VmmProgram program, ImageLibrary images
                 await process.WaitForExitAsync(CancellationToken.None);
                 int code = process.ExitCode;
                 process.Dispose();
-                throw new VmRuntimeException($"The VMM exited at start (code {code}): {VmmProcess.LogTail(directory)}");
+                throw new VmRuntimeException($"The VMM exited at start (code {code}): {VmmProcess.LogTail(directory)}")
+                {
+                    VmmLog = VmmProcess.LogTailLines(directory, LogLinesForTask) ?? [],
+                };
             }
 
             if (VmmProcess.ReadLivePid(directory) == process.Id)
@@ -78,7 +118,10 @@ internal sealed class ProcessVmmLauncher(VmmProgram program, ImageLibrary images
             {
                 process.Kill();
                 throw new VmRuntimeException(
-                    $"The VMM did not open its control socket within {options.StartTimeout.TotalSeconds} s and was stopped: {VmmProcess.LogTail(directory)}");
+                    $"The VMM did not open its control socket within {options.StartTimeout.TotalSeconds} s and was stopped: {VmmProcess.LogTail(directory)}")
+                {
+                    VmmLog = VmmProcess.LogTailLines(directory, LogLinesForTask) ?? [],
+                };
             }
 
             await Task.Delay(PollInterval, cancellationToken);
@@ -94,7 +137,13 @@ internal sealed class ProcessVmmLauncher(VmmProgram program, ImageLibrary images
 
         try
         {
-            return await VmmConnection.ConnectAsync(runtimeDirectory, pid, process: null, cancellationToken);
+            var handle = await VmmConnection.ConnectAsync(runtimeDirectory, pid, process: null, cancellationToken);
+            if (Guid.TryParseExact(Path.GetFileName(runtimeDirectory), "N", out var vmId))
+            {
+                RemoveCgroupWhenEnded(vmId, handle);
+            }
+
+            return handle;
         }
         catch (VmmControlException)
         {

@@ -33,7 +33,12 @@ internal sealed partial class VmActor : IAsyncDisposable
         VmId = vmId;
         _name = name ?? vmId.ToString();
         _context = context;
-        _loop = RunAsync();
+        // The loop must not inherit the flow of whoever made the actor (a request's task and user would be on every
+        // line the actor ever logs): it starts clean, with this VM's id as its only logging scope.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _loop = Task.Run(RunAsync);
+        }
     }
 
     public Guid VmId { get; }
@@ -94,6 +99,8 @@ internal sealed partial class VmActor : IAsyncDisposable
 
     private async Task RunAsync()
     {
+        // Whatever the actor logs, and the launches and followers it starts, carry the VM's id.
+        using var scope = _context.Logger.BeginScope(LogScope.ForVm(VmId));
         await foreach (var message in _mailbox.Reader.ReadAllAsync())
         {
             try

@@ -14,11 +14,21 @@ public static class VmmConfigBuilder
     /// <param name="runtimeDirectory">The VM's runtime folder.</param>
     /// <param name="linkedCloneOf">The overlay file of a linked-clone disk (made on first use); null: such disks are refused.</param>
     /// <param name="ownDiskOf">The file of one of the VM's own disks; null: such disks are refused.</param>
+    /// <param name="cloudInitSeedOf">
+    /// The VM's cloud-init seed image, made or brought up to date (null when it has none); it goes last, read-only.
+    /// Null: a VM with cloud-init is refused.
+    /// </param>
     public static VmConfig Build(VirtualMachine vm, Func<ImageFile, string> pathOf, string runtimeDirectory,
-        Func<VmDisk, string>? linkedCloneOf = null, Func<VmDisk, string>? ownDiskOf = null)
+        Func<VmDisk, string>? linkedCloneOf = null, Func<VmDisk, string>? ownDiskOf = null, Func<VirtualMachine, string?>? cloudInitSeedOf = null)
     {
         ArgumentNullException.ThrowIfNull(vm);
         ArgumentNullException.ThrowIfNull(pathOf);
+        if (vm.IsTemplate)
+        {
+            // Every start comes here (the page, the API, autostart, a crash restart): a template's disks never change.
+            throw new VmRuntimeException(Platform.Web.Services.Vms.VmPowerService.TemplateStartMessage(vm.Name));
+        }
+
         bool diskBoot = vm.BootMode == BootMode.Disk;
         string? kernel = null, initrd = null;
         if (diskBoot)
@@ -52,7 +62,7 @@ public static class VmmConfigBuilder
             MemoryMiB = vm.MemoryMiB,
             Cpus = vm.VcpuCount,
             OnReboot = vm.OnReboot,
-            Disks = [.. vm.Disks.OrderBy(d => d.Position).Select(disk => Disk(disk, pathOf, linkedCloneOf, ownDiskOf))],
+            Disks = [.. vm.Disks.OrderBy(d => d.Position).Select(disk => Disk(disk, pathOf, linkedCloneOf, ownDiskOf)), .. CloudInitSeed(vm, cloudInitSeedOf)],
             Nics = [.. vm.Nics.OrderBy(n => n.Position).Select(Nic)],
             Display = vm.DisplayEnabled ? DisplayKind.Std : DisplayKind.None,
             // Always said, even for virtio (the VMM's default): the VM's setting, not the VMM's default, decides.
@@ -110,7 +120,41 @@ public static class VmmConfigBuilder
             ReadOnly = disk.ReadOnly,
             Cache = disk.Cache == DiskCacheMode.None ? DiskCache.None : DiskCache.Writeback,
             Format = format,
+            Bps = disk.MaxBytesPerSecond,
+            Iops = disk.MaxIops,
         };
+    }
+
+    /// <summary>
+    /// The NoCloud seed as the last disk: raw, read-only (the guest reads it; nothing writes it but the dashboard). After
+    /// the VM's own disks, so their numbers, and the boot disk, stay what the user set.
+    /// </summary>
+    private static IEnumerable<DiskConfig> CloudInitSeed(VirtualMachine vm, Func<VirtualMachine, string?>? cloudInitSeedOf)
+    {
+        if (vm.CloudInit is not { Enabled: true })
+        {
+            yield break;
+        }
+
+        if (cloudInitSeedOf is null)
+        {
+            throw new VmRuntimeException("The VM has cloud-init, whose seed this start cannot make.");
+        }
+
+        string? seed;
+        try
+        {
+            seed = cloudInitSeedOf(vm);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new VmRuntimeException($"The cloud-init seed could not be made: {ex.Message}", ex);
+        }
+
+        if (seed is not null)
+        {
+            yield return new DiskConfig(seed) { ReadOnly = true, Format = DiskFormat.Raw };
+        }
     }
 
     private static string LinkedClone(VmDisk disk, Func<VmDisk, string>? linkedCloneOf)

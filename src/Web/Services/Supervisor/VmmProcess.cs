@@ -13,9 +13,11 @@ internal static class VmmProcess
     /// Starts the VMM in its own session (so Ctrl-C on the dashboard's terminal or the end of its process group does not
     /// reach it), with stdin from /dev/null and stdout/stderr appended to vmm.log in the runtime folder — a file,
     /// not a pipe, so the VMM never blocks or dies on a dashboard that is gone. `sh` and `setsid` exec in place,
-    /// so the returned process is the VMM itself.
+    /// so the returned process is the VMM itself. Before the exec the shell writes its pid to each of
+    /// <paramref name="cgroupProcsFiles"/>, so the VMM is in its cgroup (its limits) before its first instruction;
+    /// a write that fails ends the start with exit code 70 and the reason in vmm.log.
     /// </summary>
-    public static Process Start(string vmmPath, IReadOnlyList<string> arguments, string runtimeDirectory)
+    public static Process Start(string vmmPath, IReadOnlyList<string> arguments, string runtimeDirectory, IReadOnlyList<string>? cgroupProcsFiles = null)
     {
         Directory.CreateDirectory(runtimeDirectory);
         if (OperatingSystem.IsLinux())
@@ -30,7 +32,13 @@ internal static class VmmProcess
 
         var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("exec setsid \"$0\" \"$@\" </dev/null >>\"$PLATFORM_VMM_LOG\" 2>&1");
+        start.ArgumentList.Add("""
+            exec </dev/null >>"$PLATFORM_VMM_LOG" 2>&1
+            IFS=:
+            for f in $PLATFORM_VMM_CGROUPS; do echo $$ >"$f" || { echo "platform: could not join the VM's cgroup ($f)"; exit 70; }; done
+            unset IFS
+            exec setsid "$0" "$@"
+            """);
         start.ArgumentList.Add(vmmPath);
         foreach (string argument in arguments)
         {
@@ -38,21 +46,28 @@ internal static class VmmProcess
         }
 
         start.Environment["PLATFORM_VMM_LOG"] = log;
+        start.Environment["PLATFORM_VMM_CGROUPS"] = string.Join(':', cgroupProcsFiles ?? []);
         return Process.Start(start) ?? throw new InvalidOperationException("The VMM process did not start.");
     }
 
     /// <summary>The last lines the VMM wrote to its log: why it failed to start, in its own words.</summary>
     public static string LogTail(string runtimeDirectory, int maxLines = 5)
     {
+        var lines = LogTailLines(runtimeDirectory, maxLines);
+        return lines is null ? "it left no log" : lines.Count == 0 ? "it printed nothing" : string.Join(" ", lines);
+    }
+
+    /// <summary>The last non-blank lines of the folder's vmm.log; null when there is no log to read.</summary>
+    public static IReadOnlyList<string>? LogTailLines(string runtimeDirectory, int maxLines = 5)
+    {
         string log = Path.Combine(runtimeDirectory, LogFileName);
         try
         {
-            var lines = File.ReadAllLines(log).Where(l => !string.IsNullOrWhiteSpace(l)).TakeLast(maxLines).ToArray();
-            return lines.Length == 0 ? "it printed nothing" : string.Join(" ", lines);
+            return File.ReadAllLines(log).Where(l => !string.IsNullOrWhiteSpace(l)).TakeLast(maxLines).ToArray();
         }
         catch (IOException)
         {
-            return "it left no log";
+            return null;
         }
     }
 

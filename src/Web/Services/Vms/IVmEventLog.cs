@@ -40,6 +40,9 @@ public static class VmEventKinds
     public const string Reset = "Reset";
     public const string DiskResize = "DiskResize";
     public const string Snapshot = "Snapshot";
+    public const string CloudInit = "CloudInit";
+    public const string Clone = "Clone";
+    public const string Template = "Template";
     /// <summary>For the supervisor: a state it saw (guest powered off, VMM crashed…).</summary>
     public const string StateChanged = "StateChanged";
     /// <summary>For the supervisor: the on-crash policy restarting a VM, or giving up on it.</summary>

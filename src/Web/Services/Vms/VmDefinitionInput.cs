@@ -1,4 +1,5 @@
 using Platform.Web.Data;
+using Platform.Web.Services.CloudInit;
 using Platform.Web.Services.Disks;
 
 namespace Platform.Web.Services.Vms;
@@ -17,6 +18,15 @@ public sealed class VmDefinitionInput
     public int VcpuCount { get; set; } = 1;
 
     public int MemoryMiB { get; set; } = 512;
+
+    /// <summary>At most this many CPUs' worth of time (Proxmox's <c>cpulimit</c>, 0.01 to the vCPU count); null: no limit.</summary>
+    public double? CpuLimit { get; set; }
+
+    /// <summary>Relative CPU weight against other VMs, 1 to 10000 (Proxmox's <c>cpuunits</c>).</summary>
+    public int CpuUnits { get; set; } = 100;
+
+    /// <summary>Tasks (processes and threads) the VM's VMM may have; null: no limit of its own.</summary>
+    public int? PidsLimit { get; set; }
 
     public BootMode BootMode { get; set; } = BootMode.Kernel;
 
@@ -49,12 +59,25 @@ public sealed class VmDefinitionInput
 
     public CrashPolicy OnCrash { get; set; } = CrashPolicy.Stay;
 
+    /// <summary>
+    /// cloud-init settings to set with the definition (the wizard's step, <c>POST /api/v1/vms</c>'s <c>cloudInit</c>);
+    /// null leaves the VM's as they are (<c>/api/v1/vms/{id}/cloud-init</c> changes them on their own).
+    /// </summary>
+    public CloudInitInput? CloudInit { get; set; }
+
+    /// <summary>The files of own disks this change removes stay in the VM's folder (a detach with "keep the file").</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    internal bool KeepRemovedFiles { get; set; }
+
     public static VmDefinitionInput From(VirtualMachine vm) => new()
     {
         Name = vm.Name,
         Description = vm.Description,
         VcpuCount = vm.VcpuCount,
         MemoryMiB = vm.MemoryMiB,
+        CpuLimit = vm.CpuLimit,
+        CpuUnits = vm.CpuUnits,
+        PidsLimit = vm.PidsLimit,
         BootMode = vm.BootMode,
         KernelImageId = vm.KernelImageId,
         KernelPath = vm.KernelPath,
@@ -62,7 +85,7 @@ public sealed class VmDefinitionInput
         InitrdPath = vm.InitrdPath,
         CommandLine = vm.CommandLine,
         Disks = vm.Disks.OrderBy(d => d.Position)
-            .Select(d => new VmDiskInput { Id = d.Id, ImageId = d.ImageId, Path = d.Path, ReadOnly = d.ReadOnly, Cache = d.Cache, LinkedClone = d.LinkedClone })
+            .Select(d => new VmDiskInput { Id = d.Id, ImageId = d.ImageId, Path = d.Path, ReadOnly = d.ReadOnly, Cache = d.Cache, LinkedClone = d.LinkedClone, MaxBytesPerSecond = d.MaxBytesPerSecond, MaxIops = d.MaxIops })
             .ToList(),
         Nics = vm.Nics.OrderBy(n => n.Position).Select(n => new VmNicInput
         {
@@ -94,9 +117,22 @@ public sealed class VmDiskInput
     /// <summary>A new, empty disk of the VM's own, made when the definition is saved.</summary>
     public BlankDiskInput? Blank { get; set; }
 
+    /// <summary>
+    /// A disk file made for the VM before it exists (a clone's copy or overlay), moved into its folder as its own disk
+    /// when the definition is saved. Never from a request body: only <see cref="VmCloneService"/> sets it.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    internal AdoptedDisk? Adopt { get; set; }
+
     public bool ReadOnly { get; set; }
 
     public DiskCacheMode Cache { get; set; } = DiskCacheMode.Writeback;
+
+    /// <summary>Bytes a second, reads and writes together; null: unlimited (see <see cref="Data.VmDisk.MaxBytesPerSecond"/>).</summary>
+    public long? MaxBytesPerSecond { get; set; }
+
+    /// <summary>Requests a second; null: unlimited.</summary>
+    public int? MaxIops { get; set; }
 
     /// <summary>
     /// With <see cref="ImageId"/>: a qcow2 overlay of the image for this VM alone (see <see cref="Data.VmDisk.LinkedClone"/>);
@@ -122,3 +158,6 @@ public sealed class VmNicInput
     /// <summary>A NIC on the default NAT network: what a new VM gets.</summary>
     public static VmNicInput OnDefaultNetwork() => new() { NetworkId = Network.DefaultId };
 }
+
+/// <summary>A disk file at <paramref name="Path"/>, of <paramref name="Format"/>, that a new VM takes as its own.</summary>
+internal sealed record AdoptedDisk(string Path, ImageFormat Format);

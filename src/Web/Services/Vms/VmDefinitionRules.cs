@@ -22,6 +22,11 @@ public static class VmDefinitionRules
     public const int MaxTapNameLength = VmConfigLimits.TapNameMaxLength;
     public const int MaxDisks = 16;
     public const int MaxNics = 8;
+    public const double MinCpuLimit = 0.01;
+    public const int MinCpuUnits = 1;
+    public const int MaxCpuUnits = 10000;
+    public const int MinPidsLimit = 64;
+    public const int MaxPidsLimit = 1 << 22;
 
     public static string? CheckVcpus(int count) =>
         count is < MinVcpus or > MaxVcpus ? $"vCPUs must be {MinVcpus} to {MaxVcpus}." : null;
@@ -39,6 +44,28 @@ public static class VmDefinitionRules
             ? $"This host has {hostMemoryMiB} MiB of memory; a VM cannot have more ({memoryMiB} MiB asked)."
             : null;
     }
+
+    /// <summary>Proxmox's cpulimit: a positive number of CPUs, at most the VM's vCPUs (more could never be used).</summary>
+    public static string? CheckCpuLimit(double? cpus, int vcpus) => cpus switch
+    {
+        null => null,
+        { } c when double.IsNaN(c) || c < MinCpuLimit => $"A CPU limit is at least {MinCpuLimit} CPUs (or none for no limit); got {c}.",
+        { } c when c > vcpus => $"A CPU limit is at most the VM's {vcpus} vCPU{(vcpus == 1 ? "" : "s")}; got {c}.",
+        _ => null,
+    };
+
+    public static string? CheckCpuUnits(int units) =>
+        units is < MinCpuUnits or > MaxCpuUnits ? $"CPU units are {MinCpuUnits} to {MaxCpuUnits} (100 is the default share); got {units}." : null;
+
+    /// <summary>The VMM alone runs a thread per vCPU and a few dozen more (the .NET runtime, devices, VNC, passt).</summary>
+    public static string? CheckPidsLimit(int? pids) =>
+        pids is < MinPidsLimit or > MaxPidsLimit ? $"A task limit is {MinPidsLimit} to {MaxPidsLimit} (the VMM needs a thread per vCPU and a few dozen more); got {pids}." : null;
+
+    public static string? CheckDiskBps(long? bps) =>
+        bps is < VmConfigLimits.MinDiskBps ? $"A disk bandwidth limit is at least {VmConfigLimits.MinDiskBps} bytes a second (or none for no limit); got {bps}." : null;
+
+    public static string? CheckDiskIops(int? iops) =>
+        iops is < VmConfigLimits.MinDiskIops ? $"A disk request limit is at least {VmConfigLimits.MinDiskIops} a second (or none for no limit); got {iops}." : null;
 
     public static string? CheckDescription(string? description) =>
         description is { Length: > MaxDescriptionLength } ? $"A description has at most {MaxDescriptionLength} characters." : null;
@@ -129,6 +156,9 @@ public static class VmDefinitionRules
         Add("description", CheckDescription(input.Description));
         Add("vcpuCount", CheckVcpus(input.VcpuCount));
         Add("memoryMiB", CheckMemory(input.MemoryMiB, hostMemoryMiB));
+        Add("cpuLimit", CheckCpuLimit(input.CpuLimit, input.VcpuCount));
+        Add("cpuUnits", CheckCpuUnits(input.CpuUnits));
+        Add("pidsLimit", CheckPidsLimit(input.PidsLimit));
         Add("bootMode", Enum.IsDefined(input.BootMode) ? null : "Boot from a kernel or from a disk.");
         Add("onReboot", Enum.IsDefined(input.OnReboot) ? null : "On reboot: restart or exit.");
         Add("onCrash", Enum.IsDefined(input.OnCrash) ? null : "On crash: stay (crashed) or restart.");
@@ -160,7 +190,7 @@ public static class VmDefinitionRules
         for (int i = 0; i < input.Disks.Count; i++)
         {
             var disk = input.Disks[i];
-            int sources = (disk.ImageId is null ? 0 : 1) + (string.IsNullOrEmpty(disk.Path) ? 0 : 1) + (disk.Blank is null ? 0 : 1);
+            int sources = (disk.ImageId is null ? 0 : 1) + (string.IsNullOrEmpty(disk.Path) ? 0 : 1) + (disk.Blank is null ? 0 : 1) + (disk.Adopt is null ? 0 : 1);
             Add($"disks[{i}]", sources switch
             {
                 // An id alone names one of the VM's own disks, which VmService checks against the database.
@@ -177,6 +207,8 @@ public static class VmDefinitionRules
             }
 
             Add($"disks[{i}].cache", Enum.IsDefined(disk.Cache) ? null : "Cache mode is writeback or none.");
+            Add($"disks[{i}].maxBytesPerSecond", CheckDiskBps(disk.MaxBytesPerSecond));
+            Add($"disks[{i}].maxIops", CheckDiskIops(disk.MaxIops));
         }
 
         Add("nics", input.Nics.Count > MaxNics ? $"A VM has at most {MaxNics} NICs." : null);

@@ -1,6 +1,8 @@
 using Microsoft.EntityFrameworkCore;
 using Platform.Web.Data;
 using Platform.Web.Services.Disks;
+using Platform.Web.Services.Images;
+using Platform.Web.Services.Tasks;
 
 namespace Platform.Web.Services.Vms;
 
@@ -13,7 +15,11 @@ public sealed partial class VmService
     private sealed record DiskPlan(
         IReadOnlyList<(VmDisk Disk, int Position)> Order,
         IReadOnlyList<(VmDisk Disk, BlankDiskInput Blank)> Blanks,
-        IReadOnlyList<VmDisk> Removed);
+        IReadOnlyList<VmDisk> Removed)
+    {
+        /// <summary>Files made before the VM (a clone's disks), moved into its folder as it is saved.</summary>
+        public IReadOnlyList<(VmDisk Disk, AdoptedDisk File)> Adopted { get; init; } = [];
+    }
 
     /// <summary>
     /// Matches the input's disks to the VM's rows — by id first, then (an image or path disk without an id) the row at
@@ -38,7 +44,7 @@ public sealed partial class VmService
 
         for (int i = 0; i < input.Disks.Count; i++)
         {
-            if (rows[i] is null && input.Disks[i] is { Id: null, Blank: null }
+            if (rows[i] is null && input.Disks[i] is { Id: null, Blank: null, Adopt: null }
                 && existing.FirstOrDefault(d => d.Position == i && d.FileName is null && !claimed.Contains(d.Id)) is { } row)
             {
                 rows[i] = row;
@@ -48,6 +54,7 @@ public sealed partial class VmService
 
         var order = new List<(VmDisk, int)>();
         var blanks = new List<(VmDisk, BlankDiskInput)>();
+        var adopted = new List<(VmDisk, AdoptedDisk)>();
         for (int i = 0; i < input.Disks.Count; i++)
         {
             var wanted = input.Disks[i];
@@ -64,11 +71,19 @@ public sealed partial class VmService
             disk.Position = -1 - i;
             disk.ReadOnly = wanted.ReadOnly;
             disk.Cache = wanted.Cache;
+            disk.MaxBytesPerSecond = wanted.MaxBytesPerSecond;
+            disk.MaxIops = wanted.MaxIops;
             if (wanted.Blank is { } blank)
             {
                 disk.FileName = VmDiskFiles.FileNameFor(disk.Id, blank.Format);
                 disk.Format = blank.Format;
                 blanks.Add((disk, blank));
+            }
+            else if (wanted.Adopt is { } file)
+            {
+                disk.FileName = VmDiskFiles.FileNameFor(disk.Id, file.Format);
+                disk.Format = file.Format;
+                adopted.Add((disk, file));
             }
 
             if (disk.FileName is null)
@@ -88,7 +103,7 @@ public sealed partial class VmService
             db.VmDisks.Remove(extra);
         }
 
-        return new DiskPlan(order, blanks, removed.Where(d => d.FileName is not null).ToList());
+        return new DiskPlan(order, blanks, removed.Where(d => d.FileName is not null).ToList()) { Adopted = adopted };
     }
 
     /// <summary>
@@ -105,17 +120,30 @@ public sealed partial class VmService
         {
             foreach (var (disk, blank) in plan.Blanks)
             {
+                int position = plan.Order.First(o => o.Disk == disk).Position;
+                using var task = tasks.Begin(TaskActions.DiskCreate, disk.VirtualMachineId, $"disk {position}", input.Name);
+                task.Log($"Blank {ImageLibrary.FormatName(blank.Format)} disk of {ImageLibrary.FormatSize(blank.SizeBytes)} for {input.Name}");
                 try
                 {
                     made.Add(diskFiles.CreateBlank(disk, blank));
+                    task.Succeed($"made {made[^1]}");
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
+                    task.Fail($"The new disk could not be made: {ex.Message}");
                     return ServiceResult<VirtualMachine>.Invalid(new Dictionary<string, string[]>
                     {
                         [$"disks[{plan.Order.First(o => o.Disk == disk).Position}].sizeBytes"] = [$"The new disk could not be made: {ex.Message}"],
                     });
                 }
+            }
+
+            foreach (var (disk, file) in plan.Adopted)
+            {
+                string path = diskFiles.PathOf(disk);
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                File.Move(file.Path, path);
+                made.Add(path);
             }
 
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
@@ -145,7 +173,11 @@ public sealed partial class VmService
             }
         }
 
-        diskFiles.Delete(plan.Removed.Select(diskFiles.PathOf));
+        if (!input.KeepRemovedFiles)
+        {
+            diskFiles.Delete(plan.Removed.Select(diskFiles.PathOf));
+        }
+
         return null;
     }
 }

@@ -1,10 +1,12 @@
 using Microsoft.EntityFrameworkCore;
 using Platform.Web.Data;
+using Platform.Web.Services.CloudInit;
 using Platform.Web.Services.Disks;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Images;
 using Platform.Web.Services.Networks;
 using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Tasks;
 
 namespace Platform.Web.Services.Vms;
 
@@ -19,7 +21,10 @@ public sealed partial class VmService(
     IVmRuntime runtime,
     IVmEventLog events,
     ImageLibrary images,
-    VmDiskFiles diskFiles)
+    VmDiskFiles diskFiles,
+    ITaskLog tasks,
+    Limits.VmCgroups? cgroups = null,
+    Quotas.QuotaService? quotas = null)
 {
     public async Task<IReadOnlyList<VirtualMachine>> ListAsync(CancellationToken cancellationToken)
     {
@@ -41,7 +46,11 @@ public sealed partial class VmService(
         return await ValidateAsync(db, input, existingId, cancellationToken);
     }
 
-    public async Task<ServiceResult<VirtualMachine>> CreateAsync(VmDefinitionInput input, CancellationToken cancellationToken)
+    /// <param name="ownerId">Who the VM belongs to: its quotas count it (null: no one's).</param>
+    /// <param name="templateId">For a linked clone: the template its own disks are overlays of.</param>
+    /// <param name="cloudInit">cloud-init settings to copy as they are stored (a clone's: the password stays a hash).</param>
+    public async Task<ServiceResult<VirtualMachine>> CreateAsync(VmDefinitionInput input, CancellationToken cancellationToken,
+        Guid? templateId = null, VmCloudInit? cloudInit = null, string? ownerId = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
@@ -51,9 +60,25 @@ public sealed partial class VmService(
             return ServiceResult<VirtualMachine>.Invalid(errors);
         }
 
-        var vm = new VirtualMachine { Name = input.Name };
+        var demand = new Quotas.QuotaAmounts(1, input.VcpuCount, input.MemoryMiB, await NewDiskBytesAsync(db, input, null, cancellationToken));
+        if (quotas is not null && await quotas.CheckAsync(ownerId, demand, "this VM", cancellationToken) is { } refused)
+        {
+            return ServiceResult<VirtualMachine>.Fail(ServiceStatus.Forbidden, refused);
+        }
+
+        var vm = new VirtualMachine { Name = input.Name, TemplateId = templateId, OwnerId = ownerId };
         db.VirtualMachines.Add(vm);
         var plan = await ApplyAsync(db, vm, input, cancellationToken);
+        if (cloudInit is not null && input.CloudInit is null)
+        {
+            vm.CloudInit = new VmCloudInit
+            {
+                VirtualMachineId = vm.Id, Enabled = cloudInit.Enabled, Hostname = null, UserName = cloudInit.UserName,
+                PasswordHash = cloudInit.PasswordHash, SshAuthorizedKeys = cloudInit.SshAuthorizedKeys, Packages = cloudInit.Packages, UserData = cloudInit.UserData,
+            };
+            db.VmCloudInits.Add(vm.CloudInit);
+        }
+
         if (await SaveWithDisksAsync(db, input, plan, cancellationToken) is { } failure)
         {
             return failure;
@@ -83,10 +108,23 @@ public sealed partial class VmService(
             return ServiceResult<VirtualMachine>.Fail(ServiceStatus.Conflict, ConflictMessage(vm.Name));
         }
 
+        if (vm.IsTemplate && !SameDisks(vm, input))
+        {
+            return ServiceResult<VirtualMachine>.Fail(ServiceStatus.Conflict, TemplateDisksMessage(vm.Name));
+        }
+
         var errors = await ValidateAsync(db, input, id, cancellationToken);
         if (errors.Count > 0)
         {
             return ServiceResult<VirtualMachine>.Invalid(errors);
+        }
+
+        // Growing counts against the owner's quotas; shrinking never needs room.
+        var growth = new Quotas.QuotaAmounts(0, Math.Max(0, input.VcpuCount - vm.VcpuCount), Math.Max(0, input.MemoryMiB - vm.MemoryMiB),
+            await NewDiskBytesAsync(db, input, vm, cancellationToken));
+        if (quotas is not null && await quotas.CheckAsync(vm.OwnerId, growth, "this change", cancellationToken) is { } refused)
+        {
+            return ServiceResult<VirtualMachine>.Fail(ServiceStatus.Forbidden, refused);
         }
 
         string oldName = vm.Name;
@@ -110,7 +148,8 @@ public sealed partial class VmService(
         await events.AddAsync(new VmEvent
         {
             VmId = vm.Id, VmName = vm.Name, Kind = VmEventKinds.Updated, Result = VmEventResult.Succeeded,
-            Message = oldName == vm.Name ? $"Changed {vm.Name}: {Describe(vm)}." : $"Changed {oldName}, now named {vm.Name}: {Describe(vm)}.",
+            Message = (oldName == vm.Name ? $"Changed {vm.Name}: {Describe(vm)}." : $"Changed {oldName}, now named {vm.Name}: {Describe(vm)}.")
+                + ApplyLimitsLive(vm),
         }, cancellationToken);
         return ServiceResult<VirtualMachine>.Ok((await FindAsync(vm.Id, cancellationToken))!);
     }
@@ -147,6 +186,13 @@ public sealed partial class VmService(
                 return ServiceResult<IReadOnlyList<string>>.Fail(ServiceStatus.Conflict, $"{vm.Name} is {state.ToString().ToLowerInvariant()}; stop it before deleting it.");
             }
 
+            var linked = await db.VirtualMachines.IgnoreAutoIncludes().Where(v => v.TemplateId == id).Select(v => v.Name).ToListAsync(cancellationToken);
+            if (linked.Count > 0)
+            {
+                return ServiceResult<IReadOnlyList<string>>.Fail(ServiceStatus.Conflict,
+                    $"{vm.Name} is the template of {string.Join(", ", linked)}, whose disks are built on its disks: delete them first.");
+            }
+
             name = vm.Name;
             // A linked clone's base is a shared template, not this VM's disk: its overlay is (deleted below).
             diskImages = vm.Disks.Where(d => d.ImageId is not null && !d.LinkedClone).Select(d => d.ImageId!.Value).Distinct().ToList();
@@ -166,6 +212,7 @@ public sealed partial class VmService(
 
         // Gone from the database: nothing may run or restart for it any more (its linked clones are deleted next).
         await runtime.ForgetAsync(id, CancellationToken.None);
+        diskFiles.Delete(CloudInitService.SeedFilesIn(diskFiles.FolderOf(id)).Where(File.Exists));
         var deleted = new List<string>();
         var kept = new List<string>();
         if (!keepDiskImages)
@@ -197,6 +244,65 @@ public sealed partial class VmService(
             + (kept.Count > 0 ? $" Kept {string.Join(", ", kept)}: other VMs use them." : "");
         await events.AddAsync(new VmEvent { VmId = id, VmName = name, Kind = VmEventKinds.Deleted, Result = VmEventResult.Succeeded, Message = message }, cancellationToken);
         return ServiceResult<IReadOnlyList<string>>.Ok(deleted);
+    }
+
+    /// <summary>
+    /// Makes a stopped VM a template (never started; its disks never change) or an ordinary VM again, which is refused
+    /// while linked clones are built on its disks.
+    /// </summary>
+    public async Task<ServiceResult<VirtualMachine>> SetTemplateAsync(Guid id, bool isTemplate, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var vm = await db.VirtualMachines.FirstOrDefaultAsync(v => v.Id == id, cancellationToken);
+        if (vm is null)
+        {
+            return ServiceResult<VirtualMachine>.Fail(ServiceStatus.NotFound, "There is no such VM; it may have been deleted.");
+        }
+
+        var state = runtime.GetState(id);
+        if (state is not (VmPowerState.Stopped or VmPowerState.Crashed))
+        {
+            return ServiceResult<VirtualMachine>.Fail(ServiceStatus.Conflict, $"{vm.Name} is {state.ToString().ToLowerInvariant()}; stop it first.");
+        }
+
+        if (!isTemplate && vm.IsTemplate)
+        {
+            var clones = await db.VirtualMachines.IgnoreAutoIncludes().Where(v => v.TemplateId == id).Select(v => v.Name).ToListAsync(cancellationToken);
+            if (clones.Count > 0)
+            {
+                return ServiceResult<VirtualMachine>.Fail(ServiceStatus.Conflict,
+                    $"{string.Join(", ", clones)} {(clones.Count == 1 ? "is a linked clone" : "are linked clones")} of {vm.Name}, whose disks must not change: it stays a template while they exist.");
+            }
+        }
+
+        if (vm.IsTemplate != isTemplate)
+        {
+            vm.IsTemplate = isTemplate;
+            vm.Autostart &= !isTemplate;
+            vm.UpdatedAt = DateTimeOffset.UtcNow;
+            vm.ConcurrencyStamp = Guid.NewGuid();
+            await db.SaveChangesAsync(cancellationToken);
+            await events.AddAsync(new VmEvent
+            {
+                VmId = vm.Id, VmName = vm.Name, Kind = VmEventKinds.Template, Result = VmEventResult.Succeeded,
+                Message = isTemplate ? $"Made {vm.Name} a template." : $"Made {vm.Name} an ordinary VM again.",
+            }, cancellationToken);
+        }
+
+        return ServiceResult<VirtualMachine>.Ok((await FindAsync(id, cancellationToken))!);
+    }
+
+    public static string TemplateDisksMessage(string name) =>
+        $"{name} is a template: its disks do not change while it is one (linked clones are built on them). Make it an ordinary VM first.";
+
+    /// <summary>Whether <paramref name="input"/> keeps the VM's disks as they are: the same ones, in order, with the same flags.</summary>
+    private static bool SameDisks(VirtualMachine vm, VmDefinitionInput input)
+    {
+        var current = vm.Disks.OrderBy(d => d.Position).ToList();
+        return current.Count == input.Disks.Count && current.Zip(input.Disks).All(p =>
+            p.Second.Blank is null && p.Second.Adopt is null && (p.Second.Id is null || p.Second.Id == p.First.Id)
+            && p.Second.ImageId == p.First.ImageId && (p.First.FileName is not null || p.Second.Path == p.First.Path)
+            && p.Second.ReadOnly == p.First.ReadOnly && (p.First.ImageId is null || p.Second.LinkedClone == p.First.LinkedClone));
     }
 
     public static string Describe(VirtualMachine vm) =>
@@ -259,6 +365,19 @@ public sealed partial class VmService(
                 else if (image.Kind != kind)
                 {
                     Add(key, $"{image.FileName} is {ImageLibrary.Describe(image.Kind)}, not {ImageLibrary.Describe(kind)}.");
+                }
+            }
+        }
+
+        if (input.CloudInit is { } cloudInit)
+        {
+            bool passwordKept = existingId is { } vmId
+                && await db.VmCloudInits.AsNoTracking().AnyAsync(c => c.VirtualMachineId == vmId && c.PasswordHash != null, cancellationToken);
+            foreach (var (key, problems) in CloudInitRules.Validate(cloudInit, passwordKept))
+            {
+                foreach (string problem in problems)
+                {
+                    Add($"cloudInit.{key}", problem);
                 }
             }
         }
@@ -441,6 +560,38 @@ public sealed partial class VmService(
         }
     }
 
+    /// <summary>Bytes of disk the input adds to the VM: new blank disks, and linked clones it did not have (their image's size).</summary>
+    private static async Task<long> NewDiskBytesAsync(PlatformDbContext db, VmDefinitionInput input, VirtualMachine? current, CancellationToken cancellationToken)
+    {
+        long bytes = input.Disks.Where(d => d.Blank is not null).Sum(d => d.Blank!.SizeBytes);
+        var cloned = input.Disks.Where(d => d.ImageId is not null && d.LinkedClone && d.Blank is null
+                && current?.Disks.Any(existing => existing.LinkedClone && existing.ImageId == d.ImageId && (d.Id is null || existing.Id == d.Id)) != true)
+            .Select(d => d.ImageId!.Value).ToList();
+        if (cloned.Count > 0)
+        {
+            var sizes = await db.Images.Where(i => cloned.Contains(i.Id)).ToDictionaryAsync(i => i.Id, i => i.VirtualSizeBytes ?? i.SizeBytes, cancellationToken);
+            bytes += cloned.Sum(id => sizes.GetValueOrDefault(id));
+        }
+
+        return bytes;
+    }
+
+    /// <summary>
+    /// A running VM's cgroup takes its new memory, CPU and task limits at once; the rest of an edit (disk limits
+    /// included) applies at its next start. Says which, for the event log.
+    /// </summary>
+    private string ApplyLimitsLive(VirtualMachine vm)
+    {
+        try
+        {
+            return cgroups?.Update(vm) == true ? " Its memory, CPU and task limits apply now; the rest at its next start." : "";
+        }
+        catch (IOException ex)
+        {
+            return $" Its new limits could not be applied while it runs ({ex.Message}); they apply at its next start.";
+        }
+    }
+
     /// <summary>Copies the input onto the entity, normalized: empty text becomes null, MACs lower-case (generated
     /// when missing), a disk boot drops the kernel fields (the command line stays: extra arguments for the disk's
     /// kernel), disks go by id (see <see cref="ApplyDisks"/>), NICs are updated in place by position.</summary>
@@ -452,6 +603,9 @@ public sealed partial class VmService(
         vm.Description = Text(input.Description);
         vm.VcpuCount = input.VcpuCount;
         vm.MemoryMiB = input.MemoryMiB;
+        vm.CpuLimit = input.CpuLimit;
+        vm.CpuUnits = input.CpuUnits;
+        vm.PidsLimit = input.PidsLimit;
         vm.BootMode = input.BootMode;
         bool kernelBoot = input.BootMode == BootMode.Kernel;
         vm.KernelImageId = kernelBoot ? input.KernelImageId : null;
@@ -466,6 +620,17 @@ public sealed partial class VmService(
         vm.OnCrash = input.OnCrash;
 
         var plan = ApplyDisks(db, vm, input);
+        if (input.CloudInit is { } cloudInit)
+        {
+            if (vm.CloudInit is null)
+            {
+                // Added explicitly, as new disks are: its key is set, so through the navigation alone it would be UPDATEd.
+                vm.CloudInit = new VmCloudInit { VirtualMachineId = vm.Id };
+                db.VmCloudInits.Add(vm.CloudInit);
+            }
+
+            CloudInitService.Apply(vm.CloudInit, cloudInit);
+        }
 
         var nics = vm.Nics.OrderBy(n => n.Position).ToList();
         for (int i = 0; i < input.Nics.Count; i++)

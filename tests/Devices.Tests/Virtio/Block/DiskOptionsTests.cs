@@ -23,7 +23,23 @@ public sealed class DiskOptionsTests
         DiskOptions.Parse("a.img").Format.Should().BeNull("without format= the image's first bytes decide");
     }
 
+    [Fact]
+    public void Disk_limits_parse_and_make_a_throttle()
+    {
+        var options = DiskOptions.Parse("a.img,bps=1048576,iops=200");
+        options.BytesPerSecond.Should().Be(1 << 20);
+        options.Iops.Should().Be(200);
+        var throttle = options.CreateThrottle();
+        throttle.Should().NotBeNull();
+        throttle!.BytesPerSecond.Should().Be(1 << 20);
+        throttle.Iops.Should().Be(200);
+        DiskOptions.Parse("a.img").CreateThrottle().Should().BeNull("no limit, no throttle");
+    }
+
     [Theory]
+    [InlineData("a.img,bps=")]
+    [InlineData("a.img,bps=-5")]
+    [InlineData("a.img,iops=1.5")]
     [InlineData(",ro")]
     [InlineData("a.img,format=vmdk")]
     [InlineData("a.img,cache=unsafe")]

@@ -89,6 +89,16 @@ public sealed class VmEditorTests : DashboardTestContext
         await page.Find("[data-testid=add-nic]").ClickAsync(new());
         await NextAsync(page);
         page.WaitForElement(Step(4));
+        await page.Find("input[data-testid=field-cloud-init]").ChangeAsync(new ChangeEventArgs { Value = true });
+        page.WaitForElement("input[data-testid=field-cloud-init-user]");
+        Type(page, "field-cloud-init-user", "Bad User");
+        await NextAsync(page);
+        page.FindAll(Step(4)).Should().ContainSingle("the wizard does not move past a bad user name");
+        Type(page, "field-cloud-init-user", "alice");
+        Type(page, "field-cloud-init-password", "wizard-pass");
+        await NextAsync(page);
+        page.WaitForElement(Step(5));
+        page.Find("[data-testid=wizard-review]").TextContent.Should().Contain("user alice");
         await page.Find("[data-testid=wizard-save]").ClickAsync(new());
 
         var vm = (await Db.Vms.ListAsync(Ct)).Single(v => v.Name == "made-in-wizard");
@@ -98,6 +108,8 @@ public sealed class VmEditorTests : DashboardTestContext
         vm.Nics.Select(n => n.MacAddress).Should().AllSatisfy(mac => mac.Should().StartWith("52:54:00:")).And.OnlyHaveUniqueItems();
         Services.GetRequiredService<NavigationManager>().Uri.Should().EndWith($"vms/{vm.Id}");
         Snackbars.Should().Contain("Created made-in-wizard.");
+        (vm.CloudInit!.UserName, vm.CloudInit.Enabled).Should().Be(("alice", true));
+        vm.CloudInit.PasswordHash.Should().StartWith("$6$", "the password is stored hashed");
     }
 
     [Fact]
@@ -123,7 +135,8 @@ public sealed class VmEditorTests : DashboardTestContext
         Type(page, "field-kernel-path", "/boot/vmlinuz");
         await NextAsync(page);
         await NextAsync(page);
-        page.WaitForElement(Step(4));
+        await NextAsync(page);
+        page.WaitForElement(Step(5));
         page.Find("[data-testid=wizard-review]").TextContent.Should().Contain("PS/2 keyboard");
         await page.Find("[data-testid=wizard-save]").ClickAsync(new());
 
@@ -138,12 +151,12 @@ public sealed class VmEditorTests : DashboardTestContext
         vm.OnCrash.Should().Be(Platform.Web.Data.CrashPolicy.Stay);
         var page = Render<VmEditor>(p => p.Add(e => e.Id, vm.Id));
         page.WaitForElement(Step(0));
-        foreach (var _ in Enumerable.Range(0, 4))
+        foreach (var _ in Enumerable.Range(0, 5))
         {
             await NextAsync(page);
         }
 
-        page.WaitForElement(Step(4));
+        page.WaitForElement(Step(5));
         page.Find("input[data-testid=field-on-crash-stay]").HasAttribute("checked").Should().BeTrue();
 
         await page.Find("input[data-testid=field-on-crash-restart]").ClickAsync(new());
@@ -167,7 +180,7 @@ public sealed class VmEditorTests : DashboardTestContext
 
         await NextAsync(page);
         Type(page, "field-memory", "768");
-        foreach (var _ in Enumerable.Range(0, 3))
+        foreach (var _ in Enumerable.Range(0, 4))
         {
             await NextAsync(page);
         }
@@ -179,9 +192,11 @@ public sealed class VmEditorTests : DashboardTestContext
 
         await page.Find("[data-testid=editor-reload]").ClickAsync(new());
         page.WaitForAssertion(() => page.FindAll("[data-testid=editor-conflict]").Should().BeEmpty());
-        await page.Find("[data-testid=wizard-back]").ClickAsync(new());
-        await page.Find("[data-testid=wizard-back]").ClickAsync(new());
-        await page.Find("[data-testid=wizard-back]").ClickAsync(new());
+        foreach (var _ in Enumerable.Range(0, 4))
+        {
+            await page.Find("[data-testid=wizard-back]").ClickAsync(new());
+        }
+
         page.WaitForElement(Step(1));
         page.Find("[data-testid=field-memory] input, input[data-testid=field-memory]").GetAttribute("value").Should().Be("2048");
     }
@@ -206,7 +221,7 @@ public sealed class VmEditorTests : DashboardTestContext
         await NextAsync(page);
         page.WaitForElement(Step(2));
         Type(page, "field-kernel-path", "/etc/shadow");
-        foreach (var _ in Enumerable.Range(0, 2))
+        foreach (var _ in Enumerable.Range(0, 3))
         {
             await NextAsync(page);
         }
@@ -218,11 +233,17 @@ public sealed class VmEditorTests : DashboardTestContext
         var audit = await Db.Audit.ListAsync(new AuditQuery { UserName = "vmadmin-editor", Action = AuditActions.VmUpdate }, Ct);
         audit.Items.Should().ContainSingle().Which.Result.Should().Be(AuditResult.Denied);
 
-        await page.Find("[data-testid=wizard-back]").ClickAsync(new());
-        await page.Find("[data-testid=wizard-back]").ClickAsync(new());
+        foreach (var _ in Enumerable.Range(0, 3))
+        {
+            await page.Find("[data-testid=wizard-back]").ClickAsync(new());
+        }
+
         Type(page, "field-kernel-path", "/boot/vmlinuz");
-        await NextAsync(page);
-        await NextAsync(page);
+        foreach (var _ in Enumerable.Range(0, 3))
+        {
+            await NextAsync(page);
+        }
+
         await page.Find("[data-testid=wizard-save]").ClickAsync(new());
         page.WaitForAssertion(() => Snackbars.Should().Contain("Saved path-kept."));
     }

@@ -134,6 +134,12 @@ public sealed partial class VmSupervisorTests : IDisposable
         response.StatusCode.Should().Be(HttpStatusCode.Conflict);
         (await response.ReadJsonAsync()).GetProperty("detail").GetString().Should().Contain("exited at start (code 1)").And.Contain("too short to be a kernel");
         app.Services.GetRequiredService<IVmRuntime>().GetState(vm.Id).Should().Be(VmPowerState.Stopped);
+
+        // The start's task failed, and its log carries the VMM's own lines from vmm.log, one per line.
+        var failed = (await client.GetFromJsonAsync<TaskPageResponse>($"/api/v1/tasks?vmId={vm.Id}&status=Failed", ApiJson.Options, Token))!.Items.Single();
+        failed.Action.Should().Be("vm.start");
+        var task = await client.GetFromJsonAsync<TaskResponse>($"/api/v1/tasks/{failed.Id}", ApiJson.Options, Token);
+        task!.Lines!.Select(l => l.Text).Should().Contain(l => l.StartsWith("vmm.log: ", StringComparison.Ordinal) && l.Contains("too short to be a kernel", StringComparison.Ordinal));
     }
 
     [Fact]

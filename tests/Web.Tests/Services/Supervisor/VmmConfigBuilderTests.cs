@@ -53,6 +53,24 @@ public sealed class VmmConfigBuilderTests : IDisposable
     }
 
     [Fact]
+    public void A_disks_io_limits_go_to_the_vmm_which_holds_them_and_the_validator_accepts_them()
+    {
+        var vm = new VirtualMachine
+        {
+            Name = "throttled", KernelPath = _kernel,
+            Disks = [new VmDisk { Path = _kernel, MaxBytesPerSecond = 1 << 20, MaxIops = 200 }, new VmDisk { Position = 1, Path = _kernel }],
+        };
+
+        var config = VmmConfigBuilder.Build(vm, _ => "", "/run/vm");
+
+        (config.Disks[0].Bps, config.Disks[0].Iops).Should().Be((1L << 20, 200));
+        (config.Disks[1].Bps, config.Disks[1].Iops).Should().Be(((long?)null, (int?)null), "no limit, no throttle");
+        VmConfigValidator.Validate(config).Should().BeEmpty();
+        VmConfigValidator.Validate(config with { Disks = [new DiskConfig(_kernel) { Bps = 100, Iops = 0 }] }).Select(p => p.Field)
+            .Should().BeEquivalentTo(["disks[0].bps", "disks[0].iops"]);
+    }
+
+    [Fact]
     public void A_nic_on_a_nat_network_is_a_user_mode_nic_with_its_forwards_and_one_on_a_bridge_network_joins_the_bridge()
     {
         var nat = new Network { Id = Network.DefaultId, Name = "default", Kind = NetworkKind.Nat };

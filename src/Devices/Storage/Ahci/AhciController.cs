@@ -1,0 +1,210 @@
+using System.Buffers.Binary;
+using Platform.Devices.Abstractions;
+using Platform.Devices.Pci;
+using static Platform.Devices.Storage.Ahci.AhciRegisters;
+
+namespace Platform.Devices.Storage.Ahci;
+
+/// <summary>
+/// An AHCI SATA controller as QEMU's ICH9 AHCI function presents it (8086:2922, class 0x010601, subsystem 1af4:1100):
+/// the HBA registers at ABAR (BAR 5, 4 KiB of memory space), six ports, INTx. SeaBIOS's <c>ahci.c</c> and Linux's
+/// <c>ahci</c> driver bind it by class, with no driver of their own needed.
+/// </summary>
+/// <remarks>
+/// One lock serializes the registers and command processing of every port. Guest memory is touched only while the
+/// guest has bus mastering on, and only through <see cref="IGuestMemory"/>'s checked copies. No MSI: INTx is what both
+/// drivers fall back to, and SeaBIOS polls.
+/// </remarks>
+public sealed class AhciController : PciFunction
+{
+    public const ushort PciVendorId = 0x8086;
+    public const ushort PciDeviceId = 0x2922;
+    public const uint PciClassCode = 0x01_06_01; // mass storage, SATA, AHCI 1.0
+    public const byte PciRevision = 0x02;
+    public const int AbarIndex = 5;
+    public const ulong AbarSize = 0x1000;
+    public const int PortCount = 6;
+
+    private readonly Lock _lock = new();
+    private readonly AhciPort[] _ports;
+    private readonly MemoryAccess _memory;
+    private uint _globalControl = GhcAe;
+
+    /// <param name="devices">What sits on each port (index = port number); up to <see cref="PortCount"/>, null for an empty port.</param>
+    public AhciController(IGuestMemory memory, IInterruptLine? intx, IReadOnlyList<IAtaDevice?> devices)
+        : base(new PciConfigSpace(PciVendorId, PciDeviceId, PciClassCode, PciRevision), intx)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
+        ArgumentNullException.ThrowIfNull(devices);
+        if (devices.Count > PortCount)
+        {
+            throw new ArgumentException($"An AHCI controller here has {PortCount} ports; {devices.Count} devices were given.", nameof(devices));
+        }
+
+        Config.SetWord(PciRegisters.SubsystemVendorId, 0x1AF4);
+        Config.SetWord(PciRegisters.SubsystemId, 0x1100);
+        Config.MakeWritable(PciRegisters.InterruptLine, 1, 0xFF);
+        AddMemoryBar(AbarIndex, AbarSize, is64Bit: false);
+        _memory = new MemoryAccess(memory);
+        _ports = new AhciPort[PortCount];
+        for (int i = 0; i < PortCount; i++)
+        {
+            _ports[i] = new AhciPort(i, i < devices.Count ? devices[i] : null, _memory, UpdateInterrupt);
+        }
+    }
+
+    public IReadOnlyList<AhciPort> Ports => _ports;
+
+    /// <summary>CAP: 64-bit addressing, AHCI only, Gen 1, 32 command slots, <see cref="PortCount"/> ports; no NCQ.</summary>
+    public static uint Capabilities => CapS64A | CapSam | (1u << CapIssShift) | ((uint)(CommandSlots - 1) << CapNcsShift) | (PortCount - 1);
+
+    protected override void OnBarRead(int barIndex, ulong offset, Span<byte> data)
+    {
+        if (barIndex != AbarIndex || data.Length > 4 || (offset & 3) + (ulong)data.Length > 4)
+        {
+            CountBadAccess();
+            data.Clear();
+            return;
+        }
+
+        uint value;
+        lock (_lock)
+        {
+            value = ReadRegister((int)(offset & ~3UL));
+        }
+
+        Span<byte> dword = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(dword, value);
+        dword.Slice((int)(offset & 3), data.Length).CopyTo(data);
+    }
+
+    protected override void OnBarWritten(int barIndex, ulong offset, ReadOnlySpan<byte> data)
+    {
+        // AHCI registers are written as whole dwords (AHCI 1.3.1, 3: "must be accessed as DWORD").
+        if (barIndex != AbarIndex || data.Length != 4 || (offset & 3) != 0)
+        {
+            CountBadAccess();
+            return;
+        }
+
+        uint value = BinaryPrimitives.ReadUInt32LittleEndian(data);
+        lock (_lock)
+        {
+            if (!WriteRegister((int)offset, value))
+            {
+                CountBadAccess();
+            }
+        }
+    }
+
+    protected override void OnConfigWritten(int offset, int length)
+    {
+        if (Overlaps(offset, offset + length, PciRegisters.Command, 2))
+        {
+            _memory.BusMasterEnabled = (Config.ReadWord(PciRegisters.Command) & PciRegisters.CommandBusMaster) != 0;
+        }
+    }
+
+    private uint ReadRegister(int offset)
+    {
+        if (offset >= PortBase)
+        {
+            int port = (offset - PortBase) / PortStride;
+            return port < PortCount ? _ports[port].Read((offset - PortBase) % PortStride) : 0;
+        }
+
+        return offset switch
+        {
+            HostCapabilities => Capabilities,
+            GlobalHostControl => _globalControl,
+            InterruptStatus => PendingPorts(),
+            PortsImplemented => (1u << PortCount) - 1,
+            VersionRegister => Version10,
+            _ => 0,
+        };
+    }
+
+    private bool WriteRegister(int offset, uint value)
+    {
+        if (offset >= PortBase)
+        {
+            int port = (offset - PortBase) / PortStride;
+            return port < PortCount && _ports[port].Write((offset - PortBase) % PortStride, value);
+        }
+
+        switch (offset)
+        {
+            case GlobalHostControl:
+                if ((value & GhcHr) != 0)
+                {
+                    ResetHba();
+                }
+                else
+                {
+                    _globalControl = GhcAe | (value & GhcIe);
+                    UpdateInterrupt();
+                }
+
+                return true;
+            case InterruptStatus:
+                // Each bit is its port's PxIS & PxIE, which the driver clears at the port; nothing is latched here.
+                return true;
+            case HostCapabilities:
+            case PortsImplemented:
+            case VersionRegister:
+            case CommandCompletionControl:
+            case CommandCompletionPorts:
+            case EnclosureLocation:
+            case EnclosureControl:
+            case HostCapabilitiesExtended:
+            case BiosHandoff:
+                return true; // read-only or features we do not offer: ignored, as on hardware
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>GHC.HR: every port resets and the HBA's own registers return to their defaults; HR reads 0 at once.</summary>
+    private void ResetHba()
+    {
+        _globalControl = GhcAe;
+        foreach (var port in _ports)
+        {
+            port.Reset();
+        }
+
+        UpdateInterrupt();
+    }
+
+    private uint PendingPorts()
+    {
+        uint pending = 0;
+        for (int i = 0; i < PortCount; i++)
+        {
+            if (_ports[i].InterruptPending)
+            {
+                pending |= 1u << i;
+            }
+        }
+
+        return pending;
+    }
+
+    /// <summary>INTx follows GHC.IE and whether any port's PxIS &amp; PxIE is set (called under <see cref="_lock"/>).</summary>
+    private void UpdateInterrupt() => SetIntxPending((_globalControl & GhcIe) != 0 && PendingPorts() != 0);
+
+    private sealed class MemoryAccess(IGuestMemory memory) : IGuestMemoryAccess
+    {
+        private volatile bool _busMaster;
+
+        public bool BusMasterEnabled
+        {
+            get => _busMaster;
+            set => _busMaster = value;
+        }
+
+        public bool TryRead(ulong address, Span<byte> destination) => memory.TryRead(address, destination);
+
+        public bool TryWrite(ulong address, ReadOnlySpan<byte> source) => memory.TryWrite(address, source);
+    }
+}
