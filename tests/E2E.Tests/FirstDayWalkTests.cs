@@ -39,20 +39,22 @@ public sealed class FirstDayWalkTests : IAsyncLifetime
     {
         await MustChangePasswordAsync(DashboardServer.AdminName); // As the first start leaves its one-time password.
         var page = await _browser!.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
-        string step = "sign in";
+        // Each step's time goes to first-day-steps.txt beside the screenshots: where a slow or failed walk spent it.
+        var steps = new StepLog(Artifacts.PathFor("first-day-steps.txt"));
+        string step = steps.Begin("sign in");
         try
         {
             await SignIn.AsAsync(page, _server.BaseAddress, DashboardServer.AdminName, DashboardServer.AdminPassword);
             await Assertions.Expect(page.GetByTestId("must-change-password")).ToBeVisibleAsync();
 
-            step = "change the password";
+            step = steps.Begin("change the password");
             await page.Locator("#current").FillAsync(DashboardServer.AdminPassword);
             await page.Locator("#new").FillAsync(NewPassword);
             await page.Locator("#confirm").FillAsync(NewPassword);
             await page.GetByTestId("change-password-submit").ClickAsync();
             await page.WaitForURLAsync(url => url.EndsWith("/vms", StringComparison.Ordinal), new() { Timeout = 60_000 });
 
-            step = "the sample VM runs";
+            step = steps.Begin("the sample VM runs");
             await Interactive.WaitForCircuitAsync(page);
             // The state chip says "running" in lower case (the first run of this walk waited 60 s for "Running").
             var sampleRow = page.GetByTestId("vm-list").Locator("tbody tr").Filter(new() { HasText = "test-guest-sample" });
@@ -60,7 +62,7 @@ public sealed class FirstDayWalkTests : IAsyncLifetime
             await Assertions.Expect(sampleRow.GetByTestId("vm-state")).ToHaveTextAsync("running", new() { Timeout = 60_000 });
             Guid sample = await VmIdAsync("test-guest-sample");
 
-            step = "type on the sample's console";
+            step = steps.Begin("type on the sample's console");
             await page.GotoAsync(new Uri(_server.BaseAddress, $"/vms/{sample}/console").ToString());
             await Interactive.WaitForCircuitAsync(page);
             await Assertions.Expect(page.GetByTestId("console-status")).ToHaveTextAsync("connected", new() { Timeout = 30_000 });
@@ -68,7 +70,7 @@ public sealed class FirstDayWalkTests : IAsyncLifetime
             await page.GetByTestId("console-type").ClickAsync();
             await GuestSerial.ReadUntilAsync(_server, sample, "fb: key '1'", TimeSpan.FromSeconds(30), Ct);
 
-            step = "create a VM in the wizard";
+            step = steps.Begin("create a VM in the wizard");
             await page.GotoAsync(new Uri(_server.BaseAddress, "/vms").ToString());
             await Interactive.WaitForCircuitAsync(page);
             await page.GetByTestId("new-vm").ClickAsync();
@@ -94,7 +96,7 @@ public sealed class FirstDayWalkTests : IAsyncLifetime
             await page.GetByTestId("wizard-save").ClickAsync();
             await Assertions.Expect(page.Locator("#page-title")).ToHaveTextAsync("first-own-vm", new() { Timeout = 30_000 });
 
-            step = "grant a colleague the new VM";
+            step = steps.Begin("grant a colleague the new VM");
             await _server.CreateUserAsync("colleague", ColleaguePassword);
             await page.GotoAsync(new Uri(_server.BaseAddress, "/admin/users").ToString());
             await Interactive.WaitForCircuitAsync(page);
@@ -110,7 +112,7 @@ public sealed class FirstDayWalkTests : IAsyncLifetime
             await Assertions.Expect(grant).ToContainTextAsync("first-own-vm");
             await Assertions.Expect(grant).ToContainTextAsync("VMUser");
 
-            step = "the colleague sees that VM and no other";
+            step = steps.Begin("the colleague sees that VM and no other");
             page = await (await _browser.NewContextAsync()).NewPageAsync();
             await SignIn.AsAsync(page, _server.BaseAddress, "colleague", ColleaguePassword);
             await page.GotoAsync(new Uri(_server.BaseAddress, "/vms").ToString());
@@ -121,8 +123,11 @@ public sealed class FirstDayWalkTests : IAsyncLifetime
         catch (Exception ex)
         {
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.PathFor("first-day-failure.png"), FullPage = true });
+            steps.Fail(ex);
             throw new InvalidOperationException($"The first day failed at: {step}", ex);
         }
+
+        steps.End();
     }
 
     private async Task MustChangePasswordAsync(string userName)
@@ -137,5 +142,36 @@ public sealed class FirstDayWalkTests : IAsyncLifetime
     {
         await using var db = await _server.Services.GetRequiredService<IDbContextFactory<PlatformDbContext>>().CreateDbContextAsync(Ct);
         return await db.VirtualMachines.IgnoreAutoIncludes().Where(vm => vm.Name == name).Select(vm => vm.Id).SingleAsync(Ct);
+    }
+
+    /// <summary>Writes each step's start and length to a file as the walk goes, so a hung walk still leaves it.</summary>
+    private sealed class StepLog(string path)
+    {
+        private readonly System.Diagnostics.Stopwatch _total = System.Diagnostics.Stopwatch.StartNew();
+        private readonly System.Diagnostics.Stopwatch _step = new();
+        private string? _name;
+
+        public string Begin(string name)
+        {
+            End();
+            _name = name;
+            _step.Restart();
+            return name;
+        }
+
+        public void End()
+        {
+            if (_name is not null)
+            {
+                File.AppendAllText(path, $"{_total.Elapsed.TotalSeconds,7:0.0} s  {_step.Elapsed.TotalSeconds,6:0.0} s  {_name}\n");
+                _name = null;
+            }
+        }
+
+        public void Fail(Exception ex)
+        {
+            File.AppendAllText(path, $"{_total.Elapsed.TotalSeconds,7:0.0} s  failed at {_name}: {ex.Message}\n");
+            _name = null;
+        }
     }
 }

@@ -12,9 +12,22 @@ const XK_Shift_L = 0xffe1;
 const SHIFTED_SYMBOLS = '~!@#$%^&*()_+{}|:"<>?';
 const needsShift = ch => (ch >= 'A' && ch <= 'Z') || SHIFTED_SYMBOLS.includes(ch);
 
+// Gives the console box the shape of the guest's picture (--vnc-aspect, see app.css), again whenever the guest changes
+// its resolution: noVNC sizes its canvas to the framebuffer, so the canvas's width and height attributes say it.
+function followPictureShape(element) {
+    const canvas = element.querySelector('canvas');
+    if (!canvas) return;
+    const apply = () => {
+        if (canvas.width > 0 && canvas.height > 0) element.style.setProperty('--vnc-aspect', `${canvas.width} / ${canvas.height}`);
+    };
+    new MutationObserver(apply).observe(canvas, { attributes: true, attributeFilter: ['width', 'height'] });
+    apply();
+}
+
 export function attach(element, path, dotnet) {
     const rfb = new RFB(element, consoleUrl(path), { wsProtocols: ['binary'] });
     rfb.scaleViewport = true;
+    followPictureShape(element);
     rfb.focusOnClick = true;
     rfb.addEventListener('connect', () => dotnet.invokeMethodAsync('OnConsoleStatus', 'connected'));
     rfb.addEventListener('disconnect', event =>
