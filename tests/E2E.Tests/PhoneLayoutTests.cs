@@ -8,8 +8,9 @@ namespace Platform.E2E.Tests;
 
 /// <summary>
 /// The dashboard on a phone (390×844, an iPhone 12–15's CSS pixels): the page never scrolls sideways, the navigation
-/// drawer opens from the menu button and gets out of the way, every tab of a VM's page can be reached and opened, the
-/// Summary table fits, and the console's screen is as tall as the guest's picture rather than a letterbox.
+/// drawer opens from the menu button and gets out of the way, every tab of a VM's page can be reached (MudTabs' scroll
+/// arrows) and opened, the Summary table's rows end on the screen, and the console's screen is as tall as the guest's
+/// picture rather than a letterbox.
 /// </summary>
 public sealed class PhoneLayoutTests : DashboardBrowserTest
 {
@@ -74,6 +75,15 @@ public sealed class PhoneLayoutTests : DashboardBrowserTest
                 await page.WaitForURLAsync(url => url.EndsWith($"/{tab.Key}", StringComparison.Ordinal) || tab == VmDetailTabs.All[0]);
                 await FitsTheScreenAsync(page, where);
             }
+
+            // The Summary table's rows end on the screen: a long kernel path once widened the table, whose container then
+            // cut every row off at the screen's edge (the page itself did not scroll, so only this shows it).
+            where = "the Summary table";
+            await page.GetByTestId("vm-tabs").GetByRole(AriaRole.Tab, new() { Name = "Summary", Exact = true }).ClickAsync();
+            await Assertions.Expect(page.GetByTestId("vm-summary")).ToContainTextAsync("fb.elf");
+            double widest = await page.EvaluateAsync<double>(
+                "() => Math.max(...[...document.querySelectorAll('[data-testid=vm-summary] td')].map(td => td.getBoundingClientRect().right))");
+            widest.Should().BeLessThanOrEqualTo(Width, "every value of the Summary table is on the screen");
 
             // The console: the guest's 640×480 picture scaled to the screen's width, in a box of its shape.
             where = "the console";

@@ -13,7 +13,13 @@ public static class GuestSerial
 {
     /// <summary>Reads until <paramref name="marker"/> appears and returns everything read; fails after
     /// <paramref name="timeout"/>, saying what the guest printed.</summary>
-    public static async Task<string> ReadUntilAsync(DashboardServer server, Guid vmId, string marker, TimeSpan timeout, CancellationToken cancellationToken)
+    public static Task<string> ReadUntilAsync(DashboardServer server, Guid vmId, string marker, TimeSpan timeout, CancellationToken cancellationToken) =>
+        ReadUntilAsync(server, vmId, text => text.Contains(marker, StringComparison.Ordinal), $"\"{marker}\"", timeout, cancellationToken);
+
+    /// <summary>Reads until <paramref name="done"/> holds for everything read so far (<paramref name="what"/> says what
+    /// it waits for, in the failure) and returns it.</summary>
+    public static async Task<string> ReadUntilAsync(
+        DashboardServer server, Guid vmId, Func<string, bool> done, string what, TimeSpan timeout, CancellationToken cancellationToken)
     {
         string path = server.Services.GetRequiredService<IVmRuntimeInfo>().GetSocketPath(vmId, VmSocket.Serial)
             ?? throw new InvalidOperationException($"VM {vmId} is not running: it has no serial socket");
@@ -25,19 +31,16 @@ public static class GuestSerial
         deadline.CancelAfter(timeout);
         try
         {
-            // Only the tail can hold a marker that was not there before this read.
-            int searchFrom = 0;
-            while (text.ToString(searchFrom, text.Length - searchFrom).IndexOf(marker, StringComparison.Ordinal) < 0)
+            while (!done(text.ToString()))
             {
-                searchFrom = Math.Max(0, text.Length - marker.Length);
                 int read = await socket.ReceiveAsync(buffer, SocketFlags.None, deadline.Token);
-                read.Should().BePositive($"the guest's serial stays open until it prints \"{marker}\"; so far:\n{Tail(text)}");
+                read.Should().BePositive($"the guest's serial stays open until it prints {what}; so far:\n{Tail(text)}");
                 text.Append(Encoding.ASCII.GetString(buffer, 0, read));
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new TimeoutException($"The guest did not print \"{marker}\" within {timeout.TotalSeconds:0} s; it printed:\n{Tail(text)}");
+            throw new TimeoutException($"The guest did not print {what} within {timeout.TotalSeconds:0} s; it printed:\n{Tail(text)}");
         }
 
         return text.ToString();
