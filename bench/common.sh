@@ -51,7 +51,14 @@ run_marked() {
             i=$((i + 1))
         fi
     done
-    memory_kib "$pid" "${RAM_KIB:-0}"
+    # A jailed platform-vmm is the one child of the process started (its jail's keeper): measure the VMM.
+    local measured=$pid child
+    child=$(cat "/proc/$pid/task/$pid/children" 2>/dev/null || true)
+    child=${child%% *}
+    if [ -n "$child" ] && [ "$(cat "/proc/$child/comm" 2>/dev/null)" = "$(cat "/proc/$pid/comm" 2>/dev/null)" ]; then
+        measured=$child
+    fi
+    memory_kib "$measured" "${RAM_KIB:-0}"
     kill -9 "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     exec 9<&-

@@ -2,8 +2,9 @@
 # Start-up and memory overhead, ours vs QEMU microvm (the fastest QEMU machine for a PVH kernel), in the same run.
 #
 # Start-up: process start to the hello guest's first serial line ("hello START"), the median of RUNS runs (10), the
-# two VMMs alternating so both see the same host load. platform-vmm runs as a user would start it (the default
-# display: std-vga, 16 MiB of video memory, the VNC server); QEMU with -nodefaults -nographic.
+# VMMs alternating so all see the same host load. platform-vmm runs as a user would start it (the default
+# display: std-vga, 16 MiB of video memory, the VNC server) — jailed when run as root, as the dashboard runs it —
+# and again with --no-jail, so the jail's cost is the difference; QEMU with -nodefaults -nographic.
 #
 # Memory overhead: what the VMM itself keeps resident, the guest's RAM left out, as Firecracker states its own
 # (under 5 MiB). The echo guest boots, prints READY and waits; then, for each VMM:
@@ -24,15 +25,19 @@ build_all
 
 qemu_args=(-M microvm -accel kvm -m $mem_mib -nodefaults -no-user-config -nographic -serial stdio)
 
-ours=() theirs=()
+ours=() theirs=() unjailed=()
 for _ in $(seq "$runs"); do
     t=$(run_marked "hello START" -- "$vmm" --kernel "$guests/hello.elf" --memory ${mem_mib}M)
     ours+=("${t%%$'\n'*}")
+    t=$(run_marked "hello START" -- "$vmm" --kernel "$guests/hello.elf" --memory ${mem_mib}M --no-jail)
+    unjailed+=("${t%%$'\n'*}")
     t=$(run_marked "hello START" -- "$qemu" "${qemu_args[@]}" -kernel "$guests/hello.elf")
     theirs+=("${t%%$'\n'*}")
 done
 ours_us=$(printf '%s\n' "${ours[@]}" | median)
 theirs_us=$(printf '%s\n' "${theirs[@]}" | median)
+unjailed_us=$(printf '%s\n' "${unjailed[@]}" | median)
+jailed=$([ "$(id -u)" = 0 ] && echo "jailed" || echo "unjailed: not root")
 
 # memory_runs NAME -- command...: prints "HWM RSS GUEST OVERHEAD NOW_OVERHEAD", each the median over mem_runs.
 memory_runs() {
@@ -55,8 +60,10 @@ read -r their_hwm their_rss their_guest their_over their_now < <(memory_runs qem
 
 ms() { awk -v v="$1" 'BEGIN { printf "%.1f", v / 1000 }'; }
 mib() { awk -v v="$1" 'BEGIN { printf "%.1f", v / 1024 }'; }
-printf 'start-up to first serial line (median of %d): platform-vmm %s ms, qemu microvm %s ms, ratio %s\n' \
-    "$runs" "$(ms "$ours_us")" "$(ms "$theirs_us")" "$(ratio "$ours_us" "$theirs_us")"
+printf 'start-up to first serial line (median of %d): platform-vmm (%s) %s ms, qemu microvm %s ms, ratio %s\n' \
+    "$runs" "$jailed" "$(ms "$ours_us")" "$(ms "$theirs_us")" "$(ratio "$ours_us" "$theirs_us")"
+printf 'the jail: platform-vmm --no-jail %s ms, jailed %s ms, jail costs %s ms\n' \
+    "$(ms "$unjailed_us")" "$(ms "$ours_us")" "$(ms $((ours_us - unjailed_us)))"
 printf 'memory with a %d MiB guest (median of %d), peak RSS - guest RAM resident = overhead:\n' "$mem_mib" "$mem_runs"
 printf '  platform-vmm %6d KiB - %5d KiB = %6d KiB (%s MiB; now %s MiB)\n' \
     "$our_hwm" "$our_guest" "$our_over" "$(mib "$our_over")" "$(mib "$our_now")"

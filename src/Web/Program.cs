@@ -1,4 +1,5 @@
 using Platform.Web.Extensions;
+using Platform.Web.Services.Cluster;
 using Platform.Web.Services.Database;
 
 // ./platform restore-db: the way out of a damaged database, run with the dashboard stopped.
@@ -13,7 +14,15 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
     WebRootPath = WebRootLocator.Find(),
 });
 
-builder.AddPlatformServices();
+try
+{
+    builder.AddPlatformServices();
+}
+catch (ClusterSettingsException wrong)
+{
+    await Console.Error.WriteLineAsync(wrong.Message);
+    return 1;
+}
 
 var app = builder.Build();
 
@@ -21,10 +30,10 @@ try
 {
     await app.MigrateDatabaseAsync();
 }
-catch (DatabaseDamagedException damaged)
+catch (Exception ex) when (ex is DatabaseDamagedException or ClusterDatabaseUnavailableException)
 {
     // What is wrong and the way out, in words: a stack trace would name neither.
-    await Console.Error.WriteLineAsync(damaged.Message);
+    await Console.Error.WriteLineAsync(ex.Message);
     return 1;
 }
 

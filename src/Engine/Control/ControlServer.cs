@@ -30,7 +30,7 @@ public sealed class ControlServer : IAsyncDisposable
         _path = path;
         _host = host;
         _greeting = ControlReplies.Greeting(new ControlGreeting(
-            ControlProtocol.Name, ControlProtocol.Version, typeof(ControlServer).Assembly.GetName().Version?.ToString(3) ?? "0.0.0", Environment.ProcessId,
+            ControlProtocol.Name, ControlProtocol.Version, typeof(ControlServer).Assembly.GetName().Version?.ToString(3) ?? "0.0.0", Jail.JailState.HostProcessId,
             host.Config.CpuCount, host.Config.MemoryBytes, Commands.All));
     }
 

@@ -5,6 +5,7 @@ using Platform.Engine.Control;
 using Platform.Engine.Display;
 using Platform.Engine.Kvm;
 using Platform.Engine.Machine;
+using Platform.Engine.Net;
 using Platform.Engine.Vnc;
 
 namespace Platform.Engine.Host;
@@ -45,6 +46,8 @@ public sealed class VmmHost : IDisposable, ISerialInput
     private readonly FileStream? _firmwareLog;
     private MachineInstance? _current;
     private MachineInstance? _prepared;
+    /// <summary>The NICs' passt processes and TAPs, opened for the first boot and kept for every reboot (<see cref="NicBackends"/>).</summary>
+    private NicBackends? _nics;
     private string? _cdromMedium;
     private bool _quitRequested;
 
@@ -274,17 +277,18 @@ public sealed class VmmHost : IDisposable, ISerialInput
     private MachineInstance CreateMachine()
     {
         var config = _config.HasCdrom ? _config with { CdromPath = _cdromMedium } : _config;
+        _nics ??= NicBackends.Open(_config.Nics);
         MachineInstance machine;
         try
         {
-            machine = MachineInstance.Create(config, _serialOutput, _kvm, Display?.VideoMemory, _firmwareLog);
+            machine = MachineInstance.Create(config, _serialOutput, _kvm, Display?.VideoMemory, _firmwareLog, _nics);
         }
         catch (Devices.Storage.Ahci.IsoImageException ex) when (Boots > 0)
         {
             // The image inserted earlier is gone or changed since: this boot finds the drive empty rather than failing.
             Log?.WriteLine($"platform-vmm: {ex.Message}; the CD-ROM drive is empty this boot");
             _cdromMedium = null;
-            machine = MachineInstance.Create(config with { CdromPath = null }, _serialOutput, _kvm, Display?.VideoMemory, _firmwareLog);
+            machine = MachineInstance.Create(config with { CdromPath = null }, _serialOutput, _kvm, Display?.VideoMemory, _firmwareLog, _nics);
         }
 
         machine.DeviceEvent += Raise;
@@ -476,6 +480,7 @@ public sealed class VmmHost : IDisposable, ISerialInput
     {
         Quit();
         _prepared?.Dispose();
+        _nics?.Dispose();
         Display?.Dispose();
         _firmwareLog?.Dispose();
         _kvm.Dispose();

@@ -13,6 +13,7 @@ using Platform.Engine.Machine.Firmware;
 using Platform.Engine.Machine.Firmware.Acpi;
 using Platform.Engine.Machine.Pci;
 using Platform.Engine.Memory;
+using Platform.Engine.Net;
 using Platform.Engine.Vcpu;
 
 namespace Platform.Engine.Machine;
@@ -53,18 +54,22 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     private VideoMemory? _ownedVideoMemory;
     private BiosMemory? _bios;
     private readonly VideoMemory? _videoMemory;
+    /// <summary>The NICs' backends: the caller's, which outlive this boot, or (<see cref="_ownedNics"/>) this machine's own.</summary>
+    private NicBackends? _nics;
+    private NicBackends? _ownedNics;
     private bool _pauseRequested;
     private bool _stopRequested;
     private int _pausedCount;
     private bool _disposed;
 
-    private MachineInstance(MachineConfig config, KvmSystem kvm, KvmVm vm, GuestMemory memory, VideoMemory? videoMemory)
+    private MachineInstance(MachineConfig config, KvmSystem kvm, KvmVm vm, GuestMemory memory, VideoMemory? videoMemory, NicBackends? nics)
     {
         Config = config;
         _kvm = kvm;
         _vm = vm;
         Memory = memory;
         _videoMemory = videoMemory;
+        _nics = nics;
     }
 
     public MachineConfig Config { get; }
@@ -129,8 +134,11 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     /// the machine maps its own and unmaps it when disposed.</param>
     /// <param name="firmwareLog">With firmware, where its debug port's bytes go (the VMM's firmware log); null: no debug
     /// port, so the firmware does not log at all.</param>
+    /// <param name="nics">The NICs' backends when they must outlive this boot (the VMM keeps them across reboots: a
+    /// jailed VMM could not open them again); one per <see cref="MachineConfig.Nics"/>. Null: the machine opens its own
+    /// and closes them when disposed.</param>
     public static MachineInstance Create(MachineConfig config, Stream serialOutput, KvmSystem? kvm = null, VideoMemory? videoMemory = null,
-        Stream? firmwareLog = null)
+        Stream? firmwareLog = null, NicBackends? nics = null)
     {
         config.EnsureBuildable();
 
@@ -147,6 +155,11 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             throw new ArgumentException($"The video memory is {videoMemory.Size} bytes; the configuration says {config.VideoMemoryBytes}.", nameof(videoMemory));
         }
 
+        if (nics is not null && nics.Count != config.Nics.Count)
+        {
+            throw new ArgumentException($"{nics.Count} NIC backends for {config.Nics.Count} NICs.", nameof(nics));
+        }
+
         bool ownsKvm = kvm is null;
         kvm ??= KvmSystem.Open();
         KvmVm? vm = null;
@@ -157,7 +170,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             kvm.RequireCapabilities([.. RequiredCapabilities]);
             vm = kvm.CreateVm();
             memory = GuestMemory.Allocate(MemoryLayout.RamRegions(config.MemoryBytes));
-            machine = new MachineInstance(config, kvm, vm, memory, videoMemory) { BootedFromDisk = diskBoot };
+            machine = new MachineInstance(config, kvm, vm, memory, videoMemory, nics) { BootedFromDisk = diskBoot };
             if (firmware is null)
             {
                 machine.Build(kernel.Span, initrd.Span, commandLine, serialOutput);
@@ -344,7 +357,8 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     {
         _pci = new PciDevices(this, _vm, Memory, _msi!, _events, _bios);
         _pci.AttachDisks(Config.Disks);
-        _pci.AttachNics(Config.Nics);
+        _nics ??= _ownedNics = NicBackends.Open(Config.Nics);
+        _pci.AttachNics(Config.Nics, _nics);
         if (Config.Rng)
         {
             _pci.AttachRng();
@@ -604,6 +618,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         // loop (which wakes device workers) stops; then each device's worker is stopped and joined.
         _events.Stop();
         _pci?.Dispose();
+        _ownedNics?.Dispose(); // after the devices' workers, which use them, are stopped
         Display?.Close(); // no dirty-log read may reach the VM's descriptor once it is closed
         lock (_kickLock)
         {

@@ -328,6 +328,7 @@ public sealed class PasstBackend : INetBackend
 
     private static (StreamSocket Socket, ChildProcess Passt) Spawn(string program, IReadOnlyList<string> arguments)
     {
+        Jail.JailState.ThrowIfProgramsForbidden(program); // before socketpair, which the jail's filter does not allow either
         var (ours, theirs) = StreamSocket.CreatePair();
         try
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Platform.Devices.Virtio.Block;
 using Platform.Engine.Display;
+using Platform.Engine.Jail;
 using Platform.Engine.Machine;
 using Platform.Engine.Net;
 
@@ -9,6 +10,15 @@ namespace Platform.Engine.Vmm;
 /// <summary>What the command line asked for: the configuration (validated) and what the VMM does with it.</summary>
 internal sealed record VmmOptions(VmConfig Config, MachineConfig? Machine, bool Help, bool Check, VncListenOptions? Vnc = null)
 {
+    /// <summary>The uid/gid to jail the VMM as (<c>--jail</c>); null with <c>--no-jail</c> or without one given (see <see cref="JailDefault"/>).</summary>
+    public JailOptions? Jail { get; init; }
+
+    /// <summary><c>--no-jail</c>: run with the rights the VMM was started with.</summary>
+    public bool NoJail { get; init; }
+
+    /// <summary>The jail this VMM enters: <c>--jail</c>, or by default <see cref="JailOptions.DefaultId"/> when started as root.</summary>
+    public JailOptions? JailDefault(bool root) => NoJail ? null : Jail ?? (root ? new JailOptions(JailOptions.DefaultId, JailOptions.DefaultId) : null);
+
     /// <summary>With <c>--check</c>: the disks to describe.</summary>
     public IReadOnlyList<DiskOptions> CheckDisks { get; init; } = [];
 }
@@ -92,6 +102,11 @@ internal static class CommandLine
           --serial MODE         stdio (default): console on stdout/stdin as well as serial.sock;
                                 socket or none: serial.sock only (socket requires --runtime-dir)
           --runtime-dir DIR     folder for control.sock, serial.sock, vnc.sock and vmm.pid (docs/control-protocol.md)
+          --jail UID[:GID]      run jailed as this unprivileged uid (and gid; default: the uid): new mount,
+                                PID, IPC and UTS namespaces, a root holding only the VM's files, no
+                                capabilities, no_new_privs and a seccomp allowlist. On by default when
+                                started as root, as uid:gid 200000:200000 (docs/architecture.md, Confinement)
+          --no-jail             run with the rights the VMM was started with (development only; says so)
           --on-reboot POLICY    exit (default): end with code 2 when the guest resets; restart: boot again
           --config FILE         read the machine from a vm.json file (docs/vm-config.md; the dashboard
                                 writes one per VM); other options override its settings, --disk and
@@ -124,7 +139,8 @@ internal static class CommandLine
         int? memoryMiB = null, cpus = null;
         RebootPolicy? onReboot = null;
         VmConfig? file = null;
-        bool help = false, check = false, rng = false;
+        bool help = false, check = false, rng = false, noJail = false;
+        JailOptions? jail = null;
         DisplayKind? display = null;
         InputKind? input = null;
         VncConfig? vnc = null;
@@ -157,6 +173,8 @@ internal static class CommandLine
                 case "--disk": disks.Add(Parse(Value(), spec => MachineConfig.ConfigOf(DiskOptions.Parse(spec)))); break;
                 case "--net": nics.Add(Parse(Value(), NetSpec.Parse)); break;
                 case "--rng": rng = true; break;
+                case "--jail": jail = Parse(Value(), JailOptions.Parse); break;
+                case "--no-jail": noJail = true; break;
                 case "--display": display = ParseName<DisplayKind>(Value(), arg); break;
                 case "--input": input = ParseName<InputKind>(Value(), arg); break;
                 case "--vnc": vnc = Parse(Value(), VncListenOptions.ParseSpec); break;
@@ -194,7 +212,7 @@ internal static class CommandLine
         if (help || (check && config.Boot != BootSource.Disk))
         {
             // --check describes the host and the disks: the rest of the configuration need not be complete.
-            return new VmmOptions(config, null, help, check) { CheckDisks = [.. config.Disks.Select(MachineConfig.DiskOf)] };
+            return new VmmOptions(config, null, help, check) { CheckDisks = [.. config.Disks.Select(MachineConfig.DiskOf)], NoJail = true };
         }
 
         var problems = VmConfigValidator.Validate(config);
@@ -205,7 +223,12 @@ internal static class CommandLine
 
         VncListenOptions? listen = config.Vnc is { } v ? Parse(v, VncListenOptions.From) : null;
         var machine = MachineConfig.From(config);
-        return new VmmOptions(config, machine, false, check, listen) { CheckDisks = check ? machine.Disks : [] };
+        if (jail is not null && noJail)
+        {
+            throw new UsageException("--jail and --no-jail contradict each other");
+        }
+
+        return new VmmOptions(config, machine, false, check, listen) { CheckDisks = check ? machine.Disks : [], Jail = jail, NoJail = noJail || check };
     }
 
     /// <summary>"cpus (--cpus): must be 1 to 16 (got 17)": the field, and the option that sets it when it came from the command line.</summary>

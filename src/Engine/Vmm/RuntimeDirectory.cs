@@ -37,7 +37,7 @@ internal sealed class RuntimeDirectory : IDisposable
     {
         // Written whole under a temporary name, so a reader never sees a half-written pid.
         string temporary = _pidFile + ".tmp";
-        File.WriteAllText(temporary, Environment.ProcessId + "\n");
+        File.WriteAllText(temporary, Jail.JailState.HostProcessId + "\n");
         File.Move(temporary, _pidFile, overwrite: true);
         _published = true;
     }

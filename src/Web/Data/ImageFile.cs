@@ -1,7 +1,7 @@
 namespace Platform.Web.Data;
 
 /// <summary>
-/// A file in the image library (kernels, initrds, disk images), stored as
+/// A file in the image library (kernels, initrds, disk images, ISO images), stored as
 /// <c>{DataDirectory}/images/{FileName}</c>; the file name is unique without regard to case.
 /// </summary>
 public sealed class ImageFile
@@ -30,6 +30,9 @@ public sealed class ImageFile
 
     /// <summary>Disk images: the size the guest sees (a qcow2 image's virtual size, a raw image's length).</summary>
     public long? VirtualSizeBytes { get; set; }
+
+    /// <summary>ISO images: the primary volume descriptor's volume identifier, read at upload ("" when blank; null for other kinds).</summary>
+    public string? VolumeLabel { get; set; }
 }
 
 /// <summary>A disk image's format, as platform-vmm's <c>format=</c> names it.</summary>
@@ -44,4 +47,6 @@ public enum ImageKind
     Kernel,
     Initrd,
     Disk,
+    /// <summary>An ISO 9660 image (an installer or any CD/DVD) for a VM's CD-ROM drive; checked for "CD001" at upload.</summary>
+    Iso,
 }

@@ -5,12 +5,25 @@ namespace Platform.Web.Data;
 
 /// <summary>
 /// The control plane's database (SQLite by default), with ASP.NET Core Identity's user tables (users, claims,
-/// logins, tokens; no Identity roles: access is by our roles and grants).
+/// logins, tokens; no Identity roles: access is by our roles and grants). A cluster's database is PostgreSQL, through
+/// the subclass <see cref="PostgreSql.PostgreSqlPlatformDbContext"/>, which has migrations of its own.
 /// Add a migration with: <c>dotnet tool restore</c>, then
-/// <c>dotnet dotnet-ef migrations add NAME --project src/Web --output-dir Data/Migrations</c>.
+/// <c>dotnet dotnet-ef migrations add NAME --project src/Web --context PlatformDbContext --output-dir Data/Migrations</c>
+/// (the context must be named now that there are two), and one for PostgreSQL as <see cref="PostgreSql.PostgreSqlPlatformDbContext"/> says.
 /// </summary>
-public sealed class PlatformDbContext(DbContextOptions<PlatformDbContext> options) : IdentityUserContext<PlatformUser>(options)
+public class PlatformDbContext : IdentityUserContext<PlatformUser>
 {
+    public PlatformDbContext(DbContextOptions<PlatformDbContext> options)
+        : base(options)
+    {
+    }
+
+    /// <summary>For a provider's subclass, whose options are typed by the subclass.</summary>
+    protected PlatformDbContext(DbContextOptions options)
+        : base(options)
+    {
+    }
+
     public DbSet<VirtualMachine> VirtualMachines => Set<VirtualMachine>();
 
     public DbSet<VmDisk> VmDisks => Set<VmDisk>();

@@ -53,6 +53,23 @@ public sealed class VirtualMachine
 
     public List<VmNic> Nics { get; set; } = [];
 
+    /// <summary>
+    /// The VM has a DVD/CD-ROM drive (ATAPI on an AHCI controller, platform-vmm's <c>cdrom</c>), with
+    /// <see cref="CdromImage"/> in it or empty.
+    /// </summary>
+    public bool HasCdrom { get; set; }
+
+    /// <summary>The ISO image from the library in the drive; null: the drive is empty (or there is none). Follows Insert and Eject.</summary>
+    public Guid? CdromImageId { get; set; }
+
+    public ImageFile? CdromImage { get; set; }
+
+    /// <summary>
+    /// With <see cref="BootMode.Firmware"/>: the order the BIOS tries the boot devices in (vm.json's <c>boot_order</c>);
+    /// null: the VMM's default, the disks and then the CD-ROM. Always null for the other boot modes.
+    /// </summary>
+    public List<BootDevice>? BootOrder { get; set; }
+
     /// <summary>The cloud-init seed the VM gets as its last disk; null: none.</summary>
     public VmCloudInit? CloudInit { get; set; }
 
@@ -111,4 +128,9 @@ public enum BootMode
     Kernel,
     /// <summary>From the first disk: platform-vmm's <c>--boot disk</c> reads its boot configuration and loads the kernel it names.</summary>
     Disk,
+    /// <summary>
+    /// Firmware (SeaBIOS, platform-vmm's <c>--firmware bios</c>) boots the disks and the CD-ROM as a PC does, in
+    /// <see cref="VirtualMachine.BootOrder"/>: installer ISOs and any OS, not only Linux.
+    /// </summary>
+    Firmware,
 }

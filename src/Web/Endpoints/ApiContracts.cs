@@ -29,6 +29,12 @@ public sealed record VmResponse(
     /// </summary>
     public bool CloudInitEnabled { get; init; }
 
+    /// <summary>The DVD/CD-ROM drive and the ISO image the definition puts in it; null: the VM has no drive.</summary>
+    public VmCdromResponse? Cdrom { get; init; }
+
+    /// <summary>With boot mode Firmware: the order the BIOS boots devices in; null: the disks, then the CD-ROM.</summary>
+    public IReadOnlyList<BootDevice>? BootOrder { get; init; }
+
     public static VmResponse From(VirtualMachine vm, VmPowerState state) => new(
         vm.Id, vm.Name, vm.Description, vm.VcpuCount, vm.MemoryMiB, vm.CpuLimit, vm.CpuUnits, vm.PidsLimit, vm.BootMode,
         vm.KernelImageId, vm.KernelImage?.FileName, vm.KernelPath,
@@ -39,6 +45,8 @@ public sealed record VmResponse(
         vm.DisplayEnabled, vm.DisplayEnabled ? vm.Input ?? InputKind.Virtio : null, vm.Autostart, vm.OnReboot, vm.OnCrash, vm.CreatedAt, vm.UpdatedAt, vm.ConcurrencyStamp, state)
     {
         IsTemplate = vm.IsTemplate, TemplateId = vm.TemplateId, CloudInitEnabled = vm.CloudInit is { Enabled: true },
+        Cdrom = vm.HasCdrom ? new VmCdromResponse(vm.CdromImageId, vm.CdromImage?.FileName, vm.CdromImage?.VolumeLabel) : null,
+        BootOrder = vm.BootOrder,
     };
 
     /// <summary>
@@ -101,6 +109,9 @@ public sealed record VmDiskResponse(int Position, Guid? ImageId, string? ImageFi
     };
 }
 
+/// <summary>A DVD/CD-ROM drive as the definition has it: the library's ISO image in it (<see cref="ImageId"/>), or empty.</summary>
+public sealed record VmCdromResponse(Guid? ImageId, string? ImageFileName, string? VolumeLabel);
+
 /// <summary>A NIC: on a network (<see cref="NetworkId"/>) or on a host TAP device (<see cref="TapName"/>).</summary>
 public sealed record VmNicResponse(int Position, Guid? NetworkId, string? NetworkName, string? TapName, string MacAddress,
     IReadOnlyList<VmPortForward> PortForwards);
@@ -128,6 +139,7 @@ public sealed record ImageResponse(
         {
             Format = image.Format,
             VirtualSizeBytes = image.VirtualSizeBytes,
+            VolumeLabel = image.VolumeLabel,
         };
 
     /// <summary>Disk images: raw or qcow2, found at upload (null for kernels, initrds and disks stored before formats were recorded).</summary>
@@ -135,6 +147,9 @@ public sealed record ImageResponse(
 
     /// <summary>Disk images: the size the guest sees.</summary>
     public long? VirtualSizeBytes { get; init; }
+
+    /// <summary>ISO images: the volume label (ISO 9660 volume identifier), "" when blank; null for other kinds.</summary>
+    public string? VolumeLabel { get; init; }
 
     /// <summary>"web, db and 2 other VMs"; "—" for none.</summary>
     public string DescribeUsers() =>

@@ -24,13 +24,14 @@ public static class ApiEndpoints
             .ProducesProblem(StatusCodes.Status500InternalServerError);
 
         api.MapGroup("/vms").WithTags("VMs").MapVmEndpoints().MapVmPowerEndpoints().MapVmEventEndpoints().MapConsoleTicketEndpoints().MapVmInterfaceEndpoints()
-            .MapVmDiskEndpoints().MapVmSnapshotEndpoints().MapVmCloudInitEndpoints().MapVmCloneEndpoints()
+            .MapVmDiskEndpoints().MapVmSnapshotEndpoints().MapVmCloudInitEndpoints().MapVmCloneEndpoints().MapVmCdromEndpoints()
             .MapVmHistoryEndpoints();
         api.MapGroup("/networks").WithTags("Networks").MapNetworkEndpoints();
         api.MapGroup("/images").WithTags("Images").MapImageEndpoints();
         api.MapGroup("/events").WithTags("Events").MapEventEndpoints();
         api.MapGroup("/tasks").WithTags("Tasks").MapTaskEndpoints();
         api.MapGroup("/host").WithTags("Host").MapHostEndpoints().MapHostHistoryEndpoints();
+        api.MapGroup("/hosts").WithTags("Host").MapHostsEndpoints();
         api.MapGroup("/audit").WithTags("Audit log").MapAuditEndpoints();
         api.MapGroup("/tokens").WithTags("API tokens").MapTokenEndpoints();
         api.MapGroup("/me").WithTags("API tokens").MapMeEndpoints();

@@ -11,7 +11,7 @@ namespace Platform.Web.Endpoints;
 
 /// <summary>
 /// The image library. Uploads are <c>multipart/form-data</c> read as a stream, never buffered: the text fields
-/// <c>kind</c> (kernel, initrd, disk) and optionally <c>sha256</c> come first (or as query parameters), then one
+/// <c>kind</c> (kernel, initrd, disk, iso) and optionally <c>sha256</c> come first (or as query parameters), then one
 /// file part whose file name becomes the image's name. Past the size limit the answer is 413.
 /// </summary>
 internal static class ImageEndpoints
@@ -22,13 +22,13 @@ internal static class ImageEndpoints
     public static RouteGroupBuilder MapImageEndpoints(this RouteGroupBuilder images)
     {
         const Privileges See = Privileges.ImageUse | Privileges.ImageManage | Privileges.SysAudit;
-        images.MapGet("/", ListAsync).WithName("ListImages").WithSummary("Kernels, initrds and disk images, with the VMs using each")
+        images.MapGet("/", ListAsync).WithName("ListImages").WithSummary("Kernels, initrds, disk images and ISO images, with the VMs using each")
             .RequireAnyPrivilege(See);
         images.MapGet("/{id:guid}", GetAsync).WithName("GetImage").Produces<ImageResponse>().ProducesProblem(StatusCodes.Status404NotFound)
             .RequireAnyPrivilege(See);
         images.MapPost("/", UploadAsync).WithName("UploadImage")
             .RequirePrivilege(Privileges.ImageManage, AuditActions.ImageUpload)
-            .WithSummary("Upload an image: multipart/form-data with fields kind and sha256 (optional) before the file part")
+            .WithSummary("Upload an image: multipart/form-data with fields kind (kernel, initrd, disk, iso) and sha256 (optional) before the file part")
             .Accepts<IFormFile>("multipart/form-data")
             .Produces<ImageResponse>(StatusCodes.Status201Created)
             .ProducesValidationProblem()
@@ -139,7 +139,7 @@ internal static class ImageEndpoints
             {
                 return TypedResults.ValidationProblem(new Dictionary<string, string[]>
                 {
-                    ["kind"] = ["Give the kind (kernel, initrd or disk) as a form field before the file, or as ?kind=."],
+                    ["kind"] = ["Give the kind (kernel, initrd, disk or iso) as a form field before the file, or as ?kind=."],
                 });
             }
 

@@ -14,6 +14,34 @@ public sealed record TaskResponse(
         withLines ? TaskLines.Parse(t.Log) : null);
 }
 
+/// <summary>
+/// A change to a task as the live streams carry it (the events stream's <c>event: task</c> and the hub's <c>Task</c>):
+/// <see cref="Change"/> is <c>began</c>, <c>progress</c> (a log line was added: <see cref="Line"/>) or <c>ended</c>
+/// (<see cref="TaskResponse.Status"/> and <see cref="TaskResponse.Result"/> say how).
+/// </summary>
+public sealed record TaskEventResponse(string Change, TaskResponse Task, TaskLine? Line)
+{
+    public const string Began = "began";
+    public const string Progress = "progress";
+    public const string Ended = "ended";
+
+    public static TaskEventResponse From(TaskEntry t)
+    {
+        ArgumentNullException.ThrowIfNull(t);
+        var task = TaskResponse.From(t, withLines: false);
+        if (t.Status != TaskEntryStatus.Running)
+        {
+            return new TaskEventResponse(Ended, task, null);
+        }
+
+        // The newest line is the last of the log; a task that has none has only begun.
+        string log = t.Log.TrimEnd('\n');
+        return log.Length == 0
+            ? new TaskEventResponse(Began, task, null)
+            : new TaskEventResponse(Progress, task, TaskLines.Parse(log[(log.LastIndexOf('\n') + 1)..]).Single());
+    }
+}
+
 public sealed record TaskPageResponse(IReadOnlyList<TaskResponse> Items, int Total);
 
 /// <summary>

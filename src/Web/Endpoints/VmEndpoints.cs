@@ -152,7 +152,7 @@ internal static class VmEndpoints
     }
 
     internal static bool UsesLibraryImages(VmDefinitionInput input) =>
-        input.KernelImageId is not null || input.InitrdImageId is not null || input.Disks.Any(d => d.ImageId is not null);
+        input.KernelImageId is not null || input.InitrdImageId is not null || input.Disks.Any(d => d.ImageId is not null) || input.Cdrom?.ImageId is not null;
 
     /// <summary>403 when the input adds host paths (see <see cref="HostPaths"/>) and the caller may not.</summary>
     internal static async Task<ProblemHttpResult?> HostPathsRefusedAsync(

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Platform.Web.Data;
 using Platform.Web.Security;
+using Platform.Web.Services.Tasks;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Endpoints;
@@ -11,7 +12,8 @@ namespace Platform.Web.Endpoints;
 /// <summary>
 /// <c>GET /api/v1/events</c> with <c>Accept: text/event-stream</c>: the event log as it is written, for scripts (an
 /// API token) and pages alike. Each entry is one server-sent event, <c>event: vm-event</c>, <c>id:</c> the entry's
-/// id and <c>data:</c> a <see cref="VmEventResponse"/>. The caller hears only what the list would show them now: every
+/// id and <c>data:</c> a <see cref="VmEventResponse"/>; each change of a task (begun, a log line, ended) is an
+/// <c>event: task</c> with a <see cref="TaskEventResponse"/>. The caller hears only what the list would show them now: every
 /// entry is checked against their current access (the permission cache is dropped on each grant change, so a grant
 /// taken away stops the next entry), and the stream ends when their account, session or access ends.
 /// </summary>
@@ -35,7 +37,7 @@ internal static partial class VmEventStream
         var json = services.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(VmEventStream));
 
-        var queue = Channel.CreateBounded<VmEvent>(new BoundedChannelOptions(Backlog)
+        var queue = Channel.CreateBounded<Item>(new BoundedChannelOptions(Backlog)
         {
             FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true,
         });
@@ -45,7 +47,15 @@ internal static partial class VmEventStream
         {
             if (vmId is null || entry.VmId == vmId)
             {
-                queue.Writer.TryWrite(entry);
+                queue.Writer.TryWrite(new Item(entry.VmId, entry, null));
+            }
+        });
+        // Tasks too (began, each log line, ended), as the tasks panel hears them.
+        using var tasks = services.GetRequiredService<ITaskLog>().Subscribe(task =>
+        {
+            if (vmId is null || task.VmId == vmId)
+            {
+                queue.Writer.TryWrite(new Item(task.VmId, null, task));
             }
         });
         using var watch = services.GetRequiredService<AccessWatcher>().Watch(http.User, Privileges.None, null, () => ended.Cancel());
@@ -65,10 +75,10 @@ internal static partial class VmEventStream
             {
                 using var quiet = CancellationTokenSource.CreateLinkedTokenSource(ended.Token);
                 quiet.CancelAfter(Heartbeat);
-                VmEvent entry;
+                Item item;
                 try
                 {
-                    entry = await queue.Reader.ReadAsync(quiet.Token);
+                    item = await queue.Reader.ReadAsync(quiet.Token);
                 }
                 catch (OperationCanceledException) when (!ended.IsCancellationRequested)
                 {
@@ -84,13 +94,17 @@ internal static partial class VmEventStream
                     break;
                 }
 
-                if (!access.Visibility.CanSee(entry.VmId))
+                // A VM's entries and tasks for VM.Audit on it, the host's (no VM) for Sys.Audit: as the lists are filtered.
+                if (!access.Visibility.CanSee(item.VmId))
                 {
                     continue;
                 }
 
-                string data = JsonSerializer.Serialize(VmEventResponse.From(entry), json);
-                await http.Response.WriteAsync($"id: {entry.Id}\nevent: vm-event\ndata: {data}\n\n", ended.Token);
+                string message = item.Event is { } entry
+                    ? $"id: {entry.Id}\nevent: vm-event\ndata: {JsonSerializer.Serialize(VmEventResponse.From(entry), json)}\n\n"
+                    // No id: task changes are not entries of the event log, whose ids Last-Event-ID would resume from.
+                    : $"event: task\ndata: {JsonSerializer.Serialize(TaskEventResponse.From(item.Task!), json)}\n\n";
+                await http.Response.WriteAsync(message, ended.Token);
                 await http.Response.Body.FlushAsync(ended.Token);
             }
         }
@@ -99,6 +113,9 @@ internal static partial class VmEventStream
             // The client went away or lost its access: either way the stream is over.
         }
     }
+
+    /// <summary>One thing to send: an event log entry or a task's change, with the VM it is about (null: the host).</summary>
+    private sealed record Item(Guid? VmId, VmEvent? Event, TaskEntry? Task);
 
     private static partial class Log
     {

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Authorization;
 using OpenTelemetry.Metrics;
 using Platform.Web.Security;
@@ -25,17 +26,23 @@ public static class MetricsServiceExtensions
             // Tokens only: a scraper has no cookie, and without a token the answer is 401 with WWW-Authenticate: Bearer.
             .AddAuthenticationSchemes(ApiTokenAuthenticationHandler.SchemeName)
             .AddRequirements(new MetricsAccessRequirement()));
+        var scope = new AppMeterScope();
+        builder.Services.AddSingleton(scope);
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(PlatformMeter.Name)
             // signalr.server.active_connections and connection durations.
             .AddMeter("Microsoft.AspNetCore.Http.Connections", "Microsoft.AspNetCore.Server.Kestrel")
             .AddAspNetCoreInstrumentation()
             .AddRuntimeInstrumentation()
+            // Meters are process-wide and OpenTelemetry listens by name (see AppMeterScope): only this app's.
+            .AddView(scope.Filter)
             .AddPrometheusExporter());
     }
 
     public static void MapPlatformMetrics(this WebApplication app)
     {
+        // Before the host starts, and so before the meter provider exists and sees any instrument.
+        app.Services.GetRequiredService<AppMeterScope>().Factory = app.Services.GetRequiredService<IMeterFactory>();
         // The host's instruments exist once something asks for them; VmMetrics starts as a hosted service.
         app.Services.GetRequiredService<HostMetrics>();
         app.MapPrometheusScrapingEndpoint(Path).RequireAuthorization(MetricsAccessRequirement.Policy);

@@ -4,6 +4,7 @@ using MudBlazor.Services;
 using Platform.Web.Data;
 using Platform.Web.Services;
 using Platform.Web.Services.CloudInit;
+using Platform.Web.Services.Cluster;
 using Platform.Web.Services.Database;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Disks;
@@ -23,14 +24,15 @@ public static class ServiceCollectionExtensions
         DataFolderPermissions.Secure(options.DataDirectory);
         builder.Services.AddSingleton(options);
 
-        string connectionString = PlatformDatabase.ConnectionString(builder.Configuration, options);
-        builder.Services.AddDbContextFactory<PlatformDbContext>(db => db.UseSqlite(connectionString).AddInterceptors(new SqlitePragmaInterceptor()));
-        if (DatabaseStartup.FileOf(connectionString) is { } databaseFile)
+        var cluster = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
+        if (cluster.Problems() is { Count: > 0 } problems)
         {
-            // Daily and before each migration (DatabaseStartup); listed on the Host page.
-            builder.Services.AddSingleton(sp => new DatabaseBackups(databaseFile, sp.GetRequiredService<TimeProvider>()));
-            builder.Services.AddHostedService<DatabaseBackupScheduler>();
+            throw new ClusterSettingsException(problems);
         }
+
+        builder.Services.AddSingleton(cluster);
+        builder.AddPlatformDatabase(options, cluster);
+        builder.AddPlatformCluster(cluster);
 
         // A build run with `dotnet run` (./platform run) serves package assets (MudBlazor's css/js, blazor.web.js)
         // from the build's static web assets manifest, which ASP.NET Core only reads by itself in Development.
@@ -41,6 +43,8 @@ public static class ServiceCollectionExtensions
         builder.Services.AddMudServices(config => config.SnackbarConfiguration.PositionClass = MudBlazor.Defaults.Classes.Position.BottomRight);
         // Per circuit: which power actions the user said not to confirm again.
         builder.Services.AddScoped<Platform.Web.Components.Vms.PowerConfirmations>();
+        // Per circuit: the browser's time zone, for times on charts.
+        builder.Services.AddScoped<Platform.Web.Components.BrowserTimeZone>();
         builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
         builder.AddPlatformSecurity();
 
@@ -68,6 +72,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<CloudInitService>();
         services.AddSingleton<VmCloneService>();
         services.AddSingleton<IRunningDiskResizer, ControlSocketDiskResizer>();
+        services.AddSingleton<IRunningCdrom, ControlSocketCdrom>();
+        services.AddSingleton<VmCdromService>();
         services.AddSingleton<Platform.Web.Services.Quotas.QuotaService>();
         services.AddSingleton<VmService>();
         services.AddSingleton<VmPowerService>();

@@ -6,6 +6,7 @@ using Platform.Web.Endpoints;
 using Platform.Web.Hubs;
 using Platform.Web.Security;
 using Platform.Web.Services;
+using Platform.Web.Services.Cluster;
 using Platform.Web.Services.Database;
 using Scalar.AspNetCore;
 
@@ -15,11 +16,20 @@ public static class WebApplicationExtensions
 {
     /// <summary>
     /// Checks the database, backs it up before a migration, applies pending migrations and switches SQLite to WAL, so
-    /// readers never wait on the writer (<see cref="DatabaseStartup"/>).
+    /// readers never wait on the writer (<see cref="DatabaseStartup"/>); in a cluster, migrates the shared PostgreSQL
+    /// database instead (<see cref="ClusterDatabase"/>).
     /// </summary>
     /// <exception cref="DatabaseDamagedException">The database file is damaged; the message says what to do.</exception>
+    /// <exception cref="ClusterDatabaseUnavailableException">A cluster's PostgreSQL cannot be used; the message says why.</exception>
     public static async Task MigrateDatabaseAsync(this WebApplication app)
     {
+        var cluster = app.Services.GetRequiredService<ClusterSettings>();
+        if (cluster.IsConfigured)
+        {
+            await ClusterDatabase.MigrateAsync(app.Services.GetRequiredService<IDbContextFactory<PlatformDbContext>>(), cluster, app.Lifetime.ApplicationStopping);
+            return;
+        }
+
         await DatabaseStartup.MigrateAsync(app.Services.GetRequiredService<IDbContextFactory<PlatformDbContext>>(),
             app.Services.GetService<DatabaseBackups>(), app.Logger, app.Lifetime.ApplicationStopping);
         // SQLite made platform.db, its -wal and -shm files with the process's umask (0644): owner-only, like the rest.

@@ -1,26 +1,32 @@
 using Microsoft.AspNetCore.SignalR;
+using Platform.Web.Endpoints;
 using Platform.Web.Security;
 using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Tasks;
 
 namespace Platform.Web.Hubs;
 
-/// <summary>Forwards the runtime's state changes and counters to <see cref="VmHub"/> watchers for as long as the app runs.</summary>
+/// <summary>Forwards the runtime's state changes and counters, and the task log's changes, to <see cref="VmHub"/> watchers for as long as the app runs.</summary>
 internal sealed partial class VmHubNotifier(
-    IHubContext<VmHub> hub, IVmRuntime runtime, IVmRuntimeInfo info, HubAudience audience, ILogger<VmHubNotifier> logger)
+    IHubContext<VmHub> hub, IVmRuntime runtime, IVmRuntimeInfo info, ITaskLog tasks, HubAudience audience, ILogger<VmHubNotifier> logger)
     : IHostedService
 {
     private IDisposable? _states;
     private IDisposable? _stats;
+    private IDisposable? _tasks;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
         // Only to connections whose user may see the VM now (HubAudience checks VM.Audit at each push).
         _states = runtime.Subscribe(change => Send(SendAsync(change.VmId, includeAll: true, "StateChanged", change)));
         _stats = info.SubscribeStats(sample => Send(SendAsync(sample.VmId, includeAll: false, "Stats", sample)));
+        // Tasks (began, each log line, ended) as the tasks panel shows them: a VM's to its watchers, the host's to
+        // watchers of all VMs with Sys.Audit.
+        _tasks = tasks.Subscribe(task => Send(SendAsync(task.VmId, includeAll: true, "Task", TaskEventResponse.From(task))));
         return Task.CompletedTask;
     }
 
-    private async Task SendAsync(Guid vmId, bool includeAll, string method, object message)
+    private async Task SendAsync(Guid? vmId, bool includeAll, string method, object message)
     {
         var recipients = await audience.RecipientsAsync(vmId, includeAll);
         if (recipients.Count > 0)
@@ -46,6 +52,7 @@ internal sealed partial class VmHubNotifier(
     {
         _states?.Dispose();
         _stats?.Dispose();
+        _tasks?.Dispose();
         return Task.CompletedTask;
     }
 

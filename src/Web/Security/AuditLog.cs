@@ -88,6 +88,8 @@ public static class AuditActions
     public const string DiskUpdate = "VM.DiskUpdate";
     public const string DiskResize = "VM.DiskResize";
     public const string DiskReorder = "VM.DiskReorder";
+    public const string CdromInsert = "VM.CdromInsert";
+    public const string CdromEject = "VM.CdromEject";
     public const string SnapshotCreate = "VM.SnapshotCreate";
     public const string SnapshotRevert = "VM.SnapshotRevert";
     public const string SnapshotDelete = "VM.SnapshotDelete";

@@ -25,7 +25,8 @@ public static class BuiltInRoles
     [
         (AdministratorId, Administrator, Privileges.All, "Everything, including users and permissions."),
         (VmAdminId, VmAdmin, Privileges.VmScoped | Privileges.ImageUse | Privileges.NetworkUse, "Create, change, run, snapshot and delete VMs, use images and networks."),
-        (VmUserId, VmUser, Privileges.VmAudit | Privileges.VmConsole | Privileges.VmPowerMgmt, "See, use the consoles of, and power VMs."),
+        (VmUserId, VmUser, Privileges.VmAudit | Privileges.VmConsole | Privileges.VmPowerMgmt | Privileges.VmConfigCdrom,
+            "See, use the consoles of, and power VMs, and change their CD-ROM's disc."),
         (AuditorId, Auditor, Privileges.VmAudit | Privileges.SysAudit, "Read-only: VMs, images, the host and the logs."),
         (NoAccessId, NoAccess, Privileges.None, "Nothing: on one VM it hides that VM from a broader grant."),
         (NetworkUserId, NetworkUser, Privileges.NetworkUse, "Attach NICs to a network: grant it on /networks/{id}."),

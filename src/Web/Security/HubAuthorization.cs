@@ -155,15 +155,16 @@ public sealed class HubAudience(IPermissionService permissions)
     }
 
     /// <summary>The connections to send a VM's event to: those watching it (or all VMs, with <paramref name="includeAll"/>)
-    /// whose user may see it now.</summary>
-    public async Task<IReadOnlyList<string>> RecipientsAsync(Guid vmId, bool includeAll)
+    /// whose user may see it now. Null is the host (a task about no VM): those watching all VMs whose user has Sys.Audit.</summary>
+    public async Task<IReadOnlyList<string>> RecipientsAsync(Guid? vmId, bool includeAll)
     {
         var recipients = new List<string>();
         foreach (var (connectionId, listener) in _listeners)
         {
-            if ((includeAll && listener.All) || listener.Vms.ContainsKey(vmId))
+            if ((includeAll && listener.All) || (vmId is { } id && listener.Vms.ContainsKey(id)))
             {
-                if ((await permissions.GetAccessAsync(listener.User)).CanSee(vmId))
+                var access = await permissions.GetAccessAsync(listener.User);
+                if (vmId is { } vm ? access.CanSee(vm) : access.Has(Privileges.SysAudit))
                 {
                     recipients.Add(connectionId);
                 }

@@ -39,6 +39,23 @@ public static class VmmProcess
         return (process.ExitCode, await stdout, await stderr);
     }
 
+    /// <summary>
+    /// The pid of the VMM that <paramref name="started"/> runs: itself when unjailed; jailed (as root, by default), the
+    /// one child of its jail's keeper, which is what vmm.pid and the control socket's greeting name.
+    /// </summary>
+    public static int VmmPid(Process started)
+    {
+        try
+        {
+            string children = File.ReadAllText($"/proc/{started.Id}/task/{started.Id}/children").Trim();
+            return children.Length > 0 && int.TryParse(children.Split(' ')[0], out int child) ? child : started.Id;
+        }
+        catch (IOException)
+        {
+            return started.Id;
+        }
+    }
+
     private static string Find()
     {
         // The NativeAOT publish users run (scripts/publish-vmm.sh, which ./platform test runs), not the JIT build: what

@@ -192,6 +192,46 @@ public sealed class UserNetGuestTests
     }
 
     [Fact]
+    public async Task A_reboot_keeps_the_nics_passt_and_the_next_boot_reaches_the_host_through_it_again()
+    {
+        using var echo = EchoService();
+        int echoPort = ((IPEndPoint)echo.Client.LocalEndPoint!).Port;
+        // The guest resets after its verdict; with the restart policy it boots again and runs the same steps.
+        await using var vm = ControlledVm.Start("nat", $"ping=0 echo={echoPort}", RebootPolicy.Restart, configure: c => c with
+        {
+            Nics = [NicOptions.From(new NicConfig { Kind = NicKind.User }, 0)],
+        });
+        await WaitForAsync(vm, "dhcp: lease");
+        var passt = (PasstBackend)((VirtioNet)vm.Host.Current!.PciDevices.Virtio.Single(v => v.Name == "net0").Device).Backend;
+        int pid = passt.ProcessId;
+
+        var deadline = Stopwatch.StartNew();
+        while (CountOf(vm.Output, "PLATFORM-TEST nat PASS") < 2)
+        {
+            vm.Output.Should().NotContain("PLATFORM-TEST nat FAIL");
+            deadline.Elapsed.Should().BeLessThan(2 * Timeout, vm.Output);
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+
+        vm.Host.Boots.Should().BeGreaterThanOrEqualTo(2);
+        CountOf(vm.Output, "udp: echo 'through-the-nat'").Should().BeGreaterThanOrEqualTo(2, "the second boot reached the host service too");
+        passt.ProcessId.Should().Be(pid, "the backend outlives the boot: the same passt serves the next one (a jailed VMM could not start another)");
+        passt.Restarts.Should().Be(0);
+        File.ReadAllText($"/proc/{pid}/comm").Should().StartWith("passt");
+    }
+
+    private static int CountOf(string text, string what)
+    {
+        int count = 0;
+        for (int at = text.IndexOf(what, StringComparison.Ordinal); at >= 0; at = text.IndexOf(what, at + what.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    [Fact]
     public async Task Qemu_with_the_same_passt_runs_the_same_guest()
     {
         RequirePingSockets();

@@ -39,7 +39,7 @@ public sealed class VmmRuntimeDirectoryTests : IDisposable
         var deadline = DateTime.UtcNow + Timeout;
         // A killed VMM leaves its pid file: wait for this one's pid, as the control plane does.
         string pidFile = Path.Combine(_dir, ControlProtocol.PidFileName);
-        while (!File.Exists(pidFile) || File.ReadAllText(pidFile).Trim() != vmm.Id.ToString(CultureInfo.InvariantCulture))
+        while (!File.Exists(pidFile) || File.ReadAllText(pidFile).Trim() != VmmProcess.VmmPid(vmm).ToString(CultureInfo.InvariantCulture))
         {
             if (vmm.HasExited)
             {
@@ -77,8 +77,8 @@ public sealed class VmmRuntimeDirectoryTests : IDisposable
         using var vmm = StartVmm();
         await using var client = await ConnectAsync(vmm);
 
-        client.Greeting.Pid.Should().Be(vmm.Id);
-        File.ReadAllText(Path.Combine(_dir, ControlProtocol.PidFileName)).Trim().Should().Be(vmm.Id.ToString(CultureInfo.InvariantCulture));
+        client.Greeting.Pid.Should().Be(VmmProcess.VmmPid(vmm));
+        File.ReadAllText(Path.Combine(_dir, ControlProtocol.PidFileName)).Trim().Should().Be(VmmProcess.VmmPid(vmm).ToString(CultureInfo.InvariantCulture));
         File.GetUnixFileMode(_dir).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         (await ReadSerialUntilAsync("READY")).Should().Contain("PLATFORM-TEST echo START");
 
@@ -128,7 +128,7 @@ public sealed class VmmRuntimeDirectoryTests : IDisposable
 
         using var next = StartVmm();
         await using var nextClient = await ConnectAsync(next);
-        nextClient.Greeting.Pid.Should().Be(next.Id);
+        nextClient.Greeting.Pid.Should().Be(VmmProcess.VmmPid(next));
         await nextClient.QuitAsync(Token);
         await next.WaitForExitAsync(Token).WaitAsync(Timeout, Token);
         next.ExitCode.Should().Be(0);
@@ -147,7 +147,7 @@ public sealed class VmmRuntimeDirectoryTests : IDisposable
         second.ExitCode.Should().Be(1);
         (await second.StandardError.ReadToEndAsync(Token)).Should().Contain("still running");
         (await client.QueryStatusAsync(Token)).Running.Should().BeTrue();
-        File.ReadAllText(Path.Combine(_dir, ControlProtocol.PidFileName)).Trim().Should().Be(first.Id.ToString(CultureInfo.InvariantCulture));
+        File.ReadAllText(Path.Combine(_dir, ControlProtocol.PidFileName)).Trim().Should().Be(VmmProcess.VmmPid(first).ToString(CultureInfo.InvariantCulture));
         await client.QuitAsync(Token);
         await first.WaitForExitAsync(Token).WaitAsync(Timeout, Token);
     }

@@ -151,7 +151,7 @@ public sealed class VmmVncTests : IDisposable
     {
         string pidFile = Path.Combine(_dir, ControlProtocol.PidFileName);
         var deadline = DateTime.UtcNow + Timeout;
-        while (!File.Exists(pidFile) || (await File.ReadAllTextAsync(pidFile, Token)).Trim() != vmm.Id.ToString(CultureInfo.InvariantCulture))
+        while (!File.Exists(pidFile) || (await File.ReadAllTextAsync(pidFile, Token)).Trim() != VmmProcess.VmmPid(vmm).ToString(CultureInfo.InvariantCulture))
         {
             if (vmm.HasExited)
             {

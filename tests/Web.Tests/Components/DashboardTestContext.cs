@@ -33,6 +33,7 @@ public abstract class DashboardTestContext : BunitContext
         Services.AddSingleton(Db.Events);
         Services.AddSingleton(Db.Tasks);
         Services.AddSingleton(TimeProvider.System);
+        Services.AddSingleton<Platform.Web.Services.Cluster.IClusterHosts>(sp => new Platform.Web.Services.Cluster.SingleHost(TimeProvider.System));
         Services.AddSingleton(Db.Images);
         Services.AddSingleton(Db.Vms);
         Services.AddSingleton(Db.DiskFiles);
@@ -43,6 +44,8 @@ public abstract class DashboardTestContext : BunitContext
             Microsoft.Extensions.Logging.Abstractions.NullLogger<Platform.Web.Services.CloudInit.CloudInitService>.Instance));
         Services.AddSingleton(sp => new VmCloneService(Db.Vms, Db.Runtime, sp.GetRequiredService<Platform.Web.Services.Disks.VmDiskService>(), Db.DiskFiles,
             Db.Images, Db.Events, Db.Options, Microsoft.Extensions.Logging.Abstractions.NullLogger<VmCloneService>.Instance));
+        Services.AddSingleton<IRunningCdrom>(Drive);
+        Services.AddSingleton(new VmCdromService(Db.Factory, Db.Runtime, Drive, Db.Images, Db.Events));
         Services.AddSingleton(Db.Networks);
         Services.AddSingleton(Db.Quotas);
         Services.AddSingleton(new Platform.Web.Services.Limits.VmCgroups(
@@ -55,6 +58,7 @@ public abstract class DashboardTestContext : BunitContext
         Services.AddHttpContextAccessor();
         Services.AddScoped<CurrentUser>();
         Services.AddScoped<Platform.Web.Components.Vms.PowerConfirmations>();
+        Services.AddScoped<Platform.Web.Components.BrowserTimeZone>();
         Services.AddSingleton(new ConsoleTickets(new SecurityOptions(), TimeProvider.System));
         History = new HistoryStore(Path.Combine(Db.DataDirectory, "history"));
         Recorder = new HistoryRecorder(RuntimeInfo, Db.Runtime, Db.Events, History, new FixedHostSampler(), Clock,
@@ -89,6 +93,9 @@ public abstract class DashboardTestContext : BunitContext
     protected TestDatabase Db { get; } = new();
 
     protected FakeVmRuntimeInfo RuntimeInfo { get; } = new();
+
+    /// <summary>Running VMs' CD-ROM drives, as their VMMs would keep them.</summary>
+    protected FakeRunningCdrom Drive { get; } = new();
 
     /// <summary>The clock the history charts read by; the recorder is not started (tests call SampleOnce).</summary>
     protected FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero));

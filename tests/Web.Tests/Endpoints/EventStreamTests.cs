@@ -2,8 +2,11 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Platform.Web.Data;
 using Platform.Web.Endpoints;
 using Platform.Web.Security;
+using Platform.Web.Services.Tasks;
 using Platform.Web.Tests.Infrastructure;
 
 namespace Platform.Web.Tests.Endpoints;
@@ -98,6 +101,72 @@ public sealed class EventStreamTests(PlatformAppFactory factory) : IClassFixture
         (await EventStream.GetAsync(anonymous, null)).StatusCode.Should().Be(HttpStatusCode.Unauthorized);
     }
 
+    [Fact]
+    public async Task A_start_and_a_shutdown_are_heard_as_tasks_that_begin_log_and_end()
+    {
+        using var admin = factory.CreateClient();
+        var vm = await CreateVmAsync(admin, "stream-tasks");
+        await using var stream = await EventStream.OpenAsync(factory.CreateClient(), vm.Id);
+
+        (await admin.PostAsync($"/api/v1/vms/{vm.Id}/start", null, Ct)).StatusCode.Should().Be(HttpStatusCode.OK);
+        (await admin.PostAsync($"/api/v1/vms/{vm.Id}/shutdown", null, Ct)).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        var began = await stream.NextTaskAsync();
+        began.Change.Should().Be(TaskEventResponse.Began);
+        began.Task.Action.Should().Be(TaskActions.VmStart);
+        began.Task.VmName.Should().Be("stream-tasks");
+        began.Task.Status.Should().Be(TaskEntryStatus.Running);
+        began.Task.UserName.Should().NotBeNullOrEmpty();
+        var line = await stream.NextTaskAsync();
+        line.Change.Should().Be(TaskEventResponse.Progress);
+        line.Line!.Text.Should().StartWith("Start stream-tasks", "the line the task logged");
+        var ended = await stream.NextTaskAsync();
+        ended.Change.Should().Be(TaskEventResponse.Ended);
+        ended.Task.Id.Should().Be(began.Task.Id);
+        ended.Task.Status.Should().Be(TaskEntryStatus.Ok);
+        ended.Task.EndedAt.Should().NotBeNull();
+
+        var shutdown = await stream.NextTaskAsync();
+        shutdown.Task.Action.Should().Be(TaskActions.VmShutdown);
+        var progress = await stream.NextTaskAsync();
+        progress.Change.Should().Be(TaskEventResponse.Progress);
+        progress.Task.Id.Should().Be(shutdown.Task.Id);
+        progress.Line!.Text.Should().Contain("asking the guest");
+        (await stream.NextTaskAsync()).Change.Should().Be(TaskEventResponse.Ended);
+    }
+
+    [Fact]
+    public async Task A_user_without_access_to_a_vm_hears_none_of_its_tasks_nor_the_host_s()
+    {
+        using var admin = factory.CreateClient();
+        var hidden = await CreateVmAsync(admin, "stream-task-hidden");
+        var marker = await CreateVmAsync(admin, "stream-task-marker");
+        string userId = await TestAccounts.CreateUserAsync(factory.Services, "stream-task-limited", (BuiltInRoles.VmUserId, marker.Id));
+        await using var stream = await EventStream.OpenAsync(factory.CreateClient().WithToken(await TestAccounts.CreateTokenAsync(factory.Services, userId)), null);
+        await using var everything = await EventStream.OpenAsync(factory.CreateClient(), null);
+
+        await admin.PostAsync($"/api/v1/vms/{hidden.Id}/start", null, Ct);
+        using (var host = factory.Services.GetRequiredService<ITaskLog>().Begin(TaskActions.ImageUpload, null, "stream-task.iso"))
+        {
+            host.Succeed();
+        }
+
+        await admin.PostAsync($"/api/v1/vms/{marker.Id}/start", null, Ct);
+
+        // The hidden VM's task and the host's came first: had either been sent, it would come before the marker's.
+        var first = await stream.NextTaskAsync();
+        first.Task.VmId.Should().Be(marker.Id);
+        first.Change.Should().Be(TaskEventResponse.Began);
+        // The administrator's stream has all three, so they were there to be left out.
+        var all = new List<TaskEventResponse>();
+        for (int i = 0; i < 8; i++)
+        {
+            all.Add(await everything.NextTaskAsync());
+        }
+
+        all.Select(e => e.Task.VmId).Distinct().Should().Equal(hidden.Id, null, marker.Id);
+    }
+
     private static async Task<VmResponse> CreateVmAsync(HttpClient admin, string name)
     {
         var response = await admin.PostAsJsonAsync("/api/v1/vms", new { name, kernelPath = "/boot/vmlinuz" }, ApiJson.Options, Ct);
@@ -126,8 +195,13 @@ public sealed class EventStreamTests(PlatformAppFactory factory) : IClassFixture
             return new EventStream(client, response, reader);
         }
 
-        /// <summary>The next entry (comments skipped), within ten seconds.</summary>
-        public async Task<VmEventResponse> NextAsync()
+        /// <summary>The next event log entry (comments and task changes skipped), within ten seconds.</summary>
+        public Task<VmEventResponse> NextAsync() => NextOfKindAsync<VmEventResponse>("vm-event");
+
+        /// <summary>The next task change (comments and event log entries skipped), within ten seconds.</summary>
+        public Task<TaskEventResponse> NextTaskAsync() => NextOfKindAsync<TaskEventResponse>("task");
+
+        private async Task<T> NextOfKindAsync<T>(string wanted)
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
             timeout.CancelAfter(TimeSpan.FromSeconds(10));
@@ -137,11 +211,11 @@ public sealed class EventStreamTests(PlatformAppFactory factory) : IClassFixture
                 if (line.StartsWith("event: ", StringComparison.Ordinal))
                 {
                     kind = line["event: ".Length..];
+                    kind.Should().BeOneOf("vm-event", "task");
                 }
-                else if (line.StartsWith("data: ", StringComparison.Ordinal))
+                else if (line.StartsWith("data: ", StringComparison.Ordinal) && kind == wanted)
                 {
-                    kind.Should().Be("vm-event");
-                    return JsonSerializer.Deserialize<VmEventResponse>(line["data: ".Length..], ApiJson.Options)!;
+                    return JsonSerializer.Deserialize<T>(line["data: ".Length..], ApiJson.Options)!;
                 }
             }
 

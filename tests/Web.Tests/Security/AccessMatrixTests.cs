@@ -64,6 +64,11 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
         ["CloneVm"] = /*                    */ "A A F F N",
         ["GetVmCloneJob"] = /*              */ "A A A A N",
         ["CancelVmCloneJob"] = /*           */ "A A F F N",
+        // The CD-ROM's disc: VM.Config.CDROM (VMAdmin and VMUser, as Proxmox's PVEVMUser); inserting a library image
+        // needs Image.Use too, which VMUser lacks.
+        ["GetVmCdrom"] = /*                 */ "A A A A N",
+        ["InsertVmCdrom"] = /*              */ "A A F F N",
+        ["EjectVmCdrom"] = /*               */ "A A A F N",
         ["ConsoleTicketByToken"] = /*       */ "F F F F N",
         ["ListEvents"] = /*                 */ "A A A A H",
         ["ListEventsOfVm"] = /*             */ "A A A A N",
@@ -126,6 +131,8 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
         ["DeleteButton"] = /*               */ "S S - - -",
         ["ConsoleTab"] = /*                 */ "S S S - -",
         ["ScreenPage"] = /*                 */ "S S S - -",
+        ["CdromInsertButton"] = /*          */ "S S - - -",
+        ["CdromEjectButton"] = /*           */ "S S S - -",
         ["NewVmButton"] = /*                */ "S S - - -",
         ["HostPage"] = /*                   */ "S - - S -",
         ["AuditPage"] = /*                  */ "S - - S -",
@@ -330,12 +337,18 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
         string path = action switch
         {
             "ScreenPage" => $"/vms/{vm.Id}/screen",
+            "CdromInsertButton" or "CdromEjectButton" => $"/vms/{vm.Id}/hardware",
             "NewVmButton" => "/vms",
             "HostPage" => "/host",
             "AuditPage" => "/audit",
             "AdminPage" => "/admin/users",
             _ => $"/vms/{vm.Id}",
         };
+        if (action.StartsWith("Cdrom", StringComparison.Ordinal))
+        {
+            await CdromDriveAsync(admin, vm, $"p-{role}-{action}");
+        }
+
         factory.Runtime.SetState(vm.Id, VmPowerState.Running);
         var response = await browser.GetAsync(path, Ct);
         if (response.StatusCode == HttpStatusCode.Redirect)
@@ -357,6 +370,8 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
             "DeleteButton" => "data-testid=\"vm-delete\"",
             "ConsoleTab" => ">Console<",
             "ScreenPage" => "data-testid=\"vnc-console\"",
+            "CdromInsertButton" => "data-testid=\"cdrom-insert\"",
+            "CdromEjectButton" => "data-testid=\"cdrom-eject\"",
             "NewVmButton" => "data-testid=\"new-vm\"",
             "HostPage" => "data-testid=\"host-cpu\"",
             "AuditPage" => "data-testid=\"audit-log\"",
@@ -510,6 +525,13 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
             case "GetVmCloneJob" or "CancelVmCloneJob":
                 var job = await FinishedCloneAsync(admin, vm);
                 return action == "GetVmCloneJob" ? await client.GetAsync(job, Ct) : await client.DeleteAsync(job, Ct);
+            case "GetVmCdrom": return await client.GetAsync($"/api/v1/vms/{vm.Id}/cdrom", Ct);
+            case "InsertVmCdrom":
+                await CdromDriveAsync(admin, vm, null);
+                return await client.PutAsJsonAsync($"/api/v1/vms/{vm.Id}/cdrom/medium", new { imageId = await LibraryIsoAsync(admin, vm.Name) }, ApiJson.Options, Ct);
+            case "EjectVmCdrom":
+                await CdromDriveAsync(admin, vm, vm.Name);
+                return await client.DeleteAsync($"/api/v1/vms/{vm.Id}/cdrom/medium", Ct);
             case "ConsoleTicketByToken": return await client.PostAsync($"/api/v1/vms/{vm.Id}/console/vnc/ticket", null, Ct);
             case "ListEvents": return await client.GetAsync("/api/v1/events?take=500", Ct);
             case "ListEventsOfVm": return await client.GetAsync($"/api/v1/events?vmId={vm.Id}", Ct);
@@ -569,6 +591,27 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
                 return await client.DeleteAsync($"/api/v1/grants/{(await grant.ReadAsync<GrantResponse>())!.Id}", Ct);
             default: throw new ArgumentOutOfRangeException(nameof(action), action, "not in the table");
         }
+    }
+
+    /// <summary>An ISO image put in the library for this row.</summary>
+    private static async Task<Guid> LibraryIsoAsync(HttpClient admin, string name)
+    {
+        using var form = new MultipartFormDataContent { { new StringContent("iso", Encoding.UTF8), "kind" } };
+        form.Add(new ByteArrayContent(IsoImages.Make("MATRIX")), "file", $"{name}.iso");
+        var response = await admin.PostAsync("/api/v1/images", form, Ct);
+        response.StatusCode.Should().Be(HttpStatusCode.Created);
+        return (await response.ReadAsync<ImageResponse>())!.Id;
+    }
+
+    /// <summary>The administrator gives the row's VM a CD-ROM drive, with an ISO image named for <paramref name="disc"/> in it (or empty).</summary>
+    private static async Task CdromDriveAsync(HttpClient admin, VmResponse vm, string? disc)
+    {
+        Guid? imageId = disc is null ? null : await LibraryIsoAsync(admin, disc);
+        var current = await admin.GetAsync($"/api/v1/vms/{vm.Id}", Ct);
+        using var put = new HttpRequestMessage(HttpMethod.Put, $"/api/v1/vms/{vm.Id}");
+        put.Headers.TryAddWithoutValidation("If-Match", current.Headers.ETag!.ToString());
+        put.Content = JsonContent.Create(new { name = vm.Name, kernelPath = "/boot/vmlinuz", cdrom = new { imageId } }, options: ApiJson.Options);
+        (await admin.SendAsync(put, Ct)).StatusCode.Should().Be(HttpStatusCode.OK);
     }
 
     /// <summary>A 1 MiB blank qcow2 disk for the row's VM, made by the administrator.</summary>

@@ -229,9 +229,15 @@ public sealed partial class VirtioNet : VirtioDevice
         _features = 0;
     }
 
+    /// <summary>
+    /// False when the backend outlives this device: a VMM keeps each NIC's backend (its passt, its TAP) across guest
+    /// resets, since a jailed VMM could not start or open them again. Then Dispose leaves it open.
+    /// </summary>
+    public bool OwnsBackend { get; init; } = true;
+
     protected override void Dispose(bool disposing)
     {
-        if (disposing)
+        if (disposing && OwnsBackend)
         {
             _backend.Dispose();
         }

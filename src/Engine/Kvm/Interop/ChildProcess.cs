@@ -33,6 +33,7 @@ internal sealed class ChildProcess : IDisposable
     /// </summary>
     public static unsafe ChildProcess Start(string program, IReadOnlyList<string> arguments, FileDescriptorHandle passOn, int passAs)
     {
+        Jail.JailState.ThrowIfProgramsForbidden(program);
         var strings = new List<byte[]> { Utf8(program) };
         strings.AddRange(arguments.Select(Utf8));
         byte[] devNull = Utf8("/dev/null");

@@ -114,31 +114,16 @@ internal sealed class PciDevices : IDisposable
     }
 
     /// <summary>
-    /// Puts a virtio-net on each NIC's backend: an existing TAP, a TAP the VMM makes on a bridge, or a passt of its own
-    /// (user-mode NAT). The event loop watches each backend's descriptor for frames.
+    /// Puts a virtio-net on each NIC's backend (<see cref="NicBackends"/>: an existing TAP, a TAP the VMM made on a
+    /// bridge, or a passt of its own), which outlives this machine: a reboot's devices take the same backends. The event
+    /// loop watches each backend's descriptor for frames.
     /// </summary>
-    public void AttachNics(IReadOnlyList<NicOptions> nics)
+    public void AttachNics(IReadOnlyList<NicOptions> nics, NicBackends backends)
     {
         for (int i = 0; i < nics.Count; i++)
         {
-            var nic = nics[i];
-            INetBackend backend = nic.Kind switch
-            {
-                NicKind.User => PasstBackend.Start(nic.Forwards),
-                NicKind.Bridge => TapBackend.CreateOnBridge(nic.Bridge!, nic.Mac, nic.Vlan),
-                _ => TapBackend.Open(nic.Tap!),
-            };
-            VirtioNet device;
-            try
-            {
-                device = new VirtioNet(backend, nic.Mac);
-            }
-            catch
-            {
-                backend.Dispose();
-                throw;
-            }
-
+            var backend = backends[i];
+            var device = new VirtioNet(backend, nics[i].Mac) { OwnsBackend = false };
             AttachVirtio($"net{i}", "virtio-net", device, () => (backend as PasstBackend)?.LastError);
             switch (backend)
             {

@@ -35,9 +35,16 @@ public sealed record HistoryChartGroup(string Key, string Title, IReadOnlyList<s
     private static readonly string[] BinaryPrefixes = ["", "Ki", "Mi", "Gi", "Ti", "Pi"];
     private static readonly int[] NiceSteps = [1, 2, 5, 10];
 
-    /// <summary>The chart's series (points with no sample left out), its unit with prefix, and the latest values.</summary>
-    public HistoryChartModel Build(HistoryData data)
+    /// <summary>
+    /// The chart's series drawn from <paramref name="drawn"/> (the thinned points; none left out where nothing was sampled),
+    /// its unit with prefix, and the latest values, which come from <paramref name="recorded"/>: a thinned point is a
+    /// bucket's minimum or maximum, not its latest sample.
+    /// </summary>
+    public HistoryChartModel Build(HistoryData drawn, HistoryData recorded)
     {
+        ArgumentNullException.ThrowIfNull(drawn);
+        ArgumentNullException.ThrowIfNull(recorded);
+        var data = drawn;
         var indexes = Series.Select(name => HistorySeriesSets.IndexOf(data.Series, name)).ToArray();
         double max = indexes.SelectMany(i => data.Values[i]).Max(v => v ?? 0);
         int power = 0;
@@ -59,10 +66,20 @@ public sealed record HistoryChartGroup(string Key, string Title, IReadOnlyList<s
             Data = new ChartData<double>(data.Values[i].Select(v => v / divisor).ToArray()),
             TooltipYValueFormat = "0.##",
         }).ToList();
-        var latest = indexes.Select(i => data.Values[i].LastOrDefault(v => v is not null) is { } v
+        var latest = indexes.Select(i => recorded.Values[i].LastOrDefault(v => v is not null) is { } v
             ? $"{data.Series[i].Title} {Format(v / divisor)} {unit}"
             : null).OfType<string>().ToList();
-        return new HistoryChartModel(this, series, unit, YAxisStep(max), latest);
+        var options = new LineChartOptions
+        {
+            YAxisTicks = YAxisStep(max),
+            YAxisRequireZeroPoint = true,
+            ShowLegend = series.Count > 1,
+            ShowDataMarkers = false,
+            LineStrokeWidth = 2,
+            TooltipTitleFormat = "{{SERIES_NAME}}: {{Y_VALUE}} " + unit,
+            TooltipSubtitleFormat = "{{X_VALUE}}",
+        };
+        return new HistoryChartModel(this, series, unit, options, latest);
     }
 
     /// <summary>About four grid lines up to the largest value, on a 1-2-5 step (MudBlazor's ticks are whole numbers).</summary>
@@ -77,5 +94,8 @@ public sealed record HistoryChartGroup(string Key, string Title, IReadOnlyList<s
     internal static string Format(double value) => value.ToString(value >= 100 ? "N0" : value >= 10 ? "0.#" : "0.##", CultureInfo.InvariantCulture);
 }
 
-/// <summary>What one chart draws: <see cref="Series"/> in <see cref="Unit"/>, the grid step, and the latest values in words.</summary>
-public sealed record HistoryChartModel(HistoryChartGroup Group, List<ChartSeries<double>> Series, string Unit, int YAxisStep, IReadOnlyList<string> Latest);
+/// <summary>
+/// What one chart draws: <see cref="Series"/> in <see cref="Unit"/>, its options (made once per load, so a re-render
+/// hands MudChart the same object), and the latest values in words.
+/// </summary>
+public sealed record HistoryChartModel(HistoryChartGroup Group, List<ChartSeries<double>> Series, string Unit, LineChartOptions Options, IReadOnlyList<string> Latest);

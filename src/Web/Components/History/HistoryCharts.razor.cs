@@ -33,6 +33,9 @@ public sealed partial class HistoryCharts
     [Inject]
     public required TimeProvider Clock { get; set; }
 
+    [Inject]
+    public required BrowserTimeZone TimeZone { get; set; }
+
     private IReadOnlyList<HistoryChartGroup> Groups => VmId is null ? HistoryChartGroup.Host : HistoryChartGroup.Vm;
 
     protected override void OnInitialized() =>
@@ -46,6 +49,16 @@ public sealed partial class HistoryCharts
 
     protected override void OnParametersSet() => Load();
 
+    protected override async Task OnAfterRenderAsync(bool firstRender)
+    {
+        // The browser's time zone is known only once the circuit runs; the first render's labels are in UTC then.
+        if (firstRender && await TimeZone.LearnAsync())
+        {
+            Load();
+            StateHasChanged();
+        }
+    }
+
     private Task SelectRangeAsync(HistoryRange range)
     {
         _range = range;
@@ -57,7 +70,9 @@ public sealed partial class HistoryCharts
     {
         var now = Clock.GetUtcNow();
         var data = VmId is { } id ? Store.ReadVm(id, _range, now) : Store.ReadHost(_range, now);
-        _models = Groups.Select(g => g.Build(data)).ToList();
+        // The range's ~360 points, min/max-thinned to what a chart's width can show (its peaks kept).
+        var drawn = HistoryThinning.MinMax(data, MaxChartPoints);
+        _models = Groups.Select(g => g.Build(drawn, data)).ToList();
         _hasData = data.Values.Any(values => values.Any(v => v is not null));
         // Every point has its time (the tooltip shows it); the stylesheet shows one label in LabelStride.
         string format = _range switch
@@ -67,21 +82,20 @@ public sealed partial class HistoryCharts
             HistoryRange.Year => "yyyy-MM-dd",
             _ => "MM-dd HH:mm",
         };
-        _labels = [.. data.Times.Select(t => t.UtcDateTime.ToString(format, CultureInfo.InvariantCulture))];
+        var zone = TimeZone.Zone;
+        _labels = [.. drawn.Times.Select(t => TimeZoneInfo.ConvertTime(t, zone).ToString(format, CultureInfo.InvariantCulture))];
         _labelStride = $"history-x-every-{LabelStride(_range)}";
     }
 
-    /// <summary>One x-axis label in this many points: six or seven labels whatever the range (see app.css).</summary>
-    internal static int LabelStride(HistoryRange range) => range == HistoryRange.Week ? 48 : 60;
+    /// <summary>
+    /// Points per chart at most: about one per 4-5 pixels of a chart a third or half of a wide screen across. Each point
+    /// is a hover circle with three handlers and an axis label in MudBlazor's line chart, so the render time grows with it.
+    /// </summary>
+    internal const int MaxChartPoints = 120;
 
-    private static LineChartOptions OptionsFor(HistoryChartModel model) => new()
-    {
-        YAxisTicks = model.YAxisStep,
-        YAxisRequireZeroPoint = true,
-        ShowLegend = model.Series.Count > 1,
-        ShowDataMarkers = false,
-        LineStrokeWidth = 2,
-        TooltipTitleFormat = "{{SERIES_NAME}}: {{Y_VALUE}} " + model.Unit,
-        TooltipSubtitleFormat = "{{X_VALUE}}",
-    };
+    /// <summary>
+    /// One x-axis label in this many points (always a bucket's first point, so its start): six or seven labels whatever
+    /// the range (see app.css); a week's 112 points take one a day.
+    /// </summary>
+    internal static int LabelStride(HistoryRange range) => range == HistoryRange.Week ? 16 : 20;
 }

@@ -52,6 +52,10 @@ public partial class ImageUpload : IDisposable
         {
             _kind = ImageKind.Initrd;
         }
+        else if (name.EndsWith(".iso", StringComparison.Ordinal))
+        {
+            _kind = ImageKind.Iso;
+        }
     }
 
     private async Task UploadAsync()

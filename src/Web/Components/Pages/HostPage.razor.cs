@@ -23,6 +23,7 @@ public partial class HostPage
     private long _definedMemoryMiB;
     private IReadOnlyList<DatabaseBackup> _backups = [];
     private string? _backupFolder;
+    private bool _fileDatabase = true;
 
     /// <summary>Null when the database is no file (nothing to back up).</summary>
     [Inject]
@@ -82,6 +83,9 @@ public partial class HostPage
             _backups = backups.List();
             _backupFolder = backups.Folder;
         }
+
+        // A cluster's database is PostgreSQL: no file to back up (a SQLite file in memory has none either, but says so below).
+        _fileDatabase = Services.GetService<Platform.Web.Services.Cluster.ClusterSettings>() is not { IsConfigured: true };
 
         _vms = await Vms.ListAsync(CancellationToken.None);
         _definedMemoryMiB = _vms.Sum(vm => (long)vm.MemoryMiB);

@@ -74,10 +74,32 @@ public partial class VmEditor
 
     private bool IsNew => Id is null;
 
-    private string BootSummary => _input!.BootMode == BootMode.Disk
+    private string BootSummary => _input!.BootMode == BootMode.Firmware
+        ? $"firmware (BIOS), {BootOrders.Describe(_input.BootOrder)}"
+        : _input.BootMode == BootMode.Disk
         ? "first disk"
         : $"kernel {(_input.KernelImageId is { } k ? _images.FirstOrDefault(i => i.Id == k)?.FileName : _input.KernelPath)}"
           + (_input.InitrdImageId is not null || !string.IsNullOrEmpty(_input.InitrdPath) ? " + initrd" : "");
+
+    private IReadOnlyList<ImageFile> Isos => _images.Where(i => i.Kind == ImageKind.Iso).ToList();
+
+    private string CdromSummary => _input!.Cdrom is not { } cdrom ? "none"
+        : cdrom.ImageId is { } id ? _images.FirstOrDefault(i => i.Id == id)?.FileName ?? "an ISO image" : "empty drive";
+
+    /// <summary>The orders of the devices the VM has; a disk counts from the next step, so both are offered once a drive is on.</summary>
+    private IReadOnlyList<IReadOnlyList<BootDevice>> BootOrderChoices => BootOrders.For(hasDisks: true, _input!.Cdrom is not null);
+
+    /// <summary>The order chosen, or the default (the disks first) spelled out as the pickers show it.</summary>
+    private string BootOrderKey => BootOrders.Key(_input!.BootOrder ?? BootOrders.Without(BootOrders.Default, true, _input.Cdrom is not null)!);
+
+    /// <summary>A drive that goes takes its place in the boot order with it.</summary>
+    private void SetCdrom(bool on)
+    {
+        _input!.Cdrom = on ? _input.Cdrom ?? new VmCdromInput() : null;
+        _input.BootOrder = on ? _input.BootOrder : BootOrders.Without(_input.BootOrder, hasDisks: true, hasCdrom: false);
+        Touch("cdrom.imageId");
+        Touch("bootOrder");
+    }
 
     private string DisplaySummary => !_input!.DisplayEnabled ? "none (serial console only)"
         : _input.Input == InputKind.Ps2 ? "std-vga, PS/2 keyboard" : "std-vga, virtio tablet and keyboard";
@@ -87,7 +109,8 @@ public partial class VmEditor
     {
         "name" or "description" => 0,
         "vcpuCount" or "memoryMiB" or "input" or "cpuLimit" or "cpuUnits" or "pidsLimit" => 1,
-        "bootMode" or "kernel" or "initrd" or "commandLine" => 2,
+        "bootMode" or "kernel" or "initrd" or "commandLine" or "bootOrder" => 2,
+        _ when key.StartsWith("cdrom", StringComparison.Ordinal) => 2,
         _ when key.StartsWith("disks", StringComparison.Ordinal) || key.StartsWith("nics", StringComparison.Ordinal) => 3,
         _ when key.StartsWith("cloudInit", StringComparison.Ordinal) => 4,
         _ => 5,
@@ -234,7 +257,7 @@ public partial class VmEditor
     {
         // Checked again on the server at the moment of saving: the page may have been open since a grant was revoked.
         string action = IsNew ? AuditActions.VmCreate : AuditActions.VmUpdate;
-        bool usesImages = _input!.KernelImageId is not null || _input.InitrdImageId is not null || _input.Disks.Any(d => d.ImageId is not null);
+        bool usesImages = _input!.Cdrom?.ImageId is not null || Endpoints.VmEndpoints.UsesLibraryImages(_input);
         var needed = (IsNew ? Privileges.VmAllocate : Privileges.VmConfig) | (usesImages ? Privileges.ImageUse : Privileges.None);
         if (!await Current.CheckAsync(needed, Id, action, _input.Name))
         {

@@ -15,5 +15,6 @@ internal sealed class ImageFileConfiguration : IEntityTypeConfiguration<ImageFil
         builder.HasIndex(i => i.FileName).IsUnique();
         builder.Property(i => i.Sha256).HasMaxLength(64).IsFixedLength().IsRequired();
         builder.Property(i => i.Format).HasConversion<string>().HasMaxLength(16);
+        builder.Property(i => i.VolumeLabel).HasMaxLength(32);
     }
 }

@@ -200,7 +200,7 @@ namespace Platform.Web.Data.Migrations
                             BuiltIn = true,
                             Description = "Everything, including users and permissions.",
                             Name = "Administrator",
-                            Privileges = 2047
+                            Privileges = 4095
                         },
                         new
                         {
@@ -208,15 +208,15 @@ namespace Platform.Web.Data.Migrations
                             BuiltIn = true,
                             Description = "Create, change, run, snapshot and delete VMs, use images and networks.",
                             Name = "VMAdmin",
-                            Privileges = 1599
+                            Privileges = 3647
                         },
                         new
                         {
                             Id = new Guid("00000000-0000-0000-0000-0000000000a3"),
                             BuiltIn = true,
-                            Description = "See, use the consoles of, and power VMs.",
+                            Description = "See, use the consoles of, and power VMs, and change their CD-ROM's disc.",
                             Name = "VMUser",
-                            Privileges = 7
+                            Privileges = 2055
                         },
                         new
                         {
@@ -387,6 +387,10 @@ namespace Platform.Web.Data.Migrations
 
                     b.Property<long?>("VirtualSizeBytes")
                         .HasColumnType("INTEGER");
+
+                    b.Property<string>("VolumeLabel")
+                        .HasMaxLength(32)
+                        .HasColumnType("TEXT");
 
                     b.HasKey("Id");
 
@@ -663,6 +667,13 @@ namespace Platform.Web.Data.Migrations
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("BootOrder")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("CdromImageId")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("CommandLine")
                         .HasMaxLength(2047)
                         .HasColumnType("TEXT");
@@ -685,6 +696,9 @@ namespace Platform.Web.Data.Migrations
                         .HasColumnType("TEXT");
 
                     b.Property<bool>("DisplayEnabled")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("HasCdrom")
                         .HasColumnType("INTEGER");
 
                     b.Property<Guid?>("InitrdImageId")
@@ -743,6 +757,8 @@ namespace Platform.Web.Data.Migrations
                         .HasColumnType("INTEGER");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("CdromImageId");
 
                     b.HasIndex("InitrdImageId");
 
@@ -1060,6 +1076,11 @@ namespace Platform.Web.Data.Migrations
 
             modelBuilder.Entity("Platform.Web.Data.VirtualMachine", b =>
                 {
+                    b.HasOne("Platform.Web.Data.ImageFile", "CdromImage")
+                        .WithMany()
+                        .HasForeignKey("CdromImageId")
+                        .OnDelete(DeleteBehavior.Restrict);
+
                     b.HasOne("Platform.Web.Data.ImageFile", "InitrdImage")
                         .WithMany()
                         .HasForeignKey("InitrdImageId")
@@ -1069,6 +1090,8 @@ namespace Platform.Web.Data.Migrations
                         .WithMany()
                         .HasForeignKey("KernelImageId")
                         .OnDelete(DeleteBehavior.Restrict);
+
+                    b.Navigation("CdromImage");
 
                     b.Navigation("InitrdImage");
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.EntityFrameworkCore;
+using Platform.Devices.Storage.Ahci;
 using Platform.Devices.Virtio.Block;
 using Platform.Devices.Virtio.Block.Qcow2;
 using Platform.Web.Data;
@@ -8,16 +9,17 @@ using Platform.Web.Services.Tasks;
 
 namespace Platform.Web.Services.Images;
 
-/// <summary>An image with the names of the VMs that use it (as kernel, initrd or disk).</summary>
+/// <summary>An image with the names of the VMs that use it (as kernel, initrd, disk or in a CD-ROM drive).</summary>
 public sealed record ImageUsage(ImageFile Image, IReadOnlyList<string> UsedBy);
 
 /// <summary>
-/// The image library: kernels, initrds and disk images stored as files under <see cref="PlatformOptions.ImagesDirectory"/>
+/// The image library: kernels, initrds, disk images and ISO images stored as files under <see cref="PlatformOptions.ImagesDirectory"/>
 /// with a row each (size, SHA-256). Uploads stream to a temporary file while hashing, so no image is ever held in
 /// memory, and become visible only once complete and flushed. An image a VM uses cannot be deleted — a linked clone's
 /// base included. Disk images are raw or qcow2: the format is detected and the image checked at upload as a VM would
 /// open it (a corrupt or unsupported qcow2 image is refused with the reason, and so is one that names a backing file,
-/// which could point at any host file). Linked clones are qcow2 overlays under
+/// which could point at any host file). ISO images must be ISO 9660 ("CD001" at byte 32769), their volume label is
+/// recorded. Linked clones are qcow2 overlays under
 /// <see cref="PlatformOptions.DisksDirectory"/> whose backing file is the library image.
 /// </summary>
 public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory, PlatformOptions options, ITaskLog tasks, ILogger<ImageLibrary> logger,
@@ -93,7 +95,7 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
 
         if (!Enum.IsDefined(kind))
         {
-            errors["kind"] = ["The kind is kernel, initrd or disk."];
+            errors["kind"] = ["The kind is kernel, initrd, disk or iso."];
         }
 
         string? expected = expectedSha256?.Trim().ToLowerInvariant();
@@ -183,6 +185,7 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
 
             ImageFormat? format = null;
             long? virtualSize = null;
+            string? volumeLabel = null;
             if (kind == ImageKind.Disk)
             {
                 if (InspectDisk(temporary, fileName, out string? problem) is not { } disk)
@@ -191,6 +194,16 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
                 }
 
                 (format, virtualSize) = disk;
+            }
+            else if (kind == ImageKind.Iso)
+            {
+                // Opened as the VMM's CD-ROM drive opens it, so what the library takes, a drive takes.
+                if (InspectIso(temporary, fileName, out string? problem) is not { } label)
+                {
+                    return ServiceResult<ImageFile>.Invalid(new Dictionary<string, string[]> { ["file"] = [problem!] });
+                }
+
+                volumeLabel = label;
             }
 
             try
@@ -206,7 +219,7 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
             var image = new ImageFile
             {
                 Kind = kind, FileName = fileName, SizeBytes = size, Sha256 = sha256, Format = format, VirtualSizeBytes = virtualSize,
-                OwnerId = ownerId,
+                VolumeLabel = volumeLabel, OwnerId = ownerId,
             };
             try
             {
@@ -376,6 +389,25 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
         }
     }
 
+    /// <summary>
+    /// An ISO 9660 image's volume label, read as the VMM's CD-ROM drive reads the image (<see cref="IsoImage.Open"/>: the
+    /// primary volume descriptor's "CD001" at byte 32769); null with the reason when it is not one.
+    /// </summary>
+    internal static string? InspectIso(string path, string fileName, out string? problem)
+    {
+        problem = null;
+        try
+        {
+            using var iso = IsoImage.Open(path);
+            return iso.VolumeLabel;
+        }
+        catch (IsoImageException ex)
+        {
+            problem = ex.Message.Replace(path, fileName, StringComparison.Ordinal);
+            return null;
+        }
+    }
+
     private static DiskImageFormat ToDevices(ImageFormat format) => format == ImageFormat.Qcow2 ? DiskImageFormat.Qcow2 : DiskImageFormat.Raw;
 
     /// <summary>"a kernel", "an initrd", "a disk image".</summary>
@@ -383,6 +415,7 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
     {
         ImageKind.Kernel => "a kernel",
         ImageKind.Initrd => "an initrd",
+        ImageKind.Iso => "an ISO image",
         _ => "a disk image",
     };
 
@@ -451,8 +484,8 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
     {
         var pairs = new List<(Guid ImageId, string Vm)>();
         var boot = await db.VirtualMachines.AsNoTracking().IgnoreAutoIncludes()
-            .Where(vm => vm.KernelImageId != null || vm.InitrdImageId != null)
-            .Select(vm => new { vm.Name, vm.KernelImageId, vm.InitrdImageId })
+            .Where(vm => vm.KernelImageId != null || vm.InitrdImageId != null || vm.CdromImageId != null)
+            .Select(vm => new { vm.Name, vm.KernelImageId, vm.InitrdImageId, vm.CdromImageId })
             .ToListAsync(cancellationToken);
         foreach (var vm in boot)
         {
@@ -464,6 +497,12 @@ public sealed class ImageLibrary(IDbContextFactory<PlatformDbContext> dbFactory,
             if (vm.InitrdImageId is { } i)
             {
                 pairs.Add((i, vm.Name));
+            }
+
+            // A disc in a drive is in use: the running VMM has it open, and the next start would not find it.
+            if (vm.CdromImageId is { } iso)
+            {
+                pairs.Add((iso, vm.Name));
             }
         }
 

@@ -9,15 +9,17 @@ namespace Platform.Web.Services.Metrics;
 /// The host's series: CPU time by mode, memory, load, the data folder's file system and the running VMs, read from
 /// /proc and the file system when scraped (each a few microseconds; nothing is sampled in between).
 /// </summary>
-internal sealed class HostMetrics : IDisposable
+internal sealed class HostMetrics
 {
     /// <summary>USER_HZ: /proc/stat counts in 1/100 s on every Linux architecture the dashboard runs on.</summary>
     private const double TicksPerSecond = 100;
 
-    private readonly Meter _meter = new(PlatformMeter.Name);
+    private readonly Meter _meter;
 
-    public HostMetrics(IHostInfo host, PlatformOptions options, VmMetrics vms)
+    /// <param name="meters">The app's meter factory, which owns (and disposes) the meter.</param>
+    public HostMetrics(IHostInfo host, PlatformOptions options, VmMetrics vms, IMeterFactory meters)
     {
+        _meter = meters.Create(PlatformMeter.Name);
         _meter.CreateObservableGauge("platform.host.cpu.count", () => host.Read().CpuCount, "{cpu}", "Logical CPUs the dashboard may use.");
         _meter.CreateObservableCounter("platform.host.cpu.time", CpuTime, "s", "CPU time of all the host's CPUs since boot, by mode (busy or idle).");
         _meter.CreateObservableGauge("platform.host.memory.total", () => host.Read().TotalMemoryMiB << 20, "By", "The host's memory (MemTotal).");
@@ -31,8 +33,6 @@ internal sealed class HostMetrics : IDisposable
             "Bytes free for the dashboard on the file system holding the data folder.");
         _meter.CreateObservableGauge("platform.host.vms.running", () => vms.RunningCount, "{vm}", "VMs running now (paused ones not counted).");
     }
-
-    public void Dispose() => _meter.Dispose();
 
     private static IEnumerable<Measurement<double>> CpuTime()
     {

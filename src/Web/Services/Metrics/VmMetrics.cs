@@ -19,13 +19,18 @@ internal sealed class VmMetrics : BackgroundService
     private readonly IVmRuntime _runtime;
     private readonly VmService _vms;
     private readonly ILogger<VmMetrics> _logger;
-    private readonly Meter _meter = new(PlatformMeter.Name);
+    private readonly Meter _meter;
     private readonly ConcurrentDictionary<Guid, VmStatsSample> _latest = new();
     private readonly SemaphoreSlim _namesWanted = new(0, 1);
     private volatile Dictionary<Guid, string> _names = [];
 
-    public VmMetrics(IVmRuntimeInfo info, IVmRuntime runtime, VmService vms, ILogger<VmMetrics> logger)
+    private IDisposable? _stats;
+    private IDisposable? _states;
+
+    /// <param name="meters">The app's meter factory: its meters are this app's (see <c>MetricsServiceExtensions</c>), and it disposes them.</param>
+    public VmMetrics(IVmRuntimeInfo info, IVmRuntime runtime, VmService vms, IMeterFactory meters, ILogger<VmMetrics> logger)
     {
+        _meter = meters.Create(PlatformMeter.Name);
         _info = info;
         _runtime = runtime;
         _vms = vms;
@@ -52,16 +57,33 @@ internal sealed class VmMetrics : BackgroundService
     /// <summary>The VMs sampled now that are running (not paused or stopped), for the host's series.</summary>
     public int RunningCount => _latest.Keys.Count(id => _runtime.GetState(id) == VmPowerState.Running);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>
+    /// Subscribes before the host goes on: since .NET 10 <see cref="ExecuteAsync"/> runs on the thread pool after
+    /// StartAsync returns, so a subscription made there could miss the first samples (and a VM would have no series
+    /// until its next one).
+    /// </summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
-        using var stats = _info.SubscribeStats(Record);
-        using var states = _runtime.Subscribe(changed =>
+        _stats = _info.SubscribeStats(Record);
+        _states = _runtime.Subscribe(changed =>
         {
             if (changed.State == VmPowerState.Stopped)
             {
                 _latest.TryRemove(changed.VmId, out _);
             }
         });
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stats?.Dispose();
+        _states?.Dispose();
+        await base.StopAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -79,7 +101,8 @@ internal sealed class VmMetrics : BackgroundService
 
     public override void Dispose()
     {
-        _meter.Dispose();
+        _stats?.Dispose();
+        _states?.Dispose();
         _namesWanted.Dispose();
         base.Dispose();
     }

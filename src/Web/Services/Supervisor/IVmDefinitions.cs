@@ -23,7 +23,7 @@ internal sealed class DatabaseVmDefinitions(IDbContextFactory<PlatformDbContext>
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         return await db.VirtualMachines.AsNoTracking()
-            .Include(vm => vm.KernelImage).Include(vm => vm.InitrdImage)
+            .Include(vm => vm.KernelImage).Include(vm => vm.InitrdImage).Include(vm => vm.CdromImage)
             .Include(vm => vm.Disks).ThenInclude(d => d.Image)
             .FirstOrDefaultAsync(vm => vm.Id == vmId, cancellationToken);
     }

@@ -36,7 +36,8 @@ internal sealed class ProcessVmmLauncher(
             string configFile = Path.Combine(runtimeDirectory, VmConfigFile.FileName);
             VmConfigFile.Write(configFile, config);
             var cgroupProcs = PrepareCgroup(vm);
-            process = VmmProcess.Start(vmmPath, ["--config", configFile], runtimeDirectory, cgroupProcs);
+            process = VmmProcess.Start(
+                vmmPath, ["--config", configFile, .. options.Jail.ArgumentsFor(vm.Id, Environment.IsPrivilegedProcess)], runtimeDirectory, cgroupProcs, options.VmmEnvironment);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or System.ComponentModel.Win32Exception)
         {
@@ -102,11 +103,12 @@ internal sealed class ProcessVmmLauncher(
                 };
             }
 
-            if (VmmProcess.ReadLivePid(directory) == process.Id)
+            // Jailed, the VMM is the child of the process started (its jail's keeper), and vmm.pid names the VMM.
+            if (VmmProcess.ReadLivePid(directory) is { } pid && (pid == process.Id || VmmProcess.ParentOf(pid) == process.Id))
             {
                 try
                 {
-                    return await VmmConnection.ConnectAsync(directory, process.Id, process, cancellationToken);
+                    return await VmmConnection.ConnectAsync(directory, pid, process, cancellationToken);
                 }
                 catch (VmmControlException) when (deadline.Elapsed < options.StartTimeout)
                 {

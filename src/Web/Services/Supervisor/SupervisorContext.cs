@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Platform.Web.Data;
 using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Tasks;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Services.Supervisor;
@@ -8,7 +9,7 @@ namespace Platform.Web.Services.Supervisor;
 /// <summary>What every <see cref="VmActor"/> shares: how to launch, read definitions, record and publish; nothing per VM.</summary>
 internal sealed partial class SupervisorContext(
     IVmmLauncher launcher, IVmDefinitions definitions, IVmEventLog events, SupervisorOptions options, string runtimeRoot,
-    Action<VmStateChanged> publish, ILogger logger, CancellationToken stopping)
+    Action<VmStateChanged> publish, ILogger logger, CancellationToken stopping, ITaskLog? tasks = null)
 {
     public IVmmLauncher Launcher { get; } = launcher;
 
@@ -20,6 +21,30 @@ internal sealed partial class SupervisorContext(
 
     /// <summary>Cancelled when the dashboard stops: pending restarts wait for the next one.</summary>
     public CancellationToken Stopping { get; } = stopping;
+
+    /// <summary>
+    /// Begins a task of the supervisor's own (an autostart, a restart after a crash), by <see cref="TaskActor.System"/>;
+    /// null without a task log (tests of the actor alone) or when it cannot be written, which must not stop the start.
+    /// </summary>
+    public TaskScope? BeginTask(string action, Guid vmId, string name, string line)
+    {
+        if (tasks is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            var task = tasks.Begin(action, vmId, vmName: name, userName: TaskActor.System);
+            task.Log(line);
+            return task;
+        }
+        catch (Exception ex) when (ex is DbUpdateException or Microsoft.Data.Sqlite.SqliteException or InvalidOperationException or ObjectDisposedException)
+        {
+            Log.TaskNotBegun(Logger, ex, action, name);
+            return null;
+        }
+    }
 
     public string RuntimeDirectoryOf(Guid vmId) => Path.Combine(runtimeRoot, vmId.ToString("N"));
 
@@ -40,6 +65,9 @@ internal sealed partial class SupervisorContext(
 
     public static partial class Log
     {
+        [LoggerMessage(LogLevel.Warning, "Could not record the task {Action} of VM {Name}")]
+        public static partial void TaskNotBegun(ILogger logger, Exception exception, string action, string name);
+
         [LoggerMessage(LogLevel.Information, "VM {Name} started (VMM pid {Pid})")]
         public static partial void Started(ILogger logger, string name, int pid);
 

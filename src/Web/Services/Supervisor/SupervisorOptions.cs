@@ -34,4 +34,59 @@ public sealed class SupervisorOptions
 
     /// <summary>How far back crashes count towards <see cref="CrashRestartLimit"/>.</summary>
     public TimeSpan CrashRestartWindow { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How each VMM is confined (<c>Platform:Supervisor:Jail</c>).</summary>
+    public JailSettings Jail { get; set; } = new();
+
+    /// <summary>
+    /// Environment variables every VMM gets besides the dashboard's own (<c>Platform:Supervisor:VmmEnvironment</c>):
+    /// <c>PLATFORM_PASST</c> to pick a passt, <c>PLATFORM_VMM_SECCOMP=log</c> while building the jail's allowlist,
+    /// <c>PLATFORM_VMM_JAIL_SELFTEST</c> to see a jailed VMM killed (docs/architecture.md, Confinement).
+    /// </summary>
+    public Dictionary<string, string> VmmEnvironment { get; set; } = [];
+}
+
+/// <summary>
+/// Settings under <c>Platform:Supervisor:Jail</c>. When the dashboard runs as root (and <see cref="Enabled"/>), each
+/// VMM runs jailed as its own unprivileged uid and gid, <see cref="UidBase"/> plus a number from 0 to
+/// <see cref="UidCount"/> - 1 taken from the VM's id: new namespaces, a root of its own files, no capabilities, a
+/// seccomp allowlist (docs/architecture.md, Confinement). A dashboard that does not run as root starts VMMs with its
+/// own (unprivileged) rights, unjailed.
+/// </summary>
+public sealed class JailSettings
+{
+    /// <summary>False starts every VMM with <c>--no-jail</c>: with the dashboard's rights. For development only; the VMM log says so.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The first uid (and gid) of the VMs' range: pick one no user or service of the host has.</summary>
+    public uint UidBase { get; set; } = 200000;
+
+    /// <summary>How many uids the range has; VMs whose ids fall on the same number share a uid.</summary>
+    public uint UidCount { get; set; } = 65536;
+
+    /// <summary>The uid (and gid) of VM <paramref name="vmId"/>: stable across starts, so its disks stay its own.</summary>
+    public uint UidOf(Guid vmId)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        vmId.TryWriteBytes(bytes);
+        uint hash = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes) ^ System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes[12..]);
+        return UidBase + (hash % Math.Max(1, UidCount));
+    }
+
+    /// <summary>The platform-vmm options for VM <paramref name="vmId"/>: <c>--jail UID:GID</c> as root, <c>--no-jail</c> when turned off.</summary>
+    public IReadOnlyList<string> ArgumentsFor(Guid vmId, bool runningAsRoot)
+    {
+        if (!Enabled)
+        {
+            return ["--no-jail"];
+        }
+
+        if (!runningAsRoot)
+        {
+            return []; // no rights to drop, and none to make namespaces with
+        }
+
+        uint id = UidOf(vmId);
+        return ["--jail", $"{id}:{id}"];
+    }
 }

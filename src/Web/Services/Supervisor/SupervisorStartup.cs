@@ -1,5 +1,6 @@
 using Platform.Web.Data;
 using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Tasks;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Services.Supervisor;
@@ -49,7 +50,10 @@ internal sealed class SupervisorStartup(VmSupervisor supervisor, SupervisorConte
         return [.. vms.Where(vm => vm.Autostart)];
     }
 
-    /// <summary>Starts each autostart VM that is not running or waiting for its restart; a failure goes to its event log.</summary>
+    /// <summary>
+    /// Starts each autostart VM that is not running or waiting for its restart, each as a task by the system (the task
+    /// log shows who started it and, when it failed, why); a failure also goes to its event log.
+    /// </summary>
     public async Task AutostartAsync(IReadOnlyList<VirtualMachine> vms, CancellationToken cancellationToken)
     {
         // EF Core compiles a query's shape on its first use (about half a second here): do it now for the one every
@@ -57,16 +61,25 @@ internal sealed class SupervisorStartup(VmSupervisor supervisor, SupervisorConte
         await context.Definitions.LoadAsync(Guid.Empty, cancellationToken);
         foreach (var vm in vms.Where(vm => supervisor.GetState(vm.Id) is VmPowerState.Stopped or VmPowerState.Crashed))
         {
+            using var task = context.BeginTask(TaskActions.VmAutostart, vm.Id, vm.Name, $"Start {vm.Name}: it starts with the dashboard (autostart)");
             try
             {
                 await supervisor.Actor(vm.Id, vm.Name).StartAsync(cancellationToken);
+                task?.Succeed($"{vm.Name} is running");
             }
             catch (VmRuntimeException ex)
             {
+                foreach (string line in ex.VmmLog)
+                {
+                    task?.Log($"vmm.log: {line}");
+                }
+
+                task?.Fail(ex.Message);
                 await context.RecordAsync(vm.Id, vm.Name, VmEventResult.Failed, $"Autostart of {vm.Name} failed: {ex.Message}", VmEventKinds.Start);
             }
             catch (OperationCanceledException)
             {
+                task?.Cancel("the dashboard stopped before the VM ran");
                 return;
             }
         }

@@ -1,5 +1,6 @@
 using Platform.Web.Data;
 using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Tasks;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Services.Supervisor;
@@ -22,6 +23,12 @@ internal sealed partial class VmActor
 
     private async Task LaunchAsync(LaunchAttempt attempt)
     {
+        if (attempt.Restart)
+        {
+            // Begun on the launch's own flow, so the launch's log lines carry the task's id and the actor's loop does not.
+            attempt.RestartTask = _context.BeginTask(TaskActions.VmCrashRestart, VmId, _name, $"Restart {_name} after its crash, as its on-crash policy says");
+        }
+
         try
         {
             var vm = await _context.Definitions.LoadAsync(VmId, attempt.Token)
@@ -70,6 +77,7 @@ internal sealed partial class VmActor
 
             SetState(VmPowerState.Stopped, "stopped before it finished starting", force: true);
             CompleteEndWaiters();
+            attempt.RestartTask?.Cancel("The VM was stopped before it finished starting.");
             return;
         }
 
@@ -81,10 +89,21 @@ internal sealed partial class VmActor
             }
 
             await AdoptAsync(vmm, _name, launched.Attached, attempt.Restart, attempt.Waiters);
+            attempt.RestartTask?.Succeed($"{_name} is running again (VMM pid {vmm.Pid})");
             return;
         }
 
         var error = launched.Error ?? new VmRuntimeException("The start was called off.");
+        if (attempt.RestartTask is { } task)
+        {
+            foreach (string line in error.VmmLog)
+            {
+                task.Log($"vmm.log: {line}");
+            }
+
+            task.Fail(error.Message);
+        }
+
         if (attempt.Restart)
         {
             await AfterCrashAsync($"the restart failed: {error.Message}", failedRestart: true, followPolicy: true);

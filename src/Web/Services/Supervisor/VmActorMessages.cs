@@ -61,6 +61,9 @@ internal sealed class LaunchAttempt(bool restart)
     /// <summary>Started by the on-crash policy rather than a user: a failure counts as another crash.</summary>
     public bool Restart { get; } = restart;
 
+    /// <summary>A restart's task in the task log (begun by the launch, ended when the launch reports back).</summary>
+    public Platform.Web.Services.Tasks.TaskScope? RestartTask { get; set; }
+
     /// <summary>Those waiting for the VM to run (two users pressing Start at once share one launch).</summary>
     public List<TaskCompletionSource> Waiters { get; } = [];
 

@@ -1,5 +1,6 @@
 using Platform.Web.Extensions;
 using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Tasks;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Services.Supervisor;
@@ -24,13 +25,13 @@ internal sealed class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHostedService,
 
     public VmSupervisor(
         IVmmLauncher launcher, IVmDefinitions definitions, IVmEventLog events, PlatformOptions platformOptions,
-        SupervisorOptions options, ILogger<VmSupervisor> logger, VmmProgram? program = null)
+        SupervisorOptions options, ILogger<VmSupervisor> logger, VmmProgram? program = null, ITaskLog? tasks = null)
     {
         _logger = logger;
         _program = program;
         RuntimeRoot = options.RuntimeRoot ?? Path.Combine(platformOptions.DataDirectory, "run");
         _context = new SupervisorContext(launcher, definitions, events, options, RuntimeRoot,
-            change => _stateSubscribers.Publish(change, _logger), logger, _stopping.Token);
+            change => _stateSubscribers.Publish(change, _logger), logger, _stopping.Token, tasks);
     }
 
     public string RuntimeRoot { get; }

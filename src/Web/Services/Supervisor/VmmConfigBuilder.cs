@@ -30,8 +30,17 @@ public static class VmmConfigBuilder
         }
 
         bool diskBoot = vm.BootMode == BootMode.Disk;
+        bool firmware = vm.BootMode == BootMode.Firmware;
         string? kernel = null, initrd = null;
-        if (diskBoot)
+        if (firmware)
+        {
+            // SeaBIOS boots the disks and the CD-ROM in the boot order; nothing is loaded by the VMM itself.
+            if (vm.Disks.Count == 0 && !vm.HasCdrom)
+            {
+                throw new VmRuntimeException("The VM boots with firmware but has neither a disk nor a CD-ROM drive: edit it and add one.");
+            }
+        }
+        else if (diskBoot)
         {
             // platform-vmm reads the first disk's boot configuration (BLS, extlinux, grub.cfg, Debian's /vmlinuz) at
             // every boot; a disk with nothing bootable fails the start with the VMM's reason in its log.
@@ -50,11 +59,14 @@ public static class VmmConfigBuilder
         // A kernel boot's command line is the whole of it; a disk boot's is added to the one the disk's boot
         // configuration gives, after console=ttyS0 when there is no display (the serial console is then the only one,
         // and the disk's command line may name only tty0).
-        string commandLine = string.Join(' ', new[] { diskBoot && !vm.DisplayEnabled ? "console=ttyS0" : null, vm.CommandLine?.Trim() }
+        string commandLine = firmware ? "" : string.Join(' ', new[] { diskBoot && !vm.DisplayEnabled ? "console=ttyS0" : null, vm.CommandLine?.Trim() }
             .Where(part => !string.IsNullOrEmpty(part)));
 
         var config = new VmConfig
         {
+            Firmware = firmware ? FirmwareKind.Bios : FirmwareKind.None,
+            BootOrder = firmware && vm.BootOrder is { Count: > 0 } order ? [.. order] : null,
+            Cdrom = vm.HasCdrom ? new CdromConfig(RequireFile(vm.CdromImage is { } iso ? pathOf(iso) : null, "ISO image")) : null,
             Boot = diskBoot ? BootSource.Disk : BootSource.Kernel,
             Kernel = kernel,
             Initrd = initrd,

@@ -15,9 +15,11 @@ internal static class VmmProcess
     /// not a pipe, so the VMM never blocks or dies on a dashboard that is gone. `sh` and `setsid` exec in place,
     /// so the returned process is the VMM itself. Before the exec the shell writes its pid to each of
     /// <paramref name="cgroupProcsFiles"/>, so the VMM is in its cgroup (its limits) before its first instruction;
-    /// a write that fails ends the start with exit code 70 and the reason in vmm.log.
+    /// a write that fails ends the start with exit code 70 and the reason in vmm.log. <paramref name="environment"/> is
+    /// added to the dashboard's own (<see cref="SupervisorOptions.VmmEnvironment"/>).
     /// </summary>
-    public static Process Start(string vmmPath, IReadOnlyList<string> arguments, string runtimeDirectory, IReadOnlyList<string>? cgroupProcsFiles = null)
+    public static Process Start(string vmmPath, IReadOnlyList<string> arguments, string runtimeDirectory, IReadOnlyList<string>? cgroupProcsFiles = null,
+        IReadOnlyDictionary<string, string>? environment = null)
     {
         Directory.CreateDirectory(runtimeDirectory);
         if (OperatingSystem.IsLinux())
@@ -43,6 +45,11 @@ internal static class VmmProcess
         foreach (string argument in arguments)
         {
             start.ArgumentList.Add(argument);
+        }
+
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
         }
 
         start.Environment["PLATFORM_VMM_LOG"] = log;
@@ -78,6 +85,22 @@ internal static class VmmProcess
         {
             string text = File.ReadAllText(Path.Combine(runtimeDirectory, ControlProtocol.PidFileName)).Trim();
             return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && IsAlive(pid) ? pid : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The parent pid of <paramref name="pid"/> (from /proc), or null when it is gone.</summary>
+    public static int? ParentOf(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            // After the command name in parentheses: the state, then the parent pid.
+            string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return fields.Length > 1 && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out int parent) ? parent : null;
         }
         catch (IOException)
         {

@@ -5,6 +5,9 @@ namespace Platform.Web.Services.Supervisor;
 /// <summary>What one VMM said and was asked before it ended: enough to tell a crash from a stop.</summary>
 internal sealed class VmmRun
 {
+    /// <summary>What a jailed VMM dies of when its seccomp filter catches a call (SECCOMP_RET_KILL_PROCESS).</summary>
+    private const int SigSys = 31;
+
     /// <summary>The reason of the SHUTDOWN event, once the VMM announced its end.</summary>
     public string? ShutdownReason { get; set; }
 
@@ -49,6 +52,7 @@ internal sealed class VmmRun
 
         return exitCode switch
         {
+            128 + SigSys => (VmPowerState.Crashed, $"the VMM was killed by SIGSYS (signal {SigSys}): its jail's seccomp filter caught a call it does not allow: {VmmProcess.LogTail(runtimeDirectory, 1)}"),
             > 128 => (VmPowerState.Crashed, $"the VMM was killed by signal {exitCode - 128}"),
             { } code => (VmPowerState.Crashed, $"the VMM exited with code {code} without shutting down: {VmmProcess.LogTail(runtimeDirectory)}"),
             null => (VmPowerState.Crashed, "the VMM ended without shutting down the VM"),

@@ -55,6 +55,8 @@ public static class TaskActions
     public const string VmPause = "vm.pause";
     public const string VmResume = "vm.resume";
     public const string VmReset = "vm.reset";
+    public const string VmAutostart = "vm.autostart";
+    public const string VmCrashRestart = "vm.crash-restart";
     public const string DiskCreate = "disk.create";
     public const string DiskResize = "disk.resize";
     public const string LinkedClone = "disk.linked-clone";
@@ -73,6 +75,8 @@ public static class TaskActions
         VmPause => "Pause",
         VmResume => "Resume",
         VmReset => "Reset",
+        VmAutostart => "Autostart",
+        VmCrashRestart => "Restart after a crash",
         DiskCreate => "Create disk",
         DiskResize => "Grow disk",
         LinkedClone => "Make linked clone",

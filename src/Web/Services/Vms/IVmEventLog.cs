@@ -39,6 +39,8 @@ public static class VmEventKinds
     public const string Resume = "Resume";
     public const string Reset = "Reset";
     public const string DiskResize = "DiskResize";
+    /// <summary>A disc put in or taken out of the CD-ROM drive.</summary>
+    public const string Cdrom = "Cdrom";
     public const string Snapshot = "Snapshot";
     public const string CloudInit = "CloudInit";
     public const string Clone = "Clone";

@@ -43,6 +43,15 @@ public sealed class VmDefinitionInput
 
     public List<VmDiskInput> Disks { get; set; } = [];
 
+    /// <summary>A DVD/CD-ROM drive: null, none; with no <see cref="VmCdromInput.ImageId"/>, an empty drive.</summary>
+    public VmCdromInput? Cdrom { get; set; }
+
+    /// <summary>
+    /// With <see cref="BootMode.Firmware"/>: the devices the BIOS tries, in order (each at most once, only devices the VM
+    /// has); null: the disks, then the CD-ROM. Ignored (and dropped) for the other boot modes.
+    /// </summary>
+    public List<BootDevice>? BootOrder { get; set; }
+
     public List<VmNicInput> Nics { get; set; } = [];
 
     public bool DisplayEnabled { get; set; } = true;
@@ -92,6 +101,8 @@ public sealed class VmDefinitionInput
             NetworkId = n.NetworkId, TapName = n.TapName, MacAddress = n.MacAddress,
             PortForwards = [.. n.PortForwards.Select(f => new VmPortForward { Protocol = f.Protocol, HostAddress = f.HostAddress, HostPort = f.HostPort, GuestPort = f.GuestPort })],
         }).ToList(),
+        Cdrom = vm.HasCdrom ? new VmCdromInput { ImageId = vm.CdromImageId } : null,
+        BootOrder = vm.BootOrder?.ToList(),
         DisplayEnabled = vm.DisplayEnabled,
         Input = vm.DisplayEnabled ? vm.Input ?? InputKind.Virtio : null,
         Autostart = vm.Autostart,
@@ -139,6 +150,13 @@ public sealed class VmDiskInput
     /// ignored for a host path (the editor's new disks say true, for whichever image is picked).
     /// </summary>
     public bool LinkedClone { get; set; }
+}
+
+/// <summary>A VM's DVD/CD-ROM drive.</summary>
+public sealed class VmCdromInput
+{
+    /// <summary>An ISO image from the library in the drive; null: the drive is empty.</summary>
+    public Guid? ImageId { get; set; }
 }
 
 public sealed class VmNicInput

@@ -136,6 +136,57 @@ public static class VmDefinitionRules
         _ => null,
     };
 
+    /// <summary>
+    /// A firmware boot needs something to boot (a disk or a CD-ROM drive), and a boot order names each device once, and
+    /// only devices the VM has (platform-vmm refuses the rest at start, so the wizard says it first). Problems with the
+    /// disks are keyed <c>disks</c>, since the wizard adds disks after it asks for the boot order.
+    /// </summary>
+    public static (string Key, string Message)? CheckBootOrder(VmDefinitionInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        bool hasDisks = input.Disks.Count > 0, hasCdrom = input.Cdrom is not null;
+        if (!hasDisks && !hasCdrom)
+        {
+            return ("disks", "The BIOS boots a disk or a CD: add a disk, or a CD-ROM drive (on the boot step) with an ISO image.");
+        }
+
+        if (input.BootOrder is not { } order)
+        {
+            return null;
+        }
+
+        if (order.Count == 0)
+        {
+            return ("bootOrder", "The boot order is empty: name the disk, the CD-ROM or both, or leave it out (disks first).");
+        }
+
+        var seen = new HashSet<BootDevice>();
+        foreach (var device in order)
+        {
+            if (!Enum.IsDefined(device))
+            {
+                return ("bootOrder", "A boot device is disk or cdrom.");
+            }
+
+            if (!seen.Add(device))
+            {
+                return ("bootOrder", $"The boot order names {VmConfigNames.Of(device)} twice.");
+            }
+
+            if (device == BootDevice.Cdrom && !hasCdrom)
+            {
+                return ("bootOrder", "The boot order names the CD-ROM, but the VM has no CD-ROM drive: add one, or leave it out of the boot order.");
+            }
+
+            if (device == BootDevice.Disk && !hasDisks)
+            {
+                return ("disks", "The boot order names the disk, but the VM has no disks: add one, or take the disk out of the boot order.");
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Empty is fine (one is generated); otherwise a unicast MAC address.</summary>
     public static string? CheckMacAddress(string? mac) =>
         string.IsNullOrWhiteSpace(mac) ? null : MacAddresses.Check(mac, out _);
@@ -159,7 +210,7 @@ public static class VmDefinitionRules
         Add("cpuLimit", CheckCpuLimit(input.CpuLimit, input.VcpuCount));
         Add("cpuUnits", CheckCpuUnits(input.CpuUnits));
         Add("pidsLimit", CheckPidsLimit(input.PidsLimit));
-        Add("bootMode", Enum.IsDefined(input.BootMode) ? null : "Boot from a kernel or from a disk.");
+        Add("bootMode", Enum.IsDefined(input.BootMode) ? null : "Boot from a kernel, from a disk, or with firmware (BIOS).");
         Add("onReboot", Enum.IsDefined(input.OnReboot) ? null : "On reboot: restart or exit.");
         Add("onCrash", Enum.IsDefined(input.OnCrash) ? null : "On crash: stay (crashed) or restart.");
         Add("input", CheckInput(input.DisplayEnabled, input.Input));
@@ -180,6 +231,13 @@ public static class VmDefinitionRules
                 (null, { Length: > 0 } path) => CheckHostPath(path),
                 _ => null,
             });
+        }
+        else if (input.BootMode == BootMode.Firmware)
+        {
+            if (CheckBootOrder(input) is var (key, problem))
+            {
+                Add(key, problem);
+            }
         }
         else if (input.Disks.Count == 0)
         {

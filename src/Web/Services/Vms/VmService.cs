@@ -307,7 +307,7 @@ public sealed partial class VmService(
 
     public static string Describe(VirtualMachine vm) =>
         $"{vm.VcpuCount} vCPU{(vm.VcpuCount == 1 ? "" : "s")}, {vm.MemoryMiB} MiB, {vm.Disks.Count} disk{(vm.Disks.Count == 1 ? "" : "s")}, " +
-        $"{vm.Nics.Count} NIC{(vm.Nics.Count == 1 ? "" : "s")}";
+        $"{vm.Nics.Count} NIC{(vm.Nics.Count == 1 ? "" : "s")}" + (vm.HasCdrom ? ", a CD-ROM drive" : "");
 
     private static string ConflictMessage(string name) =>
         $"{name} was changed by someone else since you loaded it. Reload to see the current settings, then make your change again.";
@@ -315,6 +315,7 @@ public sealed partial class VmService(
     private static IQueryable<VirtualMachine> WithImages(IQueryable<VirtualMachine> query) => query
         .Include(vm => vm.KernelImage)
         .Include(vm => vm.InitrdImage)
+        .Include(vm => vm.CdromImage)
         .Include(vm => vm.Disks.OrderBy(d => d.Position)).ThenInclude(d => d.Image)
         .Include(vm => vm.Nics.OrderBy(n => n.Position))
         .AsSplitQuery();
@@ -350,6 +351,11 @@ public sealed partial class VmService(
             {
                 wanted.Add(($"disks[{i}]", disk, ImageKind.Disk));
             }
+        }
+
+        if (input.Cdrom?.ImageId is { } iso)
+        {
+            wanted.Add(("cdrom.imageId", iso, ImageKind.Iso));
         }
 
         if (wanted.Count > 0)
@@ -608,11 +614,16 @@ public sealed partial class VmService(
         vm.PidsLimit = input.PidsLimit;
         vm.BootMode = input.BootMode;
         bool kernelBoot = input.BootMode == BootMode.Kernel;
+        bool firmwareBoot = input.BootMode == BootMode.Firmware;
         vm.KernelImageId = kernelBoot ? input.KernelImageId : null;
         vm.KernelPath = kernelBoot ? Text(input.KernelPath) : null;
         vm.InitrdImageId = kernelBoot ? input.InitrdImageId : null;
         vm.InitrdPath = kernelBoot ? Text(input.InitrdPath) : null;
-        vm.CommandLine = Text(input.CommandLine);
+        // The BIOS boots whatever the disk or CD holds, whose boot loader gives the kernel its command line.
+        vm.CommandLine = firmwareBoot ? null : Text(input.CommandLine);
+        vm.HasCdrom = input.Cdrom is not null;
+        vm.CdromImageId = input.Cdrom?.ImageId;
+        vm.BootOrder = firmwareBoot ? input.BootOrder?.ToList() : null;
         vm.DisplayEnabled = input.DisplayEnabled;
         vm.Input = input.DisplayEnabled ? input.Input ?? InputKind.Virtio : null;
         vm.Autostart = input.Autostart;

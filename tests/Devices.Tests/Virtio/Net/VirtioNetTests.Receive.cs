@@ -66,7 +66,8 @@ public sealed partial class VirtioNetTests
         var (header, payload) = ReadMerged(_rx, 0, 3);
         header[10].Should().Be(3);
         payload.Should().Equal(frame);
-        _backend.Pending.Should().Be(0);
+        // The device thread publishes the used entries, then tells the backend the frame is consumed: wait for both.
+        SpinWait.SpinUntil(() => _backend.Pending == 0, TimeSpan.FromSeconds(10)).Should().BeTrue("the frame left the backend");
         _net.FramesDropped.Should().Be(0);
     }
 

@@ -117,7 +117,8 @@ public sealed partial class VirtioNetTests : IDisposable
         _driver.Notify(VirtioNet.ReceiveQueue);
         WaitForUsed(_rx, 1);
         _rx.Used(0).Should().Be((head, (uint)frame.Length));
-        _backend.Pending.Should().Be(0);
+        // The device thread publishes the used entry, then tells the backend the frame is consumed: wait for both.
+        SpinWait.SpinUntil(() => _backend.Pending == 0, TimeSpan.FromSeconds(10)).Should().BeTrue("the frame left the backend");
     }
 
     [Fact]

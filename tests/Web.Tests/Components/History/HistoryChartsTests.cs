@@ -1,4 +1,5 @@
 using Bunit;
+using Platform.Web.Components;
 using Platform.Web.Components.History;
 using Platform.Web.Services.History;
 using Platform.Web.Services.Runtime;
@@ -26,8 +27,9 @@ public sealed class HistoryChartsTests : DashboardTestContext
         cpu.QuerySelector(".mud-chart").Should().NotBeNull("it is MudBlazor's chart, not our own drawing");
         cpu.QuerySelectorAll("svg path.mud-chart-line").Should().ContainSingle("one line for the one CPU series")
             .Which.GetAttribute("d").Should().Contain(" L ", "30 points make a line");
-        cpu.QuerySelectorAll(".mud-charts-xaxis text").Should().HaveCount(360, "every point has its time for the tooltip");
-        cpu.ClassList.Should().Contain("history-x-every-60", "the stylesheet shows one label in 60");
+        cpu.QuerySelectorAll(".mud-charts-xaxis text").Should().HaveCount(HistoryCharts.MaxChartPoints,
+            "the hour's 360 points are thinned to 60 min/max pairs, and every point has its time for the tooltip");
+        cpu.ClassList.Should().Contain("history-x-every-20", "the stylesheet shows one label in 20");
         cpu.TextContent.Should().Contain("CPU, percent of one host CPU (%)").And.Contain("last: vCPU time 40 %");
         cut.Find("[data-testid=history-chart-memory]").TextContent.Should().Contain("Memory (MiB)").And.Contain("VMM resident memory 300 MiB");
         cut.Find("[data-testid=history-chart-disk]").TextContent.Should().Contain("(MiB/s)").And.Contain("Disk read 2 MiB/s");
@@ -86,6 +88,40 @@ public sealed class HistoryChartsTests : DashboardTestContext
         {
             await Recorder.StopAsync(CancellationToken.None);
         }
+    }
+
+    [Fact]
+    public void Times_are_in_the_browser_s_time_zone_once_the_circuit_has_asked_it()
+    {
+        var vm = Guid.NewGuid();
+        var now = Clock.GetUtcNow();
+        for (int i = 0; i < 360; i++)
+        {
+            History.RecordVm(vm, now.AddSeconds(-10 * i), VmValues(cpu: 40));
+        }
+
+        JSInterop.SetupModule("./js/time-zone.js").Setup<BrowserTimeZone.BrowserZone?>("timeZone")
+            .SetResult(new BrowserTimeZone.BrowserZone("Asia/Kolkata", 330));
+        var cut = Render<HistoryCharts>(p => p.Add(c => c.VmId, vm));
+
+        var kolkata = TimeZoneInfo.FindSystemTimeZoneById("Asia/Kolkata");
+        var first = HistoryThinning.MinMax(History.ReadVm(vm, HistoryRange.Hour, now), HistoryCharts.MaxChartPoints).Times[0];
+        string expected = TimeZoneInfo.ConvertTime(first, kolkata).ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+        cut.WaitForAssertion(() => cut.Find("[data-testid=history-zone]").TextContent.Should().Be("(Asia/Kolkata)"));
+        cut.Find("[data-testid=history-chart-cpu] .mud-charts-xaxis text").TextContent.Should().Be(expected, "5:30 ahead of UTC");
+        expected.Should().NotBe(first.UtcDateTime.ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void A_zone_the_host_does_not_know_is_the_browser_s_offset_and_no_answer_is_utc()
+    {
+        BrowserTimeZone.FromBrowser(new BrowserTimeZone.BrowserZone("Europe/Berlin", 60)).Id.Should().Be("Europe/Berlin");
+        var fixedZone = BrowserTimeZone.FromBrowser(new BrowserTimeZone.BrowserZone("Nowhere/Atlantis", -330));
+        fixedZone.Id.Should().Be("UTC-05:30");
+        fixedZone.BaseUtcOffset.Should().Be(TimeSpan.FromMinutes(-330));
+        BrowserTimeZone.FromBrowser(new BrowserTimeZone.BrowserZone(null, 0)).Should().Be(TimeZoneInfo.Utc);
+        BrowserTimeZone.FromBrowser(null).Should().Be(TimeZoneInfo.Utc);
+        BrowserTimeZone.FromBrowser(new BrowserTimeZone.BrowserZone(null, 100_000)).Should().Be(TimeZoneInfo.Utc, "no such offset");
     }
 
     private static VmmStats Stats(long cpuMs) => new(1, 1000, 64 << 20, 8 << 20, [new VcpuStats(0, 0, cpuMs)], []);

@@ -2,6 +2,7 @@ using Bunit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Platform.Web.Components.Pages;
+using Platform.Web.Services.Cluster;
 using Platform.Web.Services.Database;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Supervisor;
@@ -30,6 +31,44 @@ public sealed class HostPageTests : DashboardTestContext, IDisposable
 
         page.WaitForAssertion(() => page.Find("[data-testid=host-backups]").TextContent.Should().Contain("daily").And.Contain(taken.FileName));
         page.Find("[data-testid=host-backups-about]").TextContent.Should().Contain("./platform restore-db").And.Contain("7 days");
+    }
+
+    [Fact]
+    public void Lists_the_single_host_as_the_only_active_host()
+    {
+        UseVmm(null);
+
+        var page = Render<HostPage>();
+
+        page.WaitForAssertion(() => page.FindAll("[data-testid=cluster-host-name]").Should().ContainSingle()
+            .Which.TextContent.Should().Be($"{Environment.MachineName} (this host)"));
+        page.Find("[data-testid=cluster-host-state]").TextContent.Should().Be("Active");
+        page.Find("[data-testid=cluster-single-host]").TextContent.Should().Contain("no cluster is configured");
+    }
+
+    [Fact]
+    public void Lists_every_host_of_a_cluster_with_its_state_and_no_file_backups()
+    {
+        UseVmm(null);
+        var now = DateTimeOffset.UtcNow;
+        Services.AddSingleton<IClusterHosts>(new FixedClusterHosts(
+            new ClusterHost("host-a", "10.0.0.11:11111", ClusterHostState.Active, now, now.AddHours(-1), IsThisHost: true),
+            new ClusterHost("host-b", "10.0.0.12:11111", ClusterHostState.Dead, now.AddMinutes(-5), now.AddHours(-2), IsThisHost: false)));
+        Services.AddSingleton(new ClusterSettings { ConnectionString = "Host=db;Database=platform" });
+
+        var page = Render<HostPage>();
+
+        page.WaitForAssertion(() => page.FindAll("[data-testid=cluster-host-name]").Select(n => n.TextContent)
+            .Should().Equal("host-a (this host)", "host-b"));
+        page.FindAll("[data-testid=cluster-host-state]").Select(n => n.TextContent).Should().Equal("Active", "Dead");
+        page.FindAll("[data-testid=cluster-single-host]").Should().BeEmpty();
+        page.Find("[data-testid=host-backups-cluster]").TextContent.Should().Contain("pg_dump");
+        page.FindAll("[data-testid=host-backups-about]").Should().BeEmpty("a cluster's database is not a file the dashboard copies");
+    }
+
+    private sealed class FixedClusterHosts(params ClusterHost[] hosts) : IClusterHosts
+    {
+        public Task<IReadOnlyList<ClusterHost>> ListAsync(CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<ClusterHost>>(hosts);
     }
 
     [Fact]

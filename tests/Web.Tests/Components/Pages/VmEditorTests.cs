@@ -113,6 +113,48 @@ public sealed class VmEditorTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task The_boot_step_makes_a_firmware_vm_with_a_cd_drive_its_iso_and_a_boot_order()
+    {
+        Guid isoId;
+        using (var content = new MemoryStream(Platform.Web.Tests.Infrastructure.IsoImages.Make("INSTALL")))
+        {
+            isoId = (await Db.Images.UploadAsync(ImageKind.Iso, "installer.iso", content, null, null, Ct)).Value!.Id;
+        }
+
+        var page = Render<VmEditor>();
+        Type(page, "field-name", "from-cd");
+        await NextAsync(page);
+        await NextAsync(page);
+        page.WaitForElement(Step(2));
+        await page.Find("input[data-testid=field-boot-firmware]").ClickAsync(new());
+        page.WaitForElement("[data-testid=field-boot-order]");
+        page.FindAll("[data-testid=field-kernel]").Should().BeEmpty("the BIOS boots the disc, no kernel is asked for");
+        await page.Find("input[data-testid=field-cdrom]").ChangeAsync(new ChangeEventArgs { Value = true });
+        page.WaitForElement("[data-testid=field-cdrom-image]");
+        await page.InvokeAsync(() => page.FindComponents<MudBlazor.MudSelect<Guid?>>()
+            .Single(s => Equals(s.Instance.UserAttributes["data-testid"], "field-cdrom-image")).Instance.ValueChanged.InvokeAsync(isoId));
+        await page.InvokeAsync(() => page.FindComponents<MudBlazor.MudSelect<string>>()
+            .Single(s => Equals(s.Instance.UserAttributes["data-testid"], "field-boot-order")).Instance.ValueChanged.InvokeAsync("cdrom,disk"));
+
+        await NextAsync(page);
+        page.WaitForElement(Step(3));
+        await NextAsync(page);
+        page.FindAll(Step(3)).Should().ContainSingle("the boot order names the disk, and the VM has none yet");
+        page.Markup.Should().Contain("names the disk, but the VM has no disks");
+        await page.Find("[data-testid=add-blank-disk]").ClickAsync(new());
+        await NextAsync(page);
+        await NextAsync(page);
+        page.WaitForElement(Step(5));
+        page.Find("[data-testid=wizard-review]").TextContent.Should().Contain("firmware (BIOS), CD-ROM, then disk").And.Contain("installer.iso");
+        await page.Find("[data-testid=wizard-save]").ClickAsync(new());
+
+        var vm = (await Db.Vms.ListAsync(Ct)).Single(v => v.Name == "from-cd");
+        (vm.BootMode, vm.HasCdrom, vm.CdromImageId, vm.KernelPath, vm.CommandLine).Should().Be((BootMode.Firmware, true, (Guid?)isoId, (string?)null, (string?)null));
+        vm.BootOrder.Should().Equal(BootDevice.Cdrom, BootDevice.Disk);
+        vm.Disks.Should().ContainSingle();
+    }
+
+    [Fact]
     public async Task The_hardware_step_chooses_input_devices_which_go_away_with_the_display()
     {
         var page = Render<VmEditor>();

@@ -1,0 +1,126 @@
+using System.Globalization;
+using Platform.Engine.Kvm.Interop;
+using Platform.Engine.Machine;
+
+namespace Platform.Engine.Jail;
+
+/// <summary>One thing bind-mounted into the jail's root at the path it has on the host.</summary>
+/// <param name="Device">A device node (/dev/kvm…): mounted without nodev.</param>
+internal sealed record JailMount(string Path, bool Writable, bool Directory = false, bool Device = false)
+{
+    /// <summary>
+    /// What a VM needs in its jail: its runtime folder, the files its configuration names (kernel, initrd, firmware,
+    /// disks), every regular file the VMM holds open once the first boot is built (qcow2 backing files, an ISO), and
+    /// the devices: /dev/kvm, /dev/net/tun with a TAP or bridge NIC, /dev/null, /dev/zero, /dev/urandom.
+    /// Files come at the paths they have, so a reboot opens them again as the first boot did.
+    /// </summary>
+    public static IReadOnlyList<JailMount> Collect(MachineConfig config, string? runtimeDirectory)
+    {
+        var mounts = new Dictionary<string, JailMount>(StringComparer.Ordinal);
+        void Add(JailMount mount)
+        {
+            string path = System.IO.Path.GetFullPath(mount.Path);
+            if (!mounts.TryGetValue(path, out var existing) || (mount.Writable && !existing.Writable))
+            {
+                mounts[path] = mount with { Path = path };
+            }
+        }
+
+        if (runtimeDirectory is not null)
+        {
+            Add(new JailMount(runtimeDirectory, Writable: true, Directory: true));
+        }
+
+        foreach (string? file in new[] { config.KernelPath, config.InitrdPath })
+        {
+            if (file is not null)
+            {
+                Add(new JailMount(file, Writable: false));
+            }
+        }
+
+        if (config.Firmware == FirmwareKind.Bios)
+        {
+            Add(new JailMount(config.FirmwarePath, Writable: false));
+            string vgaBios = Boot.OptionRomImage.StdVgaBiosBeside(config.FirmwarePath);
+            if (File.Exists(vgaBios))
+            {
+                Add(new JailMount(vgaBios, Writable: false));
+            }
+        }
+
+        foreach (var disk in config.Disks)
+        {
+            Add(new JailMount(disk.Path, Writable: !disk.ReadOnly));
+        }
+
+        foreach (var open in OpenRegularFiles())
+        {
+            if (runtimeDirectory is null || !open.Path.StartsWith(System.IO.Path.GetFullPath(runtimeDirectory) + "/", StringComparison.Ordinal))
+            {
+                Add(open);
+            }
+        }
+
+        Add(new JailMount("/dev/kvm", Writable: true, Device: true));
+        if (config.Nics.Any(n => n.Kind != NicKind.User))
+        {
+            Add(new JailMount("/dev/net/tun", Writable: true, Device: true));
+        }
+
+        foreach (string device in new[] { "/dev/null", "/dev/zero", "/dev/urandom" })
+        {
+            Add(new JailMount(device, Writable: true, Device: true));
+        }
+
+        return [.. mounts.Values.OrderBy(m => m.Path, StringComparer.Ordinal)];
+    }
+
+    /// <summary>The regular files this process holds open, and whether each is open for writing (/proc/self/fd and fdinfo).</summary>
+    private static IEnumerable<JailMount> OpenRegularFiles()
+    {
+        foreach (string link in System.IO.Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            if (int.TryParse(System.IO.Path.GetFileName(link), out int fd) && fd <= 2)
+            {
+                continue; // stdin, stdout and stderr: a terminal, a pipe or the log, never the VM's
+            }
+
+            string? target;
+            try
+            {
+                target = new FileInfo(link).LinkTarget;
+            }
+            catch (IOException)
+            {
+                continue; // closed meanwhile
+            }
+
+            if (target is null || !target.StartsWith('/') || target.EndsWith(" (deleted)", StringComparison.Ordinal) ||
+                target.StartsWith("/dev/", StringComparison.Ordinal) || target.StartsWith("/proc/", StringComparison.Ordinal) ||
+                !LibcNative.IsRegularFile(target))
+            {
+                continue; // sockets, pipes, anon inodes, devices
+            }
+
+            bool writable = false;
+            try
+            {
+                string info = File.ReadAllText($"/proc/self/fdinfo/{System.IO.Path.GetFileName(link)}");
+                int at = info.IndexOf("flags:", StringComparison.Ordinal);
+                if (at >= 0)
+                {
+                    string octal = info[(at + 6)..].TrimStart().Split('\n')[0].Trim();
+                    writable = (Convert.ToInt32(octal, 8) & 3) != 0; // O_WRONLY or O_RDWR
+                }
+            }
+            catch (Exception ex) when (ex is IOException or FormatException)
+            {
+            }
+
+            yield return new JailMount(target, writable);
+        }
+    }
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Path} ({(Writable ? "rw" : "ro")})");
+}
