@@ -62,6 +62,11 @@ internal sealed record JailMount(string Path, bool Writable, bool Directory = fa
             }
         }
 
+        foreach (string folder in HostedRuntimeFolders())
+        {
+            Add(new JailMount(folder, Writable: false, Directory: true));
+        }
+
         Add(new JailMount("/dev/kvm", Writable: true, Device: true));
         if (config.Nics.Any(n => n.Kind != NicKind.User))
         {
@@ -73,7 +78,42 @@ internal sealed record JailMount(string Path, bool Writable, bool Directory = fa
             Add(new JailMount(device, Writable: true, Device: true));
         }
 
-        return [.. mounts.Values.OrderBy(m => m.Path, StringComparer.Ordinal)];
+        // A file inside a folder that comes in anyway, with rights the folder's mount gives, needs no mount of its own.
+        var folders = mounts.Values.Where(m => m.Directory).ToList();
+        return [.. mounts.Values
+            .Where(m => m.Directory || !folders.Any(f => m.Path.StartsWith(f.Path + "/", StringComparison.Ordinal) && (f.Writable || !m.Writable)))
+            .OrderBy(m => m.Path, StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// The folders a JIT build (what the dashboard runs while there is no NativeAOT publish) loads assemblies and the
+    /// runtime's native libraries from, as the .NET host listed them; none for a NativeAOT VMM, which is one file. The
+    /// runtime loads an assembly when it first needs it, after the jail too (the control server's first client loads
+    /// System.Threading.Channels): without these folders that load failed in the jail and the VMM never greeted the
+    /// dashboard. They come in read-only. (<c>RuntimeFeature.IsDynamicCodeSupported</c> cannot tell the two builds apart:
+    /// PublishAot turns it off in the JIT build's runtimeconfig.json too.)
+    /// </summary>
+    private static SortedSet<string> HostedRuntimeFolders()
+    {
+        var folders = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var (key, isFileList) in new[] { ("TRUSTED_PLATFORM_ASSEMBLIES", true), ("NATIVE_DLL_SEARCH_DIRECTORIES", false) })
+        {
+            if (AppContext.GetData(key) is not string list)
+            {
+                continue;
+            }
+
+            foreach (string entry in list.Split(System.IO.Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                string? folder = isFileList ? System.IO.Path.GetDirectoryName(entry) : entry;
+                if (folder is { Length: > 1 } && System.IO.Directory.Exists(folder))
+                {
+                    folders.Add(System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(folder)));
+                }
+            }
+        }
+
+        return folders;
     }
 
     /// <summary>The regular files this process holds open, and whether each is open for writing (/proc/self/fd and fdinfo).</summary>

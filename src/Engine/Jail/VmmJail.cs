@@ -130,8 +130,9 @@ public static class VmmJail
         {
             Directory.CreateDirectory(target);
         }
-        else
+        else if (!File.Exists(target))
         {
+            // Never File.Create on an existing target: inside a folder bound from the host, it is the host's file.
             using (File.Create(target))
             {
             }
