@@ -6,7 +6,9 @@ namespace Platform.Engine.Jail;
 
 /// <summary>One thing bind-mounted into the jail's root at the path it has on the host.</summary>
 /// <param name="Device">A device node (/dev/kvm…): mounted without nodev.</param>
-internal sealed record JailMount(string Path, bool Writable, bool Directory = false, bool Device = false)
+/// <param name="Executable">Mounted without noexec, so native libraries in it can be mapped executable (a JIT build's
+/// runtime folder). Nothing can be exec'd from it all the same: the filter kills execve.</param>
+internal sealed record JailMount(string Path, bool Writable, bool Directory = false, bool Device = false, bool Executable = false)
 {
     /// <summary>
     /// What a VM needs in its jail: its runtime folder, the files its configuration names (kernel, initrd, firmware,
@@ -64,7 +66,7 @@ internal sealed record JailMount(string Path, bool Writable, bool Directory = fa
 
         foreach (string folder in HostedRuntimeFolders())
         {
-            Add(new JailMount(folder, Writable: false, Directory: true));
+            Add(new JailMount(folder, Writable: false, Directory: true, Executable: true));
         }
 
         Add(new JailMount("/dev/kvm", Writable: true, Device: true));
@@ -90,7 +92,8 @@ internal sealed record JailMount(string Path, bool Writable, bool Directory = fa
     /// runtime's native libraries from, as the .NET host listed them; none for a NativeAOT VMM, which is one file. The
     /// runtime loads an assembly when it first needs it, after the jail too (the control server's first client loads
     /// System.Threading.Channels): without these folders that load failed in the jail and the VMM never greeted the
-    /// dashboard. They come in read-only. (<c>RuntimeFeature.IsDynamicCodeSupported</c> cannot tell the two builds apart:
+    /// dashboard. They come in read-only, and without noexec: the runtime maps a native library it loads late (zlib's
+    /// System.IO.Compression.Native, for the first VNC client's ZRLE) executable, which a noexec mount refuses. (<c>RuntimeFeature.IsDynamicCodeSupported</c> cannot tell the two builds apart:
     /// PublishAot turns it off in the JIT build's runtimeconfig.json too.)
     /// </summary>
     private static SortedSet<string> HostedRuntimeFolders()

@@ -139,7 +139,7 @@ public static class VmmJail
         }
 
         Check(LibcNative.Mount(mount.Path, target, null, LibcNative.MsBind, null), $"binding {mount.Path} into the jail");
-        ulong flags = LibcNative.MsRemount | LibcNative.MsBind | LibcNative.MsNoSuid | LibcNative.MsNoExec
+        ulong flags = LibcNative.MsRemount | LibcNative.MsBind | LibcNative.MsNoSuid | (mount.Executable ? 0 : LibcNative.MsNoExec)
             | (mount.Device ? 0 : LibcNative.MsNoDev) | (mount.Writable ? 0 : LibcNative.MsRdOnly);
         Check(LibcNative.Mount(null, target, null, flags, null), $"restricting {mount.Path} in the jail");
     }

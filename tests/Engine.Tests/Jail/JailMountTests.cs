@@ -21,12 +21,12 @@ public sealed class JailMountTests
         foreach (string folder in new[] { runtime, own })
         {
             mounts.Should().ContainSingle(m => m.Path == folder)
-                .Which.Should().Match<JailMount>(m => m.Directory && !m.Writable, $"{folder} comes in, read-only");
+                .Which.Should().Match<JailMount>(m => m.Directory && !m.Writable && m.Executable, $"{folder} comes in, read-only, its native libraries mappable");
         }
 
         File.Exists(Path.Combine(runtime, "System.Threading.Channels.dll")).Should().BeTrue("the assembly the VMM once missed is in that folder");
         mounts.Where(m => !m.Directory).Should().NotContain(m => m.Path.StartsWith(runtime + "/", StringComparison.Ordinal) || m.Path.StartsWith(own + "/", StringComparison.Ordinal),
             "a file the folder brings needs no mount of its own (mounting one would create it inside the host's folder)");
-        mounts.Should().Contain(m => m.Path == TestGuests.Path("echo") && !m.Directory && !m.Writable);
+        mounts.Should().Contain(m => m.Path == TestGuests.Path("echo") && !m.Directory && !m.Writable && !m.Executable);
     }
 }
