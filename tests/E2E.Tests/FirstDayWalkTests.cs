@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using Platform.E2E.Tests.Infrastructure;
 using Platform.Web.Data;
+using Platform.Web.Services.Runtime;
 
 namespace Platform.E2E.Tests;
 
@@ -31,7 +32,25 @@ public sealed class FirstDayWalkTests : IAsyncLifetime
         }
 
         _playwright?.Dispose();
+        await StopEveryVmAsync(); // The sample starts with the dashboard; a VMM outlives its dashboard by design.
         await _server.DisposeAsync();
+    }
+
+    private async Task StopEveryVmAsync()
+    {
+        var runtime = _server.Services.GetRequiredService<IVmRuntime>();
+        await using var db = await _server.Services.GetRequiredService<IDbContextFactory<PlatformDbContext>>().CreateDbContextAsync();
+        foreach (var id in await db.VirtualMachines.IgnoreAutoIncludes().Select(vm => vm.Id).ToListAsync())
+        {
+            try
+            {
+                await runtime.StopAsync(id, CancellationToken.None);
+            }
+            catch (VmRuntimeException)
+            {
+                // Not running.
+            }
+        }
     }
 
     [Fact]

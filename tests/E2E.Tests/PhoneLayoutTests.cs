@@ -59,19 +59,16 @@ public sealed class PhoneLayoutTests : DashboardBrowserTest
             await Assertions.Expect(drawer).Not.ToBeInViewportAsync();
             await FitsTheScreenAsync(page, "the Events page");
 
-            // Each of the VM page's tabs is on the screen once scrolled to, opens, and its page fits.
+            // Each of the VM page's tabs comes whole onto the screen by the tab bar's right arrow, opens, and its page fits.
             await page.GotoAsync(new Uri(Server.BaseAddress, $"/vms/{id}").ToString());
             await Interactive.WaitForCircuitAsync(page);
             foreach (var tab in VmDetailTabs.All)
             {
                 where = $"the {tab.Title} tab";
                 var header = page.GetByTestId("vm-tabs").GetByRole(AriaRole.Tab, new() { Name = tab.Title, Exact = true });
-                await header.ScrollIntoViewIfNeededAsync();
-                var box = (await header.BoundingBoxAsync())!;
-                box.X.Should().BeGreaterThanOrEqualTo(0, $"{where}'s header is on the screen");
-                (box.X + box.Width).Should().BeLessThanOrEqualTo(Width, $"{where}'s header is on the screen");
-                await header.ClickAsync();
+                await TapTabAsync(page, header, "Scroll tabs right");
                 await Assertions.Expect(header).ToHaveAttributeAsync("aria-selected", "true");
+                await Assertions.Expect(header).ToBeInViewportAsync(new() { Ratio = 1 }); // The bar slides the open tab whole onto the screen.
                 await page.WaitForURLAsync(url => url.EndsWith($"/{tab.Key}", StringComparison.Ordinal) || tab == VmDetailTabs.All[0]);
                 await FitsTheScreenAsync(page, where);
             }
@@ -79,7 +76,10 @@ public sealed class PhoneLayoutTests : DashboardBrowserTest
             // The Summary table's rows end on the screen: a long kernel path once widened the table, whose container then
             // cut every row off at the screen's edge (the page itself did not scroll, so only this shows it).
             where = "the Summary table";
-            await page.GetByTestId("vm-tabs").GetByRole(AriaRole.Tab, new() { Name = "Summary", Exact = true }).ClickAsync();
+            // Back from the last tab as a phone user goes, by the tab bar's left arrow.
+            var summary = page.GetByTestId("vm-tabs").GetByRole(AriaRole.Tab, new() { Name = "Summary", Exact = true });
+            await TapTabAsync(page, summary, "Scroll tabs left");
+            await Assertions.Expect(summary).ToHaveAttributeAsync("aria-selected", "true");
             await Assertions.Expect(page.GetByTestId("vm-summary")).ToContainTextAsync("fb.elf");
             double widest = await page.EvaluateAsync<double>(
                 "() => Math.max(...[...document.querySelectorAll('[data-testid=vm-summary] td')].map(td => td.getBoundingClientRect().right))");
@@ -108,6 +108,34 @@ public sealed class PhoneLayoutTests : DashboardBrowserTest
         finally
         {
             await api.PostAsync($"/api/v1/vms/{id}/stop", null, ct);
+        }
+    }
+
+    /// <summary>
+    /// Taps a tab's header as a phone user does: on the part of it the tab bar shows, once the bar's
+    /// <paramref name="arrow"/> has brought enough of it onto the screen (the bar slides by a transform). Playwright's own
+    /// scrolling into view would scroll the bar's overflow-hidden box behind MudTabs' back, which no finger can, and
+    /// which then cut the first tab in half with its left arrow disabled.
+    /// </summary>
+    private static async Task TapTabAsync(IPage page, ILocator header, string arrow)
+    {
+        var tabs = page.GetByTestId("vm-tabs");
+        var bar = tabs.Locator(".mud-tabs-tabbar-content");
+        var button = tabs.GetByRole(AriaRole.Button, new() { Name = arrow });
+        for (int taps = 0; ; taps++)
+        {
+            await (await header.ElementHandleAsync()).WaitForElementStateAsync(ElementState.Stable);
+            var shown = (await bar.BoundingBoxAsync())!;
+            var box = (await header.BoundingBoxAsync())!;
+            double left = Math.Max(box.X, shown.X), right = Math.Min(box.X + box.Width, shown.X + shown.Width);
+            if (right - left >= 24)
+            {
+                await header.ClickAsync(new() { Position = new() { X = (float)((left + right) / 2 - box.X), Y = box.Height / 2 } });
+                return;
+            }
+
+            taps.Should().BeLessThan(VmDetailTabs.All.Count, $"the tab bar's \"{arrow}\" arrow brings the tab onto the screen");
+            await button.ClickAsync(new() { Timeout = 10_000 });
         }
     }
 
