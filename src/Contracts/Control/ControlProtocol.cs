@@ -40,11 +40,27 @@ public static class ControlProtocol
         /// <summary>Puts an ISO image in a CD-ROM drive: <c>{"device":"cdrom0","filename":PATH}</c>, as QMP's.</summary>
         public const string ChangeMedium = "blockdev-change-medium";
 
+        /// <summary>
+        /// Plugs a NIC's cable in or pulls it out: <c>{"name":"net0","up":false}</c>, as QMP's set_link. The guest sees
+        /// the link status change; a link that comes back asks it to announce itself. Kept across reboots.
+        /// </summary>
+        public const string SetLink = "set_link";
+
         public static IReadOnlyList<string> All { get; } =
-            [QueryVersion, QueryCommands, QueryStatus, QueryStats, Pause, Resume, SystemReset, SystemPowerdown, Quit, BlockResize, Eject, ChangeMedium];
+            [QueryVersion, QueryCommands, QueryStatus, QueryStats, Pause, Resume, SystemReset, SystemPowerdown, Quit, BlockResize, Eject, ChangeMedium, SetLink];
 
         /// <summary>The commands that take arguments; every other one refuses a non-empty <c>arguments</c>.</summary>
-        public static IReadOnlyList<string> WithArguments { get; } = [BlockResize, Eject, ChangeMedium];
+        public static IReadOnlyList<string> WithArguments { get; } = [BlockResize, Eject, ChangeMedium, SetLink];
+    }
+
+    /// <summary>The members of <c>set_link</c>'s arguments, QMP's names.</summary>
+    public static class SetLinkArguments
+    {
+        /// <summary>The NIC's name as query-stats gives it: <c>net0</c>, <c>net1</c>…</summary>
+        public const string Name = "name";
+
+        /// <summary>True: the cable is in; false: pulled out.</summary>
+        public const string Up = "up";
     }
 
     /// <summary>The members of <c>block_resize</c>'s arguments, QMP's names.</summary>

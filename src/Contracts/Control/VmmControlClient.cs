@@ -101,6 +101,17 @@ public sealed class VmmControlClient : IAsyncDisposable
     /// class <c>DeviceNotFound</c>, <c>InvalidArgument</c> (not a multiple of 512, too large), <c>ShrinkRefused</c>,
     /// <c>ReadOnlyDevice</c>, <c>WrongState</c> (no machine running) or <c>Failed</c> (the image could not grow).
     /// </summary>
+    /// <summary>set_link: plugs NIC <paramref name="name"/>'s cable in (<paramref name="up"/>) or pulls it out.</summary>
+    public Task SetLinkAsync(string name, bool up, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return ExecuteAsync(ControlProtocol.Commands.SetLink, writer =>
+        {
+            writer.WriteString(ControlProtocol.SetLinkArguments.Name, name);
+            writer.WriteBoolean(ControlProtocol.SetLinkArguments.Up, up);
+        }, cancellationToken);
+    }
+
     public Task BlockResizeAsync(string device, long sizeBytes, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(device);

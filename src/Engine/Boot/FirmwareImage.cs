@@ -59,7 +59,7 @@ public sealed class FirmwareImage
         byte[] bytes;
         try
         {
-            bytes = File.ReadAllBytes(path);
+            bytes = Platform.Devices.Storage.KeptFiles.ReadAllBytes(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -50,7 +50,7 @@ public sealed class OptionRomImage
                 throw new BootException($"The VGA BIOS {path} is {info.Length} bytes; an option ROM is 512 bytes to 192 KiB.");
             }
 
-            bytes = File.ReadAllBytes(path);
+            bytes = Platform.Devices.Storage.KeptFiles.ReadAllBytes(path);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -144,6 +144,7 @@ public sealed class ControlServer : IAsyncDisposable
                 {
                     Commands.BlockResize => BlockResize(id, arguments),
                     Commands.Eject or Commands.ChangeMedium => Medium(command, id, arguments),
+                    Commands.SetLink => SetLink(id, arguments),
                     _ => Execute(command, id),
                 };
             }
@@ -243,6 +244,36 @@ public sealed class ControlServer : IAsyncDisposable
         }
 
         _host.ResizeDisk(device, size.Value);
+        return ControlReplies.EmptyReturn(id);
+    }
+
+    /// <summary>set_link {"name": NIC, "up": BOOL}: both required, nothing else.</summary>
+    private byte[] SetLink(JsonElement? id, JsonElement? arguments)
+    {
+        const string Usage = "set_link takes {\"name\": \"net0\", \"up\": true}";
+        string? name = null;
+        bool? up = null;
+        foreach (var member in arguments?.EnumerateObject() ?? default)
+        {
+            switch (member.Name)
+            {
+                case ControlProtocol.SetLinkArguments.Name when member.Value.ValueKind == JsonValueKind.String:
+                    name = member.Value.GetString();
+                    break;
+                case ControlProtocol.SetLinkArguments.Up when member.Value.ValueKind is JsonValueKind.True or JsonValueKind.False:
+                    up = member.Value.GetBoolean();
+                    break;
+                default:
+                    return ControlReplies.Error(id, ErrorClasses.InvalidCommand, $"{Usage}; \"{member.Name}\" is not one of them or not of its type");
+            }
+        }
+
+        if (string.IsNullOrEmpty(name) || up is null)
+        {
+            return ControlReplies.Error(id, ErrorClasses.InvalidCommand, $"{Usage}; both are required");
+        }
+
+        _host.SetLink(name, up.Value);
         return ControlReplies.EmptyReturn(id);
     }
 

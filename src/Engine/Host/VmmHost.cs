@@ -48,6 +48,9 @@ public sealed class VmmHost : IDisposable, ISerialInput
     private MachineInstance? _prepared;
     /// <summary>The NICs' passt processes and TAPs, opened for the first boot and kept for every reboot (<see cref="NicBackends"/>).</summary>
     private NicBackends? _nics;
+
+    /// <summary>The NICs whose cable set_link pulled out, by index: every boot's devices start so (guarded by <see cref="_lock"/>).</summary>
+    private readonly HashSet<int> _linksDown = [];
     private string? _cdromMedium;
     private bool _quitRequested;
 
@@ -292,6 +295,14 @@ public sealed class VmmHost : IDisposable, ISerialInput
         }
 
         machine.DeviceEvent += Raise;
+        lock (_lock)
+        {
+            foreach (int down in _linksDown)
+            {
+                NicDevice(machine, down)?.SetLinkUp(false);
+            }
+        }
+
         if (machine.BootedFromDisk is { } disk && Log is { } log)
         {
             log.WriteLine($"platform-vmm: boot {Boots + 1}: {disk.Summary}");
@@ -383,6 +394,49 @@ public sealed class VmmHost : IDisposable, ISerialInput
 
         Log?.WriteLine($"platform-vmm: {device}: ejected{(force ? " (forced)" : "")}");
     }
+
+    /// <summary>
+    /// Plugs NIC <paramref name="name"/>'s cable in or pulls it out (set_link). The state is the VM's, not the boot's:
+    /// each later boot's device starts with it, as QEMU keeps a link down across system_reset.
+    /// </summary>
+    public void SetLink(string name, bool up)
+    {
+        int index = _config.Nics.Count;
+        for (int i = 0; i < _config.Nics.Count; i++)
+        {
+            if (name == $"net{i}")
+            {
+                index = i;
+            }
+        }
+
+        if (index == _config.Nics.Count)
+        {
+            throw new ControlCommandException(ControlProtocol.ErrorClasses.DeviceNotFound, _config.Nics.Count == 0
+                ? $"no NIC named '{name}': the VM has none"
+                : $"no NIC named '{name}': the VM has net0 to net{_config.Nics.Count - 1}");
+        }
+
+        lock (_lock)
+        {
+            if (up)
+            {
+                _linksDown.Remove(index);
+            }
+            else
+            {
+                _linksDown.Add(index);
+            }
+
+            NicDevice(_current, index)?.SetLinkUp(up);
+        }
+
+        Log?.WriteLine($"platform-vmm: {name}: link {(up ? "up" : "down")} (set_link)");
+    }
+
+    /// <summary>The virtio-net of NIC <paramref name="index"/> in <paramref name="machine"/>, if there is one.</summary>
+    private static Devices.Virtio.Net.VirtioNet? NicDevice(MachineInstance? machine, int index) =>
+        machine?.PciDevices.Virtio.FirstOrDefault(v => v.Name == $"net{index}")?.Device as Devices.Virtio.Net.VirtioNet;
 
     /// <summary>Puts the ISO image at <paramref name="path"/> in CD-ROM drive <paramref name="device"/>, replacing any disc.</summary>
     public void ChangeMedium(string device, string path)

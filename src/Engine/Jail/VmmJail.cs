@@ -26,7 +26,8 @@ public static class VmmJail
     /// <summary>
     /// Learns the pid the host sees (inside the new PID namespace this process is 1) from <c>/proc/self</c>: the /proc
     /// mounted now is still the host's, whose "self" names a process in the host's PID namespace. No word from the
-    /// keeper is needed, so the VMM never waits for its keeper to be scheduled again after the spawn.
+    /// keeper is needed, so the VMM never waits for its keeper to be scheduled again after the spawn. Then it ties its
+    /// life to the keeper's (<see cref="DieWithKeeper"/>).
     /// </summary>
     public static void ReadHostPid()
     {
@@ -37,6 +38,32 @@ public static class VmmJail
         }
 
         JailState.HostProcessId = pid;
+        DieWithKeeper();
+    }
+
+    /// <summary>
+    /// Ends this VMM when its keeper ends, from its first step: the VMM builds the first boot as root before it drops
+    /// its rights, and a keeper killed then (a start that timed out, a Stop during the start) must not leave it running
+    /// on, unconfined and unsupervised. The kernel is asked first (PR_SET_PDEATHSIG); then the parent is checked, in
+    /// case the keeper ended before the request took hold. The host's /proc is still mounted here and gives pids as
+    /// the host sees them (inside the new PID namespace getppid() is 0).
+    /// </summary>
+    private static void DieWithKeeper()
+    {
+        Check(LibcNative.Prctl(LibcNative.PrSetPdeathsig, LibcNative.SigKill, 0, 0, 0), "PR_SET_PDEATHSIG");
+        if (!int.TryParse(Environment.GetEnvironmentVariable(ChildVariable), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out int keeper))
+        {
+            throw new JailException($"{ChildVariable} must be the keeper's pid.");
+        }
+
+        // /proc/self/stat: "pid (comm) state ppid ...", where comm may hold spaces and parentheses: read after the last ')'.
+        string stat = File.ReadAllText("/proc/self/stat");
+        string[] after = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        if (after.Length < 2 || after[1] != keeper.ToString(System.Globalization.CultureInfo.InvariantCulture))
+        {
+            throw new JailException($"The keeper (pid {keeper}) ended before the jailed VMM started; it does not run on without it.");
+        }
     }
 
     /// <summary>
@@ -72,6 +99,7 @@ public static class VmmJail
         StartupTrace.Mark("jail: mounts collected");
 
         GiveFiles(config, runtimeDirectory, options);
+        KeepReadOnlyFiles(mounts);
         Check(LibcNative.Mount(null, "/", null, LibcNative.MsRec | LibcNative.MsPrivate, null), "making every mount private");
         Check(LibcNative.Mount("tmpfs", root, "tmpfs", LibcNative.MsNoSuid | LibcNative.MsNoDev | LibcNative.MsNoExec, "mode=0755,size=64k,nr_inodes=256"),
             $"mounting the jail's root on {root}");
@@ -107,7 +135,28 @@ public static class VmmJail
             $"new mount, PID, IPC and UTS namespaces; {mounts.Count} paths in its root)");
     }
 
-    /// <summary>The VM's uid owns its runtime folder and its writable disks, so a reboot opens them again; read-only files need only be readable.</summary>
+    /// <summary>
+    /// Opens every read-only file of the jail now, as root, and keeps it for the reboots (<see cref="Platform.Devices.Storage.KeptFiles"/>):
+    /// a library kernel, base image or ISO is the dashboard's (0600), which the VM's uid could not open again by name.
+    /// </summary>
+    private static void KeepReadOnlyFiles(IReadOnlyList<JailMount> mounts)
+    {
+        foreach (var mount in mounts.Where(m => !m.Writable && !m.Directory && !m.Device))
+        {
+            try
+            {
+                Platform.Devices.Storage.KeptFiles.Keep(mount.Path);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new JailException($"The jail could not keep {mount.Path} open for reboots: {ex.Message}");
+            }
+        }
+
+        StartupTrace.Mark("jail: read-only files kept");
+    }
+
+    /// <summary>The VM's uid owns its runtime folder and its writable disks, so a reboot opens them again; read-only files are kept open (<see cref="KeepReadOnlyFiles"/>).</summary>
     private static void GiveFiles(MachineConfig config, string? runtimeDirectory, JailOptions options)
     {
         var owned = config.Disks.Where(d => !d.ReadOnly).Select(d => d.Path);

@@ -246,7 +246,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             throw new BootException($"The {what} file {path} is empty.");
         }
 
-        return File.ReadAllBytes(path);
+        return Platform.Devices.Storage.KeptFiles.ReadAllBytes(path);
     }
 
     private void Build(ReadOnlySpan<byte> kernel, ReadOnlySpan<byte> initrd, string commandLine, Stream serialOutput)

@@ -71,6 +71,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<VmSnapshotService>();
         services.AddSingleton<CloudInitService>();
         services.AddSingleton<VmCloneService>();
+        services.AddHostedService<CloneStagingSweeper>();
         services.AddSingleton<IRunningDiskResizer, ControlSocketDiskResizer>();
         services.AddSingleton<IRunningCdrom, ControlSocketCdrom>();
         services.AddSingleton<VmCdromService>();

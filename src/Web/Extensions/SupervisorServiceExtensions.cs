@@ -15,6 +15,7 @@ public static class SupervisorServiceExtensions
     public static void AddVmSupervisor(this WebApplicationBuilder builder)
     {
         var options = builder.Configuration.GetSection(SupervisorOptions.Section).Get<SupervisorOptions>() ?? new SupervisorOptions();
+        options.Autostart ??= !(builder.Configuration.GetSection(Services.Cluster.ClusterSettings.Section).Get<Services.Cluster.ClusterSettings>()?.IsConfigured ?? false);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<VmmProgram>();
         var limits = builder.Configuration.GetSection(LimitsOptions.Section).Get<LimitsOptions>() ?? new LimitsOptions();

@@ -133,7 +133,7 @@ internal sealed partial class AuditLog(IDbContextFactory<PlatformDbContext> dbFa
             db.AuditLog.Add(entry);
             await db.SaveChangesAsync(CancellationToken.None);
         }
-        catch (Exception ex) when (ex is DbUpdateException or InvalidOperationException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception ex) when (ex is DbUpdateException or InvalidOperationException or System.Data.Common.DbException)
         {
             Log.WriteFailed(logger, ex, entry.Action, entry.UserName, entry.Result);
         }

@@ -68,11 +68,21 @@ public sealed class SignInSessions(IDbContextFactory<PlatformDbContext> dbFactor
     }
 
     /// <summary>
-    /// False when <paramref name="user"/> came from a session cookie whose session has ended; true for principals that
-    /// are no session (API tokens), whose own checks apply.
+    /// False when <paramref name="user"/> came from a session cookie whose session has ended, or from an API token that
+    /// has been revoked or has expired since; true for other principals.
     /// </summary>
     public async Task<bool> IsCurrentAsync(ClaimsPrincipal user, CancellationToken cancellationToken = default)
     {
+        if (user.FindFirstValue(PlatformClaims.TokenId) is { } tokenClaim
+            && Guid.TryParseExact(tokenClaim, "N", out var tokenId))
+        {
+            // An API token's connection (an event stream, a hub, a console) lasts only as long as its token: revoked
+            // or expired, the next recheck ends it, as signing out ends a browser's.
+            await using var tokens = await dbFactory.CreateDbContextAsync(cancellationToken);
+            var at = clock.GetUtcNow();
+            return await tokens.ApiTokens.AnyAsync(t => t.Id == tokenId && t.RevokedAt == null && (t.ExpiresAt == null || t.ExpiresAt > at), cancellationToken);
+        }
+
         if (user.FindFirstValue(KeyClaim) is not { } key)
         {
             return true;

@@ -86,6 +86,36 @@ public sealed class EventStreamTests(PlatformAppFactory factory) : IClassFixture
     }
 
     [Fact]
+    public async Task Revoking_the_token_ends_its_open_stream()
+    {
+        using var admin = factory.CreateClient();
+        var vm = await CreateVmAsync(admin, "stream-token-revoked");
+        string userId = await TestAccounts.CreateUserAsync(factory.Services, "stream-token-revoked-user", (BuiltInRoles.VmUserId, vm.Id));
+        await using var stream = await EventStream.OpenAsync(factory.CreateClient().WithToken(await TestAccounts.CreateTokenAsync(factory.Services, userId)), null);
+        await admin.PostAsync($"/api/v1/vms/{vm.Id}/start", null, Ct);
+        (await stream.NextAsync()).VmId.Should().Be(vm.Id, "the token follows its VM's events while it is valid");
+
+        Guid tokenId;
+        await using (var db = await factory.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<PlatformDbContext>>().CreateDbContextAsync(Ct))
+        {
+            tokenId = await Microsoft.EntityFrameworkCore.EntityFrameworkQueryableExtensions.SingleAsync(
+                db.ApiTokens.Where(t => t.UserId == userId).Select(t => t.Id), Ct);
+        }
+
+        (await factory.Services.GetRequiredService<ApiTokenService>().RevokeAsync(tokenId, null, Ct)).Succeeded.Should().BeTrue();
+
+        // Its user keeps the grant: only the token is gone, and the stream ends with it (within NextAsync's ten seconds).
+        var drain = async () =>
+        {
+            while (true)
+            {
+                await stream.NextAsync();
+            }
+        };
+        await drain.Should().ThrowAsync<EndOfStreamException>("a revoked token's stream ends, as a signed-out browser's does");
+    }
+
+    [Fact]
     public async Task A_vm_the_caller_may_not_see_is_404_and_a_bad_token_is_401()
     {
         using var admin = factory.CreateClient();

@@ -72,6 +72,10 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
         ["ConsoleTicketByToken"] = /*       */ "F F F F N",
         ["ListEvents"] = /*                 */ "A A A A H",
         ["ListEventsOfVm"] = /*             */ "A A A A N",
+        // The same log followed live (Accept: text/event-stream): open to everyone signed in, each entry filtered by
+        // what the caller may see (EventStreamTests); one VM's stream is 404 for those who may not see it.
+        ["StreamEvents"] = /*               */ "A A A A A",
+        ["StreamEventsOfVm"] = /*           */ "A A A A N",
         ["ListImages"] = /*                 */ "A A F A F",
         ["GetImage"] = /*                   */ "A A F A F",
         ["UploadImage"] = /*                */ "A F F F F",
@@ -535,6 +539,15 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
             case "ConsoleTicketByToken": return await client.PostAsync($"/api/v1/vms/{vm.Id}/console/vnc/ticket", null, Ct);
             case "ListEvents": return await client.GetAsync("/api/v1/events?take=500", Ct);
             case "ListEventsOfVm": return await client.GetAsync($"/api/v1/events?vmId={vm.Id}", Ct);
+            case "StreamEvents" or "StreamEventsOfVm":
+            {
+                var request = new HttpRequestMessage(HttpMethod.Get, action == "StreamEvents" ? "/api/v1/events" : $"/api/v1/events?vmId={vm.Id}");
+                request.Headers.Accept.Add(new System.Net.Http.Headers.MediaTypeWithQualityHeaderValue(VmEventStream.ContentType));
+                using var streamed = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Ct);
+                // Only the answer is this table's (what the stream carries is EventStreamTests'): it is let go at once.
+                return new HttpResponseMessage(streamed.StatusCode);
+            }
+
             case "ListImages": return await client.GetAsync("/api/v1/images", Ct);
             case "GetImage": return await client.GetAsync($"/api/v1/images/{await LibraryKernelAsync(admin, vm.Name)}", Ct);
             case "DeleteImage": return await client.DeleteAsync($"/api/v1/images/{await LibraryKernelAsync(admin, vm.Name)}", Ct);

@@ -40,7 +40,7 @@ public sealed class IsoImage : IDisposable
         SafeFileHandle file;
         try
         {
-            file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            file = KeptFiles.OpenRead(path, FileShare.Read);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -63,7 +63,7 @@ internal sealed class BackingChain
         SafeFileHandle handle;
         try
         {
-            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+            handle = Storage.KeptFiles.OpenRead(path, FileShare.Read);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

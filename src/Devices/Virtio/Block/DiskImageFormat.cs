@@ -41,7 +41,7 @@ public static class DiskImageProbe
     /// <summary>Detects the format of the file at <paramref name="path"/> (opened read-only, without a lock).</summary>
     public static DiskImageFormat Detect(string path)
     {
-        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var file = Storage.KeptFiles.OpenRead(path, FileShare.ReadWrite);
         return Detect(file);
     }
 

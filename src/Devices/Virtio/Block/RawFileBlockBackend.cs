@@ -84,7 +84,7 @@ public sealed class RawFileBlockBackend : IBlockBackend, IDiskImage, IGrowableDi
         var flags = options.Cache == DiskCacheMode.None && !options.ReadOnly ? FileOptions.WriteThrough : FileOptions.None;
         try
         {
-            return File.OpenHandle(options.Path, FileMode.Open, access, share, flags);
+            return options.ReadOnly ? Storage.KeptFiles.OpenRead(options.Path, share) : File.OpenHandle(options.Path, FileMode.Open, access, share, flags);
         }
         catch (IOException ex) when (ex is not FileNotFoundException and not DirectoryNotFoundException)
         {

@@ -45,6 +45,14 @@ public sealed partial class VirtioNet
                 continue;
             }
 
+            if (!_linkUp)
+            {
+                // The cable is out (set_link): what arrives is lost, as on a real wire; QEMU drops it the same way.
+                Interlocked.Increment(ref _counters.Dropped);
+                _backend.ConsumeFrame();
+                continue;
+            }
+
             if (!_filter.Accepts(payload, _mac))
             {
                 Interlocked.Increment(ref _counters.Filtered);

@@ -41,7 +41,7 @@ internal sealed class DiskReader : IDisposable
         try
         {
             // Shared both ways: the VMM reads the boot files before virtio-blk opens (and locks) the image.
-            file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            file = Platform.Devices.Storage.KeptFiles.OpenRead(path, FileShare.ReadWrite);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -51,14 +51,16 @@ public partial class VmList
     {
         // Subscribe before reading, so a change that lands in between is not lost.
         Track(Runtime.Subscribe(change => Refresh(() => _states[change.VmId] = change.State)));
-        // Each tick's VM points come before the host's: read the VMs' new hour as they come, re-render once per tick.
+        // Each tick's VM points come before the host's: forget the VMs' cached hours as they come (the rows in view
+        // read them again when they render), and re-render once per tick. Rows out of view are not rendered at all
+        // (the table is virtualized), so a tick costs a history read per visible VM, not per VM.
         Track(Recorder.Subscribe(point =>
         {
-            if (point.VmId is { } id && _cpu.ContainsKey(id))
+            if (point.VmId is { } id)
             {
-                _cpu[id] = CpuSparkline.LastHour(History, id, Clock.GetUtcNow());
+                _cpu.TryRemove(id, out _);
             }
-            else if (point.VmId is null)
+            else
             {
                 Refresh();
             }
@@ -67,14 +69,11 @@ public partial class VmList
         foreach (var vm in _machines)
         {
             _states.TryAdd(vm.Id, Runtime.GetState(vm.Id));
-            if (Access.CanSee(vm.Id))
-            {
-                _cpu[vm.Id] = CpuSparkline.LastHour(History, vm.Id, Clock.GetUtcNow());
-            }
         }
     }
 
-    private double[] CpuOf(Guid id) => _cpu.GetValueOrDefault(id) ?? [];
+    /// <summary>The row's last hour, read when the row renders and kept until the next sample of that VM.</summary>
+    private double[] CpuOf(Guid id) => _cpu.GetOrAdd(id, vmId => CpuSparkline.LastHour(History, vmId, Clock.GetUtcNow()));
 
     private VmPowerState StateOf(Guid id) => _states.GetValueOrDefault(id, VmPowerState.Stopped);
 

@@ -10,7 +10,7 @@ namespace Platform.Web.Data.PostgreSql;
 /// Add a migration with (after building Web):
 /// <c>dotnet ef migrations add NAME --project src/Web --context PostgreSqlPlatformDbContext
 /// --output-dir Data/PostgreSql/Migrations --no-build --configuration Release</c>
-/// (<see cref="PostgreSqlDesignTimeFactory"/> makes the context; no server is needed).
+/// (<see cref="DesignTimeDbContextFactory"/> makes the context; no server is needed).
 /// </summary>
 public sealed class PostgreSqlPlatformDbContext(DbContextOptions<PostgreSqlPlatformDbContext> options) : PlatformDbContext(options)
 {

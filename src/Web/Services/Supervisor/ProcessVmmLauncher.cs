@@ -141,6 +141,12 @@ internal sealed class ProcessVmmLauncher(
             return null;
         }
 
+        if (!VmmProcess.IsVmmOf(pid, runtimeDirectory))
+        {
+            // Not this VM's VMM: a reused pid, or a pid file written to make the dashboard end another process.
+            return null;
+        }
+
         try
         {
             var handle = await VmmConnection.ConnectAsync(runtimeDirectory, pid, process: null, cancellationToken);

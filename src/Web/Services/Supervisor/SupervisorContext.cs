@@ -39,7 +39,7 @@ internal sealed partial class SupervisorContext(
             task.Log(line);
             return task;
         }
-        catch (Exception ex) when (ex is DbUpdateException or Microsoft.Data.Sqlite.SqliteException or InvalidOperationException or ObjectDisposedException)
+        catch (Exception ex) when (ex is DbUpdateException or System.Data.Common.DbException or InvalidOperationException or ObjectDisposedException)
         {
             Log.TaskNotBegun(Logger, ex, action, name);
             return null;
@@ -67,6 +67,9 @@ internal sealed partial class SupervisorContext(
     {
         [LoggerMessage(LogLevel.Warning, "Could not record the task {Action} of VM {Name}")]
         public static partial void TaskNotBegun(ILogger logger, Exception exception, string action, string name);
+
+        [LoggerMessage(LogLevel.Information, "Autostart is off on this host (Platform:Supervisor:Autostart; off by default in a cluster): {Count} autostart VM(s) left stopped")]
+        public static partial void AutostartOff(ILogger logger, int count);
 
         [LoggerMessage(LogLevel.Information, "VM {Name} started (VMM pid {Pid})")]
         public static partial void Started(ILogger logger, string name, int pid);

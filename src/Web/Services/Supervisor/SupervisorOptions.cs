@@ -11,6 +11,13 @@ public sealed class SupervisorOptions
     /// <summary>The parent of every VM's runtime folder; <c>DataDirectory/run</c> when not set. Keep it short: socket paths are limited to 107 bytes.</summary>
     public string? RuntimeRoot { get; set; }
 
+    /// <summary>
+    /// Whether this host starts the VMs marked autostart when it starts. Unset: yes on a single host, no in a cluster,
+    /// where every host reads the same VM definitions and would each start its own copy on the same disks (VMs have no
+    /// host of their own yet, docs/cluster.md); set it true on the one host that should.
+    /// </summary>
+    public bool? Autostart { get; set; }
+
     /// <summary>How long a started VMM may take to open its control socket.</summary>
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(20);
 

@@ -59,6 +59,12 @@ internal sealed class SupervisorStartup(VmSupervisor supervisor, SupervisorConte
         // EF Core compiles a query's shape on its first use (about half a second here): do it now for the one every
         // start runs, rather than at the first click on Start.
         await context.Definitions.LoadAsync(Guid.Empty, cancellationToken);
+        if (context.Options.Autostart == false)
+        {
+            SupervisorContext.Log.AutostartOff(context.Logger, vms.Count);
+            return;
+        }
+
         foreach (var vm in vms.Where(vm => supervisor.GetState(vm.Id) is VmPowerState.Stopped or VmPowerState.Crashed))
         {
             using var task = context.BeginTask(TaskActions.VmAutostart, vm.Id, vm.Name, $"Start {vm.Name}: it starts with the dashboard (autostart)");

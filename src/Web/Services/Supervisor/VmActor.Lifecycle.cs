@@ -67,6 +67,7 @@ internal sealed partial class VmActor
             var cancelled = new VmRuntimeException("The start was called off: the VM was stopped meanwhile.");
             attempt.Waiters.ForEach(w => w.TrySetException(cancelled));
             CrashRestarts.DeletePending(RuntimeDirectory); // A restart stopped halfway is not for the next dashboard to redo.
+            attempt.RestartTask?.Cancel("The VM was stopped before it finished starting.");
             if (launched.Vmm is { } late)
             {
                 await AdoptAsync(late, _name, launched.Attached, restart: false, []);
@@ -77,7 +78,6 @@ internal sealed partial class VmActor
 
             SetState(VmPowerState.Stopped, "stopped before it finished starting", force: true);
             CompleteEndWaiters();
-            attempt.RestartTask?.Cancel("The VM was stopped before it finished starting.");
             return;
         }
 

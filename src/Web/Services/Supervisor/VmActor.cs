@@ -129,6 +129,9 @@ internal sealed partial class VmActor : IAsyncDisposable
             case VmmCommand command:
                 Command(command.Kind, command.Reply!);
                 return Task.CompletedTask;
+            case VmmCommandDone done:
+                CommandDone(done.Vmm, done.Kind, done.Reply!);
+                return Task.CompletedTask;
             case ForgetCommand forget:
                 return ForgetAsync(forget.Reply!);
             case DetachCommand detach:
@@ -268,7 +271,10 @@ internal sealed partial class VmActor : IAsyncDisposable
                     VmmCommandKind.Resume => vmm.ResumeAsync(CancellationToken.None),
                     _ => vmm.ResetAsync(CancellationToken.None),
                 });
-                reply.TrySetResult();
+                if (!_mailbox.Writer.TryWrite(new VmmCommandDone(vmm, kind) { Reply = reply }))
+                {
+                    reply.TrySetResult(); // the actor has ended: nothing is left to order the answer after
+                }
             }
             catch (VmRuntimeException ex)
             {
@@ -276,6 +282,28 @@ internal sealed partial class VmActor : IAsyncDisposable
                 reply.TrySetException(ex);
             }
         });
+    }
+
+    /// <summary>
+    /// A pause or resume the VMM carried out is the VM's state from now on, whether or not its event has come yet:
+    /// the caller reads the state as soon as it hears back (the API answers with it).
+    /// </summary>
+    private void CommandDone(IVmmHandle vmm, VmmCommandKind kind, TaskCompletionSource reply)
+    {
+        if (vmm == _vmm && _launch is null)
+        {
+            switch (kind)
+            {
+                case VmmCommandKind.Pause:
+                    SetState(VmPowerState.Paused, null);
+                    break;
+                case VmmCommandKind.Resume:
+                    SetState(VmPowerState.Running, null);
+                    break;
+            }
+        }
+
+        reply.TrySetResult();
     }
 
     /// <summary>Asks the VMM to quit; kills it when it has not ended within the quit timeout. Its end comes through the mailbox.</summary>

@@ -24,6 +24,12 @@ internal enum VmmCommandKind
 
 internal sealed record VmmCommand(VmmCommandKind Kind) : VmActorMessage;
 
+/// <summary>
+/// The VMM answered a command. It goes through the mailbox so that what the VMM reported before its answer (a pause's
+/// STOP event) is handled before the caller hears back and reads the VM's state.
+/// </summary>
+internal sealed record VmmCommandDone(IVmmHandle Vmm, VmmCommandKind Kind) : VmActorMessage;
+
 /// <summary>The VM was deleted: nothing of it may run or restart any more.</summary>
 internal sealed record ForgetCommand : VmActorMessage;
 

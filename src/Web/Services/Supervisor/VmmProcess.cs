@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Platform.Contracts.Config;
 
 namespace Platform.Web.Services.Supervisor;
 
@@ -89,6 +90,31 @@ internal static class VmmProcess
         catch (IOException)
         {
             return null;
+        }
+    }
+
+    /// <summary>
+    /// True when <paramref name="pid"/> is the VMM this dashboard started for <paramref name="runtimeDirectory"/>:
+    /// a process whose command line is <c>… --config FOLDER/vm.json …</c>. vmm.pid lies in a folder the jailed VMM may
+    /// write, so a compromised one could name any process there, and the dashboard ends the process it names (as
+    /// root): a pid is trusted only when its command line says it runs this VM.
+    /// </summary>
+    public static bool IsVmmOf(int pid, string runtimeDirectory)
+    {
+        try
+        {
+            string[] arguments = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0');
+            string config = Path.GetFullPath(Path.Combine(runtimeDirectory, VmConfigFile.FileName));
+            int at = Array.IndexOf(arguments, "--config");
+            return at >= 0 && at + 1 < arguments.Length && string.Equals(Path.GetFullPath(arguments[at + 1]), config, StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 

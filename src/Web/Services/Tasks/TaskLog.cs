@@ -112,7 +112,7 @@ internal sealed partial class TaskLog(IDbContextFactory<PlatformDbContext> dbFac
                 .SetProperty(x => x.Result, entry.Result)
                 .SetProperty(x => x.Log, entry.Log));
         }
-        catch (Exception ex) when (ex is DbUpdateException or Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+        catch (Exception ex) when (ex is DbUpdateException or System.Data.Common.DbException or InvalidOperationException)
         {
             // The outcome still reaches the panel and the dashboard's log; only the stored row keeps saying Running.
             Log.NotSaved(logger, ex, entry.Id);

@@ -71,7 +71,7 @@ internal sealed partial class TaskRetention(IDbContextFactory<PlatformDbContext>
                 Log.Pruned(pruneLogger, old + many);
             }
         }
-        catch (Exception ex) when (ex is DbUpdateException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception ex) when (ex is DbUpdateException or System.Data.Common.DbException)
         {
             Log.PruneFailed(pruneLogger, ex);
         }

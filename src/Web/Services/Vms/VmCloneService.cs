@@ -14,7 +14,8 @@ namespace Platform.Web.Services.Vms;
 /// progress and cancel, <see cref="DiskCopier"/>) or, from a template, as linked clones (<see cref="CloneMode.Linked"/>:
 /// qcow2 overlays of the template's disks, made at once). Disks are made in a staging folder beside the VMs' own
 /// (<c>disks/.clone-{job}/</c>) and moved into the new VM's folder as it is saved; a failure or a cancel deletes the
-/// staging folder and leaves no VM, so nothing is ever half-made.
+/// staging folder and leaves no VM, so nothing is ever half-made (a dashboard that ended mid-clone leaves it for
+/// <see cref="CloneStagingSweeper"/> at the next start).
 /// </summary>
 public sealed class VmCloneService(
     VmService vms, IVmRuntime runtime, VmDiskService disks, VmDiskFiles diskFiles, ImageLibrary images, IVmEventLog events,
@@ -187,7 +188,7 @@ public sealed class VmCloneService(
     private async Task RunAsync(CloneJob job, VirtualMachine source, VmDefinitionInput input, List<(int Index, string Source, ImageFormat? Format, long Size)> plan,
         CancellationToken token)
     {
-        string staging = Path.Combine(options.DisksDirectory, $".clone-{job.Id:N}");
+        string staging = Path.Combine(options.DisksDirectory, $"{CloneStagingSweeper.Prefix}{job.Id:N}");
         try
         {
             Directory.CreateDirectory(staging);

@@ -205,6 +205,26 @@ public sealed partial class VirtioNetTests : IDisposable
     }
 
     [Fact]
+    public void With_the_link_down_arriving_frames_are_lost_and_after_it_comes_back_they_arrive()
+    {
+        _driver.Initialize(msix: true, null, _rx, _tx);
+        ushort head = _rx.AddChain(Writable(2048));
+        _driver.Notify(VirtioNet.ReceiveQueue);
+        _net.SetLinkUp(false);
+
+        _backend.Deliver(WithHeader(Frame(60, 0x51)));
+        SpinWait.SpinUntil(() => _backend.Pending == 0, TimeSpan.FromSeconds(10)).Should().BeTrue("the frame left the backend");
+        SpinWait.SpinUntil(() => _net.FramesDropped == 1, TimeSpan.FromSeconds(10)).Should().BeTrue("a pulled cable loses what arrives");
+        _rx.UsedIndex.Should().Be(0, "the guest's buffer stays free");
+
+        _net.SetLinkUp(true);
+        byte[] frame = Frame(60, 0x52);
+        _backend.Deliver(WithHeader(frame));
+        WaitForUsed(_rx, 1);
+        _rx.Used(0).Id.Should().Be(head);
+    }
+
+    [Fact]
     public void A_backend_without_virtio_headers_gets_bare_frames_and_the_guest_gets_a_zero_header()
     {
         using var test = new VirtioNetTests(withHeader: false);

@@ -59,7 +59,8 @@ public sealed partial class VmSupervisorTests : IDisposable
         return (await response.ReadAsync<VmPowerResponse>())!.State;
     }
 
-    private static async Task<string> ReadSerialUntilAsync(IVmRuntimeInfo info, Guid vmId, string marker)
+    /// <summary>The serial output from the start until <paramref name="marker"/> has appeared <paramref name="times"/> times.</summary>
+    private static async Task<string> ReadSerialUntilAsync(IVmRuntimeInfo info, Guid vmId, string marker, int times = 1)
     {
         string path = info.GetSocketPath(vmId, VmSocket.Serial) ?? throw new InvalidOperationException("no serial socket");
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
@@ -68,7 +69,7 @@ public sealed partial class VmSupervisorTests : IDisposable
         byte[] buffer = new byte[4096];
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Token);
         timeout.CancelAfter(Timeout);
-        while (!text.ToString().Contains(marker, StringComparison.Ordinal))
+        while (CountOf(text.ToString(), marker) < times)
         {
             int read = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
             read.Should().BePositive();
@@ -76,6 +77,17 @@ public sealed partial class VmSupervisorTests : IDisposable
         }
 
         return text.ToString();
+    }
+
+    private static int CountOf(string text, string marker)
+    {
+        int count = 0;
+        for (int at = text.IndexOf(marker, StringComparison.Ordinal); at >= 0; at = text.IndexOf(marker, at + marker.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
     }
 
     private static async Task WaitForStateAsync(IVmRuntime runtime, Guid vmId, VmPowerState state, TimeSpan within)

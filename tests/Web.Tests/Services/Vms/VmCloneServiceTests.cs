@@ -47,6 +47,20 @@ public sealed class VmCloneServiceTests : IDisposable
         return vm;
     }
 
+    [Fact]
+    public async Task Staging_folders_a_stopped_dashboard_left_are_removed_at_start_and_vms_disks_stay()
+    {
+        var vm = await SourceAsync("sweep-source");
+        string ownDisk = _db.DiskFiles.PathOf(vm.Disks[0]);
+        string left = Directory.CreateDirectory(Path.Combine(_db.Options.DisksDirectory, CloneStagingSweeper.Prefix + Guid.NewGuid().ToString("N"))).FullName;
+        await File.WriteAllBytesAsync(Path.Combine(left, "0.qcow2"), new byte[4096], _ct);
+
+        await new CloneStagingSweeper(_db.Options, NullLogger<CloneStagingSweeper>.Instance).StartAsync(_ct);
+
+        Directory.Exists(left).Should().BeFalse("no clone runs before the dashboard has started");
+        File.Exists(ownDisk).Should().BeTrue("a VM's own disk is no staging folder");
+    }
+
     private static async Task<CloneJob> FinishedAsync(CloneJob job)
     {
         for (int i = 0; i < 600 && job.State == CloneJobState.Running; i++)

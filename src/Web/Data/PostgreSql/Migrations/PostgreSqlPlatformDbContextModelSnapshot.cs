@@ -208,7 +208,7 @@ namespace Platform.Web.Data.PostgreSql.Migrations
                             BuiltIn = true,
                             Description = "Everything, including users and permissions.",
                             Name = "Administrator",
-                            Privileges = 2047
+                            Privileges = 4095
                         },
                         new
                         {
@@ -216,15 +216,15 @@ namespace Platform.Web.Data.PostgreSql.Migrations
                             BuiltIn = true,
                             Description = "Create, change, run, snapshot and delete VMs, use images and networks.",
                             Name = "VMAdmin",
-                            Privileges = 1599
+                            Privileges = 3647
                         },
                         new
                         {
                             Id = new Guid("00000000-0000-0000-0000-0000000000a3"),
                             BuiltIn = true,
-                            Description = "See, use the consoles of, and power VMs.",
+                            Description = "See, use the consoles of, and power VMs, and change their CD-ROM's disc.",
                             Name = "VMUser",
-                            Privileges = 7
+                            Privileges = 2055
                         },
                         new
                         {
@@ -397,6 +397,10 @@ namespace Platform.Web.Data.PostgreSql.Migrations
 
                     b.Property<long?>("VirtualSizeBytes")
                         .HasColumnType("bigint");
+
+                    b.Property<string>("VolumeLabel")
+                        .HasMaxLength(32)
+                        .HasColumnType("character varying(32)");
 
                     b.HasKey("Id");
 
@@ -675,6 +679,13 @@ namespace Platform.Web.Data.PostgreSql.Migrations
                         .HasMaxLength(16)
                         .HasColumnType("character varying(16)");
 
+                    b.Property<string>("BootOrder")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<Guid?>("CdromImageId")
+                        .HasColumnType("uuid");
+
                     b.Property<string>("CommandLine")
                         .HasMaxLength(2047)
                         .HasColumnType("character varying(2047)");
@@ -697,6 +708,9 @@ namespace Platform.Web.Data.PostgreSql.Migrations
                         .HasColumnType("character varying(1024)");
 
                     b.Property<bool>("DisplayEnabled")
+                        .HasColumnType("boolean");
+
+                    b.Property<bool>("HasCdrom")
                         .HasColumnType("boolean");
 
                     b.Property<Guid?>("InitrdImageId")
@@ -755,6 +769,8 @@ namespace Platform.Web.Data.PostgreSql.Migrations
                         .HasColumnType("integer");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("CdromImageId");
 
                     b.HasIndex("InitrdImageId");
 
@@ -1074,6 +1090,11 @@ namespace Platform.Web.Data.PostgreSql.Migrations
 
             modelBuilder.Entity("Platform.Web.Data.VirtualMachine", b =>
                 {
+                    b.HasOne("Platform.Web.Data.ImageFile", "CdromImage")
+                        .WithMany()
+                        .HasForeignKey("CdromImageId")
+                        .OnDelete(DeleteBehavior.Restrict);
+
                     b.HasOne("Platform.Web.Data.ImageFile", "InitrdImage")
                         .WithMany()
                         .HasForeignKey("InitrdImageId")
@@ -1083,6 +1104,8 @@ namespace Platform.Web.Data.PostgreSql.Migrations
                         .WithMany()
                         .HasForeignKey("KernelImageId")
                         .OnDelete(DeleteBehavior.Restrict);
+
+                    b.Navigation("CdromImage");
 
                     b.Navigation("InitrdImage");
 
