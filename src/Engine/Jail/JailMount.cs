@@ -6,7 +6,9 @@ namespace Platform.Engine.Jail;
 
 /// <summary>One thing bind-mounted into the jail's root at the path it has on the host.</summary>
 /// <param name="Device">A device node (/dev/kvm…): mounted without nodev.</param>
-internal sealed record JailMount(string Path, bool Writable, bool Directory = false, bool Device = false)
+/// <param name="Executable">Mounted without noexec, so native libraries in it can be mapped executable (a JIT build's
+/// runtime folder). Nothing can be exec'd from it all the same: the filter kills execve.</param>
+internal sealed record JailMount(string Path, bool Writable, bool Directory = false, bool Device = false, bool Executable = false)
 {
     /// <summary>
     /// What a VM needs in its jail: its runtime folder, the files its configuration names (kernel, initrd, firmware,
@@ -62,6 +64,11 @@ internal sealed record JailMount(string Path, bool Writable, bool Directory = fa
             }
         }
 
+        foreach (string folder in HostedRuntimeFolders())
+        {
+            Add(new JailMount(folder, Writable: false, Directory: true, Executable: true));
+        }
+
         Add(new JailMount("/dev/kvm", Writable: true, Device: true));
         if (config.Nics.Any(n => n.Kind != NicKind.User))
         {
@@ -73,7 +80,43 @@ internal sealed record JailMount(string Path, bool Writable, bool Directory = fa
             Add(new JailMount(device, Writable: true, Device: true));
         }
 
-        return [.. mounts.Values.OrderBy(m => m.Path, StringComparer.Ordinal)];
+        // A file inside a folder that comes in anyway, with rights the folder's mount gives, needs no mount of its own.
+        var folders = mounts.Values.Where(m => m.Directory).ToList();
+        return [.. mounts.Values
+            .Where(m => m.Directory || !folders.Any(f => m.Path.StartsWith(f.Path + "/", StringComparison.Ordinal) && (f.Writable || !m.Writable)))
+            .OrderBy(m => m.Path, StringComparer.Ordinal)];
+    }
+
+    /// <summary>
+    /// The folders a JIT build (what the dashboard runs while there is no NativeAOT publish) loads assemblies and the
+    /// runtime's native libraries from, as the .NET host listed them; none for a NativeAOT VMM, which is one file. The
+    /// runtime loads an assembly when it first needs it, after the jail too (the control server's first client loads
+    /// System.Threading.Channels): without these folders that load failed in the jail and the VMM never greeted the
+    /// dashboard. They come in read-only, and without noexec: the runtime maps a native library it loads late (zlib's
+    /// System.IO.Compression.Native, for the first VNC client's ZRLE) executable, which a noexec mount refuses. (<c>RuntimeFeature.IsDynamicCodeSupported</c> cannot tell the two builds apart:
+    /// PublishAot turns it off in the JIT build's runtimeconfig.json too.)
+    /// </summary>
+    private static SortedSet<string> HostedRuntimeFolders()
+    {
+        var folders = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var (key, isFileList) in new[] { ("TRUSTED_PLATFORM_ASSEMBLIES", true), ("NATIVE_DLL_SEARCH_DIRECTORIES", false) })
+        {
+            if (AppContext.GetData(key) is not string list)
+            {
+                continue;
+            }
+
+            foreach (string entry in list.Split(System.IO.Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                string? folder = isFileList ? System.IO.Path.GetDirectoryName(entry) : entry;
+                if (folder is { Length: > 1 } && System.IO.Directory.Exists(folder))
+                {
+                    folders.Add(System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(folder)));
+                }
+            }
+        }
+
+        return folders;
     }
 
     /// <summary>The regular files this process holds open, and whether each is open for writing (/proc/self/fd and fdinfo).</summary>

@@ -179,15 +179,16 @@ public static class VmmJail
         {
             Directory.CreateDirectory(target);
         }
-        else
+        else if (!File.Exists(target))
         {
+            // Never File.Create on an existing target: inside a folder bound from the host, it is the host's file.
             using (File.Create(target))
             {
             }
         }
 
         Check(LibcNative.Mount(mount.Path, target, null, LibcNative.MsBind, null), $"binding {mount.Path} into the jail");
-        ulong flags = LibcNative.MsRemount | LibcNative.MsBind | LibcNative.MsNoSuid | LibcNative.MsNoExec
+        ulong flags = LibcNative.MsRemount | LibcNative.MsBind | LibcNative.MsNoSuid | (mount.Executable ? 0 : LibcNative.MsNoExec)
             | (mount.Device ? 0 : LibcNative.MsNoDev) | (mount.Writable ? 0 : LibcNative.MsRdOnly);
         Check(LibcNative.Mount(null, target, null, flags, null), $"restricting {mount.Path} in the jail");
     }

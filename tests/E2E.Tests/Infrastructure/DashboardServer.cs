@@ -16,9 +16,12 @@ namespace Platform.E2E.Tests.Infrastructure;
 public sealed class DashboardServer : WebApplicationFactory<Program>
 {
     private readonly string _dataDirectory = Directory.CreateTempSubdirectory("platform-e2e-").FullName;
+    private readonly IReadOnlyDictionary<string, string> _settings;
 
-    public DashboardServer()
+    /// <param name="settings">Configuration on top of the test defaults, e.g. <c>Platform:SeedSample</c>.</param>
+    public DashboardServer(IReadOnlyDictionary<string, string>? settings = null)
     {
+        _settings = settings ?? new Dictionary<string, string>();
         UseKestrel(0);
         StartServer();
         BaseAddress = new Uri(ClientOptions.BaseAddress.GetLeftPart(UriPartial.Authority));
@@ -35,6 +38,10 @@ public sealed class DashboardServer : WebApplicationFactory<Program>
         builder.UseEnvironment("Development");
         builder.UseSetting("Platform:Admin:UserName", AdminName);
         builder.UseSetting("Platform:Admin:Password", AdminPassword);
+        foreach (var (key, value) in _settings)
+        {
+            builder.UseSetting(key, value);
+        }
     }
 
     /// <summary>An HTTP client for the API acting as the administrator through a real API token.</summary>

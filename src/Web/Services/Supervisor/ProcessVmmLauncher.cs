@@ -90,6 +90,7 @@ internal sealed class ProcessVmmLauncher(
     private async Task<IVmmHandle> WaitUntilReadyAsync(Process process, string directory, CancellationToken cancellationToken)
     {
         var deadline = Stopwatch.StartNew();
+        string? unanswered = null;
         while (true)
         {
             if (process.HasExited)
@@ -110,17 +111,20 @@ internal sealed class ProcessVmmLauncher(
                 {
                     return await VmmConnection.ConnectAsync(directory, pid, process, cancellationToken);
                 }
-                catch (VmmControlException) when (deadline.Elapsed < options.StartTimeout)
+                catch (VmmControlException ex)
                 {
-                    // Not listening yet: keep waiting.
+                    // Not listening yet, or listening without a greeting: keep waiting until the start's time is up, then
+                    // stop it below. (Thrown on, this once left the VM "starting" for good and its VMM running.)
+                    unanswered = ex.Message;
                 }
             }
 
             if (deadline.Elapsed > options.StartTimeout)
             {
                 process.Kill();
+                string what = unanswered is null ? "open its control socket" : $"answer on its control socket ({unanswered})";
                 throw new VmRuntimeException(
-                    $"The VMM did not open its control socket within {options.StartTimeout.TotalSeconds} s and was stopped: {VmmProcess.LogTail(directory)}")
+                    $"The VMM did not {what} within {options.StartTimeout.TotalSeconds} s and was stopped: {VmmProcess.LogTail(directory)}")
                 {
                     VmmLog = VmmProcess.LogTailLines(directory, LogLinesForTask) ?? [],
                 };
