@@ -40,6 +40,11 @@ public partial class VmList
 
     private string Search { get; set; } = "";
 
+    /// <summary>Lists longer than this are virtualized (VmList.razor); a screen shows about 36 rows.</summary>
+    internal const int VirtualizeAbove = 50;
+
+    private bool VirtualizeRows => Visible.Count() > VirtualizeAbove;
+
     private IEnumerable<VirtualMachine> Visible => (_machines ?? []).Where(vm => Access.CanSee(vm.Id));
 
     private IEnumerable<VirtualMachine> Filtered => Visible.Where(vm =>
