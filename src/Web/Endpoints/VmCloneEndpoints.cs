@@ -61,7 +61,8 @@ internal static class VmCloneEndpoints
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["mode"] = ["A clone is a full copy (full) or, of a template, linked (linked)."] });
         }
 
-        var result = await clones.StartAsync(id, request.Name ?? "", request.Mode, http.User.Identity?.Name, cancellationToken);
+        var result = await clones.StartAsync(id, request.Name ?? "", request.Mode, http.User.Identity?.Name, cancellationToken,
+            ownerId: http.User.UserId());
         return result.Succeeded
             ? TypedResults.Accepted($"{ApiEndpoints.Prefix}/vms/{id}/clones/{result.Value!.Id}", CloneJobResponse.From(result.Value))
             : ApiResults.Problem(result);

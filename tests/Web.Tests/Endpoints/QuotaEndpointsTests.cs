@@ -56,6 +56,32 @@ public sealed class QuotaEndpointsTests(PlatformAppFactory factory) : IClassFixt
     }
 
     [Fact]
+    public async Task A_clone_is_its_makers_and_one_past_their_quota_is_refused_before_anything_is_copied()
+    {
+        var (userId, client, kernel) = await VmAdminAsync("quota-clone");
+        using var _ = client;
+        using var admin = factory.CreateClient();
+        (await admin.PutAsJsonAsync($"/api/v1/quotas/users/{userId}", new { maxVms = 1 }, ApiJson.Options, Ct)).StatusCode.Should().Be(HttpStatusCode.OK);
+        var created = await CreateVmAsync(client, "q-clone-source", kernel, 256);
+        created.StatusCode.Should().Be(HttpStatusCode.Created);
+        var source = (await created.ReadAsync<VmResponse>())!;
+
+        var refused = await client.PostAsJsonAsync($"/api/v1/vms/{source.Id}/clone", new { name = "q-clone-1" }, ApiJson.Options, Ct);
+        refused.StatusCode.Should().Be(HttpStatusCode.Forbidden);
+        (await DetailAsync(refused)).Should().StartWith("Quota exceeded: you use 1 of 1 VMs");
+
+        await admin.PutAsJsonAsync($"/api/v1/quotas/users/{userId}", new { maxVms = 2 }, ApiJson.Options, Ct);
+        (await client.PostAsJsonAsync($"/api/v1/vms/{source.Id}/clone", new { name = "q-clone-2" }, ApiJson.Options, Ct))
+            .StatusCode.Should().Be(HttpStatusCode.Accepted);
+        var counted = System.Diagnostics.Stopwatch.StartNew();
+        while ((await admin.GetFromJsonAsync<List<QuotaResponse>>("/api/v1/quotas", ApiJson.Options, Ct))!.Single(q => q.UserId == userId).UsedVms < 2)
+        {
+            counted.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(30), "the finished clone counts against its maker's quota");
+            await Task.Delay(50, Ct);
+        }
+    }
+
+    [Fact]
     public async Task Growing_a_vm_past_the_owners_vcpu_quota_is_refused_and_shrinking_is_not()
     {
         var (userId, client, kernel) = await VmAdminAsync("quota-grow");

@@ -107,7 +107,8 @@ public partial class VmCloneTab
         try
         {
             var principal = await Current.GetPrincipalAsync();
-            var result = await Clones.StartAsync(Vm.Id, _name!.Trim(), _mode, principal.Identity?.Name, CancellationToken.None, Follow);
+            var result = await Clones.StartAsync(Vm.Id, _name!.Trim(), _mode, principal.Identity?.Name, CancellationToken.None, Follow,
+                ownerId: principal.UserId());
             string reason = result.Errors.Count > 0 ? string.Join(" ", result.Errors.SelectMany(e => e.Value)) : result.Message ?? "";
             _error = result.Succeeded ? null : reason;
             await Current.AuditAsync(AuditActions.VmClone, result.Succeeded ? AuditResult.Succeeded : AuditResult.Failed, Vm.Id, $"{Vm.Name} as {_name}",

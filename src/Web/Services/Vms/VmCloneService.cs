@@ -19,7 +19,7 @@ namespace Platform.Web.Services.Vms;
 /// </summary>
 public sealed class VmCloneService(
     VmService vms, IVmRuntime runtime, VmDiskService disks, VmDiskFiles diskFiles, ImageLibrary images, IVmEventLog events,
-    PlatformOptions options, ILogger<VmCloneService> logger)
+    PlatformOptions options, ILogger<VmCloneService> logger, Quotas.QuotaService? quotas = null)
 {
     /// <summary>Finished jobs stay visible this long (the page and the API read their outcome).</summary>
     private static readonly TimeSpan KeepFinished = TimeSpan.FromHours(1);
@@ -68,8 +68,10 @@ public sealed class VmCloneService(
     /// Checks the request and starts the job: a full copy runs in the background (follow the job), a linked clone is
     /// done when this returns. <paramref name="onChanged"/> is subscribed before the copy starts.
     /// </summary>
+    /// <param name="ownerId">Who the clone will belong to (who asked for it): its quotas count it, and refuse a clone
+    /// that would not fit before anything is copied.</param>
     public async Task<ServiceResult<CloneJob>> StartAsync(Guid sourceVmId, string name, CloneMode mode, string? userName,
-        CancellationToken cancellationToken, Action<CloneJob>? onChanged = null)
+        CancellationToken cancellationToken, Action<CloneJob>? onChanged = null, string? ownerId = null)
     {
         Forget();
         var source = await vms.FindAsync(sourceVmId, cancellationToken);
@@ -161,6 +163,14 @@ public sealed class VmCloneService(
             }
         }
 
+        // A clone is a new VM of its owner's: its vCPUs, memory and disks (full copies, or linked clones counted at
+        // their base's size, as QuotaService counts them) must fit, or nothing is copied.
+        var demand = new Quotas.QuotaAmounts(1, input.VcpuCount, input.MemoryMiB, plan.Sum(p => p.Size));
+        if (quotas is not null && await quotas.CheckAsync(ownerId, demand, $"the clone {input.Name}", cancellationToken) is { } refused)
+        {
+            return ServiceResult<CloneJob>.Fail(ServiceStatus.Forbidden, refused);
+        }
+
         long total = mode == CloneMode.Full ? plan.Sum(p => p.Size) : 0;
         if (total > 0 && diskFiles.CheckSpace(total) is { } space)
         {
@@ -176,7 +186,7 @@ public sealed class VmCloneService(
         _jobs[job.Id] = job;
         var cancellation = new CancellationTokenSource();
         _cancellations[job.Id] = cancellation;
-        var run = Task.Run(() => RunAsync(job, source, input, plan, cancellation.Token));
+        var run = Task.Run(() => RunAsync(job, source, input, plan, ownerId, cancellation.Token));
         if (mode == CloneMode.Linked)
         {
             await run;
@@ -186,7 +196,7 @@ public sealed class VmCloneService(
     }
 
     private async Task RunAsync(CloneJob job, VirtualMachine source, VmDefinitionInput input, List<(int Index, string Source, ImageFormat? Format, long Size)> plan,
-        CancellationToken token)
+        string? ownerId, CancellationToken token)
     {
         string staging = Path.Combine(options.DisksDirectory, $"{CloneStagingSweeper.Prefix}{job.Id:N}");
         try
@@ -219,7 +229,7 @@ public sealed class VmCloneService(
             }
 
             var created = await vms.CreateAsync(input, CancellationToken.None,
-                templateId: job.Mode == CloneMode.Linked ? source.Id : null, cloudInit: source.CloudInit);
+                templateId: job.Mode == CloneMode.Linked ? source.Id : null, cloudInit: source.CloudInit, ownerId: ownerId);
             if (!created.Succeeded)
             {
                 string reason = created.Errors.Count > 0 ? string.Join(" ", created.Errors.SelectMany(e => e.Value)) : created.Message ?? "";

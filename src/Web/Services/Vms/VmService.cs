@@ -569,7 +569,9 @@ public sealed partial class VmService(
     /// <summary>Bytes of disk the input adds to the VM: new blank disks, and linked clones it did not have (their image's size).</summary>
     private static async Task<long> NewDiskBytesAsync(PlatformDbContext db, VmDefinitionInput input, VirtualMachine? current, CancellationToken cancellationToken)
     {
-        long bytes = input.Disks.Where(d => d.Blank is not null).Sum(d => d.Blank!.SizeBytes);
+        long bytes = input.Disks.Where(d => d.Blank is not null).Sum(d => d.Blank!.SizeBytes)
+            // A clone's disks, made before the save: their size as the guest sees it.
+            + input.Disks.Where(d => d.Adopt is not null).Sum(d => Quotas.DiskVirtualSize.Of(d.Adopt!.Path));
         var cloned = input.Disks.Where(d => d.ImageId is not null && d.LinkedClone && d.Blank is null
                 && current?.Disks.Any(existing => existing.LinkedClone && existing.ImageId == d.ImageId && (d.Id is null || existing.Id == d.Id)) != true)
             .Select(d => d.ImageId!.Value).ToList();
