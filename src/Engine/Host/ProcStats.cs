@@ -20,9 +20,7 @@ internal static class ProcStats
 
         try
         {
-            string stat = File.ReadAllText($"/proc/self/task/{tid}/stat");
-            // The command name (field 2) is in parentheses and may contain spaces: count fields after the last ')'.
-            string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            string[] fields = FieldsAfterName(File.ReadAllText($"/proc/self/task/{tid}/stat"));
             long ticks = long.Parse(fields[UtimeField - 3], CultureInfo.InvariantCulture)
                 + long.Parse(fields[StimeField - 3], CultureInfo.InvariantCulture);
             return ticks * 1000 / UserHz;
@@ -32,6 +30,12 @@ internal static class ProcStats
             return 0;
         }
     }
+
+    /// <summary>
+    /// The fields of a <c>/proc/…/stat</c> line after the command name, from the state (field 3) on: the name (field
+    /// 2) is in parentheses and may hold spaces and parentheses itself, so they are counted after the last ')'.
+    /// </summary>
+    public static string[] FieldsAfterName(string stat) => stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
 
     /// <summary>Resident set size of the whole VMM (guest pages the guest touched included), in bytes.</summary>
     public static long ResidentSetBytes()

@@ -401,16 +401,8 @@ public sealed class VmmHost : IDisposable, ISerialInput
     /// </summary>
     public void SetLink(string name, bool up)
     {
-        int index = _config.Nics.Count;
-        for (int i = 0; i < _config.Nics.Count; i++)
-        {
-            if (name == $"net{i}")
-            {
-                index = i;
-            }
-        }
-
-        if (index == _config.Nics.Count)
+        int index = Enumerable.Range(0, _config.Nics.Count).FirstOrDefault(i => Machine.Pci.PciDevices.NicName(i) == name, -1);
+        if (index < 0)
         {
             throw new ControlCommandException(ControlProtocol.ErrorClasses.DeviceNotFound, _config.Nics.Count == 0
                 ? $"no NIC named '{name}': the VM has none"
@@ -436,7 +428,7 @@ public sealed class VmmHost : IDisposable, ISerialInput
 
     /// <summary>The virtio-net of NIC <paramref name="index"/> in <paramref name="machine"/>, if there is one.</summary>
     private static Devices.Virtio.Net.VirtioNet? NicDevice(MachineInstance? machine, int index) =>
-        machine?.PciDevices.Virtio.FirstOrDefault(v => v.Name == $"net{index}")?.Device as Devices.Virtio.Net.VirtioNet;
+        machine?.PciDevices.Virtio.FirstOrDefault(v => v.Name == Machine.Pci.PciDevices.NicName(index))?.Device as Devices.Virtio.Net.VirtioNet;
 
     /// <summary>Puts the ISO image at <paramref name="path"/> in CD-ROM drive <paramref name="device"/>, replacing any disc.</summary>
     public void ChangeMedium(string device, string path)

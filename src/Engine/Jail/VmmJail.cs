@@ -57,9 +57,8 @@ public static class VmmJail
             throw new JailException($"{ChildVariable} must be the keeper's pid.");
         }
 
-        // /proc/self/stat: "pid (comm) state ppid ...", where comm may hold spaces and parentheses: read after the last ')'.
-        string stat = File.ReadAllText("/proc/self/stat");
-        string[] after = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        // /proc/self/stat: "pid (comm) state ppid ...".
+        string[] after = Host.ProcStats.FieldsAfterName(File.ReadAllText("/proc/self/stat"));
         if (after.Length < 2 || after[1] != keeper.ToString(System.Globalization.CultureInfo.InvariantCulture))
         {
             throw new JailException($"The keeper (pid {keeper}) ended before the jailed VMM started; it does not run on without it.");

@@ -49,7 +49,7 @@ public static class ServiceCollectionExtensions
         builder.AddPlatformSecurity();
 
         builder.Services.AddVmServices();
-        builder.AddVmSupervisor();
+        builder.AddVmSupervisor(cluster);
         builder.AddApiServices();
         builder.AddPlatformMetrics();
         builder.Services.AddPlatformHistory();

@@ -12,10 +12,10 @@ public static class SupervisorServiceExtensions
     /// The VMM supervisor as the runtime of every VM (<see cref="IVmRuntime"/>, <see cref="IVmRuntimeInfo"/>) and as a
     /// hosted service, so it reattaches to running VMMs and starts autostart VMs when the dashboard starts.
     /// </summary>
-    public static void AddVmSupervisor(this WebApplicationBuilder builder)
+    public static void AddVmSupervisor(this WebApplicationBuilder builder, Services.Cluster.ClusterSettings cluster)
     {
         var options = builder.Configuration.GetSection(SupervisorOptions.Section).Get<SupervisorOptions>() ?? new SupervisorOptions();
-        options.Autostart ??= !(builder.Configuration.GetSection(Services.Cluster.ClusterSettings.Section).Get<Services.Cluster.ClusterSettings>()?.IsConfigured ?? false);
+        options.Autostart ??= !cluster.IsConfigured;
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<VmmProgram>();
         var limits = builder.Configuration.GetSection(LimitsOptions.Section).Get<LimitsOptions>() ?? new LimitsOptions();

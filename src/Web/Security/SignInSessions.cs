@@ -79,8 +79,8 @@ public sealed class SignInSessions(IDbContextFactory<PlatformDbContext> dbFactor
             // An API token's connection (an event stream, a hub, a console) lasts only as long as its token: revoked
             // or expired, the next recheck ends it, as signing out ends a browser's.
             await using var tokens = await dbFactory.CreateDbContextAsync(cancellationToken);
-            var at = clock.GetUtcNow();
-            return await tokens.ApiTokens.AnyAsync(t => t.Id == tokenId && t.RevokedAt == null && (t.ExpiresAt == null || t.ExpiresAt > at), cancellationToken);
+            var token = await tokens.ApiTokens.AsNoTracking().FirstOrDefaultAsync(t => t.Id == tokenId, cancellationToken);
+            return token?.IsActive(clock.GetUtcNow()) == true;
         }
 
         if (user.FindFirstValue(KeyClaim) is not { } key)

@@ -71,6 +71,9 @@ internal sealed class PciDevices : IDisposable
     /// <summary>The CD-ROM drive's name in query-stats and the media commands.</summary>
     public const string CdromName = "cdrom0";
 
+    /// <summary>The name of NIC <paramref name="index"/>'s virtio-net, as query-stats and set_link give it.</summary>
+    public static string NicName(int index) => $"net{index}";
+
     /// <summary>The PIIX4's power-management function is function 3 of the PIIX's slot, as on the chip.</summary>
     public const int PowerManagementFunction = 3;
 
@@ -124,7 +127,7 @@ internal sealed class PciDevices : IDisposable
         {
             var backend = backends[i];
             var device = new VirtioNet(backend, nics[i].Mac) { OwnsBackend = false };
-            AttachVirtio($"net{i}", "virtio-net", device, () => (backend as PasstBackend)?.LastError);
+            AttachVirtio(NicName(i), "virtio-net", device, () => (backend as PasstBackend)?.LastError);
             switch (backend)
             {
                 case TapBackend tap:
@@ -133,7 +136,7 @@ internal sealed class PciDevices : IDisposable
                 case PasstBackend passt:
                     ulong token = _events.WatchStream(passt.Handle, passt.OnReady);
                     passt.OnSocketReplaced((old, replacement) => _events.Rewatch(token, old, replacement));
-                    string name = $"net{i}";
+                    string name = NicName(i);
                     passt.OnBackendChanged((what, gaveUp) => _machine.RaiseDeviceEvent(
                         gaveUp ? VmmEventKind.NicBackendFailed : VmmEventKind.NicBackendRestarted, $"{name}: {what}"));
                     break;
