@@ -107,6 +107,27 @@ public sealed class MachineDisplay : IPciBarObserver
             (ulong)_memory.Size);
     }
 
+    /// <summary>
+    /// Maps video memory at <paramref name="address"/> before BAR 0 decodes there (a direct boot's build, while KVM
+    /// adds slots cheaply): when the BAR is placed at that address the slot is already in; anywhere else, it moves.
+    /// </summary>
+    internal void MapAhead(ulong address)
+    {
+        lock (_lock)
+        {
+            if (_closed || _slotMapping is not null)
+            {
+                return;
+            }
+
+            var ahead = new PciBarMapping(address, (ulong)_memory.Size);
+            if (_vm.TrySetUserMemoryRegion(MemorySlot, ahead.Address, ahead.Size, _memory.HostAddress, KvmVm.MemLogDirtyPages) == 0)
+            {
+                _slotMapping = ahead;
+            }
+        }
+    }
+
     public void BarMappingChanged(PciFunction device, int barIndex, PciBarMapping? previous, PciBarMapping? current)
     {
         if (barIndex != StdVgaPciFunction.VideoMemoryBar)
@@ -118,6 +139,14 @@ public sealed class MachineDisplay : IPciBarObserver
         {
             if (_closed)
             {
+                return;
+            }
+
+            if (current is not null && current == _slotMapping)
+            {
+                // Mapped ahead exactly there (MapAhead): the slot stays; the log starts with this mapping.
+                _logIncomplete = true;
+                Interlocked.Increment(ref _slotMoves);
                 return;
             }
 

@@ -69,9 +69,21 @@ public sealed class InputFeed<T> : IThreadPoolWorkItem
         return new Client(this, limit);
     }
 
-    /// <summary>The device has room again (any thread; allocates nothing): delivery resumes on the thread pool.</summary>
+    /// <summary>
+    /// The device has room again (any thread; allocates nothing): delivery resumes on the thread pool, when anything
+    /// waits. With nothing queued there is nothing to resume (an item queued later is delivered by its own thread), so
+    /// a device that says it has room at every boot does not start the thread pool before the guest runs.
+    /// </summary>
     public void RoomAvailable()
     {
+        lock (_lock)
+        {
+            if (_clients.Count == 0)
+            {
+                return; // only clients with something queued are listed
+            }
+        }
+
         if (Interlocked.Exchange(ref _pumpScheduled, 1) == 0)
         {
             ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);

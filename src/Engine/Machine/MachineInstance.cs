@@ -61,6 +61,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     private bool _stopRequested;
     private int _pausedCount;
     private bool _disposed;
+    private MachineDisplay? _display; // made before the chipset on a direct boot (Build), attached with the PCI devices
 
     private MachineInstance(MachineConfig config, KvmSystem kvm, KvmVm vm, GuestMemory memory, VideoMemory? videoMemory, NicBackends? nics)
     {
@@ -251,12 +252,23 @@ public sealed class MachineInstance : IVcpuController, IDisposable
 
     private void Build(ReadOnlySpan<byte> kernel, ReadOnlySpan<byte> initrd, string commandLine, Stream serialOutput)
     {
-        CreateChipset();
         uint slot = RamSlotBase;
         foreach (var region in Memory.Regions)
         {
             _vm.SetUserMemoryRegion(slot++, region.GuestAddress, region.Size, region.HostAddress);
         }
+
+        // Video memory's slot goes in now, beside RAM's, where the BAR placement below puts BAR 0 (the largest BAR,
+        // first in the window). Memory slots added this early cost tens of microseconds; once the irqchip and devices
+        // exist, each one waits for a KVM SRCU grace period, 3 to 6 ms of a start-up here. Should BAR 0 land elsewhere,
+        // the display moves the slot as it does for any BAR move.
+        if (Config.Display == DisplayKind.Std)
+        {
+            _display = NewDisplay();
+            _display.MapAhead(MemoryLayout.PciWindowStart);
+        }
+
+        CreateChipset();
 
         AttachDevices(serialOutput);
         AttachPciDevices();
@@ -395,13 +407,15 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     /// </summary>
     private void AttachDisplay()
     {
-        var videoMemory = _videoMemory ?? (_ownedVideoMemory = VideoMemory.Allocate(Config.VideoMemoryBytes));
-        var display = new MachineDisplay(_vm, videoMemory);
+        var display = _display ?? NewDisplay();
         _pci!.AttachFunction((_, _) => display.Function, msiVectors: 0, barObserver: display);
         Ports.Register(StdVga.DispiPortBase, StdVga.DispiPortCount, display.Vga.DispiPorts);
         Ports.Register(StdVga.VgaPortBase, StdVga.VgaPortCount, display.Vga.VgaPorts);
         Display = display;
     }
+
+    private MachineDisplay NewDisplay() =>
+        new(_vm, _videoMemory ?? (_ownedVideoMemory = VideoMemory.Allocate(Config.VideoMemoryBytes)));
 
     /// <summary>Per-vCPU counters for query-stats.</summary>
     public IReadOnlyList<VcpuStats> GetVcpuStats() =>

@@ -133,16 +133,19 @@ try
     runtime?.PublishPid();
     StartupTrace.Mark("pid published");
 
+    // Ctrl-C and SIGTERM (what a supervisor sends) end the VM cleanly: events go out, sockets are removed.
+    using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Quit);
+    using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Quit);
+    // RunAsync returns at its first wait, with the first boot's vCPUs running; the stdio threads start after them, off
+    // the start-up's path (the pump replays the scroll-back, so the guest's first lines reach stdout all the same).
+    var run = vmm.RunAsync();
     var stdoutPump = Task.CompletedTask;
     if (options.Config.Serial == SerialMode.Stdio)
     {
         stdoutPump = SerialStdio.Start(vmm, console);
     }
 
-    // Ctrl-C and SIGTERM (what a supervisor sends) end the VM cleanly: events go out, sockets are removed.
-    using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Quit);
-    using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Quit);
-    var exitCode = await vmm.RunAsync();
+    var exitCode = await run;
 
     console.Complete();
     await stdoutPump.WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
