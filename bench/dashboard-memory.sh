@@ -66,6 +66,11 @@ for config in $only; do
         server-nodatas) run server-nodatas DOTNET_gcServer=1 DOTNET_GCDynamicAdaptationMode=0 DOTNET_GCConserveMemory=0 ;;
         workstation) run workstation DOTNET_gcServer=0 DOTNET_gcConcurrent=1 DOTNET_GCConserveMemory=0 ;;
         workstation-conserve) run workstation-conserve DOTNET_gcServer=0 DOTNET_gcConcurrent=1 DOTNET_GCConserveMemory=5 ;;
+        # The JIT's share: without dynamic PGO's instrumented tier, and without W^X (whose double mapping of every
+        # code page, writable and executable, counts each page twice in RSS).
+        conserve-nopgo) run conserve-nopgo DOTNET_gcServer=0 DOTNET_GCConserveMemory=5 DOTNET_TieredPGO=0 ;;
+        conserve-nowx) run conserve-nowx DOTNET_gcServer=0 DOTNET_GCConserveMemory=5 DOTNET_EnableWriteXorExecute=0 ;;
+        conserve-nopgo-nowx) run conserve-nopgo-nowx DOTNET_gcServer=0 DOTNET_GCConserveMemory=5 DOTNET_TieredPGO=0 DOTNET_EnableWriteXorExecute=0 ;;
         *) echo "bench: unknown configuration $config" >&2; exit 1 ;;
     esac
 done
