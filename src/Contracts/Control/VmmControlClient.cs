@@ -198,7 +198,10 @@ public sealed class VmmControlClient : IAsyncDisposable
             try
             {
                 int sent = file is null ? 0 : await SendWithDescriptorAsync(line, file, cancellationToken).ConfigureAwait(false);
-                await _socket.SendAsync(line.AsMemory(sent), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                if (sent < line.Length)
+                {
+                    await _socket.SendAsync(line.AsMemory(sent), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                }
             }
             catch (SocketException ex)
             {
