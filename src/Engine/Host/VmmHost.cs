@@ -51,6 +51,7 @@ public sealed class VmmHost : IDisposable, ISerialInput
 
     /// <summary>The NICs whose cable set_link pulled out, by index: every boot's devices start so (guarded by <see cref="_lock"/>).</summary>
     private readonly HashSet<int> _linksDown = [];
+
     /// <summary>
     /// The disc between two boots (guarded by <see cref="_lock"/>): taken, still open, out of the drive of the boot that
     /// ended and loaded into the next one's, so it survives a reboot without being opened again by name, which a jailed
