@@ -82,8 +82,15 @@ public static class ControlProtocol
         /// <summary>eject: take the disc out even though the guest has locked the tray.</summary>
         public const string Force = "force";
 
-        /// <summary>blockdev-change-medium: the ISO image on the host.</summary>
+        /// <summary>blockdev-change-medium: the ISO image on the host; with <see cref="Fd"/>, only the name the drive reports.</summary>
         public const string Filename = "filename";
+
+        /// <summary>
+        /// blockdev-change-medium: true when the image is the descriptor sent with the command's line (SCM_RIGHTS, in the
+        /// same sendmsg), opened read-only by the sender, as QEMU's getfd/add-fd pass files to a confined QEMU: a jailed VMM
+        /// cannot open the dashboard's library by name. Left out: false, and the VMM opens <see cref="Filename"/> itself.
+        /// </summary>
+        public const string Fd = "fd";
     }
 
     /// <summary>The <c>class</c> of an error reply; a client can branch on it, the <c>desc</c> is for people.</summary>

@@ -153,13 +153,40 @@ public sealed class VmmControlClient : IAsyncDisposable
         }, cancellationToken);
     }
 
+    /// <summary>
+    /// Puts the ISO image open in <paramref name="file"/> in CD-ROM drive <paramref name="device"/>: the descriptor goes
+    /// to the VMM with the command (SCM_RIGHTS, <c>"fd": true</c>), so a jailed VMM, which cannot open the file by name,
+    /// reads what this process opened. <paramref name="name"/> is what the drive reports as its medium (the file's path
+    /// here). The VMM gets a duplicate: the caller still owns and closes <paramref name="file"/>. Throws as the path form.
+    /// </summary>
+    public Task ChangeMediumAsync(string device, string name, Microsoft.Win32.SafeHandles.SafeFileHandle file, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(device);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ArgumentNullException.ThrowIfNull(file);
+        return ExecuteAsync(ControlProtocol.Commands.ChangeMedium, writer =>
+        {
+            writer.WriteString(ControlProtocol.MediumArguments.Device, device);
+            writer.WriteString(ControlProtocol.MediumArguments.Filename, name);
+            writer.WriteBoolean(ControlProtocol.MediumArguments.Fd, true);
+        }, file, cancellationToken);
+    }
+
     /// <summary>Runs any command by name and returns its <c>return</c> value.</summary>
     /// <exception cref="VmmControlException">The VMM answered with an error, or the connection ended first.</exception>
     public Task<JsonElement> ExecuteAsync(string command, CancellationToken cancellationToken = default) =>
         ExecuteAsync(command, null, cancellationToken);
 
     /// <summary>Runs a command with arguments, written by <paramref name="writeArguments"/> into the <c>arguments</c> object.</summary>
-    public async Task<JsonElement> ExecuteAsync(string command, Action<Utf8JsonWriter>? writeArguments, CancellationToken cancellationToken = default)
+    public Task<JsonElement> ExecuteAsync(string command, Action<Utf8JsonWriter>? writeArguments, CancellationToken cancellationToken = default) =>
+        ExecuteAsync(command, writeArguments, null, cancellationToken);
+
+    /// <summary>
+    /// Runs a command with arguments and, when <paramref name="file"/> is given, that descriptor sent with the command's
+    /// line (SCM_RIGHTS in the same sendmsg as its first bytes, which is how the VMM knows the line it belongs to).
+    /// </summary>
+    public async Task<JsonElement> ExecuteAsync(string command, Action<Utf8JsonWriter>? writeArguments,
+        Microsoft.Win32.SafeHandles.SafeFileHandle? file, CancellationToken cancellationToken = default)
     {
         long id = Interlocked.Increment(ref _nextId);
         var reply = new TaskCompletionSource<JsonElement>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -170,7 +197,11 @@ public sealed class VmmControlClient : IAsyncDisposable
             await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                await _socket.SendAsync(line, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                int sent = file is null ? 0 : await SendWithDescriptorAsync(line, file, cancellationToken).ConfigureAwait(false);
+                if (sent < line.Length)
+                {
+                    await _socket.SendAsync(line.AsMemory(sent), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                }
             }
             catch (SocketException ex)
             {
@@ -186,6 +217,22 @@ public sealed class VmmControlClient : IAsyncDisposable
         finally
         {
             _pending.TryRemove(id, out _);
+        }
+    }
+
+    /// <summary>The first bytes of <paramref name="line"/> with <paramref name="file"/> attached; returns how many went.</summary>
+    private async Task<int> SendWithDescriptorAsync(byte[] line, Microsoft.Win32.SafeHandles.SafeFileHandle file, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            int sent = DescriptorSenderNative.TrySend(_socket, line, file);
+            if (sent > 0)
+            {
+                return sent;
+            }
+
+            // The VMM's receive queue is full (it is busy, or stopped reading): wait for room, as SendAsync would.
+            await Task.Delay(10, cancellationToken).ConfigureAwait(false);
         }
     }
 

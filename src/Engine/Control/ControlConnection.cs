@@ -6,23 +6,30 @@ namespace Platform.Engine.Control;
 /// <summary>
 /// One client of control.sock: reads command lines, answers each in order, and receives every event. Replies and
 /// events go through one bounded queue, so a client that stops reading is dropped instead of growing the VMM.
+/// A line may come with descriptors (SCM_RIGHTS, sent in the same sendmsg as the line): the handler gets them with it,
+/// and whatever it does not take is closed once the line is answered.
 /// </summary>
 internal sealed class ControlConnection : IAsyncDisposable
 {
     private const int OutgoingLimit = 1024;
 
     private readonly Socket _socket;
-    private readonly Func<ReadOnlyMemory<byte>, byte[]> _handleLine;
+    private readonly Func<ReadOnlyMemory<byte>, PassedDescriptors?, byte[]> _handleLine;
+    private readonly DescriptorReceiver _receiver;
+
+    /// <summary>Descriptors received and not yet handed over, by the buffer offset where their line begins.</summary>
+    private readonly List<(int LineStart, PassedDescriptors Files)> _attached = [];
     private readonly Channel<byte[]> _outgoing = Channel.CreateBounded<byte[]>(
         new BoundedChannelOptions(OutgoingLimit) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
     private readonly CancellationTokenSource _closed = new();
     private Task _writer = Task.CompletedTask;
     private Task _reader = Task.CompletedTask;
 
-    public ControlConnection(Socket socket, Func<ReadOnlyMemory<byte>, byte[]> handleLine)
+    public ControlConnection(Socket socket, Func<ReadOnlyMemory<byte>, PassedDescriptors?, byte[]> handleLine)
     {
         _socket = socket;
         _handleLine = handleLine;
+        _receiver = new DescriptorReceiver(socket);
     }
 
     /// <summary>Completes when the client has gone (it closed, misbehaved, or the server closed it).</summary>
@@ -82,22 +89,36 @@ internal sealed class ControlConnection : IAsyncDisposable
         {
             while (!_closed.IsCancellationRequested)
             {
-                int read = await _socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None, _closed.Token).ConfigureAwait(false);
+                var received = new PassedDescriptors();
+                int read = await _receiver.ReceiveAsync(buffer.AsMemory(filled), received, _closed.Token).ConfigureAwait(false);
                 if (read == 0)
                 {
+                    received.Dispose();
                     break;
                 }
 
                 int scanFrom = filled;
                 filled += read;
+                Attach(buffer, scanFrom, filled, received);
                 int lineStart = 0;
                 int newline;
                 while ((newline = Array.IndexOf(buffer, (byte)'\n', scanFrom, filled - scanFrom)) >= 0)
                 {
                     var line = buffer.AsMemory(lineStart, newline - lineStart);
-                    if (!IsBlank(line.Span))
+                    byte[]? reply = null;
+                    using (var files = TakeAttached(lineStart))
                     {
-                        Send(_handleLine(line));
+                        if (!IsBlank(line.Span))
+                        {
+                            reply = _handleLine(line, files);
+                        }
+                    }
+
+                    // Sent once the descriptors the command did not take are closed: a client that reads the reply may
+                    // rely on that.
+                    if (reply is not null)
+                    {
+                        Send(reply);
                     }
 
                     lineStart = newline + 1;
@@ -108,6 +129,10 @@ internal sealed class ControlConnection : IAsyncDisposable
                 {
                     buffer.AsSpan(lineStart, filled - lineStart).CopyTo(buffer);
                     filled -= lineStart;
+                    for (int i = 0; i < _attached.Count; i++)
+                    {
+                        _attached[i] = (_attached[i].LineStart - lineStart, _attached[i].Files);
+                    }
                 }
 
                 if (filled == buffer.Length)
@@ -125,7 +150,60 @@ internal sealed class ControlConnection : IAsyncDisposable
         finally
         {
             _outgoing.Writer.TryComplete();
+            foreach (var (_, files) in _attached)
+            {
+                files.Dispose(); // came with a line that never ended
+            }
+
+            _attached.Clear();
         }
+    }
+
+    /// <summary>
+    /// Gives what one read brought to the last line that begins in it (<see cref="DescriptorReceiver"/> says why that one).
+    /// Descriptors of a read in which no line begins came in the middle of a line, which no client of ours sends: closed.
+    /// </summary>
+    private void Attach(byte[] buffer, int readFrom, int readTo, PassedDescriptors received)
+    {
+        if (received.Count == 0)
+        {
+            received.Dispose();
+            return;
+        }
+
+        int lineStart = readTo >= 2 ? Array.LastIndexOf(buffer, (byte)'\n', readTo - 2, readTo - 1) + 1 : 0;
+        if (lineStart < readFrom)
+        {
+            received.Dispose();
+            return;
+        }
+
+        _attached.Add((lineStart, received));
+    }
+
+    /// <summary>The descriptors of the line at <paramref name="lineStart"/>; null when none came with it.</summary>
+    private PassedDescriptors? TakeAttached(int lineStart)
+    {
+        PassedDescriptors? files = null;
+        for (int i = _attached.Count - 1; i >= 0; i--)
+        {
+            if (_attached[i].LineStart > lineStart)
+            {
+                continue;
+            }
+
+            // Equal: this line's. Less: a line already answered, which cannot be; closed all the same.
+            if (_attached[i].LineStart == lineStart)
+            {
+                files ??= new PassedDescriptors();
+                files.TakeAll(_attached[i].Files);
+            }
+
+            _attached[i].Files.Dispose();
+            _attached.RemoveAt(i);
+        }
+
+        return files;
     }
 
     private async Task WriteLoopAsync()

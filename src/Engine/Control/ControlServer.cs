@@ -91,8 +91,12 @@ public sealed class ControlServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Parses one line and runs the command; always returns exactly one reply line.</summary>
-    internal byte[] HandleLine(ReadOnlyMemory<byte> line)
+    /// <summary>
+    /// Parses one line and runs the command; always returns exactly one reply line. <paramref name="files"/> are the
+    /// descriptors that came with the line: only <c>blockdev-change-medium</c> with <c>"fd": true</c> takes one, and the
+    /// caller closes whatever is left.
+    /// </summary>
+    internal byte[] HandleLine(ReadOnlyMemory<byte> line, PassedDescriptors? files = null)
     {
         JsonDocument document;
         try
@@ -138,12 +142,18 @@ public sealed class ControlServer : IAsyncDisposable
                 return ControlReplies.Error(id, ErrorClasses.InvalidCommand, $"{command} takes no arguments");
             }
 
+            if (files is { Count: > 0 } && command != Commands.ChangeMedium)
+            {
+                return ControlReplies.Error(id, ErrorClasses.InvalidCommand,
+                    $"{command} takes no descriptor, and {files.Count} came with it (closed); only blockdev-change-medium with \"fd\": true takes one");
+            }
+
             try
             {
                 return command switch
                 {
                     Commands.BlockResize => BlockResize(id, arguments),
-                    Commands.Eject or Commands.ChangeMedium => Medium(command, id, arguments),
+                    Commands.Eject or Commands.ChangeMedium => Medium(command, id, arguments, files),
                     Commands.SetLink => SetLink(id, arguments),
                     _ => Execute(command, id),
                 };
@@ -277,15 +287,19 @@ public sealed class ControlServer : IAsyncDisposable
         return ControlReplies.EmptyReturn(id);
     }
 
-    /// <summary>eject {"device", "force"?} and blockdev-change-medium {"device", "filename"}.</summary>
-    private byte[] Medium(string command, JsonElement? id, JsonElement? arguments)
+    /// <summary>
+    /// eject {"device", "force"?} and blockdev-change-medium {"device", "filename", "fd"?}: with <c>"fd": true</c> the image
+    /// is the one descriptor sent with the line, and <c>filename</c> only names it.
+    /// </summary>
+    private byte[] Medium(string command, JsonElement? id, JsonElement? arguments, PassedDescriptors? files)
     {
         bool eject = command == Commands.Eject;
         string usage = eject
             ? "eject takes {\"device\": \"cdrom0\", \"force\": false}; force may be left out"
-            : "blockdev-change-medium takes {\"device\": \"cdrom0\", \"filename\": \"/path/to/image.iso\"}; both are required";
+            : "blockdev-change-medium takes {\"device\": \"cdrom0\", \"filename\": \"/path/to/image.iso\", \"fd\": false}; "
+              + "device and filename are required, and with fd true the image is the descriptor sent with the line (SCM_RIGHTS), which filename only names";
         string? device = null, filename = null;
-        bool force = false;
+        bool force = false, passed = false;
         foreach (var member in arguments?.EnumerateObject() ?? default)
         {
             switch (member.Name)
@@ -299,6 +313,9 @@ public sealed class ControlServer : IAsyncDisposable
                 case ControlProtocol.MediumArguments.Filename when !eject && member.Value.ValueKind == JsonValueKind.String:
                     filename = member.Value.GetString();
                     break;
+                case ControlProtocol.MediumArguments.Fd when !eject && member.Value.ValueKind is JsonValueKind.True or JsonValueKind.False:
+                    passed = member.Value.GetBoolean();
+                    break;
                 default:
                     return ControlReplies.Error(id, ErrorClasses.InvalidCommand, $"{usage}; \"{member.Name}\" is not one of them or not of its type");
             }
@@ -309,9 +326,21 @@ public sealed class ControlServer : IAsyncDisposable
             return ControlReplies.Error(id, ErrorClasses.InvalidCommand, usage);
         }
 
+        int descriptors = files?.Count ?? 0;
+        if (passed != (descriptors > 0) || descriptors > 1)
+        {
+            return ControlReplies.Error(id, ErrorClasses.InvalidCommand, passed
+                ? $"\"fd\": true needs exactly one descriptor sent with the line (SCM_RIGHTS, in the same sendmsg); {descriptors} came"
+                : $"{descriptors} descriptor(s) came with the line (closed) but \"fd\" is not true; {usage}");
+        }
+
         if (eject)
         {
             _host.EjectMedium(device, force);
+        }
+        else if (passed)
+        {
+            _host.ChangeMedium(device, filename!, files!.TakeSingle()!);
         }
         else
         {

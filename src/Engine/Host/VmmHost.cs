@@ -51,7 +51,14 @@ public sealed class VmmHost : IDisposable, ISerialInput
 
     /// <summary>The NICs whose cable set_link pulled out, by index: every boot's devices start so (guarded by <see cref="_lock"/>).</summary>
     private readonly HashSet<int> _linksDown = [];
-    private string? _cdromMedium;
+
+    /// <summary>
+    /// The disc between two boots (guarded by <see cref="_lock"/>): taken, still open, out of the drive of the boot that
+    /// ended and loaded into the next one's, so it survives a reboot without being opened again by name, which a jailed
+    /// VMM could not do for a library ISO and cannot do at all for one passed in as a descriptor. Null while a boot runs
+    /// (the drive owns its disc) and when the drive is empty. The first boot opens the configuration's ISO by path.
+    /// </summary>
+    private Devices.Storage.Ahci.IsoImage? _carriedMedium;
     private bool _quitRequested;
 
     /// <param name="vnc">How the VNC server greets clients (desktop name, password); used when the machine has a display.</param>
@@ -72,7 +79,6 @@ public sealed class VmmHost : IDisposable, ISerialInput
             });
         }
 
-        _cdromMedium = config.CdromPath;
         _kvm = KvmSystem.Open();
         if (config.Display != DisplayKind.None)
         {
@@ -165,7 +171,7 @@ public sealed class VmmHost : IDisposable, ISerialInput
                 _current = null;
                 // The drive keeps its disc (or its emptiness, after an eject) across a reboot, as a real drive does; from
                 // here to the next boot the media commands change what that boot's drive will hold.
-                _cdromMedium = machine.PciDevices.Cdrom?.MediumPath;
+                _carriedMedium = machine.PciDevices.Cdrom?.TakeMedium();
             }
 
             Display?.Detach();
@@ -279,19 +285,14 @@ public sealed class VmmHost : IDisposable, ISerialInput
 
     private MachineInstance CreateMachine()
     {
-        var config = _config.HasCdrom ? _config with { CdromPath = _cdromMedium } : _config;
+        // Only the first boot opens the configured ISO by path; every later one gets the disc the last boot's drive held.
+        var config = _config.HasCdrom && Boots > 0 ? _config with { CdromPath = null } : _config;
         _nics ??= NicBackends.Open(_config.Nics);
-        MachineInstance machine;
-        try
+        var machine = MachineInstance.Create(config, _serialOutput, _kvm, Display?.VideoMemory, _firmwareLog, _nics);
+        if (_carriedMedium is { } disc && machine.PciDevices.Cdrom is { } drive)
         {
-            machine = MachineInstance.Create(config, _serialOutput, _kvm, Display?.VideoMemory, _firmwareLog, _nics);
-        }
-        catch (Devices.Storage.Ahci.IsoImageException ex) when (Boots > 0)
-        {
-            // The image inserted earlier is gone or changed since: this boot finds the drive empty rather than failing.
-            Log?.WriteLine($"platform-vmm: {ex.Message}; the CD-ROM drive is empty this boot");
-            _cdromMedium = null;
-            machine = MachineInstance.Create(config with { CdromPath = null }, _serialOutput, _kvm, Display?.VideoMemory, _firmwareLog, _nics);
+            drive.Load(disc);
+            _carriedMedium = null;
         }
 
         machine.DeviceEvent += Raise;
@@ -383,7 +384,9 @@ public sealed class VmmHost : IDisposable, ISerialInput
             var drive = CdromDrive(device, ControlProtocol.Commands.Eject);
             if (drive is null)
             {
-                _cdromMedium = null; // between boots: the next boot's drive is empty
+                // Between boots: the next boot's drive is empty, and a disc passed in as a descriptor is closed now.
+                _carriedMedium?.Dispose();
+                _carriedMedium = null;
             }
             else if (!drive.Eject(force))
             {
@@ -431,12 +434,25 @@ public sealed class VmmHost : IDisposable, ISerialInput
         machine?.PciDevices.Virtio.FirstOrDefault(v => v.Name == Machine.Pci.PciDevices.NicName(index))?.Device as Devices.Virtio.Net.VirtioNet;
 
     /// <summary>Puts the ISO image at <paramref name="path"/> in CD-ROM drive <paramref name="device"/>, replacing any disc.</summary>
-    public void ChangeMedium(string device, string path)
+    public void ChangeMedium(string device, string path) =>
+        ChangeMedium(device, () => Devices.Storage.Ahci.IsoImage.Open(path), path);
+
+    /// <summary>
+    /// Puts the ISO image open in <paramref name="file"/> (a descriptor passed over control.sock, which is how a jailed VMM
+    /// gets a library ISO it could not open by name) in CD-ROM drive <paramref name="device"/>, replacing any disc. The
+    /// drive reports it as <paramref name="name"/>. The VMM owns <paramref name="file"/> from now on: it is closed when the
+    /// disc is ejected or replaced, by the host or the guest, or when the command is refused.
+    /// </summary>
+    public void ChangeMedium(string device, string name, Microsoft.Win32.SafeHandles.SafeFileHandle file) =>
+        ChangeMedium(device, () => Devices.Storage.Ahci.IsoImage.Open(name, file), $"{name} (a passed descriptor)");
+
+    /// <summary>Opens the image (which then owns its file, whatever happens next), then puts it in the drive or keeps it for the next boot.</summary>
+    private void ChangeMedium(string device, Func<Devices.Storage.Ahci.IsoImage> open, string described)
     {
         Devices.Storage.Ahci.IsoImage image;
         try
         {
-            image = Devices.Storage.Ahci.IsoImage.Open(path);
+            image = open();
         }
         catch (Devices.Storage.Ahci.IsoImageException ex)
         {
@@ -458,16 +474,17 @@ public sealed class VmmHost : IDisposable, ISerialInput
 
             if (drive is null)
             {
-                image.Dispose(); // between boots: the next boot opens it again
-                _cdromMedium = path;
+                // Between boots: the next boot's drive gets this disc, still open; the one kept for it is closed.
+                _carriedMedium?.Dispose();
+                _carriedMedium = image;
             }
             else
             {
-                drive.Insert(image);
+                drive.Insert(image); // closes the disc it replaces
             }
         }
 
-        Log?.WriteLine($"platform-vmm: {device}: inserted {path}");
+        Log?.WriteLine($"platform-vmm: {device}: inserted {described}");
     }
 
     /// <summary>The running machine's drive; null between two boots (called under <see cref="_lock"/>).</summary>
@@ -526,6 +543,7 @@ public sealed class VmmHost : IDisposable, ISerialInput
     {
         Quit();
         _prepared?.Dispose();
+        _carriedMedium?.Dispose();
         _nics?.Dispose();
         Display?.Dispose();
         _firmwareLog?.Dispose();

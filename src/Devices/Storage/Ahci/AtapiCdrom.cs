@@ -125,6 +125,40 @@ public sealed partial class AtapiCdrom : IAtaDevice, IDisposable
         return true;
     }
 
+    /// <summary>
+    /// Takes the disc out as the machine powers off, without closing it or telling the guest (there is none any more), so
+    /// the next boot's drive can hold the same open image (<see cref="Load"/>): a disc survives a reboot as it does in a
+    /// real drive, even one whose file the VMM could not open again (a descriptor passed in, a file the jail cannot reach).
+    /// </summary>
+    /// <returns>The image, now the caller's; null when the drive was empty.</returns>
+    public IsoImage? TakeMedium()
+    {
+        lock (_lock)
+        {
+            var medium = _medium;
+            _medium = null;
+            return medium;
+        }
+    }
+
+    /// <summary>
+    /// Puts <paramref name="medium"/> in an empty drive before the guest runs, as a disc that was there at power-on: no
+    /// UNIT ATTENTION, no media event (<see cref="Insert"/> is the change a running guest sees). The drive owns it.
+    /// </summary>
+    public void Load(IsoImage medium)
+    {
+        ArgumentNullException.ThrowIfNull(medium);
+        lock (_lock)
+        {
+            if (_medium is not null)
+            {
+                throw new InvalidOperationException("The drive already holds a disc; Load is for an empty drive at power-on.");
+            }
+
+            _medium = medium;
+        }
+    }
+
     public void Reset()
     {
         lock (_lock)

@@ -47,6 +47,36 @@ public sealed class IsoImage : IDisposable
             throw new IsoImageException($"The CD-ROM image '{path}' cannot be opened: {ex.Message}", ex);
         }
 
+        return FromHandle(path, file);
+    }
+
+    /// <summary>
+    /// The image in <paramref name="file"/>, a descriptor opened by someone else (the dashboard passes one over the control
+    /// socket, since a jailed VMM cannot open the library's files by name); <paramref name="name"/> is only what the drive
+    /// reports as its medium. The image owns <paramref name="file"/> from now on, and closes it on failure too.
+    /// </summary>
+    /// <exception cref="IsoImageException">The file is not ISO 9660 (or not a file at all).</exception>
+    public static IsoImage Open(string name, SafeFileHandle file)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (string.IsNullOrEmpty(name))
+        {
+            file.Dispose();
+            throw new ArgumentException("A passed image needs a name for the drive to report.", nameof(name));
+        }
+
+        try
+        {
+            return FromHandle(name, file);
+        }
+        catch (Exception ex) when (ex is not IsoImageException and (IOException or UnauthorizedAccessException or NotSupportedException))
+        {
+            throw new IsoImageException($"The CD-ROM image '{name}' cannot be read: {ex.Message}", ex);
+        }
+    }
+
+    private static IsoImage FromHandle(string path, SafeFileHandle file)
+    {
         try
         {
             long length = RandomAccess.GetLength(file);

@@ -33,6 +33,24 @@ internal static partial class LibcNative
     [LibraryImport("libc", EntryPoint = "sendmsg", SetLastError = true)]
     public static unsafe partial nint SendMsg(FileDescriptorHandle fd, MsgHdr* message, int flags);
 
+    /// <summary>recvmsg(2) on a socket .NET owns (control.sock's connections), for the descriptors that come with its bytes.</summary>
+    [LibraryImport("libc", EntryPoint = "recvmsg", SetLastError = true)]
+    public static unsafe partial nint RecvMsg(System.Net.Sockets.SafeSocketHandle fd, MsgHdr* message, int flags);
+
+    public const int MsgCtrunc = 0x8;
+    public const int MsgCmsgCloexec = 0x40000000;
+    public const int SolSocket = 1;
+    public const int ScmRights = 1;
+
+    /// <summary><c>struct cmsghdr</c>'s header on x86-64: <c>cmsg_len</c> (size_t), level, type; the data follows, 8-aligned.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct CmsgHdr
+    {
+        public nuint Length;
+        public int Level;
+        public int Type;
+    }
+
     [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
     public static partial int Fcntl(FileDescriptorHandle fd, int command, int argument);
 
@@ -44,7 +62,7 @@ internal static partial class LibcNative
         public nuint Length;
     }
 
-    /// <summary><c>struct msghdr</c> on x86-64 (no address, no control data here).</summary>
+    /// <summary><c>struct msghdr</c> on x86-64.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public unsafe struct MsgHdr
     {

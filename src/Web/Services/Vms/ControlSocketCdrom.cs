@@ -2,17 +2,36 @@ using Platform.Web.Services.Runtime;
 
 namespace Platform.Web.Services.Vms;
 
-/// <summary><see cref="IRunningCdrom"/> over the VM's <c>control.sock</c>; the VMM names its one drive <c>cdrom0</c>.</summary>
+/// <summary>
+/// <see cref="IRunningCdrom"/> over the VM's <c>control.sock</c>; the VMM names its one drive <c>cdrom0</c>. A disc goes in
+/// as a descriptor this process opened (read-only, as QEMU's management passes files with <c>getfd</c>): a jailed VMM runs
+/// as its own uid in a root of its runtime folder, where the library's ISO is neither visible nor readable by name.
+/// </summary>
 internal sealed class ControlSocketCdrom(IVmRuntimeInfo runtimeInfo) : IRunningCdrom
 {
     public const string Device = "cdrom0";
 
     public async Task InsertAsync(Guid vmId, string path, CancellationToken cancellationToken)
     {
+        Microsoft.Win32.SafeHandles.SafeFileHandle file;
         try
         {
-            await using var client = await ConnectAsync(vmId, cancellationToken);
-            await client.ChangeMediumAsync(Device, path, cancellationToken);
+            // No lock: another VM's VMM may hold the same ISO open, and the library's own readers take none either.
+            file = Disks.HostFileNative.OpenUnlocked(path);
+        }
+        catch (IOException ex)
+        {
+            throw new VmRuntimeException($"The disc cannot be read: {ex.Message}", ex);
+        }
+
+        try
+        {
+            using (file)
+            {
+                // The VMM keeps its own duplicate of the descriptor; this one closes when the command has been sent.
+                await using var client = await ConnectAsync(vmId, cancellationToken);
+                await client.ChangeMediumAsync(Device, path, file, cancellationToken);
+            }
         }
         catch (VmmControlException ex)
         {

@@ -150,6 +150,47 @@ public sealed class AtapiCdromTests : IDisposable
             .WithMessage("*cannot be opened*");
     }
 
+    [Fact]
+    public void A_disc_taken_out_at_power_off_and_loaded_into_the_next_boots_drive_is_there_quietly_and_still_reads()
+    {
+        var disc = _drive.TakeMedium();
+        disc.Should().NotBeNull();
+        _drive.MediumPath.Should().BeNull();
+        using var nextBoot = new AtapiCdrom(null);
+        var driver = new AhciDriver(new AhciController(_memory, new RecordingInterruptLine(), [nextBoot]), _memory);
+        driver.StartPort();
+
+        nextBoot.Load(disc!);
+
+        driver.Packet(Cdb(AtapiCdrom.TestUnitReady)).Should().Be(IsDhrs, "a disc there at power-on raises no UNIT ATTENTION");
+        driver.Packet(Cdb(AtapiCdrom.Read10, 0, 0, 0, 0, 16, 0, 0, 1)).Should().Be(IsDhrs, "the image was not closed in between");
+        driver.Bytes(AhciDriver.DataBuffer + 1, 5).Should().Equal("CD001"u8.ToArray());
+        FluentActions.Invoking(() => nextBoot.Load(disc!)).Should().Throw<InvalidOperationException>("the drive is not empty");
+    }
+
+    [Fact]
+    public void An_image_from_a_passed_descriptor_reports_its_given_name_and_closes_the_descriptor_it_owns()
+    {
+        string iso = FakeIso.Create(_dir, "PASSED", sectors: 20);
+        var file = File.OpenHandle(iso, FileMode.Open, FileAccess.Read);
+        File.Delete(iso); // read through the descriptor only
+
+        var image = IsoImage.Open("/library/passed.iso", file);
+
+        image.Path.Should().Be("/library/passed.iso");
+        image.VolumeLabel.Should().Be("PASSED");
+        _drive.Insert(image);
+        _drive.MediumPath.Should().Be("/library/passed.iso");
+        _drive.Eject(force: false);
+        file.IsClosed.Should().BeTrue("the drive closed the disc it ejected, and the image owned the descriptor");
+
+        string notIso = Path.Combine(_dir, "disk.img");
+        File.WriteAllBytes(notIso, new byte[64 * 1024]);
+        var refused = File.OpenHandle(notIso, FileMode.Open, FileAccess.Read);
+        FluentActions.Invoking(() => IsoImage.Open("disk.img", refused)).Should().Throw<IsoImageException>().WithMessage("*'disk.img' is not an ISO 9660 image*");
+        refused.IsClosed.Should().BeTrue("a refused descriptor is closed, not leaked");
+    }
+
     /// <summary>GET EVENT STATUS NOTIFICATION (polled, media class): the event code and the media status byte.</summary>
     private byte[] Gesn()
     {
