@@ -75,6 +75,7 @@ public sealed partial class VmService(
             {
                 VirtualMachineId = vm.Id, Enabled = cloudInit.Enabled, Hostname = null, UserName = cloudInit.UserName,
                 PasswordHash = cloudInit.PasswordHash, SshAuthorizedKeys = cloudInit.SshAuthorizedKeys, Packages = cloudInit.Packages, UserData = cloudInit.UserData,
+                // Not the static addresses: the copy would take the same ones, and two guests would fight over them.
             };
             db.VmCloudInits.Add(vm.CloudInit);
         }
@@ -379,7 +380,11 @@ public sealed partial class VmService(
         {
             bool passwordKept = existingId is { } vmId
                 && await db.VmCloudInits.AsNoTracking().AnyAsync(c => c.VirtualMachineId == vmId && c.PasswordHash != null, cancellationToken);
-            foreach (var (key, problems) in CloudInitRules.Validate(cloudInit, passwordKept))
+            // Static addresses are checked against the NICs this definition gives the VM, and their networks' subnets.
+            var networkIds = input.Nics.Where(n => n.NetworkId is not null).Select(n => n.NetworkId!.Value).Distinct().ToList();
+            var subnets = await db.Networks.AsNoTracking().Where(n => networkIds.Contains(n.Id)).ToDictionaryAsync(n => n.Id, cancellationToken);
+            var nics = input.Nics.Select((n, i) => CloudInitNicFacts.Of(i, n.NetworkId is { } id ? subnets.GetValueOrDefault(id) : null)).ToList();
+            foreach (var (key, problems) in CloudInitRules.Validate(cloudInit, passwordKept, nics))
             {
                 foreach (string problem in problems)
                 {
