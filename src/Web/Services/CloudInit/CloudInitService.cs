@@ -149,6 +149,39 @@ public sealed class CloudInitService(IDbContextFactory<PlatformDbContext> dbFact
         return seed;
     }
 
+    /// <summary>
+    /// The seed as the VM's last disk (<paramref name="vm"/> with its disks, NICs and settings loaded): where it is, its
+    /// size if written, and whether it is current. Null when the VM gets no seed. Reads files only; writes nothing.
+    /// </summary>
+    public CloudInitSeedDetails? DescribeSeed(VirtualMachine vm)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        if (vm.CloudInit is not { Enabled: true } settings)
+        {
+            return null;
+        }
+
+        string seed = SeedPathOf(vm.Id);
+        string stamp = Path.Combine(diskFiles.FolderOf(vm.Id), StampFileName);
+        var file = new FileInfo(seed);
+        if (!file.Exists)
+        {
+            return new CloudInitSeedDetails(vm.Disks.Count, seed, null, null, false, "Written at the VM's next start.");
+        }
+
+        try
+        {
+            bool current = File.Exists(stamp) && File.ReadAllText(stamp).Trim() == CloudInitDocuments.For(vm, settings).InstanceId;
+            return new CloudInitSeedDetails(vm.Disks.Count, seed, file.Length, HostFileNative.AllocatedBytes(seed), current,
+                current ? null : "The settings changed since it was written: written again, with a new instance id, at the VM's next start.");
+        }
+        catch (IOException ex)
+        {
+            // Being written by a start right now, or gone: say so rather than fail the page.
+            return new CloudInitSeedDetails(vm.Disks.Count, seed, null, null, false, $"Could not be read ({ex.Message}); a start writes it again.");
+        }
+    }
+
     /// <summary>The seed's files in a VM's disk folder: deleted with the VM, whatever it keeps.</summary>
     public static IEnumerable<string> SeedFilesIn(string folder) => [Path.Combine(folder, SeedFileName), Path.Combine(folder, StampFileName)];
 }

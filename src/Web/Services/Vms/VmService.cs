@@ -323,6 +323,8 @@ public sealed partial class VmService(
 
     private async Task<IReadOnlyDictionary<string, string[]>> ValidateAsync(PlatformDbContext db, VmDefinitionInput input, Guid? existingId, CancellationToken cancellationToken)
     {
+        // GET lists the cloud-init seed as the last disk; sent back, it is not a disk to store (the settings make it).
+        input.Disks.RemoveAll(d => d.CloudInitSeed);
         var errors = VmDefinitionRules.Validate(input, host.Read().TotalMemoryMiB);
         void Add(string key, string problem) => errors[key] = errors.TryGetValue(key, out var list) ? [.. list, problem] : [problem];
 
