@@ -684,6 +684,9 @@ public sealed partial class VmService(
             db.VmNics.Remove(extra);
         }
 
+        // A removed NIC's static addresses go with it, rather than waiting for a NIC added at its place later.
+        vm.CloudInit?.StaticNics.RemoveAll(s => s.Position >= input.Nics.Count);
+
         return plan;
     }
 

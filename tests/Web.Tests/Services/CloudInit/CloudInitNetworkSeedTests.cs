@@ -105,4 +105,21 @@ public sealed class CloudInitNetworkSeedTests : IDisposable
         vm.CloudInit!.StaticNics.Should().BeEmpty();
         Yaml(Extract(_service.EnsureSeed(vm)!, "network-config")).GetProperty("ethernets").GetProperty("nic0").GetProperty("dhcp4").GetBoolean().Should().BeTrue();
     }
+
+    [Fact]
+    public async Task A_removed_nics_addresses_go_with_it()
+    {
+        var vm = await CreateVmAsync();
+        (await _service.SaveAsync(vm.Id, Settings(
+            new CloudInitNicInput { Position = 0, Mode = CloudInitNicMode.Static, Ipv4Address = "10.0.2.20/24" },
+            new CloudInitNicInput { Position = 1, Mode = CloudInitNicMode.Static, Ipv4Address = "192.168.10.20/24" }), _ct)).Succeeded.Should().BeTrue();
+        vm = (await _db.Vms.FindAsync(vm.Id, _ct))!;
+
+        var input = VmDefinitionInput.From(vm);
+        input.Nics.RemoveAt(1);
+        var updated = await _db.Vms.UpdateAsync(vm.Id, input, vm.ConcurrencyStamp, _ct);
+
+        updated.Succeeded.Should().BeTrue(updated.Message);
+        (await _db.Vms.FindAsync(vm.Id, _ct))!.CloudInit!.StaticNics.Select(n => n.Position).Should().Equal(0);
+    }
 }
