@@ -67,6 +67,9 @@ public sealed class DiskAndSnapshotTests : DashboardBrowserTest
         await page.GetByRole(AriaRole.Tab, new() { Name = "Hardware" }).ClickAsync();
         await Assertions.Expect(page.GetByTestId("disk-source-1")).ToContainTextAsync("own disk");
         await Assertions.Expect(page.GetByTestId("disk-size-1")).ToHaveTextAsync("64 MiB");
+        // The cloud-init seed is listed after them, read-only, to be written at the first start.
+        await Assertions.Expect(page.GetByTestId("disk-source-seed")).ToContainTextAsync("cloud-init seed (cidata)");
+        await Assertions.Expect(page.GetByTestId("disk-seed-note")).ToHaveTextAsync("Written at the VM's next start.");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Artifacts.PathFor("disks-hardware.png"), FullPage = true });
 
         // Cloud-init: the user, the password shown only as set.

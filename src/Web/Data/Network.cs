@@ -26,8 +26,18 @@ public sealed class Network
 
     public string? Description { get; set; }
 
-    /// <summary>What it is, for lists and the audit log: "NAT (user-mode)", "bridge vmbr0", "bridge vmbr0, VLAN 10".</summary>
-    public string Describe() => Kind == NetworkKind.Nat ? "NAT (user-mode)" : Vlan is { } vlan ? $"bridge {Bridge}, VLAN {vlan}" : $"bridge {Bridge}";
+    /// <summary>
+    /// The bridge's IPv4 or IPv6 subnet, such as <c>192.168.10.0/24</c>, when the administrator knows it: static addresses
+    /// that cloud-init gives its NICs are checked against it. Null: unknown (NAT networks copy the host's addresses).
+    /// </summary>
+    public string? Subnet { get; set; }
+
+    /// <summary>The subnet's router, if known: no NIC may take its address.</summary>
+    public string? Gateway { get; set; }
+
+    /// <summary>What it is, for lists and the audit log: "NAT (user-mode)", "bridge vmbr0", "bridge vmbr0, VLAN 10, 192.168.10.0/24".</summary>
+    public string Describe() => Kind == NetworkKind.Nat ? "NAT (user-mode)"
+        : (Vlan is { } vlan ? $"bridge {Bridge}, VLAN {vlan}" : $"bridge {Bridge}") + (Subnet is { } subnet ? $", {subnet}" : "");
 
     public DateTimeOffset CreatedAt { get; set; } = DateTimeOffset.UtcNow;
 }

@@ -33,5 +33,8 @@ public sealed class VmCloudInit
     /// </summary>
     public string? UserData { get; set; }
 
+    /// <summary>The NICs with static addresses; every other NIC of the VM gets DHCP.</summary>
+    public List<VmCloudInitNic> StaticNics { get; set; } = [];
+
     public DateTimeOffset UpdatedAt { get; set; } = DateTimeOffset.UtcNow;
 }

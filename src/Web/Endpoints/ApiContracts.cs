@@ -1,4 +1,5 @@
 using Platform.Web.Data;
+using Platform.Web.Services.CloudInit;
 using Platform.Web.Services.Disks;
 using Platform.Web.Services.Host;
 using Platform.Web.Services.Images;
@@ -53,7 +54,8 @@ public sealed record VmResponse(
     /// The VM with each disk's file as it is now (<see cref="VmDiskService.Describe"/>): format, virtual size, allocated
     /// bytes, and the file's path when <paramref name="showPaths"/> (administrators: the path names the host's folders).
     /// </summary>
-    public VmResponse WithDetails(IReadOnlyList<VmDiskDetails> details, bool showPaths) => this with
+    /// <param name="seed">The cloud-init seed, listed last as the VMM gets it (<see cref="VmDiskResponse.CloudInitSeed"/>); null: none.</param>
+    public VmResponse WithDetails(IReadOnlyList<VmDiskDetails> details, bool showPaths, CloudInitSeedDetails? seed = null) => this with
     {
         Disks = [.. Disks.Select(d => details.FirstOrDefault(x => x.Disk.Id == d.Id) is { } found
             ? d with
@@ -61,7 +63,7 @@ public sealed record VmResponse(
                 Format = found.Format ?? d.Format, VirtualSizeBytes = found.VirtualSizeBytes ?? d.VirtualSizeBytes, AllocatedBytes = found.AllocatedBytes,
                 FilePath = showPaths ? found.FilePath : null, Problem = found.Problem,
             }
-            : d)],
+            : d), .. seed is null ? [] : new[] { VmDiskResponse.Seed(seed, showPaths) }],
     };
 }
 
@@ -96,6 +98,20 @@ public sealed record VmDiskResponse(int Position, Guid? ImageId, string? ImageFi
 
     /// <summary>Why the file could not be read (missing, say); null when it could.</summary>
     public string? Problem { get; init; }
+
+    /// <summary>
+    /// The cloud-init seed, the last disk: raw, read-only, made from <c>/cloud-init</c> at each start; not one of the
+    /// definition's disks, so a PUT that sends it back leaves it out, and the disk endpoints refuse to change it.
+    /// </summary>
+    public bool CloudInitSeed { get; init; }
+
+    /// <summary>The seed's entry: no id, image or path of its own; <see cref="Problem"/> says when it is not (yet) current.</summary>
+    public static VmDiskResponse Seed(CloudInitSeedDetails seed, bool showPaths) =>
+        new(seed.Position, null, CloudInitSeedDetails.Label, null, ReadOnly: true, DiskCacheMode.Writeback)
+        {
+            CloudInitSeed = true, Format = ImageFormat.Raw, VirtualSizeBytes = seed.SizeBytes, AllocatedBytes = seed.AllocatedBytes,
+            FilePath = showPaths ? seed.FilePath : null, Problem = seed.Note,
+        };
 
     public static VmDiskResponse From(VmDisk d) => new(d.Position, d.ImageId, d.Image?.FileName, d.Path, d.ReadOnly, d.Cache)
     {

@@ -8,10 +8,12 @@ using Platform.Web.Services.Vms;
 namespace Platform.Web.Endpoints;
 
 /// <summary>A network as the API shows it; <see cref="MayUse"/> says whether the caller may attach NICs to it.</summary>
-public sealed record NetworkResponse(Guid Id, string Name, NetworkKind Kind, string? Bridge, int? Vlan, string? Description, bool MayUse, int UsedByVms);
+public sealed record NetworkResponse(Guid Id, string Name, NetworkKind Kind, string? Bridge, int? Vlan, string? Description, bool MayUse, int UsedByVms,
+    string? Subnet = null, string? Gateway = null);
 
 /// <summary>A bridge network on one of the host's bridges (<c>GET /networks/host-bridges</c> lists them).</summary>
-public sealed record CreateNetworkRequest(string Name, string Bridge, string? Description, int? Vlan = null);
+/// <param name="Subnet">Optional, as its network address (<c>192.168.10.0/24</c>): cloud-init's static addresses on the network are checked against it.</param>
+public sealed record CreateNetworkRequest(string Name, string Bridge, string? Description, int? Vlan = null, string? Subnet = null, string? Gateway = null);
 
 /// <summary>The administered networks, and a running VM's interfaces with the addresses its guest uses.</summary>
 internal static class NetworkEndpoints
@@ -28,7 +30,7 @@ internal static class NetworkEndpoints
 
                 var list = await service.ListWithUsageAsync(cancellationToken);
                 return TypedResults.Ok(list.Select(u => new NetworkResponse(u.Network.Id, u.Network.Name, u.Network.Kind, u.Network.Bridge,
-                    u.Network.Vlan, u.Network.Description, access.CanUseNetwork(u.Network.Id), u.UsedBy.Count)).ToList());
+                    u.Network.Vlan, u.Network.Description, access.CanUseNetwork(u.Network.Id), u.UsedBy.Count, u.Network.Subnet, u.Network.Gateway)).ToList());
             })
             .WithName("ListNetworks").WithSummary("The networks, and whether you may attach NICs to each (Network.Use)")
             .RequireSignedIn();
@@ -37,10 +39,12 @@ internal static class NetworkEndpoints
             .RequireUserManage();
         networks.MapPost("/", async (CreateNetworkRequest request, NetworkService service, HttpContext http, CancellationToken cancellationToken) =>
             {
-                var result = await service.CreateBridgeAsync(AuditActor.From(http), request.Name?.Trim() ?? "", request.Bridge ?? "", request.Vlan, request.Description, cancellationToken);
+                var result = await service.CreateBridgeAsync(AuditActor.From(http), request.Name?.Trim() ?? "", request.Bridge ?? "", request.Vlan, request.Description, cancellationToken,
+                    request.Subnet, request.Gateway);
                 return result.Succeeded
                     ? Results.Created($"{ApiEndpoints.Prefix}/networks/{result.Value!.Id}",
-                        new NetworkResponse(result.Value.Id, result.Value.Name, result.Value.Kind, result.Value.Bridge, result.Value.Vlan, result.Value.Description, true, 0))
+                        new NetworkResponse(result.Value.Id, result.Value.Name, result.Value.Kind, result.Value.Bridge, result.Value.Vlan, result.Value.Description, true, 0,
+                            result.Value.Subnet, result.Value.Gateway))
                     : ApiResults.Problem(result);
             })
             .WithName("CreateNetwork").WithSummary("Add a bridge network on an existing host bridge (User.Manage)")

@@ -1,6 +1,7 @@
 using Platform.Web.Data;
 using Platform.Web.Security;
 using Platform.Web.Services;
+using Platform.Web.Services.CloudInit;
 using Platform.Web.Services.Disks;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Vms;
@@ -104,11 +105,11 @@ internal static class VmDiskEndpoints
     }
 
     /// <summary>What every change needs of the request: the caller's checks of the new definition, and the answer.</summary>
-    private sealed class Context(HttpContext http, IPermissionService permissions, IVmRuntime runtime, VmDiskService disks)
+    private sealed class Context(HttpContext http, IPermissionService permissions, IVmRuntime runtime, VmDiskService disks, CloudInitService cloudInit)
     {
         public static ValueTask<Context?> BindAsync(HttpContext http) => ValueTask.FromResult<Context?>(new Context(
             http, http.RequestServices.GetRequiredService<IPermissionService>(), http.RequestServices.GetRequiredService<IVmRuntime>(),
-            http.RequestServices.GetRequiredService<VmDiskService>()));
+            http.RequestServices.GetRequiredService<VmDiskService>(), http.RequestServices.GetRequiredService<CloudInitService>()));
 
         /// <summary>A library image the VM did not have needs Image.Use; a new host path (or a host disk made writable) User.Manage.</summary>
         public async Task<string?> Authorize(VmDefinitionInput input, VirtualMachine current)
@@ -135,7 +136,7 @@ internal static class VmDiskEndpoints
             var vm = result.Value!;
             VmEndpoints.SetETag(http, vm.ConcurrencyStamp);
             bool showPaths = await permissions.HasAsync(http.User, HostPaths.Needed, null, cancellationToken);
-            var response = VmResponse.From(vm, runtime.GetState(vm.Id)).WithDetails(disks.Describe(vm), showPaths);
+            var response = VmResponse.From(vm, runtime.GetState(vm.Id)).WithDetails(disks.Describe(vm), showPaths, cloudInit.DescribeSeed(vm));
             return created ? TypedResults.Created($"{ApiEndpoints.Prefix}/vms/{vm.Id}", response) : TypedResults.Ok(response);
         }
 

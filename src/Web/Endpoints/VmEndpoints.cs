@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Net.Http.Headers;
 using Platform.Web.Data;
 using Platform.Web.Security;
+using Platform.Web.Services.CloudInit;
 using Platform.Web.Services.Disks;
 using Platform.Web.Services.Networks;
 using Platform.Web.Services.Runtime;
@@ -52,8 +53,8 @@ internal static class VmEndpoints
         return TypedResults.Ok(list.Where(vm => access.CanSee(vm.Id)).Select(vm => VmResponse.From(vm, runtime.GetState(vm.Id))).ToList());
     }
 
-    private static async Task<IResult> GetAsync(Guid id, VmService vms, VmDiskService disks, IVmRuntime runtime, IPermissionService permissions,
-        HttpContext http, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(Guid id, VmService vms, VmDiskService disks, CloudInitService cloudInit, IVmRuntime runtime,
+        IPermissionService permissions, HttpContext http, CancellationToken cancellationToken)
     {
         var vm = await vms.FindAsync(id, cancellationToken);
         if (vm is null)
@@ -64,7 +65,7 @@ internal static class VmEndpoints
         SetETag(http, vm.ConcurrencyStamp);
         // A disk's file path names the host's folders, which is the host's administrators' business (as host paths are).
         bool showPaths = await permissions.HasAsync(http.User, HostPaths.Needed, null, cancellationToken);
-        return TypedResults.Ok(VmResponse.From(vm, runtime.GetState(id)).WithDetails(disks.Describe(vm), showPaths));
+        return TypedResults.Ok(VmResponse.From(vm, runtime.GetState(id)).WithDetails(disks.Describe(vm), showPaths, cloudInit.DescribeSeed(vm)));
     }
 
     private static async Task<IResult> CreateAsync(

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Components;
 using MudBlazor;
+using Platform.Web.Components.Vms;
 using Platform.Web.Data;
 using Platform.Web.Security;
 using Platform.Web.Services.Host;
@@ -393,9 +394,23 @@ public partial class VmEditor
         Validate();
     }
 
+    /// <summary>The wizard's NICs for cloud-init's network fields, by their position in the list (their MACs may not be made yet).</summary>
+    private IReadOnlyList<CloudInitNicChoice> CloudInitNics => [.. _input!.Nics.Select((nic, i) =>
+    {
+        var network = _networks.FirstOrDefault(n => n.Id == nic.NetworkId);
+        return new CloudInitNicChoice(i, $"NIC {i + 1} · {network?.Name ?? $"TAP {nic.TapName}"}", network?.Subnet);
+    })];
+
     private void RemoveNic(int index)
     {
         _input!.Nics.RemoveAt(index);
+        // cloud-init's addresses follow their NICs: the ones after the removed NIC move up a place.
+        if (_input.CloudInit?.Networks is { } networks)
+        {
+            networks.RemoveAll(n => n.Position == index);
+            networks.ForEach(n => n.Position -= n.Position > index ? 1 : 0);
+        }
+
         ForgetIndexed("nics");
         Validate();
     }

@@ -49,9 +49,23 @@ public partial class VmCloudInitTab
                 Enabled = settings.Enabled, Hostname = settings.Hostname, UserName = settings.UserName,
                 SshAuthorizedKeys = settings.SshAuthorizedKeys, Packages = settings.Packages, UserData = settings.UserData,
             };
+        _input.Networks = [.. Vm.Nics.OrderBy(n => n.Position).Select(n => NetworkOf(n.Position, settings))];
         _passwordSet = settings?.PasswordHash is not null;
         _removePassword = false;
     }
+
+    private IReadOnlyList<CloudInitNicChoice> NicChoices => [.. Vm.Nics.OrderBy(n => n.Position).Select(n => new CloudInitNicChoice(
+        n.Position, $"NIC {n.Position + 1} · {n.Network?.Name ?? $"TAP {n.TapName}"} · {n.MacAddress}", n.Network?.Subnet))];
+
+    /// <summary>The NIC's stored addresses as input, or DHCP.</summary>
+    private static CloudInitNicInput NetworkOf(int position, VmCloudInit? settings) =>
+        settings?.StaticNics.FirstOrDefault(s => s.Position == position) is { } nic
+            ? new CloudInitNicInput
+            {
+                Position = position, Mode = CloudInitNicMode.Static, Ipv4Address = nic.Ipv4Address, Ipv4Gateway = nic.Ipv4Gateway,
+                DnsServers = [.. nic.DnsServers], Ipv6Address = nic.Ipv6Address, Ipv6Gateway = nic.Ipv6Gateway,
+            }
+            : new CloudInitNicInput { Position = position };
 
     private bool Has(string key) => _errors.ContainsKey(key);
 

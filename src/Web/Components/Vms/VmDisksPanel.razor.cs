@@ -3,6 +3,7 @@ using MudBlazor;
 using Platform.Web.Data;
 using Platform.Web.Security;
 using Platform.Web.Services;
+using Platform.Web.Services.CloudInit;
 using Platform.Web.Services.Disks;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Vms;
@@ -20,6 +21,7 @@ public partial class VmDisksPanel
 
     private VirtualMachine _vm = null!;
     private IReadOnlyList<VmDiskDetails> _details = [];
+    private CloudInitSeedDetails? _seed;
     private readonly Dictionary<Guid, long> _growMiB = [];
     private long _newMiB = 1024;
     private ImageFormat _newFormat = ImageFormat.Qcow2;
@@ -40,6 +42,9 @@ public partial class VmDisksPanel
 
     [Inject]
     public required VmService Vms { get; set; }
+
+    [Inject]
+    public required CloudInitService CloudInit { get; set; }
 
     [Inject]
     public required CurrentUser Current { get; set; }
@@ -65,6 +70,7 @@ public partial class VmDisksPanel
     {
         _vm = vm;
         _details = Disks.Describe(vm);
+        _seed = CloudInit.DescribeSeed(vm);
         foreach (var d in _details)
         {
             _growMiB[d.Disk.Id] = Math.Max(1, (d.VirtualSizeBytes ?? 0) / DiskSizeRules.MiB);

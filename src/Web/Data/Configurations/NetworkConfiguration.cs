@@ -15,6 +15,8 @@ internal sealed class NetworkConfiguration : IEntityTypeConfiguration<Network>
         builder.Property(n => n.Kind).HasConversion<string>().HasMaxLength(16);
         builder.Property(n => n.Bridge).HasMaxLength(VmConfigLimits.TapNameMaxLength);
         builder.Property(n => n.Description).HasMaxLength(1024);
+        builder.Property(n => n.Subnet).HasMaxLength(IpPrefix.MaxTextLength);
+        builder.Property(n => n.Gateway).HasMaxLength(IpPrefix.MaxTextLength);
         builder.Property(n => n.CreatedAt).HasConversion(TicksConverter.Instance);
         builder.HasData(new Network
         {

@@ -417,6 +417,10 @@ namespace Platform.Web.Data.Migrations
                         .HasMaxLength(1024)
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Gateway")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Kind")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -427,6 +431,10 @@ namespace Platform.Web.Data.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("TEXT")
                         .UseCollation("NOCASE");
+
+                    b.Property<string>("Subnet")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
 
                     b.Property<int?>("Vlan")
                         .HasColumnType("INTEGER");
@@ -1105,6 +1113,41 @@ namespace Platform.Web.Data.Migrations
                         .HasForeignKey("Platform.Web.Data.VmCloudInit", "VirtualMachineId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
+
+                    b.OwnsMany("Platform.Web.Data.VmCloudInitNic", "StaticNics", b1 =>
+                        {
+                            b1.Property<Guid>("VmCloudInitVirtualMachineId");
+
+                            b1.Property<int>("__synthesizedOrdinal")
+                                .ValueGeneratedOnAddOrUpdate();
+
+                            b1.PrimitiveCollection<string>("DnsServers")
+                                .IsRequired();
+
+                            b1.Property<string>("Ipv4Address")
+                                .IsRequired();
+
+                            b1.Property<string>("Ipv4Gateway");
+
+                            b1.Property<string>("Ipv6Address");
+
+                            b1.Property<string>("Ipv6Gateway");
+
+                            b1.Property<int>("Position");
+
+                            b1.HasKey("VmCloudInitVirtualMachineId", "__synthesizedOrdinal");
+
+                            b1.ToTable("VmCloudInits");
+
+                            b1
+                                .ToJson("StaticNics")
+                                .HasColumnType("TEXT");
+
+                            b1.WithOwner()
+                                .HasForeignKey("VmCloudInitVirtualMachineId");
+                        });
+
+                    b.Navigation("StaticNics");
                 });
 
             modelBuilder.Entity("Platform.Web.Data.VmDisk", b =>

@@ -8,8 +8,8 @@ namespace Platform.Web.Services.CloudInit;
 
 /// <summary>
 /// The files of a NoCloud seed, as text: <c>meta-data</c> (instance id, host name), <c>user-data</c> (a
-/// <c>#cloud-config</c> made from the settings, or the user's own) and <c>network-config</c> (version 2: DHCP on each
-/// of the VM's NICs, matched by MAC). Strings are written as JSON strings, which YAML reads as its double-quoted
+/// <c>#cloud-config</c> made from the settings, or the user's own) and <c>network-config</c> (version 2: each of the
+/// VM's NICs matched by MAC, with DHCP or its static addresses). Strings are written as JSON strings, which YAML reads as its double-quoted
 /// scalars, so nothing a user types can change the document's structure. The instance id is a hash of the rest: a
 /// change of the settings is a new instance, so cloud-init applies them at the next boot.
 /// </summary>
@@ -27,7 +27,7 @@ public sealed record CloudInitDocuments(string MetaData, string UserData, string
         ArgumentNullException.ThrowIfNull(settings);
         string hostname = string.IsNullOrWhiteSpace(settings.Hostname) ? CloudInitRules.HostnameFor(vm.Name) : settings.Hostname.Trim().ToLowerInvariant();
         string userData = string.IsNullOrWhiteSpace(settings.UserData) ? CloudConfig(settings, hostname) : Normalize(settings.UserData);
-        string? network = NetworkConfigFor(vm);
+        string? network = NetworkConfigFor(vm, settings);
         string shortName = hostname.Split('.')[0];
 
         // The id covers everything the guest is given, the VM's id included (two VMs never share one).
@@ -97,8 +97,13 @@ public sealed record CloudInitDocuments(string MetaData, string UserData, string
         return yaml.ToString();
     }
 
-    /// <summary>DHCP on every NIC, each matched by its MAC; null without NICs (cloud-init then does DHCP on the first it finds).</summary>
-    private static string? NetworkConfigFor(VirtualMachine vm)
+    /// <summary>
+    /// Each NIC matched by its MAC: DHCP, or the static addresses of <see cref="VmCloudInit.StaticNics"/> for its
+    /// position. Default routes are written as <c>routes</c> to 0.0.0.0/0 and ::/0, which netplan and cloud-init's own
+    /// renderers (ifupdown, networkd) all read; <c>gateway4</c> is deprecated and <c>to: default</c> older cloud-inits
+    /// do not know. Null without NICs (cloud-init then does DHCP on the first it finds).
+    /// </summary>
+    private static string? NetworkConfigFor(VirtualMachine vm, VmCloudInit settings)
     {
         var nics = vm.Nics.OrderBy(n => n.Position).ToList();
         if (nics.Count == 0)
@@ -111,10 +116,56 @@ public sealed record CloudInitDocuments(string MetaData, string UserData, string
         {
             yaml.Append("  nic").Append(i).Append(":\n");
             yaml.Append("    match:\n      macaddress: ").Append(Quote(nics[i].MacAddress.ToLowerInvariant())).Append('\n');
-            yaml.Append("    dhcp4: true\n");
+            if (settings.StaticNics.FirstOrDefault(s => s.Position == nics[i].Position) is { } fixedAddress)
+            {
+                AppendStatic(yaml, fixedAddress);
+            }
+            else
+            {
+                yaml.Append("    dhcp4: true\n");
+            }
         }
 
         return yaml.ToString();
+    }
+
+    private static void AppendStatic(StringBuilder yaml, VmCloudInitNic nic)
+    {
+        yaml.Append("    dhcp4: false\n");
+        yaml.Append("    addresses:\n      - ").Append(Quote(nic.Ipv4Address)).Append('\n');
+        if (nic.Ipv6Address is { } v6)
+        {
+            yaml.Append("      - ").Append(Quote(v6)).Append('\n');
+        }
+
+        var routes = new List<(string To, string Via)>();
+        if (nic.Ipv4Gateway is { } gateway4)
+        {
+            routes.Add(("0.0.0.0/0", gateway4));
+        }
+
+        if (nic.Ipv6Gateway is { } gateway6)
+        {
+            routes.Add(("::/0", gateway6));
+        }
+
+        if (routes.Count > 0)
+        {
+            yaml.Append("    routes:\n");
+            foreach (var (to, via) in routes)
+            {
+                yaml.Append("      - to: ").Append(Quote(to)).Append("\n        via: ").Append(Quote(via)).Append('\n');
+            }
+        }
+
+        if (nic.DnsServers.Count > 0)
+        {
+            yaml.Append("    nameservers:\n      addresses:\n");
+            foreach (string server in nic.DnsServers)
+            {
+                yaml.Append("        - ").Append(Quote(server)).Append('\n');
+            }
+        }
     }
 
     private static string Normalize(string text)

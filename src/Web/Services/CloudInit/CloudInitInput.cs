@@ -26,4 +26,10 @@ public sealed class CloudInitInput
 
     /// <summary>Your own user-data (<c>#cloud-config</c> or a <c>#!</c> script) instead of the generated one.</summary>
     public string? UserData { get; set; }
+
+    /// <summary>
+    /// Each NIC's network settings, by position; a NIC left out gets DHCP. Null (left out of a request) keeps the
+    /// addresses set before, so a client that knows nothing of them does not clear them.
+    /// </summary>
+    public List<CloudInitNicInput>? Networks { get; set; }
 }

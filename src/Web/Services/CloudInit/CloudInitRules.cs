@@ -32,7 +32,8 @@ public static partial class CloudInitRules
     };
 
     /// <param name="passwordHashKept">Whether a password is stored already and <paramref name="input"/> keeps it (Password null).</param>
-    public static Dictionary<string, string[]> Validate(CloudInitInput input, bool passwordHashKept)
+    /// <param name="nics">The VM's NICs, for the static addresses of <see cref="CloudInitInput.Networks"/> (<see cref="CloudInitNetworkRules"/>).</param>
+    public static Dictionary<string, string[]> Validate(CloudInitInput input, bool passwordHashKept, IReadOnlyList<CloudInitNicFacts>? nics = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
@@ -82,6 +83,11 @@ public static partial class CloudInitRules
         if (!string.IsNullOrWhiteSpace(input.UserData))
         {
             Add("userData", CheckUserData(input.UserData));
+        }
+
+        if (input.Networks is { } networks)
+        {
+            CloudInitNetworkRules.Validate(networks, nics, Add);
         }
 
         bool hasPassword = input.Password is { Length: > 0 } || (input.Password is null && passwordHashKept);

@@ -1,6 +1,7 @@
 using Microsoft.EntityFrameworkCore;
 using Platform.Web.Data;
 using Platform.Web.Services.Disks;
+using Platform.Web.Services.Networks;
 using Platform.Web.Services.Vms;
 
 namespace Platform.Web.Services.CloudInit;
@@ -32,7 +33,8 @@ public sealed class CloudInitService(IDbContextFactory<PlatformDbContext> dbFact
         }
 
         var settings = vm.CloudInit;
-        var errors = CloudInitRules.Validate(input, passwordHashKept: settings?.PasswordHash is not null);
+        var nics = vm.Nics.Select(n => CloudInitNicFacts.Of(n.Position, n.Network)).ToList();
+        var errors = CloudInitRules.Validate(input, passwordHashKept: settings?.PasswordHash is not null, nics);
         if (errors.Count > 0)
         {
             return ServiceResult<VmCloudInit>.Invalid(errors);
@@ -73,7 +75,28 @@ public sealed class CloudInitService(IDbContextFactory<PlatformDbContext> dbFact
         settings.SshAuthorizedKeys = Text(input.SshAuthorizedKeys);
         settings.Packages = Text(input.Packages);
         settings.UserData = Text(input.UserData) is null ? null : input.UserData;
+        if (input.Networks is { } networks)
+        {
+            settings.StaticNics = [.. networks.Where(n => n.Mode == CloudInitNicMode.Static).OrderBy(n => n.Position).Select(StaticNic)];
+        }
+
         settings.UpdatedAt = DateTimeOffset.UtcNow;
+    }
+
+    /// <summary>A checked static entry as stored: addresses in their canonical text (<c>2001:db8::1/64</c>, not zero-padded).</summary>
+    private static VmCloudInitNic StaticNic(CloudInitNicInput input)
+    {
+        static string? Address(string? text) => IpPrefix.TryParseAddress(text, out var address) ? address.ToString() : null;
+        static string? Prefix(string? text) => IpPrefix.TryParse(text, out var prefix) ? prefix.ToString() : null;
+        return new VmCloudInitNic
+        {
+            Position = input.Position,
+            Ipv4Address = Prefix(input.Ipv4Address) ?? throw new ArgumentException("The IPv4 address was not checked.", nameof(input)),
+            Ipv4Gateway = Address(input.Ipv4Gateway),
+            DnsServers = [.. (input.DnsServers ?? []).Select(Address).OfType<string>()],
+            Ipv6Address = Prefix(input.Ipv6Address),
+            Ipv6Gateway = Address(input.Ipv6Gateway),
+        };
     }
 
     /// <summary>What the settings are, with no secret in it: for events and the page.</summary>
@@ -95,6 +118,7 @@ public sealed class CloudInitService(IDbContextFactory<PlatformDbContext> dbFact
             settings.Hostname is { } host ? $"host name {host}" : null,
             packages > 0 ? $"{packages} package{(packages == 1 ? "" : "s")}" : null,
             settings.UserData is not null ? "user-data of its own" : null,
+            settings.StaticNics.Count > 0 ? $"static addresses on NIC {string.Join(", ", settings.StaticNics.Select(n => n.Position))}" : null,
         }.Where(part => part is not null));
     }
 
@@ -123,6 +147,39 @@ public sealed class CloudInitService(IDbContextFactory<PlatformDbContext> dbFact
         File.WriteAllText(stamp, documents.InstanceId + "\n");
         logger.LogInformation("Wrote the cloud-init seed {Seed} of {Vm} (instance {InstanceId})", seed, vm.Name, documents.InstanceId);
         return seed;
+    }
+
+    /// <summary>
+    /// The seed as the VM's last disk (<paramref name="vm"/> with its disks, NICs and settings loaded): where it is, its
+    /// size if written, and whether it is current. Null when the VM gets no seed. Reads files only; writes nothing.
+    /// </summary>
+    public CloudInitSeedDetails? DescribeSeed(VirtualMachine vm)
+    {
+        ArgumentNullException.ThrowIfNull(vm);
+        if (vm.CloudInit is not { Enabled: true } settings)
+        {
+            return null;
+        }
+
+        string seed = SeedPathOf(vm.Id);
+        string stamp = Path.Combine(diskFiles.FolderOf(vm.Id), StampFileName);
+        var file = new FileInfo(seed);
+        if (!file.Exists)
+        {
+            return new CloudInitSeedDetails(vm.Disks.Count, seed, null, null, false, "Written at the VM's next start.");
+        }
+
+        try
+        {
+            bool current = File.Exists(stamp) && File.ReadAllText(stamp).Trim() == CloudInitDocuments.For(vm, settings).InstanceId;
+            return new CloudInitSeedDetails(vm.Disks.Count, seed, file.Length, HostFileNative.AllocatedBytes(seed), current,
+                current ? null : "The settings changed since it was written: written again, with a new instance id, at the VM's next start.");
+        }
+        catch (IOException ex)
+        {
+            // Being written by a start right now, or gone: say so rather than fail the page.
+            return new CloudInitSeedDetails(vm.Disks.Count, seed, null, null, false, $"Could not be read ({ex.Message}); a start writes it again.");
+        }
     }
 
     /// <summary>The seed's files in a VM's disk folder: deleted with the VM, whatever it keeps.</summary>

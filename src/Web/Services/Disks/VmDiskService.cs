@@ -34,7 +34,7 @@ public sealed class VmDiskService(
         bool keepFile = false) =>
         ChangeAsync(vmId, "detach a disk", (vm, input) =>
         {
-            if (NoSuchDisk(input, index) is { } missing)
+            if (NoSuchDisk(vm, input, index) is { } missing)
             {
                 return missing;
             }
@@ -49,7 +49,7 @@ public sealed class VmDiskService(
         CancellationToken cancellationToken) =>
         ChangeAsync(vmId, "change a disk", (vm, input) =>
         {
-            if (NoSuchDisk(input, index) is { } missing)
+            if (NoSuchDisk(vm, input, index) is { } missing)
             {
                 return missing;
             }
@@ -100,7 +100,9 @@ public sealed class VmDiskService(
         var disk = vm.Disks.FirstOrDefault(d => d.Position == index);
         if (disk is null)
         {
-            return ServiceResult<VmDiskDetails>.Fail(ServiceStatus.NotFound, $"{vm.Name} has no disk {index} (disks are numbered from 0).");
+            return index == vm.Disks.Count && vm.CloudInit is { Enabled: true }
+                ? ServiceResult<VmDiskDetails>.Fail(ServiceStatus.Conflict, SeedIsNotEditable(index))
+                : ServiceResult<VmDiskDetails>.Fail(ServiceStatus.NotFound, $"{vm.Name} has no disk {index} (disks are numbered from 0).");
         }
 
         if (vm.IsTemplate)
@@ -226,10 +228,16 @@ public sealed class VmDiskService(
     private static ServiceResult<VmDiskDetails> SizeInvalid(string problem) =>
         ServiceResult<VmDiskDetails>.Invalid(new Dictionary<string, string[]> { ["sizeBytes"] = [problem] });
 
-    private static ServiceResult<VirtualMachine>? NoSuchDisk(VmDefinitionInput input, int index) =>
-        index < 0 || index >= input.Disks.Count
+    private static ServiceResult<VirtualMachine>? NoSuchDisk(VirtualMachine vm, VmDefinitionInput input, int index) =>
+        index == input.Disks.Count && vm.CloudInit is { Enabled: true }
+            ? ServiceResult<VirtualMachine>.Fail(ServiceStatus.Conflict, SeedIsNotEditable(index))
+        : index < 0 || index >= input.Disks.Count
             ? ServiceResult<VirtualMachine>.Fail(ServiceStatus.NotFound, $"The VM has no disk {index} (disks are numbered from 0).")
             : null;
+
+    /// <summary>The seed is listed as the last disk, but it is the cloud-init settings' to make: they say how to change it.</summary>
+    private static string SeedIsNotEditable(int index) =>
+        $"Disk {index} is the cloud-init seed: it is made from the VM's cloud-init settings at each start, read-only. Change those settings, or turn cloud-init off, on the Cloud-init tab or at /cloud-init.";
 
     /// <summary>Loads the VM, refuses unless it is stopped, edits its definition and saves it from the stamp it was read with.</summary>
     private async Task<ServiceResult<VirtualMachine>> ChangeAsync(Guid vmId, string what,

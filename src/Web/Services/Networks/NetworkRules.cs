@@ -31,6 +31,49 @@ public static class NetworkRules
             : "A network's name uses letters, digits, '-', '_' and '.', and starts with a letter or digit.";
     }
 
+    /// <summary>
+    /// A network's optional subnet, written as its network address (<c>192.168.10.0/24</c>, <c>2001:db8:10::/64</c>), and
+    /// its optional gateway: an address of the subnet's own family inside it, and not its network or broadcast address.
+    /// </summary>
+    public static IEnumerable<(string Field, string Message)> CheckSubnet(string? subnet, string? gateway)
+    {
+        bool hasSubnet = !string.IsNullOrWhiteSpace(subnet);
+        IpPrefix prefix = default;
+        if (hasSubnet && !IpPrefix.TryParse(subnet, out prefix))
+        {
+            yield return ("subnet", $"{subnet!.Trim()} is not a subnet: give its network address and prefix length, such as 192.168.10.0/24.");
+            yield break;
+        }
+
+        if (hasSubnet && !prefix.Address.Equals(prefix.Subnet.BaseAddress))
+        {
+            yield return ("subnet", $"Give the subnet by its network address: {prefix.Subnet}, not {prefix}.");
+            yield break;
+        }
+
+        if (string.IsNullOrWhiteSpace(gateway))
+        {
+            yield break;
+        }
+
+        if (!hasSubnet)
+        {
+            yield return ("gateway", "Give the subnet too: a gateway is checked against it.");
+        }
+        else if (!IpPrefix.TryParseAddress(gateway, out var router) || router.AddressFamily != prefix.Address.AddressFamily)
+        {
+            yield return ("gateway", $"{gateway.Trim()} is not an {(prefix.IsIPv4 ? "IPv4" : "IPv6")} address like the subnet's.");
+        }
+        else if (!prefix.Contains(router))
+        {
+            yield return ("gateway", $"{router} is not in the subnet {prefix.Subnet}.");
+        }
+        else if (new IpPrefix(router, prefix.Length).IsNetworkOrBroadcast)
+        {
+            yield return ("gateway", $"{router} is the network or broadcast address of {prefix.Subnet}, not a router's.");
+        }
+    }
+
     /// <summary>One port forward's own soundness: TCP or UDP, an IP address, host and guest ports 1–65535.</summary>
     public static IEnumerable<(string Field, string Message)> CheckForward(VmPortForward forward)
     {

@@ -40,10 +40,17 @@ public sealed class NetworkService(IDbContextFactory<PlatformDbContext> dbFactor
     /// Adds a bridge network on one of the host's existing bridges (NAT needs no second network: each NIC has its own),
     /// optionally on one 802.1Q VLAN of it (the VMM tags and filters its NICs' frames).
     /// </summary>
+    /// <param name="subnet">The bridge's subnet if known (<c>192.168.10.0/24</c>), which cloud-init's static addresses are checked against.</param>
+    /// <param name="gateway">The subnet's router, if known.</param>
     public async Task<ServiceResult<Network>> CreateBridgeAsync(AuditActor actor, string name, string bridge, int? vlan, string? description,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, string? subnet = null, string? gateway = null)
     {
         var errors = new Dictionary<string, string[]>();
+        foreach (var (field, problem) in NetworkRules.CheckSubnet(subnet, gateway))
+        {
+            errors[field] = [problem];
+        }
+
         if (NetworkRules.CheckName(name) is { } nameProblem)
         {
             errors["name"] = [nameProblem];
@@ -76,7 +83,12 @@ public sealed class NetworkService(IDbContextFactory<PlatformDbContext> dbFactor
             return ServiceResult<Network>.Invalid(errors);
         }
 
-        var network = new Network { Name = name, Kind = NetworkKind.Bridge, Bridge = bridge, Vlan = vlan, Description = description };
+        var network = new Network
+        {
+            Name = name, Kind = NetworkKind.Bridge, Bridge = bridge, Vlan = vlan, Description = description,
+            Subnet = IpPrefix.TryParse(subnet, out var prefix) ? prefix.ToString() : null,
+            Gateway = IpPrefix.TryParseAddress(gateway, out var router) ? router.ToString() : null,
+        };
         db.Networks.Add(network);
         await db.SaveChangesAsync(cancellationToken);
         await audit.AddAsync(actor, AuditActions.NetworkCreate, AuditResult.Succeeded, target: name, detail: network.Describe());

@@ -137,6 +137,12 @@ public sealed class VmDiskInput
 
     public bool ReadOnly { get; set; }
 
+    /// <summary>
+    /// True on the cloud-init seed's entry that <c>GET /api/v1/vms/{id}</c> lists last. Such an entry is dropped, not
+    /// stored: the seed comes from the cloud-init settings, so a PUT of what GET gave still binds.
+    /// </summary>
+    public bool CloudInitSeed { get; set; }
+
     public DiskCacheMode Cache { get; set; } = DiskCacheMode.Writeback;
 
     /// <summary>Bytes a second, reads and writes together; null: unlimited (see <see cref="Data.VmDisk.MaxBytesPerSecond"/>).</summary>

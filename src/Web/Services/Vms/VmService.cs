@@ -75,6 +75,7 @@ public sealed partial class VmService(
             {
                 VirtualMachineId = vm.Id, Enabled = cloudInit.Enabled, Hostname = null, UserName = cloudInit.UserName,
                 PasswordHash = cloudInit.PasswordHash, SshAuthorizedKeys = cloudInit.SshAuthorizedKeys, Packages = cloudInit.Packages, UserData = cloudInit.UserData,
+                // Not the static addresses: the copy would take the same ones, and two guests would fight over them.
             };
             db.VmCloudInits.Add(vm.CloudInit);
         }
@@ -322,6 +323,8 @@ public sealed partial class VmService(
 
     private async Task<IReadOnlyDictionary<string, string[]>> ValidateAsync(PlatformDbContext db, VmDefinitionInput input, Guid? existingId, CancellationToken cancellationToken)
     {
+        // GET lists the cloud-init seed as the last disk; sent back, it is not a disk to store (the settings make it).
+        input.Disks.RemoveAll(d => d.CloudInitSeed);
         var errors = VmDefinitionRules.Validate(input, host.Read().TotalMemoryMiB);
         void Add(string key, string problem) => errors[key] = errors.TryGetValue(key, out var list) ? [.. list, problem] : [problem];
 
@@ -379,7 +382,11 @@ public sealed partial class VmService(
         {
             bool passwordKept = existingId is { } vmId
                 && await db.VmCloudInits.AsNoTracking().AnyAsync(c => c.VirtualMachineId == vmId && c.PasswordHash != null, cancellationToken);
-            foreach (var (key, problems) in CloudInitRules.Validate(cloudInit, passwordKept))
+            // Static addresses are checked against the NICs this definition gives the VM, and their networks' subnets.
+            var networkIds = input.Nics.Where(n => n.NetworkId is not null).Select(n => n.NetworkId!.Value).Distinct().ToList();
+            var subnets = await db.Networks.AsNoTracking().Where(n => networkIds.Contains(n.Id)).ToDictionaryAsync(n => n.Id, cancellationToken);
+            var nics = input.Nics.Select((n, i) => CloudInitNicFacts.Of(i, n.NetworkId is { } id ? subnets.GetValueOrDefault(id) : null)).ToList();
+            foreach (var (key, problems) in CloudInitRules.Validate(cloudInit, passwordKept, nics))
             {
                 foreach (string problem in problems)
                 {
@@ -676,6 +683,9 @@ public sealed partial class VmService(
             vm.Nics.Remove(extra);
             db.VmNics.Remove(extra);
         }
+
+        // A removed NIC's static addresses go with it, rather than waiting for a NIC added at its place later.
+        vm.CloudInit?.StaticNics.RemoveAll(s => s.Position >= input.Nics.Count);
 
         return plan;
     }

@@ -43,10 +43,10 @@ public sealed class CloudInitSeedTests : IDisposable
     }
 
     /// <summary>A file of the seed as isoinfo extracts it through its Rock Ridge name.</summary>
-    private static string Extract(string iso, string name) => Isoinfo("-R", "-i", iso, "-x", "/" + name);
+    internal static string Extract(string iso, string name) => Isoinfo("-R", "-i", iso, "-x", "/" + name);
 
     /// <summary>YAML parsed by PyYAML (cloud-init's parser), handed back as JSON.</summary>
-    private static JsonElement Yaml(string text)
+    internal static JsonElement Yaml(string text)
     {
         string file = Path.GetTempFileName();
         try

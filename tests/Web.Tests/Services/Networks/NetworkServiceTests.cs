@@ -49,6 +49,23 @@ public sealed class NetworkServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task A_bridge_network_may_have_a_known_subnet_and_gateway_checked_before_it_is_saved()
+    {
+        _db.Bridges.Bridges.Add("vmbr0");
+
+        (await _db.Networks.CreateBridgeAsync(_admin, "lan", "vmbr0", null, null, Ct, subnet: "192.168.10.7/24")).Errors["subnet"].Single()
+            .Should().Be("Give the subnet by its network address: 192.168.10.0/24, not 192.168.10.7/24.");
+        (await _db.Networks.CreateBridgeAsync(_admin, "lan", "vmbr0", null, null, Ct, subnet: "192.168.10.0/24", gateway: "192.168.10.255")).Errors["gateway"]
+            .Single().Should().Contain("broadcast");
+        var lan = await _db.Networks.CreateBridgeAsync(_admin, "lan", "vmbr0", 7, null, Ct, subnet: " 192.168.10.0/24 ", gateway: "192.168.10.1");
+
+        lan.Succeeded.Should().BeTrue();
+        var saved = (await _db.Networks.FindAsync(lan.Value!.Id, Ct))!;
+        (saved.Subnet, saved.Gateway).Should().Be(("192.168.10.0/24", "192.168.10.1"));
+        saved.Describe().Should().Be("bridge vmbr0, VLAN 7, 192.168.10.0/24");
+    }
+
+    [Fact]
     public async Task A_network_in_use_and_the_default_one_stay_and_say_why()
     {
         _db.Bridges.Bridges.Add("vmbr0");

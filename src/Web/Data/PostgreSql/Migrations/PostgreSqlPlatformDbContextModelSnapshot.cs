@@ -427,6 +427,10 @@ namespace Platform.Web.Data.PostgreSql.Migrations
                         .HasMaxLength(1024)
                         .HasColumnType("character varying(1024)");
 
+                    b.Property<string>("Gateway")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
                     b.Property<string>("Kind")
                         .IsRequired()
                         .HasMaxLength(16)
@@ -437,6 +441,10 @@ namespace Platform.Web.Data.PostgreSql.Migrations
                         .HasMaxLength(64)
                         .HasColumnType("character varying(64)")
                         .UseCollation("NOCASE");
+
+                    b.Property<string>("Subnet")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
 
                     b.Property<int?>("Vlan")
                         .HasColumnType("integer");
@@ -1119,6 +1127,41 @@ namespace Platform.Web.Data.PostgreSql.Migrations
                         .HasForeignKey("Platform.Web.Data.VmCloudInit", "VirtualMachineId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
+
+                    b.OwnsMany("Platform.Web.Data.VmCloudInitNic", "StaticNics", b1 =>
+                        {
+                            b1.Property<Guid>("VmCloudInitVirtualMachineId");
+
+                            b1.Property<int>("__synthesizedOrdinal")
+                                .ValueGeneratedOnAdd();
+
+                            b1.PrimitiveCollection<string>("DnsServers")
+                                .IsRequired();
+
+                            b1.Property<string>("Ipv4Address")
+                                .IsRequired();
+
+                            b1.Property<string>("Ipv4Gateway");
+
+                            b1.Property<string>("Ipv6Address");
+
+                            b1.Property<string>("Ipv6Gateway");
+
+                            b1.Property<int>("Position");
+
+                            b1.HasKey("VmCloudInitVirtualMachineId", "__synthesizedOrdinal");
+
+                            b1.ToTable("VmCloudInits");
+
+                            b1
+                                .ToJson("StaticNics")
+                                .HasColumnType("jsonb");
+
+                            b1.WithOwner()
+                                .HasForeignKey("VmCloudInitVirtualMachineId");
+                        });
+
+                    b.Navigation("StaticNics");
                 });
 
             modelBuilder.Entity("Platform.Web.Data.VmDisk", b =>
