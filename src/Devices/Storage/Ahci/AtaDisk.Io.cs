@@ -8,9 +8,6 @@ public sealed partial class AtaDisk
     /// <summary>ERR's UNC bit: the data could not be read (ATA8-ACS 6.2).</summary>
     private const byte ErrorUncorrectable = 0x40;
 
-    /// <summary>ERR's IDNF bit: the address is past the end of the disk.</summary>
-    private const byte ErrorIdNotFound = 0x10;
-
     private const int TrimEntrySize = 8;
 
     /// <summary>A sector transfer decoded from its command's registers, whichever of the twelve forms it came in.</summary>
@@ -152,11 +149,13 @@ public sealed partial class AtaDisk
         return AtaResult.Ok(AtaProtocol.DmaOut);
     }
 
-    /// <summary>A range past the end: ABRT with IDNF, and the first bad LBA in the registers, as a drive reports it.</summary>
+    /// <summary>
+    /// A range past the end: ABRT, as QEMU's disks answer it (so a guest sees the same PxTFD under both), with the
+    /// command's LBA in the registers.
+    /// </summary>
     private AtaResult OutOfRange(in Transfer transfer)
     {
         AbortedCommands++;
-        return new AtaResult(AtaResult.StatusReady | AtaResult.StatusError, AtaResult.ErrorAbort | ErrorIdNotFound, AtaProtocol.NonData, 0, 0,
-            Math.Min(transfer.Lba, SectorCount));
+        return AtaResult.Aborted(lba: transfer.Lba);
     }
 }
