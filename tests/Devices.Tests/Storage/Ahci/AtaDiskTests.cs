@@ -223,6 +223,37 @@ public sealed class AtaDiskTests : IDisposable
     }
 
     [Fact]
+    public void Thousands_of_random_commands_and_PRDTs_end_in_a_status_never_an_exception_and_the_port_still_works()
+    {
+        var driver = Start();
+        var random = new Random(15);
+        byte[] commands =
+        [
+            AtaDisk.ReadDmaExt, AtaDisk.WriteDmaExt, AtaDisk.ReadDma, AtaDisk.WriteDma, AtaDisk.ReadSectors, AtaDisk.WriteSectorsExt,
+            AtaDisk.ReadFpdmaQueued, AtaDisk.WriteFpdmaQueued, AtaDisk.DataSetManagement, AtaDisk.ReadVerifySectors, AtaDisk.FlushCacheExt,
+            AtaDisk.SetFeatures, AtaDisk.SetMultipleMode, AtaDisk.IdentifyDevice,
+        ];
+        ulong[] places = [Data, Data + 0x3FF, _memory.End - 512, _memory.End, _memory.End + 0x1000, ulong.MaxValue - 100, 0];
+        for (int i = 0; i < 3000; i++)
+        {
+            byte command = random.Next(4) == 0 ? (byte)random.Next(256) : commands[random.Next(commands.Length)];
+            var prds = Enumerable.Range(0, random.Next(0, 4)).Select(_ => (places[random.Next(places.Length)], random.Next(1, 8192))).ToArray();
+            int slot = random.Next(4);
+            uint status = driver.IssueAta(command, lba: (ulong)random.Next(DiskSectors + 16), count: (ushort)random.Next(0, 24),
+                features: (ushort)random.Next(0, 24), device: (byte)random.Next(256), prds: prds, slot: slot, queued: random.Next(2) == 0,
+                prdtLength: random.Next(8) == 0 ? (uint)random.Next(0x10000) : null);
+            status.Should().NotBe(0, $"command {i} (0x{command:x2}) ended with an interrupt status, error or not");
+            driver.Read(AhciDriver.Port(0, PxSact)).Should().Be(0, "no tag stays busy after its command");
+        }
+
+        driver.IssueAta(AtaDisk.WriteDmaExt, lba: 42, count: 1).Should().Be(IsDhrs);
+        driver.IssueAta(AtaDisk.ReadDmaExt, lba: 42, count: 1, prds: [(Data + 0x8000, 512)]).Should().Be(IsDhrs);
+        driver.Bytes(Data + 0x8000, 512).Should().Equal(driver.Bytes(Data, 512));
+        driver.Controller.Ports[0].BadCommands.Should().BePositive();
+        _disk!.AbortedCommands.Should().BePositive();
+    }
+
+    [Fact]
     public void Flush_feature_power_and_multiple_mode_commands_complete_and_unknown_ones_abort_counted()
     {
         var driver = Start();
