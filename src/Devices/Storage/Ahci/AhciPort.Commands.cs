@@ -5,12 +5,14 @@ namespace Platform.Devices.Storage.Ahci;
 
 /// <summary>
 /// Command processing: each slot set in PxCI is read from the command list, its FIS and ATAPI command from its command
-/// table, run on the device, its data scattered through the PRDT, and ended with the FISes SeaBIOS and Linux read.
+/// table, a write's data gathered from the PRDT, run on the device, a read's data scattered through the PRDT, and ended
+/// with the FISes SeaBIOS and Linux read (a Set Device Bits FIS for NCQ: <c>AhciPort.Queued.cs</c>).
 /// </summary>
 /// <remarks>
 /// A command runs to its end on the thread that wrote PxCI, as QEMU's AHCI starts it there: reading an ISO is a page
-/// cache copy, and SeaBIOS polls for the result anyway. Anything the guest got wrong (a list, table or buffer outside
-/// RAM, an unknown FIS, a PRDT too short) ends that command with ERR and the matching PxIS error bit; the VMM goes on.
+/// cache copy, a SATA disk's I/O a positioned read or write, and SeaBIOS polls for the result anyway. Anything the guest
+/// got wrong (a list, table or buffer outside RAM, an unknown FIS, a PRDT that does not hold an ATA command's data) ends
+/// that command with ERR and the matching PxIS error bit; the VMM goes on.
 /// </remarks>
 public sealed partial class AhciPort
 {
