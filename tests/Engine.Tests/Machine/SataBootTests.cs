@@ -57,18 +57,26 @@ public sealed class SataBootTests
         stats.Counters["bad_commands"].Should().Be(0);
     }
 
-    [Fact]
-    public async Task With_a_CD_ROM_on_port_0_the_SATA_disk_takes_port_1_and_the_boot_order_names_it()
+    [Theory]
+    [InlineData("disk,cdrom", "mbr")]
+    [InlineData("cdrom,disk", "cdboot")]
+    public async Task Behind_a_CD_ROM_on_port_0_the_SATA_disk_takes_port_1_and_the_boot_order_chooses_between_them(string order, string booted)
     {
         var serial = new SerialCapture();
         var log = new SerialCapture();
-        using var machine = MachineInstance.Create(Bios(cdrom: true, SataMbr()), serial, firmwareLog: log);
+        var config = Bios(cdrom: true, SataMbr()) with
+        {
+            CdromPath = TestGuests.CdImage("cdboot"),
+            BootOrder = [.. order.Split(',').Select(n => VmConfigNames.Parse<BootDevice>(n)!.Value)],
+        };
+        using var machine = MachineInstance.Create(config, serial, firmwareLog: log);
         machine.Start();
 
         await machine.Exited.WaitAsync(BiosTimeout, TestContext.Current.CancellationToken);
 
         int slot = machine.PciDevices.Ahci!.DeviceNumber;
-        serial.Text.Should().Contain("PLATFORM-TEST mbr PASS", $"SeaBIOS logged:\n{log.Text}");
+        string other = booted == "mbr" ? "cdboot" : "mbr";
+        serial.Text.Should().Contain($"PLATFORM-TEST {booted} PASS", $"SeaBIOS logged:\n{log.Text}").And.NotContain($"PLATFORM-TEST {other} START");
         log.Text.Should().Contain("AHCI/1: registering: \"AHCI/1: Platform HARDDISK")
             .And.Contain($"Searching bootorder for: /pci@i0cf8/*@{slot:x}/drive@1/disk@0");
         machine.PciDevices.SataDisks.Single().Port.Should().Be(1);
