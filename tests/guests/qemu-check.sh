@@ -181,6 +181,10 @@ else
     # address is dropped, as on a real bus) instead of setting NEEDS_RESET.
     QEXTRA=(-device virtio-blk-pci,drive=d0,disable-legacy=on -drive "if=none,id=d0,file=$img,format=raw,readonly=on")
     pick blk && run blk 1 "mode=ro" "(IOERR)"
+    # ahci: the same scratch image as a SATA disk on QEMU's ICH9 AHCI (ide-hd on port 0).
+    QEXTRA=(-device ahci,id=ahci -drive "if=none,id=s0,file=$img,format=raw" -device ide-hd,drive=s0,bus=ahci.0)
+    pick ahci && run ahci 1 "sectors=32768 sector=9 count=24 ncq=12" "read back equal by DMA and NCQ
+the port recovered"
     QEXTRA=()
     rm -f "$img"
     for irq in msix intx; do pick blk && run_resize "$irq"; done

@@ -52,7 +52,10 @@ public sealed record VmConfig
     [JsonPropertyName("on_reboot")]
     public RebootPolicy OnReboot { get; set; } = RebootPolicy.Exit;
 
-    /// <summary>virtio-blk disks, in PCI slot order (the first is /dev/vda in a Linux guest).</summary>
+    /// <summary>
+    /// The disks: virtio-blk ones in PCI slot order (the first is /dev/vda in a Linux guest), SATA ones on the AHCI
+    /// controller's ports in order after the CD-ROM's. "disk" in the boot order boots them in this order.
+    /// </summary>
     public IReadOnlyList<DiskConfig> Disks { get; set; } = [];
 
     /// <summary>virtio-net NICs, in PCI slot order (eth0 first).</summary>
@@ -101,9 +104,13 @@ public sealed record VmConfig
     [JsonIgnore]
     public IReadOnlyList<BootDevice> EffectiveBootOrder => BootOrder ?? [BootDevice.Disk, BootDevice.Cdrom];
 
-    /// <summary>PCI slots storage controllers besides virtio-blk take: the AHCI controller when there is a CD-ROM.</summary>
+    /// <summary>Whether the machine has the AHCI controller: for a CD-ROM drive or any SATA disk.</summary>
     [JsonIgnore]
-    public int StoragePciDevices => Cdrom is null ? 0 : 1;
+    public bool HasAhci => Cdrom is not null || Disks.Any(d => d.Bus == DiskBus.Sata);
+
+    /// <summary>PCI slots storage controllers take: one per virtio-blk disk, and the AHCI controller when there is one.</summary>
+    [JsonIgnore]
+    public int StoragePciDevices => Disks.Count(d => d.Bus != DiskBus.Sata) + (HasAhci ? 1 : 0);
 
     /// <summary>PCI slots the chipset takes besides the host bridge: with firmware, the PIIX3 ISA bridge at 00:01.0.</summary>
     [JsonIgnore]
@@ -114,10 +121,13 @@ public sealed record VmConfig
     public int DisplayPciDevices => Display == DisplayKind.None ? 0 : EffectiveInput == InputKind.Virtio ? 3 : 1;
 }
 
-/// <summary>One virtio-blk disk.</summary>
+/// <summary>One disk: a virtio-blk disk, or a SATA disk on the AHCI controller.</summary>
 /// <param name="Path">The raw or qcow2 image on the host.</param>
 public sealed record DiskConfig(string Path)
 {
+    /// <summary>The controller the disk sits on; left out: virtio.</summary>
+    public DiskBus Bus { get; set; } = DiskBus.Virtio;
+
     /// <summary>The guest cannot write (writes fail with an I/O error).</summary>
     [JsonPropertyName("read_only")]
     public bool ReadOnly { get; set; }

@@ -97,7 +97,7 @@ public sealed class VmConfigFormatException : Exception
     Converters =
     [
         typeof(SnakeCaseNames<BootSource>), typeof(SnakeCaseNames<RebootPolicy>), typeof(SnakeCaseNames<DisplayKind>),
-        typeof(SnakeCaseNames<InputKind>), typeof(SnakeCaseNames<DiskCache>), typeof(SnakeCaseNames<DiskFormat>),
+        typeof(SnakeCaseNames<InputKind>), typeof(SnakeCaseNames<DiskCache>), typeof(SnakeCaseNames<DiskFormat>), typeof(SnakeCaseNames<DiskBus>),
         typeof(SnakeCaseNames<SerialMode>), typeof(SnakeCaseNames<NicKind>), typeof(SnakeCaseNames<ForwardProtocol>),
         typeof(SnakeCaseNames<FirmwareKind>), typeof(SnakeCaseNames<BootDevice>),
     ],

@@ -74,6 +74,18 @@ public enum DiskCache
     None,
 }
 
+/// <summary>
+/// The controller a disk sits on, as QEMU's <c>-drive if=</c>: virtio-blk, or a SATA hard disk on the AHCI controller,
+/// which every OS installer (Windows, the BSDs) drives without a driver of its own.
+/// </summary>
+public enum DiskBus
+{
+    /// <summary>A virtio-blk PCI function of its own (Linux's /dev/vdX): the fast path.</summary>
+    Virtio,
+    /// <summary>A SATA disk on a port of the AHCI controller (after the CD-ROM's port 0 when there is a drive).</summary>
+    Sata,
+}
+
 /// <summary>A disk image's format.</summary>
 public enum DiskFormat
 {

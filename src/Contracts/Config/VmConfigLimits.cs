@@ -19,7 +19,10 @@ public static class VmConfigLimits
     /// <summary>The smallest disk request-rate limit.</summary>
     public const int MinDiskIops = 1;
 
-    /// <summary>virtio-blk's ID string (VIRTIO_BLK_ID_BYTES).</summary>
+    /// <summary>The AHCI controller's ports (QEMU's ICH9 AHCI has six): the CD-ROM's and the SATA disks' together.</summary>
+    public const int AhciPorts = 6;
+
+    /// <summary>virtio-blk's ID string (VIRTIO_BLK_ID_BYTES); ATA's serial number holds as many.</summary>
     public const int DiskSerialMaxLength = 20;
 
     /// <summary>passt takes a list per protocol; more than this is a mistake, not a configuration.</summary>

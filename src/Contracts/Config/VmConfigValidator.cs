@@ -47,14 +47,15 @@ public static class VmConfigValidator
 
         CheckBoot(config, Add);
         CheckDisks(config.Disks, Add);
+        CheckSataPorts(config, Add);
         CheckNics(config.Nics, Add);
         CheckCdrom(config, Add);
 
-        int pciDevices = config.Disks.Count + config.Nics.Count + (config.Rng ? 1 : 0) + config.DisplayPciDevices + config.ChipsetPciDevices +
+        int pciDevices = config.Nics.Count + (config.Rng ? 1 : 0) + config.DisplayPciDevices + config.ChipsetPciDevices +
             config.StoragePciDevices;
         if (pciDevices > VmConfigLimits.MaxPciDevices)
         {
-            Add("disks", $"at most {VmConfigLimits.MaxPciDevices} PCI devices (disks, NICs, the rng, the display and its input devices, with firmware the ISA bridge, and a CD-ROM's AHCI controller, together; got {pciDevices})");
+            Add("disks", $"at most {VmConfigLimits.MaxPciDevices} PCI devices (virtio disks, NICs, the rng, the display and its input devices, with firmware the ISA bridge, and the AHCI controller of a CD-ROM or SATA disks, together; got {pciDevices})");
         }
 
         if (config.Display == DisplayKind.None && config.Input is not null)
@@ -235,11 +236,34 @@ public static class VmConfigValidator
         }
     }
 
+    /// <summary>
+    /// SATA disks fill the AHCI controller's ports after the CD-ROM's port 0, so at most
+    /// <see cref="VmConfigLimits.AhciPorts"/> of them, one fewer with a drive.
+    /// </summary>
+    private static void CheckSataPorts(VmConfig config, Action<string, string> add)
+    {
+        int free = VmConfigLimits.AhciPorts - (config.Cdrom is null ? 0 : 1);
+        int sata = 0;
+        for (int i = 0; i < config.Disks.Count; i++)
+        {
+            if (config.Disks[i].Bus == DiskBus.Sata && ++sata > free)
+            {
+                add($"disks[{i}].bus", $"sata: the AHCI controller has {VmConfigLimits.AhciPorts} ports{(config.Cdrom is null ? "" : " and the CD-ROM takes port 0")}, so at most {free} SATA disks fit; put this one on virtio");
+            }
+        }
+
+        if (config.Boot == BootSource.Disk && config.Firmware == FirmwareKind.None && config.Disks.Count > 0 && config.Disks[0].Bus == DiskBus.Sata)
+        {
+            add("disks[0].bus", "sata: boot disk loads the kernel from the first disk for a guest that finds its root on virtio-blk; put the first disk on virtio, or boot a SATA disk with firmware bios");
+        }
+    }
+
     private static void CheckDisks(IReadOnlyList<DiskConfig> disks, Action<string, string> add)
     {
         for (int i = 0; i < disks.Count; i++)
         {
             var disk = disks[i];
+            CheckEnum($"disks[{i}].bus", disk.Bus, add);
             if (string.IsNullOrEmpty(disk.Path))
             {
                 add($"disks[{i}].path", "is required: the image on the host");

@@ -328,6 +328,13 @@ public sealed class VmmHost : IDisposable, ISerialInput
         var machine = Current ?? throw new ControlCommandException(ControlProtocol.ErrorClasses.WrongState,
             $"block_resize needs a running or paused VM; the VM is {GetStatus().Status}");
         var disk = machine.PciDevices.Virtio.FirstOrDefault(v => v.Name == device && v.Device is Platform.Devices.Virtio.Block.VirtioBlock);
+        if (machine.PciDevices.SataDisks.Any(d => d.Name == device))
+        {
+            // ATA has no capacity-change notice a guest would act on (Linux rescans SATA disks only when told to).
+            throw new ControlCommandException(ControlProtocol.ErrorClasses.DeviceNotFound,
+                $"{device} is a SATA disk; block_resize grows virtio-blk disks only: stop the VM and grow the image offline");
+        }
+
         if (disk?.Device is not Platform.Devices.Virtio.Block.VirtioBlock blk)
         {
             string[] disks = [.. machine.PciDevices.Virtio.Where(v => v.Device is Platform.Devices.Virtio.Block.VirtioBlock).Select(v => v.Name)];

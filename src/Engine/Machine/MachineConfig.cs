@@ -51,8 +51,17 @@ public sealed record MachineConfig
 
     public RebootPolicy OnReboot { get; init; } = RebootPolicy.Exit;
 
-    /// <summary>virtio-blk disks, in PCI slot order (the first is /dev/vda in a Linux guest).</summary>
+    /// <summary>
+    /// The disks in configured order: virtio-blk ones in PCI slot order (the first is /dev/vda in a Linux guest), SATA
+    /// ones (<see cref="DiskOptions.Bus"/>) on the AHCI controller's ports after the CD-ROM's.
+    /// </summary>
     public IReadOnlyList<DiskOptions> Disks { get; init; } = [];
+
+    /// <summary>The virtio-blk disks, each a PCI function.</summary>
+    public int VirtioDiskCount => Disks.Count(d => d.Bus == DiskInterface.Virtio);
+
+    /// <summary>Whether the machine has the AHCI controller: for the CD-ROM drive or any SATA disk.</summary>
+    public bool HasAhci => HasCdrom || Disks.Any(d => d.Bus == DiskInterface.Sata);
 
     /// <summary>virtio-net NICs on host TAP devices, in PCI slot order (eth0 first).</summary>
     public IReadOnlyList<NicOptions> Nics { get; init; } = [];
@@ -130,7 +139,8 @@ public sealed record MachineConfig
             _ => null,
         },
         disk.Bps,
-        disk.Iops);
+        disk.Iops,
+        disk.Bus == DiskBus.Sata ? DiskInterface.Sata : DiskInterface.Virtio);
 
     /// <summary>A disk the command line parsed (<see cref="DiskOptions.Parse"/>) as vm.json says it.</summary>
     public static DiskConfig ConfigOf(DiskOptions disk) => new(disk.Path)
@@ -146,6 +156,7 @@ public sealed record MachineConfig
         },
         Bps = disk.BytesPerSecond,
         Iops = disk.Iops,
+        Bus = disk.Bus == DiskInterface.Sata ? DiskBus.Sata : DiskBus.Virtio,
     };
 
     /// <summary>
@@ -171,9 +182,14 @@ public sealed record MachineConfig
             throw new ArgumentException(Boot == BootSource.Kernel ? "A kernel boot needs a kernel." : "A disk boot needs a disk and no kernel or initrd.");
         }
 
-        if (Disks.Count + Nics.Count + (Rng ? 1 : 0) + DisplayPciDevices + ChipsetPciDevices + (HasCdrom ? 1 : 0) > MaxPciDevices)
+        if (VirtioDiskCount + Nics.Count + (Rng ? 1 : 0) + DisplayPciDevices + ChipsetPciDevices + (HasAhci ? 1 : 0) > MaxPciDevices)
         {
             throw new ArgumentException($"At most {MaxPciDevices} PCI devices fit.");
+        }
+
+        if (Disks.Count - VirtioDiskCount + (HasCdrom ? 1 : 0) > VmConfigLimits.AhciPorts)
+        {
+            throw new ArgumentException($"The AHCI controller has {VmConfigLimits.AhciPorts} ports for the CD-ROM and the SATA disks.");
         }
 
         if (CdromPath is not null && !HasCdrom)

@@ -309,7 +309,10 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         CreateVcpus();
     }
 
-    /// <summary>The boot devices in the configured order as the BIOS names them: each disk, the CD-ROM drive.</summary>
+    /// <summary>
+    /// The boot devices in the configured order as the BIOS names them: each disk in configured order (a virtio-blk by its
+    /// slot, a SATA disk by the AHCI controller's slot and its port), the CD-ROM drive.
+    /// </summary>
     private List<string> BootPaths()
     {
         var paths = new List<string>();
@@ -317,7 +320,18 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         {
             if (device == BootDevice.Disk)
             {
-                paths.AddRange(_pci!.Virtio.Where(v => v.Kind == "virtio-blk").Select(v => Firmware.FirmwareConfig.VirtioDiskPath(v.Pci.DeviceNumber)));
+                for (int i = 0; i < Config.Disks.Count; i++)
+                {
+                    string name = PciDevices.DiskName(i);
+                    if (_pci!.Virtio.FirstOrDefault(v => v.Name == name) is { } virtio)
+                    {
+                        paths.Add(Firmware.FirmwareConfig.VirtioDiskPath(virtio.Pci.DeviceNumber));
+                    }
+                    else if (_pci.SataDisks.FirstOrDefault(d => d.Name == name) is { } sata)
+                    {
+                        paths.Add(Firmware.FirmwareConfig.AhciDrivePath(_pci.Ahci!.DeviceNumber, sata.Port));
+                    }
+                }
             }
             else if (device == BootDevice.Cdrom && _pci!.Ahci is { } ahci)
             {
@@ -387,10 +401,10 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             }
         }
 
-        // Last, so no other device's slot depends on whether there is a drive.
-        if (Config.HasCdrom)
+        // Last, so no other device's slot depends on whether there is a drive or a SATA disk.
+        if (Config.HasAhci)
         {
-            _pci.AttachCdrom(Config.CdromPath);
+            _pci.AttachAhci(Config.HasCdrom, Config.CdromPath, Config.Disks);
         }
 
         // Without firmware we place the BARs as firmware would; a BIOS places them itself (and sizes them first, which

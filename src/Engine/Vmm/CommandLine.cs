@@ -63,8 +63,11 @@ internal static class CommandLine
           --firmware-log FILE   append what the firmware writes to its debug port 0x402 (SeaBIOS's log)
           --memory SIZE         guest RAM, e.g. 512M, 2G (default 512M)
           --cpus N              vCPUs, 1 to 16 (default 1)
-          --disk PATH[,ro][,cache=writeback|none][,serial=ID][,format=raw|qcow2]
-                                a virtio-blk disk on a raw or qcow2 image (repeatable; the first is /dev/vda).
+          --disk PATH[,ro][,bus=virtio|sata][,cache=writeback|none][,serial=ID][,format=raw|qcow2]
+                                a disk on a raw or qcow2 image (repeatable; the first virtio one is /dev/vda).
+                                bus=virtio (default): a virtio-blk PCI device; bus=sata: a SATA hard disk
+                                on the AHCI controller (ports after the CD-ROM's port 0; 6 ports in all),
+                                which installers and SeaBIOS drive without a driver of their own;
                                 ro: the guest cannot write (writes fail with an I/O error);
                                 cache=writeback (default): the guest's flush is an fsync;
                                 cache=none: the host page cache is bypassed (O_DIRECT, as QEMU's);

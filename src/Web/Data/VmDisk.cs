@@ -1,6 +1,6 @@
 namespace Platform.Web.Data;
 
-/// <summary>One virtio-blk disk of a VM: an image from the library, a host file, or a disk file of the VM's own.</summary>
+/// <summary>One disk of a VM (virtio-blk or SATA): an image from the library, a host file, or a disk file of the VM's own.</summary>
 public sealed class VmDisk
 {
     public Guid Id { get; set; } = Guid.NewGuid();
@@ -30,6 +30,12 @@ public sealed class VmDisk
     public bool LinkedClone { get; set; }
 
     public DiskCacheMode Cache { get; set; } = DiskCacheMode.Writeback;
+
+    /// <summary>
+    /// The controller the guest finds the disk on: virtio-blk (fast; Linux has the driver) or a SATA disk on the AHCI
+    /// controller, which installers without virtio drivers (Windows, the BSDs) see.
+    /// </summary>
+    public DiskBus Bus { get; set; } = DiskBus.Virtio;
 
     /// <summary>Reads and writes together at most this many bytes a second (Proxmox's <c>mbps</c>, QEMU's <c>throttle.bps-total</c>); null: unlimited.</summary>
     public long? MaxBytesPerSecond { get; set; }

@@ -76,6 +76,9 @@ public sealed record VmDiskResponse(int Position, Guid? ImageId, string? ImageFi
     /// <summary>The VM has a qcow2 overlay of its own over the library image, which it never writes.</summary>
     public bool LinkedClone { get; init; }
 
+    /// <summary>virtio (a virtio-blk device) or sata (a SATA disk on the AHCI controller).</summary>
+    public DiskBus Bus { get; init; }
+
     /// <summary>The disk's bandwidth limit, reads and writes together; null: none.</summary>
     public long? MaxBytesPerSecond { get; init; }
 
@@ -117,6 +120,7 @@ public sealed record VmDiskResponse(int Position, Guid? ImageId, string? ImageFi
     {
         Id = d.Id,
         LinkedClone = d.LinkedClone,
+        Bus = d.Bus,
         MaxBytesPerSecond = d.MaxBytesPerSecond,
         MaxIops = d.MaxIops,
         Own = d.FileName is not null,

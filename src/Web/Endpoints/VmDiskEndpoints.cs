@@ -14,10 +14,11 @@ namespace Platform.Web.Endpoints;
 /// </summary>
 public sealed record AddDiskRequest(
     long? SizeBytes = null, ImageFormat Format = ImageFormat.Qcow2, DiskPreallocation Preallocation = DiskPreallocation.Off,
-    Guid? ImageId = null, bool LinkedClone = true, string? Path = null, bool ReadOnly = false, DiskCacheMode Cache = DiskCacheMode.Writeback);
+    Guid? ImageId = null, bool LinkedClone = true, string? Path = null, bool ReadOnly = false, DiskCacheMode Cache = DiskCacheMode.Writeback,
+    DiskBus Bus = DiskBus.Virtio);
 
-/// <summary>A disk's cache mode and read-only flag; a member left out stays as it is.</summary>
-public sealed record UpdateDiskRequest(DiskCacheMode? Cache = null, bool? ReadOnly = null);
+/// <summary>A disk's cache mode, read-only flag and bus (virtio|sata); a member left out stays as it is.</summary>
+public sealed record UpdateDiskRequest(DiskCacheMode? Cache = null, bool? ReadOnly = null, DiskBus? Bus = null);
 
 public sealed record ResizeDiskRequest(long SizeBytes);
 
@@ -44,7 +45,7 @@ internal static class VmDiskEndpoints
             .RequirePrivilege(Privileges.VmConfig, AuditActions.DiskDetach)
             .Produces<VmResponse>().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         vms.MapPatch("/{id:guid}/disks/{index:int}", UpdateAsync).WithName("UpdateVmDisk")
-            .WithSummary("Change a stopped VM's disk: cache mode (writeback|none) and read-only")
+            .WithSummary("Change a stopped VM's disk: cache mode (writeback|none), read-only and bus (virtio|sata)")
             .RequirePrivilege(Privileges.VmConfig, AuditActions.DiskUpdate)
             .Produces<VmResponse>().ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         vms.MapPost("/{id:guid}/disks/order", ReorderAsync).WithName("ReorderVmDisks")
@@ -62,7 +63,7 @@ internal static class VmDiskEndpoints
     {
         var disk = new VmDiskInput
         {
-            ImageId = request.ImageId, Path = request.Path, LinkedClone = request.LinkedClone, ReadOnly = request.ReadOnly, Cache = request.Cache,
+            ImageId = request.ImageId, Path = request.Path, LinkedClone = request.LinkedClone, ReadOnly = request.ReadOnly, Cache = request.Cache, Bus = request.Bus,
             Blank = request.SizeBytes is { } size ? new BlankDiskInput { SizeBytes = size, Format = request.Format, Preallocation = request.Preallocation } : null,
         };
         var result = await disks.AddAsync(id, disk, context.Authorize, cancellationToken);
@@ -80,7 +81,13 @@ internal static class VmDiskEndpoints
             return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["cache"] = ["Cache mode is writeback or none."] });
         }
 
-        return await context.AnswerAsync(await disks.UpdateAsync(id, index, request.Cache, request.ReadOnly, context.Authorize, cancellationToken), created: false, cancellationToken);
+        if (request.Bus is { } bus && !Enum.IsDefined(bus))
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["bus"] = ["The bus is virtio or sata."] });
+        }
+
+        return await context.AnswerAsync(await disks.UpdateAsync(id, index, request.Cache, request.ReadOnly, context.Authorize, cancellationToken, request.Bus),
+            created: false, cancellationToken);
     }
 
     private static async Task<IResult> ReorderAsync(Guid id, ReorderDisksRequest request, VmDiskService disks, Context context, CancellationToken cancellationToken) =>

@@ -135,6 +135,7 @@ public sealed class VmConfigFileTests : IDisposable
         AssertNames<InputKind>();
         AssertNames<DiskCache>();
         AssertNames<DiskFormat>();
+        AssertNames<DiskBus>();
         AssertNames<SerialMode>();
         AssertNames<FirmwareKind>();
         AssertNames<BootDevice>();
@@ -156,6 +157,19 @@ public sealed class VmConfigFileTests : IDisposable
         var empty = VmConfigFile.Deserialize("""{ "firmware": "bios", "cdrom": {} }""");
         empty.Cdrom.Should().Be(new CdromConfig());
         empty.EffectiveBootOrder.Should().Equal(BootDevice.Disk, BootDevice.Cdrom);
+    }
+
+    [Fact]
+    public void A_disks_bus_is_written_by_name_and_left_out_means_virtio()
+    {
+        var config = new VmConfig { Firmware = FirmwareKind.Bios, Disks = [new DiskConfig("/s.img") { Bus = DiskBus.Sata }, new DiskConfig("/v.img")] };
+
+        using var json = JsonDocument.Parse(VmConfigFile.Serialize(config));
+        json.RootElement.GetProperty("disks")[0].GetProperty("bus").GetString().Should().Be("sata");
+        VmConfigFile.Deserialize(json.RootElement.GetRawText()).Should().BeEquivalentTo(config);
+        VmConfigFile.Deserialize("""{ "firmware": "bios", "disks": [ { "path": "/d" } ] }""").Disks[0].Bus.Should().Be(DiskBus.Virtio);
+        config.HasAhci.Should().BeTrue("a SATA disk needs the AHCI controller");
+        config.StoragePciDevices.Should().Be(2, "the virtio disk's function and the AHCI controller");
     }
 
     [Fact]

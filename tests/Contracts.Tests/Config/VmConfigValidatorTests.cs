@@ -16,6 +16,10 @@ public sealed class VmConfigValidatorTests
         Problems(Bios).Should().BeEmpty();
         Problems(new VmConfig { Firmware = FirmwareKind.Bios, Bios = "/b.bin", FirmwareLog = "/l" }).Should().BeEmpty();
         Problems(Bios with { Cdrom = new CdromConfig("/i.iso"), BootOrder = [BootDevice.Cdrom, BootDevice.Disk] }).Should().BeEmpty();
+        Problems(Bios with { Disks = [.. Enumerable.Range(0, 6).Select(i => new DiskConfig($"/s{i}") { Bus = DiskBus.Sata })] })
+            .Should().BeEmpty("six SATA disks fill the AHCI controller's six ports");
+        Problems(Bios with { Disks = [.. Enumerable.Range(0, 26).Select(i => new DiskConfig($"/d{i}")), new DiskConfig("/s") { Bus = DiskBus.Sata }] })
+            .Should().BeEmpty("26 virtio disks, the ISA bridge, the display's three functions and the AHCI controller fill the bus's 31 slots; a SATA disk takes a port, not a slot");
         Problems(Valid with { Cdrom = new CdromConfig() }).Should().BeEmpty("a drive without firmware is there for the kernel's own driver");
         Problems(new VmConfig
         {
@@ -64,8 +68,13 @@ public sealed class VmConfigValidatorTests
         { Valid with { Nics = [new NicConfig { Forwards = [new PortForwardConfig { HostAddress = "localhost", HostPort = 2222, GuestPort = 22 }] }] }, "nics[0].forwards[0].host_address", "'localhost' is not an IP address (127.0.0.1, ::1, 0.0.0.0 for every address)" },
         { Valid with { Nics = [new NicConfig { Forwards = [new PortForwardConfig { Protocol = (ForwardProtocol)3, HostPort = 1, GuestPort = 1 }] }] }, "nics[0].forwards[0].protocol", "must be tcp or udp" },
         { Valid with { Nics = [new NicConfig { Forwards = [new PortForwardConfig { HostPort = 2222, GuestPort = 22 }] }, new NicConfig { Mac = "52:54:00:00:00:02", Forwards = [new PortForwardConfig { HostPort = 2222, GuestPort = 80 }] }] }, "nics[1].forwards[0].host_port", "tcp:127.0.0.1:2222-:80 takes the host port nics[0].forwards[0] already forwards" },
-        { Valid with { Disks = [.. Enumerable.Range(0, 20).Select(i => new DiskConfig($"/d{i}"))], Nics = [.. Enumerable.Range(0, 9).Select(i => new NicConfig($"tap{i}"))] }, "disks", "at most 31 PCI devices (disks, NICs, the rng, the display and its input devices, with firmware the ISA bridge, and a CD-ROM's AHCI controller, together; got 32)" },
-        { Bios with { Disks = [.. Enumerable.Range(0, 28).Select(i => new DiskConfig($"/d{i}"))] }, "disks", "at most 31 PCI devices (disks, NICs, the rng, the display and its input devices, with firmware the ISA bridge, and a CD-ROM's AHCI controller, together; got 32)" },
+        { Valid with { Disks = [.. Enumerable.Range(0, 20).Select(i => new DiskConfig($"/d{i}"))], Nics = [.. Enumerable.Range(0, 9).Select(i => new NicConfig($"tap{i}"))] }, "disks", "at most 31 PCI devices (virtio disks, NICs, the rng, the display and its input devices, with firmware the ISA bridge, and the AHCI controller of a CD-ROM or SATA disks, together; got 32)" },
+        { Bios with { Disks = [.. Enumerable.Range(0, 28).Select(i => new DiskConfig($"/d{i}"))] }, "disks", "at most 31 PCI devices (virtio disks, NICs, the rng, the display and its input devices, with firmware the ISA bridge, and the AHCI controller of a CD-ROM or SATA disks, together; got 32)" },
+        { Bios with { Disks = [.. Enumerable.Range(0, 27).Select(i => new DiskConfig($"/d{i}")), new DiskConfig("/s") { Bus = DiskBus.Sata }] }, "disks", "at most 31 PCI devices (virtio disks, NICs, the rng, the display and its input devices, with firmware the ISA bridge, and the AHCI controller of a CD-ROM or SATA disks, together; got 32)" },
+        { Bios with { Disks = [.. Enumerable.Range(0, 7).Select(i => new DiskConfig($"/s{i}") { Bus = DiskBus.Sata })] }, "disks[6].bus", "sata: the AHCI controller has 6 ports, so at most 6 SATA disks fit; put this one on virtio" },
+        { Bios with { Cdrom = new CdromConfig(), Disks = [new DiskConfig("/v"), .. Enumerable.Range(0, 6).Select(i => new DiskConfig($"/s{i}") { Bus = DiskBus.Sata })] }, "disks[6].bus", "sata: the AHCI controller has 6 ports and the CD-ROM takes port 0, so at most 5 SATA disks fit; put this one on virtio" },
+        { Valid with { Disks = [new DiskConfig("/a") { Bus = (DiskBus)4 }] }, "disks[0].bus", "4 is not one of virtio, sata" },
+        { new VmConfig { Boot = BootSource.Disk, Disks = [new DiskConfig("/d") { Bus = DiskBus.Sata }] }, "disks[0].bus", "sata: boot disk loads the kernel from the first disk for a guest that finds its root on virtio-blk; put the first disk on virtio, or boot a SATA disk with firmware bios" },
         { Bios with { Kernel = "/k" }, "kernel", "must be left out: with firmware bios the BIOS boots from the disks" },
         { Bios with { Initrd = "/i" }, "initrd", "must be left out: with firmware bios the BIOS boots from the disks" },
         { Bios with { CommandLine = "quiet" }, "cmdline", "must be left out: with firmware bios the BIOS boots from the disks, and the boot loader on the disk gives the kernel its command line" },
@@ -75,7 +84,7 @@ public sealed class VmConfigValidatorTests
         { Valid with { Bios = "/b.bin" }, "bios", "names the BIOS image that firmware bios runs: set firmware to bios, or leave it out" },
         { Valid with { FirmwareLog = "/l" }, "firmware_log", "gets the firmware's debug output: set firmware to bios, or leave it out" },
         { Valid with { Firmware = (FirmwareKind)5 }, "firmware", "5 is not one of none, bios" },
-        { Bios with { Disks = [.. Enumerable.Range(0, 27).Select(i => new DiskConfig($"/d{i}"))], Cdrom = new CdromConfig() }, "disks", "at most 31 PCI devices (disks, NICs, the rng, the display and its input devices, with firmware the ISA bridge, and a CD-ROM's AHCI controller, together; got 32)" },
+        { Bios with { Disks = [.. Enumerable.Range(0, 27).Select(i => new DiskConfig($"/d{i}"))], Cdrom = new CdromConfig() }, "disks", "at most 31 PCI devices (virtio disks, NICs, the rng, the display and its input devices, with firmware the ISA bridge, and the AHCI controller of a CD-ROM or SATA disks, together; got 32)" },
         { Bios with { Cdrom = new CdromConfig("") }, "cdrom.path", "is empty: name the ISO image, or leave path out for an empty drive" },
         { Bios with { Cdrom = new CdromConfig("/a\0.iso") }, "cdrom.path", "contains a NUL character" },
         { Valid with { Cdrom = new CdromConfig(), BootOrder = [BootDevice.Cdrom] }, "boot_order", "is the order the BIOS boots devices in: set firmware to bios, or leave it out" },

@@ -20,6 +20,23 @@ public static class QemuPc
         RunAsync(iso, memoryMiB, timeout,
             ["-device", "ahci,id=ahci", "-drive", $"if=none,id=cd,media=cdrom,file={iso},format=raw,readonly=on", "-device", "ide-cd,drive=cd,bus=ahci.0"]);
 
+    /// <summary>
+    /// Boots <paramref name="image"/> from a SATA disk on QEMU's ICH9 AHCI port 0 (as ours), -no-reboot. ide-hd refuses a
+    /// read-only drive, so writes go to a throw-away overlay (snapshot=on) and the image stays as it was.
+    /// </summary>
+    public static Task<(int ExitCode, string Stdout, string Stderr)> BootSataDiskAsync(string image, int memoryMiB, TimeSpan timeout) =>
+        RunAsync(image, memoryMiB, timeout,
+            ["-device", "ahci,id=ahci", "-drive", $"if=none,id=d0,file={image},format=raw,snapshot=on", "-device", "ide-hd,drive=d0,bus=ahci.0"]);
+
+    /// <summary>
+    /// Boots the test guest <paramref name="elf"/> (a PVH kernel) with <paramref name="append"/> and a writable raw SATA
+    /// disk <paramref name="image"/> on QEMU's ICH9 AHCI port 0, -no-reboot: the same guest and disk as ours.
+    /// </summary>
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunGuestWithSataDiskAsync(string elf, string append, string image, int memoryMiB, TimeSpan timeout) =>
+        RunAsync(elf, memoryMiB, timeout,
+            ["-kernel", elf, "-append", append,
+             "-device", "ahci,id=ahci", "-drive", $"if=none,id=d0,file={image},format=raw", "-device", "ide-hd,drive=d0,bus=ahci.0"]);
+
     private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string image, int memoryMiB, TimeSpan timeout, string[] devices)
     {
         var start = new ProcessStartInfo(Program)

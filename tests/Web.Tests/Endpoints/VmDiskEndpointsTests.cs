@@ -229,6 +229,40 @@ public sealed class VmDiskEndpointsTests(PlatformAppFactory factory) : IClassFix
     }
 
     [Fact]
+    public async Task A_disks_bus_is_chosen_at_attach_shown_by_GET_changed_by_PATCH_and_bounded_by_the_AHCI_ports()
+    {
+        using var client = factory.CreateClient();
+        var vm = await CreateVmAsync(client, "sata-bus");
+
+        var added = await AddAsync(client, vm.Id, new { path = "/var/lib/vm/win.img", bus = "Sata" });
+
+        added.StatusCode.Should().Be(HttpStatusCode.Created, await added.Content.ReadAsStringAsync(_ct));
+        (await added.ReadAsync<VmResponse>())!.Disks.Single().Bus.Should().Be(DiskBus.Sata);
+        using (var json = await client.GetAsync($"/api/v1/vms/{vm.Id}", _ct))
+        {
+            (await json.ReadJsonAsync()).GetProperty("disks")[0].GetProperty("bus").GetString().Should().Be("Sata", "GET names the bus");
+        }
+
+        var patched = await client.PatchAsJsonAsync($"/api/v1/vms/{vm.Id}/disks/0", new { bus = "Virtio" }, ApiJson.Options, _ct);
+        patched.StatusCode.Should().Be(HttpStatusCode.OK, await patched.Content.ReadAsStringAsync(_ct));
+        var disk = (await patched.ReadAsync<VmResponse>())!.Disks.Single();
+        (disk.Bus, disk.Path).Should().Be((DiskBus.Virtio, "/var/lib/vm/win.img"), "only the bus changed");
+        (await client.PatchAsJsonAsync($"/api/v1/vms/{vm.Id}/disks/0", new { bus = "Sata" }, ApiJson.Options, _ct)).StatusCode.Should().Be(HttpStatusCode.OK);
+
+        for (int i = 1; i < VmConfigLimits.AhciPorts; i++)
+        {
+            (await AddAsync(client, vm.Id, new { path = $"/var/lib/vm/sata{i}.img", bus = "Sata" })).StatusCode.Should().Be(HttpStatusCode.Created);
+        }
+
+        var seventh = await AddAsync(client, vm.Id, new { path = "/var/lib/vm/sata6.img", bus = "Sata" });
+
+        seventh.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        (await seventh.Content.ReadAsStringAsync(_ct)).Should().Contain("at most 6 SATA disks");
+        var after = (await client.GetFromJsonAsync<VmResponse>($"/api/v1/vms/{vm.Id}", ApiJson.Options, _ct))!.Disks;
+        after.Should().HaveCount(6).And.OnlyContain(d => d.Bus == DiskBus.Sata);
+    }
+
+    [Fact]
     public async Task Only_administrators_see_disk_files_and_forbidden_callers_change_nothing()
     {
         using var admin = factory.CreateClient();

@@ -55,8 +55,8 @@ public sealed class AhciController : PciFunction
 
     public IReadOnlyList<AhciPort> Ports => _ports;
 
-    /// <summary>CAP: 64-bit addressing, AHCI only, Gen 1, 32 command slots, <see cref="PortCount"/> ports; no NCQ.</summary>
-    public static uint Capabilities => CapS64A | CapSam | (1u << CapIssShift) | ((uint)(CommandSlots - 1) << CapNcsShift) | (PortCount - 1);
+    /// <summary>CAP: 64-bit addressing, NCQ, AHCI only, Gen 1, 32 command slots, <see cref="PortCount"/> ports.</summary>
+    public static uint Capabilities => CapS64A | CapSncq | CapSam | (1u << CapIssShift) | ((uint)(CommandSlots - 1) << CapNcsShift) | (PortCount - 1);
 
     protected override void OnBarRead(int barIndex, ulong offset, Span<byte> data)
     {

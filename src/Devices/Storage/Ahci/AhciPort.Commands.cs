@@ -5,12 +5,14 @@ namespace Platform.Devices.Storage.Ahci;
 
 /// <summary>
 /// Command processing: each slot set in PxCI is read from the command list, its FIS and ATAPI command from its command
-/// table, run on the device, its data scattered through the PRDT, and ended with the FISes SeaBIOS and Linux read.
+/// table, a write's data gathered from the PRDT, run on the device, a read's data scattered through the PRDT, and ended
+/// with the FISes SeaBIOS and Linux read (a Set Device Bits FIS for NCQ: <c>AhciPort.Queued.cs</c>).
 /// </summary>
 /// <remarks>
 /// A command runs to its end on the thread that wrote PxCI, as QEMU's AHCI starts it there: reading an ISO is a page
-/// cache copy, and SeaBIOS polls for the result anyway. Anything the guest got wrong (a list, table or buffer outside
-/// RAM, an unknown FIS, a PRDT too short) ends that command with ERR and the matching PxIS error bit; the VMM goes on.
+/// cache copy, a SATA disk's I/O a positioned read or write, and SeaBIOS polls for the result anyway. Anything the guest
+/// got wrong (a list, table or buffer outside RAM, an unknown FIS, a PRDT that does not hold an ATA command's data) ends
+/// that command with ERR and the matching PxIS error bit; the VMM goes on.
 /// </remarks>
 public sealed partial class AhciPort
 {
@@ -40,7 +42,7 @@ public sealed partial class AhciPort
         ulong headerAddress = _commandList + ((ulong)slot * CommandHeaderSize);
         if (!_memory.BusMasterEnabled || !_memory.TryRead(headerAddress, header))
         {
-            Fail(IsHbfs);
+            Fail(IsHbfs, slot, queued: false);
             return;
         }
 
@@ -50,13 +52,13 @@ public sealed partial class AhciPort
         Span<byte> fis = stackalloc byte[CommandFisBytes];
         if ((flags & HeaderCflMask) < MinCommandFisDwords || !_memory.TryRead(table + TableCommandFis, fis))
         {
-            Fail((flags & HeaderCflMask) < MinCommandFisDwords ? IsIfs : IsHbfs);
+            Fail((flags & HeaderCflMask) < MinCommandFisDwords ? IsIfs : IsHbfs, slot, queued: false);
             return;
         }
 
         if (fis[0] != FisRegisterH2D)
         {
-            Fail(IsIfs);
+            Fail(IsIfs, slot, queued: false);
             return;
         }
 
@@ -68,27 +70,49 @@ public sealed partial class AhciPort
 
         if (Device is null)
         {
-            Fail(IsIfs);
+            Fail(IsIfs, slot, queued: false);
             return;
         }
 
         var command = AtaCommand.FromFis(fis);
+        bool queued = IsQueued(command);
         Span<byte> packet = stackalloc byte[AtapiCommandBytes];
-        if (command.Command == AtapiCdrom.PacketCommand && !_memory.TryRead(table + TableAtapiCommand, packet))
+        bool isPacket = command.Command == AtapiCdrom.PacketCommand;
+        if (isPacket && !_memory.TryRead(table + TableAtapiCommand, packet))
         {
-            Fail(IsHbfs);
+            Fail(IsHbfs, slot, queued);
             return;
         }
 
-        var result = Device.Execute(command, packet, _buffer);
+        ulong prdt = table + TablePrdt;
+        int prdEntries = (int)(flags >> HeaderPrdtlShift);
         int transferred = 0;
-        if (result.DataLength > 0)
+        int dataOut = Device.DataOutLength(command);
+        if (dataOut > 0)
         {
-            int prdEntries = (int)(flags >> HeaderPrdtlShift);
-            uint error = Scatter(table + TablePrdt, prdEntries, _buffer.Data(result.DataLength), out transferred);
+            uint error = _buffer.TryReserve(dataOut, out var outgoing) ? Gather(prdt, prdEntries, outgoing) : IsOfs;
             if (error != 0)
             {
-                Fail(error);
+                Fail(error, slot, queued);
+                return;
+            }
+
+            transferred = dataOut;
+        }
+
+        var result = Device.Execute(command, packet, _buffer);
+        if (result.DataLength > 0)
+        {
+            uint error = Scatter(prdt, prdEntries, _buffer.Data(result.DataLength), out transferred);
+            // ATAPI's allocation lengths may exceed the buffer (SCSI truncates); an ATA command's data must fit.
+            if (error == 0 && !isPacket && transferred < result.DataLength)
+            {
+                error = IsOfs;
+            }
+
+            if (error != 0)
+            {
+                Fail(error, slot, queued);
                 return;
             }
         }
@@ -98,7 +122,15 @@ public sealed partial class AhciPort
         _memory.TryWrite(headerAddress + 4, byteCount); // PRDBC; the header was readable a moment ago
         BytesTransferred += transferred;
         CommandsCompleted++;
-        End(result);
+        if (queued)
+        {
+            EndQueued(result, slot);
+        }
+        else
+        {
+            End(result);
+            _commandsActive &= ~(1u << slot);
+        }
     }
 
     /// <summary>
@@ -116,8 +148,7 @@ public sealed partial class AhciPort
                 return IsHbfs;
             }
 
-            ulong address = BinaryPrimitives.ReadUInt64LittleEndian(entry) & ~1UL;
-            int length = (int)(BinaryPrimitives.ReadUInt32LittleEndian(entry[12..]) & PrdByteCountMask) + 1;
+            (ulong address, int length) = PrdEntry(entry);
             int chunk = Math.Min(length, data.Length - transferred);
             if (!_memory.TryWrite(address, data.Slice(transferred, chunk)))
             {
@@ -129,6 +160,39 @@ public sealed partial class AhciPort
 
         return 0;
     }
+
+    /// <summary>
+    /// Fills <paramref name="data"/> from the PRDT's buffers in order, for a command that sends data to the device. A
+    /// PRDT that holds less than the command sends (none at all included) is an overflow; an entry outside RAM is a host
+    /// bus data error. Either way the device never runs the command.
+    /// </summary>
+    private uint Gather(ulong prdt, int entries, Span<byte> data)
+    {
+        int gathered = 0;
+        Span<byte> entry = stackalloc byte[PrdEntrySize];
+        for (int i = 0; i < entries && gathered < data.Length; i++)
+        {
+            if (!_memory.TryRead(prdt + ((ulong)i * PrdEntrySize), entry))
+            {
+                return IsHbfs;
+            }
+
+            (ulong address, int length) = PrdEntry(entry);
+            int chunk = Math.Min(length, data.Length - gathered);
+            if (!_memory.TryRead(address, data.Slice(gathered, chunk)))
+            {
+                return IsHbds;
+            }
+
+            gathered += chunk;
+        }
+
+        return gathered < data.Length ? IsOfs : 0;
+    }
+
+    /// <summary>A PRD's data base (bit 0 reserved) and byte count (DBC holds the count minus one, 4 MiB at most).</summary>
+    private static (ulong Address, int Length) PrdEntry(ReadOnlySpan<byte> entry) =>
+        (BinaryPrimitives.ReadUInt64LittleEndian(entry) & ~1UL, (int)(BinaryPrimitives.ReadUInt32LittleEndian(entry[12..]) & PrdByteCountMask) + 1);
 
     /// <summary>A control FIS (C = 0): setting SRST resets the device; clearing it again brings its signature back.</summary>
     private void DeviceControl(byte control)
@@ -147,20 +211,33 @@ public sealed partial class AhciPort
         }
     }
 
-    /// <summary>Ends a command the guest set up wrongly: ABRT, the error bit named, and TFES.</summary>
-    private void Fail(uint errorBit)
+    /// <summary>
+    /// Ends a command the guest set up wrongly: ABRT, the error bit named, and TFES, through the FIS its kind ends with
+    /// (a Set Device Bits FIS for a queued command).
+    /// </summary>
+    private void Fail(uint errorBit, int slot, bool queued)
     {
         BadCommands++;
         var result = AtaResult.Aborted();
-        PostD2h(result);
-        _taskFile = ((uint)result.Error << 8) | result.Status;
-        _interruptStatus |= errorBit | IsTfes;
+        if (queued)
+        {
+            EndQueued(result, slot);
+        }
+        else
+        {
+            PostD2h(result);
+            _taskFile = ((uint)result.Error << 8) | result.Status;
+            _interruptStatus |= IsTfes;
+            _commandsActive &= ~(1u << slot);
+        }
+
+        _interruptStatus |= errorBit;
     }
 
     /// <summary>Posts the FISes a command's end brings, sets PxTFD, and raises DHRS (and PSS, TFES) in PxIS.</summary>
     private void End(in AtaResult result)
     {
-        if (result.Protocol == AtaProtocol.PioIn && !result.Failed)
+        if (result.Protocol is AtaProtocol.PioIn or AtaProtocol.PioOut && !result.Failed)
         {
             PostPioSetup(result);
             _interruptStatus |= IsPss;
@@ -197,7 +274,7 @@ public sealed partial class AhciPort
         Span<byte> fis = stackalloc byte[20];
         fis.Clear();
         fis[0] = FisPioSetup;
-        fis[1] = FisInterruptBit | FisDeviceToHostBit;
+        fis[1] = (byte)(FisInterruptBit | (result.Protocol == AtaProtocol.PioIn ? FisDeviceToHostBit : 0));
         WriteRegisters(fis, result);
         fis[15] = result.Status;
         BinaryPrimitives.WriteUInt16LittleEndian(fis[16..], (ushort)Math.Min(result.DataLength, ushort.MaxValue));

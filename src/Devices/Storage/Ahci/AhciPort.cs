@@ -22,6 +22,7 @@ public sealed partial class AhciPort
     private uint _sataControl;
     private uint _sataError;
     private uint _commandsIssued;
+    private uint _commandsActive;
     private bool _initialFisSent;
 
     internal AhciPort(int number, IAtaDevice? device, IGuestMemoryAccess memory, Action interruptChanged)
@@ -56,6 +57,7 @@ public sealed partial class AhciPort
         _sataControl = 0;
         _sataError = 0;
         _commandsIssued = 0;
+        _commandsActive = 0;
         _initialFisSent = false;
         _signature = 0xFFFF_FFFF;
         if (Device is null)
@@ -84,7 +86,7 @@ public sealed partial class AhciPort
         PxSsts => _sataStatus,
         PxSctl => _sataControl,
         PxSerr => _sataError,
-        PxSact => 0,
+        PxSact => _commandsActive,
         PxCi => _commandsIssued,
         _ => 0,
     };
@@ -132,8 +134,15 @@ public sealed partial class AhciPort
 
                 break;
             case PxSact:
+                // NCQ: software marks a slot's tag active before issuing it; the Set Device Bits FIS clears it.
+                if ((_command & CmdSt) != 0)
+                {
+                    _commandsActive |= value;
+                }
+
+                break;
             case PxSntf:
-                break; // no NCQ and no port multiplier, as CAP says
+                break; // no port multiplier, as CAP says
             default:
                 return false;
         }
@@ -161,9 +170,10 @@ public sealed partial class AhciPort
         }
         else
         {
-            // Clearing ST stops the list engine and empties PxCI: SeaBIOS's and Linux's error recovery.
+            // Clearing ST stops the list engine and empties PxCI and PxSACT: SeaBIOS's and Linux's error recovery.
             _command &= ~CmdCr;
             _commandsIssued = 0;
+            _commandsActive = 0;
         }
 
         if ((value & CmdClo) != 0)

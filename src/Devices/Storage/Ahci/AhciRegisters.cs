@@ -23,6 +23,7 @@ public static class AhciRegisters
     public const int PortStride = 0x80;
 
     public const uint CapS64A = 1u << 31; // 64-bit addressing
+    public const uint CapSncq = 1u << 30; // native command queuing
     public const uint CapSss = 1u << 27;  // staggered spin-up
     public const uint CapSam = 1u << 18;  // AHCI only: GHC.AE reads 1
     public const int CapIssShift = 20;    // interface speed: 1 = Gen 1 (1.5 Gb/s)
@@ -73,6 +74,7 @@ public static class AhciRegisters
     public const uint IsUfs = 1u << 4;
     public const uint IsDps = 1u << 5;
     public const uint IsPcs = 1u << 6;
+    public const uint IsOfs = 1u << 24;  // overflow: the PRDT does not hold the command's data
     public const uint IsPrcs = 1u << 22;
     public const uint IsIfs = 1u << 27;  // interface fatal: a FIS the HBA could not make sense of
     public const uint IsHbds = 1u << 28; // host bus data error: a PRD pointed outside RAM
@@ -106,11 +108,13 @@ public static class AhciRegisters
     // Received FIS area.
     public const int RxPioSetup = 0x20;
     public const int RxD2hRegister = 0x40;
+    public const int RxSetDeviceBits = 0x58;
 
     // FIS types.
     public const byte FisRegisterH2D = 0x27;
     public const byte FisRegisterD2H = 0x34;
     public const byte FisPioSetup = 0x5F;
+    public const byte FisSetDeviceBits = 0xA1;
     public const byte FisCommandBit = 0x80;
     public const byte FisInterruptBit = 0x40;
     public const byte FisDeviceToHostBit = 0x20;

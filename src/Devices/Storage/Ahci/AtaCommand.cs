@@ -10,6 +10,15 @@ public readonly record struct AtaCommand(byte Command, ushort Features, ulong Lb
         fis[4] | ((ulong)fis[5] << 8) | ((ulong)fis[6] << 16) | ((ulong)fis[8] << 24) | ((ulong)fis[9] << 32) | ((ulong)fis[10] << 40),
         (ushort)(fis[12] | (fis[13] << 8)),
         fis[7]);
+
+    /// <summary>The LBA of a 28-bit command: 24 bits from the LBA registers, the top four from the device register.</summary>
+    public ulong Lba28 => (Lba & 0xFF_FFFF) | ((ulong)(Device & 0x0F) << 24);
+
+    /// <summary>A 28-bit command's sector count: the low count byte, 0 meaning 256.</summary>
+    public int Count28 => (Count & 0xFF) == 0 ? 256 : Count & 0xFF;
+
+    /// <summary>A 48-bit command's sector count: 0 means 65,536.</summary>
+    public int Count48 => Count == 0 ? 65536 : Count;
 }
 
 /// <summary>How a command's data moves, which decides the FISes the HBA posts at its end.</summary>
@@ -23,6 +32,12 @@ public enum AtaProtocol
 
     /// <summary>DMA data-in: a D2H register FIS when the data is in memory.</summary>
     DmaIn,
+
+    /// <summary>PIO data-out (WRITE SECTOR(S)): the HBA gathered the data first; a PIO setup FIS, then a D2H register FIS.</summary>
+    PioOut,
+
+    /// <summary>DMA data-out: the HBA gathered the data first; a D2H register FIS.</summary>
+    DmaOut,
 }
 
 /// <summary>
@@ -52,15 +67,19 @@ public readonly record struct AtaResult(byte Status, byte Error, AtaProtocol Pro
 }
 
 /// <summary>
-/// The bytes a command hands the HBA to scatter into the guest's PRDT: one buffer per port, grown on demand up to
-/// <see cref="MaxLength"/>, so a command allocates nothing once the port has seen its largest transfer.
+/// The bytes a command hands the HBA to scatter into the guest's PRDT, or the HBA gathered from it for the device: one
+/// buffer per port, grown on demand up to <see cref="MaxLength"/>, so a command allocates nothing once the port has seen
+/// its largest transfer. Page-aligned, so a disk opened with O_DIRECT reads and writes it in place.
 /// </summary>
 public sealed class AtaTransferBuffer
 {
-    /// <summary>The largest transfer a command may ask for (READ(12) could ask for terabytes): 32 MiB.</summary>
+    /// <summary>
+    /// The largest transfer a command may ask for (READ(12) could ask for terabytes): 32 MiB, which is also the most a
+    /// 48-bit ATA command moves (65,536 sectors).
+    /// </summary>
     public const int MaxLength = 32 << 20;
 
-    private byte[] _bytes = new byte[4096];
+    private Virtio.Block.AlignedBuffer _bytes = new(4096);
 
     /// <summary>A zeroed span of <paramref name="length"/> bytes, or false when that is more than <see cref="MaxLength"/>.</summary>
     public bool TryReserve(int length, out Span<byte> data)
@@ -73,15 +92,15 @@ public sealed class AtaTransferBuffer
 
         if (_bytes.Length < length)
         {
-            _bytes = new byte[Math.Max(length, _bytes.Length * 2)];
+            _bytes = new Virtio.Block.AlignedBuffer(Math.Min(MaxLength, Math.Max(length, _bytes.Length * 2)));
         }
 
-        data = _bytes.AsSpan(0, length);
+        data = _bytes.Span[..length];
         data.Clear();
         return true;
     }
 
-    public ReadOnlySpan<byte> Data(int length) => _bytes.AsSpan(0, length);
+    public ReadOnlySpan<byte> Data(int length) => _bytes.Span[..length];
 }
 
 /// <summary>A device on an AHCI port: a disk or an ATAPI drive, executing one command at a time.</summary>
@@ -90,8 +109,17 @@ public interface IAtaDevice
     /// <summary>PxSIG after a reset: 0x00000101 for an ATA disk, 0xEB140101 for an ATAPI device.</summary>
     uint Signature { get; }
 
-    /// <summary>Runs <paramref name="command"/>; <paramref name="packet"/> is the 16-byte ATAPI command area (PACKET only).</summary>
+    /// <summary>
+    /// Runs <paramref name="command"/>; <paramref name="packet"/> is the 16-byte ATAPI command area (PACKET only). For a
+    /// data-out command the buffer holds the <see cref="DataOutLength"/> bytes the HBA gathered from the PRDT.
+    /// </summary>
     AtaResult Execute(in AtaCommand command, ReadOnlySpan<byte> packet, AtaTransferBuffer buffer);
+
+    /// <summary>
+    /// The bytes the host sends with <paramref name="command"/> (writes), which the HBA gathers before
+    /// <see cref="Execute"/>; 0 for a command without data out, or one the device will refuse anyway.
+    /// </summary>
+    int DataOutLength(in AtaCommand command) => 0;
 
     /// <summary>A port or HBA reset: the device forgets what it was doing (not its medium).</summary>
     void Reset();

@@ -240,7 +240,7 @@ public sealed partial class AtapiCdrom : IAtaDevice, IDisposable
     }
 
     /// <summary>An ATA string: space-padded, two characters a word with the first in the high byte.</summary>
-    private static void PutString(Span<ushort> words, int first, int length, string text)
+    internal static void PutString(Span<ushort> words, int first, int length, string text)
     {
         byte[] bytes = Encoding.ASCII.GetBytes(text.PadRight(length)[..length]);
         for (int i = 0; i < length; i += 2)

@@ -95,11 +95,19 @@ internal sealed class PciDevices : IDisposable
         [.. Bus.Devices.OfType<PciFunction>().Where(f => f.InterruptPin != 0)
             .Select(f => new PciInterruptRoute(f.DeviceNumber, f.InterruptPin, PciInterruptWires.IoApicPin(f.DeviceNumber, f.InterruptPin)))];
 
-    /// <summary>Opens each disk image and attaches a virtio-blk for it.</summary>
+    /// <summary>The name of disk <paramref name="index"/> (its place in the configuration), as query-stats gives it.</summary>
+    public static string DiskName(int index) => $"disk{index}";
+
+    /// <summary>Opens each virtio disk's image and attaches a virtio-blk for it (SATA disks go on the AHCI controller).</summary>
     public void AttachDisks(IReadOnlyList<DiskOptions> disks)
     {
         for (int i = 0; i < disks.Count; i++)
         {
+            if (disks[i].Bus != DiskInterface.Virtio)
+            {
+                continue;
+            }
+
             var backend = DiskImageFiles.Open(disks[i]);
             VirtioBlock device;
             try
@@ -112,7 +120,7 @@ internal sealed class PciDevices : IDisposable
                 throw;
             }
 
-            AttachVirtio($"disk{i}", "virtio-blk", device, () => backend.LastError, backend as IDiskImage);
+            AttachVirtio(DiskName(i), "virtio-blk", device, () => backend.LastError, backend as IDiskImage);
         }
     }
 
@@ -144,28 +152,55 @@ internal sealed class PciDevices : IDisposable
         }
     }
 
-    /// <summary>The AHCI controller, when the machine has a CD-ROM drive; null otherwise.</summary>
+    /// <summary>The AHCI controller, when the machine has a CD-ROM drive or a SATA disk; null otherwise.</summary>
     public AhciController? Ahci { get; private set; }
 
     /// <summary>The DVD/CD-ROM drive on the AHCI controller's port 0; null without one.</summary>
     public AtapiCdrom? Cdrom { get; private set; }
 
+    /// <summary>The SATA disks on the AHCI controller, in configured order.</summary>
+    public IReadOnlyList<SataDisk> SataDisks => _sata;
+
+    private readonly List<SataDisk> _sata = [];
+
     /// <summary>
-    /// An AHCI controller (QEMU's ICH9 AHCI function) with a DVD/CD-ROM drive on port 0, holding the ISO image at
-    /// <paramref name="isoPath"/> or nothing. The image is checked here, so one that is not ISO 9660 fails the start.
+    /// An AHCI controller (QEMU's ICH9 AHCI function) with, when <paramref name="hasCdrom"/>, a DVD/CD-ROM drive on port 0
+    /// holding the ISO image at <paramref name="isoPath"/> or nothing, and each SATA disk of <paramref name="disks"/> on the
+    /// next port. The ISO is checked and the disk images opened here, so a bad one fails the start.
     /// </summary>
-    public void AttachCdrom(string? isoPath)
+    public void AttachAhci(bool hasCdrom, string? isoPath, IReadOnlyList<DiskOptions> disks)
     {
-        var medium = isoPath is null ? null : IsoImage.Open(isoPath);
-        var drive = new AtapiCdrom(medium);
+        var ports = new List<IAtaDevice?>();
         try
         {
-            Ahci = AttachFunction((intx, _) => new AhciController(_memory, intx, [drive]), msiVectors: 0);
-            Cdrom = drive;
+            if (hasCdrom)
+            {
+                Cdrom = new AtapiCdrom(isoPath is null ? null : IsoImage.Open(isoPath));
+                ports.Add(Cdrom);
+            }
+
+            for (int i = 0; i < disks.Count; i++)
+            {
+                if (disks[i].Bus == DiskInterface.Sata)
+                {
+                    var disk = new AtaDisk(DiskImageFiles.Open(disks[i]), disks[i].Serial ?? $"PLATFORM-SATA{ports.Count}");
+                    _sata.Add(new SataDisk(DiskName(i), ports.Count, disk));
+                    ports.Add(disk);
+                }
+            }
+
+            Ahci = AttachFunction((intx, _) => new AhciController(_memory, intx, ports), msiVectors: 0);
         }
         catch
         {
-            drive.Dispose();
+            Cdrom?.Dispose();
+            Cdrom = null;
+            foreach (var sata in _sata)
+            {
+                sata.Disk.Dispose();
+            }
+
+            _sata.Clear();
             throw;
         }
     }
@@ -251,6 +286,11 @@ internal sealed class PciDevices : IDisposable
             })
             { Medium = Cdrom.MediumPath };
         }
+
+        foreach (var sata in _sata)
+        {
+            yield return sata.Stats(Ahci!.Ports[sata.Port], Ahci.BadAccesses);
+        }
     }
 
     /// <summary>
@@ -267,6 +307,12 @@ internal sealed class PciDevices : IDisposable
 
         _virtio.Clear();
         Cdrom?.Dispose();
+        foreach (var sata in _sata)
+        {
+            sata.Disk.Dispose();
+        }
+
+        _sata.Clear();
     }
 
     private void AttachVirtio(string name, string kind, IVirtioDevice device, Func<string?>? backendError, IDiskImage? image = null)
@@ -285,6 +331,38 @@ internal sealed class PciDevices : IDisposable
             device.Dispose();
             throw;
         }
+    }
+}
+
+/// <summary>A SATA disk on the AHCI controller: its name in query-stats, its port, and the device.</summary>
+internal sealed record SataDisk(string Name, int Port, AtaDisk Disk)
+{
+    /// <summary>The same request and byte counters virtio-blk reports, plus what the guest got wrong.</summary>
+    public DeviceStats Stats(AhciPort port, long badAccesses)
+    {
+        var counters = new Dictionary<string, long>
+        {
+            ["requests"] = Disk.ReadCommands + Disk.WriteCommands + Disk.FlushCommands,
+            ["read_requests"] = Disk.ReadCommands,
+            ["write_requests"] = Disk.WriteCommands,
+            ["flush_requests"] = Disk.FlushCommands,
+            ["trim_requests"] = Disk.TrimCommands,
+            ["queued_requests"] = Disk.QueuedCommands,
+            ["read_bytes"] = Disk.BytesRead,
+            ["write_bytes"] = Disk.BytesWritten,
+            ["bytes"] = Disk.BytesRead + Disk.BytesWritten,
+            ["failed_requests"] = Disk.FailedIo,
+            ["aborted_commands"] = Disk.AbortedCommands,
+            ["bad_commands"] = port.BadCommands,
+            ["bad_accesses"] = badAccesses,
+            ["port"] = Port,
+        };
+        (Disk.Backend as IDiskImage)?.AddCounters(counters);
+        return new DeviceStats(Name, "ahci-disk", counters)
+        {
+            LastError = Disk.Backend.LastError,
+            Format = Disk.Backend is IDiskImage image ? DiskImageProbe.Name(image.Format) : null,
+        };
     }
 }
 

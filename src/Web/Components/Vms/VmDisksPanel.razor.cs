@@ -86,8 +86,11 @@ public partial class VmDisksPanel
             : _keepDetachedFiles ? $"Detached disk {disk.Position + 1}; its file stays in the VM's folder." : $"Detached and deleted disk {disk.Position + 1}.",
         authorize => Disks.DetachAsync(_vm.Id, disk.Position, authorize, CancellationToken.None, keepFile: _keepDetachedFiles));
 
-    private Task UpdateAsync(int index, DiskCacheMode? cache, bool? readOnly) => ChangeAsync(AuditActions.DiskUpdate, $"Changed disk {index + 1}.",
-        authorize => Disks.UpdateAsync(_vm.Id, index, cache, readOnly, authorize, CancellationToken.None));
+    private Task UpdateAsync(int index, DiskCacheMode? cache, bool? readOnly, DiskBus? bus = null) => ChangeAsync(AuditActions.DiskUpdate, $"Changed disk {index + 1}.",
+        authorize => Disks.UpdateAsync(_vm.Id, index, cache, readOnly, authorize, CancellationToken.None, bus));
+
+    /// <summary>How the disk list names a bus: "virtio" (virtio-blk) or "SATA" (on the AHCI controller).</summary>
+    internal static string BusName(DiskBus bus) => bus == DiskBus.Sata ? "SATA" : "virtio";
 
     private Task MoveUpAsync(int index)
     {

@@ -13,6 +13,7 @@ internal sealed class VmDiskConfiguration : IEntityTypeConfiguration<VmDisk>
         builder.HasIndex(d => new { d.VirtualMachineId, d.Position }).IsUnique();
         builder.Property(d => d.Path).HasMaxLength(VmDefinitionRules.MaxPathLength);
         builder.Property(d => d.Cache).HasConversion<string>().HasMaxLength(16);
+        builder.Property(d => d.Bus).HasConversion<string>().HasMaxLength(16);
         builder.Property(d => d.FileName).HasMaxLength(128);
         builder.Property(d => d.Format).HasConversion<string>().HasMaxLength(16);
         builder.HasOne(d => d.Image).WithMany().HasForeignKey(d => d.ImageId).OnDelete(DeleteBehavior.Restrict);

@@ -44,9 +44,9 @@ public sealed class VmDiskService(
             return null;
         }, authorize, cancellationToken);
 
-    /// <summary>Changes the cache mode and/or read-only of disk <paramref name="index"/>; null leaves it as it is.</summary>
+    /// <summary>Changes the cache mode, read-only and/or bus of disk <paramref name="index"/>; null leaves it as it is.</summary>
     public Task<ServiceResult<VirtualMachine>> UpdateAsync(Guid vmId, int index, DiskCacheMode? cache, bool? readOnly, Authorize authorize,
-        CancellationToken cancellationToken) =>
+        CancellationToken cancellationToken, DiskBus? bus = null) =>
         ChangeAsync(vmId, "change a disk", (vm, input) =>
         {
             if (NoSuchDisk(vm, input, index) is { } missing)
@@ -56,6 +56,7 @@ public sealed class VmDiskService(
 
             input.Disks[index].Cache = cache ?? input.Disks[index].Cache;
             input.Disks[index].ReadOnly = readOnly ?? input.Disks[index].ReadOnly;
+            input.Disks[index].Bus = bus ?? input.Disks[index].Bus;
             return null;
         }, authorize, cancellationToken);
 

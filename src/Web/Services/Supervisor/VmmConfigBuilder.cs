@@ -131,6 +131,7 @@ public static class VmmConfigBuilder
         {
             ReadOnly = disk.ReadOnly,
             Cache = disk.Cache == DiskCacheMode.None ? DiskCache.None : DiskCache.Writeback,
+            Bus = disk.Bus,
             Format = format,
             Bps = disk.MaxBytesPerSecond,
             Iops = disk.MaxIops,

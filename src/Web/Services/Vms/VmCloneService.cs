@@ -218,7 +218,7 @@ public sealed class VmCloneService(
                 }
 
                 var original = input.Disks[index];
-                input.Disks[index] = new VmDiskInput { Adopt = new AdoptedDisk(made, ImageFormat.Qcow2), ReadOnly = original.ReadOnly, Cache = original.Cache };
+                input.Disks[index] = new VmDiskInput { Adopt = new AdoptedDisk(made, ImageFormat.Qcow2), ReadOnly = original.ReadOnly, Cache = original.Cache, Bus = original.Bus };
             }
 
             // Past the last copy a cancel no longer applies: the VM is saved whole or not at all.

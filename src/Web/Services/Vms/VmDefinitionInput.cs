@@ -94,7 +94,7 @@ public sealed class VmDefinitionInput
         InitrdPath = vm.InitrdPath,
         CommandLine = vm.CommandLine,
         Disks = vm.Disks.OrderBy(d => d.Position)
-            .Select(d => new VmDiskInput { Id = d.Id, ImageId = d.ImageId, Path = d.Path, ReadOnly = d.ReadOnly, Cache = d.Cache, LinkedClone = d.LinkedClone, MaxBytesPerSecond = d.MaxBytesPerSecond, MaxIops = d.MaxIops })
+            .Select(d => new VmDiskInput { Id = d.Id, ImageId = d.ImageId, Path = d.Path, ReadOnly = d.ReadOnly, Cache = d.Cache, Bus = d.Bus, LinkedClone = d.LinkedClone, MaxBytesPerSecond = d.MaxBytesPerSecond, MaxIops = d.MaxIops })
             .ToList(),
         Nics = vm.Nics.OrderBy(n => n.Position).Select(n => new VmNicInput
         {
@@ -144,6 +144,9 @@ public sealed class VmDiskInput
     public bool CloudInitSeed { get; set; }
 
     public DiskCacheMode Cache { get; set; } = DiskCacheMode.Writeback;
+
+    /// <summary>virtio (default) or sata: a SATA disk on the AHCI controller (see <see cref="Data.VmDisk.Bus"/>).</summary>
+    public DiskBus Bus { get; set; } = DiskBus.Virtio;
 
     /// <summary>Bytes a second, reads and writes together; null: unlimited (see <see cref="Data.VmDisk.MaxBytesPerSecond"/>).</summary>
     public long? MaxBytesPerSecond { get; set; }

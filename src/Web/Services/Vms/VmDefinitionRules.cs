@@ -67,6 +67,34 @@ public static class VmDefinitionRules
     public static string? CheckDiskIops(int? iops) =>
         iops is < VmConfigLimits.MinDiskIops ? $"A disk request limit is at least {VmConfigLimits.MinDiskIops} a second (or none for no limit); got {iops}." : null;
 
+    /// <summary>
+    /// Disk <paramref name="index"/>'s bus: a SATA disk needs a free AHCI port (six, the CD-ROM drive taking the first),
+    /// and booting from a disk directly needs the first one on virtio (the same rules as <see cref="VmConfigValidator"/>).
+    /// </summary>
+    public static string? CheckDiskBus(VmDefinitionInput input, int index)
+    {
+        var disk = input.Disks[index];
+        if (!Enum.IsDefined(disk.Bus))
+        {
+            return "The bus is virtio or sata.";
+        }
+
+        if (disk.Bus != DiskBus.Sata)
+        {
+            return null;
+        }
+
+        int ports = VmConfigLimits.AhciPorts - (input.Cdrom is null ? 0 : 1);
+        if (input.Disks.Take(index + 1).Count(d => d.Bus == DiskBus.Sata) > ports)
+        {
+            return $"The AHCI controller has {VmConfigLimits.AhciPorts} ports{(input.Cdrom is null ? "" : ", one of them the CD-ROM drive's")}: at most {ports} SATA disks. Put this one on virtio.";
+        }
+
+        return index == 0 && input.BootMode == BootMode.Disk
+            ? "Booting from a disk directly loads its kernel for a guest that finds its root on virtio: put the first disk on virtio, or boot with firmware."
+            : null;
+    }
+
     public static string? CheckDescription(string? description) =>
         description is { Length: > MaxDescriptionLength } ? $"A description has at most {MaxDescriptionLength} characters." : null;
 
@@ -265,6 +293,7 @@ public static class VmDefinitionRules
             }
 
             Add($"disks[{i}].cache", Enum.IsDefined(disk.Cache) ? null : "Cache mode is writeback or none.");
+            Add($"disks[{i}].bus", CheckDiskBus(input, i));
             Add($"disks[{i}].maxBytesPerSecond", CheckDiskBps(disk.MaxBytesPerSecond));
             Add($"disks[{i}].maxIops", CheckDiskIops(disk.MaxIops));
         }

@@ -71,6 +71,7 @@ public sealed partial class VmService
             disk.Position = -1 - i;
             disk.ReadOnly = wanted.ReadOnly;
             disk.Cache = wanted.Cache;
+            disk.Bus = wanted.Bus;
             disk.MaxBytesPerSecond = wanted.MaxBytesPerSecond;
             disk.MaxIops = wanted.MaxIops;
             if (wanted.Blank is { } blank)

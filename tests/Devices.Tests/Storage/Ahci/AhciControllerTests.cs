@@ -41,7 +41,7 @@ public sealed class AhciControllerTests : IDisposable
         function.BarSize(AhciController.AbarIndex).Should().Be(0x1000);
         function.InterruptPin.Should().Be(1);
 
-        _driver.Read(HostCapabilities).Should().Be(0x8014_1F05, "64-bit, AHCI only, Gen 1, 32 slots, 6 ports, no NCQ");
+        _driver.Read(HostCapabilities).Should().Be(0xC014_1F05, "64-bit, NCQ, AHCI only, Gen 1, 32 slots, 6 ports");
         _driver.Read(PortsImplemented).Should().Be(0x3F);
         _driver.Read(VersionRegister).Should().Be(0x0001_0000);
         _driver.Read(GlobalHostControl).Should().Be(GhcAe);

@@ -98,6 +98,67 @@ internal sealed class AhciDriver
         return status;
     }
 
+    /// <summary>
+    /// Issues an ATA command with its 48-bit registers in <paramref name="slot"/>, as Linux's libata fills a register
+    /// FIS; <paramref name="queued"/> marks the slot in PxSACT first (NCQ). Returns PxIS after it, and clears it.
+    /// </summary>
+    public uint IssueAta(byte command, ulong lba = 0, ushort count = 0, ushort features = 0, byte device = 0x40,
+        (ulong Address, int Length)[]? prds = null, int slot = 0, bool queued = false, uint? prdtLength = null, ulong? table = null)
+    {
+        prds ??= [(DataBuffer, 4096)];
+        ulong tableAddress = table ?? CommandTable + ((ulong)slot * 0x400);
+        Span<byte> header = stackalloc byte[CommandHeaderSize];
+        header.Clear();
+        BinaryPrimitives.WriteUInt32LittleEndian(header, 5 | ((prdtLength ?? (uint)prds.Length) << HeaderPrdtlShift));
+        BinaryPrimitives.WriteUInt64LittleEndian(header[8..], tableAddress);
+        Memory.TryWrite(CommandList + ((ulong)slot * CommandHeaderSize), header).Should().BeTrue();
+
+        Span<byte> fis = stackalloc byte[20];
+        fis.Clear();
+        fis[0] = FisRegisterH2D;
+        fis[1] = FisCommandBit;
+        fis[2] = command;
+        fis[3] = (byte)features;
+        fis[4] = (byte)lba;
+        fis[5] = (byte)(lba >> 8);
+        fis[6] = (byte)(lba >> 16);
+        fis[7] = device;
+        fis[8] = (byte)(lba >> 24);
+        fis[9] = (byte)(lba >> 32);
+        fis[10] = (byte)(lba >> 40);
+        fis[11] = (byte)(features >> 8);
+        fis[12] = (byte)count;
+        fis[13] = (byte)(count >> 8);
+        Memory.TryWrite(tableAddress, fis);
+        Span<byte> entry = stackalloc byte[PrdEntrySize];
+        for (int i = 0; i < prds.Length; i++)
+        {
+            entry.Clear();
+            BinaryPrimitives.WriteUInt64LittleEndian(entry, prds[i].Address);
+            BinaryPrimitives.WriteUInt32LittleEndian(entry[12..], (uint)(prds[i].Length - 1));
+            Memory.TryWrite(tableAddress + TablePrdt + (ulong)(i * PrdEntrySize), entry);
+        }
+
+        if (queued)
+        {
+            Write(Port(0, PxSact), 1u << slot);
+        }
+
+        Write(Port(0, PxCi), 1u << slot);
+        Read(Port(0, PxCi)).Should().Be(0, "the port ends each command before the write returns");
+        uint status = Read(Port(0, PxIs));
+        Write(Port(0, PxIs), status);
+        return status;
+    }
+
+    /// <summary>The Set Device Bits FIS an NCQ command ended with: status, error and the SActive bits it finished.</summary>
+    public (byte Status, byte Error, uint Finished) SetDeviceBits()
+    {
+        byte[] fis = Bytes(FisArea + RxSetDeviceBits, 8);
+        fis[0].Should().Be(FisSetDeviceBits);
+        return (fis[2], fis[3], BinaryPrimitives.ReadUInt32LittleEndian(fis.AsSpan(4)));
+    }
+
     /// <summary>A PACKET command (DMA) carrying <paramref name="cdb"/>.</summary>
     public uint Packet(ReadOnlySpan<byte> cdb, (ulong Address, int Length)[]? prds = null) =>
         Issue(AtapiCdrom.PacketCommand, cdb, prds, features: 1);

@@ -23,6 +23,15 @@ public sealed class DiskOptionsTests
         DiskOptions.Parse("a.img").Format.Should().BeNull("without format= the image's first bytes decide");
     }
 
+    [Theory]
+    [InlineData("a.img", DiskInterface.Virtio)]
+    [InlineData("a.img,bus=virtio", DiskInterface.Virtio)]
+    [InlineData("win.img,ro,bus=sata,cache=none", DiskInterface.Sata)]
+    public void The_bus_is_virtio_unless_sata_is_asked_for(string spec, DiskInterface bus)
+    {
+        DiskOptions.Parse(spec).Bus.Should().Be(bus);
+    }
+
     [Fact]
     public void Disk_limits_parse_and_make_a_throttle()
     {
@@ -43,6 +52,7 @@ public sealed class DiskOptionsTests
     [InlineData(",ro")]
     [InlineData("a.img,format=vmdk")]
     [InlineData("a.img,cache=unsafe")]
+    [InlineData("a.img,bus=ide")]
     [InlineData("a.img,serial=")]
     [InlineData("a.img,serial=123456789012345678901")]
     public void Bad_disk_arguments_say_what_is_wrong(string spec)

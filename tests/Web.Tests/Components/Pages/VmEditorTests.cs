@@ -155,6 +155,43 @@ public sealed class VmEditorTests : DashboardTestContext
     }
 
     [Fact]
+    public async Task A_disk_goes_on_SATA_from_the_storage_step_and_a_seventh_SATA_disk_is_refused_until_it_moves_to_virtio()
+    {
+        var page = Render<VmEditor>();
+        Type(page, "field-name", "sata-wizard");
+        await NextAsync(page);
+        await NextAsync(page);
+        page.WaitForElement(Step(2));
+        Type(page, "field-kernel-path", "/boot/vmlinuz");
+        await NextAsync(page);
+        page.WaitForElement(Step(3));
+        for (int i = 0; i < VmConfigLimits.AhciPorts + 1; i++)
+        {
+            await page.Find("[data-testid=add-blank-disk]").ClickAsync(new());
+            int index = i;
+            page.WaitForElement($"[data-testid=field-disk-{index}-bus]");
+            await page.InvokeAsync(() => BusSelect(page, index).Instance.ValueChanged.InvokeAsync(DiskBus.Sata));
+        }
+
+        page.WaitForAssertion(() => page.Markup.Should().Contain("at most 6 SATA disks"));
+        await NextAsync(page);
+        page.FindAll(Step(3)).Should().ContainSingle("the wizard does not move past a seventh SATA disk");
+
+        await page.InvokeAsync(() => BusSelect(page, 6).Instance.ValueChanged.InvokeAsync(DiskBus.Virtio));
+        page.WaitForAssertion(() => page.Markup.Should().NotContain("at most 6 SATA disks"));
+        await NextAsync(page);
+        await NextAsync(page);
+        page.WaitForElement(Step(5));
+        await page.Find("[data-testid=wizard-save]").ClickAsync(new());
+
+        var vm = (await Db.Vms.ListAsync(Ct)).Single(v => v.Name == "sata-wizard");
+        vm.Disks.OrderBy(d => d.Position).Select(d => d.Bus).Should().Equal([.. Enumerable.Repeat(DiskBus.Sata, 6), DiskBus.Virtio]);
+    }
+
+    private static IRenderedComponent<MudBlazor.MudSelect<DiskBus>> BusSelect(IRenderedComponent<VmEditor> page, int index) =>
+        page.FindComponents<MudBlazor.MudSelect<DiskBus>>().Single(s => Equals(s.Instance.UserAttributes["data-testid"], $"field-disk-{index}-bus"));
+
+    [Fact]
     public async Task The_hardware_step_chooses_input_devices_which_go_away_with_the_display()
     {
         var page = Render<VmEditor>();

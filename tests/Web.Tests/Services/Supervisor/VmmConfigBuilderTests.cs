@@ -71,6 +71,24 @@ public sealed class VmmConfigBuilderTests : IDisposable
     }
 
     [Fact]
+    public void A_disks_bus_goes_to_the_vmm_and_a_SATA_disk_brings_the_AHCI_controller()
+    {
+        var vm = new VirtualMachine
+        {
+            Name = "sata", KernelPath = _kernel,
+            Disks = [new VmDisk { Path = _kernel }, new VmDisk { Position = 1, Path = _kernel, Bus = DiskBus.Sata }],
+        };
+
+        var config = VmmConfigBuilder.Build(vm, _ => "", "/run/vm");
+
+        config.Disks.Select(d => d.Bus).Should().Equal(DiskBus.Virtio, DiskBus.Sata);
+        config.HasAhci.Should().BeTrue();
+        VmConfigValidator.Validate(config).Should().BeEmpty();
+        System.Text.Json.JsonDocument.Parse(VmConfigFile.Serialize(config)).RootElement.GetProperty("disks")[1].GetProperty("bus").GetString()
+            .Should().Be("sata", "vm.json names the bus as platform-vmm reads it");
+    }
+
+    [Fact]
     public void A_nic_on_a_nat_network_is_a_user_mode_nic_with_its_forwards_and_one_on_a_bridge_network_joins_the_bridge()
     {
         var nat = new Network { Id = Network.DefaultId, Name = "default", Kind = NetworkKind.Nat };

@@ -839,6 +839,11 @@ namespace Platform.Web.Data.PostgreSql.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uuid");
 
+                    b.Property<string>("Bus")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
                     b.Property<string>("Cache")
                         .IsRequired()
                         .HasMaxLength(16)
