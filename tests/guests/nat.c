@@ -15,10 +15,19 @@
  *                 (what a stack sends once an address is up), so the host sees
  *                 the guest use it; Neighbor Solicitations for our addresses
  *                 are answered on the way
+ *   echo6=PORT    with v6=1 and host6: the same echo service on the host's
+ *                 IPv6 loopback (::1), reached at host6, from the DHCPv6
+ *                 address; 0 skips it
+ *   host6=HEX     the IPv6 address passt maps to the host, as 32 hex digits:
+ *                 its gateway (-g), by default the host's own default gateway,
+ *                 which the guest cannot learn by NDP or DHCPv6
+ *   ping6=0|1     with v6=1: an ICMPv6 echo to the router (default 0; passt
+ *                 answers it with an ICMPv6 ping socket on the host)
  *   timeout=ms    each step's limit (default 20000)
  * Prints "dhcp: lease A mask M router R dns D", "arp: router MAC",
  * "ping: reply", "ndp: router LL prefix P/64", "dhcpv6: address A dns D",
- * "ndp: announced A", "udp: echo 'TEXT'", "READY-FWD", "fwd: got 'TEXT'".
+ * "ndp: announced A", "ping6: reply", "udp: echo 'TEXT'", "udp6: echo 'TEXT'", "udp6: from A", "READY-FWD",
+ * "fwd: got 'TEXT'".
  * No offloads: every frame carries a zeroed virtio_net_hdr_v1 and whole
  * checksums (passt drops UDP without one, though IPv4 allows that).
  */
@@ -686,11 +695,107 @@ static void ipv6(void)
     printf("ndp: announced %s\n", fmt6(ip6, a));
 }
 
+/* An ICMPv6 echo to the router's link-local address from the DHCPv6 address (passt answers with a ping socket). */
+static void ping6_router(void)
+{
+    static const char text[] = "platform-nat-ping6";
+    uint8_t icmp[8 + sizeof(text) - 1];
+    uint64_t waited = 0;
+    for (;;) {
+        memset(icmp, 0, sizeof(icmp));
+        icmp[0] = 128; /* echo request */
+        put16(icmp + 4, 0x4e36);
+        put16(icmp + 6, 1);
+        memcpy(icmp + 8, text, sizeof(text) - 1);
+        send_ip6(router6_mac, ip6, router6, ICMP6, icmp, sizeof(icmp), 2);
+        uint64_t slice = 0;
+        while (slice < 1000) {
+            uint32_t len, n;
+            uint8_t src[16];
+            uint8_t *f = next_frame(&len, 100);
+            if (!f) {
+                slice += 100;
+                continue;
+            }
+            if (answer_neighbor_solicitation(f, len))
+                continue;
+            uint8_t *reply = ip6_payload(f, len, ICMP6, &n, src);
+            if (reply && n >= 8 + sizeof(text) - 1 && reply[0] == 129 && !memcmp(src, router6, 16)
+                && !memcmp(reply + 8, text, sizeof(text) - 1))
+                return;
+        }
+        waited += 1000;
+        if (waited >= timeout_ms)
+            test_fail("no ICMPv6 echo reply from the router in %lu ms", timeout_ms);
+    }
+}
+
+/* host6=: 32 hex digits into OUT; 0 when absent or malformed. */
+static int cmdline_ip6(const char *key, uint8_t *out)
+{
+    char buf[40];
+    if (!cmdline_get(key, buf, sizeof(buf)) || strlen(buf) != 32)
+        return 0;
+    for (int i = 0; i < 32; i++) {
+        char c = buf[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0)
+            return 0;
+        out[i / 2] = (uint8_t)(i % 2 ? out[i / 2] | d : d << 4);
+    }
+    return 1;
+}
+
+/* A UDP datagram over IPv6 to HOST's port PORT (the host's [::1]:PORT through passt), through the router, and its echo
+ * back from HOST. */
+static void udp6_echo(const uint8_t *host, uint16_t port)
+{
+    static const char text[] = "through-the-nat-v6";
+    uint8_t u[8 + sizeof(text) - 1];
+    uint64_t waited = 0;
+    for (;;) {
+        put16(u, OUR_PORT);
+        put16(u + 2, port);
+        put16(u + 4, sizeof(u));
+        memcpy(u + 8, text, sizeof(text) - 1);
+        send_ip6(router6_mac, ip6, host, 17, u, sizeof(u), 6);
+        uint64_t slice = 0;
+        while (slice < 1000) {
+            uint32_t len, n;
+            uint8_t src[16];
+            uint8_t *f = next_frame(&len, 100);
+            if (!f) {
+                slice += 100;
+                continue;
+            }
+            if (answer_neighbor_solicitation(f, len))
+                continue;
+            uint8_t *d = ip6_payload(f, len, 17, &n, src);
+            if (!d || n < 8 || be16(d) != port || be16(d + 2) != OUR_PORT || be16(d + 4) > n)
+                continue;
+            uint32_t k = be16(d + 4) - 8u;
+            char got[64];
+            uint32_t shown = k < sizeof(got) - 1 ? k : sizeof(got) - 1;
+            memcpy(got, d + 8, shown);
+            got[shown] = 0;
+            printf("udp6: echo '%s'\n", got);
+            if (k != sizeof(text) - 1 || memcmp(d + 8, text, k))
+                test_fail("the IPv6 echo came back different");
+            char a[48];
+            printf("udp6: from %s\n", fmt6(src, a));
+            return;
+        }
+        waited += 1000;
+        if (waited >= timeout_ms)
+            test_fail("no UDP echo over IPv6 from the host's port %u in %lu ms", port, timeout_ms);
+    }
+}
+
 int main(void)
 {
     timeout_ms = cmdline_u64("timeout", 20000);
     uint64_t echo_port = cmdline_u64("echo", 0), fwd_port = cmdline_u64("fwd", 0), ping = cmdline_u64("ping", 1);
-    uint64_t v6 = cmdline_u64("v6", 0);
+    uint64_t v6 = cmdline_u64("v6", 0), echo6_port = cmdline_u64("echo6", 0), ping6 = cmdline_u64("ping6", 0);
     enum virtio_irq irq = virtio_irq_from_cmdline();
     int n = pci_scan(devs, PCI_MAX_FUNCS);
     struct pci_dev *d = virtio_find(devs, n, VIRTIO_ID_NET, 0);
@@ -719,8 +824,19 @@ int main(void)
         ping_router();
         printf("ping: reply\n");
     }
-    if (v6)
+    if (v6) {
         ipv6();
+        if (ping6) {
+            ping6_router();
+            printf("ping6: reply\n");
+        }
+        if (echo6_port) {
+            uint8_t host6[16];
+            if (!cmdline_ip6("host6", host6))
+                test_fail("echo6 needs host6=, the address passt maps to the host (32 hex digits)");
+            udp6_echo(host6, (uint16_t)echo6_port);
+        }
+    }
     if (echo_port)
         udp_echo((uint16_t)echo_port);
     if (fwd_port)

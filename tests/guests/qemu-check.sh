@@ -196,22 +196,30 @@ the port recovered"
 s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1])))
 while True:
     d,a=s.recvfrom(2048); s.sendto(d,a)' "$echo_port" & echo_pid=$!
+        # The same on the host's IPv6 loopback, which passt reaches at its gateway address (the host's own).
+        python3 -c 'import socket,sys
+s=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM); s.bind(("::1",int(sys.argv[1])))
+while True:
+    d,a=s.recvfrom(2048); s.sendto(d,a)' "$echo_port" 2>/dev/null & echo6_pid=$!
         runas=(); [[ $(id -u) == 0 ]] && runas=(--runas 65534:65534)
         passt --foreground --quiet --mtu 1500 "${runas[@]}" --socket "$sock" --one-off >/dev/null 2>&1 & passt_pid=$!
         for ((i = 0; i < 50; i++)); do [[ -S $sock ]] && break; sleep 0.1; done
         QEXTRA=(-netdev "stream,id=n0,server=off,addr.type=unix,addr.path=$sock" -device virtio-net-pci,netdev=n0,disable-legacy=on)
         # IPv6 (NDP and DHCPv6) only where passt offers it: it needs an IPv6 default route on the host.
         if awk '$1 ~ /^0+$/ && $2 == "00" && $10 != "lo" { found = 1 } END { exit !found }' /proc/net/ipv6_route 2>/dev/null; then
-            run nat 1 "echo=$echo_port v6=1" "udp: echo 'through-the-nat'
+            gw6=$(awk '$1 ~ /^0+$/ && $2 == "00" && $10 != "lo" { print $5; exit }' /proc/net/ipv6_route)
+            run nat 1 "echo=$echo_port v6=1 ping6=1 echo6=$echo_port host6=$gw6" "udp: echo 'through-the-nat'
 ndp: router fe80::
 dhcpv6: address
-ndp: announced"
+ndp: announced
+ping6: reply
+udp6: echo 'through-the-nat-v6'"
         else
             echo "note nat: the host has no IPv6 default route, so passt offers no IPv6: IPv4 only"
             run nat 1 "echo=$echo_port" "udp: echo 'through-the-nat'"
         fi
         QEXTRA=()
-        kill "$echo_pid" "$passt_pid" 2>/dev/null; wait "$echo_pid" "$passt_pid" 2>/dev/null; rm -f "$sock"
+        kill "$echo_pid" "$echo6_pid" "$passt_pid" 2>/dev/null; wait "$echo_pid" "$echo6_pid" "$passt_pid" 2>/dev/null; rm -f "$sock"
     fi
 fi
 
