@@ -65,6 +65,8 @@ internal sealed partial class VncConnection
 
             _continuous = enable;
             _continuousArea = area;
+            // Fences acknowledge continuous updates, requests the others: neither answers the other kind's updates.
+            Link.ForgetInFlight();
             // Turning them off is confirmed with an EndOfContinuousUpdates; from then on updates wait for requests.
             _endOfContinuousPending |= !enable;
         }
@@ -103,6 +105,8 @@ internal sealed partial class VncConnection
                 {
                     _updatesInFlight = Math.Max(0, _updatesInFlight - 1);
                 }
+
+                Link.Acknowledged(System.Diagnostics.Stopwatch.GetTimestamp());
             }
 
             Wake();

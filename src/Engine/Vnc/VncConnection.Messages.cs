@@ -176,6 +176,12 @@ internal sealed partial class VncConnection
             BinaryPrimitives.ReadUInt16BigEndian(data[7..]));
         lock (_lock)
         {
+            if (incremental && !_continuous)
+            {
+                // Without continuous updates a client asks again once it has taken in the last update.
+                Link.Acknowledged(System.Diagnostics.Stopwatch.GetTimestamp());
+            }
+
             if (_updateRequested)
             {
                 // Requests before an update is sent merge: one update may answer several (RFC 6143 §7.5.3).

@@ -10,6 +10,12 @@ internal sealed partial class VncConnection
 {
     private const int DefaultZlibLevel = 6;
 
+    /// <summary>How fast this client takes updates in, and the settings chosen from it (<see cref="LinkEstimator"/>).</summary>
+    internal LinkEstimator Link { get; } = new();
+
+    /// <summary>The settings the last pixel update was encoded with.</summary>
+    internal LinkSettings LastLinkSettings { get; private set; }
+
     private async Task SendLoopAsync(CancellationToken cancellationToken)
     {
         // The wait takes no token: waking a WaitAsync(token) costs the waker an allocation (the token's wait runs its
@@ -24,6 +30,11 @@ internal sealed partial class VncConnection
             while (BuildMessages())
             {
                 _server.CountBytes(_output.Length);
+                if (_builtAcknowledgedUpdate)
+                {
+                    Link.Sent(_output.Length, System.Diagnostics.Stopwatch.GetTimestamp());
+                }
+
                 await _stream.WriteAsync(_output.WrittenMemory, cancellationToken).ConfigureAwait(false);
                 await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
             }
@@ -34,6 +45,7 @@ internal sealed partial class VncConnection
     internal bool BuildMessages()
     {
         _output.Clear();
+        _builtAcknowledgedUpdate = false;
         _server.EnterScreenRead();
         try
         {
@@ -111,6 +123,8 @@ internal sealed partial class VncConnection
                         // A fence after each continuous update tells when the client has taken it in.
                         fenceAfter = continuous && encodings.Fence;
                         _updatesInFlight += fenceAfter ? 1 : 0;
+                        // Its fence's answer, or (without continuous updates) the client's next request, says it arrived.
+                        _builtAcknowledgedUpdate = fenceAfter || !continuous;
                     }
                 }
             }
@@ -218,21 +232,25 @@ internal sealed partial class VncConnection
 
         _output.Reserve((int)Math.Min((pixelCount * translator.BytesPerPixel) + (_rectangles.Count * 64L) + 1024, int.MaxValue / 2));
         var screen = new ScreenPixels(shadow.Pixels, shadow.Width);
-        int level = encodings.CompressLevel >= 0 ? encodings.CompressLevel : DefaultZlibLevel;
+        // The client's levels, adapted to how fast it takes updates in (LinkEstimator). Tight has its own default level;
+        // ZRLE's one stream keeps the level of its first update, as the protocol has no way to restart it.
+        LinkSettings link = Link.Choose(encodings.CompressLevel, encodings.QualityLevel,
+            encodings.Preferred == RfbEncoding.Tight ? TightEncoder.DefaultLevel : DefaultZlibLevel);
+        LastLinkSettings = link;
         foreach (PixelRect rect in _rectangles)
         {
             switch (encodings.Preferred)
             {
                 case RfbEncoding.Zrle:
                     _zrle ??= new ZrleEncoder();
-                    _zrle.SetLevel(level);
+                    _zrle.SetLevel(link.CompressLevel);
                     _zrle.Encode(screen, rect, translator, _output);
                     count++;
                     break;
                 case RfbEncoding.Tight:
                     _tight ??= new TightEncoder();
-                    _tight.SetLevel(encodings.CompressLevel);   // Tight has its own default level
-                    _tight.SetQuality(encodings.QualityLevel);
+                    _tight.SetLevel(link.CompressLevel);
+                    _tight.SetQuality(link.JpegQuality);
                     count += _tight.Encode(screen, rect, translator, _output);
                     break;
                 default:

@@ -52,6 +52,7 @@ internal sealed partial class VncConnection : IDisposable
     private PixelTranslator _translator = new(PixelFormat.Native);
     private ClientEncodings _encodings = ClientEncodings.Initial;
     private bool _updateRequested;
+    private bool _builtAcknowledgedUpdate; // the last BuildMessages made an update the client will acknowledge (sender only)
     private PixelRect _requested;
     private int _width;               // the framebuffer size this client knows
     private int _height;

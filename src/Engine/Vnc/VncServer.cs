@@ -439,6 +439,9 @@ public sealed class VncServer : IDisposable
     /// <summary>The update buffer of each client: what a stalled client holds (tests check the bound).</summary>
     internal int[] ClientOutputCapacities() => Array.ConvertAll(Volatile.Read(ref _clients), c => c.OutputCapacity);
 
+    /// <summary>Each client's measured link and the encoder settings its last update used.</summary>
+    internal LinkSettings[] ClientLinks() => Array.ConvertAll(Volatile.Read(ref _clients), c => c.LastLinkSettings);
+
     internal void EnterScreenRead() => _shadowLock.EnterReadLock();
 
     internal void ExitScreenRead() => _shadowLock.ExitReadLock();

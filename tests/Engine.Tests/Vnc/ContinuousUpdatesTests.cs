@@ -55,6 +55,37 @@ public sealed class ContinuousUpdatesTests
     }
 
     [Fact]
+    public async Task A_client_that_takes_updates_in_slowly_gets_more_compression_and_a_lower_jpeg_quality_and_still_decodes()
+    {
+        const int CompressLevel2 = -254, QualityLevel8 = -24; // noVNC's defaults
+        await using var session = new SocketSession();
+        await session.ConnectAsync();
+        RfbTestClient client = session.Client;
+        client.AnswerFences = true;
+        // Each fence answered 150 ms after it came: a link that takes that long per update (under 250 KB/s for these).
+        client.FenceAnswerDelay = TimeSpan.FromMilliseconds(150);
+        await client.SetEncodingsAsync(Tight, ContinuousUpdates, Fence, CompressLevel2, QualityLevel8);
+        await client.RequestUpdateAsync(incremental: false);
+        await client.ReadUpdateAsync();
+        await client.SendEnableContinuousUpdatesAsync(true);
+
+        var random = new Random(7);
+        for (int frame = 0; frame < 8; frame++)
+        {
+            // Noise: every update is large (tens of KB), so each measures the link's rate rather than its round trip.
+            session.Framebuffer.Fill((_, _) => (uint)random.Next(0x1000000));
+            session.Server.Refresh();
+            await client.ReadUpdateAsync();
+            VncAssert.ScreenMatches(client, session.Framebuffer.Expected(), $"frame {frame}: the zlib streams restarted cleanly when the level changed");
+        }
+
+        LinkSettings link = session.Server.ClientLinks().Should().ContainSingle().Subject;
+        link.BytesPerSecond.Should().BeLessThan(LinkEstimator.SlowBytesPerSecond);
+        link.CompressLevel.Should().BeGreaterThanOrEqualTo(LinkEstimator.SlowCompressLevel, "bytes cost more than CPU on this link; the client asked for 2");
+        link.JpegQuality.Should().BeInRange(0, LinkEstimator.SlowJpegQuality, "the client's 8 is the most it gets, lowered on a slow link");
+    }
+
+    [Fact]
     public async Task Continuous_updates_come_as_the_screen_changes_without_requests_until_turned_off()
     {
         await using var session = new SocketSession();

@@ -26,7 +26,7 @@ internal sealed partial class TightEncoder : IDisposable
     /// </summary>
     private const int MinTwoColourPixels = 8192;
     /// <summary>Without a level from the client: the best compression, as QEMU's default. Slow links are the point.</summary>
-    private const int DefaultLevel = 9;
+    internal const int DefaultLevel = 9;
 
     private readonly ZlibChannel[] _streams = [new(), new(), new(), new()];
     private readonly ColourPalette _palette = new();

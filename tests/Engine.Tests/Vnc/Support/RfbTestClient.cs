@@ -62,6 +62,9 @@ internal sealed class RfbTestClient : IAsyncDisposable
     /// <summary>Answers the server's fence requests as they are read, as noVNC does (with BlockBefore and BlockAfter kept).</summary>
     public bool AnswerFences { get; set; }
 
+    /// <summary>How long the client waits before answering a fence: a link that takes that long to deliver each update.</summary>
+    public TimeSpan FenceAnswerDelay { get; set; }
+
     public string? FailureReason { get; private set; }
 
     /// <summary>Connects a new client to <paramref name="server"/> over an in-memory pipe and serves it.</summary>
@@ -308,6 +311,11 @@ internal sealed class RfbTestClient : IAsyncDisposable
                 Fences.Add((flags, payload));
                 if (AnswerFences && (flags & (1u << 31)) != 0)
                 {
+                    if (FenceAnswerDelay > TimeSpan.Zero)
+                    {
+                        await Task.Delay(FenceAnswerDelay);
+                    }
+
                     await SendFenceAsync(flags & 3, payload);
                 }
 
