@@ -3,14 +3,16 @@
 // updates and bytes over a time window. It also samples the VMM's threads in /proc, so the CPU the VMM spends outside
 // its vCPU threads (encoding, for both VMMs) can be put per frame.
 //
-//   vnc-client.cs HOST:PORT ENCODINGS SECONDS WARMUP PID [DELAY_MS]
+//   vnc-client.cs HOST:PORT ENCODINGS SECONDS WARMUP PID [DELAY_MS [TYPE_MS]]
 //   ENCODINGS: comma-separated from raw, copyrect, zrle, tight, desktopsize, continuous (lists the ContinuousUpdates
 //   and Fence pseudo-encodings; a server that confirms them is asked for continuous updates of the whole screen and
 //   its fences are answered, as noVNC does; one that does not is driven by requests as usual)
 //   DELAY_MS: connect through an in-process proxy that holds every chunk DELAY_MS in each direction (this host's
 //   kernel has no netem), so the round trip grows by twice that
+//   TYPE_MS: also type a letter (key down and up, a to z in turn) every TYPE_MS ms, from the start of the warm-up: a
+//   typing session in a text console, whose echo is what the updates carry
 // Prints one line: frames= seconds= fps= bytes= bytes_per_frame= rects= copyrects= cpu_ms= cpu_ms_per_frame=
-// continuous= (whether the server took continuous updates)
+// continuous= (whether the server took continuous updates) bytes_per_second= keys= (keys typed in the window)
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Globalization;
@@ -33,6 +35,7 @@ double seconds = double.Parse(args[2], CultureInfo.InvariantCulture);
 double warmup = double.Parse(args[3], CultureInfo.InvariantCulture);
 int pid = int.Parse(args[4], CultureInfo.InvariantCulture);
 int delayMs = args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 0;
+int typeMs = args.Length > 6 ? int.Parse(args[6], CultureInfo.InvariantCulture) : 0;
 
 var serverEndPoint = new IPEndPoint(IPAddress.Parse(hostPort[0]), int.Parse(hostPort[1], CultureInfo.InvariantCulture));
 if (delayMs > 0)
@@ -67,7 +70,15 @@ void Skip(long count)
 }
 
 // Straight to the socket: with continuous updates a reply (a fence's, say) goes out while updates wait in the buffer.
-void Write(byte[] bytes) => network.Write(bytes);
+// One writer at a time: the typist writes key events from its own thread.
+var writeLock = new object();
+void Write(byte[] bytes)
+{
+    lock (writeLock)
+    {
+        network.Write(bytes);
+    }
+}
 
 ushort U16(byte[] b, int at) => BinaryPrimitives.ReadUInt16BigEndian(b.AsSpan(at));
 
@@ -266,6 +277,24 @@ long NonVcpuTicks()
 }
 
 Request(incremental: false);
+int keysTyped = 0;
+if (typeMs > 0)
+{
+    // KeyEvent: type 4, down flag, 2 bytes padding, the keysym (a Latin-1 letter's is its code).
+    var typist = new Thread(() =>
+    {
+        for (int i = 0; ; i++)
+        {
+            Thread.Sleep(typeMs);
+            byte letter = (byte)('a' + (i % 26));
+            Write([4, 1, 0, 0, 0, 0, 0, letter]);
+            Write([4, 0, 0, 0, 0, 0, 0, letter]);
+            Interlocked.Increment(ref keysTyped);
+        }
+    }) { IsBackground = true };
+    typist.Start();
+}
+
 var clock = Stopwatch.StartNew();
 while (clock.Elapsed.TotalSeconds < warmup)
 {
@@ -277,6 +306,7 @@ while (clock.Elapsed.TotalSeconds < warmup)
 }
 
 long ticksStart = NonVcpuTicks();
+int keysBefore = Volatile.Read(ref keysTyped);
 var window = Stopwatch.StartNew();
 int frames = 0, totalRects = 0, totalCopies = 0;
 long bytes = 0;
@@ -295,8 +325,9 @@ while (window.Elapsed.TotalSeconds < seconds)
 
 double elapsed = window.Elapsed.TotalSeconds;
 double cpuMs = (NonVcpuTicks() - ticksStart) * 10.0; // USER_HZ is 100 on Linux
+int keys = Volatile.Read(ref keysTyped) - keysBefore;
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"frames={frames} seconds={elapsed:F2} fps={frames / elapsed:F1} bytes={bytes} bytes_per_frame={(frames > 0 ? bytes / frames : 0)} rects={totalRects} copyrects={totalCopies} cpu_ms={cpuMs:F0} cpu_ms_per_frame={(frames > 0 ? cpuMs / frames : 0):F2} size={width}x{height} continuous={(continuous ? 1 : 0)}"));
+    $"frames={frames} seconds={elapsed:F2} fps={frames / elapsed:F1} bytes={bytes} bytes_per_frame={(frames > 0 ? bytes / frames : 0)} rects={totalRects} copyrects={totalCopies} cpu_ms={cpuMs:F0} cpu_ms_per_frame={(frames > 0 ? cpuMs / frames : 0):F2} size={width}x{height} continuous={(continuous ? 1 : 0)} bytes_per_second={bytes / elapsed:F0} keys={keys}"));
 
 /// <summary>A loopback TCP proxy that holds each chunk a fixed time in each direction: a link with added latency.</summary>
 internal static class DelayProxy

@@ -5,6 +5,8 @@
 #   SECONDS_=20 ENCODINGS="zrle" SCENES="fill" bench/vnc.sh
 #   LINK_MS=25 bench/vnc.sh             also the fill scene with Tight over a link with 25 ms added each way (50 ms
 #                                       round trip), with continuous updates offered (LINK_MS=0 skips it)
+#   TYPE_MS=100 bench/vnc.sh            also a typing session: the fb guest's text echo line, a key typed every
+#                                       100 ms, bytes per second and per key, ZRLE and Tight (TYPE_MS=0 skips it)
 # Scenes (tests/guests/fb.c): fill flips between four pages of full-colour noise at 60 Hz (every pixel changes each
 # flip, and flipping costs the guest nothing); scroll is a text console scrolled by copying the screen up one line
 # (as fbcon does without panning) into the other page and flipping to it (flip=1), as fast as the guest can: under
@@ -18,6 +20,7 @@ window=${SECONDS_:-10}
 warmup=${WARMUP:-2}
 encodings=${ENCODINGS:-"zrle tight"}
 link_ms=${LINK_MS:-25}
+type_ms=${TYPE_MS:-100}
 scenes=${SCENES:-"fill scroll"}
 mode=1024x768
 build_all
@@ -31,15 +34,16 @@ wait_for() { # FILE TEXT (WAIT_S, default 60: the guest draws the fill scene's p
     echo "bench: '$2' did not appear in $1:" >&2; cat "$1" >&2; return 1
 }
 
-# measure VMM SCENE ENCODINGS [DELAY_MS] -> the client's line
+# measure VMM SCENE ENCODINGS [DELAY_MS [TYPE_MS]] -> the client's line (SCENE type: the guest's key echo, no bench)
 measure() {
-    local which=$1 scene=$2 enc=$3 delay=${4:-0} port log pid
+    local which=$1 scene=$2 enc=$3 delay=${4:-0} typing=${5:-0} port log pid
     port=$(free_port)
     while [ "$port" -lt 5900 ]; do port=$(free_port); done
     log=$(mktemp)
-    local append="mode=$mode bench=$scene"
+    local append="mode=$mode bench=$scene" started="fb: bench $scene START"
     [ "$scene" = fill ] && append="$append fps=60"
     [ "$scene" = scroll ] && append="$append flip=1"
+    [ "$scene" = type ] && append="mode=$mode" started="READY"
     if [ "$which" = ours ]; then
         "$vmm" --kernel "$guests/fb.elf" --memory 64M --serial stdio --vnc "127.0.0.1:$port" --append "$append" >"$log" 2>&1 &
     else
@@ -47,9 +51,9 @@ measure() {
             -serial "file:$log" -no-reboot -kernel "$guests/fb.elf" -append "$append" 2>/dev/null &
     fi
     pid=$!
-    wait_for "$log" "fb: bench $scene START"
+    wait_for "$log" "$started"
     [ "$scene" = fill ] && wait_for "$log" "flips"
-    "${client[@]}" "127.0.0.1:$port" "$enc,copyrect,desktopsize" "$window" "$warmup" "$pid" "$delay"
+    "${client[@]}" "127.0.0.1:$port" "$enc,copyrect,desktopsize" "$window" "$warmup" "$pid" "$delay" "$typing"
     kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
     rm -f "$log"
 }
@@ -86,4 +90,22 @@ if [ "$link_ms" -gt 0 ]; then
             "$(awk -v f="$fps" 'BEGIN { printf "%.1f", (f > 0 ? 1000 / f : 0) }')" "$(field continuous "$line")"
     done
     printf 'link ratio ours/qemu: frame interval %s\n' "$(ratio "$(field fps "$theirs")" "$(field fps "$ours")")"
+fi
+
+if [ "$type_ms" -gt 0 ]; then
+    # A text console where someone types: one letter every TYPE_MS ms, echoed by the guest on its echo line (one 16x16
+    # cell each). What matters is the bytes a slow link carries per second of typing.
+    printf '\ntyping, a key every %s ms:\n%-6s %-5s %10s %14s %10s %8s\n' "$type_ms" enc vmm keys "bytes/second" "bytes/key" fps
+    for enc in $encodings; do
+        ours=$(measure ours type "$enc" 0 "$type_ms")
+        theirs=$(measure qemu type "$enc" 0 "$type_ms")
+        for pair in "ours:$ours" "qemu:$theirs"; do
+            line=${pair#*:}
+            keys=$(field keys "$line")
+            printf '%-6s %-5s %10s %14s %10s %8s\n' "$enc" "${pair%%:*}" "$keys" "$(field bytes_per_second "$line")" \
+                "$(awk -v b="$(field bytes "$line")" -v k="$keys" 'BEGIN { printf "%.0f", (k > 0 ? b / k : 0) }')" "$(field fps "$line")"
+        done
+        printf '%-6s ratio ours/qemu: bytes/second %s\n' "$enc" \
+            "$(ratio "$(field bytes_per_second "$ours")" "$(field bytes_per_second "$theirs")")"
+    done
 fi
