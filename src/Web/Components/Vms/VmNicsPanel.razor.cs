@@ -18,6 +18,9 @@ public sealed partial class VmNicsPanel
     private IReadOnlyList<NicLinkState>? _links;
     private bool _busy;
 
+    /// <summary>Counts the changes tried here; each re-creates the switches from the VMM's answer.</summary>
+    private int _changes;
+
     [Parameter, EditorRequired]
     public VirtualMachine Vm { get; set; } = null!;
 
@@ -95,6 +98,7 @@ public sealed partial class VmNicsPanel
         }
         finally
         {
+            _changes++;
             _busy = false;
         }
     }
