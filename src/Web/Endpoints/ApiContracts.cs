@@ -65,6 +65,12 @@ public sealed record VmResponse(
             }
             : d), .. seed is null ? [] : new[] { VmDiskResponse.Seed(seed, showPaths) }],
     };
+
+    /// <summary>The VM with each NIC's cable as the running VMM has it (<paramref name="links"/>); unchanged when null.</summary>
+    public VmResponse WithLinks(IReadOnlyList<Services.Vms.NicLinkState>? links) => links is null ? this : this with
+    {
+        Nics = [.. Nics.Select(n => links.FirstOrDefault(l => l.Position == n.Position) is { } link ? n with { LinkUp = link.LinkUp } : n)],
+    };
 }
 
 /// <summary>A disk: a library image (<see cref="ImageId"/>), a host file (<see cref="Path"/>) or the VM's own (<see cref="Own"/>).</summary>
@@ -134,7 +140,14 @@ public sealed record VmCdromResponse(Guid? ImageId, string? ImageFileName, strin
 
 /// <summary>A NIC: on a network (<see cref="NetworkId"/>) or on a host TAP device (<see cref="TapName"/>).</summary>
 public sealed record VmNicResponse(int Position, Guid? NetworkId, string? NetworkName, string? TapName, string MacAddress,
-    IReadOnlyList<VmPortForward> PortForwards);
+    IReadOnlyList<VmPortForward> PortForwards)
+{
+    /// <summary>
+    /// While the VM runs (GET /vms/{id}): whether the NIC's cable is plugged in, as its VMM says
+    /// (<c>POST /vms/{id}/nics/{index}/link</c> changes it); null while it does not run. Not part of the definition.
+    /// </summary>
+    public bool? LinkUp { get; init; }
+}
 
 /// <summary>A running VM's NIC and the addresses its guest uses, learnt from the frames it sends (empty until it has sent any).</summary>
 public sealed record VmInterfaceResponse(int Position, string Name, string MacAddress, IReadOnlyList<string> Addresses);

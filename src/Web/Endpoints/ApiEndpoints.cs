@@ -24,7 +24,7 @@ public static class ApiEndpoints
             .ProducesProblem(StatusCodes.Status500InternalServerError);
 
         api.MapGroup("/vms").WithTags("VMs").MapVmEndpoints().MapVmPowerEndpoints().MapVmEventEndpoints().MapConsoleTicketEndpoints().MapVmInterfaceEndpoints()
-            .MapVmDiskEndpoints().MapVmSnapshotEndpoints().MapVmCloudInitEndpoints().MapVmCloneEndpoints().MapVmCdromEndpoints()
+            .MapVmDiskEndpoints().MapVmSnapshotEndpoints().MapVmCloudInitEndpoints().MapVmCloneEndpoints().MapVmCdromEndpoints().MapVmNicEndpoints()
             .MapVmHistoryEndpoints();
         api.MapGroup("/networks").WithTags("Networks").MapNetworkEndpoints();
         api.MapGroup("/images").WithTags("Images").MapImageEndpoints();

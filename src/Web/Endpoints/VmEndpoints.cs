@@ -53,8 +53,8 @@ internal static class VmEndpoints
         return TypedResults.Ok(list.Where(vm => access.CanSee(vm.Id)).Select(vm => VmResponse.From(vm, runtime.GetState(vm.Id))).ToList());
     }
 
-    private static async Task<IResult> GetAsync(Guid id, VmService vms, VmDiskService disks, CloudInitService cloudInit, IVmRuntime runtime,
-        IPermissionService permissions, HttpContext http, CancellationToken cancellationToken)
+    private static async Task<IResult> GetAsync(Guid id, VmService vms, VmDiskService disks, CloudInitService cloudInit, VmNicLinkService links,
+        IVmRuntime runtime, IPermissionService permissions, HttpContext http, CancellationToken cancellationToken)
     {
         var vm = await vms.FindAsync(id, cancellationToken);
         if (vm is null)
@@ -65,7 +65,8 @@ internal static class VmEndpoints
         SetETag(http, vm.ConcurrencyStamp);
         // A disk's file path names the host's folders, which is the host's administrators' business (as host paths are).
         bool showPaths = await permissions.HasAsync(http.User, HostPaths.Needed, null, cancellationToken);
-        return TypedResults.Ok(VmResponse.From(vm, runtime.GetState(id)).WithDetails(disks.Describe(vm), showPaths, cloudInit.DescribeSeed(vm)));
+        return TypedResults.Ok(VmResponse.From(vm, runtime.GetState(id)).WithDetails(disks.Describe(vm), showPaths, cloudInit.DescribeSeed(vm))
+            .WithLinks(vm.Nics.Count > 0 ? await links.GetLiveAsync(id, cancellationToken) : null));
     }
 
     private static async Task<IResult> CreateAsync(

@@ -84,6 +84,8 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IRunningDiskResizer, ControlSocketDiskResizer>();
         services.AddSingleton<IRunningCdrom, ControlSocketCdrom>();
         services.AddSingleton<VmCdromService>();
+        services.AddSingleton<IRunningNics, ControlSocketNics>();
+        services.AddSingleton<VmNicLinkService>();
         services.AddSingleton<Platform.Web.Services.Quotas.QuotaService>();
         services.AddSingleton<VmService>();
         services.AddSingleton<VmPowerService>();

@@ -90,6 +90,7 @@ public static class AuditActions
     public const string DiskReorder = "VM.DiskReorder";
     public const string CdromInsert = "VM.CdromInsert";
     public const string CdromEject = "VM.CdromEject";
+    public const string NicLink = "VM.NicLink";
     public const string SnapshotCreate = "VM.SnapshotCreate";
     public const string SnapshotRevert = "VM.SnapshotRevert";
     public const string SnapshotDelete = "VM.SnapshotDelete";

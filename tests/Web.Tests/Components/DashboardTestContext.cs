@@ -46,6 +46,8 @@ public abstract class DashboardTestContext : BunitContext
             Db.Images, Db.Events, Db.Options, Microsoft.Extensions.Logging.Abstractions.NullLogger<VmCloneService>.Instance));
         Services.AddSingleton<IRunningCdrom>(Drive);
         Services.AddSingleton(new VmCdromService(Db.Factory, Db.Runtime, Drive, Db.Images, Db.Events));
+        Services.AddSingleton<IRunningNics>(Nics);
+        Services.AddSingleton(new VmNicLinkService(Db.Factory, Db.Runtime, Nics, Db.Events));
         Services.AddSingleton(Db.Networks);
         Services.AddSingleton(Db.Quotas);
         Services.AddSingleton(new Platform.Web.Services.Limits.VmCgroups(
@@ -96,6 +98,9 @@ public abstract class DashboardTestContext : BunitContext
 
     /// <summary>Running VMs' CD-ROM drives, as their VMMs would keep them.</summary>
     protected FakeRunningCdrom Drive { get; } = new();
+
+    /// <summary>Running VMs' NIC cables, as their VMMs would keep them.</summary>
+    protected FakeRunningNics Nics { get; } = new();
 
     /// <summary>The clock the history charts read by; the recorder is not started (tests call SampleOnce).</summary>
     protected FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.Zero));

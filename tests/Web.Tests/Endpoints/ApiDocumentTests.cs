@@ -17,7 +17,7 @@ public sealed class ApiDocumentTests(PlatformAppFactory factory) : IClassFixture
         var paths = document.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
         paths.Should().Contain([
             "/api/v1/vms", "/api/v1/vms/{id}", "/api/v1/vms/{id}/start", "/api/v1/vms/{id}/shutdown", "/api/v1/vms/{id}/reset",
-            "/api/v1/vms/{id}/events", "/api/v1/images", "/api/v1/images/{id}", "/api/v1/events", "/api/v1/host",
+            "/api/v1/vms/{id}/events", "/api/v1/vms/{id}/nics/{index}/link", "/api/v1/images", "/api/v1/images/{id}", "/api/v1/events", "/api/v1/host",
         ]);
         document.GetProperty("info").GetProperty("description").GetString().Should().Contain("If-Match");
     }

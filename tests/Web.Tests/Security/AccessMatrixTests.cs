@@ -69,6 +69,8 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
         ["GetVmCdrom"] = /*                 */ "A A A A N",
         ["InsertVmCdrom"] = /*              */ "A A F F N",
         ["EjectVmCdrom"] = /*               */ "A A A F N",
+        // A running VM's NIC cable: VM.Config, as editing the NIC (Proxmox's VM.Config.Network is not in PVEVMUser either).
+        ["SetVmNicLink"] = /*               */ "A A F F N",
         ["ConsoleTicketByToken"] = /*       */ "F F F F N",
         ["ListEvents"] = /*                 */ "A A A A H",
         ["ListEventsOfVm"] = /*             */ "A A A A N",
@@ -466,6 +468,7 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
         "RevertVmSnapshot" or "DeleteVmSnapshot" => HttpStatusCode.NoContent,
         "CloneVm" => HttpStatusCode.Accepted,
         "CancelVmCloneJob" => HttpStatusCode.Conflict, // past the privilege check, refused because the clone has ended
+        "SetVmNicLink" => HttpStatusCode.Conflict, // past the privilege check, refused because the VM is not running
         "DeleteVm" or "DeleteImage" or "DisableUser" or "DeleteUser" or "AddGroupMember" or "DeleteGroup" or "DeleteRole" or "DeleteGrant"
             or "RemoveUserQuota" or "RemoveGroupQuota"
             => HttpStatusCode.NoContent,
@@ -536,6 +539,9 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
             case "EjectVmCdrom":
                 await CdromDriveAsync(admin, vm, vm.Name);
                 return await client.DeleteAsync($"/api/v1/vms/{vm.Id}/cdrom/medium", Ct);
+            case "SetVmNicLink":
+                await NicAsync(admin, vm);
+                return await client.PostAsJsonAsync($"/api/v1/vms/{vm.Id}/nics/0/link", new { up = false }, ApiJson.Options, Ct);
             case "ConsoleTicketByToken": return await client.PostAsync($"/api/v1/vms/{vm.Id}/console/vnc/ticket", null, Ct);
             case "ListEvents": return await client.GetAsync("/api/v1/events?take=500", Ct);
             case "ListEventsOfVm": return await client.GetAsync($"/api/v1/events?vmId={vm.Id}", Ct);
@@ -624,6 +630,16 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
         using var put = new HttpRequestMessage(HttpMethod.Put, $"/api/v1/vms/{vm.Id}");
         put.Headers.TryAddWithoutValidation("If-Match", current.Headers.ETag!.ToString());
         put.Content = JsonContent.Create(new { name = vm.Name, kernelPath = "/boot/vmlinuz", cdrom = new { imageId } }, options: ApiJson.Options);
+        (await admin.SendAsync(put, Ct)).StatusCode.Should().Be(HttpStatusCode.OK);
+    }
+
+    /// <summary>The administrator gives the row's VM a NIC on the default network.</summary>
+    private static async Task NicAsync(HttpClient admin, VmResponse vm)
+    {
+        var current = await admin.GetAsync($"/api/v1/vms/{vm.Id}", Ct);
+        using var put = new HttpRequestMessage(HttpMethod.Put, $"/api/v1/vms/{vm.Id}");
+        put.Headers.TryAddWithoutValidation("If-Match", current.Headers.ETag!.ToString());
+        put.Content = JsonContent.Create(new { name = vm.Name, kernelPath = "/boot/vmlinuz", nics = new[] { new { networkId = Network.DefaultId } } }, options: ApiJson.Options);
         (await admin.SendAsync(put, Ct)).StatusCode.Should().Be(HttpStatusCode.OK);
     }
 

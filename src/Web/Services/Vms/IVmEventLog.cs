@@ -41,6 +41,8 @@ public static class VmEventKinds
     public const string DiskResize = "DiskResize";
     /// <summary>A disc put in or taken out of the CD-ROM drive.</summary>
     public const string Cdrom = "Cdrom";
+    /// <summary>A NIC's cable pulled out or plugged in on a running VM.</summary>
+    public const string NicLink = "NicLink";
     public const string Snapshot = "Snapshot";
     public const string CloudInit = "CloudInit";
     public const string Clone = "Clone";
