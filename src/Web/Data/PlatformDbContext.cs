@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 
@@ -11,7 +12,7 @@ namespace Platform.Web.Data;
 /// <c>dotnet dotnet-ef migrations add NAME --project src/Web --context PlatformDbContext --output-dir Data/Migrations</c>
 /// (the context must be named now that there are two), and one for PostgreSQL as <see cref="PostgreSql.PostgreSqlPlatformDbContext"/> says.
 /// </summary>
-public class PlatformDbContext : IdentityUserContext<PlatformUser>
+public class PlatformDbContext : IdentityUserContext<PlatformUser>, IDataProtectionKeyContext
 {
     public PlatformDbContext(DbContextOptions<PlatformDbContext> options)
         : base(options)
@@ -25,6 +26,12 @@ public class PlatformDbContext : IdentityUserContext<PlatformUser>
     }
 
     public DbSet<VirtualMachine> VirtualMachines => Set<VirtualMachine>();
+
+    /// <summary>
+    /// ASP.NET Core's data-protection key ring (what signs cookies, antiforgery tokens and console tickets): in the
+    /// database, so every dashboard of a cluster reads the same keys and a restored backup keeps its sessions.
+    /// </summary>
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     public DbSet<VmDisk> VmDisks => Set<VmDisk>();
 

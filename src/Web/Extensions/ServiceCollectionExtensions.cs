@@ -32,6 +32,7 @@ public static class ServiceCollectionExtensions
 
         builder.Services.AddSingleton(cluster);
         builder.AddPlatformDatabase(options, cluster);
+        builder.AddPlatformDataProtection();
         builder.AddPlatformCluster(cluster);
 
         // A build run with `dotnet run` (./platform run) serves package assets (MudBlazor's css/js, blazor.web.js)

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using Platform.Web.Data;
 using Platform.Web.Data.PostgreSql;
 using Platform.Web.Services.Cluster;
@@ -67,6 +69,29 @@ public sealed class ClusterDatabaseTests(TestPostgres postgres)
         {
             (await secondBrowser.GetStringAsync("/vms", Ct)).Should().Contain("Shared-VM", "the VM list of the second dashboard shows the VM the first made");
         }
+    }
+
+    [Fact]
+    public async Task A_user_signed_in_on_one_dashboard_is_signed_in_on_another_of_the_same_cluster()
+    {
+        string database = await postgres.CreateDatabaseAsync();
+        await using var first = new ClusterAppFactory(database, "host-a");
+        var (browser, cookie) = await TestAccounts.SignInAsync(first, TestAccounts.AdminName, TestAccounts.AdminPassword);
+        browser.Dispose();
+
+        // The second dashboard has another data folder and home: only the database is shared.
+        await using var second = new ClusterAppFactory(database, "host-b");
+        using var onSecond = second.CreateClient(new Microsoft.AspNetCore.Mvc.Testing.WebApplicationFactoryClientOptions { AllowAutoRedirect = false });
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/vms");
+        request.Headers.Add("Cookie", cookie);
+        var page = await onSecond.SendAsync(request, Ct);
+        page.StatusCode.Should().Be(HttpStatusCode.OK, "the session cookie the first dashboard signed is valid on the second (a redirect to sign-in means it was not)");
+        (await page.Content.ReadAsStringAsync(Ct)).Should().Contain("Virtual machines");
+
+        // What one protects, the other reads: one key ring, in the database.
+        var secret = first.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("test").Protect("shared");
+        second.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("test").Unprotect(secret).Should().Be("shared");
+        (await TestPostgres.ScalarAsync(database, "SELECT count(*) FROM \"DataProtectionKeys\"")).Should().NotBe(0L);
     }
 
     [Fact]
