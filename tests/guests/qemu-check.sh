@@ -19,8 +19,10 @@ run() {
     local name=$1 smp=$2 append=$3 expect=$4 input=${5:-}
     local log; log=$(mktemp)
     local start=$SECONDS
+    local kernel=$B/$name.elf   # or a guest laid out as a bzImage (bzimage/)
+    [[ -f $B/$name.bzImage ]] && kernel=$B/$name.bzImage
     coproc Q { exec timeout "$TIMEOUT" "$QEMU" -M "$MACHINE" -accel "$ACCEL" -m 256 -smp "$smp" -nodefaults \
-        -display none -monitor none -serial stdio -no-reboot -kernel "$B/$name.elf" -append "$append" "${QEXTRA[@]}" 2>&1; }
+        -display none -monitor none -serial stdio -no-reboot -kernel "$kernel" -append "$append" "${QEXTRA[@]}" 2>&1; }
     local qpid=$Q_PID qin=${Q[1]} qout=${Q[0]} line
     while IFS= read -r line <&"$qout"; do
         line=${line%$'\r'}
@@ -154,6 +156,16 @@ pick ioloop && run ioloop 2 "op=in n=20000" "DONE n=20000"
 pick mmioloop && run mmioloop 2 "" "DONE n=100000"
 pick mmioloop && run mmioloop 2 "op=read n=20000" "DONE n=20000"
 pick trap && run trap 2 "" "self-IPI vector 0x60 delivered 1"
+# bzimage: QEMU's bzImage loader and the guest's real-mode setup code (qboot's too under microvm).
+if pick bzimage; then
+    initrd=$(mktemp); printf 'initrd bytes' >"$initrd"
+    QEXTRA=(-initrd "$initrd")
+    run bzimage 1 "console=ttyS0 quoted=\"a b\"" "bz: entry 32
+bz: cmdline 'console=ttyS0 quoted=\"a b\"'
+bz: ramdisk_size 0xc"
+    QEXTRA=()
+    rm -f "$initrd"
+fi
 if [[ $MACHINE == microvm* ]]; then
     pick fb && echo "skip fb       (microvm has no PCI VGA)"
 else

@@ -13,10 +13,13 @@ public sealed class BzImage
     public const ushort MinimumProtocol = 0x0206;
     private const ushort XlfKernel64 = 1 << 0;
     private const byte LoadedHigh = 1 << 0;
+    /// <summary>pref_address and init_size came with boot protocol 2.10.</summary>
+    private const ushort RuntimeWindowProtocol = 0x020A;
 
     private BzImage(byte[] setupHeader, int setupSectors, ushort protocol, uint initrdAddressMax, uint commandLineSize,
-        ushort xloadflags, byte loadflags, long kernelOffset)
+        ushort xloadflags, byte loadflags, long kernelOffset, RuntimeWindow window)
     {
+        Window = window;
         SetupHeader = setupHeader;
         SetupSectors = setupSectors;
         Protocol = protocol;
@@ -46,6 +49,36 @@ public sealed class BzImage
     public long KernelOffset { get; }
 
     public bool Supports64BitEntry => (XLoadFlags & XlfKernel64) != 0;
+
+    /// <summary>
+    /// Bytes the kernel needs from its runtime start before it reads the memory map (decompression, .bss, early page
+    /// tables); 0 before protocol 2.10, which did not say.
+    /// </summary>
+    public uint InitSize => Window.InitSize;
+
+    private RuntimeWindow Window { get; }
+
+    /// <summary>
+    /// Where the kernel will run when loaded at <paramref name="loadAddress"/>, by the rule of boot.rst (init_size): a
+    /// kernel that does not relocate runs at pref_address; one that does moves up to pref_address if loaded below it,
+    /// then to the next multiple of kernel_alignment. Before protocol 2.10, the load address.
+    /// </summary>
+    public ulong RuntimeStart(ulong loadAddress)
+    {
+        if (Window.InitSize == 0)
+        {
+            return loadAddress;
+        }
+
+        if (!Window.Relocatable)
+        {
+            return Window.PrefAddress;
+        }
+
+        ulong start = Math.Max(loadAddress, Window.PrefAddress);
+        ulong alignment = Math.Max(1u, Window.KernelAlignment);
+        return (start + alignment - 1) / alignment * alignment;
+    }
 
     public static bool LooksLikeBzImage(ReadOnlySpan<byte> image) =>
         image.Length >= 0x206 && BinaryPrimitives.ReadUInt32LittleEndian(image[0x202..]) == HeaderMagic;
@@ -90,7 +123,11 @@ public sealed class BzImage
             BinaryPrimitives.ReadUInt32LittleEndian(image[0x238..]),
             BinaryPrimitives.ReadUInt16LittleEndian(image[0x236..]),
             loadflags,
-            kernelOffset);
+            kernelOffset,
+            protocol >= RuntimeWindowProtocol
+                ? new RuntimeWindow(BinaryPrimitives.ReadUInt64LittleEndian(image[0x258..]), BinaryPrimitives.ReadUInt32LittleEndian(image[0x260..]),
+                    BinaryPrimitives.ReadUInt32LittleEndian(image[0x230..]), image[0x234] != 0)
+                : new RuntimeWindow(0, 0, 0, false));
         if (!bz.Supports64BitEntry)
         {
             throw new BootException("The bzImage has no 64-bit entry point (XLF_KERNEL_64); a 64-bit kernel is needed.");
@@ -99,3 +136,6 @@ public sealed class BzImage
         return bz;
     }
 }
+
+/// <summary>The header fields that say where a kernel runs and how much room it needs there (protocol 2.10).</summary>
+internal readonly record struct RuntimeWindow(ulong PrefAddress, uint InitSize, uint KernelAlignment, bool Relocatable);

@@ -89,6 +89,17 @@ public static class KernelLoader
             throw new BootException($"The kernel ({protectedMode.Length >> 20} MiB) does not fit in RAM: give the VM more --memory.");
         }
 
+        // The kernel writes init_size bytes from its runtime start (decompressing itself there) before it reads the memory
+        // map: that window must be RAM, and the initrd goes above it as well as above the loaded file.
+        ulong runtimeEnd = bz.RuntimeStart(MemoryLayout.KernelLoad) + bz.InitSize;
+        if (runtimeEnd > lowRamEnd)
+        {
+            throw new BootException(
+                $"The kernel needs RAM up to 0x{runtimeEnd:x} (its init_size window) and the VM has 0x{lowRamEnd:x}: give the VM more --memory.");
+        }
+
+        ulong reservedEnd = Math.Max(kernelEnd, runtimeEnd);
+
         if (bz.CommandLineSize != 0 && (ulong)cmdline.Length - 1 > bz.CommandLineSize)
         {
             throw new BootException($"The command line is {cmdline.Length - 1} bytes; this kernel takes at most {bz.CommandLineSize}.");
@@ -110,7 +121,7 @@ public static class KernelLoader
         {
             // The initrd must end below initrd_addr_max (the kernel's own limit) and below RAM's end.
             ulong limit = Math.Min(lowRamEnd, (ulong)bz.InitrdAddressMax + 1);
-            ulong address = PlaceInitrd(memory, kernelEnd, lowRamEnd, limit, initrd);
+            ulong address = PlaceInitrd(memory, reservedEnd, lowRamEnd, limit, initrd);
             zeroPage.SetRamdisk(address, (ulong)initrd.Length);
         }
 

@@ -137,6 +137,45 @@ public sealed class KernelLoaderTests : IDisposable
         act.Should().Throw<BootException>().WithMessage("*initrd*does not fit*");
     }
 
+    // Boot protocol, init_size: from its runtime start (pref_address for a kernel that does not relocate, else the load
+    // address raised to pref_address and aligned to kernel_alignment) the kernel writes init_size bytes before it reads
+    // the memory map, so that window must be RAM and must not hold the initrd.
+    [Fact]
+    public void The_initrd_stays_out_of_the_kernels_init_size_window()
+    {
+        const ulong Small = 48ul << 20, Window = 32ul << 20;
+        using var memory = GuestMemory.Allocate(MemoryLayout.RamRegions(Small));
+        byte[] kernel = WithInitSize(File.ReadAllBytes(TestGuests.BzImage("bzimage")), (uint)Window); // at 1 MiB, not relocatable
+
+        var act = () => KernelLoader.Load(memory, Small, kernel, new byte[20 << 20], "");
+        act.Should().Throw<BootException>("20 MiB at the top of 48 MiB would start at 28 MiB, inside 1–33 MiB")
+            .WithMessage("*initrd*does not fit*");
+
+        KernelLoader.Load(memory, Small, kernel, new byte[8 << 20], "");
+        uint ramdisk = BinaryPrimitives.ReadUInt32LittleEndian(memory.GetSpan(MemoryLayout.ZeroPage + 0x218, 4));
+        ((ulong)ramdisk).Should().BeGreaterThanOrEqualTo(MemoryLayout.KernelLoad + Window);
+    }
+
+    [Fact]
+    public void A_kernel_whose_init_size_window_is_not_all_RAM_is_refused()
+    {
+        // Debian's kernel is relocatable with pref_address 16 MiB and init_size about 64 MiB: it runs from 16 MiB to about 80.
+        byte[] kernel = File.ReadAllBytes(GuestImages.Path("vmlinuz"));
+        var bz = BzImage.Parse(kernel);
+        bz.RuntimeStart(MemoryLayout.KernelLoad).Should().Be(16ul << 20);
+        bz.InitSize.Should().BeGreaterThan(32u << 20);
+
+        using var small = GuestMemory.Allocate(MemoryLayout.RamRegions(64ul << 20));
+        var act = () => KernelLoader.Load(small, 64ul << 20, kernel, [], "");
+        act.Should().Throw<BootException>().WithMessage("*init_size*more --memory*");
+    }
+
+    private static byte[] WithInitSize(byte[] kernel, uint initSize)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(kernel.AsSpan(0x260), initSize);
+        return kernel;
+    }
+
     [Fact]
     public void A_truncated_ELF_is_refused()
     {

@@ -37,6 +37,13 @@ public static class QemuPc
             ["-kernel", elf, "-append", append,
              "-device", "ahci,id=ahci", "-drive", $"if=none,id=d0,file={image},format=raw", "-device", "ide-hd,drive=d0,bus=ahci.0"]);
 
+    /// <summary>
+    /// Boots a Linux-style <paramref name="bzImage"/> the way QEMU boots a kernel (-kernel, -initrd, -append: its loader
+    /// fills the setup header and SeaBIOS's linuxboot option ROM enters the real-mode setup code), -no-reboot.
+    /// </summary>
+    public static Task<(int ExitCode, string Stdout, string Stderr)> BootKernelAsync(string bzImage, string initrd, string append, int memoryMiB, TimeSpan timeout) =>
+        RunAsync(bzImage, memoryMiB, timeout, ["-kernel", bzImage, "-initrd", initrd, "-append", append]);
+
     private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string image, int memoryMiB, TimeSpan timeout, string[] devices)
     {
         var start = new ProcessStartInfo(Program)

@@ -29,6 +29,15 @@ public static class TestGuests
             : throw new FileNotFoundException($"CD guest {file} is missing: run `make -C tests/guests` (it needs xorriso; ./platform installs it).");
     }
 
+    /// <summary>A guest laid out as a Linux bzImage (tests/guests/bzimage, built into build/NAME.bzImage).</summary>
+    public static string BzImage(string name)
+    {
+        string file = System.IO.Path.Combine(RepositoryRoot, "tests", "guests", "build", name + ".bzImage");
+        return File.Exists(file)
+            ? file
+            : throw new FileNotFoundException($"bzImage guest {file} is missing: run `make -C tests/guests` (the README's test command does).");
+    }
+
     public static string RepositoryRoot { get; } = FindRoot();
 
     private static string FindRoot()
