@@ -24,6 +24,13 @@ public sealed class TaskEntry
     /// <summary>Who asked (the user name, with the API token's prefix for a token); null for the dashboard's own work.</summary>
     public string? UserName { get; set; }
 
+    /// <summary>
+    /// The host whose dashboard ran it (<c>Platform:Cluster:HostName</c>, the machine's name by default): in a cluster,
+    /// where the VM runs; and only that host's dashboard may call it off when it finds it Running at its start.
+    /// Null for tasks logged before hosts were recorded.
+    /// </summary>
+    public string? Host { get; set; }
+
     public DateTimeOffset StartedAt { get; set; }
 
     public DateTimeOffset? EndedAt { get; set; }

@@ -9,9 +9,15 @@ public sealed record TaskResponse(
     long Id, string Action, string Description, Guid? VmId, string? VmName, string? Target, string? UserName,
     DateTimeOffset StartedAt, DateTimeOffset? EndedAt, TaskEntryStatus Status, string? Result, IReadOnlyList<TaskLine>? Lines)
 {
+    /// <summary>The host whose dashboard ran the task; null for tasks from before hosts were recorded.</summary>
+    public string? Host { get; init; }
+
     public static TaskResponse From(TaskEntry t, bool withLines) => new(
         t.Id, t.Action, TaskActions.Describe(t.Action), t.VmId, t.VmName, t.Target, t.UserName, t.StartedAt, t.EndedAt, t.Status, t.Result,
-        withLines ? TaskLines.Parse(t.Log) : null);
+        withLines ? TaskLines.Parse(t.Log) : null)
+    {
+        Host = t.Host,
+    };
 }
 
 /// <summary>

@@ -25,6 +25,7 @@ public abstract class DashboardTestContext : BunitContext
     protected DashboardTestContext()
     {
         Services.AddMudServices(o => o.SnackbarConfiguration.MaxDisplayedSnackbars = 50);
+        Services.AddSingleton(new Platform.Web.Services.Cluster.ClusterSettings());
         Services.AddSingleton(Db.Factory);
         Services.AddSingleton(Db.Options);
         Services.AddSingleton<IHostInfo>(Db.Host);

@@ -35,7 +35,7 @@ public sealed class TestDatabase : IDisposable
         Audit = new AuditLog(Factory, NullLogger<AuditLog>.Instance);
         AdminId = AddUser("admin", (BuiltInRoles.AdministratorId, null));
         Events = new VmEventLog(Factory, NullLogger<VmEventLog>.Instance);
-        Tasks = new TaskLog(Factory, TimeProvider.System, NullLogger<TaskLog>.Instance);
+        Tasks = new TaskLog(Factory, TimeProvider.System, NullLogger<TaskLog>.Instance, new Platform.Web.Services.Cluster.ClusterSettings());
         DiskFiles = new VmDiskFiles(Options, new DiskImageTool(), NullLogger<VmDiskFiles>.Instance);
         Quotas = new Platform.Web.Services.Quotas.QuotaService(Factory, DiskFiles);
         Images = new ImageLibrary(Factory, Options, Tasks, NullLogger<ImageLibrary>.Instance, Quotas);

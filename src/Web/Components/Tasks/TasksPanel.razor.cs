@@ -25,6 +25,10 @@ public partial class TasksPanel
     private bool _open;
     private PeriodicTimer? _timer;
 
+    /// <summary>In a cluster the panel says which host ran each task.</summary>
+    [Inject]
+    public required Platform.Web.Services.Cluster.ClusterSettings Cluster { get; set; }
+
     [Inject]
     public required ITaskLog Tasks { get; set; }
 

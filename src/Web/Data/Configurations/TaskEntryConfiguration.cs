@@ -18,6 +18,7 @@ internal sealed class TaskEntryConfiguration : IEntityTypeConfiguration<TaskEntr
         builder.Property(t => t.VmName).HasMaxLength(VmNameRules.MaxLength);
         builder.Property(t => t.Target).HasMaxLength(256);
         builder.Property(t => t.UserName).HasMaxLength(256);
+        builder.Property(t => t.Host).HasMaxLength(256);
         // Ticks, so retention and "since" compare in SQL.
         builder.Property(t => t.StartedAt).HasConversion(TicksConverter.Instance);
         builder.HasIndex(t => t.StartedAt);

@@ -635,6 +635,10 @@ namespace Platform.Web.Data.Migrations
                     b.Property<long?>("EndedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("Host")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Log")
                         .IsRequired()
                         .HasMaxLength(211200)

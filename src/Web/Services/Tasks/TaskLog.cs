@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.EntityFrameworkCore;
 using Platform.Web.Data;
 using Platform.Web.Security;
+using Platform.Web.Services.Cluster;
 
 namespace Platform.Web.Services.Tasks;
 
@@ -12,7 +13,8 @@ namespace Platform.Web.Services.Tasks;
 /// marks the row Cancelled (<see cref="TaskRetention"/>). Writes are synchronous: SQLite's async calls are synchronous
 /// anyway, and a synchronous <see cref="Begin"/> is what lets its logging scope reach the caller's lines.
 /// </remarks>
-internal sealed partial class TaskLog(IDbContextFactory<PlatformDbContext> dbFactory, TimeProvider clock, ILogger<TaskLog> logger) : ITaskLog
+internal sealed partial class TaskLog(IDbContextFactory<PlatformDbContext> dbFactory, TimeProvider clock, ILogger<TaskLog> logger, ClusterSettings cluster)
+    : ITaskLog
 {
     public const int MaxPageSize = 500;
 
@@ -29,7 +31,7 @@ internal sealed partial class TaskLog(IDbContextFactory<PlatformDbContext> dbFac
         var entry = new TaskEntry
         {
             Action = action, VmId = vmId, VmName = vmName, Target = Cut(target, 256), UserName = Cut(userName ?? TaskActor.Current, 256),
-            StartedAt = clock.GetUtcNow(),
+            Host = Cut(cluster.HostName, 256), StartedAt = clock.GetUtcNow(),
         };
         using (var db = dbFactory.CreateDbContext())
         {

@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Platform.Web.Data;
+using Platform.Web.Services.Cluster;
 
 namespace Platform.Web.Services.Tasks;
 
@@ -9,7 +10,8 @@ namespace Platform.Web.Services.Tasks;
 /// worst. Runs at start (where it also marks tasks a stopped dashboard left Running as Cancelled), every hour, and
 /// after every <see cref="PruneEvery"/> tasks.
 /// </summary>
-internal sealed partial class TaskRetention(IDbContextFactory<PlatformDbContext> dbFactory, TaskLog tasks, TimeProvider clock, ILogger<TaskRetention> logger)
+internal sealed partial class TaskRetention(
+    IDbContextFactory<PlatformDbContext> dbFactory, TaskLog tasks, TimeProvider clock, ILogger<TaskRetention> logger, ClusterSettings cluster)
     : BackgroundService
 {
     public static readonly TimeSpan KeepFor = TimeSpan.FromDays(30);
@@ -22,9 +24,14 @@ internal sealed partial class TaskRetention(IDbContextFactory<PlatformDbContext>
         // Before the supervisor's start-up (registered earlier), so no task of this run is running yet; the ids are
         // left alone all the same.
         var mine = tasks.RunningIds.ToList();
+        string host = cluster.HostName;
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
         {
-            int orphans = await db.Tasks.Where(t => t.Status == TaskEntryStatus.Running && !mine.Contains(t.Id)).ExecuteUpdateAsync(t => t
+            // Only this host's (and those from before hosts were recorded): in a cluster, another host's dashboard may be
+            // running its tasks right now.
+            int orphans = await db.Tasks
+                .Where(t => t.Status == TaskEntryStatus.Running && !mine.Contains(t.Id) && (t.Host == host || t.Host == null))
+                .ExecuteUpdateAsync(t => t
                 .SetProperty(x => x.Status, TaskEntryStatus.Cancelled)
                 .SetProperty(x => x.EndedAt, clock.GetUtcNow())
                 .SetProperty(x => x.Result, "The dashboard stopped while it ran; its lines were lost."), cancellationToken);

@@ -17,7 +17,7 @@ public sealed class TaskLogScopeTests : IDisposable
     {
         var captured = new CapturingProvider();
         using var factory = LoggerFactory.Create(logging => logging.AddProvider(captured));
-        var tasks = new TaskLog(_db.Factory, new FakeTimeProvider(), factory.CreateLogger<TaskLog>());
+        var tasks = new TaskLog(_db.Factory, new FakeTimeProvider(), factory.CreateLogger<TaskLog>(), new Platform.Web.Services.Cluster.ClusterSettings());
         var service = factory.CreateLogger("Some.Service");
         var vmId = Guid.NewGuid();
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Platform.Web.Data;
 using Platform.Web.Security;
+using Platform.Web.Services.Cluster;
 using Platform.Web.Services.Tasks;
 using Platform.Web.Tests.Fakes;
 
@@ -15,7 +16,9 @@ public sealed class TaskLogTests : IDisposable
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero));
     private readonly TaskLog _tasks;
 
-    public TaskLogTests() => _tasks = new TaskLog(_db.Factory, _clock, NullLogger<TaskLog>.Instance);
+    public TaskLogTests() => _tasks = new TaskLog(_db.Factory, _clock, NullLogger<TaskLog>.Instance, Host("host-a"));
+
+    private static ClusterSettings Host(string name) => new() { HostName = name };
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -125,9 +128,9 @@ public sealed class TaskLogTests : IDisposable
     {
         var orphan = _tasks.Begin(TaskActions.VmStart, null);
         // A new dashboard: a new task log over the same database, its own running task left alone.
-        var next = new TaskLog(_db.Factory, _clock, NullLogger<TaskLog>.Instance);
+        var next = new TaskLog(_db.Factory, _clock, NullLogger<TaskLog>.Instance, Host("host-a"));
         var mine = next.Begin(TaskActions.VmStop, null);
-        var retention = new TaskRetention(_db.Factory, next, _clock, NullLogger<TaskRetention>.Instance);
+        var retention = new TaskRetention(_db.Factory, next, _clock, NullLogger<TaskRetention>.Instance, Host("host-a"));
 
         await retention.StartAsync(Ct);
         await retention.StopAsync(Ct);
@@ -136,6 +139,26 @@ public sealed class TaskLogTests : IDisposable
         (stored!.Status, stored.Result).Should().Be((TaskEntryStatus.Cancelled, "The dashboard stopped while it ran; its lines were lost."));
         (await next.FindAsync(mine.Id, Ct))!.Status.Should().Be(TaskEntryStatus.Running);
         mine.Succeed();
+    }
+
+    [Fact]
+    public async Task A_task_carries_its_host_and_another_host_s_start_leaves_its_running_tasks_alone()
+    {
+        // Two dashboards of a cluster on one database: host-b's running task is not host-a's to call off.
+        var onB = new TaskLog(_db.Factory, _clock, NullLogger<TaskLog>.Instance, Host("host-b")).Begin(TaskActions.VmStart, null);
+        var orphanOfA = _tasks.Begin(TaskActions.VmStop, null);
+        var restartedA = new TaskLog(_db.Factory, _clock, NullLogger<TaskLog>.Instance, Host("host-a"));
+        var retention = new TaskRetention(_db.Factory, restartedA, _clock, NullLogger<TaskRetention>.Instance, Host("host-a"));
+
+        await retention.StartAsync(Ct);
+        await retention.StopAsync(Ct);
+
+        var b = await restartedA.FindAsync(onB.Id, Ct);
+        (b!.Status, b.Host).Should().Be((TaskEntryStatus.Running, "host-b"), "host-b's dashboard is still running it");
+        var a = await restartedA.FindAsync(orphanOfA.Id, Ct);
+        (a!.Status, a.Host).Should().Be((TaskEntryStatus.Cancelled, "host-a"), "host-a stopped while it ran");
+        Platform.Web.Endpoints.TaskResponse.From(b, withLines: false).Host.Should().Be("host-b", "the API says where a task runs");
+        onB.Succeed();
     }
 
     [Fact]

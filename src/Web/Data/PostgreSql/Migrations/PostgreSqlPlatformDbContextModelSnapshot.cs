@@ -649,6 +649,10 @@ namespace Platform.Web.Data.PostgreSql.Migrations
                     b.Property<long?>("EndedAt")
                         .HasColumnType("bigint");
 
+                    b.Property<string>("Host")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
                     b.Property<string>("Log")
                         .IsRequired()
                         .HasMaxLength(211200)
