@@ -85,6 +85,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<IRunningCdrom, ControlSocketCdrom>();
         services.AddSingleton<VmCdromService>();
         services.AddSingleton<Platform.Web.Services.Quotas.QuotaService>();
+        services.AddSingleton<Platform.Web.Services.Quotas.QuotaAdministration>();
         services.AddSingleton<VmService>();
         services.AddSingleton<VmPowerService>();
         services.AddSingleton<IHostBridges, SysfsHostBridges>();

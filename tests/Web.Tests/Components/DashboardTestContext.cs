@@ -48,6 +48,7 @@ public abstract class DashboardTestContext : BunitContext
         Services.AddSingleton(new VmCdromService(Db.Factory, Db.Runtime, Drive, Db.Images, Db.Events));
         Services.AddSingleton(Db.Networks);
         Services.AddSingleton(Db.Quotas);
+        Services.AddSingleton(new Platform.Web.Services.Quotas.QuotaAdministration(Db.Quotas, Db.Audit));
         Services.AddSingleton(new Platform.Web.Services.Limits.VmCgroups(
             new Platform.Web.Services.Limits.LimitsOptions { Enabled = false }, Db.DataDirectory,
             Microsoft.Extensions.Logging.Abstractions.NullLogger<Platform.Web.Services.Limits.VmCgroups>.Instance));
