@@ -86,6 +86,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<VmCdromService>();
         services.AddSingleton<Platform.Web.Services.Quotas.QuotaService>();
         services.AddSingleton<Platform.Web.Services.Quotas.QuotaAdministration>();
+        services.AddSingleton<Platform.Web.Services.Quotas.OwnerlessVms>();
         services.AddSingleton<VmService>();
         services.AddSingleton<VmPowerService>();
         services.AddSingleton<IHostBridges, SysfsHostBridges>();
