@@ -82,6 +82,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<VmCloneService>();
         services.AddHostedService<CloneStagingSweeper>();
         services.AddSingleton<IRunningDiskResizer, ControlSocketDiskResizer>();
+        services.AddSingleton<IRunningDiskThrottle, ControlSocketDiskThrottle>();
         services.AddSingleton<IRunningCdrom, ControlSocketCdrom>();
         services.AddSingleton<VmCdromService>();
         services.AddSingleton<Platform.Web.Services.Quotas.QuotaService>();
