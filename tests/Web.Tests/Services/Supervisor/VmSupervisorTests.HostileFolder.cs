@@ -80,6 +80,9 @@ public sealed partial class VmSupervisorTests
             File.Delete(Path.Combine(folder, "serial.sock"));
             PlantLink(Path.Combine(folder, "serial.sock"), serviceSocket);
             PlantLink(Path.Combine(folder, "restart-pending"), canary);
+            PlantLink(Path.Combine(folder, "vm.json"), canary);
+            PlantLink(Path.Combine(folder, "vmm.log"), canary);
+            int refusedBefore = refusals.Count;
             info.GetSocketPath(vm.Id, VmSocket.Serial).Should().BeNull("a link is not the VMM's socket");
             var connect = async () => await VmmSockets.ConnectAsync(Path.Combine(folder, "serial.sock"), Token);
             await connect.Should().ThrowAsync<SocketException>();
@@ -87,6 +90,8 @@ public sealed partial class VmSupervisorTests
 
             (await PowerAsync(client, vm.Id, "stop")).Should().Be(VmPowerState.Stopped);
             (await PowerAsync(client, vm.Id, "start")).Should().Be(VmPowerState.Running, "a restart after a run full of links");
+            refusals.Skip(refusedBefore).Should().Contain(r => r.Path == Path.Combine(folder, "vm.json"), "the link planted while it ran was met at the restart");
+            refusals.Skip(refusedBefore).Should().Contain(r => r.Path == Path.Combine(folder, "vmm.log"));
             (await PowerAsync(client, vm.Id, "stop")).Should().Be(VmPowerState.Stopped);
             CanaryIsAsMade(canary);
 
