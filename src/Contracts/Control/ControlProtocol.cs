@@ -46,11 +46,17 @@ public static class ControlProtocol
         /// </summary>
         public const string SetLink = "set_link";
 
+        /// <summary>
+        /// Changes a disk's I/O limits while the VM runs: <c>{"device":"disk0","bps":BYTES_A_SECOND,"iops":REQUESTS_A_SECOND}</c>
+        /// (0: no limit), as QMP's block_set_io_throttle with its <c>bps</c> and <c>iops</c> totals. Kept across reboots.
+        /// </summary>
+        public const string BlockSetIoThrottle = "block_set_io_throttle";
+
         public static IReadOnlyList<string> All { get; } =
-            [QueryVersion, QueryCommands, QueryStatus, QueryStats, Pause, Resume, SystemReset, SystemPowerdown, Quit, BlockResize, Eject, ChangeMedium, SetLink];
+            [QueryVersion, QueryCommands, QueryStatus, QueryStats, Pause, Resume, SystemReset, SystemPowerdown, Quit, BlockResize, Eject, ChangeMedium, SetLink, BlockSetIoThrottle];
 
         /// <summary>The commands that take arguments; every other one refuses a non-empty <c>arguments</c>.</summary>
-        public static IReadOnlyList<string> WithArguments { get; } = [BlockResize, Eject, ChangeMedium, SetLink];
+        public static IReadOnlyList<string> WithArguments { get; } = [BlockResize, Eject, ChangeMedium, SetLink, BlockSetIoThrottle];
     }
 
     /// <summary>The members of <c>set_link</c>'s arguments, QMP's names.</summary>
@@ -71,6 +77,19 @@ public static class ControlProtocol
 
         /// <summary>The new size in bytes: larger than the current one, a multiple of 512.</summary>
         public const string Size = "size";
+    }
+
+    /// <summary>The members of <c>block_set_io_throttle</c>'s arguments, QMP's names.</summary>
+    public static class IoThrottleArguments
+    {
+        /// <summary>The disk's name as query-stats gives it: <c>disk0</c>, <c>disk1</c>…</summary>
+        public const string Device = "device";
+
+        /// <summary>Bytes a second, reads and writes together; 0 for no limit.</summary>
+        public const string Bps = "bps";
+
+        /// <summary>Requests a second, reads and writes together; 0 for no limit.</summary>
+        public const string Iops = "iops";
     }
 
     /// <summary>The members of <c>eject</c>'s and <c>blockdev-change-medium</c>'s arguments.</summary>

@@ -112,6 +112,18 @@ public sealed class VmmControlClient : IAsyncDisposable
         }, cancellationToken);
     }
 
+    /// <summary>Sets disk <paramref name="device"/>'s limits now (null: none); the VMM keeps them across the guest's reboots.</summary>
+    public Task BlockSetIoThrottleAsync(string device, long? bytesPerSecond, int? iops, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(device);
+        return ExecuteAsync(ControlProtocol.Commands.BlockSetIoThrottle, writer =>
+        {
+            writer.WriteString(ControlProtocol.IoThrottleArguments.Device, device);
+            writer.WriteNumber(ControlProtocol.IoThrottleArguments.Bps, bytesPerSecond ?? 0);
+            writer.WriteNumber(ControlProtocol.IoThrottleArguments.Iops, iops ?? 0);
+        }, cancellationToken);
+    }
+
     public Task BlockResizeAsync(string device, long sizeBytes, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(device);

@@ -155,6 +155,7 @@ public sealed class ControlServer : IAsyncDisposable
                     Commands.BlockResize => BlockResize(id, arguments),
                     Commands.Eject or Commands.ChangeMedium => Medium(command, id, arguments, files),
                     Commands.SetLink => SetLink(id, arguments),
+                    Commands.BlockSetIoThrottle => SetIoThrottle(id, arguments),
                     _ => Execute(command, id),
                 };
             }
@@ -254,6 +255,40 @@ public sealed class ControlServer : IAsyncDisposable
         }
 
         _host.ResizeDisk(device, size.Value);
+        return ControlReplies.EmptyReturn(id);
+    }
+
+    /// <summary>block_set_io_throttle {"device": NAME, "bps": N, "iops": N}: all three required (0: no limit), nothing else.</summary>
+    private byte[] SetIoThrottle(JsonElement? id, JsonElement? arguments)
+    {
+        const string Usage = "block_set_io_throttle takes {\"device\": \"disk0\", \"bps\": BYTES_A_SECOND, \"iops\": REQUESTS_A_SECOND}, 0 for no limit";
+        string? device = null;
+        long? bps = null;
+        int? iops = null;
+        foreach (var member in arguments?.EnumerateObject() ?? default)
+        {
+            switch (member.Name)
+            {
+                case ControlProtocol.IoThrottleArguments.Device when member.Value.ValueKind == JsonValueKind.String:
+                    device = member.Value.GetString();
+                    break;
+                case ControlProtocol.IoThrottleArguments.Bps when member.Value.ValueKind == JsonValueKind.Number && member.Value.TryGetInt64(out long b) && b >= 0:
+                    bps = b;
+                    break;
+                case ControlProtocol.IoThrottleArguments.Iops when member.Value.ValueKind == JsonValueKind.Number && member.Value.TryGetInt32(out int n) && n >= 0:
+                    iops = n;
+                    break;
+                default:
+                    return ControlReplies.Error(id, ErrorClasses.InvalidCommand, $"{Usage}; \"{member.Name}\" is not one of them or not of its type");
+            }
+        }
+
+        if (string.IsNullOrEmpty(device) || bps is null || iops is null)
+        {
+            return ControlReplies.Error(id, ErrorClasses.InvalidCommand, $"{Usage}; all three are required");
+        }
+
+        _host.SetDiskThrottle(device, bps.Value, iops.Value);
         return ControlReplies.EmptyReturn(id);
     }
 

@@ -49,6 +49,12 @@ public sealed class VmmHost : IDisposable, ISerialInput
     /// <summary>The NICs' passt processes and TAPs, opened for the first boot and kept for every reboot (<see cref="NicBackends"/>).</summary>
     private NicBackends? _nics;
 
+    /// <summary>
+    /// Each disk's I/O limits, made for the first boot and handed to every boot, as the NICs' backends are: a limit set
+    /// while the VM runs (<see cref="SetDiskThrottle"/>, block_set_io_throttle) holds after the guest's reboot.
+    /// </summary>
+    private Platform.Devices.Virtio.Block.IoThrottle[]? _diskThrottles;
+
     /// <summary>The NICs whose cable set_link pulled out, by index: every boot's devices start so (guarded by <see cref="_lock"/>).</summary>
     private readonly HashSet<int> _linksDown = [];
 
@@ -288,7 +294,8 @@ public sealed class VmmHost : IDisposable, ISerialInput
         // Only the first boot opens the configured ISO by path; every later one gets the disc the last boot's drive held.
         var config = _config.HasCdrom && Boots > 0 ? _config with { CdromPath = null } : _config;
         _nics ??= NicBackends.Open(_config.Nics);
-        var machine = MachineInstance.Create(config, _serialOutput, _kvm, Display?.VideoMemory, _firmwareLog, _nics);
+        _diskThrottles ??= [.. _config.Disks.Select(d => new Platform.Devices.Virtio.Block.IoThrottle(d.BytesPerSecond, d.Iops))];
+        var machine = MachineInstance.Create(config, _serialOutput, _kvm, Display?.VideoMemory, _firmwareLog, _nics, _diskThrottles);
         if (_carriedMedium is { } disc && machine.PciDevices.Cdrom is { } drive)
         {
             drive.Load(disc);
@@ -315,6 +322,26 @@ public sealed class VmmHost : IDisposable, ISerialInput
         }
 
         return machine;
+    }
+
+    /// <summary>
+    /// Sets disk <paramref name="device"/>'s (<c>disk0</c>…) limits now, 0 for none (block_set_io_throttle): requests
+    /// from now on wait by them, on this boot and the next ones. Refusals throw <see cref="ControlCommandException"/>.
+    /// </summary>
+    public void SetDiskThrottle(string device, long bytesPerSecond, int iops)
+    {
+        var throttles = _diskThrottles ?? throw new ControlCommandException(ControlProtocol.ErrorClasses.WrongState,
+            "block_set_io_throttle needs a VM that has booted");
+        int index = device.StartsWith("disk", StringComparison.Ordinal)
+            && int.TryParse(device.AsSpan(4), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) ? n : -1;
+        if (index < 0 || index >= throttles.Length)
+        {
+            throw new ControlCommandException(ControlProtocol.ErrorClasses.DeviceNotFound, throttles.Length == 0
+                ? $"no disk named '{device}': the VM has no disks"
+                : $"no disk named '{device}': the VM has {string.Join(", ", Enumerable.Range(0, throttles.Length).Select(i => $"disk{i}"))}");
+        }
+
+        throttles[index].Set(bytesPerSecond == 0 ? null : bytesPerSecond, iops == 0 ? null : iops);
     }
 
     /// <summary>

@@ -103,24 +103,13 @@ public static class JailKeeper
         finally
         {
             ReturnToHostRoot(hostRoot);
-            RemoveRoot(RootFolder(runtimeDirectory(), Environment.ProcessId));
+            // Through a descriptor of the runtime folder: the VM's uid owns it and may have put a link in the root's place.
+            JailFolder.RemoveRoot(RootFolder(runtimeDirectory(), Environment.ProcessId), log);
         }
 
         int vmm = Volatile.Read(ref child);
         string? seccompReason = (status & 0x7F) == LibcNative.SigSys ? SeccompAudit.Describe(vmm) : null;
         return EndAsTheVmmEnded(status, vmm, seccompReason, log);
-    }
-
-    private static void RemoveRoot(string root)
-    {
-        try
-        {
-            Directory.Delete(root);
-        }
-        catch (IOException)
-        {
-            // Still a mount point somewhere, or not empty: RemoveStaleRoots takes it at a later start.
-        }
     }
 
     /// <summary>Makes the host's root (a descriptor opened before unshare) this thread's root and working folder again.</summary>
@@ -132,29 +121,6 @@ public static class JailKeeper
         }
 
         LibcNative.Close(hostRoot);
-    }
-
-    /// <summary>Removes the empty root folders of keepers that were killed (their pid is gone).</summary>
-    internal static void RemoveStaleRoots(string runtimeDirectory)
-    {
-        if (!Directory.Exists(runtimeDirectory))
-        {
-            return;
-        }
-
-        foreach (string folder in Directory.EnumerateDirectories(runtimeDirectory, RootPrefix + "*"))
-        {
-            if (int.TryParse(Path.GetFileName(folder)[RootPrefix.Length..], NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && !Directory.Exists($"/proc/{pid}"))
-            {
-                try
-                {
-                    Directory.Delete(folder);
-                }
-                catch (IOException)
-                {
-                }
-            }
-        }
     }
 
     /// <summary>

@@ -86,10 +86,11 @@ public static class VmmJail
         string root = JailKeeper.RootFolder(runtimeDirectory, keeper);
         if (runtimeDirectory is not null)
         {
-            JailKeeper.RemoveStaleRoots(runtimeDirectory);
+            JailFolder.RemoveStaleRoots(runtimeDirectory, log);
         }
 
-        Directory.CreateDirectory(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        // A new folder whatever had the name: an earlier VMM of this VM ran as the folder's owner and may have left a link.
+        JailFolder.CreateRoot(root, log);
         bool logOnly = Environment.GetEnvironmentVariable(JailOptions.LogModeVariable) == "log";
         // libseccomp is loaded (and the filter built) now, while the host's /usr/lib is still there to load it from.
         var filter = new SeccompFilter(logOnly);
@@ -158,13 +159,12 @@ public static class VmmJail
     /// <summary>The VM's uid owns its runtime folder and its writable disks, so a reboot opens them again; read-only files are kept open (<see cref="KeepReadOnlyFiles"/>).</summary>
     private static void GiveFiles(MachineConfig config, string? runtimeDirectory, JailOptions options)
     {
-        var owned = config.Disks.Where(d => !d.ReadOnly).Select(d => d.Path);
         if (runtimeDirectory is not null)
         {
-            File.SetUnixFileMode(runtimeDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            JailFolder.Give(runtimeDirectory, options.Uid, options.Gid);
         }
 
-        foreach (string path in runtimeDirectory is null ? owned : owned.Prepend(runtimeDirectory))
+        foreach (string path in config.Disks.Where(d => !d.ReadOnly).Select(d => d.Path))
         {
             Check(LibcNative.Chown(path, options.Uid, options.Gid), $"giving {path} to uid {options.Uid}");
         }

@@ -62,10 +62,13 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     private int _pausedCount;
     private bool _disposed;
     private MachineDisplay? _display; // made before the chipset on a direct boot (Build), attached with the PCI devices
+    private readonly IReadOnlyList<Platform.Devices.Virtio.Block.IoThrottle>? _diskThrottles;
 
-    private MachineInstance(MachineConfig config, KvmSystem kvm, KvmVm vm, GuestMemory memory, VideoMemory? videoMemory, NicBackends? nics)
+    private MachineInstance(MachineConfig config, KvmSystem kvm, KvmVm vm, GuestMemory memory, VideoMemory? videoMemory, NicBackends? nics,
+        IReadOnlyList<Platform.Devices.Virtio.Block.IoThrottle>? diskThrottles)
     {
         Config = config;
+        _diskThrottles = diskThrottles;
         _kvm = kvm;
         _vm = vm;
         Memory = memory;
@@ -138,8 +141,11 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     /// <param name="nics">The NICs' backends when they must outlive this boot (the VMM keeps them across reboots: a
     /// jailed VMM could not open them again); one per <see cref="MachineConfig.Nics"/>. Null: the machine opens its own
     /// and closes them when disposed.</param>
+    /// <param name="diskThrottles">The disks' I/O throttles when they must outlive this boot (the VMM keeps them, so a limit
+    /// changed while the VM runs holds after a reboot); one per <see cref="MachineConfig.Disks"/>. Null: each disk gets
+    /// one from its configuration.</param>
     public static MachineInstance Create(MachineConfig config, Stream serialOutput, KvmSystem? kvm = null, VideoMemory? videoMemory = null,
-        Stream? firmwareLog = null, NicBackends? nics = null)
+        Stream? firmwareLog = null, NicBackends? nics = null, IReadOnlyList<Platform.Devices.Virtio.Block.IoThrottle>? diskThrottles = null)
     {
         config.EnsureBuildable();
 
@@ -171,7 +177,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
             kvm.RequireCapabilities([.. RequiredCapabilities]);
             vm = kvm.CreateVm();
             memory = GuestMemory.Allocate(MemoryLayout.RamRegions(config.MemoryBytes));
-            machine = new MachineInstance(config, kvm, vm, memory, videoMemory, nics) { BootedFromDisk = diskBoot };
+            machine = new MachineInstance(config, kvm, vm, memory, videoMemory, nics, diskThrottles) { BootedFromDisk = diskBoot };
             if (firmware is null)
             {
                 machine.Build(kernel.Span, initrd.Span, commandLine, serialOutput);
@@ -382,7 +388,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     private void AttachPciDevices()
     {
         _pci = new PciDevices(this, _vm, Memory, _msi!, _events, _bios);
-        _pci.AttachDisks(Config.Disks);
+        _pci.AttachDisks(Config.Disks, _diskThrottles);
         _nics ??= _ownedNics = NicBackends.Open(Config.Nics);
         _pci.AttachNics(Config.Nics, _nics);
         if (Config.Rng)

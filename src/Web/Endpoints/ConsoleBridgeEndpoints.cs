@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using Platform.Web.Security;
 using Platform.Web.Services.Metrics;
 using Platform.Web.Services.Runtime;
+using Platform.Web.Services.Supervisor;
 
 namespace Platform.Web.Endpoints;
 
@@ -48,16 +49,17 @@ public static class ConsoleBridgeEndpoints
                 statusCode: StatusCodes.Status409Conflict);
         }
 
-        using var vmm = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        Socket vmm;
         try
         {
-            await vmm.ConnectAsync(new UnixDomainSocketEndPoint(path), context.RequestAborted);
+            vmm = await VmmSockets.ConnectAsync(path, context.RequestAborted);
         }
         catch (SocketException ex)
         {
             return Results.Problem($"The VMM did not accept the console connection: {ex.Message}", statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
+        using var connected = vmm;
         // noVNC asks for the "binary" subprotocol when given one; answer it if asked, as websockify does.
         string? subProtocol = context.WebSockets.WebSocketRequestedProtocols.Contains("binary") ? "binary" : null;
         using var browser = await context.WebSockets.AcceptWebSocketAsync(subProtocol);

@@ -29,37 +29,34 @@ internal static class QuotaEndpoints
                 TypedResults.Ok((await service.ListAsync(cancellationToken)).Select(QuotaResponse.From).ToList()))
             .WithName("ListQuotas").WithSummary("Every quota with what its user or group uses now (Sys.Audit or User.Manage)")
             .RequireAnyPrivilege(Privileges.SysAudit | Privileges.UserManage);
-        quotas.MapPut("/users/{userId}", (string userId, SetQuotaRequest request, QuotaService service, IAuditLog audit, HttpContext http, CancellationToken cancellationToken) =>
-                SetAsync(new ResourceQuota { UserId = userId }, request, service, audit, http, cancellationToken))
+        quotas.MapPut("/users/{userId}", (string userId, SetQuotaRequest request, QuotaAdministration admin, QuotaService service, HttpContext http, CancellationToken cancellationToken) =>
+                SetAsync(new ResourceQuota { UserId = userId }, request, admin, service, http, cancellationToken))
             .WithName("SetUserQuota").WithSummary("Set a user's quota (User.Manage)")
             .RequireUserManage();
-        quotas.MapPut("/groups/{groupId:guid}", (Guid groupId, SetQuotaRequest request, QuotaService service, IAuditLog audit, HttpContext http, CancellationToken cancellationToken) =>
-                SetAsync(new ResourceQuota { GroupId = groupId }, request, service, audit, http, cancellationToken))
+        quotas.MapPut("/groups/{groupId:guid}", (Guid groupId, SetQuotaRequest request, QuotaAdministration admin, QuotaService service, HttpContext http, CancellationToken cancellationToken) =>
+                SetAsync(new ResourceQuota { GroupId = groupId }, request, admin, service, http, cancellationToken))
             .WithName("SetGroupQuota").WithSummary("Set a group's quota, for its members together (User.Manage)")
             .RequireUserManage();
-        quotas.MapDelete("/users/{userId}", (string userId, QuotaService service, IAuditLog audit, HttpContext http, CancellationToken cancellationToken) =>
-                RemoveAsync(userId, null, service, audit, http, cancellationToken))
+        quotas.MapDelete("/users/{userId}", (string userId, QuotaAdministration admin, HttpContext http, CancellationToken cancellationToken) =>
+                RemoveAsync(userId, null, admin, http, cancellationToken))
             .WithName("RemoveUserQuota").WithSummary("Remove a user's quota (User.Manage)")
             .RequireUserManage();
-        quotas.MapDelete("/groups/{groupId:guid}", (Guid groupId, QuotaService service, IAuditLog audit, HttpContext http, CancellationToken cancellationToken) =>
-                RemoveAsync(null, groupId, service, audit, http, cancellationToken))
+        quotas.MapDelete("/groups/{groupId:guid}", (Guid groupId, QuotaAdministration admin, HttpContext http, CancellationToken cancellationToken) =>
+                RemoveAsync(null, groupId, admin, http, cancellationToken))
             .WithName("RemoveGroupQuota").WithSummary("Remove a group's quota (User.Manage)")
             .RequireUserManage();
         return quotas;
     }
 
     private static async Task<IResult> SetAsync(
-        ResourceQuota quota, SetQuotaRequest request, QuotaService service, IAuditLog audit, HttpContext http, CancellationToken cancellationToken)
+        ResourceQuota quota, SetQuotaRequest request, QuotaAdministration admin, QuotaService service, HttpContext http, CancellationToken cancellationToken)
     {
         quota.MaxVms = request.MaxVms;
         quota.MaxVcpus = request.MaxVcpus;
         quota.MaxMemoryMiB = request.MaxMemoryMiB;
         quota.MaxDiskBytes = request.MaxDiskBytes;
         quota.MaxImageBytes = request.MaxImageBytes;
-        var result = await service.SetAsync(quota, cancellationToken);
-        string target = quota.UserId is { } user ? $"user {user}" : $"group {quota.GroupId}";
-        await audit.AddAsync(AuditActor.From(http), AuditActions.QuotaSet, result.Succeeded ? AuditResult.Succeeded : AuditResult.Failed, null, target,
-            result.Succeeded ? $"VMs {request.MaxVms}, vCPUs {request.MaxVcpus}, memory {request.MaxMemoryMiB} MiB, disk {request.MaxDiskBytes} B, images {request.MaxImageBytes} B" : result.Message);
+        var result = await admin.SetAsync(AuditActor.From(http), quota, cancellationToken);
         if (!result.Succeeded)
         {
             return ApiResults.Problem(result);
@@ -69,11 +66,6 @@ internal static class QuotaEndpoints
         return TypedResults.Ok(QuotaResponse.From(status));
     }
 
-    private static async Task<IResult> RemoveAsync(string? userId, Guid? groupId, QuotaService service, IAuditLog audit, HttpContext http, CancellationToken cancellationToken)
-    {
-        bool removed = await service.RemoveAsync(userId, groupId, cancellationToken);
-        await audit.AddAsync(AuditActor.From(http), AuditActions.QuotaRemove, removed ? AuditResult.Succeeded : AuditResult.Failed, null,
-            userId is not null ? $"user {userId}" : $"group {groupId}", removed ? null : "no such quota");
-        return removed ? TypedResults.NoContent() : ApiResults.NotFound("quota");
-    }
+    private static async Task<IResult> RemoveAsync(string? userId, Guid? groupId, QuotaAdministration admin, HttpContext http, CancellationToken cancellationToken) =>
+        await admin.RemoveAsync(AuditActor.From(http), userId, groupId, cancellationToken) ? TypedResults.NoContent() : ApiResults.NotFound("quota");
 }

@@ -176,11 +176,16 @@ public static class SecurityServiceExtensions
         app.UseRateLimiter();
     }
 
-    /// <summary>Creates the first administrator if the database has no user (see <see cref="AdminBootstrap"/>).</summary>
+    /// <summary>
+    /// Creates the first administrator if the database has no user (see <see cref="AdminBootstrap"/>), then gives
+    /// ownerless VMs an owner (<see cref="Platform.Web.Services.Quotas.OwnerlessVms"/>).
+    /// </summary>
     public static async Task EnsureAdministratorAsync(this WebApplication app)
     {
         await using var scope = app.Services.CreateAsyncScope();
         await scope.ServiceProvider.GetRequiredService<AdminBootstrap>().EnsureAdministratorAsync(app.Lifetime.ApplicationStopping);
+        // With an administrator there: VMs made before quotas get an owner, so they count against one.
+        await scope.ServiceProvider.GetRequiredService<Platform.Web.Services.Quotas.OwnerlessVms>().AssignAsync(app.Lifetime.ApplicationStopping);
     }
 
     private static Task StatusOrRedirect(RedirectContext<CookieAuthenticationOptions> context, int status)

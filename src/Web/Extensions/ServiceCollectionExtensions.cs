@@ -83,11 +83,14 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<VmCloneService>();
         services.AddHostedService<CloneStagingSweeper>();
         services.AddSingleton<IRunningDiskResizer, ControlSocketDiskResizer>();
+        services.AddSingleton<IRunningDiskThrottle, ControlSocketDiskThrottle>();
         services.AddSingleton<IRunningCdrom, ControlSocketCdrom>();
         services.AddSingleton<VmCdromService>();
         services.AddSingleton<IRunningNics, ControlSocketNics>();
         services.AddSingleton<VmNicLinkService>();
         services.AddSingleton<Platform.Web.Services.Quotas.QuotaService>();
+        services.AddSingleton<Platform.Web.Services.Quotas.QuotaAdministration>();
+        services.AddSingleton<Platform.Web.Services.Quotas.OwnerlessVms>();
         services.AddSingleton<VmService>();
         services.AddSingleton<VmPowerService>();
         services.AddSingleton<IHostBridges, SysfsHostBridges>();

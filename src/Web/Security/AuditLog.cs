@@ -82,6 +82,7 @@ public static class AuditActions
     public const string VmCreate = "VM.Create";
     public const string VmUpdate = "VM.Update";
     public const string VmDelete = "VM.Delete";
+    public const string VmOwnerAssign = "VM.OwnerAssign";
     public const string VmView = "VM.View";
     public const string DiskAdd = "VM.DiskAdd";
     public const string DiskDetach = "VM.DiskDetach";

@@ -63,6 +63,9 @@ public sealed class ServiceResult<T> : ServiceResult
 
     public static ServiceResult<T> Ok(T value) => new(ServiceStatus.Ok, value, null, null);
 
+    /// <summary>A success with a note for the user (what applied now and what at the next start).</summary>
+    public static ServiceResult<T> Ok(T value, string? note) => new(ServiceStatus.Ok, value, string.IsNullOrEmpty(note) ? null : note, null);
+
     public static new ServiceResult<T> Fail(ServiceStatus status, string message) => new(status, default, message, null);
 
     /// <summary>The failure <paramref name="failure"/> as a result of this type (its message and field errors kept).</summary>

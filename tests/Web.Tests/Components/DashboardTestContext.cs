@@ -51,6 +51,7 @@ public abstract class DashboardTestContext : BunitContext
         Services.AddSingleton(new VmNicLinkService(Db.Factory, Db.Runtime, Nics, Db.Events));
         Services.AddSingleton(Db.Networks);
         Services.AddSingleton(Db.Quotas);
+        Services.AddSingleton(new Platform.Web.Services.Quotas.QuotaAdministration(Db.Quotas, Db.Audit));
         Services.AddSingleton(new Platform.Web.Services.Limits.VmCgroups(
             new Platform.Web.Services.Limits.LimitsOptions { Enabled = false }, Db.DataDirectory,
             Microsoft.Extensions.Logging.Abstractions.NullLogger<Platform.Web.Services.Limits.VmCgroups>.Instance));

@@ -143,6 +143,8 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
         ["HostPage"] = /*                   */ "S - - S -",
         ["AuditPage"] = /*                  */ "S - - S -",
         ["AdminPage"] = /*                  */ "S - - - -",
+        // The quota page: User.Manage, as the quota endpoints that set them; its buttons check it again (QuotaAdminPageTests).
+        ["QuotaPage"] = /*                  */ "S - - - -",
     };
 
     public static TheoryData<string, string> ApiRows => Rows(Api);
@@ -348,6 +350,7 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
             "HostPage" => "/host",
             "AuditPage" => "/audit",
             "AdminPage" => "/admin/users",
+            "QuotaPage" => "/admin/quotas",
             _ => $"/vms/{vm.Id}",
         };
         if (action.StartsWith("Cdrom", StringComparison.Ordinal))
@@ -381,6 +384,7 @@ public sealed class AccessMatrixTests(PlatformAppFactory factory) : IClassFixtur
             "NewVmButton" => "data-testid=\"new-vm\"",
             "HostPage" => "data-testid=\"host-cpu\"",
             "AuditPage" => "data-testid=\"audit-log\"",
+            "QuotaPage" => "data-testid=\"quota-admin\"",
             _ => "data-testid=\"admin-users\"",
         };
         if (expected == 'S')

@@ -98,8 +98,11 @@ internal sealed class PciDevices : IDisposable
     /// <summary>The name of disk <paramref name="index"/> (its place in the configuration), as query-stats gives it.</summary>
     public static string DiskName(int index) => $"disk{index}";
 
-    /// <summary>Opens each virtio disk's image and attaches a virtio-blk for it (SATA disks go on the AHCI controller).</summary>
-    public void AttachDisks(IReadOnlyList<DiskOptions> disks)
+    /// <summary>
+    /// Opens each virtio disk's image and attaches a virtio-blk for it (SATA disks go on the AHCI controller), throttled
+    /// by <paramref name="throttles"/>[i] when given.
+    /// </summary>
+    public void AttachDisks(IReadOnlyList<DiskOptions> disks, IReadOnlyList<IoThrottle>? throttles = null)
     {
         for (int i = 0; i < disks.Count; i++)
         {
@@ -112,7 +115,7 @@ internal sealed class PciDevices : IDisposable
             VirtioBlock device;
             try
             {
-                device = new VirtioBlock(backend, disks[i].Serial) { Throttle = disks[i].CreateThrottle() };
+                device = new VirtioBlock(backend, disks[i].Serial) { Throttle = throttles is { } kept && i < kept.Count ? kept[i] : disks[i].CreateThrottle() };
             }
             catch
             {
@@ -398,6 +401,10 @@ internal sealed record VirtioFunction(string Name, string Kind, VirtioPciDevice 
                 counters["in_place_requests"] = blk.InPlaceRequests;
                 counters["bounced_requests"] = blk.BouncedRequests;
                 counters["max_in_flight"] = blk.MaxInFlightSeen;
+                // The limits in force now (0: none), so a client sees a block_set_io_throttle take hold.
+                counters["limit_bps"] = blk.Throttle?.BytesPerSecond ?? 0;
+                counters["limit_iops"] = blk.Throttle?.Iops ?? 0;
+                counters["throttled_requests"] = blk.Throttle?.Throttled ?? 0;
                 Image?.AddCounters(counters);
                 break;
             case VirtioNet net:

@@ -295,7 +295,8 @@ public partial class VmEditor
             switch (result.Status)
             {
                 case ServiceStatus.Ok:
-                    Snackbar.Add(IsNew ? $"Created {result.Value!.Name}." : $"Saved {result.Value!.Name}.", Severity.Success);
+                    // An edit of a running VM says what applied now and what waits for its next start (limits, disks).
+                    Snackbar.Add(IsNew ? $"Created {result.Value!.Name}." : $"Saved {result.Value!.Name}. {result.Message}".TrimEnd(), Severity.Success);
                     Navigation.NavigateTo($"vms/{result.Value.Id}");
                     break;
                 case ServiceStatus.Invalid:

@@ -9,9 +9,10 @@ using Platform.Web.Services.Vms;
 namespace Platform.Web.Components.Vms;
 
 /// <summary>
-/// The VM's CPU and task limits on its Hardware tab, editable by users with VM.Config: saved through
+/// The VM's CPU, task and disk I/O limits on its Hardware tab, editable by users with VM.Config: saved through
 /// <see cref="VmService.UpdateAsync"/> (the API's and the wizard's path, its rules and its concurrency stamp), which
-/// rewrites a running VM's cgroup at once.
+/// rewrites a running VM's cgroup and sends changed disk limits to its VMM at once; the tab then says what applied now
+/// and what waits for the next start.
 /// </summary>
 public sealed partial class VmLimitsEditor
 {
@@ -19,6 +20,9 @@ public sealed partial class VmLimitsEditor
     private VmDefinitionInput _input = new();
     private IReadOnlyDictionary<string, string[]> _errors = new Dictionary<string, string[]>();
     private bool _busy;
+
+    /// <summary>What the last save applied now and what waits for the next start, as the service said it.</summary>
+    private string? _applied;
 
     [Parameter, EditorRequired]
     public VirtualMachine Vm { get; set; } = null!;
@@ -74,7 +78,9 @@ public sealed partial class VmLimitsEditor
             if (result.Succeeded)
             {
                 Show(result.Value!);
-                Snackbar.Add(State is VmPowerState.Running or VmPowerState.Paused ? "Limits saved; they apply now." : "Limits saved.", Severity.Success);
+                bool running = State is VmPowerState.Running or VmPowerState.Paused;
+                _applied = result.Message ?? (running ? "Limits saved; they apply now." : "Limits saved; they apply at its next start.");
+                Snackbar.Add($"Limits saved. {result.Message}".Trim(), Severity.Success);
             }
             else
             {

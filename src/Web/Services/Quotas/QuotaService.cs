@@ -27,6 +27,33 @@ public sealed class QuotaService(IDbContextFactory<PlatformDbContext> dbFactory,
         return [.. result.OrderBy(q => q.Quota.UserId is null).ThenBy(q => q.HolderName, StringComparer.OrdinalIgnoreCase)];
     }
 
+    /// <summary>
+    /// Every user and every group, with its quota (or none) and what it uses now: the administrators' page, where a
+    /// quota is set for anyone, not only listed for those who have one. Users first, each part by name.
+    /// </summary>
+    public async Task<IReadOnlyList<QuotaHolder>> OverviewAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var quotas = await db.ResourceQuotas.AsNoTracking().ToListAsync(cancellationToken);
+        var users = await db.Users.AsNoTracking().Select(u => new { u.Id, u.UserName }).ToListAsync(cancellationToken);
+        var groups = await db.AccessGroups.AsNoTracking().Select(g => new { g.Id, g.Name }).ToListAsync(cancellationToken);
+        var members = await db.AccessGroupMembers.AsNoTracking().ToListAsync(cancellationToken);
+        var holders = new List<QuotaHolder>();
+        foreach (var user in users.OrderBy(u => u.UserName, StringComparer.OrdinalIgnoreCase))
+        {
+            holders.Add(new QuotaHolder(user.Id, null, user.UserName ?? user.Id, quotas.FirstOrDefault(q => q.UserId == user.Id),
+                await UsageAsync(db, [user.Id], cancellationToken)));
+        }
+
+        foreach (var group in groups.OrderBy(g => g.Name, StringComparer.OrdinalIgnoreCase))
+        {
+            var ids = members.Where(m => m.GroupId == group.Id).Select(m => m.UserId).ToList();
+            holders.Add(new QuotaHolder(null, group.Id, group.Name, quotas.FirstOrDefault(q => q.GroupId == group.Id), await UsageAsync(db, ids, cancellationToken)));
+        }
+
+        return holders;
+    }
+
     /// <summary>Sets (or replaces) the quota of one user or one group.</summary>
     public async Task<ServiceResult<ResourceQuota>> SetAsync(ResourceQuota wanted, CancellationToken cancellationToken)
     {

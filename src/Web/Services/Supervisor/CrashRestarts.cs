@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 
 namespace Platform.Web.Services.Supervisor;
 
@@ -18,6 +19,9 @@ internal static class CrashRestarts
 {
     /// <summary>In the VM's runtime folder while a restart is due: the recent crash times, one per line (ISO 8601).</summary>
     public const string PendingFileName = "restart-pending";
+
+    /// <summary>Far more than a window's crash times ever take.</summary>
+    private const int MaxPendingBytes = 64 << 10;
 
     /// <summary>Drops crashes older than the window from <paramref name="crashes"/>, adds one at <paramref name="now"/>, and decides.</summary>
     public static CrashDecision Decide(List<DateTimeOffset> crashes, DateTimeOffset now, SupervisorOptions options)
@@ -51,27 +55,33 @@ internal static class CrashRestarts
         : span < TimeSpan.FromMinutes(2) ? string.Create(CultureInfo.InvariantCulture, $"{span.TotalSeconds:0.#} s")
         : string.Create(CultureInfo.InvariantCulture, $"{span.TotalMinutes:0.#} min");
 
+    /// <summary>Writes the record through the folder's descriptor (<see cref="RuntimeFolder.WriteNew"/>): the VM owns the folder.</summary>
     public static void WritePending(string runtimeDirectory, IEnumerable<DateTimeOffset> crashes)
     {
-        string path = Path.Combine(runtimeDirectory, PendingFileName);
-        string temporary = path + ".tmp";
-        File.WriteAllLines(temporary, crashes.Select(at => at.ToString("O", CultureInfo.InvariantCulture)));
-        File.Move(temporary, path, overwrite: true);
+        using var folder = RuntimeFolder.OpenOrCreate(runtimeDirectory);
+        string text = string.Concat(crashes.Select(at => at.ToString("O", CultureInfo.InvariantCulture) + "\n"));
+        folder.WriteNew(PendingFileName, Encoding.UTF8.GetBytes(text));
     }
 
-    /// <summary>The crash times of a restart that was due when the last dashboard stopped; null when none was.</summary>
+    /// <summary>The crash times of a restart that was due when the last dashboard stopped; null when none was (or the record is refused).</summary>
     public static List<DateTimeOffset>? ReadPending(string runtimeDirectory)
     {
         try
         {
-            return File.ReadAllLines(Path.Combine(runtimeDirectory, PendingFileName))
+            using var folder = RuntimeFolder.Open(runtimeDirectory);
+            if (folder?.Read(PendingFileName, MaxPendingBytes) is not { } bytes)
+            {
+                return null;
+            }
+
+            return Encoding.UTF8.GetString(bytes).Split('\n')
                 .Select(line => DateTimeOffset.TryParse(line, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var at) ? at : (DateTimeOffset?)null)
                 .OfType<DateTimeOffset>()
                 .ToList();
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (IOException)
         {
-            return null; // FileNotFoundException and DirectoryNotFoundException are IOExceptions: nothing was due.
+            return null; // The folder is not one any more: nothing was due.
         }
     }
 
@@ -79,9 +89,10 @@ internal static class CrashRestarts
     {
         try
         {
-            File.Delete(Path.Combine(runtimeDirectory, PendingFileName));
+            using var folder = RuntimeFolder.Open(runtimeDirectory);
+            folder?.Delete(PendingFileName, RuntimeFolderNative.TypeRegular);
         }
-        catch (DirectoryNotFoundException)
+        catch (IOException)
         {
             // No folder, no record.
         }

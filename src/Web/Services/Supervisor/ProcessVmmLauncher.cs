@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+using Platform.Contracts.Config;
 using Platform.Web.Data;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.CloudInit;
@@ -29,18 +32,31 @@ internal sealed class ProcessVmmLauncher(
         string vmmPath = binary.Path ?? throw new VmRuntimeException(binary.Reason) { Unavailable = true };
         var config = VmmConfigBuilder.Build(vm, images.PathOf, runtimeDirectory, images.EnsureLinkedClone, diskFiles.PathOf, cloudInit.EnsureSeed);
         Process process;
+        // Held until the VMM runs: its shell opens vmm.log through this descriptor (VmmProcess.Start).
+        SafeFileHandle? log = null;
         try
         {
-            Directory.CreateDirectory(runtimeDirectory);
-            VmmProcess.RemoveStaleFiles(runtimeDirectory);
+            using (var folder = RuntimeFolder.OpenOrCreate(runtimeDirectory))
+            {
+                if (OperatingSystem.IsLinux())
+                {
+                    // Back to owner-only: a jailed VM owns its folder and could have opened it to others.
+                    File.SetUnixFileMode(runtimeDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                }
+                VmmProcess.RemoveStaleFiles(folder);
+                // vm.json is made new through the folder's descriptor: a link planted in its place is replaced, not written through.
+                folder.WriteNew(VmConfigFile.FileName, Encoding.UTF8.GetBytes(VmConfigFile.Serialize(config) + "\n"));
+                log = VmmProcess.OpenLog(folder);
+            }
+
             string configFile = Path.Combine(runtimeDirectory, VmConfigFile.FileName);
-            VmConfigFile.Write(configFile, config);
             var cgroupProcs = PrepareCgroup(vm);
             process = VmmProcess.Start(
-                vmmPath, ["--config", configFile, .. options.Jail.ArgumentsFor(vm.Id, Environment.IsPrivilegedProcess)], runtimeDirectory, cgroupProcs, options.VmmEnvironment);
+                vmmPath, ["--config", configFile, .. options.Jail.ArgumentsFor(vm.Id, Environment.IsPrivilegedProcess)], log, cgroupProcs, options.VmmEnvironment);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or System.ComponentModel.Win32Exception)
         {
+            log?.Dispose();
             throw new VmRuntimeException($"The VMM could not be started: {ex.Message}", ex);
         }
 
@@ -63,6 +79,10 @@ internal sealed class ProcessVmmLauncher(
         {
             await cgroups.RemoveAsync(vm.Id);
             throw;
+        }
+        finally
+        {
+            log?.Dispose();
         }
     }
 

@@ -29,6 +29,7 @@ internal sealed class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHostedService,
     {
         _logger = logger;
         _program = program;
+        RuntimeFolder.Logger = logger;
         RuntimeRoot = options.RuntimeRoot ?? Path.Combine(platformOptions.DataDirectory, "run");
         _context = new SupervisorContext(launcher, definitions, events, options, RuntimeRoot,
             change => _stateSubscribers.Publish(change, _logger), logger, _stopping.Token, tasks);
@@ -91,21 +92,25 @@ internal sealed class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHostedService,
 
     private VmActor Running(Guid vmId) => Existing(vmId) ?? throw new VmRuntimeException("The VM is not running.");
 
-    /// <summary>The VM was deleted: a pending restart is cancelled, anything still running for it ends, its actor goes.</summary>
+    /// <summary>
+    /// The VM was deleted: a pending restart is cancelled, anything still running for it ends, its actor goes, and so
+    /// does its runtime folder — removed entry by entry through descriptors (<see cref="RuntimeFolder.RemoveTree"/>),
+    /// since its VMM ran as the folder's owner and may have left links to anywhere in it.
+    /// </summary>
     public async Task ForgetAsync(Guid vmId, CancellationToken cancellationToken)
     {
-        if (Existing(vmId) is not { } actor)
+        if (Existing(vmId) is { } actor)
         {
-            return;
+            await actor.ForgetAsync(cancellationToken);
+            lock (_actorsLock)
+            {
+                _actors.Remove(vmId);
+            }
+
+            await actor.DisposeAsync();
         }
 
-        await actor.ForgetAsync(cancellationToken);
-        lock (_actorsLock)
-        {
-            _actors.Remove(vmId);
-        }
-
-        await actor.DisposeAsync();
+        RuntimeFolder.RemoveTree(RuntimeDirectoryOf(vmId));
     }
 
     public string? GetSocketPath(Guid vmId, VmSocket socket)
@@ -115,13 +120,22 @@ internal sealed class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHostedService,
             return null;
         }
 
-        string path = Path.Combine(vmm.RuntimeDirectory, socket switch
+        string name = socket switch
         {
             VmSocket.Control => ControlProtocol.ControlSocketName,
             VmSocket.Serial => ControlProtocol.SerialSocketName,
             _ => ControlProtocol.VncSocketName,
-        });
-        return File.Exists(path) ? path : null;
+        };
+        try
+        {
+            // A socket the VMM bound, not whatever the VM left under the name; callers connect through VmmSockets all the same.
+            using var folder = RuntimeFolder.Open(vmm.RuntimeDirectory);
+            return folder is not null && folder.HasSocket(name) ? Path.Combine(vmm.RuntimeDirectory, name) : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     public async Task<VmmStats?> GetStatsAsync(Guid vmId, CancellationToken cancellationToken)

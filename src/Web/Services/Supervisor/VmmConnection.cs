@@ -43,7 +43,7 @@ internal sealed class VmmConnection : IVmmHandle
     /// <exception cref="VmmControlException">Nothing answers, or it is not the VMM with <paramref name="pid"/>.</exception>
     public static async Task<VmmConnection> ConnectAsync(string runtimeDirectory, int pid, Process? process, CancellationToken cancellationToken)
     {
-        var client = await VmmControlClient.ConnectAsync(Path.Combine(runtimeDirectory, ControlProtocol.ControlSocketName), cancellationToken);
+        var client = await VmmSockets.ConnectControlAsync(Path.Combine(runtimeDirectory, ControlProtocol.ControlSocketName), cancellationToken);
         var connection = new VmmConnection(runtimeDirectory, pid, process, client);
         try
         {
@@ -135,7 +135,7 @@ internal sealed class VmmConnection : IVmmHandle
         try
         {
             await _client.DisposeAsync();
-            _client = await VmmControlClient.ConnectAsync(Path.Combine(RuntimeDirectory, ControlProtocol.ControlSocketName), _closing.Token);
+            _client = await VmmSockets.ConnectControlAsync(Path.Combine(RuntimeDirectory, ControlProtocol.ControlSocketName), _closing.Token);
             _client.EventReceived += Forward;
             return true;
         }

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
 using Platform.Contracts.Config;
 
 namespace Platform.Web.Services.Supervisor;
@@ -10,29 +12,28 @@ internal static class VmmProcess
     public const string LogFileName = "vmm.log";
     private const long MaxLogBytes = 1 << 20;
 
+    /// <summary>How much of vmm.log's end a tail reads: lines enough, whatever the log's size.</summary>
+    private const int LogTailBytes = 64 << 10;
+
+    /// <summary>A pid and a newline; anything longer is not a pid file.</summary>
+    private const int MaxPidFileBytes = 32;
+
     /// <summary>
     /// Starts the VMM in its own session (so Ctrl-C on the dashboard's terminal or the end of its process group does not
-    /// reach it), with stdin from /dev/null and stdout/stderr appended to vmm.log in the runtime folder — a file,
-    /// not a pipe, so the VMM never blocks or dies on a dashboard that is gone. `sh` and `setsid` exec in place,
-    /// so the returned process is the VMM itself. Before the exec the shell writes its pid to each of
-    /// <paramref name="cgroupProcsFiles"/>, so the VMM is in its cgroup (its limits) before its first instruction;
-    /// a write that fails ends the start with exit code 70 and the reason in vmm.log. <paramref name="environment"/> is
-    /// added to the dashboard's own (<see cref="SupervisorOptions.VmmEnvironment"/>).
+    /// reach it), with stdin from /dev/null and stdout/stderr appended to <paramref name="log"/> (vmm.log, opened by
+    /// <see cref="OpenLog"/>) — a file, not a pipe, so the VMM never blocks or dies on a dashboard that is gone. The shell
+    /// opens the log as <c>/proc/DASHBOARD/fd/N</c>, the very file the dashboard holds open, never by its name in the
+    /// VM-owned folder (where a jailed VMM could have made vmm.log a link to a host file); the caller keeps
+    /// <paramref name="log"/> open until the VMM runs. `sh` and `setsid` exec in place, so the returned process is the
+    /// VMM itself. Before the exec the shell writes its pid to each of <paramref name="cgroupProcsFiles"/>, so the VMM is
+    /// in its cgroup (its limits) before its first instruction; a write that fails ends the start with exit code 70 and
+    /// the reason in vmm.log. <paramref name="environment"/> is added to the dashboard's own
+    /// (<see cref="SupervisorOptions.VmmEnvironment"/>).
     /// </summary>
-    public static Process Start(string vmmPath, IReadOnlyList<string> arguments, string runtimeDirectory, IReadOnlyList<string>? cgroupProcsFiles = null,
+    public static Process Start(string vmmPath, IReadOnlyList<string> arguments, SafeFileHandle log, IReadOnlyList<string>? cgroupProcsFiles = null,
         IReadOnlyDictionary<string, string>? environment = null)
     {
-        Directory.CreateDirectory(runtimeDirectory);
-        if (OperatingSystem.IsLinux())
-        {
-            File.SetUnixFileMode(runtimeDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-        string log = Path.Combine(runtimeDirectory, LogFileName);
-        if (File.Exists(log) && new FileInfo(log).Length > MaxLogBytes)
-        {
-            File.Delete(log);
-        }
-
+        string logPath = string.Create(CultureInfo.InvariantCulture, $"/proc/{Environment.ProcessId}/fd/{log.DangerousGetHandle()}");
         var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add("""
@@ -53,7 +54,7 @@ internal static class VmmProcess
             start.Environment[name] = value;
         }
 
-        start.Environment["PLATFORM_VMM_LOG"] = log;
+        start.Environment["PLATFORM_VMM_LOG"] = logPath;
         start.Environment["PLATFORM_VMM_CGROUPS"] = string.Join(':', cgroupProcsFiles ?? []);
         return Process.Start(start) ?? throw new InvalidOperationException("The VMM process did not start.");
     }
@@ -65,13 +66,18 @@ internal static class VmmProcess
         return lines is null ? "it left no log" : lines.Count == 0 ? "it printed nothing" : string.Join(" ", lines);
     }
 
-    /// <summary>The last non-blank lines of the folder's vmm.log; null when there is no log to read.</summary>
+    /// <summary>The last non-blank lines of the folder's vmm.log; null when there is no log to read (or it is refused).</summary>
     public static IReadOnlyList<string>? LogTailLines(string runtimeDirectory, int maxLines = 5)
     {
-        string log = Path.Combine(runtimeDirectory, LogFileName);
         try
         {
-            return File.ReadAllLines(log).Where(l => !string.IsNullOrWhiteSpace(l)).TakeLast(maxLines).ToArray();
+            using var folder = RuntimeFolder.Open(runtimeDirectory);
+            if (folder?.Read(LogFileName, LogTailBytes) is not { } bytes)
+            {
+                return null;
+            }
+
+            return Encoding.UTF8.GetString(bytes).Split('\n').Where(l => !string.IsNullOrWhiteSpace(l)).TakeLast(maxLines).ToArray();
         }
         catch (IOException)
         {
@@ -79,12 +85,24 @@ internal static class VmmProcess
         }
     }
 
-    /// <summary>The pid in the folder's vmm.pid, if it names a live process.</summary>
+    /// <summary>Opens vmm.log to append to, through the folder's descriptor (<see cref="RuntimeFolder.OpenForAppend"/>); a log past 1 MiB starts again.</summary>
+    public static SafeFileHandle OpenLog(RuntimeFolder folder) => folder.OpenForAppend(LogFileName, MaxLogBytes);
+
+    /// <summary>
+    /// The pid in the folder's vmm.pid, if it names a live process. The jailed VMM writes the file as the VM's uid, so it
+    /// may be the folder owner's; a link, a FIFO or anything else is refused (<see cref="RuntimeFolder.Read"/>).
+    /// </summary>
     public static int? ReadLivePid(string runtimeDirectory)
     {
         try
         {
-            string text = File.ReadAllText(Path.Combine(runtimeDirectory, ControlProtocol.PidFileName)).Trim();
+            using var folder = RuntimeFolder.Open(runtimeDirectory);
+            if (folder?.Read(ControlProtocol.PidFileName, MaxPidFileBytes, vmMayWrite: true) is not { } bytes)
+            {
+                return null;
+            }
+
+            string text = Encoding.ASCII.GetString(bytes).Trim();
             return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && IsAlive(pid) ? pid : null;
         }
         catch (IOException)
@@ -150,19 +168,33 @@ internal static class VmmProcess
         }
     }
 
-    /// <summary>Removes what a dead VMM left behind (pid file, sockets); the log stays for the user to read.</summary>
+    /// <summary>
+    /// Removes what a dead VMM left behind (pid file, sockets) through the folder's descriptor: each entry itself, never
+    /// what a planted link points at. The log stays for the user to read.
+    /// </summary>
     public static void RemoveStaleFiles(string runtimeDirectory)
     {
-        foreach (string name in new[] { ControlProtocol.PidFileName, ControlProtocol.ControlSocketName, ControlProtocol.SerialSocketName, ControlProtocol.VncSocketName })
+        try
         {
-            try
+            using var folder = RuntimeFolder.Open(runtimeDirectory);
+            if (folder is not null)
             {
-                File.Delete(Path.Combine(runtimeDirectory, name));
+                RemoveStaleFiles(folder);
             }
-            catch (DirectoryNotFoundException)
-            {
-                return; // Someone deleted the whole folder: nothing is left to remove.
-            }
+        }
+        catch (IOException)
+        {
+            // Not a folder any more: nothing of ours to remove.
+        }
+    }
+
+    public static void RemoveStaleFiles(RuntimeFolder folder)
+    {
+        folder.Delete(ControlProtocol.PidFileName, RuntimeFolderNative.TypeRegular);
+        folder.Delete(ControlProtocol.PidFileName + ".tmp", RuntimeFolderNative.TypeRegular);
+        foreach (string socket in new[] { ControlProtocol.ControlSocketName, ControlProtocol.SerialSocketName, ControlProtocol.VncSocketName })
+        {
+            folder.Delete(socket, RuntimeFolderNative.TypeSocket);
         }
     }
 

@@ -72,7 +72,7 @@ internal sealed class ControlSocketCdrom(IVmRuntimeInfo runtimeInfo) : IRunningC
         string socket = runtimeInfo.GetSocketPath(vmId, VmSocket.Control) ?? throw new VmRuntimeException("The VM is not running any more.");
         try
         {
-            return await VmmControlClient.ConnectAsync(socket, cancellationToken);
+            return await Supervisor.VmmSockets.ConnectControlAsync(socket, cancellationToken);
         }
         catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException)
         {

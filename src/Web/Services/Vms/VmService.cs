@@ -24,7 +24,8 @@ public sealed partial class VmService(
     VmDiskFiles diskFiles,
     ITaskLog tasks,
     Limits.VmCgroups? cgroups = null,
-    Quotas.QuotaService? quotas = null)
+    Quotas.QuotaService? quotas = null,
+    Disks.IRunningDiskThrottle? diskThrottle = null)
 {
     public async Task<IReadOnlyList<VirtualMachine>> ListAsync(CancellationToken cancellationToken)
     {
@@ -129,6 +130,7 @@ public sealed partial class VmService(
         }
 
         string oldName = vm.Name;
+        var diskLimitsBefore = vm.Disks.Select(d => new DiskLimits(d.Id, d.Position, d.MaxBytesPerSecond, d.MaxIops)).ToList();
         var plan = await ApplyAsync(db, vm, input, cancellationToken);
         vm.UpdatedAt = DateTimeOffset.UtcNow;
         // The UPDATE's WHERE carries the stamp the user started from: a save in between makes it match no row.
@@ -146,13 +148,14 @@ public sealed partial class VmService(
             return ServiceResult<VirtualMachine>.Fail(ServiceStatus.Conflict, ConflictMessage(oldName));
         }
 
+        var saved = (await FindAsync(vm.Id, cancellationToken))!;
+        string live = ApplyLimitsLive(vm) + await ApplyDiskLimitsLiveAsync(saved, diskLimitsBefore, cancellationToken);
         await events.AddAsync(new VmEvent
         {
             VmId = vm.Id, VmName = vm.Name, Kind = VmEventKinds.Updated, Result = VmEventResult.Succeeded,
-            Message = (oldName == vm.Name ? $"Changed {vm.Name}: {Describe(vm)}." : $"Changed {oldName}, now named {vm.Name}: {Describe(vm)}.")
-                + ApplyLimitsLive(vm),
+            Message = (oldName == vm.Name ? $"Changed {vm.Name}: {Describe(vm)}." : $"Changed {oldName}, now named {vm.Name}: {Describe(vm)}.") + live,
         }, cancellationToken);
-        return ServiceResult<VirtualMachine>.Ok((await FindAsync(vm.Id, cancellationToken))!);
+        return ServiceResult<VirtualMachine>.Ok(saved, live.Trim());
     }
 
     /// <summary>
