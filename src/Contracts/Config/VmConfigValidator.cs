@@ -293,6 +293,12 @@ public static class VmConfigValidator
             {
                 add($"disks[{i}].iops", $"must be at least {VmConfigLimits.MinDiskIops} request a second, or left out for no limit (got {disk.Iops})");
             }
+
+            if (disk.Bus == DiskBus.Sata && (disk.Bps is not null || disk.Iops is not null))
+            {
+                add($"disks[{i}].{(disk.Bps is not null ? "bps" : "iops")}",
+                    "I/O limits apply to virtio disks only: a SATA disk is not throttled (leave them out, or use bus virtio)");
+            }
         }
     }
 

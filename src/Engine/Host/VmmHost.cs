@@ -341,6 +341,13 @@ public sealed class VmmHost : IDisposable, ISerialInput
                 : $"no disk named '{device}': the VM has {string.Join(", ", Enumerable.Range(0, throttles.Length).Select(i => $"disk{i}"))}");
         }
 
+        if (_config.Disks[index].Bus != Platform.Devices.Virtio.Block.DiskInterface.Virtio)
+        {
+            // The AHCI port runs a SATA disk's commands on the vCPU that issued them, with no throttle to hold them.
+            throw new ControlCommandException(ControlProtocol.ErrorClasses.InvalidCommand,
+                $"'{device}' is a SATA disk; I/O limits apply to virtio disks only");
+        }
+
         throttles[index].Set(bytesPerSecond == 0 ? null : bytesPerSecond, iops == 0 ? null : iops);
     }
 
