@@ -59,12 +59,15 @@ public sealed class PastedTextGuestTests
         output.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.StartsWith(prefix, StringComparison.Ordinal));
 
     /// <summary>Waits until the guest has printed <paramref name="count"/> complete lines starting with <paramref name="prefix"/>.</summary>
+    private static string CompleteLines(string output) => output[..(output.LastIndexOf('\n') + 1)];
+
     private static async Task WaitForLinesAsync(ControlledVm vm, string prefix, int count)
     {
         var deadline = DateTime.UtcNow + GuestTimeout;
-        while (Lines(vm.Output[..(vm.Output.LastIndexOf('\n') + 1)], prefix).Count() < count)
+        // One read of the output per look: it grows while we look, so a second read's length may not fit the first.
+        while (CompleteLines(vm.Output) is var output && Lines(output, prefix).Count() < count)
         {
-            DateTime.UtcNow.Should().BeBefore(deadline, $"the guest prints {count} \"{prefix}\" lines; it printed:\n{vm.Output[^Math.Min(vm.Output.Length, 2000)..]}");
+            DateTime.UtcNow.Should().BeBefore(deadline, $"the guest prints {count} \"{prefix}\" lines; it printed:\n{output[^Math.Min(output.Length, 2000)..]}");
             await Task.Delay(50, TestContext.Current.CancellationToken);
         }
     }
