@@ -258,6 +258,7 @@ public sealed class VmDiskEndpointsTests(PlatformAppFactory factory) : IClassFix
 
         seventh.StatusCode.Should().Be(HttpStatusCode.BadRequest);
         (await seventh.Content.ReadAsStringAsync(_ct)).Should().Contain("at most 6 SATA disks");
+
         var after = (await client.GetFromJsonAsync<VmResponse>($"/api/v1/vms/{vm.Id}", ApiJson.Options, _ct))!.Disks;
         after.Should().HaveCount(6).And.OnlyContain(d => d.Bus == DiskBus.Sata);
     }

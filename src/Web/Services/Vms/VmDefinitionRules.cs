@@ -67,6 +67,10 @@ public static class VmDefinitionRules
     public static string? CheckDiskIops(int? iops) =>
         iops is < VmConfigLimits.MinDiskIops ? $"A disk request limit is at least {VmConfigLimits.MinDiskIops} a second (or none for no limit); got {iops}." : null;
 
+    /// <summary>A limit on a SATA disk: the VMM throttles virtio disks only (<see cref="VmConfigValidator"/> refuses it too).</summary>
+    private static string? SataUnthrottled(VmDiskInput disk, long? limit) =>
+        disk.Bus == DiskBus.Sata && limit is not null ? "I/O limits apply to virtio disks only: clear it, or put this disk on virtio." : null;
+
     /// <summary>
     /// Disk <paramref name="index"/>'s bus: a SATA disk needs a free AHCI port (six, the CD-ROM drive taking the first),
     /// and booting from a disk directly needs the first one on virtio (the same rules as <see cref="VmConfigValidator"/>).
@@ -294,8 +298,8 @@ public static class VmDefinitionRules
 
             Add($"disks[{i}].cache", Enum.IsDefined(disk.Cache) ? null : "Cache mode is writeback or none.");
             Add($"disks[{i}].bus", CheckDiskBus(input, i));
-            Add($"disks[{i}].maxBytesPerSecond", CheckDiskBps(disk.MaxBytesPerSecond));
-            Add($"disks[{i}].maxIops", CheckDiskIops(disk.MaxIops));
+            Add($"disks[{i}].maxBytesPerSecond", CheckDiskBps(disk.MaxBytesPerSecond) ?? SataUnthrottled(disk, disk.MaxBytesPerSecond));
+            Add($"disks[{i}].maxIops", CheckDiskIops(disk.MaxIops) ?? SataUnthrottled(disk, disk.MaxIops));
         }
 
         Add("nics", input.Nics.Count > MaxNics ? $"A VM has at most {MaxNics} NICs." : null);

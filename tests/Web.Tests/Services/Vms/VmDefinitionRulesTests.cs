@@ -12,6 +12,19 @@ public sealed class VmDefinitionRulesTests
     [Fact]
     public void A_kernel_boot_with_a_path_passes() => VmDefinitionRules.Validate(Valid(), HostMiB).Should().BeEmpty();
 
+    [Fact]
+    public void A_sata_disk_takes_no_io_limits_which_the_vmm_applies_to_virtio_disks_only()
+    {
+        var input = Valid();
+        input.Disks.Add(new VmDiskInput { Path = "/var/lib/vm/win.img", Bus = DiskBus.Sata, MaxBytesPerSecond = 1 << 20, MaxIops = 100 });
+        var errors = VmDefinitionRules.Validate(input, HostMiB);
+        errors["disks[0].maxBytesPerSecond"].Should().Equal("I/O limits apply to virtio disks only: clear it, or put this disk on virtio.");
+        errors["disks[0].maxIops"].Should().Equal("I/O limits apply to virtio disks only: clear it, or put this disk on virtio.");
+
+        input.Disks[0].Bus = DiskBus.Virtio;
+        VmDefinitionRules.Validate(input, HostMiB).Should().BeEmpty("the same limits on a virtio disk are fine");
+    }
+
     [Theory]
     [InlineData(0, false)]
     [InlineData(1, true)]
