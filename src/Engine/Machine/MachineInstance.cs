@@ -61,7 +61,6 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     private bool _stopRequested;
     private int _pausedCount;
     private bool _disposed;
-    private MachineDisplay? _display; // made before the chipset on a direct boot (Build), attached with the PCI devices
     private readonly IReadOnlyList<Platform.Devices.Virtio.Block.IoThrottle>? _diskThrottles;
 
     private MachineInstance(MachineConfig config, KvmSystem kvm, KvmVm vm, GuestMemory memory, VideoMemory? videoMemory, NicBackends? nics,
@@ -270,8 +269,8 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         // the display moves the slot as it does for any BAR move.
         if (Config.Display == DisplayKind.Std)
         {
-            _display = NewDisplay();
-            _display.MapAhead(MemoryLayout.PciWindowStart);
+            Display = NewDisplay(); // attached with the PCI devices (AttachDisplay)
+            Display.MapAhead(MemoryLayout.PciWindowStart);
         }
 
         CreateChipset();
@@ -427,7 +426,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
     /// </summary>
     private void AttachDisplay()
     {
-        var display = _display ?? NewDisplay();
+        var display = Display ?? NewDisplay();
         _pci!.AttachFunction((_, _) => display.Function, msiVectors: 0, barObserver: display);
         Ports.Register(StdVga.DispiPortBase, StdVga.DispiPortCount, display.Vga.DispiPorts);
         Ports.Register(StdVga.VgaPortBase, StdVga.VgaPortCount, display.Vga.VgaPorts);
