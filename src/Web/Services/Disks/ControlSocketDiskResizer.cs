@@ -7,10 +7,9 @@ internal sealed class ControlSocketDiskResizer(IVmRuntimeInfo runtimeInfo) : IRu
 {
     public async Task ResizeAsync(Guid vmId, int diskPosition, long sizeBytes, CancellationToken cancellationToken)
     {
-        string socket = runtimeInfo.GetSocketPath(vmId, VmSocket.Control) ?? throw new VmRuntimeException("The VM is not running any more.");
         try
         {
-            await using var client = await Supervisor.VmmSockets.ConnectControlAsync(socket, cancellationToken);
+            await using var client = await Supervisor.VmmSockets.ConnectControlAsync(runtimeInfo, vmId, cancellationToken);
             // The VMM names its disks disk0, disk1… in the order vm.json lists them, which is the definition's.
             await client.BlockResizeAsync($"disk{diskPosition}", sizeBytes, cancellationToken);
         }

@@ -14,10 +14,9 @@ internal sealed class ControlSocketDiskThrottle(IVmRuntimeInfo runtimeInfo) : IR
 {
     public async Task SetAsync(Guid vmId, int diskPosition, long? bytesPerSecond, int? iops, CancellationToken cancellationToken)
     {
-        string socket = runtimeInfo.GetSocketPath(vmId, VmSocket.Control) ?? throw new VmRuntimeException("The VM is not running any more.");
         try
         {
-            await using var client = await Supervisor.VmmSockets.ConnectControlAsync(socket, cancellationToken);
+            await using var client = await Supervisor.VmmSockets.ConnectControlAsync(runtimeInfo, vmId, cancellationToken);
             // The VMM names its disks disk0, disk1… in the order vm.json lists them, which is the definition's.
             await client.BlockSetIoThrottleAsync($"disk{diskPosition}", bytesPerSecond, iops, cancellationToken);
         }

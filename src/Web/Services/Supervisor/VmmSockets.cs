@@ -26,6 +26,14 @@ internal static class VmmSockets
         }
     }
 
+    /// <summary>
+    /// A control client on running VM <paramref name="vmId"/>'s control.sock, through <see cref="ConnectControlAsync(string, CancellationToken)"/>;
+    /// a <see cref="Runtime.VmRuntimeException"/> when the VM is not running.
+    /// </summary>
+    public static Task<VmmControlClient> ConnectControlAsync(Runtime.IVmRuntimeInfo runtimeInfo, Guid vmId, CancellationToken cancellationToken) =>
+        ConnectControlAsync(runtimeInfo.GetSocketPath(vmId, Runtime.VmSocket.Control)
+            ?? throw new Runtime.VmRuntimeException("The VM is not running any more."), cancellationToken);
+
     /// <summary>A control client on <paramref name="socketPath"/>; a <see cref="VmmControlException"/> when there is no such socket, it is refused, or nothing answers.</summary>
     public static async Task<VmmControlClient> ConnectControlAsync(string socketPath, CancellationToken cancellationToken)
     {

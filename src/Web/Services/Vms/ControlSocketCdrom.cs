@@ -69,10 +69,9 @@ internal sealed class ControlSocketCdrom(IVmRuntimeInfo runtimeInfo) : IRunningC
 
     private async Task<VmmControlClient> ConnectAsync(Guid vmId, CancellationToken cancellationToken)
     {
-        string socket = runtimeInfo.GetSocketPath(vmId, VmSocket.Control) ?? throw new VmRuntimeException("The VM is not running any more.");
         try
         {
-            return await Supervisor.VmmSockets.ConnectControlAsync(socket, cancellationToken);
+            return await Supervisor.VmmSockets.ConnectControlAsync(runtimeInfo, vmId, cancellationToken);
         }
         catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException)
         {

@@ -15,10 +15,10 @@ internal sealed class ControlSocketNics(IVmRuntimeInfo runtimeInfo) : IRunningNi
 
     public async Task SetLinkAsync(Guid vmId, int position, bool up, CancellationToken cancellationToken)
     {
-        string socket = runtimeInfo.GetSocketPath(vmId, VmSocket.Control) ?? throw new VmRuntimeException("The VM is not running any more.");
         try
         {
-            await using var client = await VmmControlClient.ConnectAsync(socket, cancellationToken);
+            // Through the checked connect, never the name: the jailed VM owns the folder the socket is in.
+            await using var client = await Supervisor.VmmSockets.ConnectControlAsync(runtimeInfo, vmId, cancellationToken);
             await client.SetLinkAsync(DeviceOf(position), up, cancellationToken);
         }
         catch (Exception ex) when (ex is System.Net.Sockets.SocketException or IOException)
