@@ -53,7 +53,8 @@ internal sealed record JailMount(string Path, bool Writable, bool Directory = fa
 
         foreach (var disk in config.Disks)
         {
-            Add(new JailMount(disk.Path, Writable: !disk.ReadOnly));
+            // A block device comes without nodev, or the VM could not open it again for a reboot.
+            Add(new JailMount(disk.Path, Writable: !disk.ReadOnly, Device: LibcNative.StatIdentity(disk.Path) is { IsBlockDevice: true }));
         }
 
         foreach (var open in OpenRegularFiles())

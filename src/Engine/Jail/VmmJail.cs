@@ -98,14 +98,14 @@ public static class VmmJail
         var mounts = JailMount.Collect(config, runtimeDirectory);
         StartupTrace.Mark("jail: mounts collected");
 
-        GiveFiles(config, runtimeDirectory, options);
+        using var disks = GiveFiles(config, runtimeDirectory, options);
         KeepReadOnlyFiles(mounts);
         Check(LibcNative.Mount(null, "/", null, LibcNative.MsRec | LibcNative.MsPrivate, null), "making every mount private");
         Check(LibcNative.Mount("tmpfs", root, "tmpfs", LibcNative.MsNoSuid | LibcNative.MsNoDev | LibcNative.MsNoExec, "mode=0755,size=64k,nr_inodes=256"),
             $"mounting the jail's root on {root}");
         foreach (var mount in mounts)
         {
-            BindInto(root, mount);
+            BindInto(root, mount, disks.SourceFor(mount.Path));
         }
 
         Directory.CreateDirectory(root + "/proc");
@@ -156,21 +156,24 @@ public static class VmmJail
         StartupTrace.Mark("jail: read-only files kept");
     }
 
-    /// <summary>The VM's uid owns its runtime folder and its writable disks, so a reboot opens them again; read-only files are kept open (<see cref="KeepReadOnlyFiles"/>).</summary>
-    private static void GiveFiles(MachineConfig config, string? runtimeDirectory, JailOptions options)
+    /// <summary>
+    /// The VM's uid owns its runtime folder and its writable disks, so a reboot opens them again; read-only files are
+    /// kept open (<see cref="KeepReadOnlyFiles"/>). Both are given through descriptors (fchown), never chown by name.
+    /// </summary>
+    private static JailDiskFiles GiveFiles(MachineConfig config, string? runtimeDirectory, JailOptions options)
     {
         if (runtimeDirectory is not null)
         {
             JailFolder.Give(runtimeDirectory, options.Uid, options.Gid);
         }
 
-        foreach (string path in config.Disks.Where(d => !d.ReadOnly).Select(d => d.Path))
-        {
-            Check(LibcNative.Chown(path, options.Uid, options.Gid), $"giving {path} to uid {options.Uid}");
-        }
+        var disks = JailDiskFiles.Give(config, options.Uid, options.Gid);
+        StartupTrace.Mark("jail: disks given");
+        return disks;
     }
 
-    private static void BindInto(string root, JailMount mount)
+    /// <summary>Binds <paramref name="source"/> (the host's path, or a given disk's descriptor) at the mount's path in the jail.</summary>
+    private static void BindInto(string root, JailMount mount, string source)
     {
         string target = root + mount.Path;
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
@@ -186,7 +189,7 @@ public static class VmmJail
             }
         }
 
-        Check(LibcNative.Mount(mount.Path, target, null, LibcNative.MsBind, null), $"binding {mount.Path} into the jail");
+        Check(LibcNative.Mount(source, target, null, LibcNative.MsBind, null), $"binding {mount.Path} into the jail");
         ulong flags = LibcNative.MsRemount | LibcNative.MsBind | LibcNative.MsNoSuid | (mount.Executable ? 0 : LibcNative.MsNoExec)
             | (mount.Device ? 0 : LibcNative.MsNoDev) | (mount.Writable ? 0 : LibcNative.MsRdOnly);
         Check(LibcNative.Mount(null, target, null, flags, null), $"restricting {mount.Path} in the jail");

@@ -252,6 +252,54 @@ public sealed class VmmJailTests : IDisposable
         (await vmm.StandardError.ReadToEndAsync(Token)).Should().Contain("WARNING: --no-jail: this VMM is NOT confined");
     }
 
+    [Fact]
+    public async Task A_writable_disk_named_through_a_link_is_given_to_the_vm_behind_the_link_and_mounted_in_its_root()
+    {
+        string disk = Path.Combine(DisksFolder(), "disk.img");
+        string link = Path.Combine(DisksFolder(), "by-name.img");
+        await File.WriteAllBytesAsync(disk, new byte[1 << 20], Token);
+        File.CreateSymbolicLink(link, disk);
+
+        using var keeper = StartVmm(["--jail", $"{JailUid}:{JailGid}"], guest: ["--kernel", TestGuests.Path("echo"), "--serial", "socket", "--disk", link]);
+        var (client, pid) = await ConnectAsync(keeper);
+        await using var _ = client;
+
+        StatOwner(disk).Should().Be(JailUid, "the file the link names is the VM's disk");
+        StatOwner(link).Should().Be(0u, "the link itself is left as it was (stat without -L reads the link)");
+        string root = $"/proc/{pid}/root";
+        new FileInfo(root + link).Length.Should().Be(1 << 20, "the disk is in the jail at the name the VM was given");
+        new FileInfo(root + link).LinkTarget.Should().BeNull("the jail holds the file itself there, bound from the descriptor that was checked");
+        await client.QuitAsync(Token);
+        await keeper.WaitForExitAsync(Token).WaitAsync(Timeout, Token);
+    }
+
+    [Fact]
+    public async Task A_writable_disk_with_a_second_name_is_refused_and_nothing_is_given()
+    {
+        string disk = Path.Combine(DisksFolder(), "disk.img");
+        await File.WriteAllBytesAsync(disk, new byte[1 << 20], Token);
+        // A second name for the same file: in a real attack, a hard link to a system file placed where a disk is expected.
+        Assert.Equal(0, Link(disk, Path.Combine(DisksFolder(), "second-name")));
+
+        using var keeper = StartVmm(["--jail", $"{JailUid}:{JailGid}"], guest: ["--kernel", TestGuests.Path("echo"), "--serial", "socket", "--disk", disk]);
+        string stderr = await keeper.StandardError.ReadToEndAsync(Token);
+        await keeper.WaitForExitAsync(Token).WaitAsync(Timeout, Token);
+
+        keeper.ExitCode.Should().NotBe(0);
+        stderr.Should().Contain("has 2 names (hard links)");
+        StatOwner(disk).Should().Be(0u, "nothing is given to the VM's uid");
+    }
+
+    private string DisksFolder()
+    {
+        string folder = _dir + "-disks";
+        Directory.CreateDirectory(folder);
+        return folder;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "link", SetLastError = true)]
+    private static extern int Link(string existing, string created);
+
     private static uint StatOwner(string path)
     {
         var stat = Process.Start(new ProcessStartInfo("stat", ["-c", "%u", path]) { RedirectStandardOutput = true })!;
@@ -281,6 +329,14 @@ public sealed class VmmJailTests : IDisposable
         try
         {
             Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+
+        try
+        {
+            Directory.Delete(_dir + "-disks", recursive: true);
         }
         catch (IOException)
         {

@@ -56,9 +56,6 @@ internal static partial class LibcNative
     public const int ODirectory = 0x10000;
     public const int OCloexec = 0x80000;
 
-    [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    public static partial int Chown(string path, uint uid, uint gid);
-
     [LibraryImport("libc", EntryPoint = "sethostname", SetLastError = true)]
     public static unsafe partial int SetHostname(byte* name, nuint length);
 
