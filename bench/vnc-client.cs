@@ -3,12 +3,15 @@
 // updates and bytes over a time window. It also samples the VMM's threads in /proc, so the CPU the VMM spends outside
 // its vCPU threads (encoding, for both VMMs) can be put per frame.
 //
-//   vnc-client.cs HOST:PORT ENCODINGS SECONDS WARMUP PID [DELAY_MS [TYPE_MS]]
+//   vnc-client.cs HOST:PORT ENCODINGS SECONDS WARMUP PID [DELAY_MS [TYPE_MS [RATE_KBIT]]]
 //   ENCODINGS: comma-separated from raw, copyrect, zrle, tight, desktopsize, continuous (lists the ContinuousUpdates
 //   and Fence pseudo-encodings; a server that confirms them is asked for continuous updates of the whole screen and
 //   its fences are answered, as noVNC does; one that does not is driven by requests as usual)
 //   DELAY_MS: connect through an in-process proxy that holds every chunk DELAY_MS in each direction (this host's
 //   kernel has no netem), so the round trip grows by twice that
+//   RATE_KBIT: the proxy's link also carries at most this many kilobits per second each way, behind a queue of
+//   50 ms of data (a modest router's): it stops reading while the queue is full, so the server meets back-pressure
+//   through TCP as it would on a slow link (0: no limit; with DELAY_MS 0 the proxy adds only the limit)
 //   TYPE_MS: also type a letter (key down and up, a to z in turn) every TYPE_MS ms, from the start of the warm-up: a
 //   typing session in a text console, whose echo is what the updates carry
 // Prints one line: frames= seconds= fps= bytes= bytes_per_frame= rects= copyrects= cpu_ms= cpu_ms_per_frame=
@@ -36,11 +39,12 @@ double warmup = double.Parse(args[3], CultureInfo.InvariantCulture);
 int pid = int.Parse(args[4], CultureInfo.InvariantCulture);
 int delayMs = args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 0;
 int typeMs = args.Length > 6 ? int.Parse(args[6], CultureInfo.InvariantCulture) : 0;
+int rateKbit = args.Length > 7 ? int.Parse(args[7], CultureInfo.InvariantCulture) : 0;
 
 var serverEndPoint = new IPEndPoint(IPAddress.Parse(hostPort[0]), int.Parse(hostPort[1], CultureInfo.InvariantCulture));
-if (delayMs > 0)
+if (delayMs > 0 || rateKbit > 0)
 {
-    serverEndPoint = DelayProxy.Start(serverEndPoint, TimeSpan.FromMilliseconds(delayMs));
+    serverEndPoint = DelayProxy.Start(serverEndPoint, TimeSpan.FromMilliseconds(delayMs), rateKbit * 1000L / 8);
 }
 
 using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -329,10 +333,16 @@ int keys = Volatile.Read(ref keysTyped) - keysBefore;
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"frames={frames} seconds={elapsed:F2} fps={frames / elapsed:F1} bytes={bytes} bytes_per_frame={(frames > 0 ? bytes / frames : 0)} rects={totalRects} copyrects={totalCopies} cpu_ms={cpuMs:F0} cpu_ms_per_frame={(frames > 0 ? cpuMs / frames : 0):F2} size={width}x{height} continuous={(continuous ? 1 : 0)} bytes_per_second={bytes / elapsed:F0} keys={keys}"));
 
-/// <summary>A loopback TCP proxy that holds each chunk a fixed time in each direction: a link with added latency.</summary>
+/// <summary>
+/// A loopback TCP proxy that holds each chunk a fixed time in each direction, and optionally carries at most a given
+/// number of bytes per second: a link with added latency and limited bandwidth.
+/// </summary>
 internal static class DelayProxy
 {
-    public static IPEndPoint Start(IPEndPoint target, TimeSpan delay)
+    // A slow link's bottleneck queue holds about this much time's worth of data; past it the proxy stops reading.
+    private const double QueueMs = 50;
+
+    public static IPEndPoint Start(IPEndPoint target, TimeSpan delay, long bytesPerSecond)
     {
         var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -341,13 +351,21 @@ internal static class DelayProxy
             using Socket client = await listener.AcceptSocketAsync();
             using var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             client.NoDelay = true;
+            if (bytesPerSecond > 0)
+            {
+                // Small receive windows, so a full queue reaches the sender as TCP back-pressure soon, as on a slow
+                // link, instead of megabytes of loopback buffer hiding the limit.
+                server.ReceiveBufferSize = 64 * 1024;
+                client.ReceiveBufferSize = 64 * 1024;
+            }
+
             await server.ConnectAsync(target);
-            await Task.WhenAny(PumpAsync(client, server, delay), PumpAsync(server, client, delay));
+            await Task.WhenAny(PumpAsync(client, server, delay, bytesPerSecond), PumpAsync(server, client, delay, bytesPerSecond));
         });
         return (IPEndPoint)listener.LocalEndpoint;
     }
 
-    private static async Task PumpAsync(Socket from, Socket to, TimeSpan delay)
+    private static async Task PumpAsync(Socket from, Socket to, TimeSpan delay, long bytesPerSecond)
     {
         var queue = System.Threading.Channels.Channel.CreateUnbounded<(long Due, byte[] Data)>();
         Task writer = Task.Run(async () =>
@@ -363,13 +381,28 @@ internal static class DelayProxy
                 await to.SendAsync(data);
             }
         });
-        var buffer = new byte[1 << 16];
+        // Limited: reads of at most 1/50 s of the rate, so one chunk never stands for a long burst.
+        var buffer = new byte[bytesPerSecond > 0 ? (int)Math.Clamp(bytesPerSecond / 50, 512, 1 << 16) : 1 << 16];
+        double linkFreeAt = Environment.TickCount64; // when the limited link has sent everything queued so far
         try
         {
             int n;
             while ((n = await from.ReceiveAsync(buffer)) > 0)
             {
-                queue.Writer.TryWrite((Environment.TickCount64 + (long)delay.TotalMilliseconds, buffer.AsSpan(0, n).ToArray()));
+                long now = Environment.TickCount64;
+                double sentAt = now;
+                if (bytesPerSecond > 0)
+                {
+                    linkFreeAt = Math.Max(now, linkFreeAt) + n * 1000.0 / bytesPerSecond;
+                    sentAt = linkFreeAt;
+                }
+
+                queue.Writer.TryWrite(((long)sentAt + (long)delay.TotalMilliseconds, buffer.AsSpan(0, n).ToArray()));
+                double backlog = linkFreeAt - Environment.TickCount64;
+                if (bytesPerSecond > 0 && backlog > QueueMs)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(backlog - QueueMs));
+                }
             }
         }
         catch (SocketException)

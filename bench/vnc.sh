@@ -5,6 +5,8 @@
 #   SECONDS_=20 ENCODINGS="zrle" SCENES="fill" bench/vnc.sh
 #   LINK_MS=25 bench/vnc.sh             also the fill scene with Tight over a link with 25 ms added each way (50 ms
 #                                       round trip), with continuous updates offered (LINK_MS=0 skips it)
+#   LINK_KBIT=512 bench/vnc.sh          also the fill scene with Tight over that delayed link limited to 512 kbit/s each
+#                                       way behind a 50 ms queue (LINK_KBIT=0 skips it; it needs LINK_MS > 0)
 #   TYPE_MS=100 bench/vnc.sh            also a typing session: the fb guest's text echo line, a key typed every
 #                                       100 ms, bytes per second and per key, ZRLE and Tight (TYPE_MS=0 skips it)
 # Scenes (tests/guests/fb.c): fill flips between four pages of full-colour noise at 60 Hz (every pixel changes each
@@ -20,6 +22,7 @@ window=${SECONDS_:-10}
 warmup=${WARMUP:-2}
 encodings=${ENCODINGS:-"zrle tight"}
 link_ms=${LINK_MS:-25}
+link_kbit=${LINK_KBIT:-512}
 type_ms=${TYPE_MS:-100}
 scenes=${SCENES:-"fill scroll"}
 mode=1024x768
@@ -34,9 +37,10 @@ wait_for() { # FILE TEXT (WAIT_S, default 60: the guest draws the fill scene's p
     echo "bench: '$2' did not appear in $1:" >&2; cat "$1" >&2; return 1
 }
 
-# measure VMM SCENE ENCODINGS [DELAY_MS [TYPE_MS]] -> the client's line (SCENE type: the guest's key echo, no bench)
+# measure VMM SCENE ENCODINGS [DELAY_MS [TYPE_MS [RATE_KBIT]]] -> the client's line (SCENE type: the guest's key echo,
+# no bench)
 measure() {
-    local which=$1 scene=$2 enc=$3 delay=${4:-0} typing=${5:-0} port log pid
+    local which=$1 scene=$2 enc=$3 delay=${4:-0} typing=${5:-0} rate=${6:-0} port log pid
     port=$(free_port)
     while [ "$port" -lt 5900 ]; do port=$(free_port); done
     log=$(mktemp)
@@ -53,7 +57,7 @@ measure() {
     pid=$!
     wait_for "$log" "$started"
     [ "$scene" = fill ] && wait_for "$log" "flips"
-    "${client[@]}" "127.0.0.1:$port" "$enc,copyrect,desktopsize" "$window" "$warmup" "$pid" "$delay" "$typing"
+    "${client[@]}" "127.0.0.1:$port" "$enc,copyrect,desktopsize" "$window" "$warmup" "$pid" "$delay" "$typing" "$rate"
     kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || true
     rm -f "$log"
 }
@@ -90,6 +94,21 @@ if [ "$link_ms" -gt 0 ]; then
             "$(awk -v f="$fps" 'BEGIN { printf "%.1f", (f > 0 ? 1000 / f : 0) }')" "$(field continuous "$line")"
     done
     printf 'link ratio ours/qemu: frame interval %s\n' "$(ratio "$(field fps "$theirs")" "$(field fps "$ours")")"
+    if [ "$link_kbit" -gt 0 ]; then
+        # The same link with little bandwidth: full-screen noise cannot keep up, so what counts is how many frames
+        # get through and how small each is (a server that queues frames the link cannot carry shows stale ones).
+        ours=$(measure ours fill "tight,continuous" "$link_ms" 0 "$link_kbit")
+        theirs=$(measure qemu fill "tight,continuous" "$link_ms" 0 "$link_kbit")
+        printf '\nfill, Tight, %s ms added each way, %s kbit/s:\n%-5s %8s %12s %16s %14s\n' "$link_ms" "$link_kbit" vmm fps "bytes/frame" "frame interval ms" "bytes/second"
+        for pair in "ours:$ours" "qemu:$theirs"; do
+            line=${pair#*:}
+            fps=$(field fps "$line")
+            printf '%-5s %8s %12s %16s %14s\n' "${pair%%:*}" "$fps" "$(field bytes_per_frame "$line")" \
+                "$(awk -v f="$fps" 'BEGIN { printf "%.1f", (f > 0 ? 1000 / f : 0) }')" "$(field bytes_per_second "$line")"
+        done
+        printf 'slow link ratio ours/qemu: frame interval %s, bytes/frame %s\n' "$(ratio "$(field fps "$theirs")" "$(field fps "$ours")")" \
+            "$(ratio "$(field bytes_per_frame "$ours")" "$(field bytes_per_frame "$theirs")")"
+    fi
 fi
 
 if [ "$type_ms" -gt 0 ]; then
