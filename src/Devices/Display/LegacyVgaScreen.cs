@@ -20,9 +20,12 @@ namespace Platform.Devices.Display;
 /// 0xB0–0xDF as QEMU does (the IBM VGA did so for 0xC0–0xDF), so the two VMMs' screens compare equal. The caller picks
 /// the blink phases (a clock in the engine, fixed in tests).
 /// </para>
-/// <para>Not drawn yet: the 16-colour planar and CGA graphics modes (shown black at their size).</para>
+/// <para>
+/// The 16-colour planar and CGA graphics modes are drawn into the picture line by line (LegacyVgaScreen.Graphics.cs):
+/// the window's page marks say which lines of video memory the guest wrote, and only those are drawn again.
+/// </para>
 /// </remarks>
-public sealed class LegacyVgaScreen
+public sealed partial class LegacyVgaScreen
 {
     /// <summary>Bigger text screens than this (in cells) are taken for nonsense and shown black.</summary>
     public const int MaxColumns = 160, MaxRows = 100;
@@ -49,7 +52,7 @@ public sealed class LegacyVgaScreen
     /// <summary>What the screen shows: enabled with the legacy mode's size, blanked while video output is off.</summary>
     public DisplayMode Mode { get; private set; } = DisplayMode.PowerOn;
 
-    /// <summary>The memory <see cref="Mode"/> describes: the drawn text picture, or video memory for mode 13h.</summary>
+    /// <summary>The memory <see cref="Mode"/> describes: the drawn picture, or video memory for mode 13h.</summary>
     public ReadOnlySpan<byte> Memory => _scanoutFromVideoMemory && _vga is not null ? _vga.VideoMemory.Span : _pixels;
 
     /// <summary>Refreshes that found nothing changed, and refreshes that drew (for tests and statistics).</summary>
@@ -93,6 +96,7 @@ public sealed class LegacyVgaScreen
         else
         {
             _scanoutFromVideoMemory = false;
+            _graphicsLayout = default; // a later graphics mode draws every line
             DrawText(vga.VideoMemory.Span, cursorOn, blinkOn);
         }
     }
@@ -136,18 +140,36 @@ public sealed class LegacyVgaScreen
         return true;
     }
 
-    /// <summary>Mode 13h is scanned out of video memory as it is; other graphics modes are not drawn yet.</summary>
+    /// <summary>
+    /// Mode 13h is scanned out of video memory as it is; the 16-colour planar and CGA modes (shift control 0 and 1)
+    /// are drawn; 256 colours without chain-4 (mode X) are shown black at their size.
+    /// </summary>
     private void ShowGraphics(StdVga vga)
     {
         byte[] crtc = _state.Crtc;
+        int shiftControl = (_state.Graphics[StdVga.GfxMode] >> 5) & 3;
+        bool chain4 = (_state.Sequencer[StdVga.SeqMemoryMode] & StdVga.SeqMemoryChain4) != 0;
+        bool blanked = !_state.VideoOn || (_state.Sequencer[StdVga.SeqClockingMode] & 0x20) != 0;
+        if (shiftControl < 2)
+        {
+            bool wasScanout = _scanoutFromVideoMemory;
+            _scanoutFromVideoMemory = false;
+            if (wasScanout)
+            {
+                _graphicsLayout = default;
+            }
+
+            DrawPlanar(vga, blanked);
+            return;
+        }
+
+        _graphicsLayout = default;
+        _layout = default;
         int width = (crtc[0x01] + 1) * 8;
         int scanLines = VerticalDisplayEnd(crtc) + 1;
         int linesPerRow = ((crtc[0x09] & 0x1F) + 1) * ((crtc[0x09] & 0x80) != 0 ? 2 : 1);
         int height = scanLines / linesPerRow;
-        bool chain4 = (_state.Sequencer[StdVga.SeqMemoryMode] & StdVga.SeqMemoryChain4) != 0;
-        bool shift256 = (_state.Graphics[StdVga.GfxMode] & 0x40) != 0;
-        bool blanked = !_state.VideoOn || (_state.Sequencer[StdVga.SeqClockingMode] & 0x20) != 0;
-        if (chain4 && shift256)
+        if (chain4)
         {
             // Two dot clocks per pixel in 256-colour mode; the start address and line offset count 32-bit words.
             width /= 2;
