@@ -112,8 +112,8 @@ public sealed partial class LegacyVgaScreen
         int first = address / PageSize, last = (address + length - 1) / PageSize;
         for (int page = first; page <= last; page++)
         {
-            // Pages past the window's reach change only through the linear framebuffer, which legacy modes don't log.
-            if (page < LegacyPageCount && (pages & (1UL << page)) != 0)
+            // The window's page marks cover only its first 256 KiB: lines past them are drawn whenever anything changed.
+            if (page >= LegacyPageCount || (pages & (1UL << page)) != 0)
             {
                 return true;
             }
