@@ -2,9 +2,10 @@ namespace Platform.Devices.Display;
 
 /// <summary>
 /// What a monitor shows of the std-vga while no VBE mode is set: text mode drawn into a 32-bit x8r8g8b8 picture with
-/// the font from plane 2 (80×25 at 9×16 is 720×400, as QEMU shows it; 80×50 at 9×8 the same size), and mode 13h
-/// (320×200, 256 colours) scanned straight out of video memory through the DAC. The display server reads
-/// <see cref="Mode"/>, <see cref="Memory"/> and <see cref="TakeDirtyPages"/> after each <see cref="Refresh"/>.
+/// the font from plane 2 (80×25 at 9×16 is 720×400, as QEMU shows it; 80×50 at 9×8 the same size), the 16-colour
+/// planar and CGA graphics modes drawn into such a picture too, and mode 13h (320×200, 256 colours) scanned straight out
+/// of video memory through the DAC. The display server reads <see cref="Mode"/>, <see cref="Memory"/> and
+/// <see cref="TakeDirtyPages"/> after each <see cref="Refresh"/>.
 /// </summary>
 /// <remarks>
 /// <para>
