@@ -25,20 +25,25 @@ public sealed class FirmwareGraphicsModeTests
 
         serial.Should().Contain("vga12: int 10h read pixel 0x0e", "the BIOS read back the pixel it XORed with 0Fh over colour 1");
         (width, height).Should().Be((640, 480));
-        uint At(int x, int y) => screen[(y * width) + x];
-        At(0, 0).Should().Be(Blue, "colour 1 by set/reset");
-        At(10, 10).Should().Be(Yellow, "int 10h AH=0Ch with XOR: 1 ^ 0Fh = 0Eh");
-        At(200, 0).Should().Be(Red, "plane 2 alone through the map mask");
-        At(200, 60).Should().Be(Brown, "plane 1 added to the left four pixels of each byte: colour 6 (palette 14h)");
-        At(204, 60).Should().Be(Red);
-        At(320, 0).Should().Be(Yellow, "write mode 2 under bit mask AAh: even pixels");
-        At(321, 0).Should().Be(Black, "odd pixels keep the latches");
-        At(500, 0).Should().Be(White, "colour 2 after int 10h set palette register 2 to 3Fh");
-        At(0, 150).Should().Be(Magenta, "colour 7 after int 10h set DAC register 7");
-        At(250, 150).Should().Be(White, "the diagonal int 10h AH=0Ch drew");
-        At(251, 150).Should().Be(Black);
-        At(639, 479).Should().Be(LightRed, "the last pixel, colour 0Ch");
-        At(639, 478).Should().Be(Black);
+        ShouldShowVga12Picture((x, y) => screen[(y * width) + x]);
+    }
+
+    /// <summary>What vga12 draws (tests/guests/boot/vga.S), at the edges of each block, through <paramref name="at"/>.</summary>
+    internal static void ShouldShowVga12Picture(Func<int, int, uint> at)
+    {
+        at(0, 0).Should().Be(Blue, "colour 1 by set/reset");
+        at(10, 10).Should().Be(Yellow, "int 10h AH=0Ch with XOR: 1 ^ 0Fh = 0Eh");
+        at(200, 0).Should().Be(Red, "plane 2 alone through the map mask");
+        at(200, 60).Should().Be(Brown, "plane 1 added to the left four pixels of each byte: colour 6 (palette 14h)");
+        at(204, 60).Should().Be(Red);
+        at(320, 0).Should().Be(Yellow, "write mode 2 under bit mask AAh: even pixels");
+        at(321, 0).Should().Be(Black, "odd pixels keep the latches");
+        at(500, 0).Should().Be(White, "colour 2 after int 10h set palette register 2 to 3Fh");
+        at(0, 150).Should().Be(Magenta, "colour 7 after int 10h set DAC register 7");
+        at(250, 150).Should().Be(White, "the diagonal int 10h AH=0Ch drew");
+        at(251, 150).Should().Be(Black);
+        at(639, 479).Should().Be(LightRed, "the last pixel, colour 0Ch");
+        at(639, 478).Should().Be(Black);
     }
 
     [Fact]
