@@ -47,6 +47,7 @@ public sealed partial class LegacyVgaScreen
     private long _drawnChanges = long.MinValue;
     private bool _drawnCursorOn;
     private bool _drawnBlinkOn;
+    private bool _drawnGraphics; // graphics modes have no cursor or blinking: their phases change nothing
     private TextLayout _layout;
     private bool _scanoutFromVideoMemory;
 
@@ -78,7 +79,7 @@ public sealed partial class LegacyVgaScreen
         }
 
         long changes = vga.LegacyChanges;
-        if (changes == _drawnChanges && cursorOn == _drawnCursorOn && blinkOn == _drawnBlinkOn)
+        if (changes == _drawnChanges && (_drawnGraphics || (cursorOn == _drawnCursorOn && blinkOn == _drawnBlinkOn)))
         {
             IdleRefreshes++;
             return;
@@ -90,6 +91,7 @@ public sealed partial class LegacyVgaScreen
         _drawnChanges = _state.Changes;
         _drawnCursorOn = cursorOn;
         _drawnBlinkOn = blinkOn;
+        _drawnGraphics = _state.GraphicsMode;
         if (_state.GraphicsMode)
         {
             ShowGraphics(vga);

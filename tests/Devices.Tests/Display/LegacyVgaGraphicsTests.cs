@@ -78,7 +78,8 @@ public sealed class LegacyVgaGraphicsTests
         _screen.LinesDrawn.Should().Be(480);
 
         Refresh();
-        _screen.IdleRefreshes.Should().Be(1, "nothing was written");
+        _screen.Refresh(_vga.Vga, cursorOn: true, blinkOn: false);
+        _screen.IdleRefreshes.Should().Be(2, "nothing was written, and graphics modes neither blink nor show a cursor");
 
         PutPlanes(0x01, (300 * 80) + 10, 0xFF);
         Refresh();
