@@ -339,7 +339,7 @@ if [[ $MACHINE == microvm* ]]; then
     pick mbr && echo "skip mbr      (microvm's qboot boots no disks here)"
     pick cdboot && echo "skip cdboot   (microvm's qboot boots no CDs here)"
     pick vga12 && echo "skip vga12    (microvm's qboot boots no disks here)"
-    pick vga04 && echo "skip vga04    (microvm's qboot boots no disks here)"
+    for g in vga04 vga10 vga0d vga06; do pick $g && echo "skip $g    (microvm's qboot boots no disks here)"; done
 else
     pick mbr && run_boot mbr "mbr: int 10h teletype says hello"
     pick acpi && run_boot acpi "acpi: PM timer advanced"
@@ -347,6 +347,9 @@ else
     pick cdboot && run_cd cdboot "cdboot: int 13h extended read of sector 16: volume PLATFORM_CDTEST"
     pick vga12 && run_vga vga12 "vga12: int 10h read pixel 0x0e"
     pick vga04 && run_vga vga04 "vga04: int 10h read pixel 0x03"
+    pick vga10 && run_vga vga10 "vga10: int 10h read pixel 0x0e"
+    pick vga0d && run_vga vga0d "vga0d: int 10h read pixel 0x0e"
+    pick vga06 && run_vga vga06 "vga06: int 10h read pixel 0x01"
 fi
 
 echo "$failures failure(s)"

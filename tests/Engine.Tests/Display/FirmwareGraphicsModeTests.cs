@@ -65,15 +65,23 @@ public sealed class FirmwareGraphicsModeTests
         At(319, 199).Should().Be(LightMagenta, "the last pixel, in the odd bank");
     }
 
+    // vga10, vga0d and vga06 are vga12's and vga04's drawing in modes 10h (640x350), 0Dh (320x200) and 06h (640x200,
+    // 1 bit a pixel): each picture and the pixel int 10h reads back must be QEMU's.
     [Theory]
     [InlineData("vga12")]
     [InlineData("vga04")]
+    [InlineData("vga10")]
+    [InlineData("vga0d")]
+    [InlineData("vga06")]
     public async Task The_picture_is_QEMUs_pixel_for_pixel(string guest)
     {
         Task<(string Serial, QemuScreendump.Picture Screen)> qemu =
             QemuScreendump.BootAndCaptureAsync(TestGuests.BootImage(guest), $"PLATFORM-TEST {guest} PASS", BiosTimeout);
-        (_, uint[] ours, int width, int height) = await BootAndViewAsync(guest);
-        QemuScreendump.Picture theirs = (await qemu).Screen;
+        (string serial, uint[] ours, int width, int height) = await BootAndViewAsync(guest);
+        (string qemuSerial, QemuScreendump.Picture theirs) = await qemu;
+
+        string ReadBack(string text) => text.Split('\n').Single(l => l.StartsWith($"{guest}: int 10h read pixel", StringComparison.Ordinal));
+        ReadBack(serial).Should().Be(ReadBack(qemuSerial));
 
         // QEMU doubles the pixels of a halved dot clock and repeats doubled scan lines (mode 04h is 640x400 there);
         // each of our pixels is one block of its picture. Colours compare as the 6 bits the DAC holds: QEMU widens

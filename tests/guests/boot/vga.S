@@ -17,6 +17,9 @@
  *   y 100-199, x 0-79: FFh in the odd-line bank only (stripes of colour 3 and black)
  *   int 10h AH=0Ch pixels: colour 3 on the diagonal (100+i, 120+i), i < 50; colour 2 at (319, 199).
  *
+ * vga10 and vga0d draw vga12's picture in modes 10h (640x350) and 0Dh (320x200, 40 bytes a line, so the blocks land
+ * interleaved), vga06 vga04's in mode 06h (640x200, 1 bit a pixel): pictures to compare with QEMU's, not to look at.
+ *
  * Then int 10h AH=0Dh reads back one pixel written with XOR (vga12) or by AH=0Ch (vga04) and the guest prints it.
  * Assembled with `as --32` as 16-bit code and linked flat at 0x7C00 (boot.ld); one sector.
  */
@@ -30,11 +33,16 @@
     .equ    SEQ, 0x3C4
     .equ    GFX, 0x3CE
 
+/* MODE may come from --defsym (vga10, vga0d, vga06: the same drawing in modes 10h, 0Dh and 06h). */
 .ifdef CGA
+    .ifndef MODE
     .equ    MODE, 0x04
+    .endif
     .equ    SCREEN, 0xB800
 .else
+    .ifndef MODE
     .equ    MODE, 0x12
+    .endif
     .equ    SCREEN, 0xA000
 .endif
 
@@ -267,14 +275,22 @@ com1_putc:
     popw    %ax
     ret
 
-.ifdef CGA
-msg_start:  .asciz "\nPLATFORM-TEST vga04 START\n"
-msg_pixel:  .asciz "vga04: int 10h read pixel 0x"
-msg_pass:   .asciz "\nPLATFORM-TEST vga04 PASS\n"
+/* The messages name the image: vga followed by the mode number. */
+.macro messages name
+msg_start:  .asciz "\nPLATFORM-TEST \name START\n"
+msg_pixel:  .asciz "\name: int 10h read pixel 0x"
+msg_pass:   .asciz "\nPLATFORM-TEST \name PASS\n"
+.endm
+.if MODE == 0x04
+    messages vga04
+.elseif MODE == 0x06
+    messages vga06
+.elseif MODE == 0x0D
+    messages vga0d
+.elseif MODE == 0x10
+    messages vga10
 .else
-msg_start:  .asciz "\nPLATFORM-TEST vga12 START\n"
-msg_pixel:  .asciz "vga12: int 10h read pixel 0x"
-msg_pass:   .asciz "\nPLATFORM-TEST vga12 PASS\n"
+    messages vga12
 .endif
 
     .org    510
