@@ -144,18 +144,18 @@ public sealed partial class LegacyVgaScreen
     }
 
     /// <summary>
-    /// Mode 13h is scanned out of video memory as it is; the 16-colour planar and CGA modes (shift control 0 and 1)
-    /// are drawn; 256 colours without chain-4 (mode X) are shown black at their size.
+    /// The 16-colour planar and CGA modes (shift control 0 and 1) are drawn; 256-colour modes are scanned out of video
+    /// memory as they are: mode 13h and, as QEMU shows them, the unchained ones (mode X), whose pixel x of a line is
+    /// plane x mod 4 of word x / 4, that is byte x of the line in video memory.
     /// </summary>
     private void ShowGraphics(StdVga vga)
     {
         byte[] crtc = _state.Crtc;
         int shiftControl = (_state.Graphics[StdVga.GfxMode] >> 5) & 3;
-        bool chain4 = (_state.Sequencer[StdVga.SeqMemoryMode] & StdVga.SeqMemoryChain4) != 0;
         bool blanked = !_state.VideoOn || (_state.Sequencer[StdVga.SeqClockingMode] & 0x20) != 0;
+        bool wasScanout = _scanoutFromVideoMemory;
         if (shiftControl < 2)
         {
-            bool wasScanout = _scanoutFromVideoMemory;
             _scanoutFromVideoMemory = false;
             if (wasScanout)
             {
@@ -168,37 +168,23 @@ public sealed partial class LegacyVgaScreen
 
         _graphicsLayout = default;
         _layout = default;
-        int width = (crtc[0x01] + 1) * 8;
+
+        // Two dot clocks per pixel in 256-colour mode; the start address and line offset count 32-bit words.
+        int width = (crtc[0x01] + 1) * 4;
         int scanLines = VerticalDisplayEnd(crtc) + 1;
         int linesPerRow = ((crtc[0x09] & 0x1F) + 1) * ((crtc[0x09] & 0x80) != 0 ? 2 : 1);
         int height = scanLines / linesPerRow;
-        if (chain4)
-        {
-            // Two dot clocks per pixel in 256-colour mode; the start address and line offset count 32-bit words.
-            width /= 2;
-            int stride = crtc[0x13] * 8;
-            int start = ((crtc[0x0C] << 8) | crtc[0x0D]) * 4;
-            bool fits = width > 0 && height > 0 && stride >= width && start + ((long)stride * height) <= vga.VideoMemory.Length;
-            bool wasScanout = _scanoutFromVideoMemory;
-            _scanoutFromVideoMemory = true;
-            var mode = new DisplayMode(true, blanked || !fits, Math.Max(width, 8), Math.Max(height, 1), 8, Math.Max(stride, 8), fits ? start : 0, false);
-            if (mode != Mode || !wasScanout)
-            {
-                _allDirty = true;
-            }
-
-            Mode = mode;
-            return;
-        }
-
-        _scanoutFromVideoMemory = false;
-        var other = new DisplayMode(true, true, Math.Clamp(width, 8, 2048), Math.Clamp(height, 1, 2048), 32, Math.Clamp(width, 8, 2048) * 4, 0, false);
-        if (other != Mode)
+        int stride = crtc[0x13] * 8;
+        int start = ((crtc[0x0C] << 8) | crtc[0x0D]) * 4;
+        bool fits = width > 0 && height > 0 && stride >= width && start + ((long)stride * height) <= vga.VideoMemory.Length;
+        _scanoutFromVideoMemory = true;
+        var mode = new DisplayMode(true, blanked || !fits, Math.Max(width, 8), Math.Max(height, 1), 8, Math.Max(stride, 8), fits ? start : 0, false);
+        if (mode != Mode || !wasScanout)
         {
             _allDirty = true;
         }
 
-        Mode = other;
+        Mode = mode;
     }
 
     private static int VerticalDisplayEnd(byte[] crtc) => crtc[0x12] | ((crtc[0x07] & 0x02) << 7) | ((crtc[0x07] & 0x40) << 3);

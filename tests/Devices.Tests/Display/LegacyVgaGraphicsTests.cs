@@ -139,6 +139,30 @@ public sealed class LegacyVgaGraphicsTests
     }
 
     [Fact]
+    public void Unchained_256_colour_mode_X_is_scanned_out_with_pixel_x_in_plane_x_mod_4_as_QEMU_shows_it()
+    {
+        _vga.SetMode12h();
+        _vga.Gfx(0x05, 0x40);                      // 256-colour shift, chain-4 off: mode X
+        _vga.Crtc(0x01, 0x4F);
+        _vga.Crtc(0x09, 0x41);
+        _vga.Crtc(0x12, 0xDF);                     // 480 scan lines of 2: 320x240
+        _vga.Crtc(0x13, 0x28);
+        Refresh();
+        Span<ulong> pages = stackalloc ulong[64];
+        _screen.TakeDirtyPages(pages);
+
+        PutPlanes(0x02, (239 * 80) + 79, 0x3F);    // pixel (317, 239): plane 1 of the line's last word
+
+        Refresh();
+
+        _screen.Mode.Should().Be(new DisplayMode(true, false, 320, 240, 8, 320, 0, false));
+        _screen.Memory[(239 * 320) + 317].Should().Be(0x3F);
+        pages.Clear();
+        _screen.TakeDirtyPages(pages).Should().BeTrue();
+        pages[0].Should().Be(1UL << (((239 * 320) + 317) / 4096), "the write marked its page of video memory");
+    }
+
+    [Fact]
     public void Line_compare_starts_the_lower_part_of_a_split_screen_at_address_0()
     {
         _vga.SetMode12h();
