@@ -2,9 +2,10 @@ namespace Platform.Devices.Display;
 
 /// <summary>
 /// What a monitor shows of the std-vga while no VBE mode is set: text mode drawn into a 32-bit x8r8g8b8 picture with
-/// the font from plane 2 (80×25 at 9×16 is 720×400, as QEMU shows it; 80×50 at 9×8 the same size), and mode 13h
-/// (320×200, 256 colours) scanned straight out of video memory through the DAC. The display server reads
-/// <see cref="Mode"/>, <see cref="Memory"/> and <see cref="TakeDirtyPages"/> after each <see cref="Refresh"/>.
+/// the font from plane 2 (80×25 at 9×16 is 720×400, as QEMU shows it; 80×50 at 9×8 the same size), the 16-colour
+/// planar and CGA graphics modes drawn into such a picture too, and mode 13h (320×200, 256 colours) scanned straight out
+/// of video memory through the DAC. The display server reads <see cref="Mode"/>, <see cref="Memory"/> and
+/// <see cref="TakeDirtyPages"/> after each <see cref="Refresh"/>.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -20,9 +21,12 @@ namespace Platform.Devices.Display;
 /// 0xB0–0xDF as QEMU does (the IBM VGA did so for 0xC0–0xDF), so the two VMMs' screens compare equal. The caller picks
 /// the blink phases (a clock in the engine, fixed in tests).
 /// </para>
-/// <para>Not drawn yet: the 16-colour planar and CGA graphics modes (shown black at their size).</para>
+/// <para>
+/// The 16-colour planar and CGA graphics modes are drawn into the picture line by line (LegacyVgaScreen.Graphics.cs):
+/// the window's page marks say which lines of video memory the guest wrote, and only those are drawn again.
+/// </para>
 /// </remarks>
-public sealed class LegacyVgaScreen
+public sealed partial class LegacyVgaScreen
 {
     /// <summary>Bigger text screens than this (in cells) are taken for nonsense and shown black.</summary>
     public const int MaxColumns = 160, MaxRows = 100;
@@ -43,13 +47,14 @@ public sealed class LegacyVgaScreen
     private long _drawnChanges = long.MinValue;
     private bool _drawnCursorOn;
     private bool _drawnBlinkOn;
+    private bool _drawnGraphics; // graphics modes have no cursor or blinking: their phases change nothing
     private TextLayout _layout;
     private bool _scanoutFromVideoMemory;
 
     /// <summary>What the screen shows: enabled with the legacy mode's size, blanked while video output is off.</summary>
     public DisplayMode Mode { get; private set; } = DisplayMode.PowerOn;
 
-    /// <summary>The memory <see cref="Mode"/> describes: the drawn text picture, or video memory for mode 13h.</summary>
+    /// <summary>The memory <see cref="Mode"/> describes: the drawn picture, or video memory for mode 13h.</summary>
     public ReadOnlySpan<byte> Memory => _scanoutFromVideoMemory && _vga is not null ? _vga.VideoMemory.Span : _pixels;
 
     /// <summary>Refreshes that found nothing changed, and refreshes that drew (for tests and statistics).</summary>
@@ -74,7 +79,7 @@ public sealed class LegacyVgaScreen
         }
 
         long changes = vga.LegacyChanges;
-        if (changes == _drawnChanges && cursorOn == _drawnCursorOn && blinkOn == _drawnBlinkOn)
+        if (changes == _drawnChanges && (_drawnGraphics || (cursorOn == _drawnCursorOn && blinkOn == _drawnBlinkOn)))
         {
             IdleRefreshes++;
             return;
@@ -86,6 +91,7 @@ public sealed class LegacyVgaScreen
         _drawnChanges = _state.Changes;
         _drawnCursorOn = cursorOn;
         _drawnBlinkOn = blinkOn;
+        _drawnGraphics = _state.GraphicsMode;
         if (_state.GraphicsMode)
         {
             ShowGraphics(vga);
@@ -93,6 +99,7 @@ public sealed class LegacyVgaScreen
         else
         {
             _scanoutFromVideoMemory = false;
+            _graphicsLayout = default; // a later graphics mode draws every line
             DrawText(vga.VideoMemory.Span, cursorOn, blinkOn);
         }
     }
@@ -136,44 +143,48 @@ public sealed class LegacyVgaScreen
         return true;
     }
 
-    /// <summary>Mode 13h is scanned out of video memory as it is; other graphics modes are not drawn yet.</summary>
+    /// <summary>
+    /// The 16-colour planar and CGA modes (shift control 0 and 1) are drawn; 256-colour modes are scanned out of video
+    /// memory as they are: mode 13h and, as QEMU shows them, the unchained ones (mode X), whose pixel x of a line is
+    /// plane x mod 4 of word x / 4, that is byte x of the line in video memory.
+    /// </summary>
     private void ShowGraphics(StdVga vga)
     {
         byte[] crtc = _state.Crtc;
-        int width = (crtc[0x01] + 1) * 8;
-        int scanLines = VerticalDisplayEnd(crtc) + 1;
-        int linesPerRow = ((crtc[0x09] & 0x1F) + 1) * ((crtc[0x09] & 0x80) != 0 ? 2 : 1);
-        int height = scanLines / linesPerRow;
-        bool chain4 = (_state.Sequencer[StdVga.SeqMemoryMode] & StdVga.SeqMemoryChain4) != 0;
-        bool shift256 = (_state.Graphics[StdVga.GfxMode] & 0x40) != 0;
+        int shiftControl = (_state.Graphics[StdVga.GfxMode] >> 5) & 3;
         bool blanked = !_state.VideoOn || (_state.Sequencer[StdVga.SeqClockingMode] & 0x20) != 0;
-        if (chain4 && shift256)
+        bool wasScanout = _scanoutFromVideoMemory;
+        if (shiftControl < 2)
         {
-            // Two dot clocks per pixel in 256-colour mode; the start address and line offset count 32-bit words.
-            width /= 2;
-            int stride = crtc[0x13] * 8;
-            int start = ((crtc[0x0C] << 8) | crtc[0x0D]) * 4;
-            bool fits = width > 0 && height > 0 && stride >= width && start + ((long)stride * height) <= vga.VideoMemory.Length;
-            bool wasScanout = _scanoutFromVideoMemory;
-            _scanoutFromVideoMemory = true;
-            var mode = new DisplayMode(true, blanked || !fits, Math.Max(width, 8), Math.Max(height, 1), 8, Math.Max(stride, 8), fits ? start : 0, false);
-            if (mode != Mode || !wasScanout)
+            _scanoutFromVideoMemory = false;
+            if (wasScanout)
             {
-                _allDirty = true;
+                _graphicsLayout = default;
             }
 
-            Mode = mode;
+            DrawPlanar(vga, blanked);
             return;
         }
 
-        _scanoutFromVideoMemory = false;
-        var other = new DisplayMode(true, true, Math.Clamp(width, 8, 2048), Math.Clamp(height, 1, 2048), 32, Math.Clamp(width, 8, 2048) * 4, 0, false);
-        if (other != Mode)
+        _graphicsLayout = default;
+        _layout = default;
+
+        // Two dot clocks per pixel in 256-colour mode; the start address and line offset count 32-bit words.
+        int width = (crtc[0x01] + 1) * 4;
+        int scanLines = VerticalDisplayEnd(crtc) + 1;
+        int linesPerRow = ((crtc[0x09] & 0x1F) + 1) * ((crtc[0x09] & 0x80) != 0 ? 2 : 1);
+        int height = scanLines / linesPerRow;
+        int stride = crtc[0x13] * 8;
+        int start = ((crtc[0x0C] << 8) | crtc[0x0D]) * 4;
+        bool fits = width > 0 && height > 0 && stride >= width && start + ((long)stride * height) <= vga.VideoMemory.Length;
+        _scanoutFromVideoMemory = true;
+        var mode = new DisplayMode(true, blanked || !fits, Math.Max(width, 8), Math.Max(height, 1), 8, Math.Max(stride, 8), fits ? start : 0, false);
+        if (mode != Mode || !wasScanout)
         {
             _allDirty = true;
         }
 
-        Mode = other;
+        Mode = mode;
     }
 
     private static int VerticalDisplayEnd(byte[] crtc) => crtc[0x12] | ((crtc[0x07] & 0x02) << 7) | ((crtc[0x07] & 0x40) << 3);

@@ -11,7 +11,7 @@ using StbImageSharp;
 namespace Platform.Engine.Tests.Vmm;
 
 // platform-vmm with a display as a user runs it: vnc.sock in the runtime folder, --vnc for ordinary viewers (Debian's
-// gvnccapture saves the fb guest's screen), VNC authentication with a password file, and the refusals.
+// gvnccapture saves the fb guest's screen, and a SeaBIOS guest's mode 12h picture), VNC authentication with a password file, and the refusals.
 public sealed class VmmVncTests : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
@@ -126,6 +126,39 @@ public sealed class VmmVncTests : IDisposable
     }
 
     [Fact]
+    public async Task Gvnccapture_saves_the_mode_12h_picture_a_SeaBIOS_guest_drew()
+    {
+        Assert.SkipUnless(File.Exists("/usr/bin/gvnccapture"), "gvnccapture is not installed (Debian package gvncviewer; ./platform test installs it)");
+        int port = FreeLoopbackPort();
+        using var vmm = StartWith(
+            ["--firmware", "bios", "--display", "std", "--memory", "128M", "--disk", $"{TestGuests.BootImage("vga12")},ro"],
+            "--vnc", $"127.0.0.1:{port}");
+        await using var control = await ConnectAsync(vmm);
+        string serial = await ReadSerialUntilAsync("PLATFORM-TEST vga12 PASS");
+        serial.Should().Contain("vga12: int 10h read pixel 0x0e");
+
+        string png = Path.Combine(_dir, "screen.png");
+        var (code, output) = await RunAsync("/usr/bin/gvnccapture", $"127.0.0.1:{port - 5900}", png);
+        code.Should().Be(0, output);
+        ImageResult image;
+        using (var file = File.OpenRead(png))
+        {
+            image = ImageResult.FromStream(file, ColorComponents.RedGreenBlue);
+        }
+
+        (image.Width, image.Height).Should().Be((640, 480));
+        FirmwareGraphicsModeTests.ShouldShowVga12Picture((x, y) =>
+        {
+            int i = ((y * image.Width) + x) * 3;
+            return (uint)(image.Data[i] << 16 | image.Data[i + 1] << 8 | image.Data[i + 2]);
+        });
+
+        await control.QuitAsync(Token);
+        await vmm.WaitForExitAsync(Token);
+        vmm.ExitCode.Should().Be(0);
+    }
+
+    [Fact]
     public async Task A_vnc_port_in_use_is_a_start_failure_that_names_it()
     {
         using var taken = new TcpListener(IPAddress.Loopback, 0);
@@ -136,10 +169,12 @@ public sealed class VmmVncTests : IDisposable
         stderr.Should().Contain($"Cannot listen for VNC on 127.0.0.1:{port}");
     }
 
-    private Process Start(params string[] extra)
+    private Process Start(params string[] extra) => StartWith(["--kernel", TestGuests.Path("fb"), "--memory", "64M"], extra);
+
+    private Process StartWith(string[] machine, params string[] extra)
     {
         var start = new ProcessStartInfo(VmmProcess.ProgramPath) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string arg in (string[])["--kernel", TestGuests.Path("fb"), "--memory", "64M", "--serial", "socket", "--runtime-dir", _dir, .. extra])
+        foreach (string arg in (string[])[.. machine, "--serial", "socket", "--runtime-dir", _dir, .. extra])
         {
             start.ArgumentList.Add(arg);
         }
