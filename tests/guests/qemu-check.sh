@@ -156,6 +156,12 @@ pick ioloop && run ioloop 2 "op=in n=20000" "DONE n=20000"
 pick mmioloop && run mmioloop 2 "" "DONE n=100000"
 pick mmioloop && run mmioloop 2 "op=read n=20000" "DONE n=20000"
 pick trap && run trap 2 "" "self-IPI vector 0x60 delivered 1"
+# acpidirect: QEMU's tables (SeaBIOS installs them), found by scanning; S5 ends QEMU. microvm has ACPI without a PM block.
+if [[ $MACHINE != microvm* ]]; then
+    pick acpidirect && run acpidirect 2 "" "PM1a_CNT 0x00000604
+acpi: \\_S5 SLP_TYPa 0
+local APICs 2 IOAPICs 1"
+fi
 # bzimage: QEMU's bzImage loader and the guest's real-mode setup code (qboot's too under microvm).
 if pick bzimage; then
     initrd=$(mktemp); printf 'initrd bytes' >"$initrd"

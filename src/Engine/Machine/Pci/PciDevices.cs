@@ -45,17 +45,25 @@ internal sealed class PciDevices : IDisposable
         _events = events;
         _wires = new PciInterruptWires(vm.SetIrqLine);
         Bus = new PciBus(_observers, shadowRam is null ? null : new I440fxHostBridgeFunction(shadowRam));
+        PowerManagementPorts = new PowerManagementPorts(machine.Ports);
+        PowerManagement = new Piix4PowerManagement(new KvmIrqLine(vm, Piix4PowerManagement.SciIrq), PowerManagementPorts.MoveBlock)
+        {
+            PowerOffRequested = () => machine.RequestPowerOff("ACPI S5 (PM1 control)"),
+        };
+        PowerManagementPorts.Attach(PowerManagement);
         if (shadowRam is not null)
         {
             IsaBridge = new Piix3IsaBridgeFunction(multiFunction: true);
             Bus.Attach(1, IsaBridge);
-            PowerManagementPorts = new PowerManagementPorts(machine.Ports);
-            PowerManagement = new Piix4PowerManagement(new KvmIrqLine(vm, Piix4PowerManagement.SciIrq), PowerManagementPorts.MoveBlock)
-            {
-                PowerOffRequested = () => machine.RequestPowerOff("ACPI S5 (PM1 control)"),
-            };
             Bus.Attach(1, PowerManagementFunction, PowerManagement);
-            PowerManagementPorts.Attach(PowerManagement);
+        }
+        else
+        {
+            // A direct boot: no firmware programs PMBASE, so the machine does, at QEMU's 0x600, for the ACPI tables it
+            // writes itself. The function stays off the bus: without a PIIX3 at 00:01.0 there is no slot 1 function 3 to
+            // hold it, and giving it a slot of its own would move every device from the slots direct boots have always had.
+            PowerManagement.WriteConfig(Piix4PowerManagement.PmBaseRegister, [(byte)(DirectBootPmBase & 0xFF | 1), DirectBootPmBase >> 8]);
+            PowerManagement.WriteConfig(Piix4PowerManagement.PmRegMiscRegister, [Piix4PowerManagement.PmIoEnable]);
         }
 
         Bridge = new PciHostBridge(Bus) { ResetRequested = () => machine.RequestReset("PCI reset control (port 0xCF9)") };
@@ -77,14 +85,18 @@ internal sealed class PciDevices : IDisposable
     /// <summary>The PIIX4's power-management function is function 3 of the PIIX's slot, as on the chip.</summary>
     public const int PowerManagementFunction = 3;
 
+    /// <summary>Where a direct boot's PM I/O block decodes: where SeaBIOS puts it under QEMU, and what QEMU's FADT names.</summary>
+    public const ushort DirectBootPmBase = 0x600;
+
     /// <summary>The PIIX3 with firmware; null otherwise.</summary>
     public Piix3IsaBridgeFunction? IsaBridge { get; }
 
-    /// <summary>ACPI's fixed hardware (PM timer, SCI, power button, sleep) with firmware; null otherwise.</summary>
-    public Piix4PowerManagement? PowerManagement { get; }
+    /// <summary>ACPI's fixed hardware (PM timer, SCI, power button, sleep): at 00:01.3 with firmware, off the bus with its
+    /// block at <see cref="DirectBootPmBase"/> on a direct boot.</summary>
+    public Piix4PowerManagement PowerManagement { get; }
 
-    /// <summary>Where <see cref="PowerManagement"/>'s registers sit on the port bus; null without it.</summary>
-    public PowerManagementPorts? PowerManagementPorts { get; }
+    /// <summary>Where <see cref="PowerManagement"/>'s registers sit on the port bus.</summary>
+    public PowerManagementPorts PowerManagementPorts { get; }
 
     public PciMmioWindow Window { get; }
 
@@ -267,10 +279,7 @@ internal sealed class PciDevices : IDisposable
             ["msi_dropped"] = _msi.Dropped,
             ["ioeventfd_failures"] = _virtio.Sum(v => v.Notifiers.RegistrationFailures),
         });
-        if (PowerManagementPorts is not null)
-        {
-            yield return PowerManagementPorts.Stats();
-        }
+        yield return PowerManagementPorts.Stats();
 
         if (Ahci is not null && Cdrom is not null)
         {

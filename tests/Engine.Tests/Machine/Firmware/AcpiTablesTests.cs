@@ -132,6 +132,58 @@ public sealed class AcpiTablesTests
         }
     }
 
+    [Fact]
+    public void The_direct_boot_linker_gives_the_bytes_the_firmware_loader_gives_at_the_same_addresses()
+    {
+        var files = AcpiTables.Build(new AcpiPlatform(2, 0x600, IsaBridge: false));
+        var expected = Load(files);
+
+        var linked = AcpiLinker.Link(files, new Dictionary<string, ulong> { [AcpiFiles.TablesFile] = TablesAt, [AcpiFiles.RsdpFile] = RsdpAt });
+
+        linked[AcpiFiles.TablesFile].Should().Equal(expected[TablesAt]);
+        linked[AcpiFiles.RsdpFile].Should().Equal(expected[RsdpAt]);
+        files.Tables.Should().NotEqual(expected[TablesAt], "the inputs were copied, not linked in place");
+    }
+
+    [Fact]
+    public void The_direct_boot_linker_refuses_an_address_that_breaks_a_files_alignment()
+    {
+        var files = AcpiTables.Build(new AcpiPlatform(1, 0x600, IsaBridge: false));
+
+        var act = () => AcpiLinker.Link(files, new Dictionary<string, ulong> { [AcpiFiles.TablesFile] = TablesAt + 16, [AcpiFiles.RsdpFile] = RsdpAt });
+
+        act.Should().Throw<InvalidOperationException>().WithMessage("*64-byte alignment*", "the FACS opens the tables and must be 64-byte aligned");
+    }
+
+    [Fact]
+    public void A_direct_boots_DSDT_puts_the_ISA_devices_under_SB_since_slot_1_holds_no_PIIX3()
+    {
+        var tables = Load(AcpiTables.Build(new AcpiPlatform(2, 0x600, IsaBridge: false)))[TablesAt];
+        string dir = Directory.CreateTempSubdirectory("acpi-").FullName;
+        try
+        {
+            int at = Find(tables, "DSDT");
+            string file = Path.Combine(dir, "dsdt.dat");
+            File.WriteAllBytes(file, tables.AsSpan(at, BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(at + 4))).ToArray());
+            var (code, output) = Iasl(dir, "-d", file);
+            code.Should().Be(0, output);
+            output.Should().NotContainAny(["Error", "Warning", "Invalid", "Incorrect checksum"]);
+            string dsl = File.ReadAllText(Path.Combine(dir, "dsdt.dsl"));
+
+            dsl.Should().NotContain("Device (ISA)").And.NotContain("0x00010000", "nothing claims 00:01.0, an ordinary device on a direct boot")
+                .And.Contain("Device (PCI0)").And.Contain("Name (_PRT, Package (0x7C)")
+                .And.Contain("Device (KBD)").And.Contain("EisaId (\"PNP0303\")").And.Contain("Device (COM1)").And.Contain("Device (RTC)")
+                .And.Contain("Name (_S5, Package (0x04)");
+            var (recompiled, compileOutput) = Iasl(dir, "-p", Path.Combine(dir, "again"), Path.Combine(dir, "dsdt.dsl"));
+            recompiled.Should().Be(0, compileOutput);
+            File.ReadAllBytes(Path.Combine(dir, "again.aml")).AsSpan(36).ToArray().Should().Equal(File.ReadAllBytes(file).AsSpan(36).ToArray());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     /// <summary>Runs the script as SeaBIOS's romfile loader does, with the tables at <see cref="TablesAt"/> and the RSDP at <see cref="RsdpAt"/>.</summary>
     private static Dictionary<ulong, byte[]> Load(AcpiFiles files)
     {

@@ -22,6 +22,8 @@ namespace Platform.Engine.Machine.Firmware.Acpi;
 /// </code>
 /// <para>SeaBIOS reads this table too: it drives the PS/2 keyboard only when the DSDT has PNP0303 in it. The power button
 /// is the fixed-feature one (the FADT's PWR_BUTTON flag clear), so it needs no device here.</para>
+/// <para>A direct boot has no PIIX3 (its slot 1 holds an ordinary device), so its ISA devices sit straight under
+/// <c>\_SB</c>, as in QEMU's microvm DSDT, rather than under a <c>Device (ISA)</c> that would claim 00:01.0.</para>
 /// <para>The routing table is for APIC mode, the one our chipset delivers PCI INTx in: each slot's pins reach IOAPIC
 /// pins 16–23 (<see cref="PciInterruptWires"/>), not the ISA IRQs of the PIIX3's PIRQ links.</para>
 /// </remarks>
@@ -29,26 +31,37 @@ internal static class Dsdt
 {
     private const int PciSlots = 32, PinsPerSlot = 4;
 
-    public static byte[] Build(int cpuCount)
+    /// <param name="isaBridge">Whether the PIIX3 at 00:01.0 holds the ISA devices (firmware) or they go under \_SB (direct boot).</param>
+    public static byte[] Build(int cpuCount, bool isaBridge = true)
     {
         var processors = Enumerable.Range(0, cpuCount)
             .Select(cpu => Aml.Device($"C{cpu:X3}", Aml.Name("_HID", Aml.String("ACPI0007")), Aml.Name("_UID", Aml.Integer((ulong)cpu))));
-        byte[][] system = [PciRoot(), .. processors];
+        byte[][] system = isaBridge ? [PciRoot(IsaDevices()), .. processors] : [PciRoot([]), .. IsaDevices(), .. processors];
         return [.. Aml.Scope("_SB", system), .. Aml.Name("_S5", Aml.Package(Aml.Integer(0), Aml.Integer(0), Aml.Integer(0), Aml.Integer(0)))];
     }
 
-    private static byte[] PciRoot() =>
-        Aml.Device("PCI0",
+    /// <param name="isaDevices">Empty, or the ISA devices to hang under the PIIX3's function at 00:01.0.</param>
+    private static byte[] PciRoot(byte[][] isaDevices)
+    {
+        byte[][] terms =
+        [
             Aml.Name("_HID", Aml.EisaId("PNP0A03")),
             Aml.Name("_ADR", Aml.Integer(0)),
             Aml.Name("_UID", Aml.Integer(0)),
             Aml.Name("_PRT", RoutingTable()),
-            Aml.Device("ISA",
-                Aml.Name("_ADR", Aml.Integer(0x0001_0000)),
-                IsaDevice("KBD", "PNP0303", Aml.ResourceTemplate(Aml.Io(0x60, 1), Aml.Io(0x64, 1), Aml.IrqNoFlags(1))),
-                IsaDevice("MOU", "PNP0F13", Aml.ResourceTemplate(Aml.IrqNoFlags(12))),
-                IsaDevice("COM1", "PNP0501", Aml.ResourceTemplate(Aml.Io(0x3F8, 8), Aml.IrqNoFlags(4)), uid: 1),
-                IsaDevice("RTC", "PNP0B00", Aml.ResourceTemplate(Aml.Io(0x70, 2), Aml.IrqNoFlags(8)))));
+        ];
+        return isaDevices.Length == 0
+            ? Aml.Device("PCI0", terms)
+            : Aml.Device("PCI0", [.. terms, Aml.Device("ISA", [Aml.Name("_ADR", Aml.Integer(0x0001_0000)), .. isaDevices])]);
+    }
+
+    private static byte[][] IsaDevices() =>
+    [
+        IsaDevice("KBD", "PNP0303", Aml.ResourceTemplate(Aml.Io(0x60, 1), Aml.Io(0x64, 1), Aml.IrqNoFlags(1))),
+        IsaDevice("MOU", "PNP0F13", Aml.ResourceTemplate(Aml.IrqNoFlags(12))),
+        IsaDevice("COM1", "PNP0501", Aml.ResourceTemplate(Aml.Io(0x3F8, 8), Aml.IrqNoFlags(4)), uid: 1),
+        IsaDevice("RTC", "PNP0B00", Aml.ResourceTemplate(Aml.Io(0x70, 2), Aml.IrqNoFlags(8))),
+    ];
 
     private static byte[] IsaDevice(string name, string eisaId, byte[] resources, int? uid = null)
     {
