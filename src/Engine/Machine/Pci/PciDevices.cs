@@ -29,7 +29,7 @@ internal sealed class PciDevices : IDisposable
     private readonly MsiRouter _msi;
     private readonly IoEventLoop _events;
     private readonly PciBarObservers _observers = new();
-    private readonly PciInterruptWires _wires;
+    private readonly IIntxRouting _intx;
     private readonly List<VirtioFunction> _virtio = [];
 
     /// <param name="shadowRam">With firmware: where the i440FX's PAM registers remap 0xC0000–0xFFFFF; the bus then has
@@ -43,7 +43,6 @@ internal sealed class PciDevices : IDisposable
         _memory = memory;
         _msi = msi;
         _events = events;
-        _wires = new PciInterruptWires(vm.SetIrqLine);
         Bus = new PciBus(_observers, shadowRam is null ? null : new I440fxHostBridgeFunction(shadowRam));
         PowerManagementPorts = new PowerManagementPorts(machine.Ports);
         PowerManagement = new Piix4PowerManagement(new KvmIrqLine(vm, Piix4PowerManagement.SciIrq), PowerManagementPorts.MoveBlock)
@@ -55,6 +54,11 @@ internal sealed class PciDevices : IDisposable
         {
             IsaBridge = new Piix3IsaBridgeFunction(multiFunction: true);
             Bus.Attach(1, IsaBridge);
+            // INTx goes where the PIIX3's PIRQ registers say, as on QEMU's pc machine; SeaBIOS's MP table and our DSDT's
+            // link devices describe the same ISA IRQs.
+            var router = new PirqInterruptRouter(vm.SetIrqLine, IsaBridge.PirqRoute);
+            IsaBridge.PirqRoutesChanged = router.RoutesChanged;
+            _intx = router;
             Bus.Attach(1, PowerManagementFunction, PowerManagement);
         }
         else
@@ -64,6 +68,7 @@ internal sealed class PciDevices : IDisposable
             // hold it, and giving it a slot of its own would move every device from the slots direct boots have always had.
             PowerManagement.WriteConfig(Piix4PowerManagement.PmBaseRegister, [(byte)(DirectBootPmBase & 0xFF | 1), DirectBootPmBase >> 8]);
             PowerManagement.WriteConfig(Piix4PowerManagement.PmRegMiscRegister, [Piix4PowerManagement.PmIoEnable]);
+            _intx = new PciInterruptWires(vm.SetIrqLine);
         }
 
         Bridge = new PciHostBridge(Bus) { ResetRequested = () => machine.RequestReset("PCI reset control (port 0xCF9)") };
@@ -102,7 +107,7 @@ internal sealed class PciDevices : IDisposable
 
     public IReadOnlyList<VirtioFunction> Virtio => _virtio;
 
-    /// <summary>Where each function's INTx pin goes, for the MP table.</summary>
+    /// <summary>Where each function's INTx pin goes, for a direct boot's MP table (a BIOS writes its own from the PIRQ routes).</summary>
     public IReadOnlyList<PciInterruptRoute> InterruptRoutes =>
         [.. Bus.Devices.OfType<PciFunction>().Where(f => f.InterruptPin != 0)
             .Select(f => new PciInterruptRoute(f.DeviceNumber, f.InterruptPin, PciInterruptWires.IoApicPin(f.DeviceNumber, f.InterruptPin)))];
@@ -247,7 +252,7 @@ internal sealed class PciDevices : IDisposable
             throw new InvalidOperationException($"The PCI bus is full ({PciBus.DeviceCount - 1} devices).");
         }
 
-        var function = create(_wires.Wire(slot, 1), msiVectors > 0 ? _msi.CreateVectors(msiVectors) : null);
+        var function = create(_intx.Wire(slot, 1), msiVectors > 0 ? _msi.CreateVectors(msiVectors) : null);
         if (barObserver is not null)
         {
             _observers.Add(function, barObserver);

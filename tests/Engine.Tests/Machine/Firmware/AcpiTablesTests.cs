@@ -116,7 +116,10 @@ public sealed class AcpiTablesTests
 
             dsl["DSDT"].Should().Contain("Device (PCI0)").And.Contain("EisaId (\"PNP0A03\")").And.Contain("EisaId (\"PNP0303\")")
                 .And.Contain("EisaId (\"PNP0501\")").And.Contain("Name (_S5, Package (0x04)").And.Contain("Name (_PRT, Package (0x7C)")
-                .And.Contain("Device (C001)").And.Contain("\"ACPI0007\"").And.Contain("IO (Decode16,");
+                .And.Contain("Device (C001)").And.Contain("\"ACPI0007\"").And.Contain("IO (Decode16,")
+                .And.Contain("OperationRegion (P40C, PCI_Config, 0x60, 0x04)").And.Contain("Device (LNKD)").And.Contain("EisaId (\"PNP0C0F\")")
+                .And.Contain("Interrupt (ResourceConsumer, Level, ActiveHigh, Shared, ,, )").And.Contain("Method (_SRS, 1")
+                .And.Contain("0x0001FFFF, \n                    Zero, \n                    LNKA,");
             dsl["FACP"].Should().Contain("PM1A Control Block Address : 00000604")
                 .And.Contain("SCI Interrupt : 0009").And.Contain("Control Method Power Button (V1) : 0");
             dsl["APIC"].Should().Contain("Local Apic ID : 01").And.Contain("Interrupt : 00000009");
