@@ -261,6 +261,27 @@ run_boot() {
     rm -f "$log"
 }
 
+# run_sata NAME EXPECT: a boot sector from a SATA disk on QEMU's ICH9 AHCI port 0 (ide-hd refuses read-only drives, so
+# writes go to a throw-away overlay), as ours boots a --disk ...,bus=sata.
+run_sata() {
+    local name=$1 expect=$2
+    local log; log=$(mktemp)
+    local start=$SECONDS
+    timeout "$TIMEOUT" "$QEMU" -M "$MACHINE" -accel "$ACCEL" -m 128 -bios /usr/share/seabios/bios.bin -nographic -nodefaults \
+        -serial stdio -monitor none -no-reboot -device ahci,id=ahci \
+        -drive "if=none,id=s0,file=$B/$name.img,format=raw,snapshot=on" -device ide-hd,drive=s0,bus=ahci.0 \
+        </dev/null 2>&1 | tr -d '\r' >"$log"
+    local verdict=ok
+    grep -q "^PLATFORM-TEST $name PASS" "$log" || verdict=FAIL
+    grep -qF -- "$expect" "$log" || verdict=FAIL
+    printf '%-4s %-8s %-28s (%ss)\n' "$verdict" "$name" "SeaBIOS from an AHCI disk" "$((SECONDS - start))"
+    if [[ $verdict != ok ]]; then
+        failures=$((failures + 1))
+        sed 's/^/    | /' "$log" | tail -20
+    fi
+    rm -f "$log"
+}
+
 # run_cd NAME EXPECT: an El Torito guest (build/NAME.iso) from an ATAPI CD-ROM on QEMU's ICH9 AHCI, as ours.
 run_cd() {
     local name=$1 expect=$2
@@ -316,10 +337,12 @@ run_button() {
 if [[ $MACHINE == microvm* ]]; then
     pick mbr && echo "skip mbr      (microvm's qboot boots no disks here)"
     pick cdboot && echo "skip cdboot   (microvm's qboot boots no CDs here)"
+    pick intx && echo "skip intx     (microvm has no PIIX3)"
 else
     pick mbr && run_boot mbr "mbr: int 10h teletype says hello"
     pick acpi && run_boot acpi "acpi: PM timer advanced"
     pick acpibtn && run_button
+    pick intx && run_sata intx "intx: IRQ 10 arrived on vector 0x2a"
     pick cdboot && run_cd cdboot "cdboot: int 13h extended read of sector 16: volume PLATFORM_CDTEST"
 fi
 
