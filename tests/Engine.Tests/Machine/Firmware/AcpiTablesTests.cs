@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
+using System.Text.RegularExpressions;
 using Platform.Devices.Firmware;
 using Platform.Engine.Machine.Firmware.Acpi;
 
@@ -128,6 +129,42 @@ public sealed class AcpiTablesTests
             var (recompiled, compileOutput) = Iasl(dir, "-p", Path.Combine(dir, "again"), Path.Combine(dir, "dsdt.dsl"));
             recompiled.Should().Be(0, compileOutput);
             File.ReadAllBytes(Path.Combine(dir, "again.aml")).AsSpan(36).ToArray().Should().Equal(File.ReadAllBytes(Path.Combine(dir, "dsdt.dat")).AsSpan(36).ToArray());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ACPICAs_interpreter_runs_the_link_devices_methods_against_the_PIIX3s_route_registers()
+    {
+        // acpiexec backs the PCI_Config region with its own memory (zeros at first), so the methods' effect on the route
+        // registers is seen only through the link's own _STA/_CRS, as an OS sees it.
+        var tables = Load(AcpiTables.Build(new AcpiPlatform(1, 0x600)))[TablesAt];
+        string dir = Directory.CreateTempSubdirectory("acpi-").FullName;
+        try
+        {
+            int at = Find(tables, "DSDT");
+            string file = Path.Combine(dir, "dsdt.aml");
+            File.WriteAllBytes(file, tables.AsSpan(at, BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(at + 4))).ToArray());
+            string[] steps =
+            [
+                "evaluate \\_SB.LNKB._STA", "evaluate \\_SB.LNKB._SRS (89 06 00 09 01 0B 00 00 00 79 00)", "evaluate \\_SB.LNKB._CRS",
+                "evaluate \\_SB.LNKB._DIS", "evaluate \\_SB.LNKB._STA", "evaluate \\_SB.LNKA._CRS",
+            ];
+            var (code, output) = Run("acpiexec", dir, "-b", string.Join(";", steps), file);
+
+            code.Should().Be(0, output);
+            output.Should().NotContain("AE_", "every method ran without an AML error:\n" + output);
+            // In order: enabled (bit 7 clear) → the IRQ _SRS wrote, as a level/high/shared Interrupt → disabled by _DIS →
+            // LNKA, untouched, still reads its own register (0).
+            string[] results = [.. output.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith('[')).Select(l => Regex.Replace(l, @"\s+//.*$", ""))];
+            results.Should().Equal(
+                "[Integer] = 000000000000000B",
+                "[Buffer] Length 0B =     0000: 89 06 00 09 01 0B 00 00 00 79 00",
+                "[Integer] = 0000000000000009",
+                "[Buffer] Length 0B =     0000: 89 06 00 09 01 00 00 00 00 79 00");
         }
         finally
         {
@@ -279,9 +316,12 @@ public sealed class AcpiTablesTests
         return sum;
     }
 
-    private static (int Code, string Output) Iasl(string workingDirectory, params string[] arguments)
+    private static (int Code, string Output) Iasl(string workingDirectory, params string[] arguments) =>
+        Run("iasl", workingDirectory, arguments);
+
+    private static (int Code, string Output) Run(string program, string workingDirectory, params string[] arguments)
     {
-        var start = new ProcessStartInfo("iasl") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(program) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -294,7 +334,7 @@ public sealed class AcpiTablesTests
         }
         catch (System.ComponentModel.Win32Exception ex)
         {
-            throw new InvalidOperationException("iasl is missing: install Debian's acpica-tools (./platform test does).", ex);
+            throw new InvalidOperationException($"{program} is missing: install Debian's acpica-tools (./platform test does).", ex);
         }
 
         using (process)
