@@ -8,7 +8,8 @@ namespace Platform.Devices.Pci;
 /// <remarks>
 /// Registers 0x40–0xFF are storage the guest may write, with the chip's reset values where QEMU sets them (the PIRQ
 /// routes disabled, the ISA clock and top-of-memory defaults). The routes are kept and readable by the engine
-/// (<see cref="PirqRoute"/>); the ISA devices themselves (PIC, PIT, RTC, i8042, DMA page registers) are the machine's
+/// (<see cref="PirqRoute"/>), which hears of every write to them (<see cref="PirqRoutesChanged"/>) and steers PCI
+/// INTx to the ISA IRQs they name; the ISA devices themselves (PIC, PIT, RTC, i8042, DMA page registers) are the machine's
 /// own at their usual ports, and the ELCR (0x4D0/0x4D1) is the in-kernel PIC's.
 /// </remarks>
 public sealed class Piix3IsaBridgeFunction : PciFunction
@@ -55,6 +56,12 @@ public sealed class Piix3IsaBridgeFunction : PciFunction
         }
     }
 
+    /// <summary>
+    /// Called after the guest wrote any of the route registers, on its thread and under the configuration lock (reentrant,
+    /// so <see cref="PirqRoute"/> may be read back): the engine re-routes lines that are asserted at that moment.
+    /// </summary>
+    public Action? PirqRoutesChanged { get; set; }
+
     /// <summary>The ISA IRQ PIRQ <paramref name="pirq"/> (0 = A) drives, or null while it is routed nowhere.</summary>
     public int? PirqRoute(int pirq)
     {
@@ -63,6 +70,14 @@ public sealed class Piix3IsaBridgeFunction : PciFunction
         int irq = route[0] & IrqMask;
         // IRQs 0–2, 8 and 13 are reserved in the route registers: the chip routes nothing for them.
         return (route[0] & PirqDisabled) != 0 || irq is < 3 or 8 or 13 ? null : irq;
+    }
+
+    protected override void OnConfigWritten(int offset, int length)
+    {
+        if (Overlaps(offset, offset + length, FirstPirqRoute, PirqCount))
+        {
+            PirqRoutesChanged?.Invoke();
+        }
     }
 
     protected override void OnBarRead(int barIndex, ulong offset, Span<byte> data) => data.Clear();

@@ -15,8 +15,10 @@ public static class KernelLoader
 
     /// <param name="screen">The framebuffer set up for the kernel, described in a bzImage's zero page
     /// (<c>screen_info</c>); the PVH entry has no place for it and ignores it.</param>
+    /// <param name="rsdp">Where the machine wrote its ACPI RSDP (0: no ACPI), handed over in <c>hvm_start_info</c> or
+    /// the zero page's <c>acpi_rsdp_addr</c>, so the kernel need not scan for it.</param>
     public static BootPlan Load(GuestMemory memory, ulong memoryBytes, ReadOnlySpan<byte> kernel, ReadOnlySpan<byte> initrd,
-        string commandLine, ScreenInfo? screen = null)
+        string commandLine, ScreenInfo? screen = null, ulong rsdp = 0)
     {
         byte[] cmdline = Encoding.UTF8.GetBytes(commandLine + "\0");
         if (cmdline.Length > MemoryLayout.CommandLineMax)
@@ -29,12 +31,12 @@ public static class KernelLoader
 
         if (ElfKernel.LooksLikeElf(kernel))
         {
-            return LoadPvh(memory, lowRamEnd, ElfKernel.Parse(kernel), kernel, initrd, cmdline, e820);
+            return LoadPvh(memory, lowRamEnd, ElfKernel.Parse(kernel), kernel, initrd, cmdline, e820, rsdp);
         }
 
         if (BzImage.LooksLikeBzImage(kernel))
         {
-            return LoadBzImage(memory, lowRamEnd, BzImage.Parse(kernel), kernel, initrd, cmdline, e820, screen);
+            return LoadBzImage(memory, lowRamEnd, BzImage.Parse(kernel), kernel, initrd, cmdline, e820, screen, rsdp);
         }
 
         throw new BootException(kernel.Length < 0x206
@@ -43,7 +45,7 @@ public static class KernelLoader
     }
 
     private static BootPlan LoadPvh(GuestMemory memory, ulong lowRamEnd, ElfKernel elf, ReadOnlySpan<byte> image,
-        ReadOnlySpan<byte> initrd, byte[] cmdline, IReadOnlyList<E820Entry> e820)
+        ReadOnlySpan<byte> initrd, byte[] cmdline, IReadOnlyList<E820Entry> e820, ulong rsdp)
     {
         foreach (var segment in elf.Segments)
         {
@@ -74,13 +76,13 @@ public static class KernelLoader
         byte[] map = PvhStartInfo.BuildMemoryMap(e820);
         memory.GetSpan(MemoryLayout.PvhMemoryMap, map.Length).Overwrite(map);
         memory.GetSpan(MemoryLayout.PvhStartInfo, PvhStartInfo.Size).Overwrite(PvhStartInfo.Build(
-            MemoryLayout.CommandLine, MemoryLayout.PvhModuleList, modules, MemoryLayout.PvhMemoryMap, e820.Count));
+            MemoryLayout.CommandLine, MemoryLayout.PvhModuleList, modules, MemoryLayout.PvhMemoryMap, e820.Count, rsdp));
         BootGdt.Write(memory);
         return new BootPlan(EntryMode.Pvh32, elf.PvhEntry, MemoryLayout.PvhStartInfo, elf.HighestAddress);
     }
 
     private static BootPlan LoadBzImage(GuestMemory memory, ulong lowRamEnd, BzImage bz, ReadOnlySpan<byte> image,
-        ReadOnlySpan<byte> initrd, byte[] cmdline, IReadOnlyList<E820Entry> e820, ScreenInfo? screen)
+        ReadOnlySpan<byte> initrd, byte[] cmdline, IReadOnlyList<E820Entry> e820, ScreenInfo? screen, ulong rsdp)
     {
         var protectedMode = image[(int)bz.KernelOffset..];
         ulong kernelEnd = MemoryLayout.KernelLoad + (ulong)protectedMode.Length;
@@ -112,6 +114,10 @@ public static class KernelLoader
         zeroPage.SetLoader();
         zeroPage.SetCommandLine(MemoryLayout.CommandLine);
         zeroPage.SetE820(e820);
+        if (rsdp != 0 && bz.Protocol >= ZeroPage.AcpiRsdpProtocol)
+        {
+            zeroPage.SetAcpiRsdp(rsdp);
+        }
         if (screen is not null)
         {
             zeroPage.SetScreenInfo(screen);

@@ -13,7 +13,8 @@ public static class PvhStartInfo
     public const int ModuleEntrySize = 32;
     public const int MemoryMapEntrySize = 24;
 
-    public static byte[] Build(ulong commandLine, ulong moduleList, uint moduleCount, ulong memoryMap, int memoryMapEntries)
+    /// <param name="rsdp">The ACPI RSDP's address; 0 when the machine has no ACPI tables (guests then use the MP table).</param>
+    public static byte[] Build(ulong commandLine, ulong moduleList, uint moduleCount, ulong memoryMap, int memoryMapEntries, ulong rsdp = 0)
     {
         byte[] info = new byte[Size];
         var s = info.AsSpan();
@@ -23,7 +24,7 @@ public static class PvhStartInfo
         BinaryPrimitives.WriteUInt32LittleEndian(s[12..], moduleCount);
         BinaryPrimitives.WriteUInt64LittleEndian(s[16..], moduleCount > 0 ? moduleList : 0);
         BinaryPrimitives.WriteUInt64LittleEndian(s[24..], commandLine);
-        BinaryPrimitives.WriteUInt64LittleEndian(s[32..], 0); // rsdp: no ACPI; guests use the MP table
+        BinaryPrimitives.WriteUInt64LittleEndian(s[32..], rsdp);
         BinaryPrimitives.WriteUInt64LittleEndian(s[40..], memoryMap);
         BinaryPrimitives.WriteUInt32LittleEndian(s[48..], (uint)memoryMapEntries);
         return info;

@@ -24,6 +24,9 @@ public sealed class ZeroPage
     public const byte VideoTypeVlfb = 0x23;
     /// <summary>VIDEO_CAPABILITY_64BIT_BASE: ext_lfb_base holds the upper half of the address.</summary>
     private const uint Capability64BitBase = 1 << 1;
+    private const int AcpiRsdpAddr = 0x070;
+    /// <summary>Boot protocol 2.14 added <c>acpi_rsdp_addr</c>; older kernels do not read it.</summary>
+    public const ushort AcpiRsdpProtocol = 0x020E;
     private const int ExtRamdiskImage = 0x0C0;
     private const int ExtRamdiskSize = 0x0C4;
     private const int ExtCmdLinePtr = 0x0C8;
@@ -57,6 +60,9 @@ public sealed class ZeroPage
         BinaryPrimitives.WriteUInt32LittleEndian(Bytes.AsSpan(CmdLinePtr), (uint)address);
         BinaryPrimitives.WriteUInt32LittleEndian(Bytes.AsSpan(ExtCmdLinePtr), (uint)(address >> 32));
     }
+
+    /// <summary>Where the ACPI RSDP is (<c>acpi_rsdp_addr</c>), so the kernel takes it rather than scanning for one.</summary>
+    public void SetAcpiRsdp(ulong address) => BinaryPrimitives.WriteUInt64LittleEndian(Bytes.AsSpan(AcpiRsdpAddr), address);
 
     public void SetRamdisk(ulong address, ulong size)
     {

@@ -236,7 +236,7 @@ public sealed class VmmHost : IDisposable, ISerialInput
 
     /// <summary>
     /// Asks the guest to shut down, as QEMU's <c>system_powerdown</c>: the ACPI power button when the guest has ACPI on
-    /// (a firmware machine whose OS set SCI_EN), otherwise Ctrl-Alt-Del on the PS/2 keyboard, the ACPI-less way to ask a
+    /// (its OS set SCI_EN, on a firmware machine or a direct boot alike), otherwise Ctrl-Alt-Del on the PS/2 keyboard, the ACPI-less way to ask a
     /// PC guest to shut down or reboot. The <c>POWERDOWN</c> event says which (<see cref="PowerdownMethods"/>).
     /// </summary>
     /// <returns>False when no machine is running to ask.</returns>

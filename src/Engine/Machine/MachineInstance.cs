@@ -279,8 +279,10 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         AttachPciDevices();
         // A Linux kernel finds a mode set as a VGA BIOS would leave it, described in screen_info; PVH guests set their own.
         var screen = Display is not null && BzImage.LooksLikeBzImage(kernel) ? Display.SetUpForLinux() : null;
-        Boot = KernelLoader.Load(Memory, Config.MemoryBytes, kernel, initrd, commandLine, screen);
-        byte[] mpTable = MpTable.Build(MemoryLayout.MpTable, Config.CpuCount, _pci!.InterruptRoutes);
+        // The same ACPI tables a BIOS boot gets, so a kernel finds the PM block (power-off by S5), the MADT and the DSDT.
+        ulong rsdp = DirectBootAcpi.Write(Memory, new AcpiPlatform(Config.CpuCount, _pci!.PowerManagement.PmBase, IsaBridge: false));
+        Boot = KernelLoader.Load(Memory, Config.MemoryBytes, kernel, initrd, commandLine, screen, rsdp);
+        byte[] mpTable = MpTable.Build(MemoryLayout.MpTable, Config.CpuCount, _pci.InterruptRoutes);
         mpTable.CopyTo(Memory.GetSpan(MemoryLayout.MpTable, mpTable.Length));
         CreateVcpus();
     }
@@ -305,7 +307,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         AttachPciDevices();
         Display?.MapLegacyWindow(Mmio); // where the VGA BIOS writes text and fonts; BiosMemory leaves the hole for it
         var leaf1 = _kvm.GetSupportedCpuid().FirstOrDefault(e => e.Function == 1);
-        var pm = _pci!.PowerManagement!;
+        var pm = _pci!.PowerManagement;
         // The ACPI tables describe the PM block where SeaBIOS put it, so they are made when SeaBIOS first reads them.
         FirmwareConfig = new FwCfgDevice(Firmware.FirmwareConfig.Build(Config, Memory.Regions, BootPaths(), leaf1.Eax | (ulong)leaf1.Edx << 32, vgaBios?.Bytes,
             () => new AcpiPlatform(Config.CpuCount, pm.PmBase)), Memory);
@@ -629,9 +631,9 @@ public sealed class MachineInstance : IVcpuController, IDisposable
 
     /// <summary>
     /// Presses the ACPI power button (<c>system_powerdown</c>): true when the guest has ACPI on and so will see it; false
-    /// without the PIIX4 (no firmware) or before the guest enabled ACPI, when the caller asks another way.
+    /// before the guest enabled ACPI (a BIOS, DOS, a kernel booted with acpi=off), when the caller asks another way.
     /// </summary>
-    public bool PressPowerButton() => _pci?.PowerManagement?.PressPowerButton() ?? false;
+    public bool PressPowerButton() => _pci?.PowerManagement.PressPowerButton() ?? false;
 
     public void Dispose()
     {

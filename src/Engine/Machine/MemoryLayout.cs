@@ -26,6 +26,13 @@ public static class MemoryLayout
     public const ulong MpTable = 0x9FC00;
     /// <summary>End of usable base memory; 0x9FC00–0xFFFFF is EBDA, VGA and BIOS space.</summary>
     public const ulong BaseMemoryEnd = 0x9FC00;
+    /// <summary>
+    /// A direct boot's ACPI tables: the RSDP at the start of the 0xE0000–0xFFFFF range that Linux and other OSes scan
+    /// (where Firecracker puts it too), the tables right after it, all in the legacy hole the e820 map reserves.
+    /// </summary>
+    public const ulong AcpiRsdp = 0xE0000;
+    public const ulong AcpiTables = 0xE0040;
+    public const ulong AcpiTablesEnd = 0x100000;
     public const ulong HighMemoryStart = 0x100000;
     /// <summary>Kernels load at 1 MiB (bzImage protected-mode code; ELF by their own physical addresses).</summary>
     public const ulong KernelLoad = 0x100000;

@@ -93,6 +93,23 @@ public sealed class I440fxHostBridgeFunctionTests
         _ports.Read8(1, 0x4C).Should().Be(0x4D, "the ISA I/O recovery timer's reset value");
     }
 
+    [Fact]
+    public void The_engine_hears_of_every_write_that_touches_a_route_register_and_of_no_other()
+    {
+        var routesSeen = new List<int?[]>();
+        _isa.PirqRoutesChanged = () => routesSeen.Add([.. Enumerable.Range(0, 4).Select(_isa.PirqRoute)]);
+
+        _ports.Write8(1, 0x5F, 0x01);
+        _ports.Write8(1, 0x64, 0x01);
+        routesSeen.Should().BeEmpty("0x5F and 0x64 are not routes");
+
+        _ports.Write8(1, 0x62, 11);
+        _ports.Write32(1, 0x60, 0x0B0B_0A0A); // SeaBIOS could write all four at once: one notice
+        routesSeen.Should().HaveCount(2);
+        routesSeen[0].Should().Equal(new int?[] { null, null, 11, null }, "the notice comes after the write, so the new route reads back");
+        routesSeen[1].Should().Equal(new int?[] { 10, 10, 11, 11 });
+    }
+
     private sealed class RecordingShadowRam : IShadowRamControl
     {
         public List<(int Segment, ShadowRamMode Mode)> Changes { get; } = [];

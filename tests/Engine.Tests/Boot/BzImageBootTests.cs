@@ -29,7 +29,6 @@ public sealed class BzImageBootTests : IDisposable
         "hdr.heap_end_ptr",    // 0xFE00: the value QEMU gives; the 64-bit entry never runs the real-mode heap
         "hdr.ext_loader_ver", "hdr.ext_loader_type", // only meaningful with type_of_loader 0xE: neither sets them
         "hdr.setup_data",      // no setup_data chain from either
-        "acpi_rsdp_addr",      // 0 under both: QEMU leaves the RSDP to SeaBIOS's F-segment, and direct boot has no ACPI yet
         "cmd_line_ptr",        // both put the command line at 0x20000
         "cmdline", "ramdisk_size", "ramdisk_fnv1a",
         "screen.orig_video_isVGA", // no display on either side here (see the display test for ours)
@@ -44,9 +43,11 @@ public sealed class BzImageBootTests : IDisposable
     /// ramdisk_image — both put the initrd as high as they can; QEMU keeps the top 128 KiB of low RAM for its ACPI
     ///   tables (its e820 reserves it), so its initrd sits lower.
     /// e820_entries and the map — SeaBIOS lists the legacy area in pieces and reserves its ACPI tables, KVM's pages at
-    ///   0xFEFFC000 and its flash; we reserve 640 KiB–1 MiB whole and give the rest as RAM.
+    ///   0xFEFFC000 and its flash; we reserve 640 KiB–1 MiB whole (our ACPI tables lie in it) and give the rest as RAM.
+    /// acpi_rsdp_addr — we write our tables ourselves and say where the RSDP is (boot protocol 2.14); QEMU leaves 0, the
+    ///   kernel then scanning for the RSDP SeaBIOS put in the F segment.
     /// </summary>
-    private static readonly string[] DifferOnPurpose = ["entry", "zero_page", "hdr.type_of_loader", "ramdisk_image", "e820_entries"];
+    private static readonly string[] DifferOnPurpose = ["entry", "zero_page", "hdr.type_of_loader", "ramdisk_image", "e820_entries", "acpi_rsdp_addr"];
 
     /// <summary>Header fields the kernel wrote and a loader must leave alone, by zero-page offset and width.</summary>
     private static readonly (string Field, int Offset, int Width)[] KernelOwned =
@@ -116,6 +117,10 @@ public sealed class BzImageBootTests : IDisposable
         their.Fields["entry"].Should().Be("32", "QEMU's path goes through the real-mode setup code to code32_start");
         our.Number("zero_page").Should().Be(MemoryLayout.ZeroPage);
         our.Number("hdr.type_of_loader").Should().Be(0xFF, "we have no assigned boot loader id");
+        our.Number("acpi_rsdp_addr").Should().Be(MemoryLayout.AcpiRsdp, "the RSDP we wrote, for a kernel of protocol 2.14 or later");
+        their.Number("acpi_rsdp_addr").Should().Be(0, "QEMU's -kernel leaves the RSDP to be found by scanning");
+        our.E820.Should().Contain(e => e.Type == 2 && e.Address <= MemoryLayout.AcpiRsdp && e.Address + e.Size >= MemoryLayout.AcpiTablesEnd,
+            "our ACPI tables lie in reserved memory, which the kernel leaves alone");
         their.Number("hdr.type_of_loader").Should().Be(0xB0);
         CheckMemoryMap(our, their, (ulong)memoryMiB << 20);
         CheckInitrdPlacement(our);

@@ -100,6 +100,35 @@ public sealed class KernelLoaderTests : IDisposable
     }
 
     [Theory]
+    [InlineData(0x020F, true)]
+    [InlineData(0x020E, true)]
+    [InlineData(0x020D, false)]
+    public void A_bzImage_gets_the_RSDP_in_acpi_rsdp_addr_from_boot_protocol_2_14(int protocol, bool expected)
+    {
+        byte[] kernel = File.ReadAllBytes(TestGuests.BzImage("bzimage"));
+        BinaryPrimitives.WriteUInt16LittleEndian(kernel.AsSpan(0x206), (ushort)protocol);
+
+        KernelLoader.Load(_memory, Memory, kernel, [], "", rsdp: 0xE0000);
+
+        var zero = _memory.GetSpan(MemoryLayout.ZeroPage, 4096).ToArray();
+        BinaryPrimitives.ReadUInt64LittleEndian(zero.AsSpan(0x70)).Should().Be(expected ? 0xE0000ul : 0ul,
+            "acpi_rsdp_addr came with protocol 2.14; an older kernel's zero page has something else there");
+    }
+
+    [Theory]
+    [InlineData(0ul)]
+    [InlineData(0xE0000ul)]
+    public void A_PVH_kernel_gets_the_RSDP_in_hvm_start_info(ulong rsdp)
+    {
+        byte[] kernel = File.ReadAllBytes(TestGuests.Path("hello"));
+
+        KernelLoader.Load(_memory, Memory, kernel, [], "", rsdp: rsdp);
+
+        var info = _memory.GetSpan(MemoryLayout.PvhStartInfo, PvhStartInfo.Size).ToArray();
+        BinaryPrimitives.ReadUInt64LittleEndian(info.AsSpan(32)).Should().Be(rsdp, "rsdp_paddr");
+    }
+
+    [Theory]
     [InlineData(0)]
     [InlineData(100)]
     [InlineData(0x300)]

@@ -37,6 +37,10 @@ public static class QemuPc
             ["-kernel", elf, "-append", append,
              "-device", "ahci,id=ahci", "-drive", $"if=none,id=d0,file={image},format=raw", "-device", "ide-hd,drive=d0,bus=ahci.0"]);
 
+    /// <summary>Boots the test guest <paramref name="elf"/> (a PVH kernel) with <paramref name="append"/> and no devices, -no-reboot.</summary>
+    public static Task<(int ExitCode, string Stdout, string Stderr)> RunGuestAsync(string elf, string append, int memoryMiB, int cpus, TimeSpan timeout) =>
+        RunAsync(elf, memoryMiB, timeout, ["-smp", cpus.ToString(System.Globalization.CultureInfo.InvariantCulture), "-kernel", elf, "-append", append]);
+
     /// <summary>
     /// Boots a Linux-style <paramref name="bzImage"/> the way QEMU boots a kernel (-kernel, -initrd, -append: its loader
     /// fills the setup header and SeaBIOS's linuxboot option ROM enters the real-mode setup code), -no-reboot.

@@ -63,6 +63,12 @@ static void format(struct sink *s, const char *fmt, va_list ap)
         }
         while (*fmt >= '0' && *fmt <= '9')
             width = width * 10 + (*fmt++ - '0');
+        int precision = -1; /* "%.Ns": at most N bytes, for fixed-width fields such as ACPI signatures */
+        if (*fmt == '.') {
+            precision = 0;
+            for (fmt++; *fmt >= '0' && *fmt <= '9'; fmt++)
+                precision = precision * 10 + (*fmt - '0');
+        }
         while (*fmt == 'l' || *fmt == 'z') {
             lng = 1;
             fmt++;
@@ -95,12 +101,14 @@ static void format(struct sink *s, const char *fmt, va_list ap)
             const char *str = va_arg(ap, const char *);
             if (!str)
                 str = "(null)";
-            int len = (int)strlen(str);
+            int len = 0;
+            while (str[len] && (precision < 0 || len < precision))
+                len++;
             if (!left)
                 for (; len < width; width--)
                     emit(s, ' ');
-            while (*str)
-                emit(s, *str++);
+            for (int i = 0; i < len; i++)
+                emit(s, str[i]);
             if (left)
                 for (; len < width; width--)
                     emit(s, ' ');

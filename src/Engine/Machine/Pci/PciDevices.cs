@@ -29,7 +29,7 @@ internal sealed class PciDevices : IDisposable
     private readonly MsiRouter _msi;
     private readonly IoEventLoop _events;
     private readonly PciBarObservers _observers = new();
-    private readonly PciInterruptWires _wires;
+    private readonly IIntxRouting _intx;
     private readonly List<VirtioFunction> _virtio = [];
 
     /// <param name="shadowRam">With firmware: where the i440FX's PAM registers remap 0xC0000–0xFFFFF; the bus then has
@@ -43,19 +43,32 @@ internal sealed class PciDevices : IDisposable
         _memory = memory;
         _msi = msi;
         _events = events;
-        _wires = new PciInterruptWires(vm.SetIrqLine);
         Bus = new PciBus(_observers, shadowRam is null ? null : new I440fxHostBridgeFunction(shadowRam));
+        PowerManagementPorts = new PowerManagementPorts(machine.Ports);
+        PowerManagement = new Piix4PowerManagement(new KvmIrqLine(vm, Piix4PowerManagement.SciIrq), PowerManagementPorts.MoveBlock)
+        {
+            PowerOffRequested = () => machine.RequestPowerOff("ACPI S5 (PM1 control)"),
+        };
+        PowerManagementPorts.Attach(PowerManagement);
         if (shadowRam is not null)
         {
             IsaBridge = new Piix3IsaBridgeFunction(multiFunction: true);
             Bus.Attach(1, IsaBridge);
-            PowerManagementPorts = new PowerManagementPorts(machine.Ports);
-            PowerManagement = new Piix4PowerManagement(new KvmIrqLine(vm, Piix4PowerManagement.SciIrq), PowerManagementPorts.MoveBlock)
-            {
-                PowerOffRequested = () => machine.RequestPowerOff("ACPI S5 (PM1 control)"),
-            };
+            // INTx goes where the PIIX3's PIRQ registers say, as on QEMU's pc machine; SeaBIOS's MP table and our DSDT's
+            // link devices describe the same ISA IRQs.
+            var router = new PirqInterruptRouter(vm.SetIrqLine, IsaBridge.PirqRoute);
+            IsaBridge.PirqRoutesChanged = router.RoutesChanged;
+            _intx = router;
             Bus.Attach(1, PowerManagementFunction, PowerManagement);
-            PowerManagementPorts.Attach(PowerManagement);
+        }
+        else
+        {
+            // A direct boot: no firmware programs PMBASE, so the machine does, at QEMU's 0x600, for the ACPI tables it
+            // writes itself. The function stays off the bus: without a PIIX3 at 00:01.0 there is no slot 1 function 3 to
+            // hold it, and giving it a slot of its own would move every device from the slots direct boots have always had.
+            PowerManagement.WriteConfig(Piix4PowerManagement.PmBaseRegister, [(byte)(DirectBootPmBase & 0xFF | 1), DirectBootPmBase >> 8]);
+            PowerManagement.WriteConfig(Piix4PowerManagement.PmRegMiscRegister, [Piix4PowerManagement.PmIoEnable]);
+            _intx = new PciInterruptWires(vm.SetIrqLine);
         }
 
         Bridge = new PciHostBridge(Bus) { ResetRequested = () => machine.RequestReset("PCI reset control (port 0xCF9)") };
@@ -77,20 +90,24 @@ internal sealed class PciDevices : IDisposable
     /// <summary>The PIIX4's power-management function is function 3 of the PIIX's slot, as on the chip.</summary>
     public const int PowerManagementFunction = 3;
 
+    /// <summary>Where a direct boot's PM I/O block decodes: where SeaBIOS puts it under QEMU, and what QEMU's FADT names.</summary>
+    public const ushort DirectBootPmBase = 0x600;
+
     /// <summary>The PIIX3 with firmware; null otherwise.</summary>
     public Piix3IsaBridgeFunction? IsaBridge { get; }
 
-    /// <summary>ACPI's fixed hardware (PM timer, SCI, power button, sleep) with firmware; null otherwise.</summary>
-    public Piix4PowerManagement? PowerManagement { get; }
+    /// <summary>ACPI's fixed hardware (PM timer, SCI, power button, sleep): at 00:01.3 with firmware, off the bus with its
+    /// block at <see cref="DirectBootPmBase"/> on a direct boot.</summary>
+    public Piix4PowerManagement PowerManagement { get; }
 
-    /// <summary>Where <see cref="PowerManagement"/>'s registers sit on the port bus; null without it.</summary>
-    public PowerManagementPorts? PowerManagementPorts { get; }
+    /// <summary>Where <see cref="PowerManagement"/>'s registers sit on the port bus.</summary>
+    public PowerManagementPorts PowerManagementPorts { get; }
 
     public PciMmioWindow Window { get; }
 
     public IReadOnlyList<VirtioFunction> Virtio => _virtio;
 
-    /// <summary>Where each function's INTx pin goes, for the MP table.</summary>
+    /// <summary>Where each function's INTx pin goes, for a direct boot's MP table (a BIOS writes its own from the PIRQ routes).</summary>
     public IReadOnlyList<PciInterruptRoute> InterruptRoutes =>
         [.. Bus.Devices.OfType<PciFunction>().Where(f => f.InterruptPin != 0)
             .Select(f => new PciInterruptRoute(f.DeviceNumber, f.InterruptPin, PciInterruptWires.IoApicPin(f.DeviceNumber, f.InterruptPin)))];
@@ -235,7 +252,7 @@ internal sealed class PciDevices : IDisposable
             throw new InvalidOperationException($"The PCI bus is full ({PciBus.DeviceCount - 1} devices).");
         }
 
-        var function = create(_wires.Wire(slot, 1), msiVectors > 0 ? _msi.CreateVectors(msiVectors) : null);
+        var function = create(_intx.Wire(slot, 1), msiVectors > 0 ? _msi.CreateVectors(msiVectors) : null);
         if (barObserver is not null)
         {
             _observers.Add(function, barObserver);
@@ -267,10 +284,7 @@ internal sealed class PciDevices : IDisposable
             ["msi_dropped"] = _msi.Dropped,
             ["ioeventfd_failures"] = _virtio.Sum(v => v.Notifiers.RegistrationFailures),
         });
-        if (PowerManagementPorts is not null)
-        {
-            yield return PowerManagementPorts.Stats();
-        }
+        yield return PowerManagementPorts.Stats();
 
         if (Ahci is not null && Cdrom is not null)
         {

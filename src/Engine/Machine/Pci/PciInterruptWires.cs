@@ -7,9 +7,11 @@ namespace Platform.Engine.Machine.Pci;
 /// low — the GSIs 16–23 that <see cref="GsiRouting"/> sends to the IOAPIC alone and that the MP table names. Pins are
 /// shared once there are more than eight devices, so each pin is the OR of its devices' lines, as on a real board:
 /// KVM_IRQ_LINE carries one level per GSI, and one device lowering it must not hide another that still asserts it.
+/// This is a direct boot's wiring (no PIIX3: a q35-like board with the IOAPIC's upper pins for PCI); a firmware machine
+/// routes INTx through the PIIX3's PIRQ registers instead (<see cref="PirqInterruptRouter"/>).
 /// </summary>
 /// <param name="setGsi">Drives a GSI to a level: the machine's <c>KvmVm.SetIrqLine</c>.</param>
-internal sealed class PciInterruptWires(Action<uint, bool> setGsi)
+internal sealed class PciInterruptWires(Action<uint, bool> setGsi) : IIntxRouting
 {
     public const int FirstIoApicPin = 16;
     public const int PinCount = 8;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
+using System.Text.RegularExpressions;
 using Platform.Devices.Firmware;
 using Platform.Engine.Machine.Firmware.Acpi;
 
@@ -116,7 +117,10 @@ public sealed class AcpiTablesTests
 
             dsl["DSDT"].Should().Contain("Device (PCI0)").And.Contain("EisaId (\"PNP0A03\")").And.Contain("EisaId (\"PNP0303\")")
                 .And.Contain("EisaId (\"PNP0501\")").And.Contain("Name (_S5, Package (0x04)").And.Contain("Name (_PRT, Package (0x7C)")
-                .And.Contain("Device (C001)").And.Contain("\"ACPI0007\"").And.Contain("IO (Decode16,");
+                .And.Contain("Device (C001)").And.Contain("\"ACPI0007\"").And.Contain("IO (Decode16,")
+                .And.Contain("OperationRegion (P40C, PCI_Config, 0x60, 0x04)").And.Contain("Device (LNKD)").And.Contain("EisaId (\"PNP0C0F\")")
+                .And.Contain("Interrupt (ResourceConsumer, Level, ActiveHigh, Shared, ,, )").And.Contain("Method (_SRS, 1")
+                .And.Contain("0x0001FFFF, \n                    Zero, \n                    LNKA,");
             dsl["FACP"].Should().Contain("PM1A Control Block Address : 00000604")
                 .And.Contain("SCI Interrupt : 0009").And.Contain("Control Method Power Button (V1) : 0");
             dsl["APIC"].Should().Contain("Local Apic ID : 01").And.Contain("Interrupt : 00000009");
@@ -125,6 +129,94 @@ public sealed class AcpiTablesTests
             var (recompiled, compileOutput) = Iasl(dir, "-p", Path.Combine(dir, "again"), Path.Combine(dir, "dsdt.dsl"));
             recompiled.Should().Be(0, compileOutput);
             File.ReadAllBytes(Path.Combine(dir, "again.aml")).AsSpan(36).ToArray().Should().Equal(File.ReadAllBytes(Path.Combine(dir, "dsdt.dat")).AsSpan(36).ToArray());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ACPICAs_interpreter_runs_the_link_devices_methods_against_the_PIIX3s_route_registers()
+    {
+        // acpiexec backs the PCI_Config region with its own memory (zeros at first), so the methods' effect on the route
+        // registers is seen only through the link's own _STA/_CRS, as an OS sees it.
+        var tables = Load(AcpiTables.Build(new AcpiPlatform(1, 0x600)))[TablesAt];
+        string dir = Directory.CreateTempSubdirectory("acpi-").FullName;
+        try
+        {
+            int at = Find(tables, "DSDT");
+            string file = Path.Combine(dir, "dsdt.aml");
+            File.WriteAllBytes(file, tables.AsSpan(at, BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(at + 4))).ToArray());
+            string[] steps =
+            [
+                "evaluate \\_SB.LNKB._STA", "evaluate \\_SB.LNKB._SRS (89 06 00 09 01 0B 00 00 00 79 00)", "evaluate \\_SB.LNKB._CRS",
+                "evaluate \\_SB.LNKB._DIS", "evaluate \\_SB.LNKB._STA", "evaluate \\_SB.LNKA._CRS",
+            ];
+            var (code, output) = Run("acpiexec", dir, "-b", string.Join(";", steps), file);
+
+            code.Should().Be(0, output);
+            output.Should().NotContain("AE_", "every method ran without an AML error:\n" + output);
+            // In order: enabled (bit 7 clear) → the IRQ _SRS wrote, as a level/high/shared Interrupt → disabled by _DIS →
+            // LNKA, untouched, still reads its own register (0).
+            string[] results = [.. output.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith('[')).Select(l => Regex.Replace(l, @"\s+//.*$", ""))];
+            results.Should().Equal(
+                "[Integer] = 000000000000000B",
+                "[Buffer] Length 0B =     0000: 89 06 00 09 01 0B 00 00 00 79 00",
+                "[Integer] = 0000000000000009",
+                "[Buffer] Length 0B =     0000: 89 06 00 09 01 00 00 00 00 79 00");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void The_direct_boot_linker_gives_the_bytes_the_firmware_loader_gives_at_the_same_addresses()
+    {
+        var files = AcpiTables.Build(new AcpiPlatform(2, 0x600, IsaBridge: false));
+        var expected = Load(files);
+
+        var linked = AcpiLinker.Link(files, new Dictionary<string, ulong> { [AcpiFiles.TablesFile] = TablesAt, [AcpiFiles.RsdpFile] = RsdpAt });
+
+        linked[AcpiFiles.TablesFile].Should().Equal(expected[TablesAt]);
+        linked[AcpiFiles.RsdpFile].Should().Equal(expected[RsdpAt]);
+        files.Tables.Should().NotEqual(expected[TablesAt], "the inputs were copied, not linked in place");
+    }
+
+    [Fact]
+    public void The_direct_boot_linker_refuses_an_address_that_breaks_a_files_alignment()
+    {
+        var files = AcpiTables.Build(new AcpiPlatform(1, 0x600, IsaBridge: false));
+
+        var act = () => AcpiLinker.Link(files, new Dictionary<string, ulong> { [AcpiFiles.TablesFile] = TablesAt + 16, [AcpiFiles.RsdpFile] = RsdpAt });
+
+        act.Should().Throw<InvalidOperationException>().WithMessage("*64-byte alignment*", "the FACS opens the tables and must be 64-byte aligned");
+    }
+
+    [Fact]
+    public void A_direct_boots_DSDT_puts_the_ISA_devices_under_SB_since_slot_1_holds_no_PIIX3()
+    {
+        var tables = Load(AcpiTables.Build(new AcpiPlatform(2, 0x600, IsaBridge: false)))[TablesAt];
+        string dir = Directory.CreateTempSubdirectory("acpi-").FullName;
+        try
+        {
+            int at = Find(tables, "DSDT");
+            string file = Path.Combine(dir, "dsdt.dat");
+            File.WriteAllBytes(file, tables.AsSpan(at, BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(at + 4))).ToArray());
+            var (code, output) = Iasl(dir, "-d", file);
+            code.Should().Be(0, output);
+            output.Should().NotContainAny(["Error", "Warning", "Invalid", "Incorrect checksum"]);
+            string dsl = File.ReadAllText(Path.Combine(dir, "dsdt.dsl"));
+
+            dsl.Should().NotContain("Device (ISA)").And.NotContain("0x00010000", "nothing claims 00:01.0, an ordinary device on a direct boot")
+                .And.Contain("Device (PCI0)").And.Contain("Name (_PRT, Package (0x7C)")
+                .And.Contain("Device (KBD)").And.Contain("EisaId (\"PNP0303\")").And.Contain("Device (COM1)").And.Contain("Device (RTC)")
+                .And.Contain("Name (_S5, Package (0x04)");
+            var (recompiled, compileOutput) = Iasl(dir, "-p", Path.Combine(dir, "again"), Path.Combine(dir, "dsdt.dsl"));
+            recompiled.Should().Be(0, compileOutput);
+            File.ReadAllBytes(Path.Combine(dir, "again.aml")).AsSpan(36).ToArray().Should().Equal(File.ReadAllBytes(file).AsSpan(36).ToArray());
         }
         finally
         {
@@ -224,9 +316,12 @@ public sealed class AcpiTablesTests
         return sum;
     }
 
-    private static (int Code, string Output) Iasl(string workingDirectory, params string[] arguments)
+    private static (int Code, string Output) Iasl(string workingDirectory, params string[] arguments) =>
+        Run("iasl", workingDirectory, arguments);
+
+    private static (int Code, string Output) Run(string program, string workingDirectory, params string[] arguments)
     {
-        var start = new ProcessStartInfo("iasl") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(program) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -239,7 +334,7 @@ public sealed class AcpiTablesTests
         }
         catch (System.ComponentModel.Win32Exception ex)
         {
-            throw new InvalidOperationException("iasl is missing: install Debian's acpica-tools (./platform test does).", ex);
+            throw new InvalidOperationException($"{program} is missing: install Debian's acpica-tools (./platform test does).", ex);
         }
 
         using (process)

@@ -6,8 +6,9 @@ using Platform.Devices.Pci;
 
 namespace Platform.Engine.Machine.Firmware.Acpi;
 
-/// <summary>What the ACPI tables describe: the vCPUs and where the firmware put the PIIX4's PM I/O block.</summary>
-internal sealed record AcpiPlatform(int CpuCount, ushort PmBase);
+/// <summary>What the ACPI tables describe: the vCPUs, where the PIIX4's PM I/O block decodes, and whether the PIIX3 sits at
+/// 00:01.0 to hold the ISA devices (a firmware machine) or not (a direct boot, whose slot 1 is an ordinary device).</summary>
+internal sealed record AcpiPlatform(int CpuCount, ushort PmBase, bool IsaBridge = true);
 
 /// <summary>The three fw_cfg files of QEMU's linker/loader protocol: the tables, the RSDP, and the script that links them.</summary>
 internal sealed record AcpiFiles(byte[] Tables, byte[] Rsdp, byte[] Loader)
@@ -44,7 +45,7 @@ internal static class AcpiTables
         var pointers = new List<(int Offset, byte Size)>();
 
         int facs = Append(tables, Facs());
-        int dsdt = AppendTable(tables, checksums, "DSDT", 1, Dsdt.Build(platform.CpuCount));
+        int dsdt = AppendTable(tables, checksums, "DSDT", 1, Dsdt.Build(platform.CpuCount, platform.IsaBridge));
         int fadt = AppendTable(tables, checksums, "FACP", 3, FadtBody(platform.PmBase, (uint)facs, (uint)dsdt));
         pointers.AddRange([(fadt + 36, 4), (fadt + 40, 4), (fadt + 132, 8), (fadt + 140, 8)]);
         int madt = AppendTable(tables, checksums, "APIC", 3, MadtBody(platform.CpuCount));

@@ -5,17 +5,26 @@ namespace Platform.Engine.Machine.Firmware.Acpi;
 
 /// <summary>
 /// A small builder of ACPI Machine Language (ACPI 6.x, chapter 20), enough for a DSDT that declares objects: names,
-/// scopes, devices, packages, integers, strings, EISA IDs and resource templates. Each method returns the encoded term,
-/// so a namespace is written as nested calls that read like the ASL it stands for.
+/// scopes, devices, packages, integers, strings, EISA IDs and resource templates, plus the few statements the PCI
+/// interrupt link devices need (methods, an operation region and its fields, If, Return, Store, And, Or,
+/// CreateDWordField). Each method returns the encoded term, so a namespace is written as nested calls that read like the
+/// ASL it stands for.
 /// </summary>
-/// <remarks>No methods with code bodies: the machine's objects are all constant, which keeps the table easy to check
-/// with <c>iasl -d</c> and easy for SeaBIOS's own DSDT parser, which looks for the PS/2 keyboard's EISA ID.</remarks>
+/// <remarks>Code stays as small as QEMU's link methods: the table must stay easy to check with <c>iasl -d</c> and easy
+/// for SeaBIOS's own DSDT parser, which skips method bodies by their length while it looks for the keyboard's EISA ID.</remarks>
 internal static class Aml
 {
     private const byte ZeroOp = 0x00, OneOp = 0x01, NameOp = 0x08, BytePrefix = 0x0A, WordPrefix = 0x0B, DWordPrefix = 0x0C,
         StringPrefix = 0x0D, QWordPrefix = 0x0E, ScopeOp = 0x10, BufferOp = 0x11, PackageOp = 0x12, ExtOpPrefix = 0x5B,
         DeviceOp = 0x82, RootChar = 0x5C, ParentPrefixChar = 0x5E, DualNamePrefix = 0x2E, MultiNamePrefix = 0x2F,
-        NullName = 0x00;
+        NullName = 0x00, MethodOp = 0x14, StoreOp = 0x70, AndOp = 0x7B, OrOp = 0x7D, CreateDWordFieldOp = 0x8A, IfOp = 0xA0,
+        ReturnOp = 0xA4, OpRegionOp = 0x80, FieldOp = 0x81, Arg0Op = 0x68;
+
+    /// <summary>The operation region space of PCI configuration registers (of the device the region's scope is).</summary>
+    public const byte PciConfigSpace = 0x02;
+    /// <summary>Field flags: ByteAcc, NoLock, Preserve.</summary>
+    public const byte ByteAccNoLockPreserve = 0x01;
+    private const byte ExtendedInterruptDescriptor = 0x89;
 
     // Small resource descriptors: the tag byte is type << 3 | length.
     private const byte IrqDescriptorNoFlags = (0x04 << 3) | 2, IoPortDescriptor = (0x08 << 3) | 7, EndTag = (0x0F << 3) | 1;
@@ -118,6 +127,81 @@ internal static class Aml
     }
 
     /// <summary>
+    /// <c>Interrupt(ResourceConsumer, Level|Edge, ActiveHigh|ActiveLow, Shared|Exclusive) { irqs }</c>: the extended
+    /// interrupt descriptor PCI interrupt links use.
+    /// </summary>
+    public static byte[] Interrupt(bool level, bool activeHigh, bool shared, params uint[] irqs)
+    {
+        byte flags = (byte)(1 | (level ? 0 : 2) | (activeHigh ? 0 : 4) | (shared ? 8 : 0)); // bit 0: consumer
+        int length = 2 + (4 * irqs.Length);
+        var bytes = new List<byte> { ExtendedInterruptDescriptor, (byte)length, (byte)(length >> 8), flags, checked((byte)irqs.Length) };
+        foreach (uint irq in irqs)
+        {
+            bytes.AddRange([(byte)irq, (byte)(irq >> 8), (byte)(irq >> 16), (byte)(irq >> 24)]);
+        }
+
+        return [.. bytes];
+    }
+
+    /// <summary><c>Method(name, args, Serialized|NotSerialized) { terms }</c>.</summary>
+    public static byte[] Method(string name, int argumentCount, bool serialized, params byte[][] terms)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)argumentCount, 7u, nameof(argumentCount));
+        return [MethodOp, .. WithPackageLength([.. NameString(name), (byte)(argumentCount | (serialized ? 0x08 : 0)), .. Concat(terms)])];
+    }
+
+    /// <summary><c>OperationRegion(name, space, offset, length)</c>.</summary>
+    public static byte[] OperationRegion(string name, byte space, ulong offset, ulong length) =>
+        [ExtOpPrefix, OpRegionOp, .. NameString(name), space, .. Integer(offset), .. Integer(length)];
+
+    /// <summary><c>Field(region, flags) { name, bits, ... }</c>, the fields laid out one after another from bit 0.</summary>
+    public static byte[] Field(string region, byte flags, params (string Name, int Bits)[] fields)
+    {
+        var list = new List<byte>();
+        foreach (var (name, bits) in fields)
+        {
+            if (name.Length != 4)
+            {
+                throw new ArgumentException($"A field name is one four-character segment, not \"{name}\".", nameof(fields));
+            }
+
+            list.AddRange(NameString(name));
+            list.AddRange(FieldWidth(bits));
+        }
+
+        return [ExtOpPrefix, FieldOp, .. WithPackageLength([.. NameString(region), flags, .. list])];
+    }
+
+    /// <summary><c>If(predicate) { terms }</c>.</summary>
+    public static byte[] If(byte[] predicate, params byte[][] terms) => [IfOp, .. WithPackageLength([.. predicate, .. Concat(terms)])];
+
+    /// <summary><c>Return(value)</c>.</summary>
+    public static byte[] Return(byte[] value) => [ReturnOp, .. value];
+
+    /// <summary><c>Store(source, destination)</c> (ASL+: <c>destination = source</c>).</summary>
+    public static byte[] Store(byte[] source, byte[] destination) => [StoreOp, .. source, .. destination];
+
+    /// <summary><c>And(a, b, target)</c>; <paramref name="target"/> null: no target (the result is only a value).</summary>
+    public static byte[] And(byte[] a, byte[] b, byte[]? target = null) => [AndOp, .. a, .. b, .. target ?? [NullName]];
+
+    /// <summary><c>Or(a, b, target)</c>; <paramref name="target"/> null: no target.</summary>
+    public static byte[] Or(byte[] a, byte[] b, byte[]? target = null) => [OrOp, .. a, .. b, .. target ?? [NullName]];
+
+    /// <summary><c>CreateDWordField(buffer, byteIndex, name)</c>.</summary>
+    public static byte[] CreateDWordField(byte[] buffer, ulong byteIndex, string name) =>
+        [CreateDWordFieldOp, .. buffer, .. Integer(byteIndex), .. NameString(name)];
+
+    /// <summary><c>ArgN</c>, a method's argument.</summary>
+    public static byte[] Arg(int index)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)index, 6u, nameof(index));
+        return [(byte)(Arg0Op + index)];
+    }
+
+    /// <summary>A call of the method <paramref name="name"/> (defined earlier in the table, so its argument count is known).</summary>
+    public static byte[] Call(string name, params byte[][] arguments) => [.. NameString(name), .. Concat(arguments)];
+
+    /// <summary>
     /// A name path: an optional root (<c>\</c>) or parent prefixes (<c>^</c>), then dot-separated segments of up to four
     /// characters (upper-case letters, digits, <c>_</c>; not a digit first), each padded with <c>_</c>.
     /// </summary>
@@ -208,6 +292,30 @@ internal static class Aml
         }
 
         throw new ArgumentOutOfRangeException(nameof(body), $"{body.Length} bytes is more than a PkgLength can count.");
+    }
+
+    /// <summary>A named field's width in bits, in PkgLength's encoding (which here counts bits, not itself).</summary>
+    private static byte[] FieldWidth(int bits)
+    {
+        if (bits is < 1 or > 0x0FFF_FFFF)
+        {
+            throw new ArgumentOutOfRangeException(nameof(bits), $"A field of {bits} bits cannot be encoded.");
+        }
+
+        if (bits <= 0x3F)
+        {
+            return [(byte)bits];
+        }
+
+        int extra = bits <= 0xFFF ? 1 : bits <= 0xF_FFFF ? 2 : 3;
+        byte[] encoded = new byte[extra + 1];
+        encoded[0] = (byte)((extra << 6) | (bits & 0x0F));
+        for (int i = 1; i <= extra; i++)
+        {
+            encoded[i] = (byte)(bits >> (4 + (8 * (i - 1))));
+        }
+
+        return encoded;
     }
 
     private static byte[] DWord(uint value)

@@ -1,3 +1,4 @@
+using Platform.Devices.Pci;
 using Platform.Engine.Machine.Pci;
 
 namespace Platform.Engine.Machine.Firmware.Acpi;
@@ -12,43 +13,69 @@ namespace Platform.Engine.Machine.Firmware.Acpi;
 /// Scope (\_SB) {
 ///   Device (PCI0) {
 ///     Name (_HID, EisaId ("PNP0A03")) Name (_ADR, 0) Name (_UID, 0)
-///     Name (_PRT, Package () { Package () { 0x0001FFFF, 0, 0, 17 }, ... })   // slot, pin → GSI 16–23
-///     Device (ISA) { Name (_ADR, 0x00010000)
+///     Name (_PRT, Package () { Package () { 0x0001FFFF, 0, LNKA, 0 }, ... })   // slot, pin → PIRQ link
+///     Device (ISA) { Name (_ADR, 0x00010000)  OperationRegion (P40C, PCI_Config, 0x60, 4)
 ///       Device (KBD) { PNP0303, IO 0x60, 0x64, IRQ 1 }   Device (MOU) { PNP0F13, IRQ 12 }
 ///       Device (COM1) { PNP0501, IO 0x3F8, IRQ 4 }       Device (RTC) { PNP0B00, IO 0x70, IRQ 8 } } }
+///   Field (PCI0.ISA.P40C, ByteAcc, NoLock, Preserve) { PRQ0, 8, PRQ1, 8, PRQ2, 8, PRQ3, 8 }
+///   Method (IQST, 1) { ... }  Method (IQCR, 1, Serialized) { ... }
+///   Device (LNKA) { PNP0C0F, _UID 0, _PRS { 5, 10, 11 }, _STA, _DIS, _CRS, _SRS on PRQ0 } ... LNKD
 ///   Device (C000) { Name (_HID, "ACPI0007") Name (_UID, 0) } ...
 /// }
 /// Name (\_S5, Package () { 0, 0, 0, 0 })   // PIIX4's SLP_TYP for soft-off is 0, as QEMU's
 /// </code>
 /// <para>SeaBIOS reads this table too: it drives the PS/2 keyboard only when the DSDT has PNP0303 in it. The power button
 /// is the fixed-feature one (the FADT's PWR_BUTTON flag clear), so it needs no device here.</para>
-/// <para>The routing table is for APIC mode, the one our chipset delivers PCI INTx in: each slot's pins reach IOAPIC
-/// pins 16–23 (<see cref="PciInterruptWires"/>), not the ISA IRQs of the PIIX3's PIRQ links.</para>
+/// <para>A direct boot has no PIIX3 (its slot 1 holds an ordinary device), so its ISA devices sit straight under
+/// <c>\_SB</c>, as in QEMU's microvm DSDT, rather than under a <c>Device (ISA)</c> that would claim 00:01.0.</para>
+/// <para>PCI interrupts go through the PIIX3's PIRQ links, as the chipset routes them (<see cref="PirqInterruptRouter"/>),
+/// so the same table serves an OS in PIC mode and one in APIC mode. A direct boot has no PIIX3: its pins reach IOAPIC
+/// pins 16–23 (<see cref="PciInterruptWires"/>), and its routing table names those GSIs with no links.</para>
 /// </remarks>
 internal static class Dsdt
 {
     private const int PciSlots = 32, PinsPerSlot = 4;
 
-    public static byte[] Build(int cpuCount)
+    /// <param name="isaBridge">Whether the PIIX3 at 00:01.0 holds the ISA devices (firmware) or they go under \_SB (direct boot).</param>
+    public static byte[] Build(int cpuCount, bool isaBridge = true)
     {
         var processors = Enumerable.Range(0, cpuCount)
             .Select(cpu => Aml.Device($"C{cpu:X3}", Aml.Name("_HID", Aml.String("ACPI0007")), Aml.Name("_UID", Aml.Integer((ulong)cpu))));
-        byte[][] system = [PciRoot(), .. processors];
+        byte[][] system = isaBridge
+            ? [PciRoot(IsaDevices()), .. InterruptLinks(), .. processors]
+            : [PciRoot([]), .. IsaDevices(), .. processors];
         return [.. Aml.Scope("_SB", system), .. Aml.Name("_S5", Aml.Package(Aml.Integer(0), Aml.Integer(0), Aml.Integer(0), Aml.Integer(0)))];
     }
 
-    private static byte[] PciRoot() =>
-        Aml.Device("PCI0",
+    /// <param name="isaDevices">Empty, or the ISA devices to hang under the PIIX3's function at 00:01.0.</param>
+    private static byte[] PciRoot(byte[][] isaDevices)
+    {
+        bool chipset = isaDevices.Length != 0;
+        byte[][] terms =
+        [
             Aml.Name("_HID", Aml.EisaId("PNP0A03")),
             Aml.Name("_ADR", Aml.Integer(0)),
             Aml.Name("_UID", Aml.Integer(0)),
-            Aml.Name("_PRT", RoutingTable()),
-            Aml.Device("ISA",
-                Aml.Name("_ADR", Aml.Integer(0x0001_0000)),
-                IsaDevice("KBD", "PNP0303", Aml.ResourceTemplate(Aml.Io(0x60, 1), Aml.Io(0x64, 1), Aml.IrqNoFlags(1))),
-                IsaDevice("MOU", "PNP0F13", Aml.ResourceTemplate(Aml.IrqNoFlags(12))),
-                IsaDevice("COM1", "PNP0501", Aml.ResourceTemplate(Aml.Io(0x3F8, 8), Aml.IrqNoFlags(4)), uid: 1),
-                IsaDevice("RTC", "PNP0B00", Aml.ResourceTemplate(Aml.Io(0x70, 2), Aml.IrqNoFlags(8)))));
+            Aml.Name("_PRT", RoutingTable(chipset)),
+        ];
+        return !chipset
+            ? Aml.Device("PCI0", terms)
+            : Aml.Device("PCI0", [.. terms, Aml.Device("ISA",
+                [
+                    Aml.Name("_ADR", Aml.Integer(0x0001_0000)),
+                    // The PIIX3's PIRQ route registers, which the link devices read and write.
+                    Aml.OperationRegion("P40C", Aml.PciConfigSpace, (ulong)Piix3IsaBridgeFunction.FirstPirqRoute, Piix3IsaBridgeFunction.PirqCount),
+                    .. isaDevices,
+                ])]);
+    }
+
+    private static byte[][] IsaDevices() =>
+    [
+        IsaDevice("KBD", "PNP0303", Aml.ResourceTemplate(Aml.Io(0x60, 1), Aml.Io(0x64, 1), Aml.IrqNoFlags(1))),
+        IsaDevice("MOU", "PNP0F13", Aml.ResourceTemplate(Aml.IrqNoFlags(12))),
+        IsaDevice("COM1", "PNP0501", Aml.ResourceTemplate(Aml.Io(0x3F8, 8), Aml.IrqNoFlags(4)), uid: 1),
+        IsaDevice("RTC", "PNP0B00", Aml.ResourceTemplate(Aml.Io(0x70, 2), Aml.IrqNoFlags(8))),
+    ];
 
     private static byte[] IsaDevice(string name, string eisaId, byte[] resources, int? uid = null)
     {
@@ -64,9 +91,11 @@ internal static class Dsdt
 
     /// <summary>
     /// One entry per slot and pin (slot 0, the host bridge, has none): the address (slot in the high word, any function),
-    /// the pin (0 = INTA), no link device (0), and the GSI the pin is wired to: 31 slots × 4 pins, within a Package's 255.
+    /// the pin (0 = INTA), then either the link device of the PIRQ the pin is swizzled to (source index 0: the link's
+    /// current IRQ, <see cref="PirqInterruptRouter"/>) or, without the PIIX3, no link and the GSI the pin is wired to
+    /// (<see cref="PciInterruptWires"/>): 31 slots × 4 pins, within a Package's 255.
     /// </summary>
-    private static byte[] RoutingTable()
+    private static byte[] RoutingTable(bool links)
     {
         var entries = new List<byte[]>();
         for (int slot = 1; slot < PciSlots; slot++)
@@ -76,11 +105,53 @@ internal static class Dsdt
                 entries.Add(Aml.Package(
                     Aml.Integer(((ulong)slot << 16) | 0xFFFF),
                     Aml.Integer((ulong)pin),
-                    Aml.Integer(0),
-                    Aml.Integer((ulong)PciInterruptWires.IoApicPin(slot, pin + 1))));
+                    links ? Aml.NameString(LinkName(PirqInterruptRouter.Pirq(slot, pin + 1))) : Aml.Integer(0),
+                    Aml.Integer(links ? 0 : (ulong)PciInterruptWires.IoApicPin(slot, pin + 1))));
             }
         }
 
         return Aml.Package([.. entries]);
+    }
+
+    private static string LinkName(int pirq) => $"LNK{(char)('A' + pirq)}";
+
+    /// <summary>
+    /// The PCI interrupt links LNKA–LNKD (PNP0C0F), one per PIRQ, as QEMU's pc DSDT has them: each reads its route
+    /// register through a field of the PIIX3's configuration space, reports it as a level, active-high, shared IRQ
+    /// (<c>_CRS</c>), offers 5, 10 and 11 (<c>_PRS</c>), takes the OS's choice (<c>_SRS</c>) and can be turned off
+    /// (<c>_DIS</c>, bit 7). An OS in PIC mode uses the IRQ on the 8259, one in APIC mode the IOAPIC pin of that number.
+    /// </summary>
+    private static byte[][] InterruptLinks()
+    {
+        byte[] Prq(int pirq) => Aml.NameString($"PRQ{pirq}");
+        var terms = new List<byte[]>
+        {
+            Aml.Field("PCI0.ISA.P40C", Aml.ByteAccNoLockPreserve, [.. Enumerable.Range(0, PirqInterruptRouter.PirqCount).Select(p => ($"PRQ{p}", 8))]),
+            // IQST: _STA of a link from its route register: present and enabled, or present and disabled (bit 7).
+            Aml.Method("IQST", 1, serialized: false,
+                Aml.If(Aml.And(Aml.Integer(Piix3IsaBridgeFunction.PirqDisabled), Aml.Arg(0)), Aml.Return(Aml.Integer(0x09))),
+                Aml.Return(Aml.Integer(0x0B))),
+            // IQCR: _CRS of a link, the route register's IRQ in an Interrupt descriptor.
+            Aml.Method("IQCR", 1, serialized: true,
+                Aml.Name("PRR0", Aml.ResourceTemplate(Aml.Interrupt(level: true, activeHigh: true, shared: true, 0))),
+                Aml.CreateDWordField(Aml.NameString("PRR0"), 5, "PRRI"),
+                Aml.And(Aml.Arg(0), Aml.Integer(0x0F), Aml.NameString("PRRI")),
+                Aml.Return(Aml.NameString("PRR0"))),
+        };
+        for (int pirq = 0; pirq < PirqInterruptRouter.PirqCount; pirq++)
+        {
+            terms.Add(Aml.Device(LinkName(pirq),
+                Aml.Name("_HID", Aml.EisaId("PNP0C0F")),
+                Aml.Name("_UID", Aml.Integer((ulong)pirq)),
+                Aml.Name("_PRS", Aml.ResourceTemplate(Aml.Interrupt(level: true, activeHigh: true, shared: true, 5, 10, 11))),
+                Aml.Method("_STA", 0, serialized: false, Aml.Return(Aml.Call("IQST", Prq(pirq)))),
+                Aml.Method("_DIS", 0, serialized: false, Aml.Or(Prq(pirq), Aml.Integer(Piix3IsaBridgeFunction.PirqDisabled), Prq(pirq))),
+                Aml.Method("_CRS", 0, serialized: false, Aml.Return(Aml.Call("IQCR", Prq(pirq)))),
+                Aml.Method("_SRS", 1, serialized: false,
+                    Aml.CreateDWordField(Aml.Arg(0), 5, "PRRI"),
+                    Aml.Store(Aml.NameString("PRRI"), Prq(pirq)))));
+        }
+
+        return [.. terms];
     }
 }
