@@ -9,6 +9,10 @@
  * arrived intact and the map has RAM at 0 and at 1 MiB. Then it pulses the i8042 reset line (the platform's
  * --on-reboot exit and QEMU's -no-reboot end there); `cli; hlt` if that does nothing.
  *
+ * Built as mbrstay (STAY=1) it stays up after PASS instead of resetting, for what looks at the screen (the browser's
+ * console): once a second it rewrites its last screen line through int 10h, "mbr: staying up, tick N" with N cycling
+ * 0-9 (a carriage return, no line feed), so a viewer's picture must keep following the text screen.
+ *
  * COM1 lines end with \n only, after an empty line (the kit's contract). Text through int 10h goes to the screen, or,
  * on a machine without a display, to COM1 through SeaBIOS's serial console (QEMU -nographic, platform --display none).
  *
@@ -17,6 +21,10 @@
     .code16
     .text
     .globl _start
+
+    .ifndef STAY
+    .equ    STAY, 0
+    .endif
 
     .equ    COM1, 0x3F8
     .equ    LSR, COM1 + 5
@@ -243,7 +251,11 @@ e820_end:
     call    com1_puts
     movw    $msg_pass, %si
     call    com1_puts
+    .if STAY
+    jmp     stay
+    .else
     jmp     finish
+    .endif
 
 params_failed:
     movw    $msg_params_failed, %si
@@ -301,6 +313,43 @@ com1_hex8:
 newline:
     movb    $0x0A, %al        /* '\n' */
     jmp     com1_putc
+
+    .if STAY
+/* stay: rewrites "mbr: staying up, tick N" on the screen's current line once a second (18 BIOS ticks), for ever. */
+stay:
+    movb    $0x30, tick_digit       /* '0' */
+1:  movw    $msg_stay, %si
+    call    int10_puts
+    movb    tick_digit, %al
+    call    int10_putc
+    movw    0x46C, %bx
+    addw    $18, %bx
+2:  sti
+    hlt
+    cmpw    0x46C, %bx
+    jg      2b
+    incb    tick_digit
+    cmpb    $0x3A, tick_digit       /* past '9' */
+    jne     1b
+    jmp     stay
+
+/* int10_puts: the NUL-terminated string at SI through int 10h teletype; int10_putc: AL. */
+int10_puts:
+    lodsb
+    testb   %al, %al
+    jz      1f
+    call    int10_putc
+    jmp     int10_puts
+1:  ret
+int10_putc:
+    movb    $0x0E, %ah
+    movw    $0x0007, %bx
+    int     $0x10
+    ret
+
+tick_digit: .byte 0
+msg_stay:   .asciz "\rmbr: staying up, tick "
+    .endif
 
 e820_count: .word 0
 e820_seen:  .byte 0
