@@ -112,8 +112,18 @@ async Task<string> MeasureAsync(Profile profile)
         }
     };
 
+    var said = new System.Collections.Concurrent.ConcurrentQueue<string>();
+    page.Console += (_, message) => said.Enqueue($"{message.Type}: {message.Text}");
     await page.GotoAsync(new Uri(baseUrl, $"/vms/{id}/screen").ToString());
-    await page.GetByTestId("console-status").Filter(new() { HasText = "connected" }).WaitForAsync(new() { Timeout = 120_000 });
+    try
+    {
+        await page.GetByTestId("console-status").Filter(new() { HasText = "connected" }).WaitForAsync(new() { Timeout = 120_000 });
+    }
+    catch (TimeoutException)
+    {
+        string status = await page.GetByTestId("console-status").InnerTextAsync(new() { Timeout = 5_000 });
+        throw new TimeoutException($"{profile.Name}: the console did not connect (status \"{status}\"); the page said: {string.Join(" | ", said)}");
+    }
     await page.WaitForTimeoutAsync((float)(warmup * 1000));
 
     var (updates0, sent0) = await VncCountersAsync();
@@ -146,6 +156,10 @@ async Task<string> MeasureAsync(Profile profile)
     }
 
     await page.CloseAsync();
+    foreach (string line in said.Where(l => !l.StartsWith("log:", StringComparison.Ordinal) && !l.StartsWith("debug:", StringComparison.Ordinal)))
+    {
+        Console.Error.WriteLine($"{profile.Name}: the page said {line}");
+    }
 
     return string.Create(CultureInfo.InvariantCulture,
         $"profile={profile.Name} latency_ms={profile.LatencyMs} kbit={profile.Kbit} seconds={elapsed:F1} fps={frames / elapsed:F1} " +
@@ -158,6 +172,8 @@ async Task<string> MeasureAsync(Profile profile)
 async Task WaitForTheSceneAsync()
 {
     var page = await context.NewPageAsync();
+    var said = new System.Collections.Concurrent.ConcurrentQueue<string>();
+    page.Console += (_, message) => said.Enqueue($"{message.Type}: {message.Text}");
     await page.GotoAsync(new Uri(baseUrl, $"/vms/{id}/screen").ToString());
     var deadline = Stopwatch.StartNew();
     var (updatesBefore, bytesBefore) = await VncCountersAsync();
@@ -174,7 +190,7 @@ async Task WaitForTheSceneAsync()
         (updatesBefore, bytesBefore) = (updates, bytes);
         if (deadline.Elapsed > TimeSpan.FromMinutes(3))
         {
-            throw new TimeoutException("the fb guest's fill scene did not start within 3 minutes");
+            throw new TimeoutException($"the fb guest's fill scene did not start within 3 minutes; the page said: {string.Join(" | ", said)}");
         }
     }
 

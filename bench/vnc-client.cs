@@ -4,7 +4,8 @@
 // its vCPU threads (encoding, for both VMMs) can be put per frame.
 //
 //   vnc-client.cs HOST:PORT ENCODINGS SECONDS WARMUP PID [DELAY_MS [TYPE_MS [RATE_KBIT]]]
-//   ENCODINGS: comma-separated from raw, copyrect, zrle, tight, desktopsize, continuous (lists the ContinuousUpdates
+//   ENCODINGS: comma-separated from raw, copyrect, zrle, tight, desktopsize, q0-q9 and c0-c9 (the JPEG quality and
+//   compression levels), continuous (lists the ContinuousUpdates
 //   and Fence pseudo-encodings; a server that confirms them is asked for continuous updates of the whole screen and
 //   its fences are answered, as noVNC does; one that does not is driven by requests as usual)
 //   DELAY_MS: connect through an in-process proxy that holds every chunk DELAY_MS in each direction (this host's
@@ -32,6 +33,9 @@ var encodings = args[1].Split(',').Select(e => e switch
     "zrle" => 16,
     "desktopsize" => -223,
     "continuous" => -313,
+    // The quality and compression level pseudo-encodings, as noVNC lists them (its defaults: q6, c2).
+    _ when e.Length == 2 && e[0] == 'q' && char.IsAsciiDigit(e[1]) => -32 + (e[1] - '0'),
+    _ when e.Length == 2 && e[0] == 'c' && char.IsAsciiDigit(e[1]) => -256 + (e[1] - '0'),
     _ => throw new ArgumentException($"unknown encoding {e}"),
 }).SelectMany(e => e == -313 ? new[] { -313, -312 } : [e]).ToArray();
 double seconds = double.Parse(args[2], CultureInfo.InvariantCulture);

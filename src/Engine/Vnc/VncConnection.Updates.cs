@@ -232,8 +232,8 @@ internal sealed partial class VncConnection
 
         _output.Reserve((int)Math.Min((pixelCount * translator.BytesPerPixel) + (_rectangles.Count * 64L) + 1024, int.MaxValue / 2));
         var screen = new ScreenPixels(shadow.Pixels, shadow.Width);
-        // The client's levels, adapted to how fast it takes updates in (LinkEstimator). Tight has its own default level;
-        // ZRLE's one stream keeps the level of its first update, as the protocol has no way to restart it.
+        // The client's levels, adapted to how fast it takes updates in (LinkEstimator). Tight has its own default level.
+        // A level change continues the zlib streams the client has (ZlibChannel), for Tight and ZRLE alike.
         LinkSettings link = Link.Choose(encodings.CompressLevel, encodings.QualityLevel,
             encodings.Preferred == RfbEncoding.Tight ? TightEncoder.DefaultLevel : DefaultZlibLevel);
         LastLinkSettings = link;

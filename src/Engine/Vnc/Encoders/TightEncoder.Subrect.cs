@@ -149,12 +149,11 @@ internal sealed partial class TightEncoder
         return _palette.Count;
     }
 
-    /// <summary>The rectangle header and the control byte, with the stream resets owed; counts the rectangle.</summary>
+    /// <summary>The rectangle header and the control byte (no stream is ever reset: <see cref="ZlibChannel"/>); counts the rectangle.</summary>
     private void WriteControl(PixelRect rect, int control)
     {
         _output.WriteRectangleHeader(rect.X, rect.Y, rect.Width, rect.Height, RfbEncoding.Tight);
-        _output.WriteByte((byte)(control | _resetPending));
-        _resetPending = 0;
+        _output.WriteByte((byte)control);
         _count++;
     }
 

@@ -35,7 +35,6 @@ internal sealed partial class TightEncoder : IDisposable
     private JpegEncoder? _jpeg;
     private int _level = DefaultLevel;
     private int _jpegQuality = -1;
-    private int _resetPending;   // streams the client must reset before the next rectangle (bit n: stream n)
 
     // What the Encode call in progress works on.
     private ScreenPixels _screen;
@@ -45,18 +44,15 @@ internal sealed partial class TightEncoder : IDisposable
 
     /// <summary>
     /// Applies the client's compression level (0–9, or -1 when it sent none: then <see cref="DefaultLevel"/>). The
-    /// zlib level follows it (at least 1); streams whose level changes start over, and the client is told to reset them.
+    /// zlib level follows it (at least 1), in the streams the client already has: never a reset
+    /// (<see cref="ZlibChannel"/> says why).
     /// </summary>
     public void SetLevel(int level)
     {
         _level = level < 0 ? DefaultLevel : Math.Min(level, 9);
-        int zlibLevel = Math.Max(_level, 1);
-        for (int i = 0; i < _streams.Length; i++)
+        foreach (ZlibChannel stream in _streams)
         {
-            if (_streams[i].EnsureLevel(zlibLevel))
-            {
-                _resetPending |= 1 << i;
-            }
+            stream.SetLevel(Math.Max(_level, 1));
         }
     }
 

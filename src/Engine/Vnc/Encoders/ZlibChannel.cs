@@ -7,31 +7,39 @@ namespace Platform.Engine.Vnc.Encoders;
 /// inflater, so the dictionary carries from one rectangle to the next. Each <see cref="Flush"/> is a sync flush, after
 /// which everything written so far can be inflated — the point where a rectangle's data ends.
 /// </summary>
+/// <remarks>
+/// The level can change mid-stream without the client knowing (<see cref="SetLevel"/>), as QEMU's and TigerVNC's
+/// <c>deflateParams</c> does: .NET has no deflateParams, so the compressor is replaced by a new raw deflater at the new
+/// level whose blocks continue the same stream. That is valid deflate: the stream is byte-aligned after a sync flush,
+/// the new blocks refer to nothing before them (one lost dictionary: slightly worse compression for a moment), and the
+/// zlib header was sent once at the start while the Adler-32 trailer never is (the stream never ends). Asking the
+/// client to reset its inflater instead (Tight's reset bits) is what the protocol offers, but noVNC's reset (pako's
+/// inflateReset) then fails on the stream's next back-reference ("invalid distance too far back"), and ZRLE has no
+/// reset at all.
+/// </remarks>
 internal sealed class ZlibChannel : IDisposable
 {
     private readonly BufferSink _sink = new();
-    private ZLibStream? _zlib;
+    private Stream? _deflater;
+    private bool _started;
     private int _level = 6;
 
     /// <summary>The zlib level (1–9) the stream compresses at.</summary>
     public int Level => _level;
 
-    /// <summary>True when no stream exists yet, so the next data starts a new one (the client must reset its inflater).</summary>
-    public bool IsFresh => _zlib is null;
-
-    /// <summary>Starts a new stream at <paramref name="level"/> if the level changed; returns true if the stream was reset.</summary>
-    public bool EnsureLevel(int level)
+    /// <summary>Compresses at <paramref name="level"/> from the next <see cref="Write"/> on, in the same stream.</summary>
+    public void SetLevel(int level)
     {
-        if (_zlib is not null && level == _level)
+        if (level == _level)
         {
-            return false;
+            return;
         }
 
-        bool hadStream = _zlib is not null;
-        _zlib?.Dispose();
-        _zlib = null;
         _level = level;
-        return hadStream;
+        // The old compressor's closing bytes (a final block) go nowhere: the sink has no target between messages.
+        _sink.Target = null;
+        _deflater?.Dispose();
+        _deflater = null;
     }
 
     /// <summary>Compresses <paramref name="data"/>; the output goes to <paramref name="output"/> as it is produced.</summary>
@@ -47,17 +55,25 @@ internal sealed class ZlibChannel : IDisposable
         _sink.Target = null;
     }
 
-    private ZLibStream Stream(RfbBuffer output)
+    private Stream Stream(RfbBuffer output)
     {
         _sink.Target = output;
-        return _zlib ??= new ZLibStream(_sink, new ZLibCompressionOptions { CompressionLevel = Math.Clamp(_level, 1, 9) }, leaveOpen: true);
+        if (_deflater is null)
+        {
+            // The first compressor writes the zlib header; a later one (after a level change) continues with raw blocks.
+            var options = new ZLibCompressionOptions { CompressionLevel = Math.Clamp(_level, 1, 9) };
+            _deflater = _started ? new DeflateStream(_sink, options, leaveOpen: true) : new ZLibStream(_sink, options, leaveOpen: true);
+            _started = true;
+        }
+
+        return _deflater;
     }
 
     public void Dispose()
     {
         _sink.Target = null;
-        _zlib?.Dispose();
-        _zlib = null;
+        _deflater?.Dispose();
+        _deflater = null;
     }
 
     /// <summary>A write-only stream that appends to whichever buffer the current message is built in.</summary>

@@ -15,14 +15,8 @@ internal sealed class ZrleEncoder : IDisposable
     private readonly RfbBuffer _tile = new(TileSize * TileSize * 4 + 1024);
     private readonly uint[] _pixels = new uint[TileSize * TileSize];
 
-    /// <summary>Sets the zlib level for a new connection's stream (ZRLE cannot reset its stream mid-connection).</summary>
-    public void SetLevel(int level)
-    {
-        if (_zlib.IsFresh)
-        {
-            _zlib.EnsureLevel(level);
-        }
-    }
+    /// <summary>Sets the zlib level from the next tile on; the one stream goes on (<see cref="ZlibChannel.SetLevel"/>).</summary>
+    public void SetLevel(int level) => _zlib.SetLevel(level);
 
     public void Encode(ScreenPixels screen, PixelRect rect, PixelTranslator translator, RfbBuffer output)
     {
