@@ -156,7 +156,7 @@ async Task<string> MeasureAsync(Profile profile)
     }
 
     await page.CloseAsync();
-    foreach (string line in said.Where(l => !l.StartsWith("log:", StringComparison.Ordinal) && !l.StartsWith("debug:", StringComparison.Ordinal)))
+    foreach (string line in said.Where(l => l.StartsWith("error:", StringComparison.Ordinal) || l.StartsWith("warning:", StringComparison.Ordinal)))
     {
         Console.Error.WriteLine($"{profile.Name}: the page said {line}");
     }

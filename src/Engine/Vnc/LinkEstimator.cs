@@ -26,7 +26,7 @@ public readonly record struct LinkSettings(double? BytesPerSecond, int CompressL
 /// </remarks>
 public sealed class LinkEstimator
 {
-    public const int MinSampleBytes = 16 * 1024;
+    public const int MinSampleBytes = 8 * 1024;
     public const double SlowBytesPerSecond = 2_000_000;
     public const double VerySlowBytesPerSecond = 250_000;
     public const int SlowCompressLevel = 6;
