@@ -32,10 +32,11 @@ wait_for() { # FILE TEXT
     echo "bench: '$2' did not appear in $1:" >&2; cat "$1" >&2; return 1
 }
 
-# thread_ns PID: "TID NAME NS" for each live thread.
+# thread_ns PID: "TID NAME NS" for each live thread of the process and of its children (a jailed platform-vmm, what
+# root starts by default, is its keeper's child: the VMM's threads are there).
 thread_ns() {
     local task
-    for task in /proc/"$1"/task/*; do
+    for task in /proc/"$1"/task/* $(for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do echo /proc/"$c"/task/*; done); do
         printf '%s %s %s\n' "${task##*/}" "$(tr ' ' '_' <"$task/comm" 2>/dev/null)" "$(awk '{ print $1 }' "$task/schedstat" 2>/dev/null)"
     done
 }

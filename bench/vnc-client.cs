@@ -258,10 +258,19 @@ bool continuous = false;
 }
 
 // /proc/PID/task/*/stat: utime + stime of the threads that are not vCPUs ("vcpuN" here, "CPU N/KVM" in QEMU).
+// The process and its children: a jailed platform-vmm (what root starts by default) is its keeper's child, and it is
+// the child whose threads encode. QEMU has no children here.
 long NonVcpuTicks()
 {
     long ticks = 0;
-    foreach (string task in Directory.GetDirectories($"/proc/{pid}/task"))
+    var processes = new List<int> { pid };
+    foreach (string thread in Directory.GetDirectories($"/proc/{pid}/task"))
+    {
+        string children = File.Exists(Path.Combine(thread, "children")) ? File.ReadAllText(Path.Combine(thread, "children")) : "";
+        processes.AddRange(children.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(c => int.Parse(c, CultureInfo.InvariantCulture)));
+    }
+
+    foreach (string task in processes.SelectMany(p => Directory.Exists($"/proc/{p}/task") ? Directory.GetDirectories($"/proc/{p}/task") : []))
     {
         try
         {
