@@ -113,9 +113,10 @@ window() {
 
 # io_ticks: CPU clock ticks of the VMM's threads other than its vCPUs ("vcpuN" here, "CPU N/KVM" in QEMU): the work
 # it does for the network (and anything else, which here is nothing), while the vCPU spins polling in either VMM.
+# A jailed platform-vmm (what root starts by default) is its keeper's child: the children's threads count too.
 io_ticks() {
-    local t comm stat total=0
-    for t in /proc/"$vmm_pid"/task/*; do
+    local t comm stat total=0 c
+    for t in /proc/"$vmm_pid"/task/* $(for c in $(cat /proc/"$vmm_pid"/task/*/children 2>/dev/null); do echo /proc/"$c"/task/*; done); do
         read -r comm <"$t/comm" 2>/dev/null || continue
         [[ $comm == vcpu* || $comm == */KVM ]] && continue
         stat=$(<"$t/stat") 2>/dev/null || continue
