@@ -40,22 +40,8 @@ public sealed class VmmVncTests : IDisposable
         string vncSocket = Path.Combine(_dir, ControlProtocol.VncSocketName);
         File.GetUnixFileMode(vncSocket).Should().Be(UnixFileMode.UserRead | UnixFileMode.UserWrite);
 
-        string png = Path.Combine(_dir, "screen.png");
-        var (code, output) = await RunAsync("/usr/bin/gvnccapture", $"127.0.0.1:{port - 5900}", png);
-        code.Should().Be(0, output);
-        ImageResult image;
-        using (var file = File.OpenRead(png))
-        {
-            image = ImageResult.FromStream(file, ColorComponents.RedGreenBlue);
-        }
-
-        (image.Width, image.Height).Should().Be((640, 480));
-        uint Pixel(int x, int y)
-        {
-            int i = ((y * image.Width) + x) * 3;
-            return (uint)(image.Data[i] << 16 | image.Data[i + 1] << 8 | image.Data[i + 2]);
-        }
-
+        var (width, height, Pixel) = await CaptureAsync(port);
+        (width, height).Should().Be((640, 480));
         FbGuestScreen.ShouldShowBars(Pixel, 640, 480);
         FbGuestScreen.Checksum(Pixel, 80, 300, 480, 48).Should().Be(box, "the text came through pixel for pixel");
 
@@ -137,21 +123,9 @@ public sealed class VmmVncTests : IDisposable
         string serial = await ReadSerialUntilAsync("PLATFORM-TEST vga12 PASS");
         serial.Should().Contain("vga12: int 10h read pixel 0x0e");
 
-        string png = Path.Combine(_dir, "screen.png");
-        var (code, output) = await RunAsync("/usr/bin/gvnccapture", $"127.0.0.1:{port - 5900}", png);
-        code.Should().Be(0, output);
-        ImageResult image;
-        using (var file = File.OpenRead(png))
-        {
-            image = ImageResult.FromStream(file, ColorComponents.RedGreenBlue);
-        }
-
-        (image.Width, image.Height).Should().Be((640, 480));
-        FirmwareGraphicsModeTests.ShouldShowVga12Picture((x, y) =>
-        {
-            int i = ((y * image.Width) + x) * 3;
-            return (uint)(image.Data[i] << 16 | image.Data[i + 1] << 8 | image.Data[i + 2]);
-        });
+        var (width, height, pixel) = await CaptureAsync(port);
+        (width, height).Should().Be((640, 480));
+        FirmwareGraphicsModeTests.ShouldShowVga12Picture(pixel);
 
         await control.QuitAsync(Token);
         await vmm.WaitForExitAsync(Token);
@@ -218,6 +192,25 @@ public sealed class VmmVncTests : IDisposable
         }
 
         return text.ToString();
+    }
+
+    /// <summary>Saves the screen with Debian's gvnccapture (a real libgvnc client) and reads the PNG back: its size and a pixel reader (0xRRGGBB).</summary>
+    private async Task<(int Width, int Height, Func<int, int, uint> Pixel)> CaptureAsync(int port)
+    {
+        string png = Path.Combine(_dir, "screen.png");
+        var (code, output) = await RunAsync("/usr/bin/gvnccapture", $"127.0.0.1:{port - 5900}", png);
+        code.Should().Be(0, output);
+        ImageResult image;
+        using (var file = File.OpenRead(png))
+        {
+            image = ImageResult.FromStream(file, ColorComponents.RedGreenBlue);
+        }
+
+        return (image.Width, image.Height, (x, y) =>
+        {
+            int i = ((y * image.Width) + x) * 3;
+            return (uint)(image.Data[i] << 16 | image.Data[i + 1] << 8 | image.Data[i + 2]);
+        });
     }
 
     /// <summary>A loopback port free a moment ago (at or above 5900, as gvnccapture counts displays from there).</summary>

@@ -37,6 +37,9 @@ internal static partial class LibcNative
     private static unsafe FileIdentity IdentityAt(byte* stat) =>
         new(*(ulong*)stat, *(ulong*)(stat + 8), *(ulong*)(stat + 16), *(uint*)(stat + 24));
 
+    [LibraryImport("libc", EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int Stat(string path, byte* buffer);
+
     [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
     private static unsafe partial int Fstat(int fd, byte* buffer);
 }

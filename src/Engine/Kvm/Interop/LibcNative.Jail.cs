@@ -91,14 +91,6 @@ internal static partial class LibcNative
     public static unsafe partial int Execve(byte* path, byte** argv, byte** envp);
 
 
-    /// <summary>True for a regular file (stat(2)'s st_mode, at offset 24 of x86-64's 144-byte struct stat).</summary>
-    public static unsafe bool IsRegularFile(string path)
-    {
-        byte* buffer = stackalloc byte[256];
-        // SAFETY: the buffer is larger than struct stat; stat writes at most that.
-        return Stat(path, buffer) == 0 && (*(uint*)(buffer + 24) & 0xF000) == 0x8000;
-    }
-
-    [LibraryImport("libc", EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial int Stat(string path, byte* buffer);
+    /// <summary>True for a regular file (stat(2), following links).</summary>
+    public static bool IsRegularFile(string path) => StatIdentity(path) is { IsRegularFile: true };
 }

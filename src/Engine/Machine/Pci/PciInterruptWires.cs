@@ -22,7 +22,7 @@ internal sealed class PciInterruptWires(Action<uint, bool> setGsi) : IIntxRoutin
     public static int IoApicPin(int device, int pin) => FirstIoApicPin + ((device + pin - 1) % PinCount);
 
     /// <summary>A device's own wire to its pin; asserting it asserts the pin until every device on it has let go.</summary>
-    public IInterruptLine Wire(int device, int pin) => new DeviceWire(_pins[IoApicPin(device, pin) - FirstIoApicPin]);
+    public IInterruptLine Wire(int device, int pin) => new DeviceIntxWire(_pins[IoApicPin(device, pin) - FirstIoApicPin].Change);
 
     private sealed class SharedPin(Action<uint, bool> setGsi, uint gsi)
     {
@@ -38,24 +38,6 @@ internal sealed class PciInterruptWires(Action<uint, bool> setGsi) : IIntxRoutin
                 if ((before == 0) != (_asserted == 0))
                 {
                     setGsi(gsi, _asserted != 0);
-                }
-            }
-        }
-    }
-
-    private sealed class DeviceWire(SharedPin pin) : IInterruptLine
-    {
-        private readonly Lock _lock = new();
-        private bool _level;
-
-        public void SetLevel(bool asserted)
-        {
-            lock (_lock)
-            {
-                if (asserted != _level)
-                {
-                    _level = asserted;
-                    pin.Change(asserted);
                 }
             }
         }

@@ -40,7 +40,11 @@ internal sealed class PirqInterruptRouter : IIntxRouting
     /// <summary>The PIRQ (0 = A) that device <paramref name="device"/>'s pin <paramref name="pin"/> (1 = INTA) drives.</summary>
     public static int Pirq(int device, int pin) => (device + pin - 2) & (PirqCount - 1);
 
-    public IInterruptLine Wire(int device, int pin) => new DeviceWire(this, Pirq(device, pin));
+    public IInterruptLine Wire(int device, int pin)
+    {
+        int pirq = Pirq(device, pin);
+        return new DeviceIntxWire(asserted => Change(pirq, asserted));
+    }
 
     /// <summary>Re-reads the route registers and moves any asserted line to its new IRQ (the PIIX3's <c>PirqRoutesChanged</c>).</summary>
     public void RoutesChanged()
@@ -87,24 +91,6 @@ internal sealed class PirqInterruptRouter : IIntxRouting
                 {
                     _driven[irq] = raise;
                     _setGsi((uint)irq, raise);
-                }
-            }
-        }
-    }
-
-    private sealed class DeviceWire(PirqInterruptRouter router, int pirq) : IInterruptLine
-    {
-        private readonly Lock _lock = new();
-        private bool _level;
-
-        public void SetLevel(bool asserted)
-        {
-            lock (_lock)
-            {
-                if (asserted != _level)
-                {
-                    _level = asserted;
-                    router.Change(pirq, asserted);
                 }
             }
         }

@@ -24,9 +24,6 @@ internal sealed class ZlibChannel : IDisposable
     private bool _started;
     private int _level = 6;
 
-    /// <summary>The zlib level (1–9) the stream compresses at.</summary>
-    public int Level => _level;
-
     /// <summary>Compresses at <paramref name="level"/> from the next <see cref="Write"/> on, in the same stream.</summary>
     public void SetLevel(int level)
     {
