@@ -22,6 +22,8 @@ public static class SupervisorServiceExtensions
         builder.Services.AddSingleton(limits);
         builder.Services.AddSingleton(sp => new VmCgroups(
             limits, options.RuntimeRoot ?? Path.Combine(sp.GetRequiredService<PlatformOptions>().DataDirectory, "run"), sp.GetRequiredService<ILogger<VmCgroups>>()));
+        builder.Services.AddSingleton(sp => new DiskOwnerLedger(
+            Path.Combine(sp.GetRequiredService<PlatformOptions>().DataDirectory, "disk-owners"), sp.GetRequiredService<ILogger<DiskOwnerLedger>>()));
         builder.Services.AddSingleton<IVmmLauncher, ProcessVmmLauncher>();
         builder.Services.AddSingleton<IVmDefinitions, DatabaseVmDefinitions>();
         builder.Services.AddSingleton<VmSupervisor>();

@@ -18,7 +18,8 @@ namespace Platform.Web.Services.Supervisor;
 /// (<see cref="VmCgroups"/>), made before it starts and removed when it ends.
 /// </summary>
 internal sealed class ProcessVmmLauncher(
-    VmmProgram program, ImageLibrary images, VmDiskFiles diskFiles, CloudInitService cloudInit, SupervisorOptions options, VmCgroups cgroups) : IVmmLauncher
+    VmmProgram program, ImageLibrary images, VmDiskFiles diskFiles, CloudInitService cloudInit, SupervisorOptions options, VmCgroups cgroups,
+    DiskOwnerLedger diskOwners) : IVmmLauncher
 {
     /// <summary>How often the launch looks for the pid file and the control socket: short, since it is the start's latency.</summary>
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
@@ -32,6 +33,7 @@ internal sealed class ProcessVmmLauncher(
         string vmmPath = binary.Path ?? throw new VmRuntimeException(binary.Reason) { Unavailable = true };
         var config = VmmConfigBuilder.Build(vm, images.PathOf, runtimeDirectory, images.EnsureLinkedClone, diskFiles.PathOf, cloudInit.EnsureSeed);
         Process process;
+        long? generation = null;
         // Held until the VMM runs: its shell opens vmm.log through this descriptor (VmmProcess.Start).
         SafeFileHandle? log = null;
         try
@@ -51,19 +53,21 @@ internal sealed class ProcessVmmLauncher(
 
             string configFile = Path.Combine(runtimeDirectory, VmConfigFile.FileName);
             var cgroupProcs = PrepareCgroup(vm);
+            generation = RecordDiskOwners(vm.Id, config);
             process = VmmProcess.Start(
                 vmmPath, ["--config", configFile, .. options.Jail.ArgumentsFor(vm.Id, Environment.IsPrivilegedProcess)], log, cgroupProcs, options.VmmEnvironment);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or System.ComponentModel.Win32Exception)
         {
             log?.Dispose();
+            GiveDisksBack(vm.Id, generation);
             throw new VmRuntimeException($"The VMM could not be started: {ex.Message}", ex);
         }
 
         try
         {
             var handle = await WaitUntilReadyAsync(process, runtimeDirectory, cancellationToken);
-            RemoveCgroupWhenEnded(vm.Id, handle);
+            CleanUpWhenEnded(vm.Id, handle, generation);
             return handle;
         }
         catch (OperationCanceledException)
@@ -73,11 +77,14 @@ internal sealed class ProcessVmmLauncher(
             await process.WaitForExitAsync(CancellationToken.None);
             process.Dispose();
             await cgroups.RemoveAsync(vm.Id);
+            GiveDisksBack(vm.Id, generation);
             throw;
         }
         catch (VmRuntimeException)
         {
+            // The VMM is gone (it exited, or was killed when its time was up): so is the jail it gave the disks to.
             await cgroups.RemoveAsync(vm.Id);
+            GiveDisksBack(vm.Id, generation);
             throw;
         }
         finally
@@ -99,13 +106,37 @@ internal sealed class ProcessVmmLauncher(
     }
 
     /// <summary>
-    /// The group goes with the VMM (a reattached one's too: it was adopted at start-up). A handle let go of while its
-    /// VMM runs on (the dashboard stopping) leaves the group for the next dashboard to adopt.
+    /// The group goes with the VMM (a reattached one's too: it was adopted at start-up), and its disks go back to their
+    /// owners (<see cref="DiskOwnerLedger"/>). A handle let go of while its VMM runs on (the dashboard stopping) leaves
+    /// both for the next dashboard to adopt.
     /// </summary>
-    private void RemoveCgroupWhenEnded(Guid vmId, IVmmHandle handle) =>
+    private void CleanUpWhenEnded(Guid vmId, IVmmHandle handle, long? generation) =>
         _ = handle.Ended.ContinueWith(
-            _ => VmmProcess.IsAlive(handle.Pid) ? Task.CompletedTask : cgroups.RemoveAsync(vmId),
+            _ =>
+            {
+                if (VmmProcess.IsAlive(handle.Pid))
+                {
+                    return Task.CompletedTask;
+                }
+
+                GiveDisksBack(vmId, generation);
+                return cgroups.RemoveAsync(vmId);
+            },
             CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
+
+    /// <summary>Writes down the owners of the disks a jailed VMM is about to be given; null when it is not jailed.</summary>
+    private long? RecordDiskOwners(Guid vmId, VmConfig config)
+    {
+        if (!options.Jail.Enabled || !Environment.IsPrivilegedProcess)
+        {
+            return null;
+        }
+
+        // The VMM gives the full path's file (JailDiskFiles), so the same path is written down here.
+        return diskOwners.Record(vmId, config.Disks.Where(d => !d.ReadOnly).Select(d => Path.GetFullPath(d.Path)), options.Jail.UidOf(vmId));
+    }
+
+    private void GiveDisksBack(Guid vmId, long? generation) => diskOwners.Restore(vmId, generation);
 
     private async Task<IVmmHandle> WaitUntilReadyAsync(Process process, string directory, CancellationToken cancellationToken)
     {
@@ -172,7 +203,7 @@ internal sealed class ProcessVmmLauncher(
             var handle = await VmmConnection.ConnectAsync(runtimeDirectory, pid, process: null, cancellationToken);
             if (Guid.TryParseExact(Path.GetFileName(runtimeDirectory), "N", out var vmId))
             {
-                RemoveCgroupWhenEnded(vmId, handle);
+                CleanUpWhenEnded(vmId, handle, diskOwners.Generation(vmId));
             }
 
             return handle;
@@ -183,5 +214,13 @@ internal sealed class ProcessVmmLauncher(
         }
     }
 
-    public void RemoveStaleFiles(string runtimeDirectory) => VmmProcess.RemoveStaleFiles(runtimeDirectory);
+    /// <summary>Also gives back the disks of a VMM that ended while no dashboard watched it.</summary>
+    public void RemoveStaleFiles(string runtimeDirectory)
+    {
+        VmmProcess.RemoveStaleFiles(runtimeDirectory);
+        if (Guid.TryParseExact(Path.GetFileName(runtimeDirectory), "N", out var vmId))
+        {
+            GiveDisksBack(vmId, generation: null);
+        }
+    }
 }

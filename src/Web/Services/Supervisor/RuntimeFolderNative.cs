@@ -30,11 +30,15 @@ internal static class RuntimeFolderNative
     public const uint TypeSymlink = 0xA000;
     public const uint TypeSocket = 0xC000;
     public const uint TypeFifo = 0x1000;
+    public const uint TypeBlockDevice = 0x6000;
 
     private const int StatSize = 144;
+    private const int DeviceOffset = 0;
+    private const int InodeOffset = 8;
     private const int NlinkOffset = 16;
     private const int ModeOffset = 24;
     private const int UidOffset = 28;
+    private const int GidOffset = 32;
     private const int SizeOffset = 48;
 
 #pragma warning disable SYSLIB1054 // LibraryImport needs unsafe code, which only the engine may have; a byte[] is blittable.
@@ -77,13 +81,14 @@ internal static class RuntimeFolderNative
     public static string ErrorText(int errno) => Marshal.GetPInvokeErrorMessage(errno);
 
     /// <summary>The fields of <c>struct stat</c> the checks need.</summary>
-    public readonly record struct FileFacts(uint Mode, uint Uid, ulong Links, long Size)
+    public readonly record struct FileFacts(uint Mode, uint Uid, ulong Links, long Size, uint Gid = 0, ulong Device = 0, ulong Inode = 0)
     {
         public uint Type => Mode & TypeMask;
 
         public static FileFacts From(byte[] buffer) => new(
             BitConverter.ToUInt32(buffer, ModeOffset), BitConverter.ToUInt32(buffer, UidOffset),
-            BitConverter.ToUInt64(buffer, NlinkOffset), BitConverter.ToInt64(buffer, SizeOffset));
+            BitConverter.ToUInt64(buffer, NlinkOffset), BitConverter.ToInt64(buffer, SizeOffset),
+            BitConverter.ToUInt32(buffer, GidOffset), BitConverter.ToUInt64(buffer, DeviceOffset), BitConverter.ToUInt64(buffer, InodeOffset));
 
         /// <summary>"a symbolic link", "a FIFO"…: what a refusal says the entry was.</summary>
         public string Kind => Type switch
@@ -93,6 +98,7 @@ internal static class RuntimeFolderNative
             TypeSymlink => "a symbolic link",
             TypeSocket => "a socket",
             TypeFifo => "a FIFO",
+            TypeBlockDevice => "a block device",
             _ => "a device or other special file",
         };
     }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Platform.Web.Data;
 using Platform.Web.Services.Limits;
 using Platform.Web.Services.Runtime;
+using Platform.Web.Tests.Infrastructure;
 
 namespace Platform.Web.Tests.Services.Supervisor;
 
@@ -95,6 +96,74 @@ public sealed partial class VmSupervisorTests
         }
 
         (await PowerAsync(client, vm.Id, "stop")).Should().Be(VmPowerState.Stopped);
+    }
+
+    [Fact]
+    public async Task A_writable_disk_given_to_the_jailed_vm_goes_back_to_its_owner_when_the_vmm_ends()
+    {
+        var app = NewApp(new Dictionary<string, string> { ["Jail:UidBase"] = "312000", ["Jail:UidCount"] = "1" });
+        using var client = app.CreateClient();
+        string image = Path.Combine(_dataDirectory, "owned.img");
+        await File.WriteAllBytesAsync(image, new byte[1 << 20], Token);
+        Chown(image, 4242, 4343);
+        var vm = await CreateAsync(client, "given-back", "echo", new { disks = new[] { new { path = image } } });
+
+        (await PowerAsync(client, vm.Id, "start")).Should().Be(VmPowerState.Running);
+        Owner(image).Should().Be((312000u, 312000u), "the jail gives the VM's uid its writable disk");
+        string ledger = Path.Combine(app.DataDirectory, "disk-owners", vm.Id.ToString("N") + ".json");
+        QemuTools.Run("stat", "-c", "%a %u", ledger).Output.Trim().Should().Be("600 0", "the VM's uid must not rewrite what it is given back as");
+
+        (await PowerAsync(client, vm.Id, "stop")).Should().Be(VmPowerState.Stopped);
+        await WaitUntilAsync(() => Owner(image) == (4242u, 4343u), "the disk goes back to its owner when the VMM ends");
+        File.Exists(ledger).Should().BeFalse();
+
+        // Each start gives it again; each end gives it back.
+        (await PowerAsync(client, vm.Id, "start")).Should().Be(VmPowerState.Running);
+        Owner(image).Should().Be((312000u, 312000u));
+        (await PowerAsync(client, vm.Id, "stop")).Should().Be(VmPowerState.Stopped);
+        await WaitUntilAsync(() => Owner(image) == (4242u, 4343u), "the disk goes back again");
+    }
+
+    [Fact]
+    public async Task A_disk_whose_name_was_swapped_while_the_vm_ran_is_not_given_away_at_its_end()
+    {
+        var app = NewApp(new Dictionary<string, string> { ["Jail:UidBase"] = "312100", ["Jail:UidCount"] = "1" });
+        using var client = app.CreateClient();
+        string image = Path.Combine(_dataDirectory, "swapped.img");
+        await File.WriteAllBytesAsync(image, new byte[1 << 20], Token);
+        Chown(image, 4242, 4343);
+        var vm = await CreateAsync(client, "swapped", "echo", new { disks = new[] { new { path = image } } });
+        (await PowerAsync(client, vm.Id, "start")).Should().Be(VmPowerState.Running);
+
+        // Another file of the VM's uid now holds the name: it is not the file that was given, so it is not "given back".
+        File.Move(image, image + ".old");
+        await File.WriteAllBytesAsync(image, new byte[4096], Token);
+        Chown(image, 312100, 312100);
+        (await PowerAsync(client, vm.Id, "stop")).Should().Be(VmPowerState.Stopped);
+        string ledger = Path.Combine(app.DataDirectory, "disk-owners", vm.Id.ToString("N") + ".json");
+        await WaitUntilAsync(() => !File.Exists(ledger), "the end was handled");
+
+        Owner(image).Should().Be((312100u, 312100u), "the file now at the name is not the disk the VM was given");
+    }
+
+    private static void Chown(string path, int uid, int gid) =>
+        QemuTools.Run("chown", $"{uid}:{gid}", path).ExitCode.Should().Be(0);
+
+    private static (uint Uid, uint Gid) Owner(string path)
+    {
+        var lines = QemuTools.Run("stat", "-c", "%u %g", path).Output.Trim().Split(' ');
+        return (uint.Parse(lines[0], CultureInfo.InvariantCulture), uint.Parse(lines[1], CultureInfo.InvariantCulture));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string because)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!condition() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50, Token);
+        }
+
+        condition().Should().BeTrue(because);
     }
 
     private static string Comm(int pid) => File.ReadAllText($"/proc/{pid}/comm").Trim();
