@@ -3,9 +3,13 @@
 // the API and starts RUNNING of them, then for MINUTES keeps USERS browser tabs busy the way people use the
 // dashboard: the VM list (scrolled), a VM's Summary with its charts, the Host page, the event log, each tab closed
 // and opened again, so circuits come and go; beside them it reads the API (the VM list, a VM's day of history). At
-// the end it stops the VMs it started. Prints one line: rounds= api_calls= vms= running=.
+// the end it stops the VMs it started. Prints one line: rounds= api_calls= vms= running= start_s= start_ms_p50=
+// start_ms_p90= start_ms_last100= list_ms=.
 //
 //   dashboard-load.cs BASE_URL USER PASSWORD KERNEL MINUTES VMS RUNNING USERS
+// Environment: START_PARALLEL (starts in flight at once, 1 unless set), LOAD_DISPLAY=1 (the VMs get a display, as a
+// new VM does by default), LOAD_HOLD_FILE (after the starts, write their figures there and wait until the file is
+// removed, while bench/fleet-dashboard.sh measures the idle fleet).
 #:package Microsoft.Playwright
 #:property PublishAot=false
 using System.Diagnostics;
@@ -53,22 +57,47 @@ await page.CloseAsync();
 
 using var api = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromMinutes(2) };
 api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+bool display = Environment.GetEnvironmentVariable("LOAD_DISPLAY") == "1";
+int startParallel = int.TryParse(Environment.GetEnvironmentVariable("START_PARALLEL"), out int p) && p > 0 ? p : 1;
 var ids = new Guid[vmCount];
 await Parallel.ForAsync(0, vmCount, new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, ct) =>
 {
     var created = await api.PostAsJsonAsync("/api/v1/vms", new
     {
-        name = $"load-{i:D4}", kernelPath = kernel, memoryMiB = 64, commandLine = "", displayEnabled = false,
+        name = $"load-{i:D4}", kernelPath = kernel, memoryMiB = 64, commandLine = "", displayEnabled = display,
     }, ct);
     created.EnsureSuccessStatusCode();
     ids[i] = Guid.Parse((await created.Content.ReadFromJsonAsync<JsonElement>(ct)).GetProperty("id").GetString()!);
 });
-foreach (var id in ids.Take(runningCount))
+
+// Each start's answer time (the API answers once the VMM is up), in the order they were sent: later starts must not
+// slow down (issue 22).
+var startMs = new double[runningCount];
+var starting = Stopwatch.StartNew();
+await Parallel.ForAsync(0, runningCount, new ParallelOptions { MaxDegreeOfParallelism = startParallel }, async (i, ct) =>
 {
-    (await api.PostAsync($"/api/v1/vms/{id}/start", null)).EnsureSuccessStatusCode();
+    long sent = Stopwatch.GetTimestamp();
+    var answer = await api.PostAsync($"/api/v1/vms/{ids[i]}/start", null, ct);
+    startMs[i] = Stopwatch.GetElapsedTime(sent).TotalMilliseconds;
+    if (!answer.IsSuccessStatusCode)
+    {
+        throw new InvalidOperationException($"start of VM {i} refused: {(int)answer.StatusCode} {await answer.Content.ReadAsStringAsync(ct)}");
+    }
+});
+string startFigures = runningCount == 0 ? "" : string.Create(System.Globalization.CultureInfo.InvariantCulture,
+    $" start_s={starting.Elapsed.TotalSeconds:0.0} start_ms_p50={Percentile(startMs, 0.5):0} start_ms_p90={Percentile(startMs, 0.9):0}"
+    + $" start_ms_first100={startMs.Take(100).Average():0} start_ms_last100={startMs.TakeLast(100).Average():0}");
+if (Environment.GetEnvironmentVariable("LOAD_HOLD_FILE") is { Length: > 0 } hold)
+{
+    await File.WriteAllTextAsync(hold, startFigures.Trim() + "\n");
+    while (File.Exists(hold))
+    {
+        await Task.Delay(500);
+    }
 }
 
 int rounds = 0, apiCalls = 0;
+var listMs = new System.Collections.Concurrent.ConcurrentBag<double>();
 var clock = Stopwatch.StartNew();
 await Task.WhenAll(Enumerable.Range(0, users).Select(async u =>
 {
@@ -78,8 +107,12 @@ await Task.WhenAll(Enumerable.Range(0, users).Select(async u =>
         var tab = await context.NewPageAsync();
         try
         {
+            long navigating = Stopwatch.GetTimestamp();
             await tab.GotoAsync(new Uri(baseUrl, "/vms").ToString());
             await WaitForCircuit(tab);
+            // Navigation → interactive: the circuit has rendered the list's first row.
+            await tab.Locator("[data-testid=vm-list] tbody tr a[href^='vms/']").First.WaitForAsync(new() { Timeout = 60_000 });
+            listMs.Add(Stopwatch.GetElapsedTime(navigating).TotalMilliseconds);
             await tab.Locator(".mud-table-container").EvaluateAsync("el => el.scrollTop = el.scrollHeight");
             var id = ids[random.Next(Math.Min(ids.Length, runningCount + 5))];
             await tab.GotoAsync(new Uri(baseUrl, $"/vms/{id}").ToString());
@@ -102,12 +135,17 @@ await Task.WhenAll(Enumerable.Range(0, users).Select(async u =>
     }
 }));
 
-foreach (var id in ids.Take(runningCount))
-{
-    await api.PostAsync($"/api/v1/vms/{id}/stop", null);
-}
+await Parallel.ForAsync(0, runningCount, new ParallelOptions { MaxDegreeOfParallelism = startParallel },
+    async (i, ct) => await api.PostAsync($"/api/v1/vms/{ids[i]}/stop", null, ct));
 
-Console.WriteLine($"rounds={rounds} api_calls={apiCalls} vms={vmCount} running={runningCount}");
+string listFigure = listMs.IsEmpty ? "" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $" list_ms={Percentile([.. listMs], 0.5):0}");
+Console.WriteLine($"rounds={rounds} api_calls={apiCalls} vms={vmCount} running={runningCount}{startFigures}{listFigure}");
+
+static double Percentile(double[] values, double q)
+{
+    var sorted = values.Order().ToArray();
+    return sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
+}
 
 static Task WaitForCircuit(IPage page) =>
     page.Locator("#blazor-interactive").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Attached, Timeout = 60_000 });

@@ -115,7 +115,7 @@ internal sealed class HubAuthorizationFilter(IPermissionService permissions, IAu
 /// Who listens on the hub and for which VMs, so every push goes only to connections whose user may see that VM
 /// now (VM.Audit): a revoked grant stops the events at the next one, without the client having to ask.
 /// </summary>
-public sealed class HubAudience(IPermissionService permissions)
+public sealed class HubAudience(IPermissionService permissions, Services.Runtime.IVmRuntimeInfo runtimeInfo)
 {
     private readonly ConcurrentDictionary<string, Listener> _listeners = new(StringComparer.Ordinal);
 
@@ -126,6 +126,10 @@ public sealed class HubAudience(IPermissionService permissions)
         if (_listeners.TryRemove(connectionId, out var listener))
         {
             listener.Watch.Dispose();
+            foreach (var vmId in listener.Vms.Keys)
+            {
+                listener.StopWatching(vmId);
+            }
         }
     }
 
@@ -138,18 +142,21 @@ public sealed class HubAudience(IPermissionService permissions)
         }
     }
 
-    /// <summary>The connection wants this VM's state changes and counters.</summary>
+    /// <summary>
+    /// The connection wants this VM's state changes and counters: while it does, the VM's counters are read live
+    /// (<see cref="Services.Runtime.IVmRuntimeInfo.WatchStats"/>), not only once per history interval.
+    /// </summary>
     public void Watch(string connectionId, Guid vmId, bool on)
     {
         if (_listeners.TryGetValue(connectionId, out var listener))
         {
             if (on)
             {
-                listener.Vms[vmId] = 0;
+                _ = listener.Vms.GetOrAdd(vmId, id => new Lazy<IDisposable>(() => runtimeInfo.WatchStats(id))).Value;
             }
             else
             {
-                listener.Vms.TryRemove(vmId, out _);
+                listener.StopWatching(vmId);
             }
         }
     }
@@ -182,6 +189,15 @@ public sealed class HubAudience(IPermissionService permissions)
 
         public bool All { get; set; }
 
-        public ConcurrentDictionary<Guid, byte> Vms { get; } = new();
+        /// <summary>The VMs watched, each with its live-counters watch (made once however often Watch is called).</summary>
+        public ConcurrentDictionary<Guid, Lazy<IDisposable>> Vms { get; } = new();
+
+        public void StopWatching(Guid vmId)
+        {
+            if (Vms.TryRemove(vmId, out var watch))
+            {
+                watch.Value.Dispose();
+            }
+        }
     }
 }

@@ -168,8 +168,14 @@ internal sealed class FakeVmm(int pid, string runtimeDirectory) : IVmmHandle
         return Task.CompletedTask;
     }
 
-    public Task<VmmStats> QueryStatsAsync(CancellationToken cancellationToken) =>
-        Task.FromResult(new VmmStats(1, 0, 64ul << 20, 1 << 20, [], []));
+    /// <summary>How often the supervisor read this VMM's counters.</summary>
+    public int StatsQueries;
+
+    public Task<VmmStats> QueryStatsAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref StatsQueries);
+        return Task.FromResult(new VmmStats(1, 0, 64ul << 20, 1 << 20, [], []));
+    }
 
     public void Kill()
     {

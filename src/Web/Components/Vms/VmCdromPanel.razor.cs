@@ -83,13 +83,10 @@ public sealed partial class VmCdromPanel
     }
 
     protected override void OnInitialized() =>
-        Track(RuntimeInfo.SubscribeStats(sample =>
+        Track(RuntimeInfo.SubscribeStats(Vm.Id, sample =>
         {
-            if (sample.VmId == Vm.Id)
-            {
-                var drive = sample.Stats.Devices.FirstOrDefault(d => d.Name == ControlSocketCdrom.Device);
-                Refresh(() => _live = drive is null ? null : ControlSocketCdrom.From(drive));
-            }
+            var drive = sample.Stats.Devices.FirstOrDefault(d => d.Name == ControlSocketCdrom.Device);
+            Refresh(() => _live = drive is null ? null : ControlSocketCdrom.From(drive));
         }));
 
     protected override async Task OnParametersSetAsync()

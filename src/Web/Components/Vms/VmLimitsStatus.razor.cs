@@ -44,12 +44,9 @@ public sealed partial class VmLimitsStatus
     protected override void OnInitialized()
     {
         Sample();
-        Track(Runtime.SubscribeStats(sample =>
+        Track(Runtime.SubscribeStats(Vm.Id, sample =>
         {
-            if (sample.VmId == Vm.Id)
-            {
-                Refresh(Sample);
-            }
+            Refresh(Sample);
         }));
     }
 

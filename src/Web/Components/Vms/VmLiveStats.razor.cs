@@ -30,12 +30,9 @@ public sealed partial class VmLiveStats
     private bool IsRunning => State is VmPowerState.Running or VmPowerState.Paused;
 
     protected override void OnInitialized() =>
-        Track(Runtime.SubscribeStats(sample =>
+        Track(Runtime.SubscribeStats(VmId, sample =>
         {
-            if (sample.VmId == VmId)
-            {
-                Refresh(() => Add(sample));
-            }
+            Refresh(() => Add(sample));
         }));
 
     /// <summary>Turns two consecutive samples into rates; counters restart on a reboot, so a drop starts afresh.</summary>

@@ -47,12 +47,9 @@ public sealed partial class VmNicsPanel
     private bool Live => State is VmPowerState.Running or VmPowerState.Paused;
 
     protected override void OnInitialized() =>
-        Track(RuntimeInfo.SubscribeStats(sample =>
+        Track(RuntimeInfo.SubscribeStats(Vm.Id, sample =>
         {
-            if (sample.VmId == Vm.Id)
-            {
-                Refresh(() => _links = ControlSocketNics.From(sample.Stats));
-            }
+            Refresh(() => _links = ControlSocketNics.From(sample.Stats));
         }));
 
     protected override async Task OnParametersSetAsync()

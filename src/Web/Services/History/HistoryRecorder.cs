@@ -101,6 +101,8 @@ public sealed class HistoryRecorder : BackgroundService
             {
                 try
                 {
+                    // Every running VM's counters, read now: the only reading a VM nobody watches gets (issue 22).
+                    await _info.SampleAllAsync(stoppingToken);
                     SampleOnce(_clock.GetUtcNow());
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

@@ -21,6 +21,52 @@ public interface IVmRuntimeInfo
     /// <summary>The path of one of the VMM's sockets; null when the VM is not running (or the VMM does not serve it).</summary>
     string? GetSocketPath(Guid vmId, VmSocket socket);
 
-    /// <summary>Calls <paramref name="handler"/> with each running VM's counters every few seconds until disposed.</summary>
+    /// <summary>
+    /// Calls <paramref name="handler"/> with every running VM's counters as they are read, until disposed: each VM's
+    /// at least once per history interval (<see cref="SampleAllAsync"/>), and a watched VM's every few seconds
+    /// (<see cref="WatchStats"/>).
+    /// </summary>
     IDisposable SubscribeStats(Action<VmStatsSample> handler);
+
+    /// <summary>
+    /// Marks <paramref name="vmId"/> as watched live until disposed: its counters are read every few seconds (the
+    /// supervisor's stats interval) rather than once per history interval. A page or hub client that shows a VM's live
+    /// numbers watches it; a VM nobody watches costs one read per history interval (issue 22).
+    /// </summary>
+    IDisposable WatchStats(Guid vmId) => NoWatch.Instance;
+
+    /// <summary>One VM's counters, watched live (<see cref="WatchStats"/>), until disposed.</summary>
+    IDisposable SubscribeStats(Guid vmId, Action<VmStatsSample> handler)
+    {
+        var watch = WatchStats(vmId);
+        var subscription = SubscribeStats(sample =>
+        {
+            if (sample.VmId == vmId)
+            {
+                handler(sample);
+            }
+        });
+        return new Both(subscription, watch);
+    }
+
+    /// <summary>Reads every running VM's counters now and hands them to the subscribers: the history's tick.</summary>
+    Task SampleAllAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private sealed class NoWatch : IDisposable
+    {
+        public static readonly NoWatch Instance = new();
+
+        public void Dispose()
+        {
+        }
+    }
+
+    private sealed class Both(IDisposable first, IDisposable second) : IDisposable
+    {
+        public void Dispose()
+        {
+            first.Dispose();
+            second.Dispose();
+        }
+    }
 }

@@ -2,7 +2,12 @@ using Platform.Web.Services.Runtime;
 
 namespace Platform.Web.Services.Supervisor;
 
-/// <summary>Reads every running VM's counters each interval for the live pages and the hub.</summary>
+/// <summary>
+/// Reads the counters of the running VMs someone watches (<see cref="IVmRuntimeInfo.WatchStats"/>: a page or hub
+/// client showing their live numbers) each interval. Every other VM is read once per history interval, by the
+/// history's tick (<see cref="VmSupervisor.SampleAllAsync"/>): a host of a thousand idle VMs nobody looks at is not
+/// asked for five hundred readings a second (issue 22).
+/// </summary>
 internal sealed class VmStatsPoller(VmSupervisor supervisor, TimeSpan interval, Action<VmStatsSample> publish)
 {
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -12,7 +17,7 @@ internal sealed class VmStatsPoller(VmSupervisor supervisor, TimeSpan interval, 
         {
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
-                foreach (var actor in supervisor.Actors().Where(a => a.Vmm is not null))
+                foreach (var actor in supervisor.Actors().Where(a => a.Vmm is not null && supervisor.IsWatched(a.VmId)))
                 {
                     if (await supervisor.GetStatsAsync(actor.VmId, cancellationToken) is { } stats)
                     {

@@ -17,6 +17,7 @@ internal sealed class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHostedService,
     private readonly Lock _actorsLock = new();
     private readonly Subscribers<VmStateChanged> _stateSubscribers = new();
     private readonly Subscribers<VmStatsSample> _statsSubscribers = new();
+    private readonly WatchCounts _watched = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly SupervisorContext _context;
     private readonly VmmProgram? _program;
@@ -75,6 +76,21 @@ internal sealed class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHostedService,
     public IDisposable Subscribe(Action<VmStateChanged> handler) => _stateSubscribers.Add(handler);
 
     public IDisposable SubscribeStats(Action<VmStatsSample> handler) => _statsSubscribers.Add(handler);
+
+    public IDisposable WatchStats(Guid vmId) => _watched.Add(vmId);
+
+    internal bool IsWatched(Guid vmId) => _watched.Contains(vmId);
+
+    /// <summary>Reads every running VM's counters, a few at a time, and publishes them.</summary>
+    public Task SampleAllAsync(CancellationToken cancellationToken) =>
+        Parallel.ForEachAsync(Actors().Where(a => a.Vmm is not null), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
+            async (actor, token) =>
+            {
+                if (await GetStatsAsync(actor.VmId, token) is { } stats)
+                {
+                    _statsSubscribers.Publish(new VmStatsSample(actor.VmId, stats, DateTimeOffset.UtcNow), _logger);
+                }
+            });
 
     public Task StartAsync(Guid vmId, CancellationToken cancellationToken) => Actor(vmId).StartAsync(cancellationToken);
 
