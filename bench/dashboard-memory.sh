@@ -71,6 +71,11 @@ for config in $only; do
         conserve-nopgo) run conserve-nopgo DOTNET_gcServer=0 DOTNET_GCConserveMemory=5 DOTNET_TieredPGO=0 ;;
         conserve-nowx) run conserve-nowx DOTNET_gcServer=0 DOTNET_GCConserveMemory=5 DOTNET_EnableWriteXorExecute=0 ;;
         conserve-nopgo-nowx) run conserve-nopgo-nowx DOTNET_gcServer=0 DOTNET_GCConserveMemory=5 DOTNET_TieredPGO=0 DOTNET_EnableWriteXorExecute=0 ;;
+        # The GC's gen0 budget (workstation: sized from the CPU's cache, tens of MB) cut to 8 MiB: more gen0 GCs, less
+        # memory between them.
+        conserve-gen0) run conserve-gen0 DOTNET_gcServer=0 DOTNET_GCConserveMemory=5 DOTNET_GCgen0size=0x800000 ;;
+        # No tiering: each method compiled once, optimized, instead of a tier-0 body and later a tier-1 one.
+        conserve-notiered) run conserve-notiered DOTNET_gcServer=0 DOTNET_GCConserveMemory=5 DOTNET_TieredCompilation=0 ;;
         *) echo "bench: unknown configuration $config" >&2; exit 1 ;;
     esac
 done

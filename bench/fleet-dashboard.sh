@@ -89,7 +89,12 @@ mem_per_vm=$(awk -v a="$mem_before" -v b="$(mem_available_kib)" -v n="$count" 'B
 host=$(awk -v a="$h0" -v b="$h1" -v w="$window" -v hz="$hz" -v base="$baseline" 'BEGIN { printf "%.3f", (b - a) / hz / w - base }')
 
 rm -f "$data/hold" # the driver goes on: browser tabs on the dashboard with every VM running, then the stops
-wait "$driver_pid" || { echo "bench: the load driver failed:" >&2; tail -n 20 "$data/driver.err" >&2; }
+if ! wait "$driver_pid"; then
+    echo "bench: the load driver failed:" >&2; tail -n 20 "$data/driver.err" >&2
+    kill -0 "$dashboard" 2>/dev/null || echo "bench: the dashboard is gone; its log ends:" >&2
+    grep -E "fail|crit|Unhandled|Exception" "$data/dashboard.log" | tail -n 30 >&2
+    tail -n 30 "$data/dashboard.log" >&2
+fi
 used=$(cat "$data/driver.out")
 
 echo "$count VMs through the dashboard (echo guest, 64 MiB, display on, jailed), $parallel starts at a time; host busy before: $baseline cores"

@@ -22,6 +22,7 @@ public sealed class VmmControlClient : IAsyncDisposable
     private readonly TaskCompletionSource<ControlGreeting> _greeting = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _readLoop = Task.CompletedTask;
     private long _nextId;
+    private int _disposed;
 
     private VmmControlClient(Socket socket) => _socket = socket;
 
@@ -205,6 +206,12 @@ public sealed class VmmControlClient : IAsyncDisposable
         _pending[id] = reply;
         try
         {
+            if (_readLoop.IsCompleted)
+            {
+                // The loop that fails pending replies has already run: nobody would answer this one.
+                throw new VmmControlException("Failed", "The VMM closed the control connection (it has exited or is exiting).");
+            }
+
             byte[] line = BuildCommand(command, id, writeArguments);
             await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
@@ -225,6 +232,12 @@ public sealed class VmmControlClient : IAsyncDisposable
             }
 
             return await reply.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException ex)
+        {
+            // Closed while the command was on its way (the VMM ending, the supervisor letting go): the same answer as a
+            // connection the VMM closed, which every caller already handles, rather than an exception none expects.
+            throw new VmmControlException("Failed", "The VMM connection is closed.", ex);
         }
         finally
         {
@@ -355,8 +368,14 @@ public sealed class VmmControlClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Closes the connection; a second call (the VMM's end and a detach racing) does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await _closing.CancelAsync().ConfigureAwait(false);
         try
         {

@@ -46,6 +46,22 @@ public sealed class ControlServerTests
     }
 
     [Fact]
+    public async Task A_command_on_a_client_already_closed_fails_as_a_closed_connection_and_a_second_close_does_nothing()
+    {
+        // A supervisor reading a VM's counters while it lets go of the VMM (a stop, a detach) used to get an
+        // ObjectDisposedException that nobody expected; with a thousand VMs stopping, the history's background service
+        // died of it and took the dashboard down.
+        await using var vm = ControlledVm.Start("echo");
+        await vm.WaitForOutputAsync("READY", GuestTimeout);
+        var client = await VmmControlClient.ConnectAsync(vm.ControlSocket, Token);
+        await client.DisposeAsync();
+
+        var query = () => client.QueryStatsAsync(Token);
+        (await query.Should().ThrowAsync<VmmControlException>()).Which.Message.Should().Contain("closed");
+        await client.DisposeAsync(); // the end of the VMM and a detach can both close it
+    }
+
+    [Fact]
     public async Task Pause_and_resume_stop_the_guest_and_send_events_to_every_client()
     {
         await using var vm = ControlledVm.Start("echo");

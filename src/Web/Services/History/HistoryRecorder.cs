@@ -101,8 +101,7 @@ public sealed class HistoryRecorder : BackgroundService
             {
                 try
                 {
-                    // Every running VM's counters, read now: the only reading a VM nobody watches gets (issue 22).
-                    await _info.SampleAllAsync(stoppingToken);
+                    await ReadAllVmsAsync(stoppingToken);
                     SampleOnce(_clock.GetUtcNow());
                 }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -125,6 +124,22 @@ public sealed class HistoryRecorder : BackgroundService
 
             _timer!.Dispose();
             _store.FlushAll();
+        }
+    }
+
+    /// <summary>
+    /// Every running VM's counters, read now: the only reading a VM nobody watches gets (issue 22). A reading that
+    /// fails costs that tick's points, never the recorder: a background service that throws stops the dashboard.
+    /// </summary>
+    private async Task ReadAllVmsAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await _info.SampleAllAsync(stoppingToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        {
+            _logger.LogWarning(ex, "Could not read the VMs' counters for the history");
         }
     }
 
