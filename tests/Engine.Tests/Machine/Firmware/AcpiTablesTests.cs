@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 using Platform.Devices.Firmware;
+using Platform.Engine.Machine;
 using Platform.Engine.Machine.Firmware.Acpi;
 
 namespace Platform.Engine.Tests.Machine.Firmware;
@@ -120,7 +121,11 @@ public sealed class AcpiTablesTests
                 .And.Contain("Device (C001)").And.Contain("\"ACPI0007\"").And.Contain("IO (Decode16,")
                 .And.Contain("OperationRegion (P40C, PCI_Config, 0x60, 0x04)").And.Contain("Device (LNKD)").And.Contain("EisaId (\"PNP0C0F\")")
                 .And.Contain("Interrupt (ResourceConsumer, Level, ActiveHigh, Shared, ,, )").And.Contain("Method (_SRS, 1")
-                .And.Contain("0x0001FFFF, \n                    Zero, \n                    LNKA,");
+                .And.Contain("0x0001FFFF, \n                    Zero, \n                    LNKA,")
+                .And.Contain("WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,")
+                .And.Contain("WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange,")
+                .And.Contain("DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite,")
+                .And.Contain("0xFEBFFFFF");
             dsl["FACP"].Should().Contain("PM1A Control Block Address : 00000604")
                 .And.Contain("SCI Interrupt : 0009").And.Contain("Control Method Power Button (V1) : 0");
             dsl["APIC"].Should().Contain("Local Apic ID : 01").And.Contain("Interrupt : 00000009");
@@ -170,6 +175,124 @@ public sealed class AcpiTablesTests
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ACPICAs_interpreter_reads_the_root_bridges_CRS_as_the_bus_range_config_ports_IO_windows_VGA_and_the_32_bit_hole(bool isaBridge)
+    {
+        var tables = Load(AcpiTables.Build(new AcpiPlatform(1, 0x600, isaBridge)))[TablesAt];
+        string dir = Directory.CreateTempSubdirectory("acpi-").FullName;
+        try
+        {
+            int at = Find(tables, "DSDT");
+            string file = Path.Combine(dir, "dsdt.aml");
+            File.WriteAllBytes(file, tables.AsSpan(at, BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(at + 4))).ToArray());
+            var (code, output) = Run("acpiexec", dir, "-b", "evaluate \\_SB.PCI0._CRS", file);
+
+            code.Should().Be(0, output);
+            output.Should().NotContain("AE_", output);
+            var resources = Descriptors(BufferBytes(output));
+            resources.Should().Equal(
+                ("bus", 0x00ul, 0xFFul),
+                ("io-consumed", 0xCF8ul, 0xCFFul),
+                ("io", 0x0000ul, 0x0CF7ul),
+                ("io", 0x0D00ul, 0xFFFFul),
+                ("memory", 0xA0000ul, 0xBFFFFul),
+                ("memory", 0xE000_0000ul, 0xFEBF_FFFFul));
+            // Nothing RAM, the IOAPIC, the local APIC or the BIOS hold lies in a memory window.
+            foreach (var (kind, min, max) in resources.Where(r => r.Kind == "memory"))
+            {
+                (min >= 0xA0000 && max < 0xC0000 || min >= MemoryLayout.PciHoleStart && max < MemoryLayout.IoApic)
+                    .Should().BeTrue($"0x{min:x}-0x{max:x} stays clear of RAM, the APICs and the BIOS");
+            }
+
+            Dsdt.RootWindows.Select(w => (w.Min, w.Max)).Should().Equal(
+                resources.Where(r => r.Kind != "io-consumed").Select(r => (r.Min, r.Max)), "the machine's own list is what the table says");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>The bytes of the one <c>[Buffer]</c> acpiexec printed, across its hex dump lines.</summary>
+    private static byte[] BufferBytes(string output)
+    {
+        var lines = output.Split('\n').SkipWhile(l => !l.Contains("[Buffer]", StringComparison.Ordinal)).ToList();
+        lines.Should().NotBeEmpty(output);
+        int length = int.Parse(Regex.Match(lines[0], @"Length ([0-9A-Fa-f]+)").Groups[1].Value, System.Globalization.NumberStyles.HexNumber);
+        var bytes = new List<byte>();
+        foreach (string line in lines)
+        {
+            var dump = Regex.Match(line, @"[0-9A-Fa-f]{4}:((?:\s[0-9A-Fa-f]{2})+)");
+            if (!dump.Success)
+            {
+                // The dump starts on the line after the [Buffer] line and ends at the first line that is not one.
+                if (bytes.Count > 0)
+                {
+                    break;
+                }
+
+                continue;
+            }
+
+            bytes.AddRange(dump.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(b => Convert.ToByte(b, 16)));
+        }
+
+        bytes.Count.Should().Be(length, output);
+        return [.. bytes];
+    }
+
+    /// <summary>A resource template's descriptors as (kind, min, max), read as an OS reads them (ACPI 6.x, 6.4).</summary>
+    private static List<(string Kind, ulong Min, ulong Max)> Descriptors(byte[] template)
+    {
+        var list = new List<(string, ulong, ulong)>();
+        for (int at = 0; at < template.Length;)
+        {
+            byte tag = template[at];
+            if ((tag & 0x80) == 0)
+            {
+                int length = tag & 7;
+                switch (tag >> 3)
+                {
+                    case 0x0F:
+                        return list;
+                    case 0x08:
+                        ushort port = BinaryPrimitives.ReadUInt16LittleEndian(template.AsSpan(at + 2));
+                        list.Add(("io-consumed", port, port + (ulong)template[at + 7] - 1));
+                        break;
+                    default:
+                        throw new InvalidOperationException($"Unexpected small descriptor 0x{tag:x2}.");
+                }
+
+                at += 1 + length;
+                continue;
+            }
+
+            int size = BinaryPrimitives.ReadUInt16LittleEndian(template.AsSpan(at + 1));
+            var body = template.AsSpan(at + 3, size);
+            string kind = body[0] switch { 0 => "memory", 1 => "io", 2 => "bus", _ => "?" };
+            (body[1] & 1).Should().Be(0, "the bridge produces its windows");
+            switch (tag)
+            {
+                case 0x88:
+                    list.Add((kind, BinaryPrimitives.ReadUInt16LittleEndian(body[5..]), BinaryPrimitives.ReadUInt16LittleEndian(body[7..])));
+                    (BinaryPrimitives.ReadUInt16LittleEndian(body[11..]) - 1).Should().Be(BinaryPrimitives.ReadUInt16LittleEndian(body[7..]) - BinaryPrimitives.ReadUInt16LittleEndian(body[5..]), "length = max - min + 1");
+                    break;
+                case 0x87:
+                    list.Add((kind, BinaryPrimitives.ReadUInt32LittleEndian(body[7..]), BinaryPrimitives.ReadUInt32LittleEndian(body[11..])));
+                    ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(body[19..]) - 1).Should().Be(BinaryPrimitives.ReadUInt32LittleEndian(body[11..]) - (ulong)BinaryPrimitives.ReadUInt32LittleEndian(body[7..]));
+                    break;
+                default:
+                    throw new InvalidOperationException($"Unexpected large descriptor 0x{tag:x2}.");
+            }
+
+            at += 3 + size;
+        }
+
+        throw new InvalidOperationException("The resource template has no end tag.");
     }
 
     [Fact]

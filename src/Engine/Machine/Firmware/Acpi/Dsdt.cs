@@ -14,6 +14,8 @@ namespace Platform.Engine.Machine.Firmware.Acpi;
 ///   Device (PCI0) {
 ///     Name (_HID, EisaId ("PNP0A03")) Name (_ADR, 0) Name (_UID, 0)
 ///     Name (_PRT, Package () { Package () { 0x0001FFFF, 0, LNKA, 0 }, ... })   // slot, pin → PIRQ link
+///     Name (_CRS, ResourceTemplate () { WordBusNumber 0-0xFF, IO 0xCF8 x8, WordIO 0-0xCF7, WordIO 0xD00-0xFFFF,
+///       DWordMemory 0xA0000-0xBFFFF, DWordMemory 0xE0000000-0xFEBFFFFF })             // what the bridge decodes
 ///     Device (ISA) { Name (_ADR, 0x00010000)  OperationRegion (P40C, PCI_Config, 0x60, 4)
 ///       Device (KBD) { PNP0303, IO 0x60, 0x64, IRQ 1 }   Device (MOU) { PNP0F13, IRQ 12 }
 ///       Device (COM1) { PNP0501, IO 0x3F8, IRQ 4 }       Device (RTC) { PNP0B00, IO 0x70, IRQ 8 } } }
@@ -57,6 +59,7 @@ internal static class Dsdt
             Aml.Name("_ADR", Aml.Integer(0)),
             Aml.Name("_UID", Aml.Integer(0)),
             Aml.Name("_PRT", RoutingTable(chipset)),
+            Aml.Name("_CRS", RootResources()),
         ];
         return !chipset
             ? Aml.Device("PCI0", terms)
@@ -68,6 +71,39 @@ internal static class Dsdt
                     .. isaDevices,
                 ])]);
     }
+
+    /// <summary>
+    /// What the root bridge decodes, as its <c>_CRS</c> says (Windows and Linux take the bridge's windows from here, and
+    /// an OS that moves a BAR keeps it inside them): bus numbers 0–0xFF, the configuration ports 0xCF8–0xCFF as its
+    /// own, the I/O ports either side of them, the legacy VGA window, and <see cref="MemoryLayout.PciWindowStart"/> up
+    /// to the IOAPIC, the range the MMIO bus hands to the PCI window and where both SeaBIOS (top down from 0xFEC00000)
+    /// and a direct boot (<see cref="PciDevices.PlaceBars"/>) put BARs. No 64-bit window: nothing decodes BARs above
+    /// 4 GiB, and SeaBIOS goes there only when the 32-bit window overflows, which our few small BARs never make it.
+    /// </summary>
+    public static IReadOnlyList<RootWindow> RootWindows { get; } =
+    [
+        new(AddressSpaceKind.BusNumber, 0x00, 0xFF),
+        new(AddressSpaceKind.Io, 0x0000, PciHostBridge.BasePort - 1),
+        new(AddressSpaceKind.Io, ConfigPortsEnd + 1, 0xFFFF),
+        new(AddressSpaceKind.Memory, VgaWindowStart, VgaWindowEnd),
+        new(AddressSpaceKind.Memory, MemoryLayout.PciWindowStart, MemoryLayout.PciWindowEnd - 1),
+    ];
+
+    /// <summary>Legacy VGA memory, which the bridge forwards to the VGA function (QEMU's pc DSDT lists it too).</summary>
+    private const uint VgaWindowStart = 0xA_0000, VgaWindowEnd = 0xB_FFFF;
+
+    /// <summary>0xCF8–0xCFF belong to the host bridge itself; QEMU leaves 0xD00 onwards to the bus, as we do.</summary>
+    private const ushort ConfigPortsEnd = 0xCFF;
+
+    private static byte[] RootResources() => Aml.ResourceTemplate(
+    [
+        Aml.WordAddressSpace(AddressSpaceKind.BusNumber, 0x00, 0xFF),
+        Aml.Io(PciHostBridge.BasePort, PciHostBridge.PortCount),
+        .. RootWindows.Where(w => w.Kind != AddressSpaceKind.BusNumber).Select(w => w.Kind == AddressSpaceKind.Io
+            ? Aml.WordAddressSpace(AddressSpaceKind.Io, (ushort)w.Min, (ushort)w.Max)
+            // Legacy VGA memory is cacheable, the BAR window is not (as QEMU marks them).
+            : Aml.DWordMemory(cacheable: w.Min == VgaWindowStart, (uint)w.Min, (uint)w.Max)),
+    ]);
 
     private static byte[][] IsaDevices() =>
     [
@@ -154,4 +190,10 @@ internal static class Dsdt
 
         return [.. terms];
     }
+}
+
+/// <summary>A range the PCI root bridge decodes: bus numbers, I/O ports or memory, inclusive.</summary>
+internal readonly record struct RootWindow(AddressSpaceKind Kind, ulong Min, ulong Max)
+{
+    public bool Contains(ulong start, ulong length) => length != 0 && start >= Min && start - Min + length - 1 <= Max - Min;
 }
