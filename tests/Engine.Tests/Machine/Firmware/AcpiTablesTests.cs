@@ -121,7 +121,9 @@ public sealed class AcpiTablesTests
                 .And.Contain("Device (C001)").And.Contain("\"ACPI0007\"").And.Contain("IO (Decode16,")
                 .And.Contain("OperationRegion (P40C, PCI_Config, 0x60, 0x04)").And.Contain("Device (LNKD)").And.Contain("EisaId (\"PNP0C0F\")")
                 .And.Contain("Interrupt (ResourceConsumer, Level, ActiveHigh, Shared, ,, )").And.Contain("Method (_SRS, 1")
-                .And.Contain("0x0001FFFF, \n                    Zero, \n                    LNKA,")
+                .And.Contain("0x0001FFFF, \n                    Zero, \n                    LNKS,")
+                .And.Contain("0x0001FFFF, \n                    One, \n                    LNKB,")
+                .And.Contain("0x0002FFFF, \n                    Zero, \n                    LNKB,").And.Contain("Device (LNKS)")
                 .And.Contain("WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,")
                 .And.Contain("WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange,")
                 .And.Contain("DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite,")
@@ -170,6 +172,43 @@ public sealed class AcpiTablesTests
                 "[Buffer] Length 0B =     0000: 89 06 00 09 01 0B 00 00 00 79 00",
                 "[Integer] = 0000000000000009",
                 "[Buffer] Length 0B =     0000: 89 06 00 09 01 00 00 00 00 79 00");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void LNKS_offers_and_holds_only_the_FADTs_SCI_IRQ_level_high_and_ignores_SRS_and_DIS()
+    {
+        var tables = Load(AcpiTables.Build(new AcpiPlatform(1, 0x600)))[TablesAt];
+        string dir = Directory.CreateTempSubdirectory("acpi-").FullName;
+        try
+        {
+            int at = Find(tables, "DSDT");
+            string file = Path.Combine(dir, "dsdt.aml");
+            File.WriteAllBytes(file, tables.AsSpan(at, BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(at + 4))).ToArray());
+            string[] steps =
+            [
+                "evaluate \\_SB.LNKS._HID", "evaluate \\_SB.LNKS._STA", "evaluate \\_SB.LNKS._PRS",
+                "evaluate \\_SB.LNKS._SRS (89 06 00 09 01 0B 00 00 00 79 00)", "evaluate \\_SB.LNKS._DIS",
+                "evaluate \\_SB.LNKS._STA", "evaluate \\_SB.LNKS._CRS",
+            ];
+            var (code, output) = Run("acpiexec", dir, "-b", string.Join(";", steps), file);
+
+            code.Should().Be(0, output);
+            output.Should().NotContain("AE_", output);
+            byte sci = tables[Find(tables, "FACP") + 46];
+            sci.Should().Be(9);
+            string irq = $"89 06 00 09 01 {sci:X2} 00 00 00 79 00";
+            string[] results = [.. output.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith('[')).Select(l => Regex.Replace(l, @"\s+//.*$", ""))];
+            results.Should().Equal(
+                "[Integer] = 000000000F0CD041", // PNP0C0F
+                "[Integer] = 000000000000000B",
+                $"[Buffer] Length 0B =     0000: {irq}",
+                "[Integer] = 000000000000000B",
+                $"[Buffer] Length 0B =     0000: {irq}");
         }
         finally
         {

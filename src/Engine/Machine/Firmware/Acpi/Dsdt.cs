@@ -13,7 +13,8 @@ namespace Platform.Engine.Machine.Firmware.Acpi;
 /// Scope (\_SB) {
 ///   Device (PCI0) {
 ///     Name (_HID, EisaId ("PNP0A03")) Name (_ADR, 0) Name (_UID, 0)
-///     Name (_PRT, Package () { Package () { 0x0001FFFF, 0, LNKA, 0 }, ... })   // slot, pin → PIRQ link
+///     Name (_PRT, Package () { Package () { 0x0001FFFF, 0, LNKS, 0 }, Package () { 0x0001FFFF, 1, LNKB, 0 }, ... })
+///                                                                 // slot, pin → PIRQ link (00:01's INTA: the SCI)
 ///     Name (_CRS, ResourceTemplate () { WordBusNumber 0-0xFF, IO 0xCF8 x8, WordIO 0-0xCF7, WordIO 0xD00-0xFFFF,
 ///       DWordMemory 0xA0000-0xBFFFF, DWordMemory 0xE0000000-0xFEBFFFFF })             // what the bridge decodes
 ///     Device (ISA) { Name (_ADR, 0x00010000)  OperationRegion (P40C, PCI_Config, 0x60, 4)
@@ -22,6 +23,7 @@ namespace Platform.Engine.Machine.Firmware.Acpi;
 ///   Field (PCI0.ISA.P40C, ByteAcc, NoLock, Preserve) { PRQ0, 8, PRQ1, 8, PRQ2, 8, PRQ3, 8 }
 ///   Method (IQST, 1) { ... }  Method (IQCR, 1, Serialized) { ... }
 ///   Device (LNKA) { PNP0C0F, _UID 0, _PRS { 5, 10, 11 }, _STA, _DIS, _CRS, _SRS on PRQ0 } ... LNKD
+///   Device (LNKS) { PNP0C0F, _UID 4, _PRS { 9 }, _STA 0x0B, _CRS = _PRS, _DIS and _SRS no-ops }   // the SCI; 00:01.3's INTA
 ///   Device (C000) { Name (_HID, "ACPI0007") Name (_UID, 0) } ...
 /// }
 /// Name (\_S5, Package () { 0, 0, 0, 0 })   // PIIX4's SLP_TYP for soft-off is 0, as QEMU's
@@ -138,10 +140,12 @@ internal static class Dsdt
         {
             for (int pin = 0; pin < PinsPerSlot; pin++)
             {
+                // The PIIX4's power-management function (00:01.3) interrupts on INTA, which is the SCI: LNKS, not a PIRQ.
+                string link = slot == PiixSlot && pin == 0 ? SciLink : LinkName(PirqInterruptRouter.Pirq(slot, pin + 1));
                 entries.Add(Aml.Package(
                     Aml.Integer(((ulong)slot << 16) | 0xFFFF),
                     Aml.Integer((ulong)pin),
-                    links ? Aml.NameString(LinkName(PirqInterruptRouter.Pirq(slot, pin + 1))) : Aml.Integer(0),
+                    links ? Aml.NameString(link) : Aml.Integer(0),
                     Aml.Integer(links ? 0 : (ulong)PciInterruptWires.IoApicPin(slot, pin + 1))));
             }
         }
@@ -150,6 +154,29 @@ internal static class Dsdt
     }
 
     private static string LinkName(int pirq) => $"LNK{(char)('A' + pirq)}";
+
+    /// <summary>The PIIX3/PIIX4's slot on a firmware machine, and the link of its power-management function's INTA.</summary>
+    private const int PiixSlot = 1;
+    private const string SciLink = "LNKS";
+
+    /// <summary>
+    /// LNKS, the SCI's link as QEMU's pc DSDT has it: the PM function's interrupt is the SCI, hard-wired to ISA IRQ
+    /// <see cref="Piix4PowerManagement.SciIrq"/> (the FADT's SCI_INT), level-triggered and active high as the MADT's
+    /// override says. It offers only that IRQ, is always present and enabled, and its _SRS and _DIS change nothing: the
+    /// link exists so an OS that routes the function's INTA through _PRT lands on the SCI's IRQ with the right polarity.
+    /// </summary>
+    private static byte[] SciLinkDevice()
+    {
+        byte[] sci = Aml.ResourceTemplate(Aml.Interrupt(level: true, activeHigh: true, shared: true, Piix4PowerManagement.SciIrq));
+        return Aml.Device(SciLink,
+            Aml.Name("_HID", Aml.EisaId("PNP0C0F")),
+            Aml.Name("_UID", Aml.Integer(PirqInterruptRouter.PirqCount)),
+            Aml.Name("_PRS", sci),
+            Aml.Method("_STA", 0, serialized: false, Aml.Return(Aml.Integer(0x0B))),
+            Aml.Method("_DIS", 0, serialized: false),
+            Aml.Method("_CRS", 0, serialized: false, Aml.Return(Aml.NameString("_PRS"))),
+            Aml.Method("_SRS", 1, serialized: false));
+    }
 
     /// <summary>
     /// The PCI interrupt links LNKA–LNKD (PNP0C0F), one per PIRQ, as QEMU's pc DSDT has them: each reads its route
@@ -188,6 +215,7 @@ internal static class Dsdt
                     Aml.Store(Aml.NameString("PRRI"), Prq(pirq)))));
         }
 
+        terms.Add(SciLinkDevice());
         return [.. terms];
     }
 }
