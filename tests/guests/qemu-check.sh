@@ -229,8 +229,10 @@ else
     pick blk && run blk 1 "mode=ro" "(IOERR)"
     # ahci: the same scratch image as a SATA disk on QEMU's ICH9 AHCI (ide-hd on port 0).
     QEXTRA=(-device ahci,id=ahci -drive "if=none,id=s0,file=$img,format=raw" -device ide-hd,drive=s0,bus=ahci.0)
-    pick ahci && run ahci 1 "sectors=32768 sector=9 count=24 ncq=12" "read back equal by DMA and NCQ
-the port recovered"
+    pick ahci && run ahci 1 "sectors=32768 sector=9 count=24 ncq=12 msi=1" "read back equal by DMA and NCQ
+the port recovered
+vector 0x61 taken 2 time(s), PCI status INTx 0
+MSI off: PxIS 0x1, PCI status INTx 1, vectors 2"
     QEXTRA=()
     rm -f "$img"
     for irq in msix intx; do pick blk && run_resize "$irq"; done
