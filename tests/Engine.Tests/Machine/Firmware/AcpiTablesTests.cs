@@ -180,6 +180,45 @@ public sealed class AcpiTablesTests
     }
 
     [Fact]
+    public void With_an_HPET_the_RSDT_lists_its_table_and_the_DSDT_declares_PNP0103_at_its_registers()
+    {
+        var tables = Load(AcpiTables.Build(new AcpiPlatform(1, 0x600, Hpet: true)))[TablesAt];
+        var without = Load(AcpiTables.Build(new AcpiPlatform(1, 0x600)))[TablesAt];
+        FluentActions.Invoking(() => Find(without, "HPET")).Should().Throw<InvalidOperationException>("without one there is no HPET table");
+        string dir = Directory.CreateTempSubdirectory("acpi-").FullName;
+        try
+        {
+            var dsl = new Dictionary<string, string>();
+            foreach (string signature in new[] { "HPET", "DSDT", "RSDT" })
+            {
+                int at = Find(tables, signature);
+                int length = BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(at + 4));
+                Sum(tables.AsSpan(at, length)).Should().Be(0, signature);
+                string file = Path.Combine(dir, signature.ToLowerInvariant() + ".dat");
+                File.WriteAllBytes(file, tables.AsSpan(at, length).ToArray());
+                var (code, output) = Iasl(dir, "-d", file);
+                code.Should().Be(0, output);
+                output.Should().NotContainAny(["Error", "Warning", "Invalid", "Incorrect checksum"]);
+                dsl[signature] = File.ReadAllText(Path.ChangeExtension(file, ".dsl"));
+            }
+
+            BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(Find(tables, "HPET") + 4)).Should().Be(56);
+            dsl["HPET"].Should().Contain("Hardware Block ID : 8086A201").And.Contain("Address : 00000000FED00000")
+                .And.Contain("Space ID : 00 [SystemMemory]").And.Contain("Sequence Number : 00");
+            dsl["RSDT"].Should().Contain("ACPI Table Address   2");
+            dsl["DSDT"].Should().Contain("Device (HPET)").And.Contain("EisaId (\"PNP0103\")")
+                .And.Contain("Memory32Fixed (ReadOnly,\n                    0xFED00000,         // Address Base\n                    0x00000400,");
+            var (recompiled, compileOutput) = Iasl(dir, "-p", Path.Combine(dir, "again"), Path.Combine(dir, "dsdt.dsl"));
+            recompiled.Should().Be(0, compileOutput);
+            File.ReadAllBytes(Path.Combine(dir, "again.aml")).AsSpan(36).ToArray().Should().Equal(File.ReadAllBytes(Path.Combine(dir, "dsdt.dat")).AsSpan(36).ToArray());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void LNKS_offers_and_holds_only_the_FADTs_SCI_IRQ_level_high_and_ignores_SRS_and_DIS()
     {
         var tables = Load(AcpiTables.Build(new AcpiPlatform(1, 0x600)))[TablesAt];

@@ -24,7 +24,7 @@ internal static class Aml
     public const byte PciConfigSpace = 0x02;
     /// <summary>Field flags: ByteAcc, NoLock, Preserve.</summary>
     public const byte ByteAccNoLockPreserve = 0x01;
-    private const byte ExtendedInterruptDescriptor = 0x89, DWordAddressSpaceDescriptor = 0x87, WordAddressSpaceDescriptor = 0x88;
+    private const byte ExtendedInterruptDescriptor = 0x89, Memory32FixedDescriptor = 0x86, DWordAddressSpaceDescriptor = 0x87, WordAddressSpaceDescriptor = 0x88;
     // Address space general flags: the bridge produces the range (bit 0 clear), min and max fixed (bits 2, 3), positive decode.
     private const byte ProducerMinMaxFixed = 0b1100;
 
@@ -127,6 +127,12 @@ internal static class Aml
         ushort mask = (ushort)(1 << irq);
         return [IrqDescriptorNoFlags, (byte)mask, (byte)(mask >> 8)];
     }
+
+    /// <summary><c>Memory32Fixed(ReadOnly|ReadWrite, base, length)</c>: a fixed range of memory a device decodes.</summary>
+    public static byte[] Memory32Fixed(bool writable, uint address, uint length) =>
+        [Memory32FixedDescriptor, 9, 0, (byte)(writable ? 1 : 0),
+         (byte)address, (byte)(address >> 8), (byte)(address >> 16), (byte)(address >> 24),
+         (byte)length, (byte)(length >> 8), (byte)(length >> 16), (byte)(length >> 24)];
 
     /// <summary>
     /// A word address space descriptor a bridge produces (<c>WordBusNumber</c>, <c>WordIO</c>): the fixed range

@@ -1,3 +1,4 @@
+using Platform.Devices.Legacy;
 using Platform.Devices.Pci;
 using Platform.Engine.Machine.Pci;
 
@@ -24,6 +25,7 @@ namespace Platform.Engine.Machine.Firmware.Acpi;
 ///   Method (IQST, 1) { ... }  Method (IQCR, 1, Serialized) { ... }
 ///   Device (LNKA) { PNP0C0F, _UID 0, _PRS { 5, 10, 11 }, _STA, _DIS, _CRS, _SRS on PRQ0 } ... LNKD
 ///   Device (LNKS) { PNP0C0F, _UID 4, _PRS { 9 }, _STA 0x0B, _CRS = _PRS, _DIS and _SRS no-ops }   // the SCI; 00:01.3's INTA
+///   Device (HPET) { PNP0103, _UID 0, _STA 0x0F, Memory32Fixed (ReadOnly, 0xFED00000, 0x400) }   // with an HPET
 ///   Device (C000) { Name (_HID, "ACPI0007") Name (_UID, 0) } ...
 /// }
 /// Name (\_S5, Package () { 0, 0, 0, 0 })   // PIIX4's SLP_TYP for soft-off is 0, as QEMU's
@@ -41,13 +43,15 @@ internal static class Dsdt
     private const int PciSlots = 32, PinsPerSlot = 4;
 
     /// <param name="isaBridge">Whether the PIIX3 at 00:01.0 holds the ISA devices (firmware) or they go under \_SB (direct boot).</param>
-    public static byte[] Build(int cpuCount, bool isaBridge = true)
+    /// <param name="hpet">Whether the machine has an HPET, declared as <c>\_SB.HPET</c>.</param>
+    public static byte[] Build(int cpuCount, bool isaBridge = true, bool hpet = false)
     {
         var processors = Enumerable.Range(0, cpuCount)
             .Select(cpu => Aml.Device($"C{cpu:X3}", Aml.Name("_HID", Aml.String("ACPI0007")), Aml.Name("_UID", Aml.Integer((ulong)cpu))));
+        byte[][] timers = hpet ? [HpetDevice()] : [];
         byte[][] system = isaBridge
-            ? [PciRoot(IsaDevices()), .. InterruptLinks(), .. processors]
-            : [PciRoot([]), .. IsaDevices(), .. processors];
+            ? [PciRoot(IsaDevices()), .. InterruptLinks(), .. timers, .. processors]
+            : [PciRoot([]), .. IsaDevices(), .. timers, .. processors];
         return [.. Aml.Scope("_SB", system), .. Aml.Name("_S5", Aml.Package(Aml.Integer(0), Aml.Integer(0), Aml.Integer(0), Aml.Integer(0)))];
     }
 
@@ -106,6 +110,16 @@ internal static class Dsdt
             // Legacy VGA memory is cacheable, the BAR window is not (as QEMU marks them).
             : Aml.DWordMemory(cacheable: w.Min == VgaWindowStart, (uint)w.Min, (uint)w.Max)),
     ]);
+
+    /// <summary>
+    /// The HPET (PNP0103) and its 1 KiB of registers, as QEMU's DSDT declares it; always present (a machine without one
+    /// has no device here at all). Its interrupts need no resources: the OS programs the routes in the HPET itself.
+    /// </summary>
+    private static byte[] HpetDevice() => Aml.Device("HPET",
+        Aml.Name("_HID", Aml.EisaId("PNP0103")),
+        Aml.Name("_UID", Aml.Integer(0)),
+        Aml.Name("_STA", Aml.Integer(0x0F)),
+        Aml.Name("_CRS", Aml.ResourceTemplate(Aml.Memory32Fixed(writable: false, (uint)Hpet.BaseAddress, (uint)Hpet.Size))));
 
     private static byte[][] IsaDevices() =>
     [
