@@ -146,6 +146,8 @@ pick smp && run smp 2 "cpus=2" "smp: 2 CPUs"
 pick timer && run timer 2 "" "20 ticks"
 pick timer && run timer 2 "irq=pic" "20 ticks via 8259"
 pick rtc && run rtc 2 "" "RTC 20"
+pick hpet && run hpet 1 "" "legacy replacement on: IRQ 0 and IRQ 8 quiet for 120 ms (0 interrupts)
+periodic timer 0 (1 ms) interrupted 10 times, no sooner than 9 ms: yes"
 # run_vga NAME EXPECT: a graphics guest under SeaBIOS with QEMU's std-vga (-device VGA, no window); it halts with its
 # picture on screen rather than resetting, so QEMU is ended once COM1 has its verdict. (Engine.Tests'
 # FirmwareGraphicsModeTests compares the picture with ours through QEMU's screendump.)

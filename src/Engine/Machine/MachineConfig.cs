@@ -127,6 +127,7 @@ public sealed record MachineConfig
             Disks = [.. config.Disks.Select(DiskOf)],
             Nics = [.. config.Nics.Select(NicOptions.From)],
             Rng = config.Rng,
+            Hpet = config.Hpet,
             HasCdrom = config.Cdrom is not null,
             CdromPath = config.Cdrom?.Path,
             BootOrder = config.EffectiveBootOrder,
