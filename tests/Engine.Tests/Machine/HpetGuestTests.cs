@@ -62,6 +62,17 @@ public sealed class HpetGuestTests
         await Task.CompletedTask;
     }
 
+    [Fact]
+    public async Task The_VMM_gives_a_direct_boot_an_HPET_with_hpet_on_and_refuses_other_words()
+    {
+        var run = await VmmProcess.RunAsync(Timeout, "--kernel", TestGuests.Path("hpet"), "--memory", "64M", "--display", "none", "--hpet", "on");
+        run.Stdout.Should().Contain("PLATFORM-TEST hpet PASS", run.Stdout + run.Stderr);
+
+        var bad = await VmmProcess.RunAsync(Timeout, "--kernel", TestGuests.Path("hpet"), "--memory", "64M", "--hpet", "maybe");
+        bad.ExitCode.Should().Be(64, "a usage error, as for any bad option: " + bad.Stderr);
+        bad.Stderr.Should().Contain("--hpet takes on or off, not maybe");
+    }
+
     private static string[] Lines(string output) =>
         [.. output.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.StartsWith("hpet: ", StringComparison.Ordinal) || l.StartsWith("PLATFORM-TEST", StringComparison.Ordinal))];
 }
