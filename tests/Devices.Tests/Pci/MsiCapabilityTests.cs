@@ -126,6 +126,20 @@ public sealed class MsiCapabilityTests
         (Read16(function, 0x42) & 0xFF8E).Should().Be(0x0180, "the capability bits are read-only");
     }
 
+    [Fact]
+    public void A_capability_at_a_fixed_offset_must_be_dword_aligned_and_after_the_ones_already_there()
+    {
+        var config = new PciConfigSpace(0x1234, 0x0001, 0xFF0000);
+        FluentActions.Invoking(() => config.AddCapability(PciRegisters.CapabilityIdMsi, new byte[8], at: 0x82)).Should().Throw<ArgumentOutOfRangeException>();
+
+        config.AddCapability(PciRegisters.CapabilityIdMsi, new byte[8], at: 0x80).Should().Be(0x80);
+        int next = config.AddCapability(PciRegisters.CapabilityIdVendor, new byte[2]);
+
+        next.Should().Be(0x8C, "after the fixed one, dword aligned");
+        config.ReadByte(0x81).Should().Be(0x8C, "chained");
+        FluentActions.Invoking(() => config.AddCapability(PciRegisters.CapabilityIdVendor, new byte[2], at: 0x40)).Should().Throw<ArgumentOutOfRangeException>();
+    }
+
     private static byte Read8(PciFunction f, int offset)
     {
         Span<byte> b = stackalloc byte[1];
