@@ -16,8 +16,13 @@
  *      READ FPDMA QUEUED into poisoned buffers, and compares;
  *   7. a READ DMA EXT past the last sector must end in a task-file error with
  *      ABRT; after AHCI's error recovery (ST off and on) a read works again.
+ *   8. msi=1: finds the MSI capability, points it at this CPU's local APIC with
+ *      vector 0x61 and enables it, turns GHC.IE and PxIE.DHRS on and reads a
+ *      sector twice with interrupts on: each command's D2H FIS must bring the
+ *      vector once, with INTx (PCI status bit 3) down; with MSI off again a
+ *      command raises INTx (status bit 3) and no vector.
  *   sector=S (8), count=C (16), ncq=N (8, at most 31), seed=X (0x5a),
- *   sectors=CAPACITY (0: not checked)
+ *   sectors=CAPACITY (0: not checked), msi=0|1 (0)
  */
 #include "guest.h"
 #include "pci.h"
@@ -52,6 +57,8 @@ const char guest_name[] = "ahci";
 #define CMD_FRE (1u << 4)
 #define CMD_FR (1u << 14)
 #define CMD_CR (1u << 15)
+#define GHC_IE (1u << 1)
+#define IS_DHRS (1u << 0)
 #define IS_SDBS (1u << 3)
 #define IS_TFES (1u << 30)
 #define IS_ERRORS 0x7DC00050u /* every error bit of PxIS (AHCI 3.3.5), TFES among them */
@@ -80,7 +87,14 @@ static struct cmd_table tables[SLOTS] __attribute__((aligned(128)));
 static uint8_t data[BUF_SECTORS * SECTOR] __attribute__((aligned(4096), section(".noinit")));
 static uint16_t identify[256] __attribute__((aligned(512)));
 
+#define PCI_CAP_MSI 0x05
+#define MSI_ENABLE 0x0001
+#define MSI_64BIT 0x0080
+#define MSI_MASKABLE 0x0100
+#define VEC_MSI (VEC_TEST + 1)
+
 static struct pci_dev devs[PCI_MAX_FUNCS];
+static volatile int msi_irqs;
 static uint64_t abar;
 static int port;
 static uint64_t seed;
@@ -231,6 +245,74 @@ static void start_port(void)
     pwr(PX_CMD, prd(PX_CMD) | CMD_ST);
 }
 
+static void msi_isr(struct intr_frame *f)
+{
+    (void)f;
+    msi_irqs++;
+    lapic_eoi();
+}
+
+/* Reads one sector in slot 0 and waits for the command to end, leaving PxIS set; returns PxIS. */
+static uint32_t read_one(uint64_t lba)
+{
+    prepare(0, ATA_READ_DMA_EXT, lba, 1, data, 1, 0, 0);
+    pwr(PX_IS, 0xFFFFFFFF);
+    pwr(PX_CI, 1);
+    wait_clear(PX_CI, 1, "read");
+    return prd(PX_IS);
+}
+
+/* Waits up to a second for the interrupt count to reach "want". */
+static void wait_irqs(int want)
+{
+    struct deadline d;
+    deadline_set(&d, 1000);
+    while (msi_irqs < want && !deadline_passed(&d))
+        cpu_pause();
+}
+
+static void check_msi(const struct pci_dev *hba, uint64_t lba)
+{
+    int cap = pci_find_cap(hba, PCI_CAP_MSI, 0);
+    if (!cap)
+        test_fail("no MSI capability");
+    uint16_t ctl = pci_read16(hba, cap + 2);
+    printf("ahci: MSI capability at 0x%02x, control 0x%04x: %s, %u vector(s), %s\n", cap, ctl, ctl & MSI_64BIT ? "64-bit" : "32-bit",
+           1u << ((ctl >> 1) & 7), ctl & MSI_MASKABLE ? "per-vector mask" : "no per-vector mask");
+    pic_init();
+    lapic_enable();
+    intr_set_handler(VEC_MSI, msi_isr);
+    int data_at = ctl & MSI_64BIT ? cap + 12 : cap + 8;
+    pci_write32(hba, cap + 4, 0xFEE00000u | (lapic_id() << 12)); /* fixed delivery to this CPU */
+    if (ctl & MSI_64BIT)
+        pci_write32(hba, cap + 8, 0);
+    pci_write16(hba, data_at, VEC_MSI);                            /* edge, fixed, the vector */
+    pci_write16(hba, cap + 2, (uint16_t)(ctl | MSI_ENABLE));
+    wr(GHC, rd(GHC) | GHC_IE);
+    pwr(PX_IE, IS_DHRS);
+    sti();
+    for (int i = 1; i <= 2; i++) {
+        uint32_t is = read_one(lba);
+        wait_irqs(i);
+        uint16_t status = pci_read16(hba, PCI_STATUS);
+        printf("ahci: MSI command %d: PxIS 0x%x, vector 0x%x taken %d time(s), PCI status INTx %d\n", i, is, VEC_MSI, msi_irqs,
+               (status & PCI_STATUS_INTX) ? 1 : 0);
+        if (msi_irqs != i || (status & PCI_STATUS_INTX))
+            test_fail("MSI command %d: %d interrupt(s), PCI status 0x%x", i, msi_irqs, status);
+        pwr(PX_IS, is);
+    }
+    pci_write16(hba, cap + 2, ctl & (uint16_t)~MSI_ENABLE);
+    uint32_t is = read_one(lba);
+    wait_irqs(3);
+    uint16_t status = pci_read16(hba, PCI_STATUS);
+    cli();
+    printf("ahci: MSI off: PxIS 0x%x, PCI status INTx %d, vectors %d\n", is, (status & PCI_STATUS_INTX) ? 1 : 0, msi_irqs);
+    if (!(status & PCI_STATUS_INTX) || msi_irqs != 2)
+        test_fail("with MSI off the command raised no INTx (status 0x%x) or a vector (%d)", status, msi_irqs);
+    pwr(PX_IS, is);
+    pwr(PX_IE, 0);
+}
+
 int main(void)
 {
     seed = cmdline_u64("seed", 0x5a) & 0xFFFF;
@@ -320,5 +402,7 @@ int main(void)
     run(ATA_READ_DMA_EXT, first, 1, data, 0, 0);
     check(data, first, 1);
     printf("ahci: a read past the end was aborted (PxTFD 0x%x) and the port recovered\n", tfd);
+    if (cmdline_u64("msi", 0))
+        check_msi(hba, first);
     return 0;
 }

@@ -146,6 +146,8 @@ pick smp && run smp 2 "cpus=2" "smp: 2 CPUs"
 pick timer && run timer 2 "" "20 ticks"
 pick timer && run timer 2 "irq=pic" "20 ticks via 8259"
 pick rtc && run rtc 2 "" "RTC 20"
+pick hpet && run hpet 1 "" "legacy replacement on: IRQ 0 and IRQ 8 quiet for 120 ms (0 interrupts)
+periodic timer 0 (1 ms) interrupted 10 times, no sooner than 9 ms: yes"
 # run_vga NAME EXPECT: a graphics guest under SeaBIOS with QEMU's std-vga (-device VGA, no window); it halts with its
 # picture on screen rather than resetting, so QEMU is ended once COM1 has its verdict. (Engine.Tests'
 # FirmwareGraphicsModeTests compares the picture with ours through QEMU's screendump.)
@@ -229,8 +231,10 @@ else
     pick blk && run blk 1 "mode=ro" "(IOERR)"
     # ahci: the same scratch image as a SATA disk on QEMU's ICH9 AHCI (ide-hd on port 0).
     QEXTRA=(-device ahci,id=ahci -drive "if=none,id=s0,file=$img,format=raw" -device ide-hd,drive=s0,bus=ahci.0)
-    pick ahci && run ahci 1 "sectors=32768 sector=9 count=24 ncq=12" "read back equal by DMA and NCQ
-the port recovered"
+    pick ahci && run ahci 1 "sectors=32768 sector=9 count=24 ncq=12 msi=1" "read back equal by DMA and NCQ
+the port recovered
+vector 0x61 taken 2 time(s), PCI status INTx 0
+MSI off: PxIS 0x1, PCI status INTx 1, vectors 2"
     QEXTRA=()
     rm -f "$img"
     for irq in msix intx; do pick blk && run_resize "$irq"; done

@@ -74,6 +74,12 @@ public sealed record VmConfig
     /// <summary>A virtio-rng (host entropy); off unless asked for, as in QEMU.</summary>
     public bool Rng { get; set; }
 
+    /// <summary>
+    /// An HPET at 0xFED00000 (with its ACPI table). Left out: on with firmware, as on QEMU's pc machine, off on a direct
+    /// boot; false turns it off for an OS that misbehaves with one, true gives a direct boot one.
+    /// </summary>
+    public bool? Hpet { get; set; }
+
     public DisplayKind Display { get; set; } = DisplayKind.Std;
 
     /// <summary>The display's input devices; only with a display. Left out: <see cref="InputKind.Virtio"/>.</summary>

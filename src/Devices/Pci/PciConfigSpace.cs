@@ -112,10 +112,17 @@ public sealed class PciConfigSpace
     /// Appends a capability: <paramref name="body"/> is everything after the ID and next-pointer bytes. Links it
     /// into the list, sets the status register's capability bit, and returns the capability's offset.
     /// </summary>
-    public int AddCapability(byte id, ReadOnlySpan<byte> body)
+    /// <param name="at">Where to put it (dword aligned, past the capabilities already there), when a device's layout is
+    /// fixed, as QEMU's ICH9 AHCI has its MSI at 0x80; null: right after the last one.</param>
+    public int AddCapability(byte id, ReadOnlySpan<byte> body, int? at = null)
     {
         int length = 2 + body.Length;
-        int offset = _nextCapability;
+        if (at is { } fixedOffset && ((fixedOffset & 3) != 0 || fixedOffset < _nextCapability))
+        {
+            throw new ArgumentOutOfRangeException(nameof(at), $"A capability cannot go at 0x{fixedOffset:x2}.");
+        }
+
+        int offset = at ?? _nextCapability;
         if (offset + length > Size)
         {
             throw new InvalidOperationException($"Capability 0x{id:x2} does not fit in configuration space.");

@@ -25,6 +25,9 @@ public abstract class PciFunction
     private readonly BarBusDevice?[] _barDevices = new BarBusDevice?[PciRegisters.BarCount];
     private MsixController? _msix;
     private int _msixCapability = -1;
+    private MsiCapability? _msi;
+    private int _msiCapability = -1;
+    private volatile bool _msiEnabled;
     private bool _intxPending;
     private bool _intxDisabled;
     private bool _intxDriven;
@@ -52,6 +55,9 @@ public abstract class PciFunction
 
     /// <summary>The function's MSI-X, if it has one.</summary>
     public MsixController? Msix => _msix;
+
+    /// <summary>The function's MSI, if it has one.</summary>
+    public MsiCapability? Msi => _msi;
 
     protected PciConfigSpace Config { get; }
 
@@ -98,11 +104,12 @@ public abstract class PciFunction
             // Interrupt status (status bit 3) is live state kept outside configuration space, so the worker
             // threads that raise INTx never need the configuration lock.
             int statusByte = PciRegisters.Status - offset;
-            if (statusByte >= 0 && statusByte < data.Length && Volatile.Read(ref _intxPending))
+            if (statusByte >= 0 && statusByte < data.Length && Volatile.Read(ref _intxPending) && !_msiEnabled)
             {
                 data[statusByte] |= (byte)PciRegisters.StatusInterrupt;
             }
 
+            _msi?.PatchRead(_msiCapability, offset, data);
             OnConfigRead(offset, data);
         }
     }
@@ -124,6 +131,12 @@ public abstract class PciFunction
             if (_msix is not null && Overlaps(offset, end, _msixCapability + MsixController.MessageControlOffset, 2))
             {
                 _msix.WriteMessageControl(Config.ReadWord(_msixCapability + MsixController.MessageControlOffset));
+            }
+
+            if (_msi is not null && Overlaps(offset, end, _msiCapability, _msi.Length))
+            {
+                _msi.ConfigChanged(Config, _msiCapability);
+                UpdateMsiEnabled(_msi.Enabled);
             }
 
             OnConfigWritten(offset, data.Length);
@@ -209,6 +222,28 @@ public abstract class PciFunction
         _msix = msix;
     }
 
+    /// <summary>
+    /// Adds the MSI capability <paramref name="msi"/> at <paramref name="offset"/> (null: after the last capability). While
+    /// the guest has MSI enabled, INTx stays deasserted whatever <see cref="SetIntxPending"/> says.
+    /// </summary>
+    protected void AddMsiCapability(MsiCapability msi, int? offset = null)
+    {
+        if (_msi is not null)
+        {
+            throw new InvalidOperationException("The function already has MSI.");
+        }
+
+        _msiCapability = Config.AddCapability(PciRegisters.CapabilityIdMsi, new byte[msi.Length - 2], offset);
+        msi.Install(Config, _msiCapability);
+        _msi = msi;
+    }
+
+    /// <summary>Whether the guest has turned MSI on (then the function signals with <see cref="TriggerMsi"/>, never INTx).</summary>
+    protected bool MsiEnabled => _msiEnabled;
+
+    /// <summary>Sends the MSI message (or holds it pending while masked); false when MSI is off.</summary>
+    protected bool TriggerMsi() => _msi?.Trigger() ?? false;
+
     /// <summary>Drives INTx: asserted while <paramref name="pending"/> and the command register does not disable it.</summary>
     protected void SetIntxPending(bool pending)
     {
@@ -259,9 +294,19 @@ public abstract class PciFunction
         }
     }
 
+    private void UpdateMsiEnabled(bool enabled)
+    {
+        lock (_intxLock)
+        {
+            _msiEnabled = enabled;
+            DriveIntx();
+        }
+    }
+
     private void DriveIntx()
     {
-        bool level = _intxPending && !_intxDisabled;
+        // PCI 3.0, 6.8.1.3: a function with MSI enabled must not use INTx.
+        bool level = _intxPending && !_intxDisabled && !_msiEnabled;
         if (_intx is not null && level != _intxDriven)
         {
             _intxDriven = level;

@@ -43,6 +43,7 @@ public static class PciRegisters
     public const byte HeaderTypeMultiFunction = 0x80;
     public const byte InterruptPinA = 1;
 
+    public const byte CapabilityIdMsi = 0x05;
     public const byte CapabilityIdMsix = 0x11;
     public const byte CapabilityIdVendor = 0x09;
 

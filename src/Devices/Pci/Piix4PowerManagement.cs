@@ -65,6 +65,9 @@ public sealed partial class Piix4PowerManagement : PciFunction
             Config.MakeWritable(register, 1, 0xFF);
         }
 
+        // INTA, as on QEMU's PIIX4: the pin is the SCI, hard-wired to IRQ 9 (SeaBIOS writes 9 into the interrupt line and
+        // the DSDT's _PRT names LNKS for it), so no PIRQ wire is behind it.
+        Config.SetByte(PciRegisters.InterruptPin, PciRegisters.InterruptPinA);
         Config.MakeWritable(PmBaseRegister, 4, PmBaseMask);
         Config.SetByte(PmBaseRegister, 0x01);
         Config.SetByte(DevActBRegister + 3, ApmcEnabled);

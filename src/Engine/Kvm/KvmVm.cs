@@ -84,6 +84,19 @@ public sealed class KvmVm : IDisposable
         Check(LibcNative.Ioctl(_fd, KvmIoctls.CreatePit2, &config), "KVM_CREATE_PIT2");
     }
 
+    /// <summary>
+    /// Sets or clears the in-kernel PIT's HPET legacy flag (KVM_GET_PIT2, then KVM_SET_PIT2 with the flag changed): while
+    /// set, channel 0 raises no IRQ 0, which the HPET's timer 0 then owns; cleared, channel 0 counts again from its count.
+    /// </summary>
+    public unsafe void SetPitHpetLegacy(bool legacy)
+    {
+        KvmPitState2 state = default;
+        // SAFETY: pointers to a local of the kernel's struct size for each call's duration.
+        Check(LibcNative.Ioctl(_fd, KvmIoctls.GetPit2, &state), "KVM_GET_PIT2");
+        state.Flags = legacy ? state.Flags | KvmPitState2.FlagHpetLegacy : state.Flags & ~KvmPitState2.FlagHpetLegacy;
+        Check(LibcNative.Ioctl(_fd, KvmIoctls.SetPit2, &state), "KVM_SET_PIT2");
+    }
+
     /// <summary>Drives a GSI of the in-kernel irqchip to a level.</summary>
     public unsafe void SetIrqLine(uint gsi, bool level)
     {

@@ -78,6 +78,15 @@ public sealed record MachineConfig
     /// <summary>Whether the machine has a virtio-rng (host entropy). Off unless asked for, as in QEMU.</summary>
     public bool Rng { get; init; }
 
+    /// <summary>
+    /// Whether the machine has an HPET at 0xFED00000 (with its ACPI table and DSDT device); null: the default, on with
+    /// firmware as on QEMU's pc machine, off on a direct boot, whose guests have always had only the PIT and the LAPIC timer.
+    /// </summary>
+    public bool? Hpet { get; init; }
+
+    /// <summary>Whether the machine gets an HPET (<see cref="Hpet"/>, or its default).</summary>
+    public bool HasHpet => Hpet ?? Firmware == FirmwareKind.Bios;
+
     /// <summary>The display adapter; the std-vga unless asked otherwise (<c>--display none</c>).</summary>
     public DisplayKind Display { get; init; } = DisplayKind.Std;
 
@@ -118,6 +127,7 @@ public sealed record MachineConfig
             Disks = [.. config.Disks.Select(DiskOf)],
             Nics = [.. config.Nics.Select(NicOptions.From)],
             Rng = config.Rng,
+            Hpet = config.Hpet,
             HasCdrom = config.Cdrom is not null,
             CdromPath = config.Cdrom?.Path,
             BootOrder = config.EffectiveBootOrder,

@@ -91,6 +91,9 @@ public sealed class MachineInstance : IVcpuController, IDisposable
 
     public CmosRtc Rtc { get; private set; } = null!;
 
+    /// <summary>The HPET, when the machine has one (<see cref="MachineConfig.HasHpet"/>).</summary>
+    public Hpet? Hpet { get; private set; }
+
     /// <summary>fw_cfg at ports 0x510–0x51B, what the BIOS learns the machine from; null without firmware.</summary>
     public FwCfgDevice? FirmwareConfig { get; private set; }
 
@@ -280,7 +283,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         // A Linux kernel finds a mode set as a VGA BIOS would leave it, described in screen_info; PVH guests set their own.
         var screen = Display is not null && BzImage.LooksLikeBzImage(kernel) ? Display.SetUpForLinux() : null;
         // The same ACPI tables a BIOS boot gets, so a kernel finds the PM block (power-off by S5), the MADT and the DSDT.
-        ulong rsdp = DirectBootAcpi.Write(Memory, new AcpiPlatform(Config.CpuCount, _pci!.PowerManagement.PmBase, IsaBridge: false));
+        ulong rsdp = DirectBootAcpi.Write(Memory, new AcpiPlatform(Config.CpuCount, _pci!.PowerManagement.PmBase, IsaBridge: false, Config.HasHpet));
         Boot = KernelLoader.Load(Memory, Config.MemoryBytes, kernel, initrd, commandLine, screen, rsdp);
         byte[] mpTable = MpTable.Build(MemoryLayout.MpTable, Config.CpuCount, _pci.InterruptRoutes);
         mpTable.CopyTo(Memory.GetSpan(MemoryLayout.MpTable, mpTable.Length));
@@ -310,7 +313,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         var pm = _pci!.PowerManagement;
         // The ACPI tables describe the PM block where SeaBIOS put it, so they are made when SeaBIOS first reads them.
         FirmwareConfig = new FwCfgDevice(Firmware.FirmwareConfig.Build(Config, Memory.Regions, BootPaths(), leaf1.Eax | (ulong)leaf1.Edx << 32, vgaBios?.Bytes,
-            () => new AcpiPlatform(Config.CpuCount, pm.PmBase)), Memory);
+            () => new AcpiPlatform(Config.CpuCount, pm.PmBase, Hpet: Config.HasHpet)), Memory);
         Ports.Register(FwCfgDevice.BasePort, FwCfgDevice.PortCount, FirmwareConfig);
         Boot = BootPlan.Firmware;
         CreateVcpus();
@@ -379,7 +382,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         Serial = new Uart16550(new KvmIrqLine(_vm, Com1Gsi), serialOutput);
         Ports.Register(0x3F8, Uart16550.RegisterCount, Serial);
         Ports.Register(0x80, 1, PostCodes);
-        (Keyboard, Rtc) = LegacyDevices.Attach(this, _vm);
+        (Keyboard, Rtc, Hpet) = LegacyDevices.Attach(this, _vm);
     }
 
     /// <summary>
@@ -666,6 +669,7 @@ public sealed class MachineInstance : IVcpuController, IDisposable
         }
 
         Rtc?.Dispose();
+        Hpet?.Dispose();
         _events.Dispose();
         _msi?.Dispose();
         _vm.Dispose();

@@ -89,6 +89,8 @@ internal static class CommandLine
                                 removes when it ends (needs CAP_NET_ADMIN). The default MAC is 52:54:00
                                 and three bytes derived from the TAP name, the bridge or the NIC's place
           --rng                 a virtio-rng: host entropy for the guest (off by default, as in QEMU)
+          --hpet on|off         an HPET at 0xFED00000 with its ACPI table (default: on with --firmware bios,
+                                as QEMU's pc machine; off on a direct boot)
           --display std|none    std (default, as QEMU's pc machine): a std-vga (Bochs VBE, PCI 1234:1111,
                                 16 MiB) whose screen is served over RFB on vnc.sock in the runtime folder
                                 (security None: the folder is owner-only); Linux kernels find a 1024x768
@@ -129,7 +131,7 @@ internal static class CommandLine
     {
         ["firmware"] = "--firmware", ["bios"] = "--bios", ["firmware_log"] = "--firmware-log", ["cdrom"] = "--cdrom", ["boot_order"] = "--boot-order", ["boot"] = "--boot", ["kernel"] = "--kernel", ["initrd"] = "--initrd", ["cmdline"] = "--append",
         ["memory_mib"] = "--memory", ["cpus"] = "--cpus", ["on_reboot"] = "--on-reboot", ["disks"] = "--disk",
-        ["nics"] = "--net", ["rng"] = "--rng", ["display"] = "--display", ["input"] = "--input", ["vnc"] = "--vnc",
+        ["nics"] = "--net", ["rng"] = "--rng", ["hpet"] = "--hpet", ["display"] = "--display", ["input"] = "--input", ["vnc"] = "--vnc",
         ["serial"] = "--serial", ["runtime_dir"] = "--runtime-dir",
     };
 
@@ -143,6 +145,7 @@ internal static class CommandLine
         RebootPolicy? onReboot = null;
         VmConfig? file = null;
         bool help = false, check = false, rng = false, noJail = false;
+        bool? hpet = null;
         JailOptions? jail = null;
         DisplayKind? display = null;
         InputKind? input = null;
@@ -176,6 +179,7 @@ internal static class CommandLine
                 case "--disk": disks.Add(Parse(Value(), spec => MachineConfig.ConfigOf(DiskOptions.Parse(spec)))); break;
                 case "--net": nics.Add(Parse(Value(), NetSpec.Parse)); break;
                 case "--rng": rng = true; break;
+                case "--hpet": hpet = Value() switch { "on" => true, "off" => false, var other => throw new UsageException($"--hpet takes on or off, not {other}") }; break;
                 case "--jail": jail = Parse(Value(), JailOptions.Parse); break;
                 case "--no-jail": noJail = true; break;
                 case "--display": display = ParseName<DisplayKind>(Value(), arg); break;
@@ -205,6 +209,7 @@ internal static class CommandLine
             Cdrom = cdrom ?? basis.Cdrom,
             BootOrder = bootOrder ?? basis.BootOrder,
             Rng = rng || basis.Rng,
+            Hpet = hpet ?? basis.Hpet,
             Display = display ?? basis.Display,
             Input = input ?? basis.Input,
             Vnc = vnc ?? basis.Vnc,

@@ -27,6 +27,16 @@ public sealed class Piix4PowerManagementTests
     }
 
     [Fact]
+    public void Its_INTA_is_the_SCI_and_keeps_the_IRQ_9_SeaBIOS_writes_into_the_interrupt_line_with_no_PIRQ_wire()
+    {
+        _ports.Read8(1, 0x3D, function: 3).Should().Be(1, "INTA, as QEMU's PIIX4 says; the DSDT routes it through LNKS");
+        _ports.Write8(1, 0x3C, 9, function: 3);
+
+        _ports.Read8(1, 0x3C, function: 3).Should().Be(9);
+        _sci.RisingEdges.Should().Be(0, "naming the line raises nothing");
+    }
+
+    [Fact]
     public void Firmware_finds_it_as_function_3_of_the_multi_function_PIIX()
     {
         (_ports.Read8(1, 0x0E) & 0x80).Should().Be(0x80, "function 0's header says more functions follow");

@@ -48,6 +48,36 @@ static const struct sdt_header *table(uint64_t paddr)
     return h;
 }
 
+/* The first table with this signature that the XSDT (or RSDT) lists, checksummed; 0 when none. */
+uint64_t acpi_find_table(const char *sig)
+{
+    uint64_t rsdp = find_rsdp();
+    if (!rsdp)
+        return 0;
+    const uint8_t *r = phys_ptr(rsdp);
+    if (memcmp(r, "RSD PTR ", 8) || sum(r, 20) != 0)
+        return 0;
+    uint32_t rsdt = *(const uint32_t *)(r + 16);
+    uint64_t xsdt = r[15] >= 2 ? *(const uint64_t *)(r + 24) : 0;
+    const struct sdt_header *root = table(xsdt);
+    int width = 8;
+    if (!root || memcmp(root->sig, "XSDT", 4)) {
+        root = table(rsdt);
+        width = 4;
+        if (!root || memcmp(root->sig, "RSDT", 4))
+            return 0;
+    }
+    const uint8_t *ptrs = (const uint8_t *)(root + 1);
+    size_t n = (root->length - sizeof(*root)) / width;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t p = width == 8 ? *(const uint64_t *)(ptrs + 8 * i) : *(const uint32_t *)(ptrs + 4 * i);
+        const struct sdt_header *t = table(p);
+        if (t && !memcmp(t->sig, sig, 4))
+            return p;
+    }
+    return 0;
+}
+
 int acpi_madt_cpus(uint64_t *madt_addr)
 {
     uint64_t rsdp = find_rsdp();

@@ -242,6 +242,7 @@ int mp_scan(void);                    /* fills mp_info, returns mp_info.found */
 /* ---- acpi.c ---- */
 /* Enabled CPUs in the ACPI MADT, -1 when there is no RSDP/MADT. */
 int acpi_madt_cpus(uint64_t *madt_addr);
+uint64_t acpi_find_table(const char *sig);  /* a listed table by signature, checksummed; 0 when none */
 
 /* ---- ap.c: application processors ---- */
 #define AP_TRAMPOLINE 0x8000u         /* real-mode trampoline page (SIPI vector 0x08) */

@@ -7,13 +7,17 @@ namespace Platform.Devices.Storage.Ahci;
 
 /// <summary>
 /// An AHCI SATA controller as QEMU's ICH9 AHCI function presents it (8086:2922, class 0x010601, subsystem 1af4:1100):
-/// the HBA registers at ABAR (BAR 5, 4 KiB of memory space), six ports, INTx. SeaBIOS's <c>ahci.c</c> and Linux's
-/// <c>ahci</c> driver bind it by class, with no driver of their own needed.
+/// the HBA registers at ABAR (BAR 5, 4 KiB of memory space), six ports, INTx, and QEMU's MSI capability at 0x80 (one
+/// vector, 64-bit, no per-vector mask; the first capability, as the ICH9 data sheet has it). SeaBIOS's <c>ahci.c</c>
+/// and Linux's <c>ahci</c> driver bind it by class, with no driver of their own needed.
 /// </summary>
 /// <remarks>
-/// One lock serializes the registers and command processing of every port. Guest memory is touched only while the
-/// guest has bus mastering on, and only through <see cref="IGuestMemory"/>'s checked copies. No MSI: INTx is what both
-/// drivers fall back to, and SeaBIOS polls.
+/// <para>One lock serializes the registers and command processing of every port. Guest memory is touched only while
+/// the guest has bus mastering on, and only through <see cref="IGuestMemory"/>'s checked copies.</para>
+/// <para>INTx is a level: some port's PxIS &amp; PxIE with GHC.IE on. MSI is an edge, so with it enabled a message
+/// goes out each time an enabled status bit becomes set that was not set before (or GHC.IE or a PxIE bit turns on
+/// under one): a driver that clears one port's status while another's rises still hears of the second. INTx stays
+/// down meanwhile.</para>
 /// </remarks>
 public sealed class AhciController : PciFunction
 {
@@ -24,14 +28,19 @@ public sealed class AhciController : PciFunction
     public const int AbarIndex = 5;
     public const ulong AbarSize = 0x1000;
     public const int PortCount = 6;
+    /// <summary>Where QEMU's ich9-ahci puts its MSI capability.</summary>
+    public const int MsiCapabilityOffset = 0x80;
 
     private readonly Lock _lock = new();
     private readonly AhciPort[] _ports;
     private readonly MemoryAccess _memory;
     private uint _globalControl = GhcAe;
+    // Per port, the PxIS & PxIE bits (while GHC.IE) already announced by a message: only newly set ones send another.
+    private readonly uint[] _announced = new uint[PortCount];
 
     /// <param name="devices">What sits on each port (index = port number); up to <see cref="PortCount"/>, null for an empty port.</param>
-    public AhciController(IGuestMemory memory, IInterruptLine? intx, IReadOnlyList<IAtaDevice?> devices)
+    /// <param name="msi">Where the MSI vector goes; null: no MSI capability, INTx only.</param>
+    public AhciController(IGuestMemory memory, IInterruptLine? intx, IReadOnlyList<IAtaDevice?> devices, IMsiTarget? msi = null)
         : base(new PciConfigSpace(PciVendorId, PciDeviceId, PciClassCode, PciRevision), intx)
     {
         ArgumentNullException.ThrowIfNull(memory);
@@ -45,6 +54,11 @@ public sealed class AhciController : PciFunction
         Config.SetWord(PciRegisters.SubsystemId, 0x1100);
         Config.MakeWritable(PciRegisters.InterruptLine, 1, 0xFF);
         AddMemoryBar(AbarIndex, AbarSize, is64Bit: false);
+        if (msi is not null)
+        {
+            AddMsiCapability(new MsiCapability(msi, is64Bit: true, perVectorMask: false), MsiCapabilityOffset);
+        }
+
         _memory = new MemoryAccess(memory);
         _ports = new AhciPort[PortCount];
         for (int i = 0; i < PortCount; i++)
@@ -102,6 +116,15 @@ public sealed class AhciController : PciFunction
         if (Overlaps(offset, offset + length, PciRegisters.Command, 2))
         {
             _memory.BusMasterEnabled = (Config.ReadWord(PciRegisters.Command) & PciRegisters.CommandBusMaster) != 0;
+        }
+
+        if (Msi is not null && Overlaps(offset, offset + length, MsiCapabilityOffset + MsiCapability.MessageControlOffset, 2))
+        {
+            // MSI turned on or off: INTx follows (a level still pending comes back on INTx when MSI goes off).
+            lock (_lock)
+            {
+                UpdateInterrupt();
+            }
         }
     }
 
@@ -190,8 +213,34 @@ public sealed class AhciController : PciFunction
         return pending;
     }
 
-    /// <summary>INTx follows GHC.IE and whether any port's PxIS &amp; PxIE is set (called under <see cref="_lock"/>).</summary>
-    private void UpdateInterrupt() => SetIntxPending((_globalControl & GhcIe) != 0 && PendingPorts() != 0);
+    /// <summary>
+    /// INTx follows GHC.IE and whether any port's PxIS &amp; PxIE is set; with MSI on, a newly set enabled bit sends the
+    /// message instead (called under <see cref="_lock"/>).
+    /// </summary>
+    private void UpdateInterrupt()
+    {
+        bool enabled = (_globalControl & GhcIe) != 0;
+        bool fresh = false;
+        for (int i = 0; i < PortCount; i++)
+        {
+            uint armed = enabled ? _ports[i].EnabledStatus : 0;
+            fresh |= (armed & ~_announced[i]) != 0;
+            _announced[i] = armed;
+        }
+
+        if (MsiEnabled)
+        {
+            SetIntxPending(false);
+            if (fresh)
+            {
+                TriggerMsi();
+            }
+
+            return;
+        }
+
+        SetIntxPending(enabled && PendingPorts() != 0);
+    }
 
     private sealed class MemoryAccess(IGuestMemory memory) : IGuestMemoryAccess
     {

@@ -41,6 +41,9 @@ public sealed partial class AhciPort
     /// <summary>PxIS &amp; PxIE: the port asks the HBA for an interrupt.</summary>
     public bool InterruptPending => (_interruptStatus & _interruptEnable) != 0;
 
+    /// <summary>PxIS &amp; PxIE: the status bits that interrupt now.</summary>
+    internal uint EnabledStatus => _interruptStatus & _interruptEnable;
+
     /// <summary>Commands that ended in an error because of what the guest wrote (bad addresses, FIS or PRDT).</summary>
     public long BadCommands { get; private set; }
 

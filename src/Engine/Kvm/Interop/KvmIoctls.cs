@@ -21,6 +21,8 @@ internal static class KvmIoctls
     public static readonly nuint SetGsiRouting = Ioctl.IoW<KvmIrqRoutingHeader>(0x6a);
     public static readonly nuint Irqfd = Ioctl.IoW<KvmIrqfd>(0x76);
     public static readonly nuint CreatePit2 = Ioctl.IoW<KvmPitConfig>(0x77);
+    public static readonly nuint GetPit2 = Ioctl.IoR<KvmPitState2>(0x9F);
+    public static readonly nuint SetPit2 = Ioctl.IoW<KvmPitState2>(0xA0);
     public static readonly nuint Ioeventfd = Ioctl.IoW<KvmIoeventfd>(0x79);
     public static readonly nuint SignalMsi = Ioctl.IoW<KvmMsi>(0xa5);
 

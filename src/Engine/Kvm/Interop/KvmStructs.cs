@@ -102,6 +102,20 @@ internal struct KvmPitConfig
     public PitPad Pad;
 }
 
+/// <summary>
+/// <c>struct kvm_pit_state2</c>: three channel states (24 bytes each, kept opaque: read and written back whole), then the
+/// flags and reserved words.
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = 112)]
+internal struct KvmPitState2
+{
+    /// <summary>KVM_PIT_FLAGS_HPET_LEGACY: the HPET's legacy replacement mode owns IRQ 0, so channel 0 raises nothing.</summary>
+    public const uint FlagHpetLegacy = 1;
+
+    [FieldOffset(72)]
+    public uint Flags;
+}
+
 [InlineArray(15)]
 internal struct PitPad
 {

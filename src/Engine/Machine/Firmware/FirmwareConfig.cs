@@ -65,7 +65,7 @@ internal static class FirmwareConfig
 
         if (acpiPlatform is not null)
         {
-            AddAcpiFiles(contents, config.CpuCount, acpiPlatform);
+            AddAcpiFiles(contents, config.CpuCount, config.HasHpet, acpiPlatform);
         }
 
         return contents;
@@ -75,9 +75,9 @@ internal static class FirmwareConfig
     /// The linker/loader's three files, made together from one look at the platform when the first is read. Their lengths
     /// do not depend on what is looked at (only addresses inside change), so a build now gives the directory's lengths.
     /// </summary>
-    private static void AddAcpiFiles(FwCfgContents contents, int cpuCount, Func<AcpiPlatform> platform)
+    private static void AddAcpiFiles(FwCfgContents contents, int cpuCount, bool hpet, Func<AcpiPlatform> platform)
     {
-        var sizes = AcpiTables.Build(new AcpiPlatform(cpuCount, 0));
+        var sizes = AcpiTables.Build(new AcpiPlatform(cpuCount, 0, Hpet: hpet));
         var files = new Lazy<AcpiFiles>(() => AcpiTables.Build(platform()), LazyThreadSafetyMode.ExecutionAndPublication);
         contents.AddGeneratedFile(AcpiFiles.TablesFile, sizes.Tables.Length, () => files.Value.Tables);
         contents.AddGeneratedFile(AcpiFiles.RsdpFile, sizes.Rsdp.Length, () => files.Value.Rsdp);

@@ -209,7 +209,7 @@ internal sealed class PciDevices : IDisposable
                 }
             }
 
-            Ahci = AttachFunction((intx, _) => new AhciController(_memory, intx, ports), msiVectors: 0);
+            Ahci = AttachFunction((intx, msi) => new AhciController(_memory, intx, ports, msi), msiVectors: 1);
         }
         catch
         {

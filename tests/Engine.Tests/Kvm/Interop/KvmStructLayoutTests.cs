@@ -20,6 +20,7 @@ public sealed class KvmStructLayoutTests
         Unsafe.SizeOf<KvmUserspaceMemoryRegion>().Should().Be(32);
         Unsafe.SizeOf<KvmMsrEntry>().Should().Be(16);
         Unsafe.SizeOf<KvmPitConfig>().Should().Be(64);
+        Unsafe.SizeOf<KvmPitState2>().Should().Be(112, "struct kvm_pit_state2: 3 x 24-byte channels, flags, 9 reserved words");
         Unsafe.SizeOf<KvmIrqLevel>().Should().Be(8);
         Unsafe.SizeOf<KvmDirtyLog>().Should().Be(16);
         Unsafe.SizeOf<KvmIrqfd>().Should().Be(32);

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 using Platform.Devices.Firmware;
+using Platform.Engine.Machine;
 using Platform.Engine.Machine.Firmware.Acpi;
 
 namespace Platform.Engine.Tests.Machine.Firmware;
@@ -120,7 +121,13 @@ public sealed class AcpiTablesTests
                 .And.Contain("Device (C001)").And.Contain("\"ACPI0007\"").And.Contain("IO (Decode16,")
                 .And.Contain("OperationRegion (P40C, PCI_Config, 0x60, 0x04)").And.Contain("Device (LNKD)").And.Contain("EisaId (\"PNP0C0F\")")
                 .And.Contain("Interrupt (ResourceConsumer, Level, ActiveHigh, Shared, ,, )").And.Contain("Method (_SRS, 1")
-                .And.Contain("0x0001FFFF, \n                    Zero, \n                    LNKA,");
+                .And.Contain("0x0001FFFF, \n                    Zero, \n                    LNKS,")
+                .And.Contain("0x0001FFFF, \n                    One, \n                    LNKB,")
+                .And.Contain("0x0002FFFF, \n                    Zero, \n                    LNKB,").And.Contain("Device (LNKS)")
+                .And.Contain("WordBusNumber (ResourceProducer, MinFixed, MaxFixed, PosDecode,")
+                .And.Contain("WordIO (ResourceProducer, MinFixed, MaxFixed, PosDecode, EntireRange,")
+                .And.Contain("DWordMemory (ResourceProducer, PosDecode, MinFixed, MaxFixed, NonCacheable, ReadWrite,")
+                .And.Contain("0xFEBFFFFF");
             dsl["FACP"].Should().Contain("PM1A Control Block Address : 00000604")
                 .And.Contain("SCI Interrupt : 0009").And.Contain("Control Method Power Button (V1) : 0");
             dsl["APIC"].Should().Contain("Local Apic ID : 01").And.Contain("Interrupt : 00000009");
@@ -170,6 +177,200 @@ public sealed class AcpiTablesTests
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    [Fact]
+    public void With_an_HPET_the_RSDT_lists_its_table_and_the_DSDT_declares_PNP0103_at_its_registers()
+    {
+        var tables = Load(AcpiTables.Build(new AcpiPlatform(1, 0x600, Hpet: true)))[TablesAt];
+        var without = Load(AcpiTables.Build(new AcpiPlatform(1, 0x600)))[TablesAt];
+        FluentActions.Invoking(() => Find(without, "HPET")).Should().Throw<InvalidOperationException>("without one there is no HPET table");
+        string dir = Directory.CreateTempSubdirectory("acpi-").FullName;
+        try
+        {
+            var dsl = new Dictionary<string, string>();
+            foreach (string signature in new[] { "HPET", "DSDT", "RSDT" })
+            {
+                int at = Find(tables, signature);
+                int length = BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(at + 4));
+                Sum(tables.AsSpan(at, length)).Should().Be(0, signature);
+                string file = Path.Combine(dir, signature.ToLowerInvariant() + ".dat");
+                File.WriteAllBytes(file, tables.AsSpan(at, length).ToArray());
+                var (code, output) = Iasl(dir, "-d", file);
+                code.Should().Be(0, output);
+                output.Should().NotContainAny(["Error", "Warning", "Invalid", "Incorrect checksum"]);
+                dsl[signature] = File.ReadAllText(Path.ChangeExtension(file, ".dsl"));
+            }
+
+            BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(Find(tables, "HPET") + 4)).Should().Be(56);
+            dsl["HPET"].Should().Contain("Hardware Block ID : 8086A201").And.Contain("Address : 00000000FED00000")
+                .And.Contain("Space ID : 00 [SystemMemory]").And.Contain("Sequence Number : 00");
+            dsl["RSDT"].Should().Contain("ACPI Table Address   2");
+            dsl["DSDT"].Should().Contain("Device (HPET)").And.Contain("EisaId (\"PNP0103\")")
+                .And.Contain("Memory32Fixed (ReadOnly,\n                    0xFED00000,         // Address Base\n                    0x00000400,");
+            var (recompiled, compileOutput) = Iasl(dir, "-p", Path.Combine(dir, "again"), Path.Combine(dir, "dsdt.dsl"));
+            recompiled.Should().Be(0, compileOutput);
+            File.ReadAllBytes(Path.Combine(dir, "again.aml")).AsSpan(36).ToArray().Should().Equal(File.ReadAllBytes(Path.Combine(dir, "dsdt.dat")).AsSpan(36).ToArray());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void LNKS_offers_and_holds_only_the_FADTs_SCI_IRQ_level_high_and_ignores_SRS_and_DIS()
+    {
+        var tables = Load(AcpiTables.Build(new AcpiPlatform(1, 0x600)))[TablesAt];
+        string dir = Directory.CreateTempSubdirectory("acpi-").FullName;
+        try
+        {
+            int at = Find(tables, "DSDT");
+            string file = Path.Combine(dir, "dsdt.aml");
+            File.WriteAllBytes(file, tables.AsSpan(at, BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(at + 4))).ToArray());
+            string[] steps =
+            [
+                "evaluate \\_SB.LNKS._HID", "evaluate \\_SB.LNKS._STA", "evaluate \\_SB.LNKS._PRS",
+                "evaluate \\_SB.LNKS._SRS (89 06 00 09 01 0B 00 00 00 79 00)", "evaluate \\_SB.LNKS._DIS",
+                "evaluate \\_SB.LNKS._STA", "evaluate \\_SB.LNKS._CRS",
+            ];
+            var (code, output) = Run("acpiexec", dir, "-b", string.Join(";", steps), file);
+
+            code.Should().Be(0, output);
+            output.Should().NotContain("AE_", output);
+            byte sci = tables[Find(tables, "FACP") + 46];
+            sci.Should().Be(9);
+            string irq = $"89 06 00 09 01 {sci:X2} 00 00 00 79 00";
+            string[] results = [.. output.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith('[')).Select(l => Regex.Replace(l, @"\s+//.*$", ""))];
+            results.Should().Equal(
+                "[Integer] = 000000000F0CD041", // PNP0C0F
+                "[Integer] = 000000000000000B",
+                $"[Buffer] Length 0B =     0000: {irq}",
+                "[Integer] = 000000000000000B",
+                $"[Buffer] Length 0B =     0000: {irq}");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ACPICAs_interpreter_reads_the_root_bridges_CRS_as_the_bus_range_config_ports_IO_windows_VGA_and_the_32_bit_hole(bool isaBridge)
+    {
+        var tables = Load(AcpiTables.Build(new AcpiPlatform(1, 0x600, isaBridge)))[TablesAt];
+        string dir = Directory.CreateTempSubdirectory("acpi-").FullName;
+        try
+        {
+            int at = Find(tables, "DSDT");
+            string file = Path.Combine(dir, "dsdt.aml");
+            File.WriteAllBytes(file, tables.AsSpan(at, BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(at + 4))).ToArray());
+            var (code, output) = Run("acpiexec", dir, "-b", "evaluate \\_SB.PCI0._CRS", file);
+
+            code.Should().Be(0, output);
+            output.Should().NotContain("AE_", output);
+            var resources = Descriptors(BufferBytes(output));
+            resources.Should().Equal(
+                ("bus", 0x00ul, 0xFFul),
+                ("io-consumed", 0xCF8ul, 0xCFFul),
+                ("io", 0x0000ul, 0x0CF7ul),
+                ("io", 0x0D00ul, 0xFFFFul),
+                ("memory", 0xA0000ul, 0xBFFFFul),
+                ("memory", 0xE000_0000ul, 0xFEBF_FFFFul));
+            // Nothing RAM, the IOAPIC, the local APIC or the BIOS hold lies in a memory window.
+            foreach (var (kind, min, max) in resources.Where(r => r.Kind == "memory"))
+            {
+                (min >= 0xA0000 && max < 0xC0000 || min >= MemoryLayout.PciHoleStart && max < MemoryLayout.IoApic)
+                    .Should().BeTrue($"0x{min:x}-0x{max:x} stays clear of RAM, the APICs and the BIOS");
+            }
+
+            Dsdt.RootWindows.Select(w => (w.Min, w.Max)).Should().Equal(
+                resources.Where(r => r.Kind != "io-consumed").Select(r => (r.Min, r.Max)), "the machine's own list is what the table says");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>The bytes of the one <c>[Buffer]</c> acpiexec printed, across its hex dump lines.</summary>
+    private static byte[] BufferBytes(string output)
+    {
+        var lines = output.Split('\n').SkipWhile(l => !l.Contains("[Buffer]", StringComparison.Ordinal)).ToList();
+        lines.Should().NotBeEmpty(output);
+        int length = int.Parse(Regex.Match(lines[0], @"Length ([0-9A-Fa-f]+)").Groups[1].Value, System.Globalization.NumberStyles.HexNumber);
+        var bytes = new List<byte>();
+        foreach (string line in lines)
+        {
+            var dump = Regex.Match(line, @"[0-9A-Fa-f]{4}:((?:\s[0-9A-Fa-f]{2})+)");
+            if (!dump.Success)
+            {
+                // The dump starts on the line after the [Buffer] line and ends at the first line that is not one.
+                if (bytes.Count > 0)
+                {
+                    break;
+                }
+
+                continue;
+            }
+
+            bytes.AddRange(dump.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(b => Convert.ToByte(b, 16)));
+        }
+
+        bytes.Count.Should().Be(length, output);
+        return [.. bytes];
+    }
+
+    /// <summary>A resource template's descriptors as (kind, min, max), read as an OS reads them (ACPI 6.x, 6.4).</summary>
+    private static List<(string Kind, ulong Min, ulong Max)> Descriptors(byte[] template)
+    {
+        var list = new List<(string, ulong, ulong)>();
+        for (int at = 0; at < template.Length;)
+        {
+            byte tag = template[at];
+            if ((tag & 0x80) == 0)
+            {
+                int length = tag & 7;
+                switch (tag >> 3)
+                {
+                    case 0x0F:
+                        return list;
+                    case 0x08:
+                        ushort port = BinaryPrimitives.ReadUInt16LittleEndian(template.AsSpan(at + 2));
+                        list.Add(("io-consumed", port, port + (ulong)template[at + 7] - 1));
+                        break;
+                    default:
+                        throw new InvalidOperationException($"Unexpected small descriptor 0x{tag:x2}.");
+                }
+
+                at += 1 + length;
+                continue;
+            }
+
+            int size = BinaryPrimitives.ReadUInt16LittleEndian(template.AsSpan(at + 1));
+            var body = template.AsSpan(at + 3, size);
+            string kind = body[0] switch { 0 => "memory", 1 => "io", 2 => "bus", _ => "?" };
+            (body[1] & 1).Should().Be(0, "the bridge produces its windows");
+            switch (tag)
+            {
+                case 0x88:
+                    list.Add((kind, BinaryPrimitives.ReadUInt16LittleEndian(body[5..]), BinaryPrimitives.ReadUInt16LittleEndian(body[7..])));
+                    (BinaryPrimitives.ReadUInt16LittleEndian(body[11..]) - 1).Should().Be(BinaryPrimitives.ReadUInt16LittleEndian(body[7..]) - BinaryPrimitives.ReadUInt16LittleEndian(body[5..]), "length = max - min + 1");
+                    break;
+                case 0x87:
+                    list.Add((kind, BinaryPrimitives.ReadUInt32LittleEndian(body[7..]), BinaryPrimitives.ReadUInt32LittleEndian(body[11..])));
+                    ((ulong)BinaryPrimitives.ReadUInt32LittleEndian(body[19..]) - 1).Should().Be(BinaryPrimitives.ReadUInt32LittleEndian(body[11..]) - (ulong)BinaryPrimitives.ReadUInt32LittleEndian(body[7..]));
+                    break;
+                default:
+                    throw new InvalidOperationException($"Unexpected large descriptor 0x{tag:x2}.");
+            }
+
+            at += 3 + size;
+        }
+
+        throw new InvalidOperationException("The resource template has no end tag.");
     }
 
     [Fact]

@@ -8,11 +8,12 @@ namespace Platform.Engine.Tests.Machine.Pci;
 
 // The ahci test guest (tests/guests/ahci.c) drives our AHCI controller's SATA disk directly — IDENTIFY, WRITE DMA EXT,
 // NCQ writes and reads, FLUSH CACHE EXT, an out-of-range read and the recovery — and QEMU's ICH9 AHCI + ide-hd runs
-// the same guest as the reference; afterwards both image files hold what the guest wrote.
+// the same guest as the reference; afterwards both image files hold what the guest wrote. With msi=1 the guest ends by
+// taking the controller's MSI at its local APIC, once per command, with INTx down, and INTx again with MSI off.
 public sealed partial class AhciGuestTests : IDisposable
 {
     private const long DiskBytes = 16 << 20;
-    private const string CommandLine = "sectors=32768 sector=9 count=24 ncq=12 seed=0x5a7a";
+    private const string CommandLine = "sectors=32768 sector=9 count=24 ncq=12 seed=0x5a7a msi=1";
     private const ulong Seed = 0x5a7a;
     private const int First = 9, Sectors = 24 + (12 * 24);
     private static readonly TimeSpan GuestTimeout = TimeSpan.FromSeconds(60);
@@ -43,7 +44,14 @@ public sealed partial class AhciGuestTests : IDisposable
             output.Should().Contain("ahci: port 0: 'Platform HARDDISK', 32768 sectors, LBA48 yes, NCQ depth 32")
                 .And.Contain("ahci: wrote 24 sectors by DMA and 12 x 24 by NCQ from 9, flushed")
                 .And.Contain("ahci: read back equal by DMA and NCQ")
-                .And.Contain("ahci: a read past the end was aborted (PxTFD 0x441) and the port recovered");
+                .And.Contain("ahci: a read past the end was aborted (PxTFD 0x441) and the port recovered")
+                .And.Contain("ahci: MSI capability at 0x80, control 0x0080: 64-bit, 1 vector(s), no per-vector mask")
+                .And.Contain("ahci: MSI command 1: PxIS 0x1, vector 0x61 taken 1 time(s), PCI status INTx 0")
+                .And.Contain("ahci: MSI command 2: PxIS 0x1, vector 0x61 taken 2 time(s), PCI status INTx 0")
+                .And.Contain("ahci: MSI off: PxIS 0x1, PCI status INTx 1, vectors 2");
+            var pci = machine.GetDeviceStats().Single(d => d.Name == "pci").Counters;
+            pci["msi_route_updates"].Should().BePositive("enabling MSI put the message in KVM's routing table");
+            pci["msi_dropped"].Should().Be(0);
 
             var disk = machine.GetDeviceStats().Single(d => d.Name == "disk0");
             disk.Kind.Should().Be("ahci-disk");

@@ -6,9 +6,10 @@ using Platform.Devices.Pci;
 
 namespace Platform.Engine.Machine.Firmware.Acpi;
 
-/// <summary>What the ACPI tables describe: the vCPUs, where the PIIX4's PM I/O block decodes, and whether the PIIX3 sits at
-/// 00:01.0 to hold the ISA devices (a firmware machine) or not (a direct boot, whose slot 1 is an ordinary device).</summary>
-internal sealed record AcpiPlatform(int CpuCount, ushort PmBase, bool IsaBridge = true);
+/// <summary>What the ACPI tables describe: the vCPUs, where the PIIX4's PM I/O block decodes, whether the PIIX3 sits at
+/// 00:01.0 to hold the ISA devices (a firmware machine) or not (a direct boot, whose slot 1 is an ordinary device), and
+/// whether the machine has an HPET (an HPET table and a PNP0103 device then).</summary>
+internal sealed record AcpiPlatform(int CpuCount, ushort PmBase, bool IsaBridge = true, bool Hpet = false);
 
 /// <summary>The three fw_cfg files of QEMU's linker/loader protocol: the tables, the RSDP, and the script that links them.</summary>
 internal sealed record AcpiFiles(byte[] Tables, byte[] Rsdp, byte[] Loader)
@@ -45,12 +46,12 @@ internal static class AcpiTables
         var pointers = new List<(int Offset, byte Size)>();
 
         int facs = Append(tables, Facs());
-        int dsdt = AppendTable(tables, checksums, "DSDT", 1, Dsdt.Build(platform.CpuCount, platform.IsaBridge));
+        int dsdt = AppendTable(tables, checksums, "DSDT", 1, Dsdt.Build(platform.CpuCount, platform.IsaBridge, platform.Hpet));
         int fadt = AppendTable(tables, checksums, "FACP", 3, FadtBody(platform.PmBase, (uint)facs, (uint)dsdt));
         pointers.AddRange([(fadt + 36, 4), (fadt + 40, 4), (fadt + 132, 8), (fadt + 140, 8)]);
         int madt = AppendTable(tables, checksums, "APIC", 3, MadtBody(platform.CpuCount));
 
-        int[] listed = [fadt, madt];
+        int[] listed = platform.Hpet ? [fadt, madt, AppendTable(tables, checksums, "HPET", 1, HpetBody())] : [fadt, madt];
         int rsdt = AppendTable(tables, checksums, "RSDT", 1, Pointers(listed, 4));
         int xsdt = AppendTable(tables, checksums, "XSDT", 1, Pointers(listed, 8));
         for (int i = 0; i < listed.Length; i++)
@@ -160,6 +161,20 @@ internal static class AcpiTables
         AddOverride(body, Piix4PowerManagement.SciIrq, Piix4PowerManagement.SciIrq, 0b1101); // SCI: level, active high
         body.AddRange([4, 6, 0xFF, 0, 0, 1]); // local APIC NMI on LINT1 of every processor
         return [.. body];
+    }
+
+    /// <summary>
+    /// The HPET table after its header (IA-PC HPET 1.0a, 3.2.4), as QEMU's: the event timer block ID (the low half of the
+    /// capabilities register), its registers' address in system memory, HPET number 0, no minimum periodic tick, no page
+    /// protection.
+    /// </summary>
+    private static byte[] HpetBody()
+    {
+        byte[] b = new byte[56 - HeaderLength];
+        BinaryPrimitives.WriteUInt32LittleEndian(b, (uint)Hpet.Capabilities);
+        b[4] = 0; // the base address: a generic address structure in system memory, no width or offset given
+        BinaryPrimitives.WriteUInt64LittleEndian(b.AsSpan(8), Hpet.BaseAddress);
+        return b;
     }
 
     private static void AddOverride(List<byte> body, byte irq, uint gsi, ushort flags)

@@ -24,7 +24,9 @@ internal static class Aml
     public const byte PciConfigSpace = 0x02;
     /// <summary>Field flags: ByteAcc, NoLock, Preserve.</summary>
     public const byte ByteAccNoLockPreserve = 0x01;
-    private const byte ExtendedInterruptDescriptor = 0x89;
+    private const byte ExtendedInterruptDescriptor = 0x89, Memory32FixedDescriptor = 0x86, DWordAddressSpaceDescriptor = 0x87, WordAddressSpaceDescriptor = 0x88;
+    // Address space general flags: the bridge produces the range (bit 0 clear), min and max fixed (bits 2, 3), positive decode.
+    private const byte ProducerMinMaxFixed = 0b1100;
 
     // Small resource descriptors: the tag byte is type << 3 | length.
     private const byte IrqDescriptorNoFlags = (0x04 << 3) | 2, IoPortDescriptor = (0x08 << 3) | 7, EndTag = (0x0F << 3) | 1;
@@ -124,6 +126,56 @@ internal static class Aml
         ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)irq, 15u, nameof(irq));
         ushort mask = (ushort)(1 << irq);
         return [IrqDescriptorNoFlags, (byte)mask, (byte)(mask >> 8)];
+    }
+
+    /// <summary><c>Memory32Fixed(ReadOnly|ReadWrite, base, length)</c>: a fixed range of memory a device decodes.</summary>
+    public static byte[] Memory32Fixed(bool writable, uint address, uint length) =>
+        [Memory32FixedDescriptor, 9, 0, (byte)(writable ? 1 : 0),
+         (byte)address, (byte)(address >> 8), (byte)(address >> 16), (byte)(address >> 24),
+         (byte)length, (byte)(length >> 8), (byte)(length >> 16), (byte)(length >> 24)];
+
+    /// <summary>
+    /// A word address space descriptor a bridge produces (<c>WordBusNumber</c>, <c>WordIO</c>): the fixed range
+    /// [<paramref name="min"/>, <paramref name="max"/>], decoded positively, no translation.
+    /// </summary>
+    /// <param name="kind">What the range is: I/O ports or bus numbers.</param>
+    public static byte[] WordAddressSpace(AddressSpaceKind kind, ushort min, ushort max)
+    {
+        if (min > max)
+        {
+            throw new ArgumentOutOfRangeException(nameof(max), $"The range 0x{min:x}-0x{max:x} is empty.");
+        }
+
+        // I/O: the whole range, ISA aliases included (_RNG = EntireRange); bus numbers have no type flags.
+        byte typeFlags = kind == AddressSpaceKind.Io ? (byte)0b11 : (byte)0;
+        var bytes = new List<byte> { WordAddressSpaceDescriptor, 13, 0, (byte)kind, ProducerMinMaxFixed, typeFlags };
+        foreach (ushort field in new[] { (ushort)0, min, max, (ushort)0, (ushort)(max - min + 1) })
+        {
+            bytes.AddRange([(byte)field, (byte)(field >> 8)]);
+        }
+
+        return [.. bytes];
+    }
+
+    /// <summary>
+    /// <c>DWordMemory(ResourceProducer, PosDecode, MinFixed, MaxFixed, Cacheable|NonCacheable, ReadWrite, 0, min, max, 0,
+    /// length)</c>: a memory window a bridge forwards.
+    /// </summary>
+    public static byte[] DWordMemory(bool cacheable, uint min, uint max)
+    {
+        if (min > max)
+        {
+            throw new ArgumentOutOfRangeException(nameof(max), $"The range 0x{min:x}-0x{max:x} is empty.");
+        }
+
+        byte typeFlags = (byte)(1 | (cacheable ? 1 << 1 : 0)); // bit 0: read-write; bits 2-1: 1 cacheable, 0 not
+        var bytes = new List<byte> { DWordAddressSpaceDescriptor, 23, 0, (byte)AddressSpaceKind.Memory, ProducerMinMaxFixed, typeFlags };
+        foreach (uint field in new[] { 0u, min, max, 0u, max - min + 1 })
+        {
+            bytes.AddRange([(byte)field, (byte)(field >> 8), (byte)(field >> 16), (byte)(field >> 24)]);
+        }
+
+        return [.. bytes];
     }
 
     /// <summary>
@@ -326,4 +378,12 @@ internal static class Aml
     }
 
     private static byte[] Concat(byte[][] parts) => [.. parts.SelectMany(p => p)];
+}
+
+/// <summary>The resource type of an address space descriptor (ACPI 6.x, 6.4.3.5).</summary>
+internal enum AddressSpaceKind : byte
+{
+    Memory = 0,
+    Io = 1,
+    BusNumber = 2,
 }
