@@ -47,7 +47,7 @@ public partial class HostPage
     [CascadingParameter]
     public UserAccess Access { get; set; } = UserAccess.None;
 
-    private List<VirtualMachine> Active => _vms.Where(vm => Access.CanSee(vm.Id) && StateOf(vm.Id) != VmPowerState.Stopped).ToList();
+    private List<VirtualMachine> Active => [.. _vms.Where(vm => Access.CanSee(vm.Id) && StateOf(vm.Id) != VmPowerState.Stopped)];
 
     private double UsedPercent => _host.TotalMemoryMiB == 0 ? 0 : 100.0 * (_host.TotalMemoryMiB - _host.AvailableMemoryMiB) / _host.TotalMemoryMiB;
 
