@@ -361,28 +361,13 @@ public sealed class VmmHost : IDisposable, ISerialInput
     {
         var machine = Current ?? throw new ControlCommandException(ControlProtocol.ErrorClasses.WrongState,
             $"block_resize needs a running or paused VM; the VM is {GetStatus().Status}");
-        var disk = machine.PciDevices.Virtio.FirstOrDefault(v => v.Name == device && v.Device is Platform.Devices.Virtio.Block.VirtioBlock);
-        if (machine.PciDevices.SataDisks.Any(d => d.Name == device))
-        {
-            // ATA has no capacity-change notice a guest would act on (Linux rescans SATA disks only when told to).
-            throw new ControlCommandException(ControlProtocol.ErrorClasses.DeviceNotFound,
-                $"{device} is a SATA disk; block_resize grows virtio-blk disks only: stop the VM and grow the image offline");
-        }
-
-        if (disk?.Device is not Platform.Devices.Virtio.Block.VirtioBlock blk)
-        {
-            string[] disks = [.. machine.PciDevices.Virtio.Where(v => v.Device is Platform.Devices.Virtio.Block.VirtioBlock).Select(v => v.Name)];
-            throw new ControlCommandException(ControlProtocol.ErrorClasses.DeviceNotFound, disks.Length == 0
-                ? $"no disk named '{device}': the VM has no disks"
-                : $"no disk named '{device}': the VM has {string.Join(", ", disks)}");
-        }
-
-        if (blk.IsReadOnly)
+        var target = GrowableDisk(machine, device);
+        if (target.ReadOnly)
         {
             throw new ControlCommandException(ControlProtocol.ErrorClasses.ReadOnlyDevice, $"{device} is read-only; a read-only disk cannot grow");
         }
 
-        long size = blk.SizeBytes;
+        long size = target.Size;
         if (sizeBytes < size)
         {
             throw new ControlCommandException(ControlProtocol.ErrorClasses.ShrinkRefused,
@@ -403,14 +388,39 @@ public sealed class VmmHost : IDisposable, ISerialInput
 
         try
         {
-            blk.Grow(sizeBytes);
+            target.Grow(sizeBytes);
         }
         catch (IOException ex)
         {
             throw new ControlCommandException(ControlProtocol.ErrorClasses.Failed, $"{device} could not grow: {ex.Message}", ex);
         }
 
-        Log?.WriteLine($"platform-vmm: {device} grew from {size} to {sizeBytes} bytes (block_resize)");
+        Log?.WriteLine($"platform-vmm: {device} grew from {size} to {sizeBytes} bytes (block_resize){target.Notice}");
+    }
+
+    /// <summary>A disk block_resize can grow: a virtio-blk disk (the guest is told at once) or a SATA disk.</summary>
+    private readonly record struct Growable(long Size, bool ReadOnly, Action<long> Grow, string Notice);
+
+    private static Growable GrowableDisk(MachineInstance machine, string device)
+    {
+        if (machine.PciDevices.SataDisks.FirstOrDefault(d => d.Name == device) is { } sata)
+        {
+            // ATA has no capacity-change notice: the guest reads the size again from IDENTIFY (Linux on a rescan of
+            // the disk: echo 1 > /sys/class/block/sdX/device/rescan), as with QEMU's AHCI disks.
+            return new Growable(sata.Disk.Backend.Length, sata.Disk.IsReadOnly, sata.Disk.Grow,
+                "; a SATA disk: the guest sees it when it next reads IDENTIFY (Linux: a rescan)");
+        }
+
+        if (machine.PciDevices.Virtio.FirstOrDefault(v => v.Name == device)?.Device is Platform.Devices.Virtio.Block.VirtioBlock blk)
+        {
+            return new Growable(blk.SizeBytes, blk.IsReadOnly, blk.Grow, "");
+        }
+
+        string[] disks = [.. machine.PciDevices.Virtio.Where(v => v.Device is Platform.Devices.Virtio.Block.VirtioBlock).Select(v => v.Name),
+            .. machine.PciDevices.SataDisks.Select(d => d.Name)];
+        throw new ControlCommandException(ControlProtocol.ErrorClasses.DeviceNotFound, disks.Length == 0
+            ? $"no disk named '{device}': the VM has no disks"
+            : $"no disk named '{device}': the VM has {string.Join(", ", disks)}");
     }
 
     /// <summary>

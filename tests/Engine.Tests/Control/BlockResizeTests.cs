@@ -52,6 +52,31 @@ public sealed class BlockResizeTests : IDisposable
     }
 
     [Fact]
+    public async Task A_sata_disk_grows_too_and_keeps_the_new_size_for_the_next_boot()
+    {
+        // ATA has no capacity-change notice: the guest reads the new size from IDENTIFY when it looks again (Linux on a
+        // rescan; AtaDiskTests checks IDENTIFY), as with QEMU's AHCI disks. The image and the counters change at once.
+        string image = Path.Combine(_dir, "sata.qcow2");
+        DiskImageCreator.Create(image, 4 * MiB, DiskImageFormat.Qcow2, Preallocation.Off);
+        await using (var vm = ControlledVm.Start("echo",
+            configure: c => c with { Disks = [new DiskOptions(image, Bus: DiskInterface.Sata)], Display = DisplayKind.None }))
+        {
+            await vm.WaitForOutputAsync("READY", GuestTimeout);
+            await using var client = await VmmControlClient.ConnectAsync(vm.ControlSocket, Token);
+
+            (await Refusal(() => client.BlockResizeAsync("disk0", 2 * MiB, Token))).ErrorClass.Should().Be("ShrinkRefused");
+            await client.BlockResizeAsync("disk0", 12 * MiB, Token);
+            var disk = (await client.QueryStatsAsync(Token)).Devices.Single(d => d.Name == "disk0");
+            disk.Kind.Should().Be("ahci-disk");
+            disk.Counters["virtual_bytes"].Should().Be(12 * MiB);
+        }
+
+        using var info = JsonDocument.Parse(QemuImg.Run("info", "--output=json", image).Stdout);
+        info.RootElement.GetProperty("virtual-size").GetInt64().Should().Be(12 * MiB);
+        QemuImg.Check(image).ExitCode.Should().Be(0);
+    }
+
+    [Fact]
     public async Task Unknown_disks_shrinking_odd_sizes_and_read_only_disks_are_refused_with_their_error_class()
     {
         string data = Path.Combine(_dir, "data.qcow2");

@@ -113,6 +113,22 @@ public sealed partial class AtaDisk : IAtaDevice, IDisposable
     /// <summary>Commands whose backend I/O failed (ERR with UNC for reads, ABRT for writes and flushes).</summary>
     public long FailedIo { get; private set; }
 
+    /// <summary>
+    /// Grows the disk's image to <paramref name="newSize"/> bytes (block_resize). ATA has no notice of a capacity
+    /// change: the guest sees the new size the next time it reads IDENTIFY DEVICE (Linux when the disk is rescanned),
+    /// as with QEMU's AHCI disks. The backend takes the change while commands run.
+    /// </summary>
+    /// <exception cref="DiskImageException">The backend cannot grow, or not to that size.</exception>
+    public void Grow(long newSize)
+    {
+        if (_backend is not IGrowableDisk growable)
+        {
+            throw new DiskImageException("this disk's backend cannot grow");
+        }
+
+        growable.Grow(newSize);
+    }
+
     public void Reset()
     {
         // A reset leaves SET FEATURES' write cache as it was (ATA8-ACS 4.20: unless "revert to defaults" was set).

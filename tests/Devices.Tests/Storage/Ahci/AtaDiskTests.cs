@@ -65,6 +65,26 @@ public sealed class AtaDiskTests : IDisposable
     }
 
     [Fact]
+    public void A_grown_disk_reports_its_new_capacity_at_the_next_IDENTIFY_and_its_new_sectors_can_be_written()
+    {
+        // block_resize on a SATA disk: ATA has no capacity-change notice, so the guest learns the size when it reads
+        // IDENTIFY again (Linux's rescan), as with QEMU's AHCI disks.
+        var driver = Start();
+        static ulong Lba48Sectors(ushort[] words) => words[100] | ((ulong)words[101] << 16) | ((ulong)words[102] << 32) | ((ulong)words[103] << 48);
+        Lba48Sectors(Identify(driver)).Should().Be(DiskSectors);
+
+        _disk!.Grow(2L * DiskSectors * AtaDisk.SectorSize);
+
+        Lba48Sectors(Identify(driver)).Should().Be(2 * DiskSectors);
+        _memory.TryWrite(Data, Enumerable.Repeat((byte)0x7A, AtaDisk.SectorSize).ToArray());
+        driver.IssueAta(AtaDisk.WriteDmaExt, lba: (2 * DiskSectors) - 1, count: 1, prds: [(Data, AtaDisk.SectorSize)])
+            .Should().Be(IsDhrs, "the last sector of the grown disk takes a write");
+        driver.D2h().Status.Should().Be(AtaResult.StatusOk);
+        FluentActions.Invoking(() => _disk.Grow(DiskSectors * AtaDisk.SectorSize)).Should().Throw<DiskImageException>("shrinking is refused");
+        ImageSector((2 * DiskSectors) - 1).Should().OnlyContain(b => b == 0x7A);
+    }
+
+    [Fact]
     public void The_port_sends_the_ATA_signature_and_IDENTIFY_DEVICE_reports_capacity_LBA48_NCQ_cache_and_flush()
     {
         var driver = Start();
