@@ -91,6 +91,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Platform.Web.Services.Quotas.QuotaService>();
         services.AddSingleton<Platform.Web.Services.Quotas.QuotaAdministration>();
         services.AddSingleton<Platform.Web.Services.Quotas.OwnerlessVms>();
+        services.AddSingleton<Platform.Web.Services.Cluster.VmHostChoice>();
         services.AddSingleton<VmService>();
         services.AddSingleton<VmPowerService>();
         services.AddSingleton<IHostBridges, SysfsHostBridges>();
