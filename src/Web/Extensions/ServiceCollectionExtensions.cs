@@ -60,6 +60,7 @@ public static class ServiceCollectionExtensions
 
         builder.Services.AddVmServices();
         builder.AddVmSupervisor(cluster);
+        builder.AddClusterVmRuntime(cluster);
         builder.AddApiServices();
         builder.AddPlatformMetrics();
         builder.Services.AddPlatformHistory();

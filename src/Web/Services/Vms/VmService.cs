@@ -200,6 +200,11 @@ public sealed partial class VmService(
 
             // A VM waiting to be restarted after a crash may go: deleting it cancels the restart (below).
             var state = runtime.GetState(id);
+            if (state == VmPowerState.HostUnreachable)
+            {
+                return ServiceResult<IReadOnlyList<string>>.Fail(ServiceStatus.Unavailable, $"{vm.Name}'s host {vm.HostName} is unreachable: its VMM may still run there. Delete it when the host is back.");
+            }
+
             if (state is not (VmPowerState.Stopped or VmPowerState.Crashed or VmPowerState.Restarting))
             {
                 return ServiceResult<IReadOnlyList<string>>.Fail(ServiceStatus.Conflict, $"{vm.Name} is {state.ToString().ToLowerInvariant()}; stop it before deleting it.");
