@@ -99,14 +99,47 @@ public sealed class ClusterVmTests(TestPostgres postgres)
         (await start.Content.ReadAsStringAsync(Ct)).Should().Contain("host host-b is unreachable");
     }
 
-    private static Dictionary<string, object?> Definition(string name, string? host) => new()
+    [Fact]
+    public async Task Each_host_autostarts_only_its_own_vms()
+    {
+        string database = await postgres.CreateDatabaseAsync();
+        await using var first = new ClusterAppFactory(database, "host-a", supervised: true);
+        string token = await TestAccounts.CreateTokenAsync(first.Services, await TestAccounts.AdminIdAsync(first.Services));
+        await using var hostB = new ClusterAppFactory(database, "host-b", supervised: true);
+        Guid own, others;
+        using (var onFirst = first.CreateClient().WithToken(token))
+        {
+            _ = hostB.Services;
+            await WaitForActiveHostsAsync(onFirst, 2);
+            own = (await CreateAsync(onFirst, "auto-a", host: "host-a", autostart: true)).GetProperty("id").GetGuid();
+            others = (await CreateAsync(onFirst, "auto-b", host: "host-b", autostart: true)).GetProperty("id").GetGuid();
+        }
+
+        await first.DisposeAsync();
+        await using var hostA = new ClusterAppFactory(database, "host-a", supervised: true);
+        var supervisorA = hostA.Services.GetRequiredService<VmSupervisor>();
+        await WaitUntilAsync(() => supervisorA.GetState(own) == VmPowerState.Running, "host-a starts its own autostart VM when it starts");
+        try
+        {
+            // Autostart goes through the VMs one after the other (auto-a first): a start of auto-b would be under way by now.
+            await Task.Delay(TimeSpan.FromSeconds(2), Ct);
+            supervisorA.GetState(others).Should().Be(VmPowerState.Stopped, "host-b's autostart VM is host-b's to start, not host-a's");
+        }
+        finally
+        {
+            await supervisorA.StopAsync(own, Ct);
+        }
+    }
+
+    private static Dictionary<string, object?> Definition(string name, string? host, bool autostart = false) => new()
     {
         ["name"] = name, ["kernelPath"] = SupervisedAppFactory.TestGuest("echo"), ["memoryMiB"] = 64, ["commandLine"] = "", ["host"] = host,
+        ["autostart"] = autostart,
     };
 
-    private static async Task<JsonElement> CreateAsync(HttpClient client, string name, string? host)
+    private static async Task<JsonElement> CreateAsync(HttpClient client, string name, string? host, bool autostart = false)
     {
-        var response = await client.PostAsJsonAsync("/api/v1/vms", Definition(name, host), ApiJson.Options, Ct);
+        var response = await client.PostAsJsonAsync("/api/v1/vms", Definition(name, host, autostart), ApiJson.Options, Ct);
         response.StatusCode.Should().Be(HttpStatusCode.Created, await response.Content.ReadAsStringAsync(Ct));
         return await response.ReadJsonAsync();
     }
