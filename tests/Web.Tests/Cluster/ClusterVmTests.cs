@@ -59,6 +59,10 @@ public sealed class ClusterVmTests(TestPostgres postgres)
         supervisorB.GetState(id).Should().Be(VmPowerState.Stopped);
         (await StateOnAsync(onA, id)).Should().Be("Stopped");
         await WaitUntilAsync(() => seenOnA.Any(c => c.VmId == id && c.State == VmPowerState.Stopped), "host-a's subscribers hear the stop");
+
+        var again = await onA.PostAsync($"/api/v1/vms/{id}/stop", null, Ct);
+        again.StatusCode.Should().Be(HttpStatusCode.Conflict, "host-b's supervisor refused it, and the refusal crosses as it is");
+        (await again.Content.ReadAsStringAsync(Ct)).Should().Contain("The VM is not running.");
     }
 
     [Fact]

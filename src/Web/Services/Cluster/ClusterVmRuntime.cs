@@ -190,10 +190,16 @@ internal sealed partial class ClusterVmRuntime : IVmRuntime, IVmRuntimeInfo, IHo
         }
     }
 
-    private static VmRuntimeException Unreachable(string host, Exception? inner) =>
-        inner is null or HostUnreachableException
-            ? new VmRuntimeException($"The VM's host {host} is unreachable: it is not an active member of the cluster.", inner!) { Unavailable = true }
-            : new VmRuntimeException($"The VM's host {host} is unreachable: {inner.Message}", inner) { Unavailable = true };
+    private static VmRuntimeException Unreachable(string host, Exception? inner)
+    {
+        const string notMember = "it is not an active member of the cluster";
+        return inner switch
+        {
+            null => new VmRuntimeException($"The VM's host {host} is unreachable: {notMember}.") { Unavailable = true },
+            HostUnreachableException => new VmRuntimeException($"The VM's host {host} is unreachable: {notMember}.", inner) { Unavailable = true },
+            _ => new VmRuntimeException($"The VM's host {host} is unreachable: {inner.Message}", inner) { Unavailable = true },
+        };
+    }
 
     /// <summary>The VM's host when it is another one, read from the database (a command is worth the round trip: it must go to the right host).</summary>
     private async Task<string?> OwnerAsync(Guid vmId, CancellationToken cancellationToken)
