@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
 using Orleans.Runtime;
 using Platform.Web.Services.Runtime;
@@ -6,7 +7,8 @@ namespace Platform.Web.Services.Cluster;
 
 /// <summary>
 /// Live state across hosts: each host sends its own VMs' changes to every other active host's agent grain, one
-/// change after the other (so each host gets them in order); each host keeps the last one per VM. A host that becomes
+/// change after the other through an outbox per host (so each host gets them in order, and a slow one holds up no
+/// other); each host keeps the last one per VM. A host that becomes
 /// active (this one starting included) is asked for all its VMs' states; a host that leaves the active membership has
 /// its VMs announced as <see cref="VmPowerState.HostUnreachable"/>. Which VMs a host owns is read from the database
 /// at start and every <see cref="OwnersRefreshInterval"/> (VMs other dashboards made), and from every notice.
@@ -25,7 +27,6 @@ internal sealed partial class ClusterVmRuntime
         await RefreshOwnersAsync(cancellationToken);
         var stopping = _stopping.Token;
         _background = Task.WhenAll(
-            Task.Run(() => SendChangesAsync(stopping), CancellationToken.None),
             Task.Run(() => WatchMembershipAsync(stopping), CancellationToken.None),
             Task.Run(() => RefreshOwnersEveryAsync(stopping), CancellationToken.None));
     }
@@ -33,19 +34,55 @@ internal sealed partial class ClusterVmRuntime
     async Task IHostedService.StopAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync();
-        _outbox.Writer.TryComplete();
-        await _background.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        var senders = _outboxes.Values.Select(o => o.Sender).ToList();
+        foreach (var outbox in _outboxes.Values)
+        {
+            outbox.Changes.Writer.TryComplete();
+        }
+
+        await Task.WhenAll([_background, .. senders]).WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
-    /// <summary>This host's supervisor changed a VM's state: this host's subscribers hear it now, the others next.</summary>
+    /// <summary>
+    /// This host's supervisor changed a VM's state: this host's subscribers hear it now, each other active host next,
+    /// through an outbox of its own (a host that is slow to answer holds up only its own).
+    /// </summary>
     private void OnLocalChange(VmStateChanged change)
     {
         long sequence = Interlocked.Increment(ref _sequence);
         _subscribers.Publish(change, _logger);
-        _outbox.Writer.TryWrite(new VmStateNotice
+        var notice = new VmStateNotice
         {
             VmId = change.VmId, State = (int)change.State, Reason = change.Reason, At = change.At, Incarnation = _incarnation, Sequence = sequence,
-        });
+        };
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        foreach (string host in ActiveHosts(_membership.CurrentSnapshot))
+        {
+            _outboxes.GetOrAdd(host, NewOutbox).Changes.Writer.TryWrite(notice);
+        }
+    }
+
+    /// <summary>The changes on their way to one host, in order, and the loop that sends them one at a time.</summary>
+    private sealed record Outbox(Channel<VmStateNotice> Changes, Task Sender);
+
+    private Outbox NewOutbox(string host)
+    {
+        var changes = Channel.CreateUnbounded<VmStateNotice>(new UnboundedChannelOptions { SingleReader = true });
+        var stopping = _stopping.Token;
+        return new Outbox(changes, Task.Run(() => SendChangesAsync(host, changes.Reader, stopping), CancellationToken.None));
+    }
+
+    /// <summary>A host left: what was on its way to it goes (it asks again when it is back).</summary>
+    private void CloseOutbox(string host)
+    {
+        if (_outboxes.TryRemove(host, out var outbox))
+        {
+            outbox.Changes.Writer.TryComplete();
+        }
     }
 
     /// <summary>A change from <paramref name="host"/>'s agent (or an answer of it): kept and published when it is news.</summary>
@@ -72,14 +109,13 @@ internal sealed partial class ClusterVmRuntime
         _subscribers.Publish(new VmStateChanged(notice.VmId, (VmPowerState)notice.State, notice.Reason, notice.At), _logger);
     }
 
-    private async Task SendChangesAsync(CancellationToken stopping)
+    private async Task SendChangesAsync(string host, ChannelReader<VmStateNotice> changes, CancellationToken stopping)
     {
         try
         {
-            await foreach (var notice in _outbox.Reader.ReadAllAsync(stopping))
+            await foreach (var notice in changes.ReadAllAsync(stopping))
             {
-                var others = ActiveHosts(_membership.CurrentSnapshot);
-                await Task.WhenAll(others.Select(host => SendAsync(host, notice, stopping)));
+                await SendAsync(host, notice, stopping);
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -138,6 +174,7 @@ internal sealed partial class ClusterVmRuntime
         _activeHosts = active;
         foreach (string gone in before.Where(h => !active.Contains(h)))
         {
+            CloseOutbox(gone);
             MarkUnreachable(gone);
         }
 

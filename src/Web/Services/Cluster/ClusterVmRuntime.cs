@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
 using Orleans;
 using Orleans.Runtime;
@@ -32,8 +31,8 @@ internal sealed partial class ClusterVmRuntime : IVmRuntime, IVmRuntimeInfo, IHo
     private readonly ConcurrentDictionary<Guid, VmStateNotice> _remote = new();
     private readonly Lock _remoteLock = new();
 
-    /// <summary>This host's own changes, in order, on their way to the other hosts.</summary>
-    private readonly Channel<VmStateNotice> _outbox = Channel.CreateUnbounded<VmStateNotice>(new UnboundedChannelOptions { SingleReader = true });
+    /// <summary>This host's own changes, in order, on their way to each other host.</summary>
+    private readonly ConcurrentDictionary<string, Outbox> _outboxes = new(StringComparer.Ordinal);
     private readonly IDisposable _localChanges;
     private readonly CancellationTokenSource _stopping = new();
     private readonly long _incarnation = DateTimeOffset.UtcNow.UtcTicks;
