@@ -14,7 +14,8 @@ namespace Platform.Web.Tests.Cluster;
 /// <summary>
 /// VMs owned by a host, driven from another: two hosts with real supervisors (<see cref="ClusterAppFactory"/>,
 /// supervised) on one real PostgreSQL. A VM of host-b started and stopped through host-a's API runs under host-b's
-/// supervisor, and host-a's runtime hears its changes; a VM whose host is gone is unreachable, never Stopped.
+/// supervisor, and host-a's runtime hears its changes (a host that joins later learns its state); a VM whose host is
+/// gone is unreachable, never Stopped.
 /// </summary>
 [Collection(SharedPostgres.Name)]
 public sealed class ClusterVmTests(TestPostgres postgres)
@@ -40,25 +41,44 @@ public sealed class ClusterVmTests(TestPostgres postgres)
         vm.GetProperty("host").GetString().Should().Be("host-b");
         var id = vm.GetProperty("id").GetGuid();
 
-        (await PowerAsync(onA, id, "start")).Should().Be(VmPowerState.Running, "the answer carries the state host-b's supervisor reached");
         var supervisorB = hostB.Services.GetRequiredService<VmSupervisor>();
         var supervisorA = hostA.Services.GetRequiredService<VmSupervisor>();
-        supervisorB.GetState(id).Should().Be(VmPowerState.Running, "host-b's supervisor runs it");
-        supervisorA.GetState(id).Should().Be(VmPowerState.Stopped, "host-a runs nothing for it");
-        Directory.Exists(supervisorB.RuntimeDirectoryOf(id)).Should().BeTrue("its VMM's runtime folder is on host-b");
-        Directory.Exists(supervisorA.RuntimeDirectoryOf(id)).Should().BeFalse();
-        (await StateOnAsync(onA, id)).Should().Be("Running");
-        await WaitUntilAsync(() => seenOnA.Any(c => c.VmId == id && c.State == VmPowerState.Running), "host-a's subscribers hear host-b's Running");
-        seenOnA.Should().Contain(c => c.VmId == id && c.State == VmPowerState.Starting, "every change crosses, Starting first");
+        try
+        {
+            (await PowerAsync(onA, id, "start")).Should().Be(VmPowerState.Running, "the answer carries the state host-b's supervisor reached");
+            supervisorB.GetState(id).Should().Be(VmPowerState.Running, "host-b's supervisor runs it");
+            supervisorA.GetState(id).Should().Be(VmPowerState.Stopped, "host-a runs nothing for it");
+            Directory.Exists(supervisorB.RuntimeDirectoryOf(id)).Should().BeTrue("its VMM's runtime folder is on host-b");
+            Directory.Exists(supervisorA.RuntimeDirectoryOf(id)).Should().BeFalse();
+            (await StateOnAsync(onA, id)).Should().Be("Running");
+            await WaitUntilAsync(() => seenOnA.Any(c => c.VmId == id && c.State == VmPowerState.Running), "host-a's subscribers hear host-b's Running");
+            seenOnA.Should().Contain(c => c.VmId == id && c.State == VmPowerState.Starting, "every change crosses, Starting first");
 
-        var stats = await hostA.Services.GetRequiredService<IVmRuntimeInfo>().GetStatsAsync(id, Ct);
-        stats.Should().NotBeNull("host-a reads the counters of host-b's VMM through host-b's agent");
-        stats!.GuestMemoryBytes.Should().Be(64UL << 20);
+            var stats = await hostA.Services.GetRequiredService<IVmRuntimeInfo>().GetStatsAsync(id, Ct);
+            stats.Should().NotBeNull("host-a reads the counters of host-b's VMM through host-b's agent");
+            stats!.GuestMemoryBytes.Should().Be(64UL << 20);
 
-        (await PowerAsync(onA, id, "stop")).Should().Be(VmPowerState.Stopped);
-        supervisorB.GetState(id).Should().Be(VmPowerState.Stopped);
-        (await StateOnAsync(onA, id)).Should().Be("Stopped");
-        await WaitUntilAsync(() => seenOnA.Any(c => c.VmId == id && c.State == VmPowerState.Stopped), "host-a's subscribers hear the stop");
+            await using (var hostC = new ClusterAppFactory(database, "host-c", supervised: true))
+            {
+                var runtimeC = hostC.Services.GetRequiredService<IVmRuntime>();
+                await WaitUntilAsync(() => runtimeC.GetState(id) == VmPowerState.Running, "a host that joins asks the others for their VMs' states");
+                using var onC = hostC.CreateClient().WithToken(token);
+                (await StateOnAsync(onC, id)).Should().Be("Running");
+            }
+
+            (await PowerAsync(onA, id, "stop")).Should().Be(VmPowerState.Stopped);
+            supervisorB.GetState(id).Should().Be(VmPowerState.Stopped);
+            (await StateOnAsync(onA, id)).Should().Be("Stopped");
+            await WaitUntilAsync(() => seenOnA.Any(c => c.VmId == id && c.State == VmPowerState.Stopped), "host-a's subscribers hear the stop");
+        }
+        finally
+        {
+            // A failed check must not leave host-b's VMM running after the test.
+            if (supervisorB.GetState(id) != VmPowerState.Stopped)
+            {
+                await supervisorB.StopAsync(id, CancellationToken.None);
+            }
+        }
 
         var again = await onA.PostAsync($"/api/v1/vms/{id}/stop", null, Ct);
         again.StatusCode.Should().Be(HttpStatusCode.Conflict, "host-b's supervisor refused it, and the refusal crosses as it is");
