@@ -70,7 +70,8 @@ public static class ServiceCollectionExtensions
     public static IServiceCollection AddVmServices(this IServiceCollection services)
     {
         services.AddSingleton<IHostInfo, ProcHostInfo>();
-        services.AddSingleton<IVmEventLog, VmEventLog>();
+        services.AddSingleton<VmEventLog>();
+        services.AddSingleton<IVmEventLog>(sp => sp.GetRequiredService<VmEventLog>());
         services.AddSingleton<TaskLog>();
         services.AddSingleton<ITaskLog>(sp => sp.GetRequiredService<TaskLog>());
         // Before the supervisor's start-up, which may begin tasks (autostart): see TaskRetention.StartAsync.

@@ -3,9 +3,11 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Platform.Web.Data;
 using Platform.Web.Endpoints;
 using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Supervisor;
+using Platform.Web.Services.Vms;
 using Platform.Web.Tests.Endpoints;
 using Platform.Web.Tests.Infrastructure;
 
@@ -37,6 +39,8 @@ public sealed class ClusterVmTests(TestPostgres postgres)
 
         var seenOnA = new ConcurrentQueue<VmStateChanged>();
         using var subscription = hostA.Services.GetRequiredService<IVmRuntime>().Subscribe(seenOnA.Enqueue);
+        var loggedOnA = new ConcurrentQueue<VmEvent>();
+        using var log = hostA.Services.GetRequiredService<IVmEventLog>().Subscribe(loggedOnA.Enqueue);
         var vm = await CreateAsync(onA, "remote-echo", host: "host-b");
         vm.GetProperty("host").GetString().Should().Be("host-b");
         var id = vm.GetProperty("id").GetGuid();
@@ -70,6 +74,9 @@ public sealed class ClusterVmTests(TestPostgres postgres)
             supervisorB.GetState(id).Should().Be(VmPowerState.Stopped);
             (await StateOnAsync(onA, id)).Should().Be("Stopped");
             await WaitUntilAsync(() => seenOnA.Any(c => c.VmId == id && c.State == VmPowerState.Stopped), "host-a's subscribers hear the stop");
+            await WaitUntilAsync(
+                () => loggedOnA.Any(e => e.VmId == id && e.Message.StartsWith("remote-echo stopped:", StringComparison.Ordinal)),
+                "the entry host-b's supervisor wrote to the shared event log reaches host-a's live readers");
         }
         finally
         {

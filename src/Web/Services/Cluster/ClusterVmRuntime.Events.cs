@@ -51,10 +51,15 @@ internal sealed partial class ClusterVmRuntime
     {
         long sequence = Interlocked.Increment(ref _sequence);
         _subscribers.Publish(change, _logger);
-        var notice = new VmStateNotice
+        Send(new OutboxItem(new VmStateNotice
         {
             VmId = change.VmId, State = (int)change.State, Reason = change.Reason, At = change.At, Incarnation = _incarnation, Sequence = sequence,
-        };
+        }, null));
+    }
+
+    /// <summary>Queues <paramref name="item"/> for each other active host.</summary>
+    private void Send(OutboxItem item)
+    {
         if (_stopping.IsCancellationRequested)
         {
             return;
@@ -62,16 +67,22 @@ internal sealed partial class ClusterVmRuntime
 
         foreach (string host in ActiveHosts(_membership.CurrentSnapshot))
         {
-            _outboxes.GetOrAdd(host, NewOutbox).Changes.Writer.TryWrite(notice);
+            _outboxes.GetOrAdd(host, NewOutbox).Changes.Writer.TryWrite(item);
         }
     }
 
+    /// <summary>An event log entry another host added: this host's live readers (the event stream, the Events tabs) hear it.</summary>
+    public void OnRemoteEvent(VmEventNotice entry) => _events.PublishAddedElsewhere(entry.ToEntry());
+
+    /// <summary>One thing for another host: a state change or an event log entry.</summary>
+    private sealed record OutboxItem(VmStateNotice? State, VmEventNotice? Event);
+
     /// <summary>The changes on their way to one host, in order, and the loop that sends them one at a time.</summary>
-    private sealed record Outbox(Channel<VmStateNotice> Changes, Task Sender);
+    private sealed record Outbox(Channel<OutboxItem> Changes, Task Sender);
 
     private Outbox NewOutbox(string host)
     {
-        var changes = Channel.CreateUnbounded<VmStateNotice>(new UnboundedChannelOptions { SingleReader = true });
+        var changes = Channel.CreateUnbounded<OutboxItem>(new UnboundedChannelOptions { SingleReader = true });
         var stopping = _stopping.Token;
         return new Outbox(changes, Task.Run(() => SendChangesAsync(host, changes.Reader, stopping), CancellationToken.None));
     }
@@ -109,13 +120,13 @@ internal sealed partial class ClusterVmRuntime
         _subscribers.Publish(new VmStateChanged(notice.VmId, (VmPowerState)notice.State, notice.Reason, notice.At), _logger);
     }
 
-    private async Task SendChangesAsync(string host, ChannelReader<VmStateNotice> changes, CancellationToken stopping)
+    private async Task SendChangesAsync(string host, ChannelReader<OutboxItem> changes, CancellationToken stopping)
     {
         try
         {
-            await foreach (var notice in changes.ReadAllAsync(stopping))
+            await foreach (var item in changes.ReadAllAsync(stopping))
             {
-                await SendAsync(host, notice, stopping);
+                await SendAsync(host, item, stopping);
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -123,13 +134,15 @@ internal sealed partial class ClusterVmRuntime
         }
     }
 
-    private async Task SendAsync(string host, VmStateNotice notice, CancellationToken stopping)
+    private async Task SendAsync(string host, OutboxItem item, CancellationToken stopping)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
         timeout.CancelAfter(SendTimeout);
         try
         {
-            await Agent(host).StateChangedAsync(ThisHost, notice, timeout.Token);
+            await (item.State is { } notice
+                ? Agent(host).StateChangedAsync(ThisHost, notice, timeout.Token)
+                : Agent(host).EventAddedAsync(ThisHost, item.Event!, timeout.Token));
         }
         catch (Exception ex) when (!stopping.IsCancellationRequested)
         {

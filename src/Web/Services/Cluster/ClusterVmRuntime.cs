@@ -34,6 +34,8 @@ internal sealed partial class ClusterVmRuntime : IVmRuntime, IVmRuntimeInfo, IHo
     /// <summary>This host's own changes, in order, on their way to each other host.</summary>
     private readonly ConcurrentDictionary<string, Outbox> _outboxes = new(StringComparer.Ordinal);
     private readonly IDisposable _localChanges;
+    private readonly IDisposable _localEvents;
+    private readonly Vms.VmEventLog _events;
     private readonly CancellationTokenSource _stopping = new();
     private readonly long _incarnation = DateTimeOffset.UtcNow.UtcTicks;
     private long _sequence;
@@ -41,8 +43,9 @@ internal sealed partial class ClusterVmRuntime : IVmRuntime, IVmRuntimeInfo, IHo
 
     public ClusterVmRuntime(
         VmSupervisor local, IGrainFactory grains, IClusterMembershipService membership, IDbContextFactory<PlatformDbContext> dbFactory,
-        ClusterSettings cluster, ILogger<ClusterVmRuntime> logger)
+        ClusterSettings cluster, Vms.VmEventLog events, ILogger<ClusterVmRuntime> logger)
     {
+        _events = events;
         _local = local;
         _grains = grains;
         _membership = membership;
@@ -52,6 +55,8 @@ internal sealed partial class ClusterVmRuntime : IVmRuntime, IVmRuntimeInfo, IHo
         // Subscribed before the supervisor starts (hosted services are all made before any starts): the VMMs it
         // reattaches are news for the other hosts too.
         _localChanges = local.Subscribe(OnLocalChange);
+        // The event log is shared (the database), its live readers are not: entries added here go to the others too.
+        _localEvents = events.SubscribeAdded(entry => Send(new OutboxItem(null, VmEventNotice.From(entry))));
     }
 
     public string ThisHost { get; }
@@ -229,6 +234,7 @@ internal sealed partial class ClusterVmRuntime : IVmRuntime, IVmRuntimeInfo, IHo
     public void Dispose()
     {
         _localChanges.Dispose();
+        _localEvents.Dispose();
         _stopping.Dispose();
     }
 

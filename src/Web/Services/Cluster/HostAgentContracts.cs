@@ -25,6 +25,47 @@ public interface IHostAgentGrain : IGrainWithStringKey
     /// <summary><paramref name="host"/>'s supervisor saw one of its VMs change state.</summary>
     [Alias("state-changed")]
     Task StateChangedAsync(string host, VmStateNotice notice, CancellationToken cancellationToken);
+
+    /// <summary><paramref name="host"/> added an entry to the (shared) event log: this host's live readers hear it.</summary>
+    [Alias("event-added")]
+    Task EventAddedAsync(string host, VmEventNotice entry, CancellationToken cancellationToken);
+}
+
+/// <summary>An event log entry another host added (and stored), as it crosses to this host's live readers.</summary>
+[GenerateSerializer, Immutable, Alias("platform.vm-event-notice")]
+public sealed class VmEventNotice
+{
+    [Id(0)]
+    public long Id { get; init; }
+
+    [Id(1)]
+    public DateTimeOffset At { get; init; }
+
+    [Id(2)]
+    public Guid? VmId { get; init; }
+
+    [Id(3)]
+    public string? VmName { get; init; }
+
+    [Id(4)]
+    public string Kind { get; init; } = "";
+
+    [Id(5)]
+    public string Message { get; init; } = "";
+
+    /// <summary>A <see cref="Data.VmEventResult"/>, as its number.</summary>
+    [Id(6)]
+    public int Result { get; init; }
+
+    public static VmEventNotice From(Data.VmEvent entry) => new()
+    {
+        Id = entry.Id, At = entry.At, VmId = entry.VmId, VmName = entry.VmName, Kind = entry.Kind, Message = entry.Message, Result = (int)entry.Result,
+    };
+
+    public Data.VmEvent ToEntry() => new()
+    {
+        Id = Id, At = At, VmId = VmId, VmName = VmName, Kind = Kind, Message = Message, Result = (Data.VmEventResult)Result,
+    };
 }
 
 /// <summary>What a command asks of the owning host's supervisor.</summary>

@@ -53,4 +53,10 @@ internal sealed class HostAgentGrain(VmSupervisor supervisor, ClusterVmRuntime r
         runtime.OnRemoteChange(host, notice);
         return Task.CompletedTask;
     }
+
+    public Task EventAddedAsync(string host, VmEventNotice entry, CancellationToken cancellationToken)
+    {
+        runtime.OnRemoteEvent(entry);
+        return Task.CompletedTask;
+    }
 }
