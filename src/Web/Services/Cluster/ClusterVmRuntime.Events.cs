@@ -6,12 +6,12 @@ using Platform.Web.Services.Runtime;
 namespace Platform.Web.Services.Cluster;
 
 /// <summary>
-/// Live state across hosts: each host sends its own VMs' changes to every other active host's agent grain, one
-/// change after the other through an outbox per host (so each host gets them in order, and a slow one holds up no
-/// other); each host keeps the last one per VM. A host that becomes
-/// active (this one starting included) is asked for all its VMs' states; a host that leaves the active membership has
-/// its VMs announced as <see cref="VmPowerState.HostUnreachable"/>. Which VMs a host owns is read from the database
-/// at start and every <see cref="OwnersRefreshInterval"/> (VMs other dashboards made), and from every notice.
+/// Live state across hosts: each host sends its own VMs' changes (and its event log entries) to every other active
+/// host's agent grain, one after the other through an outbox per host (so each host gets them in order, and a slow
+/// one holds up no other); each host keeps the last state per VM. A host that becomes active (every other host, when
+/// this one starts) is asked for all its VMs' states; a host that leaves the active membership has its VMs announced
+/// as <see cref="VmPowerState.HostUnreachable"/>. Which VMs a host owns is read from the database at start and every
+/// <see cref="OwnersRefreshInterval"/> (VMs other dashboards made), and from every notice.
 /// </summary>
 internal sealed partial class ClusterVmRuntime
 {
