@@ -92,6 +92,13 @@ public sealed class VirtualMachine
 
     public bool Autostart { get; set; }
 
+    /// <summary>
+    /// The host that runs it (<c>Platform:Cluster:HostName</c>): its commands go to that host's supervisor, and only
+    /// that host autostarts it (docs/cluster.md). Null on a single host, which runs every VM; in a cluster, a VM made
+    /// before it joined one, which any host's dashboard runs as its own as before.
+    /// </summary>
+    public string? HostName { get; set; }
+
     /// <summary>What the VMM does when the guest resets: platform-vmm's <c>--on-reboot</c>.</summary>
     public RebootPolicy OnReboot { get; set; } = RebootPolicy.Restart;
 

@@ -36,6 +36,9 @@ public sealed record VmResponse(
     /// <summary>With boot mode Firmware: the order the BIOS boots devices in; null: the disks, then the CD-ROM.</summary>
     public IReadOnlyList<BootDevice>? BootOrder { get; init; }
 
+    /// <summary>The host that runs it, in a cluster (its commands go there); null on a single host, which runs every VM.</summary>
+    public string? Host { get; init; }
+
     public static VmResponse From(VirtualMachine vm, VmPowerState state) => new(
         vm.Id, vm.Name, vm.Description, vm.VcpuCount, vm.MemoryMiB, vm.CpuLimit, vm.CpuUnits, vm.PidsLimit, vm.BootMode,
         vm.KernelImageId, vm.KernelImage?.FileName, vm.KernelPath,
@@ -48,6 +51,7 @@ public sealed record VmResponse(
         IsTemplate = vm.IsTemplate, TemplateId = vm.TemplateId, CloudInitEnabled = vm.CloudInit is { Enabled: true },
         Cdrom = vm.HasCdrom ? new VmCdromResponse(vm.CdromImageId, vm.CdromImage?.FileName, vm.CdromImage?.VolumeLabel) : null,
         BootOrder = vm.BootOrder,
+        Host = vm.HostName,
     };
 
     /// <summary>

@@ -42,6 +42,13 @@ public static class ConsoleBridgeEndpoints
             return Results.Problem("The request's Origin is not this dashboard.", statusCode: StatusCodes.Status403Forbidden);
         }
 
+        if (runtime.RemoteHostOf(vmId) is { } host)
+        {
+            return Results.Problem(
+                $"The VM runs on host {host}: the console of a VM on another host is not bridged yet. Open it from {host}'s dashboard.",
+                statusCode: StatusCodes.Status409Conflict);
+        }
+
         string? path = runtime.GetSocketPath(vmId, which);
         if (path is null)
         {

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Platform.Web.Data;
 using Platform.Web.Security;
 using Platform.Web.Services.Vms;
 
@@ -13,12 +14,15 @@ internal static class EventEndpoints
 {
     public static RouteGroupBuilder MapEventEndpoints(this RouteGroupBuilder events)
     {
-        events.MapGet("/", async (IVmEventLog log, IPermissionService permissions, HttpContext http, CancellationToken cancellationToken,
+        events.MapGet("/", async (IVmEventLog log, IPermissionService permissions, IAuditLog audit, HttpContext http, CancellationToken cancellationToken,
                     Guid? vmId, int skip = 0, int take = 50) =>
                 {
                     var visibility = (await permissions.GetAccessAsync(http.User, cancellationToken)).Visibility;
                     if (vmId is { } id && !visibility.CanSee(id))
                     {
+                        // The VM is in the query, not the route, so the API's filter cannot tell: the refusal is audited here.
+                        await audit.AddAsync(AuditActor.From(http), $"{AuditActions.ApiRequest} GET /api/v1/events", AuditResult.Denied, id,
+                            detail: "VM not visible (answered 404)");
                         return ApiResults.NotFound("VM");
                     }
 

@@ -17,11 +17,13 @@ internal static class HostEndpoints
     }
 
     private static async Task<Ok<HostResponse>> GetAsync(
-        IHostInfo host, VmService vms, IVmRuntime runtime, IPermissionService permissions, HttpContext http, CancellationToken cancellationToken)
+        IHostInfo host, VmService vms, IVmRuntime runtime, IPermissionService permissions, Services.Cluster.VmHostChoice hosts, HttpContext http,
+        CancellationToken cancellationToken)
     {
         var access = await permissions.GetAccessAsync(http.User, cancellationToken);
+        // This host's VMs only: in a cluster, the others run on theirs.
         var active = (await vms.ListAsync(cancellationToken))
-            .Where(vm => access.CanSee(vm.Id))
+            .Where(vm => access.CanSee(vm.Id) && hosts.IsLocal(vm.HostName))
             .Select(vm => new VmPowerResponse(vm.Id, runtime.GetState(vm.Id)))
             .Where(vm => vm.State != VmPowerState.Stopped)
             .ToList();

@@ -1,4 +1,6 @@
 using Orleans.Configuration;
+using Orleans.Hosting;
+using Platform.Web.Services.Runtime;
 using Platform.Web.Services.Cluster;
 
 namespace Platform.Web.Extensions;
@@ -43,7 +45,32 @@ public static class ClusterServiceExtensions
                 o.ConnectionString = cluster.ConnectionString;
             });
             silo.Configure<ClusterMembershipOptions>(o => o.IAmAliveTablePublishTimeout = HeartbeatInterval);
+            // A command for another host's VM waits as long as the action does there: a shutdown gives the guest a
+            // minute by default, more than Orleans' 30 s.
+            silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = CommandTimeout);
+            silo.Services.AddPlacementDirector<HostPlacement, HostPlacementDirector>();
         });
         builder.Services.AddSingleton<IClusterHosts, OrleansClusterHosts>();
+    }
+
+    /// <summary>The longest a command for another host's VM may take before the caller gives up on that host.</summary>
+    public static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(3);
+
+    /// <summary>
+    /// On a cluster, every VM's runtime is <see cref="ClusterVmRuntime"/>: this host's VMs through the supervisor,
+    /// other hosts' through their agent grains. After <see cref="SupervisorServiceExtensions.AddVmSupervisor"/>, whose
+    /// registrations these replace; nothing on a single host.
+    /// </summary>
+    public static void AddClusterVmRuntime(this WebApplicationBuilder builder, ClusterSettings cluster)
+    {
+        if (!cluster.IsConfigured)
+        {
+            return;
+        }
+
+        builder.Services.AddSingleton<ClusterVmRuntime>();
+        builder.Services.AddSingleton<IVmRuntime>(sp => sp.GetRequiredService<ClusterVmRuntime>());
+        builder.Services.AddSingleton<IVmRuntimeInfo>(sp => sp.GetRequiredService<ClusterVmRuntime>());
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ClusterVmRuntime>());
     }
 }

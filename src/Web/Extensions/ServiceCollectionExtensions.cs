@@ -60,6 +60,7 @@ public static class ServiceCollectionExtensions
 
         builder.Services.AddVmServices();
         builder.AddVmSupervisor(cluster);
+        builder.AddClusterVmRuntime(cluster);
         builder.AddApiServices();
         builder.AddPlatformMetrics();
         builder.Services.AddPlatformHistory();
@@ -69,7 +70,8 @@ public static class ServiceCollectionExtensions
     public static IServiceCollection AddVmServices(this IServiceCollection services)
     {
         services.AddSingleton<IHostInfo, ProcHostInfo>();
-        services.AddSingleton<IVmEventLog, VmEventLog>();
+        services.AddSingleton<VmEventLog>();
+        services.AddSingleton<IVmEventLog>(sp => sp.GetRequiredService<VmEventLog>());
         services.AddSingleton<TaskLog>();
         services.AddSingleton<ITaskLog>(sp => sp.GetRequiredService<TaskLog>());
         // Before the supervisor's start-up, which may begin tasks (autostart): see TaskRetention.StartAsync.
@@ -91,6 +93,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<Platform.Web.Services.Quotas.QuotaService>();
         services.AddSingleton<Platform.Web.Services.Quotas.QuotaAdministration>();
         services.AddSingleton<Platform.Web.Services.Quotas.OwnerlessVms>();
+        services.AddSingleton<Platform.Web.Services.Cluster.VmHostChoice>();
         services.AddSingleton<VmService>();
         services.AddSingleton<VmPowerService>();
         services.AddSingleton<IHostBridges, SysfsHostBridges>();

@@ -15,7 +15,8 @@ public static class SupervisorServiceExtensions
     public static void AddVmSupervisor(this WebApplicationBuilder builder, Services.Cluster.ClusterSettings cluster)
     {
         var options = builder.Configuration.GetSection(SupervisorOptions.Section).Get<SupervisorOptions>() ?? new SupervisorOptions();
-        options.Autostart ??= !cluster.IsConfigured;
+        options.Autostart ??= true;
+        options.ClusterHostName = cluster.IsConfigured ? cluster.HostName : null;
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<VmmProgram>();
         var limits = builder.Configuration.GetSection(LimitsOptions.Section).Get<LimitsOptions>() ?? new LimitsOptions();

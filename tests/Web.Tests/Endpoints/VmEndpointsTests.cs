@@ -59,6 +59,20 @@ public sealed class VmEndpointsTests(PlatformAppFactory factory) : IClassFixture
     }
 
     [Fact]
+    public async Task A_single_host_stores_no_host_and_refuses_another_one()
+    {
+        using var client = factory.CreateClient();
+        var elsewhere = await client.PostAsJsonAsync("/api/v1/vms", new { name = "elsewhere", kernelPath = "/boot/vmlinuz", host = "no-such-host" }, ApiJson.Options, _ct);
+        elsewhere.StatusCode.Should().Be(HttpStatusCode.BadRequest);
+        var problem = await elsewhere.ReadJsonAsync();
+        problem.GetProperty("errors").GetProperty("host")[0].GetString().Should().Contain("There is no host no-such-host: this is a single host");
+
+        var here = await client.PostAsJsonAsync("/api/v1/vms", new { name = "here", kernelPath = "/boot/vmlinuz", host = Environment.MachineName }, ApiJson.Options, _ct);
+        here.StatusCode.Should().Be(HttpStatusCode.Created, "this host's own name is this host");
+        (await here.ReadJsonAsync()).GetProperty("host").ValueKind.Should().Be(System.Text.Json.JsonValueKind.Null, "a single host runs every VM: none is stored");
+    }
+
+    [Fact]
     public async Task Invalid_definitions_get_a_validation_problem_per_field()
     {
         using var client = factory.CreateClient();

@@ -14,9 +14,11 @@ namespace Platform.Web.Tests.Infrastructure;
 /// One host of a cluster, in-process: the real app with <c>Platform:Cluster:*</c> set, so its database is the given
 /// PostgreSQL database and it runs an Orleans silo on free loopback ports, named <paramref name="hostName"/>. Several
 /// on one database are several hosts of one cluster. Like <see cref="PlatformAppFactory"/>, a recording runtime
-/// stands in for the supervisor and the data folder is a temporary one of its own.
+/// stands in for the cluster's runtime and the data folder is a temporary one of its own; with
+/// <paramref name="supervised"/>, the real one runs instead (<see cref="SupervisedAppFactory"/>'s settings): this
+/// host's VMs are platform-vmm processes booting test guests, other hosts' go through their agents.
 /// </summary>
-public sealed class ClusterAppFactory(string connectionString, string hostName, string clusterId = "test") : WebApplicationFactory<Program>
+public sealed class ClusterAppFactory(string connectionString, string hostName, string clusterId = "test", bool supervised = false) : WebApplicationFactory<Program>
 {
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("platform-cluster-test-").FullName;
 
@@ -39,9 +41,19 @@ public sealed class ClusterAppFactory(string connectionString, string hostName, 
         builder.UseSetting("Platform:Cluster:GatewayPort", GatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseEnvironment("Development");
         TestAccounts.Configure(builder);
+        if (supervised)
+        {
+            builder.UseSetting("Platform:Supervisor:StatsInterval", "00:00:00.200");
+            builder.UseSetting("Platform:Supervisor:QuitTimeout", "00:00:05");
+        }
+
         builder.ConfigureTestServices(services =>
         {
-            services.AddSingleton<IVmRuntime>(Runtime);
+            if (!supervised)
+            {
+                services.AddSingleton<IVmRuntime>(Runtime);
+            }
+
             services.AddSingleton<IHostInfo>(new FixedHostInfo());
         });
     }

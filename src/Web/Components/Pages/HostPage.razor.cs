@@ -87,7 +87,9 @@ public partial class HostPage
         // A cluster's database is PostgreSQL: no file to back up (a SQLite file in memory has none either, but says so below).
         _fileDatabase = Services.GetService<Platform.Web.Services.Cluster.ClusterSettings>() is not { IsConfigured: true };
 
-        _vms = await Vms.ListAsync(CancellationToken.None);
+        // This host's VMs: in a cluster the others run, and use memory, on their own hosts.
+        var cluster = Services.GetService<Platform.Web.Services.Cluster.ClusterSettings>() ?? new();
+        _vms = [.. (await Vms.ListAsync(CancellationToken.None)).Where(vm => Platform.Web.Services.Cluster.VmHostChoice.IsLocal(cluster, vm.HostName))];
         _definedMemoryMiB = _vms.Sum(vm => (long)vm.MemoryMiB);
         foreach (var vm in _vms)
         {

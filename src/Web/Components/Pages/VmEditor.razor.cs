@@ -41,6 +41,8 @@ public partial class VmEditor
     private string? _refused;
     private string? _loadError;
     private VmPowerState _state;
+    /// <summary>In a cluster, the active hosts a new VM may go to; empty on a single host (no choice to offer).</summary>
+    private IReadOnlyList<string> _hosts = [];
 
     [Parameter]
     public Guid? Id { get; set; }
@@ -62,6 +64,12 @@ public partial class VmEditor
 
     [Inject]
     public required NavigationManager Navigation { get; set; }
+
+    [Inject]
+    public required Services.Cluster.ClusterSettings Cluster { get; set; }
+
+    [Inject]
+    public required Services.Cluster.IClusterHosts ClusterHosts { get; set; }
 
     [Inject]
     public required ISnackbar Snackbar { get; set; }
@@ -123,6 +131,9 @@ public partial class VmEditor
         _images = (await Library.ListAsync(CancellationToken.None)).Select(u => u.Image).ToList();
         _networks = await Networks.ListAsync(CancellationToken.None);
         _mayNameTaps = Access.Has(HostPaths.Needed);
+        _hosts = IsNew && Cluster.IsConfigured
+            ? [.. (await ClusterHosts.ListAsync(CancellationToken.None)).Where(h => h.State == Services.Cluster.ClusterHostState.Active).Select(h => h.Name)]
+            : [];
         await LoadAsync();
     }
 

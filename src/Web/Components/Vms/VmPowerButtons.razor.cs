@@ -60,6 +60,8 @@ public partial class VmPowerButtons : IDisposable
         VmPowerState.Paused => [VmPowerAction.Resume, VmPowerAction.Stop],
         // Waiting to be restarted after a crash: start it now, or Stop to cancel the restart.
         VmPowerState.Restarting => [VmPowerAction.Start, VmPowerAction.Stop],
+        // Its host is out of reach: nothing would get there; the buttons come back with the host.
+        VmPowerState.HostUnreachable => [],
         _ => [VmPowerAction.Stop],
     };
 

@@ -17,6 +17,7 @@ public partial class VmStateChip
         VmPowerState.Starting or VmPowerState.Stopping => Color.Info,
         VmPowerState.Restarting => Color.Warning,
         VmPowerState.Crashed => Color.Error,
+        VmPowerState.HostUnreachable => Color.Dark,
         _ => Color.Default,
     };
 
@@ -27,8 +28,9 @@ public partial class VmStateChip
         VmPowerState.Starting or VmPowerState.Stopping => Icons.Material.Filled.HourglassTop,
         VmPowerState.Restarting => Icons.Material.Filled.RestartAlt,
         VmPowerState.Crashed => Icons.Material.Filled.Error,
+        VmPowerState.HostUnreachable => Icons.Material.Filled.CloudOff,
         _ => Icons.Material.Filled.StopCircle,
     };
 
-    private string Text => State.ToString().ToLowerInvariant();
+    private string Text => State == VmPowerState.HostUnreachable ? "host unreachable" : State.ToString().ToLowerInvariant();
 }

@@ -25,6 +25,8 @@ internal sealed class VirtualMachineConfiguration : IEntityTypeConfiguration<Vir
         builder.Property(vm => vm.Input).HasConversion<string>().HasMaxLength(16);
         builder.Property(vm => vm.OnCrash).HasConversion<string>().HasMaxLength(16);
         builder.Property(vm => vm.ConcurrencyStamp).IsConcurrencyToken();
+        // Silo names are host names; 256 as the task log's host.
+        builder.Property(vm => vm.HostName).HasMaxLength(256);
         // "cdrom,disk", as platform-vmm's --boot-order writes it: one short column, read and written whole.
         builder.Property(vm => vm.BootOrder).HasConversion(BootOrderConverter, BootOrderComparer).HasMaxLength(64);
 

@@ -730,6 +730,10 @@ namespace Platform.Web.Data.Migrations
                     b.Property<bool>("HasCdrom")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("HostName")
+                        .HasMaxLength(256)
+                        .HasColumnType("TEXT");
+
                     b.Property<Guid?>("InitrdImageId")
                         .HasColumnType("TEXT");
 

@@ -21,6 +21,9 @@ public interface IVmRuntimeInfo
     /// <summary>The path of one of the VMM's sockets; null when the VM is not running (or the VMM does not serve it).</summary>
     string? GetSocketPath(Guid vmId, VmSocket socket);
 
+    /// <summary>In a cluster, the other host that runs the VM (its sockets are there); null for this host's VMs, and on a single host.</summary>
+    string? RemoteHostOf(Guid vmId) => null;
+
     /// <summary>
     /// Calls <paramref name="handler"/> with every running VM's counters as they are read, until disposed: each VM's
     /// at least once per history interval (<see cref="SampleAllAsync"/>), and a watched VM's every few seconds

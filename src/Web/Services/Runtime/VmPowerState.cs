@@ -18,4 +18,9 @@ public enum VmPowerState
     /// cancels that; Start starts it at once.
     /// </summary>
     Restarting,
+    /// <summary>
+    /// In a cluster: the VM's host is not an active member (stopped, dead, cut off), so no one here knows what its VMM
+    /// does; it may well still run. Never shown as Stopped, and no action is offered until the host is back.
+    /// </summary>
+    HostUnreachable,
 }

@@ -68,7 +68,7 @@ internal sealed partial class SupervisorContext(
         [LoggerMessage(LogLevel.Warning, "Could not record the task {Action} of VM {Name}")]
         public static partial void TaskNotBegun(ILogger logger, Exception exception, string action, string name);
 
-        [LoggerMessage(LogLevel.Information, "Autostart is off on this host (Platform:Supervisor:Autostart; off by default in a cluster): {Count} autostart VM(s) left stopped")]
+        [LoggerMessage(LogLevel.Information, "Autostart is off on this host (Platform:Supervisor:Autostart): {Count} autostart VM(s) left stopped")]
         public static partial void AutostartOff(ILogger logger, int count);
 
         [LoggerMessage(LogLevel.Information, "VM {Name} started (VMM pid {Pid})")]

@@ -12,11 +12,17 @@ public sealed class SupervisorOptions
     public string? RuntimeRoot { get; set; }
 
     /// <summary>
-    /// Whether this host starts the VMs marked autostart when it starts. Unset: yes on a single host, no in a cluster,
-    /// where every host reads the same VM definitions and would each start its own copy on the same disks (VMs have no
-    /// host of their own yet, docs/cluster.md); set it true on the one host that should.
+    /// Whether this host starts the VMs marked autostart when it starts (unset: yes). In a cluster each host starts
+    /// only its own (<see cref="ClusterHostName"/>).
     /// </summary>
     public bool? Autostart { get; set; }
+
+    /// <summary>
+    /// In a cluster, this host's name: autostart starts only the VMs whose <c>HostName</c> it is, since every host
+    /// reads the same definitions. Null on a single host, which runs every VM. Not configuration (internal, so the
+    /// binder leaves it): <c>Platform:Cluster:HostName</c> sets it.
+    /// </summary>
+    internal string? ClusterHostName { get; set; }
 
     /// <summary>How long a started VMM may take to open its control socket.</summary>
     public TimeSpan StartTimeout { get; set; } = TimeSpan.FromSeconds(20);

@@ -47,8 +47,15 @@ internal sealed class SupervisorStartup(VmSupervisor supervisor, SupervisorConte
             await supervisor.Actor(vmId, name).TakeOverRestartAsync(name, crashes);
         }
 
-        return [.. vms.Where(vm => vm.Autostart)];
+        return [.. vms.Where(vm => vm.Autostart && IsOwn(vm))];
     }
+
+    /// <summary>
+    /// Whether this host runs <paramref name="vm"/> at start: on a single host every VM; in a cluster those it owns
+    /// (a VM with no host, made before the cluster, is no host's to start on its own: each would start a copy).
+    /// </summary>
+    private bool IsOwn(VirtualMachine vm) =>
+        context.Options.ClusterHostName is not { } thisHost || string.Equals(vm.HostName, thisHost, StringComparison.Ordinal);
 
     /// <summary>
     /// Starts each autostart VM that is not running or waiting for its restart, each as a task by the system (the task

@@ -101,6 +101,8 @@ public sealed class VmCloneService(
         var input = VmDefinitionInput.From(source);
         input.Name = name?.Trim() ?? "";
         input.Autostart = false;
+        // Its disks are made here, by this dashboard: it is this host's VM, whichever host runs the source.
+        input.Host = null;
         foreach (var nic in input.Nics)
         {
             nic.MacAddress = null;

@@ -64,6 +64,13 @@ public sealed class VmDefinitionInput
 
     public bool Autostart { get; set; }
 
+    /// <summary>
+    /// The host the VM runs on, in a cluster (<c>GET /api/v1/hosts</c> lists them): a new VM goes to the active host
+    /// named, or to the host whose dashboard made it when left out. An edit may send the VM's own host or none; a VM
+    /// does not move between hosts yet.
+    /// </summary>
+    public string? Host { get; set; }
+
     public RebootPolicy OnReboot { get; set; } = RebootPolicy.Restart;
 
     public CrashPolicy OnCrash { get; set; } = CrashPolicy.Stay;
@@ -106,6 +113,7 @@ public sealed class VmDefinitionInput
         DisplayEnabled = vm.DisplayEnabled,
         Input = vm.DisplayEnabled ? vm.Input ?? InputKind.Virtio : null,
         Autostart = vm.Autostart,
+        Host = vm.HostName,
         OnReboot = vm.OnReboot,
         OnCrash = vm.OnCrash,
     };

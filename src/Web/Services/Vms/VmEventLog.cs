@@ -11,6 +11,9 @@ internal sealed class VmEventLog(IDbContextFactory<PlatformDbContext> dbFactory,
 
     private readonly Subscribers<VmEvent> _subscribers = new();
 
+    /// <summary>Only the entries added here, not those other hosts added: what a cluster's host sends the others.</summary>
+    private readonly Subscribers<VmEvent> _added = new();
+
     public async Task AddAsync(VmEvent entry, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entry);
@@ -26,7 +29,14 @@ internal sealed class VmEventLog(IDbContextFactory<PlatformDbContext> dbFactory,
         }
 
         _subscribers.Publish(entry, logger);
+        _added.Publish(entry, logger);
     }
+
+    /// <summary>Calls <paramref name="handler"/> after each entry this process adds (not those <see cref="PublishAddedElsewhere"/> passes on).</summary>
+    internal IDisposable SubscribeAdded(Action<VmEvent> handler) => _added.Add(handler);
+
+    /// <summary>Another host of the cluster added <paramref name="entry"/> (it is stored already): this host's subscribers hear it too.</summary>
+    internal void PublishAddedElsewhere(VmEvent entry) => _subscribers.Publish(entry, logger);
 
     public async Task<VmEventPage> ListAsync(Guid? vmId, VmVisibility visibility, int skip, int take, CancellationToken cancellationToken)
     {

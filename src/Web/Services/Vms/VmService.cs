@@ -25,7 +25,8 @@ public sealed partial class VmService(
     ITaskLog tasks,
     Limits.VmCgroups? cgroups = null,
     Quotas.QuotaService? quotas = null,
-    Disks.IRunningDiskThrottle? diskThrottle = null)
+    Disks.IRunningDiskThrottle? diskThrottle = null,
+    Cluster.VmHostChoice? hostChoice = null)
 {
     public async Task<IReadOnlyList<VirtualMachine>> ListAsync(CancellationToken cancellationToken)
     {
@@ -61,13 +62,19 @@ public sealed partial class VmService(
             return ServiceResult<VirtualMachine>.Invalid(errors);
         }
 
+        var (hostName, hostProblem) = hostChoice is null ? (null, null) : await hostChoice.ChooseAsync(input.Host, cancellationToken);
+        if (hostProblem is not null)
+        {
+            return ServiceResult<VirtualMachine>.Invalid(new Dictionary<string, string[]> { ["host"] = [hostProblem] });
+        }
+
         var demand = new Quotas.QuotaAmounts(1, input.VcpuCount, input.MemoryMiB, await NewDiskBytesAsync(db, input, null, cancellationToken));
         if (quotas is not null && await quotas.CheckAsync(ownerId, demand, "this VM", cancellationToken) is { } refused)
         {
             return ServiceResult<VirtualMachine>.Fail(ServiceStatus.Forbidden, refused);
         }
 
-        var vm = new VirtualMachine { Name = input.Name, TemplateId = templateId, OwnerId = ownerId };
+        var vm = new VirtualMachine { Name = input.Name, TemplateId = templateId, OwnerId = ownerId, HostName = hostName };
         db.VirtualMachines.Add(vm);
         var plan = await ApplyAsync(db, vm, input, cancellationToken);
         if (cloudInit is not null && input.CloudInit is null)
@@ -119,6 +126,14 @@ public sealed partial class VmService(
         if (errors.Count > 0)
         {
             return ServiceResult<VirtualMachine>.Invalid(errors);
+        }
+
+        if (!string.IsNullOrWhiteSpace(input.Host) && !string.Equals(input.Host, vm.HostName ?? hostChoice?.ThisHost, StringComparison.Ordinal))
+        {
+            return ServiceResult<VirtualMachine>.Invalid(new Dictionary<string, string[]>
+            {
+                ["host"] = [$"{vm.Name} runs on {vm.HostName ?? hostChoice?.ThisHost ?? "this host"}; moving a VM to another host is not possible yet."],
+            });
         }
 
         // Growing counts against the owner's quotas; shrinking never needs room.
@@ -185,6 +200,11 @@ public sealed partial class VmService(
 
             // A VM waiting to be restarted after a crash may go: deleting it cancels the restart (below).
             var state = runtime.GetState(id);
+            if (state == VmPowerState.HostUnreachable)
+            {
+                return ServiceResult<IReadOnlyList<string>>.Fail(ServiceStatus.Unavailable, $"{vm.Name}'s host {vm.HostName} is unreachable: its VMM may still run there. Delete it when the host is back.");
+            }
+
             if (state is not (VmPowerState.Stopped or VmPowerState.Crashed or VmPowerState.Restarting))
             {
                 return ServiceResult<IReadOnlyList<string>>.Fail(ServiceStatus.Conflict, $"{vm.Name} is {state.ToString().ToLowerInvariant()}; stop it before deleting it.");

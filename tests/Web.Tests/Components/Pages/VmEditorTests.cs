@@ -20,6 +20,54 @@ public sealed class VmEditorTests : DashboardTestContext
         await page.Find("[data-testid=wizard-next]").ClickAsync(new());
 
     [Fact]
+    public async Task In_a_cluster_the_last_step_offers_the_active_hosts()
+    {
+        Services.AddSingleton(new Platform.Web.Services.Cluster.ClusterSettings { ConnectionString = "Host=db", HostName = "host-a" });
+        Services.AddSingleton<Platform.Web.Services.Cluster.IClusterHosts>(new FixedHosts(
+        [
+            new("host-a", "10.0.0.1:11111", Platform.Web.Services.Cluster.ClusterHostState.Active, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, true),
+            new("host-b", "10.0.0.2:11111", Platform.Web.Services.Cluster.ClusterHostState.Active, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, false),
+            new("host-gone", "10.0.0.3:11111", Platform.Web.Services.Cluster.ClusterHostState.Dead, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, false),
+        ]));
+        var page = Render<VmEditor>();
+        Type(page, "field-name", "placed");
+        await NextAsync(page);
+        await NextAsync(page);
+        page.WaitForElement(Step(2));
+        Type(page, "field-kernel-path", "/boot/vmlinuz");
+        await NextAsync(page);
+        await NextAsync(page);
+        await NextAsync(page);
+        page.WaitForElement(Step(5));
+
+        var host = page.FindComponents<MudBlazor.MudSelect<string>>().Single(s => Equals(s.Instance.UserAttributes["data-testid"], "field-host"));
+        host.Instance.Placeholder.Should().Be("host-a", "left empty, the VM goes to this dashboard's host");
+        host.FindComponents<MudBlazor.MudSelectItem<string>>().Select(i => i.Instance.Value).Should().Equal(["host-a", "host-b"], "only active hosts are offered");
+    }
+
+    private sealed class FixedHosts(IReadOnlyList<Platform.Web.Services.Cluster.ClusterHost> hosts) : Platform.Web.Services.Cluster.IClusterHosts
+    {
+        public Task<IReadOnlyList<Platform.Web.Services.Cluster.ClusterHost>> ListAsync(CancellationToken cancellationToken) => Task.FromResult(hosts);
+    }
+
+    [Fact]
+    public async Task The_options_step_of_a_single_host_has_no_host_field()
+    {
+        var page = Render<VmEditor>();
+        Type(page, "field-name", "unplaced");
+        await NextAsync(page);
+        await NextAsync(page);
+        page.WaitForElement(Step(2));
+        Type(page, "field-kernel-path", "/boot/vmlinuz");
+        await NextAsync(page);
+        await NextAsync(page);
+        await NextAsync(page);
+        page.WaitForElement(Step(5));
+
+        page.FindAll("[data-testid=field-host]").Should().BeEmpty("a single host runs every VM: there is nothing to choose");
+    }
+
+    [Fact]
     public async Task An_invalid_name_shows_why_and_next_stays_on_the_step()
     {
         var page = Render<VmEditor>();

@@ -18,6 +18,16 @@ public sealed class VmPowerButtonsTests : DashboardTestContext
     }
 
     [Fact]
+    public void A_vm_whose_host_is_unreachable_offers_no_action_and_says_so()
+    {
+        VmPowerButtons.ActionsFor(VmPowerState.HostUnreachable).Should().BeEmpty("nothing would reach its host");
+        var buttons = Render<VmPowerButtons>(p => p.Add(b => b.VmId, Guid.NewGuid()).Add(b => b.VmName, "far").Add(b => b.State, VmPowerState.HostUnreachable));
+        buttons.FindAll("button").Should().BeEmpty();
+
+        Render<VmStateChip>(p => p.Add(c => c.State, VmPowerState.HostUnreachable)).Markup.Should().Contain("host unreachable");
+    }
+
+    [Fact]
     public async Task Stop_asks_first_and_does_nothing_when_cancelled_then_not_again_once_told_so()
     {
         var id = await RunningVmAsync("careful");

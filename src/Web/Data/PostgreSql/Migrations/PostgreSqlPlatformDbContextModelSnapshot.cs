@@ -744,6 +744,10 @@ namespace Platform.Web.Data.PostgreSql.Migrations
                     b.Property<bool>("HasCdrom")
                         .HasColumnType("boolean");
 
+                    b.Property<string>("HostName")
+                        .HasMaxLength(256)
+                        .HasColumnType("character varying(256)");
+
                     b.Property<Guid?>("InitrdImageId")
                         .HasColumnType("uuid");
 
