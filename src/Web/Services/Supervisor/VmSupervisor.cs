@@ -86,9 +86,16 @@ internal sealed class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHostedService,
         Parallel.ForEachAsync(Actors().Where(a => a.Vmm is not null), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
             async (actor, token) =>
             {
-                if (await GetStatsAsync(actor.VmId, token) is { } stats)
+                try
                 {
-                    _statsSubscribers.Publish(new VmStatsSample(actor.VmId, stats, DateTimeOffset.UtcNow), _logger);
+                    if (await GetStatsAsync(actor.VmId, token) is { } stats)
+                    {
+                        _statsSubscribers.Publish(new VmStatsSample(actor.VmId, stats, DateTimeOffset.UtcNow), _logger);
+                    }
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+                {
+                    _logger.LogWarning(ex, "Could not read the counters of VM {VmId}", actor.VmId); // the others are still read
                 }
             });
 
@@ -177,7 +184,7 @@ internal sealed class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHostedService,
         _ = _program?.Current;
         var startup = new SupervisorStartup(this, _context);
         var autostart = await startup.ReconcileAsync(cancellationToken);
-        var stats = new VmStatsPoller(this, _context.Options.StatsInterval, sample => _statsSubscribers.Publish(sample, _logger));
+        var stats = new VmStatsPoller(this, _context.Options.StatsInterval, sample => _statsSubscribers.Publish(sample, _logger), _logger);
         _background = Task.WhenAll(
             stats.RunAsync(_stopping.Token),
             Task.Run(() => startup.AutostartAsync(autostart, _stopping.Token), CancellationToken.None));
