@@ -44,7 +44,7 @@ start_once() {
     sleep 2
     local rss mapped
     rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status")
-    mapped=$(grep -E 'Orleans|Npgsql' "/proc/$pid/maps" | awk '{ print $6 }' | sort -u | wc -l)
+    mapped=$({ grep -E 'Orleans|Npgsql' "/proc/$pid/maps" || true; } | awk '{ print $6 }' | sort -u | wc -l)
     kill -INT "$pid" 2>/dev/null || true
     cat <&9 >/dev/null &
     wait "$pid" 2>/dev/null || true
