@@ -23,7 +23,7 @@ public sealed class TestDatabase : IDisposable
         Options = new PlatformOptions { DataDirectory = DataDirectory };
         var dbOptions = new DbContextOptionsBuilder<PlatformDbContext>()
             .UseSqlite($"Data Source={Path.Combine(DataDirectory, "platform.db")};Pooling=False")
-            .AddInterceptors(new SqlitePragmaInterceptor())
+            .AddInterceptors(new SqlitePragmaInterceptor(), Commands)
             .Options;
         Factory = new ContextFactory(dbOptions);
         using (var db = Factory.CreateDbContext())
@@ -43,6 +43,9 @@ public sealed class TestDatabase : IDisposable
         Power = new VmPowerService(Factory, Runtime, Events, Tasks);
         Networks = new NetworkService(Factory, Bridges, Audit);
     }
+
+    /// <summary>Every query the services sent, in order (tests clear it before the part they count).</summary>
+    public RecordingCommandInterceptor Commands { get; } = new();
 
     /// <summary>The host bridges the network service sees; tests set them.</summary>
     public FakeHostBridges Bridges { get; } = new();

@@ -53,8 +53,14 @@ public partial class MainLayout
 
         // The reader's own choice, remembered in this browser; else the system's preference.
         string? chosen = await JS.InvokeAsync<string?>("localStorage.getItem", DarkModeKey);
-        _isDarkMode = chosen is "dark" or "light" ? chosen == "dark" : await _themeProvider.GetSystemDarkModeAsync();
-        StateHasChanged();
+        bool dark = chosen is "dark" or "light" ? chosen == "dark" : await _themeProvider.GetSystemDarkModeAsync();
+        // Light is what the page was prerendered in: re-render the layout (and every component under it that takes
+        // child content) only when the reader's choice differs, not in the busiest moment of every page's start.
+        if (dark != _isDarkMode)
+        {
+            _isDarkMode = dark;
+            StateHasChanged();
+        }
     }
 
     private async Task ToggleDrawer()

@@ -17,7 +17,7 @@ public partial class VmList
 {
     private readonly ConcurrentDictionary<Guid, VmPowerState> _states = new();
     private readonly ConcurrentDictionary<Guid, double[]> _cpu = new();
-    private List<VirtualMachine>? _machines;
+    private List<VmListItem>? _machines;
 
     [Inject]
     public required VmService Vms { get; set; }
@@ -45,9 +45,9 @@ public partial class VmList
 
     private bool VirtualizeRows => Visible.Count() > VirtualizeAbove;
 
-    private IEnumerable<VirtualMachine> Visible => (_machines ?? []).Where(vm => Access.CanSee(vm.Id));
+    private IEnumerable<VmListItem> Visible => (_machines ?? []).Where(vm => Access.CanSee(vm.Id));
 
-    private IEnumerable<VirtualMachine> Filtered => Visible.Where(vm =>
+    private IEnumerable<VmListItem> Filtered => Visible.Where(vm =>
         Search.Length == 0
         || vm.Name.Contains(Search, StringComparison.OrdinalIgnoreCase)
         || (vm.Description?.Contains(Search, StringComparison.OrdinalIgnoreCase) ?? false));
@@ -70,7 +70,7 @@ public partial class VmList
                 Refresh();
             }
         }));
-        _machines = [.. await Vms.ListAsync(CancellationToken.None)];
+        _machines = [.. await Vms.ListItemsAsync(CancellationToken.None)];
         foreach (var vm in _machines)
         {
             _states.TryAdd(vm.Id, Runtime.GetState(vm.Id));

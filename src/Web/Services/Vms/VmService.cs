@@ -34,6 +34,15 @@ public sealed partial class VmService(
         return await WithImages(db.VirtualMachines).AsNoTracking().OrderBy(vm => vm.Name).ToListAsync(cancellationToken);
     }
 
+    /// <summary>Every VM as the list shows it (<see cref="VmListItem"/>), by name: one query, the disks only counted.</summary>
+    public async Task<IReadOnlyList<VmListItem>> ListItemsAsync(CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return await db.VirtualMachines.AsNoTracking().IgnoreAutoIncludes().OrderBy(vm => vm.Name)
+            .Select(vm => new VmListItem(vm.Id, vm.Name, vm.Description, vm.VcpuCount, vm.MemoryMiB, vm.Disks.Count))
+            .ToListAsync(cancellationToken);
+    }
+
     public async Task<VirtualMachine?> FindAsync(Guid id, CancellationToken cancellationToken)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);

@@ -1,5 +1,6 @@
 using Bunit;
 using Platform.Web.Components.Pages;
+using Platform.Web.Data;
 using Platform.Web.Services.Runtime;
 
 namespace Platform.Web.Tests.Components.Pages;
@@ -29,6 +30,40 @@ public sealed class VmListTests : DashboardTestContext
 
         page.Find("input").Input("FRONT");
         page.WaitForAssertion(() => page.FindAll(Rows).Should().ContainSingle().Which.TextContent.Should().Contain("web-1"));
+    }
+
+    [Fact]
+    public async Task The_list_reads_its_own_columns_in_one_query_not_each_vms_disks_nics_and_images()
+    {
+        // Two VMs with disks and NICs: the graph the old list loaded (disks, NICs, images, as split queries) has rows here.
+        await using (var db = await Db.Factory.CreateDbContextAsync(Ct))
+        {
+            db.VirtualMachines.Add(new VirtualMachine
+            {
+                Name = "graph-1", KernelPath = "/boot/vmlinuz",
+                Disks = [new VmDisk { Position = 0, Path = "/srv/a.img" }, new VmDisk { Position = 1, Path = "/srv/b.img" }],
+                Nics = [new VmNic { Position = 0, TapName = "tap-g1", MacAddress = "52:54:00:12:34:56" }],
+            });
+            db.VirtualMachines.Add(new VirtualMachine { Name = "graph-2", KernelPath = "/boot/vmlinuz", Disks = [new VmDisk { Position = 0, Path = "/srv/c.img" }] });
+            await db.SaveChangesAsync(Ct);
+        }
+
+        Db.Commands.Clear();
+        var page = Render<VmList>();
+        page.WaitForAssertion(() => page.FindAll(Rows).Should().HaveCount(2));
+
+        // The disk column still counts each VM's disks.
+        page.FindAll(Rows).Select(r => r.QuerySelector("[data-label=Disks]")?.TextContent.Trim()).Should().Equal("2", "1");
+        var queries = Db.Commands.Readers.Where(sql => sql.Contains("\"VirtualMachines\"", StringComparison.Ordinal)).ToList();
+        queries.Should().ContainSingle("the list is one query, not one per included collection");
+        string sql = queries[0];
+        foreach (string table in new[] { "VmNics", "Images", "VmCloudInits" })
+        {
+            sql.Should().NotContain($"\"{table}\"", "the list shows nothing of a VM's {0}", table);
+        }
+
+        // The disks are counted in the database, none of their rows read (no disk column is selected).
+        sql.Should().Contain("COUNT(*)").And.NotContain("\"Path\"").And.NotContain("\"CommandLine\"");
     }
 
     [Fact]
