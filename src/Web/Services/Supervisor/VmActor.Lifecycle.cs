@@ -123,7 +123,6 @@ internal sealed partial class VmActor
         _vmm = vmm;
         _run = new VmmRun();
         _ = FollowAsync(vmm);
-        _ = WatchFolderAsync(vmm);
         SetState(VmmStates.PowerStateOf(vmm.InitialState), null, force: true);
         if (attached)
         {
@@ -166,26 +165,18 @@ internal sealed partial class VmActor
     }
 
     /// <summary>
-    /// Looks every <see cref="SupervisorOptions.FolderCheckInterval"/> whether the VMM's runtime folder still exists:
-    /// a folder deleted by hand takes the sockets' names with it, while the control connection and the process live on.
+    /// Whether the VMM's runtime folder still exists, asked every <see cref="SupervisorOptions.FolderCheckInterval"/>
+    /// by the supervisor's one folder check for all VMs (<see cref="VmSupervisor"/>), not by a timer per VM: a folder
+    /// deleted by hand takes the sockets' names with it, while the control connection and the process live on. The
+    /// loss is posted once per VMM. Called from the folder check's loop only.
     /// </summary>
-    private async Task WatchFolderAsync(IVmmHandle vmm)
+    internal void CheckFolder()
     {
-        using var timer = new PeriodicTimer(_context.Options.FolderCheckInterval);
-        try
+        if (_vmm is { } vmm && !vmm.Ended.IsCompleted && !ReferenceEquals(vmm, _folderLostFor)
+            && !Directory.Exists(vmm.RuntimeDirectory))
         {
-            while (await timer.WaitForNextTickAsync(_context.Stopping) && !vmm.Ended.IsCompleted)
-            {
-                if (!Directory.Exists(vmm.RuntimeDirectory))
-                {
-                    Post(new RuntimeFolderLost(vmm));
-                    return;
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // The dashboard is stopping.
+            _folderLostFor = vmm;
+            Post(new RuntimeFolderLost(vmm));
         }
     }
 

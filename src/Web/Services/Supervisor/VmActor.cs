@@ -25,6 +25,9 @@ internal sealed partial class VmActor : IAsyncDisposable
     private PendingRestart? _restart;
     private VmmRun? _run;
     private volatile IVmmHandle? _vmm;
+
+    /// <summary>The VMM whose lost runtime folder was reported (<see cref="CheckFolder"/>), so it is reported once.</summary>
+    private IVmmHandle? _folderLostFor;
     private volatile VmPowerState _state = VmPowerState.Stopped;
     private string _name;
 

@@ -187,7 +187,31 @@ internal sealed class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHostedService,
         var stats = new VmStatsPoller(this, _context.Options.StatsInterval, sample => _statsSubscribers.Publish(sample, _logger), _logger);
         _background = Task.WhenAll(
             stats.RunAsync(_stopping.Token),
+            CheckFoldersAsync(_stopping.Token),
             Task.Run(() => startup.AutostartAsync(autostart, _stopping.Token), CancellationToken.None));
+    }
+
+    /// <summary>
+    /// One timer for every VM's runtime-folder check (<see cref="VmActor.CheckFolder"/>): a timer per running VM woke
+    /// the dashboard 500 times a second for a thousand idle VMs.
+    /// </summary>
+    private async Task CheckFoldersAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(_context.Options.FolderCheckInterval);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                foreach (var actor in Actors())
+                {
+                    actor.CheckFolder();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // The dashboard is stopping.
+        }
     }
 
     /// <summary>Lets go of the VMMs without stopping them: the next dashboard reattaches.</summary>
