@@ -60,7 +60,7 @@ internal sealed class ProcessVmmLauncher(
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or System.ComponentModel.Win32Exception)
         {
             log?.Dispose();
-            GiveDisksBack(vm.Id, generation);
+            diskOwners.Restore(vm.Id, generation);
             throw new VmRuntimeException($"The VMM could not be started: {ex.Message}", ex);
         }
 
@@ -77,14 +77,14 @@ internal sealed class ProcessVmmLauncher(
             await process.WaitForExitAsync(CancellationToken.None);
             process.Dispose();
             await cgroups.RemoveAsync(vm.Id);
-            GiveDisksBack(vm.Id, generation);
+            diskOwners.Restore(vm.Id, generation);
             throw;
         }
         catch (VmRuntimeException)
         {
             // The VMM is gone (it exited, or was killed when its time was up): so is the jail it gave the disks to.
             await cgroups.RemoveAsync(vm.Id);
-            GiveDisksBack(vm.Id, generation);
+            diskOwners.Restore(vm.Id, generation);
             throw;
         }
         finally
@@ -119,7 +119,7 @@ internal sealed class ProcessVmmLauncher(
                     return Task.CompletedTask;
                 }
 
-                GiveDisksBack(vmId, generation);
+                diskOwners.Restore(vmId, generation);
                 return cgroups.RemoveAsync(vmId);
             },
             CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Unwrap();
@@ -135,8 +135,6 @@ internal sealed class ProcessVmmLauncher(
         // The VMM gives the full path's file (JailDiskFiles), so the same path is written down here.
         return diskOwners.Record(vmId, config.Disks.Where(d => !d.ReadOnly).Select(d => Path.GetFullPath(d.Path)), options.Jail.UidOf(vmId));
     }
-
-    private void GiveDisksBack(Guid vmId, long? generation) => diskOwners.Restore(vmId, generation);
 
     private async Task<IVmmHandle> WaitUntilReadyAsync(Process process, string directory, CancellationToken cancellationToken)
     {
@@ -220,7 +218,7 @@ internal sealed class ProcessVmmLauncher(
         VmmProcess.RemoveStaleFiles(runtimeDirectory);
         if (Guid.TryParseExact(Path.GetFileName(runtimeDirectory), "N", out var vmId))
         {
-            GiveDisksBack(vmId, generation: null);
+            diskOwners.Restore(vmId);
         }
     }
 }

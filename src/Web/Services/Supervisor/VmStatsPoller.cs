@@ -8,7 +8,7 @@ namespace Platform.Web.Services.Supervisor;
 /// history's tick (<see cref="VmSupervisor.SampleAllAsync"/>): a host of a thousand idle VMs nobody looks at is not
 /// asked for five hundred readings a second (issue 22).
 /// </summary>
-internal sealed class VmStatsPoller(VmSupervisor supervisor, TimeSpan interval, Action<VmStatsSample> publish, ILogger logger)
+internal sealed class VmStatsPoller(VmSupervisor supervisor, TimeSpan interval)
 {
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -19,18 +19,7 @@ internal sealed class VmStatsPoller(VmSupervisor supervisor, TimeSpan interval, 
             {
                 foreach (var actor in supervisor.Actors().Where(a => a.Vmm is not null && supervisor.IsWatched(a.VmId)))
                 {
-                    try
-                    {
-                        if (await supervisor.GetStatsAsync(actor.VmId, cancellationToken) is { } stats)
-                        {
-                            publish(new VmStatsSample(actor.VmId, stats, DateTimeOffset.UtcNow));
-                        }
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
-                    {
-                        // One VM's failed reading must not end the live numbers of every VM for the dashboard's life.
-                        logger.LogWarning(ex, "Could not read the counters of VM {VmId}", actor.VmId);
-                    }
+                    await supervisor.ReadAndPublishAsync(actor.VmId, cancellationToken);
                 }
             }
         }

@@ -84,20 +84,26 @@ internal sealed class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHostedService,
     /// <summary>Reads every running VM's counters, a few at a time, and publishes them.</summary>
     public Task SampleAllAsync(CancellationToken cancellationToken) =>
         Parallel.ForEachAsync(Actors().Where(a => a.Vmm is not null), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
-            async (actor, token) =>
+            (actor, token) => new ValueTask(ReadAndPublishAsync(actor.VmId, token)));
+
+    /// <summary>
+    /// Reads one VM's counters and hands them to every subscriber: the live poller's and the history tick's reading.
+    /// A failed reading is logged and costs that VM's sample only; the others are still read.
+    /// </summary>
+    internal async Task ReadAndPublishAsync(Guid vmId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await GetStatsAsync(vmId, cancellationToken) is { } stats)
             {
-                try
-                {
-                    if (await GetStatsAsync(actor.VmId, token) is { } stats)
-                    {
-                        _statsSubscribers.Publish(new VmStatsSample(actor.VmId, stats, DateTimeOffset.UtcNow), _logger);
-                    }
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
-                {
-                    _logger.LogWarning(ex, "Could not read the counters of VM {VmId}", actor.VmId); // the others are still read
-                }
-            });
+                _statsSubscribers.Publish(new VmStatsSample(vmId, stats, DateTimeOffset.UtcNow), _logger);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+        {
+            _logger.LogWarning(ex, "Could not read the counters of VM {VmId}", vmId);
+        }
+    }
 
     public Task StartAsync(Guid vmId, CancellationToken cancellationToken) => Actor(vmId).StartAsync(cancellationToken);
 
@@ -184,7 +190,7 @@ internal sealed class VmSupervisor : IVmRuntime, IVmRuntimeInfo, IHostedService,
         _ = _program?.Current;
         var startup = new SupervisorStartup(this, _context);
         var autostart = await startup.ReconcileAsync(cancellationToken);
-        var stats = new VmStatsPoller(this, _context.Options.StatsInterval, sample => _statsSubscribers.Publish(sample, _logger), _logger);
+        var stats = new VmStatsPoller(this, _context.Options.StatsInterval);
         _background = Task.WhenAll(
             stats.RunAsync(_stopping.Token),
             CheckFoldersAsync(_stopping.Token),
