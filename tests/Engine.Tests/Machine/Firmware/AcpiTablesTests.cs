@@ -103,18 +103,7 @@ public sealed class AcpiTablesTests
         string dir = Directory.CreateTempSubdirectory("acpi-").FullName;
         try
         {
-            var dsl = new Dictionary<string, string>();
-            foreach (string signature in new[] { "DSDT", "FACP", "APIC", "RSDT", "XSDT", "FACS" })
-            {
-                int at = Find(tables, signature);
-                int length = BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(at + 4));
-                string file = Path.Combine(dir, signature.ToLowerInvariant() + ".dat");
-                File.WriteAllBytes(file, tables.AsSpan(at, length).ToArray());
-                var (code, output) = Iasl(dir, "-d", file);
-                code.Should().Be(0, $"iasl -d {signature} said:\n{output}");
-                output.Should().NotContainAny(["Error", "Warning", "Invalid", "Incorrect checksum"]);
-                dsl[signature] = File.ReadAllText(Path.ChangeExtension(file, ".dsl"));
-            }
+            var dsl = Disassemble(tables, dir, "DSDT", "FACP", "APIC", "RSDT", "XSDT", "FACS");
 
             dsl["DSDT"].Should().Contain("Device (PCI0)").And.Contain("EisaId (\"PNP0A03\")").And.Contain("EisaId (\"PNP0303\")")
                 .And.Contain("EisaId (\"PNP0501\")").And.Contain("Name (_S5, Package (0x04)").And.Contain("Name (_PRT, Package (0x7C)")
@@ -132,10 +121,7 @@ public sealed class AcpiTablesTests
                 .And.Contain("SCI Interrupt : 0009").And.Contain("Control Method Power Button (V1) : 0");
             dsl["APIC"].Should().Contain("Local Apic ID : 01").And.Contain("Interrupt : 00000009");
 
-            // The disassembly compiles back to the same AML: nothing in it was guessed.
-            var (recompiled, compileOutput) = Iasl(dir, "-p", Path.Combine(dir, "again"), Path.Combine(dir, "dsdt.dsl"));
-            recompiled.Should().Be(0, compileOutput);
-            File.ReadAllBytes(Path.Combine(dir, "again.aml")).AsSpan(36).ToArray().Should().Equal(File.ReadAllBytes(Path.Combine(dir, "dsdt.dat")).AsSpan(36).ToArray());
+            DsdtRecompilesToTheSameAml(dir);
         }
         finally
         {
@@ -149,34 +135,22 @@ public sealed class AcpiTablesTests
         // acpiexec backs the PCI_Config region with its own memory (zeros at first), so the methods' effect on the route
         // registers is seen only through the link's own _STA/_CRS, as an OS sees it.
         var tables = Load(AcpiTables.Build(new AcpiPlatform(1, 0x600)))[TablesAt];
-        string dir = Directory.CreateTempSubdirectory("acpi-").FullName;
-        try
-        {
-            int at = Find(tables, "DSDT");
-            string file = Path.Combine(dir, "dsdt.aml");
-            File.WriteAllBytes(file, tables.AsSpan(at, BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(at + 4))).ToArray());
-            string[] steps =
-            [
-                "evaluate \\_SB.LNKB._STA", "evaluate \\_SB.LNKB._SRS (89 06 00 09 01 0B 00 00 00 79 00)", "evaluate \\_SB.LNKB._CRS",
-                "evaluate \\_SB.LNKB._DIS", "evaluate \\_SB.LNKB._STA", "evaluate \\_SB.LNKA._CRS",
-            ];
-            var (code, output) = Run("acpiexec", dir, "-b", string.Join(";", steps), file);
+        string[] steps =
+        [
+            "evaluate \\_SB.LNKB._STA", "evaluate \\_SB.LNKB._SRS (89 06 00 09 01 0B 00 00 00 79 00)", "evaluate \\_SB.LNKB._CRS",
+            "evaluate \\_SB.LNKB._DIS", "evaluate \\_SB.LNKB._STA", "evaluate \\_SB.LNKA._CRS",
+        ];
+        var (code, output) = AcpiExec(tables, steps);
 
-            code.Should().Be(0, output);
-            output.Should().NotContain("AE_", "every method ran without an AML error:\n" + output);
-            // In order: enabled (bit 7 clear) → the IRQ _SRS wrote, as a level/high/shared Interrupt → disabled by _DIS →
-            // LNKA, untouched, still reads its own register (0).
-            string[] results = [.. output.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith('[')).Select(l => Regex.Replace(l, @"\s+//.*$", ""))];
-            results.Should().Equal(
-                "[Integer] = 000000000000000B",
-                "[Buffer] Length 0B =     0000: 89 06 00 09 01 0B 00 00 00 79 00",
-                "[Integer] = 0000000000000009",
-                "[Buffer] Length 0B =     0000: 89 06 00 09 01 00 00 00 00 79 00");
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        code.Should().Be(0, output);
+        output.Should().NotContain("AE_", "every method ran without an AML error:\n" + output);
+        // In order: enabled (bit 7 clear) → the IRQ _SRS wrote, as a level/high/shared Interrupt → disabled by _DIS →
+        // LNKA, untouched, still reads its own register (0).
+        Results(output).Should().Equal(
+            "[Integer] = 000000000000000B",
+            "[Buffer] Length 0B =     0000: 89 06 00 09 01 0B 00 00 00 79 00",
+            "[Integer] = 0000000000000009",
+            "[Buffer] Length 0B =     0000: 89 06 00 09 01 00 00 00 00 79 00");
     }
 
     [Fact]
@@ -188,19 +162,12 @@ public sealed class AcpiTablesTests
         string dir = Directory.CreateTempSubdirectory("acpi-").FullName;
         try
         {
-            var dsl = new Dictionary<string, string>();
             foreach (string signature in new[] { "HPET", "DSDT", "RSDT" })
             {
-                int at = Find(tables, signature);
-                int length = BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(at + 4));
-                Sum(tables.AsSpan(at, length)).Should().Be(0, signature);
-                string file = Path.Combine(dir, signature.ToLowerInvariant() + ".dat");
-                File.WriteAllBytes(file, tables.AsSpan(at, length).ToArray());
-                var (code, output) = Iasl(dir, "-d", file);
-                code.Should().Be(0, output);
-                output.Should().NotContainAny(["Error", "Warning", "Invalid", "Incorrect checksum"]);
-                dsl[signature] = File.ReadAllText(Path.ChangeExtension(file, ".dsl"));
+                Sum(Table(tables, signature)).Should().Be(0, signature);
             }
+
+            var dsl = Disassemble(tables, dir, "HPET", "DSDT", "RSDT");
 
             BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(Find(tables, "HPET") + 4)).Should().Be(56);
             dsl["HPET"].Should().Contain("Hardware Block ID : 8086A201").And.Contain("Address : 00000000FED00000")
@@ -208,9 +175,7 @@ public sealed class AcpiTablesTests
             dsl["RSDT"].Should().Contain("ACPI Table Address   2");
             dsl["DSDT"].Should().Contain("Device (HPET)").And.Contain("EisaId (\"PNP0103\")")
                 .And.Contain("Memory32Fixed (ReadOnly,\n                    0xFED00000,         // Address Base\n                    0x00000400,");
-            var (recompiled, compileOutput) = Iasl(dir, "-p", Path.Combine(dir, "again"), Path.Combine(dir, "dsdt.dsl"));
-            recompiled.Should().Be(0, compileOutput);
-            File.ReadAllBytes(Path.Combine(dir, "again.aml")).AsSpan(36).ToArray().Should().Equal(File.ReadAllBytes(Path.Combine(dir, "dsdt.dat")).AsSpan(36).ToArray());
+            DsdtRecompilesToTheSameAml(dir);
         }
         finally
         {
@@ -222,37 +187,25 @@ public sealed class AcpiTablesTests
     public void LNKS_offers_and_holds_only_the_FADTs_SCI_IRQ_level_high_and_ignores_SRS_and_DIS()
     {
         var tables = Load(AcpiTables.Build(new AcpiPlatform(1, 0x600)))[TablesAt];
-        string dir = Directory.CreateTempSubdirectory("acpi-").FullName;
-        try
-        {
-            int at = Find(tables, "DSDT");
-            string file = Path.Combine(dir, "dsdt.aml");
-            File.WriteAllBytes(file, tables.AsSpan(at, BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(at + 4))).ToArray());
-            string[] steps =
-            [
-                "evaluate \\_SB.LNKS._HID", "evaluate \\_SB.LNKS._STA", "evaluate \\_SB.LNKS._PRS",
-                "evaluate \\_SB.LNKS._SRS (89 06 00 09 01 0B 00 00 00 79 00)", "evaluate \\_SB.LNKS._DIS",
-                "evaluate \\_SB.LNKS._STA", "evaluate \\_SB.LNKS._CRS",
-            ];
-            var (code, output) = Run("acpiexec", dir, "-b", string.Join(";", steps), file);
+        string[] steps =
+        [
+            "evaluate \\_SB.LNKS._HID", "evaluate \\_SB.LNKS._STA", "evaluate \\_SB.LNKS._PRS",
+            "evaluate \\_SB.LNKS._SRS (89 06 00 09 01 0B 00 00 00 79 00)", "evaluate \\_SB.LNKS._DIS",
+            "evaluate \\_SB.LNKS._STA", "evaluate \\_SB.LNKS._CRS",
+        ];
+        var (code, output) = AcpiExec(tables, steps);
 
-            code.Should().Be(0, output);
-            output.Should().NotContain("AE_", output);
-            byte sci = tables[Find(tables, "FACP") + 46];
-            sci.Should().Be(9);
-            string irq = $"89 06 00 09 01 {sci:X2} 00 00 00 79 00";
-            string[] results = [.. output.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith('[')).Select(l => Regex.Replace(l, @"\s+//.*$", ""))];
-            results.Should().Equal(
-                "[Integer] = 000000000F0CD041", // PNP0C0F
-                "[Integer] = 000000000000000B",
-                $"[Buffer] Length 0B =     0000: {irq}",
-                "[Integer] = 000000000000000B",
-                $"[Buffer] Length 0B =     0000: {irq}");
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
+        code.Should().Be(0, output);
+        output.Should().NotContain("AE_", output);
+        byte sci = tables[Find(tables, "FACP") + 46];
+        sci.Should().Be(9);
+        string irq = $"89 06 00 09 01 {sci:X2} 00 00 00 79 00";
+        Results(output).Should().Equal(
+            "[Integer] = 000000000F0CD041", // PNP0C0F
+            "[Integer] = 000000000000000B",
+            $"[Buffer] Length 0B =     0000: {irq}",
+            "[Integer] = 000000000000000B",
+            $"[Buffer] Length 0B =     0000: {irq}");
     }
 
     [Theory]
@@ -261,38 +214,27 @@ public sealed class AcpiTablesTests
     public void ACPICAs_interpreter_reads_the_root_bridges_CRS_as_the_bus_range_config_ports_IO_windows_VGA_and_the_32_bit_hole(bool isaBridge)
     {
         var tables = Load(AcpiTables.Build(new AcpiPlatform(1, 0x600, isaBridge)))[TablesAt];
-        string dir = Directory.CreateTempSubdirectory("acpi-").FullName;
-        try
-        {
-            int at = Find(tables, "DSDT");
-            string file = Path.Combine(dir, "dsdt.aml");
-            File.WriteAllBytes(file, tables.AsSpan(at, BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(at + 4))).ToArray());
-            var (code, output) = Run("acpiexec", dir, "-b", "evaluate \\_SB.PCI0._CRS", file);
+        var (code, output) = AcpiExec(tables, "evaluate \\_SB.PCI0._CRS");
 
-            code.Should().Be(0, output);
-            output.Should().NotContain("AE_", output);
-            var resources = Descriptors(BufferBytes(output));
-            resources.Should().Equal(
-                ("bus", 0x00ul, 0xFFul),
-                ("io-consumed", 0xCF8ul, 0xCFFul),
-                ("io", 0x0000ul, 0x0CF7ul),
-                ("io", 0x0D00ul, 0xFFFFul),
-                ("memory", 0xA0000ul, 0xBFFFFul),
-                ("memory", 0xE000_0000ul, 0xFEBF_FFFFul));
-            // Nothing RAM, the IOAPIC, the local APIC or the BIOS hold lies in a memory window.
-            foreach (var (kind, min, max) in resources.Where(r => r.Kind == "memory"))
-            {
-                (min >= 0xA0000 && max < 0xC0000 || min >= MemoryLayout.PciHoleStart && max < MemoryLayout.IoApic)
-                    .Should().BeTrue($"0x{min:x}-0x{max:x} stays clear of RAM, the APICs and the BIOS");
-            }
-
-            Dsdt.RootWindows.Select(w => (w.Min, w.Max)).Should().Equal(
-                resources.Where(r => r.Kind != "io-consumed").Select(r => (r.Min, r.Max)), "the machine's own list is what the table says");
-        }
-        finally
+        code.Should().Be(0, output);
+        output.Should().NotContain("AE_", output);
+        var resources = Descriptors(BufferBytes(output));
+        resources.Should().Equal(
+            ("bus", 0x00ul, 0xFFul),
+            ("io-consumed", 0xCF8ul, 0xCFFul),
+            ("io", 0x0000ul, 0x0CF7ul),
+            ("io", 0x0D00ul, 0xFFFFul),
+            ("memory", 0xA0000ul, 0xBFFFFul),
+            ("memory", 0xE000_0000ul, 0xFEBF_FFFFul));
+        // Nothing RAM, the IOAPIC, the local APIC or the BIOS hold lies in a memory window.
+        foreach (var (kind, min, max) in resources.Where(r => r.Kind == "memory"))
         {
-            Directory.Delete(dir, recursive: true);
+            (min >= 0xA0000 && max < 0xC0000 || min >= MemoryLayout.PciHoleStart && max < MemoryLayout.IoApic)
+                .Should().BeTrue($"0x{min:x}-0x{max:x} stays clear of RAM, the APICs and the BIOS");
         }
+
+        Dsdt.RootWindows.Select(w => (w.Min, w.Max)).Should().Equal(
+            resources.Where(r => r.Kind != "io-consumed").Select(r => (r.Min, r.Max)), "the machine's own list is what the table says");
     }
 
     /// <summary>The bytes of the one <c>[Buffer]</c> acpiexec printed, across its hex dump lines.</summary>
@@ -403,21 +345,13 @@ public sealed class AcpiTablesTests
         string dir = Directory.CreateTempSubdirectory("acpi-").FullName;
         try
         {
-            int at = Find(tables, "DSDT");
-            string file = Path.Combine(dir, "dsdt.dat");
-            File.WriteAllBytes(file, tables.AsSpan(at, BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(at + 4))).ToArray());
-            var (code, output) = Iasl(dir, "-d", file);
-            code.Should().Be(0, output);
-            output.Should().NotContainAny(["Error", "Warning", "Invalid", "Incorrect checksum"]);
-            string dsl = File.ReadAllText(Path.Combine(dir, "dsdt.dsl"));
+            string dsl = Disassemble(tables, dir, "DSDT")["DSDT"];
 
             dsl.Should().NotContain("Device (ISA)").And.NotContain("0x00010000", "nothing claims 00:01.0, an ordinary device on a direct boot")
                 .And.Contain("Device (PCI0)").And.Contain("Name (_PRT, Package (0x7C)")
                 .And.Contain("Device (KBD)").And.Contain("EisaId (\"PNP0303\")").And.Contain("Device (COM1)").And.Contain("Device (RTC)")
                 .And.Contain("Name (_S5, Package (0x04)");
-            var (recompiled, compileOutput) = Iasl(dir, "-p", Path.Combine(dir, "again"), Path.Combine(dir, "dsdt.dsl"));
-            recompiled.Should().Be(0, compileOutput);
-            File.ReadAllBytes(Path.Combine(dir, "again.aml")).AsSpan(36).ToArray().Should().Equal(File.ReadAllBytes(file).AsSpan(36).ToArray());
+            DsdtRecompilesToTheSameAml(dir);
         }
         finally
         {
@@ -516,6 +450,61 @@ public sealed class AcpiTablesTests
 
         return sum;
     }
+
+    /// <summary>The table with <paramref name="signature"/>, its length read from its header.</summary>
+    private static byte[] Table(byte[] tables, string signature)
+    {
+        int at = Find(tables, signature);
+        return tables.AsSpan(at, BinaryPrimitives.ReadInt32LittleEndian(tables.AsSpan(at + 4))).ToArray();
+    }
+
+    /// <summary>
+    /// Each table written to <c>SIGNATURE.dat</c> in <paramref name="dir"/> and disassembled by <c>iasl -d</c>, which
+    /// must say nothing is wrong; the disassemblies by signature.
+    /// </summary>
+    private static Dictionary<string, string> Disassemble(byte[] tables, string dir, params string[] signatures)
+    {
+        var dsl = new Dictionary<string, string>();
+        foreach (string signature in signatures)
+        {
+            string file = Path.Combine(dir, signature.ToLowerInvariant() + ".dat");
+            File.WriteAllBytes(file, Table(tables, signature));
+            var (code, output) = Iasl(dir, "-d", file);
+            code.Should().Be(0, $"iasl -d {signature} said:\n{output}");
+            output.Should().NotContainAny(["Error", "Warning", "Invalid", "Incorrect checksum"]);
+            dsl[signature] = File.ReadAllText(Path.ChangeExtension(file, ".dsl"));
+        }
+
+        return dsl;
+    }
+
+    /// <summary>The DSDT's disassembly (<see cref="Disassemble"/>) compiles back to the same AML: nothing in it was guessed.</summary>
+    private static void DsdtRecompilesToTheSameAml(string dir)
+    {
+        var (recompiled, compileOutput) = Iasl(dir, "-p", Path.Combine(dir, "again"), Path.Combine(dir, "dsdt.dsl"));
+        recompiled.Should().Be(0, compileOutput);
+        File.ReadAllBytes(Path.Combine(dir, "again.aml")).AsSpan(36).ToArray().Should().Equal(File.ReadAllBytes(Path.Combine(dir, "dsdt.dat")).AsSpan(36).ToArray());
+    }
+
+    /// <summary>ACPICA's acpiexec running <paramref name="steps"/> in batch mode against the DSDT of <paramref name="tables"/>.</summary>
+    private static (int Code, string Output) AcpiExec(byte[] tables, params string[] steps)
+    {
+        string dir = Directory.CreateTempSubdirectory("acpi-").FullName;
+        try
+        {
+            string file = Path.Combine(dir, "dsdt.aml");
+            File.WriteAllBytes(file, Table(tables, "DSDT"));
+            return Run("acpiexec", dir, "-b", string.Join(";", steps), file);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>The results acpiexec printed (<c>[Integer] = …</c>, <c>[Buffer] …</c>), in order, their comments cut.</summary>
+    private static string[] Results(string output) =>
+        [.. output.Split('\n').Select(l => l.Trim()).Where(l => l.StartsWith('[')).Select(l => Regex.Replace(l, @"\s+//.*$", ""))];
 
     private static (int Code, string Output) Iasl(string workingDirectory, params string[] arguments) =>
         Run("iasl", workingDirectory, arguments);
