@@ -65,6 +65,13 @@ run_marked() {
     rm -f "$fifo"
 }
 
+# The host's busy CPU time so far (user, nice, system, irq, softirq, steal), in jiffies of /proc/stat.
+busy_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+# Memory the host can still give without swapping, in KiB.
+mem_available_kib() { awk '/^MemAvailable/ { print $2 }' /proc/meminfo; }
+# rss_kib PID: the process's resident memory in KiB (0 when it is gone).
+rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print 0; else if (NR%2) print a[(NR+1)/2]; else print int((a[NR/2]+a[NR/2+1])/2)}'; }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "n/a"; else printf "%.2f", a / b }'; }

@@ -10,8 +10,7 @@
 # Configurations: server GC as .NET 10 sets it (DATAS on), server GC with DATAS off (the classic), workstation GC
 # (concurrent), and workstation GC with GCConserveMemory=5 (what Web.csproj sets). Each is set through DOTNET_*
 # variables, which win over the build's runtimeconfig.json. No QEMU peer: QEMU has no dashboard.
-set -euo pipefail
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$(dirname "$0")/common.sh"
 minutes=${MINUTES:-5}
 vms=${VMS:-200}
 running=${RUNNING:-20}
@@ -27,7 +26,6 @@ web=$repo/src/Web/bin/Release/net10.0/Platform.Web.dll
 kernel=$repo/tests/guests/build/echo.elf
 [ -f "$kernel" ] || kernel=$(ls "$repo"/tests/guests/build/echo* | head -n 1)
 
-rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # run CONFIG ENV...: one dashboard under load; prints the row.
 run() {

@@ -14,8 +14,7 @@
 # No QEMU peer here: QEMU has no dashboard (bench/idle-fleet.sh runs QEMU's fleet beside ours).
 #   bench/fleet-dashboard.sh                         1,000 VMs, 8 starts at a time, 30 s window, 1 minute of use
 #   COUNT=200 START_PARALLEL=4 bench/fleet-dashboard.sh
-set -euo pipefail
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$(dirname "$0")/common.sh"
 count=${COUNT:-1000}
 parallel=${START_PARALLEL:-8}
 window=${WINDOW:-30}
@@ -32,9 +31,6 @@ web=$repo/src/Web/bin/Release/net10.0/Platform.Web.dll
 kernel=$repo/tests/guests/build/echo.elf
 
 hz=$(getconf CLK_TCK)
-busy_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
-mem_available_kib() { awk '/^MemAvailable/ { print $2 }' /proc/meminfo; }
-rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 # The VMM processes of this run (keepers and jailed VMMs: both carry the run's data folder in their command line).
 vmm_pids() { pgrep -f "platform-vmm --config $data/" || true; }
 # ticks PID...: user + system CPU ticks of these processes (each counts its threads, dead ones included).

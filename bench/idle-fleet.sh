@@ -23,8 +23,6 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-busy_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
-mem_available_kib() { awk '/^MemAvailable/ { print $2 }' /proc/meminfo; }
 # tree_ticks PID...: CPU ticks (user + system) of these processes and their children, dead threads included
 # (/proc/PID/stat counts a thread's time into its process when it ends; summing live threads' schedstat would lose
 # the time of a thread pool worker that retired inside the window).
